@@ -1,0 +1,12 @@
+"""animate_still: an animate request from Pub/Sub -> a Veo clip in the bucket."""
+
+import functions_framework
+
+from shared.entry import run_pubsub
+
+
+@functions_framework.cloud_event
+def animate_still(cloud_event):
+    from shared.animate import handle_animate
+
+    run_pubsub(cloud_event, "animate_still", handle_animate)

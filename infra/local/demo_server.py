@@ -1,0 +1,76 @@
+"""Static server for web/ plus the local stack's settings at /config.json.
+
+The demo page cannot read environment variables, so it fetches /config.json
+(the same values `cutscenes local up` prints) to find the emulators and
+media_api. The file is read on every request, so a restarted part's new values
+show without restarting this server.
+
+    python -m infra.local.demo_server --dir web --port P --config stack-env.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+class DemoHandler(SimpleHTTPRequestHandler):
+    config_path: Path
+
+    def end_headers(self) -> None:
+        # Local development: never serve a stale page or config.
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Access-Control-Allow-Origin", "*")
+        super().end_headers()
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        path = self.path.split("?", 1)[0]
+        if path == "/config.json":
+            self._send_config()
+            return
+        if path in ("/", "/demo", "/demo/"):
+            self.send_response(302)
+            self.send_header("Location", "/demo/index.html")
+            self.end_headers()
+            return
+        super().do_GET()
+
+    def _send_config(self) -> None:
+        try:
+            body = self.config_path.read_bytes()
+        except OSError:
+            self.send_error(503, "stack config not written yet")
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="demo_server")
+    parser.add_argument("--dir", required=True, type=Path)
+    parser.add_argument("--config", required=True, type=Path)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+
+    handler = functools.partial(DemoHandler, directory=str(args.dir))
+    DemoHandler.config_path = args.config
+    server = ThreadingHTTPServer((args.host, args.port), handler)
+    print(f"serving {args.dir} on http://{args.host}:{args.port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,304 @@
+"""Child processes of the local stack: spawn, wait until ready, stop by PID.
+
+Every child runs in its own session (so its own process group): a Ctrl-C in the
+terminal reaches only the supervisor, which then stops the children in order, and
+stopping one child signals its whole group (gunicorn workers, the JVM that a
+launcher script exec'd) without touching anything else on the machine.
+
+A PID is only ever signalled after checking, through /proc, that it is still the
+process we started (same command line and start time), so a PID the kernel has
+since reused for something else is never hit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    """One currently free TCP port on 127.0.0.1 (see `free_ports` for several)."""
+    return free_ports(1)[0]
+
+
+def free_ports(n: int) -> list[int]:
+    """n distinct free ports, all held open together while choosing so none repeats."""
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((HOST, 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+@dataclass
+class Proc:
+    """One child process as recorded in stack.json."""
+
+    name: str
+    pid: int
+    port: int | None
+    log: str
+    argv: list[str] = field(default_factory=list)
+    # What /proc/PID/cmdline and the start time said right after spawning: the
+    # identity checked before any later signal (see `is_ours`).
+    cmdline: list[str] = field(default_factory=list)
+    start_ticks: int | None = None
+    # Extra environment given on top of the inherited one (needed to respawn).
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Proc:
+        return cls(**data)
+
+
+def _read_cmdline(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
+
+
+def _read_stat(pid: int) -> tuple[str, int, int] | None:
+    """(state, pgid, start time in clock ticks) of a live process, or None."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name may hold spaces and parentheses: split after the last ')'.
+    rest = raw[raw.rindex(")") + 2 :].split()
+    return rest[0], int(rest[2]), int(rest[19])
+
+
+def identity(pid: int) -> tuple[list[str] | None, int | None]:
+    stat = _read_stat(pid)
+    return _read_cmdline(pid), (stat[2] if stat else None)
+
+
+def is_alive(pid: int) -> bool:
+    stat = _read_stat(pid)
+    return stat is not None and stat[0] not in ("Z", "X")
+
+
+def is_ours(proc: Proc) -> bool:
+    """True while proc.pid is alive and is still the process we spawned."""
+    if not is_alive(proc.pid):
+        return False
+    cmdline, ticks = identity(proc.pid)
+    if proc.start_ticks is not None and ticks != proc.start_ticks:
+        return False
+    # Recorded again once the part answered, after any launcher script has
+    # exec'd its real program (the Pub/Sub emulator's script execs java).
+    if proc.cmdline and cmdline != proc.cmdline:
+        return False
+    return True
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live PIDs whose process group is pgid."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        stat = _read_stat(int(entry.name))
+        if stat and stat[1] == pgid and stat[0] not in ("Z", "X"):
+            out.append(int(entry.name))
+    return out
+
+
+def spawn(
+    name: str,
+    argv: list[str],
+    env: dict[str, str] | None,
+    log_dir: Path,
+    *,
+    port: int | None = None,
+    cwd: Path | None = None,
+    inherit_env: bool = True,
+) -> Proc:
+    """Start argv in a new session, stdout and stderr appended to log_dir/name.log."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}.log"
+    full_env = dict(os.environ) if inherit_env else {}
+    full_env.update(env or {})
+    with open(log_path, "ab") as log:
+        log.write(f"\n=== {time.strftime('%H:%M:%S')} start {' '.join(argv)}\n".encode())
+        log.flush()
+        popen = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            cwd=str(cwd) if cwd else None,
+            start_new_session=True,
+            close_fds=True,
+        )
+    cmdline, ticks = identity(popen.pid)
+    proc = Proc(
+        name=name,
+        pid=popen.pid,
+        port=port,
+        log=str(log_path),
+        argv=list(argv),
+        cmdline=cmdline or [],
+        start_ticks=ticks,
+        env=dict(env or {}),
+        cwd=str(cwd) if cwd else None,
+    )
+    _POPENS[popen.pid] = popen
+    return proc
+
+
+# Popen objects of children spawned by this process, so their exit status is
+# collected (no zombies) and `stop` can wait on them precisely.
+_POPENS: dict[int, subprocess.Popen] = {}
+
+
+def _reap(pid: int) -> None:
+    popen = _POPENS.get(pid)
+    if popen is not None and popen.poll() is not None:
+        _POPENS.pop(pid, None)
+
+
+def refresh_identity(proc: Proc) -> None:
+    """Record what proc.pid runs now (call once it answers, after any exec)."""
+    cmdline, ticks = identity(proc.pid)
+    if cmdline:
+        proc.cmdline = cmdline
+    if ticks is not None:
+        proc.start_ticks = ticks
+
+
+def exited(proc: Proc) -> int | None:
+    """Exit code if a child spawned by this process has exited, else None."""
+    popen = _POPENS.get(proc.pid)
+    if popen is not None:
+        return popen.poll()
+    return None if is_ours(proc) else -1
+
+
+def stop(proc: Proc, timeout: float = 5.0) -> bool:
+    """SIGTERM proc's process group, wait up to `timeout`, then SIGKILL it.
+
+    Returns True if something was signalled. Only ever signals proc.pid's own
+    group, and only after checking the PID still belongs to the process spawned.
+    """
+    pgid = proc.pid
+    if is_ours(proc):
+        targets = None  # the whole group: the leader is verified
+    else:
+        _reap(proc.pid)
+        # Leader gone: a PID stays reserved while it names a live process group,
+        # so any process still in group `pgid` is a leftover of ours (a worker).
+        targets = group_members(pgid)
+        if not targets:
+            return False
+    _signal(pgid, targets, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap(proc.pid)
+        if not group_members(pgid):
+            break
+        time.sleep(0.05)
+    else:
+        _signal(pgid, group_members(pgid), signal.SIGKILL)
+        end = time.monotonic() + 2.0
+        while group_members(pgid) and time.monotonic() < end:
+            time.sleep(0.05)
+    popen = _POPENS.pop(proc.pid, None)
+    if popen is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            popen.wait(timeout=1.0)
+    return True
+
+
+def _signal(pgid: int, targets: list[int] | None, sig: signal.Signals) -> None:
+    if targets is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, sig)
+        return
+    for pid in targets:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+def wait_tcp(host: str, port: int, timeout: float, proc: Proc | None = None) -> None:
+    """Until host:port accepts a connection; fail early if proc exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            pass
+        _check(proc, f"{host}:{port}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"nothing listening on {host}:{port} after {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+def wait_http(
+    url: str, timeout: float, proc: Proc | None = None, ok: tuple[int, ...] = (200,)
+) -> None:
+    """Until GET url answers with a status in `ok`; fail early if proc exits first."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2.0) as resp:
+                if resp.status in ok:
+                    return
+                last = f"HTTP {resp.status}"
+        except urllib.error.HTTPError as exc:
+            if exc.code in ok:
+                return
+            last = f"HTTP {exc.code}"
+        except (OSError, ValueError) as exc:
+            last = str(exc)
+        _check(proc, url)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} not ready after {timeout:.0f} s ({last})")
+        time.sleep(0.05)
+
+
+class ProcessDied(RuntimeError):
+    pass
+
+
+def _check(proc: Proc | None, what: str) -> None:
+    if proc is None:
+        return
+    code = exited(proc)
+    if code is not None:
+        raise ProcessDied(
+            f"{proc.name} exited (code {code}) before {what} answered; "
+            f"last log lines:\n{tail(proc.log)}"
+        )
+
+
+def tail(path: str | Path, lines: int = 15) -> str:
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:])

@@ -1,0 +1,163 @@
+"""The Pub/Sub topology of the pipeline, created on the emulator (idempotent).
+
+Mirrors what terraform/ declares for the cloud: two work topics each pushed to
+its function with a dead-letter topic, a pull subscription on every dead-letter
+topic so dead messages are kept for inspection, and a pull "tap" on the status
+event topic.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from google.api_core import exceptions as gexc
+
+ACK_DEADLINE_S = 600
+MIN_BACKOFF_S = 1
+MAX_BACKOFF_S = 10
+
+
+@dataclass(frozen=True)
+class Topics:
+    requests: str
+    animate: str
+    events: str
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Topics:
+        env = os.environ if env is None else env
+        return cls(
+            requests=env.get("MEDIA_REQUESTS_TOPIC", "media-requests"),
+            animate=env.get("MEDIA_ANIMATE_TOPIC", "media-animate"),
+            events=env.get("MEDIA_EVENTS_TOPIC", "media-events"),
+        )
+
+
+def push_endpoint(base_url: str, project: str, topic: str) -> str:
+    """The function's URL with the topic path functions-framework reads.
+
+    functions-framework turns a raw push envelope into a `messagePublished`
+    CloudEvent and takes the CloudEvent's topic from a request path of the form
+    projects/P/topics/T (otherwise it leaves it empty).
+    """
+    return f"{base_url.rstrip('/')}/projects/{project}/topics/{topic}"
+
+
+def ensure_topology(
+    project: str,
+    render_url: str,
+    animate_url: str,
+    dead_letter_attempts: int = 5,
+    env: dict[str, str] | None = None,
+    emulator_host: str | None = None,
+) -> dict[str, dict]:
+    """Create topics and subscriptions if missing; fix push endpoints that moved.
+
+    render_url / animate_url are the functions' base URLs (see `push_endpoint`).
+    Talks to `emulator_host` if given, else to whatever PUBSUB_EMULATOR_HOST in
+    the process environment says (the client library reads it). Topic names come
+    from `env` (default: the process environment). Returns {subscription: summary}.
+    """
+    topics = Topics.from_env(env)
+    publisher, subscriber = clients(emulator_host)
+    try:
+        tpath = {
+            name: publisher.topic_path(project, name)
+            for name in (
+                topics.requests,
+                topics.animate,
+                topics.events,
+                f"{topics.requests}-dead",
+                f"{topics.animate}-dead",
+            )
+        }
+        for path in tpath.values():
+            try:
+                publisher.create_topic(request={"name": path})
+            except gexc.AlreadyExists:
+                pass
+
+        summary: dict[str, dict] = {}
+        push_subs = (
+            ("render-still", topics.requests, render_url),
+            ("animate-still", topics.animate, animate_url),
+        )
+        for sub_name, topic, url in push_subs:
+            endpoint = push_endpoint(url, project, topic)
+            dead = tpath[f"{topic}-dead"]
+            request = {
+                "name": subscriber.subscription_path(project, sub_name),
+                "topic": tpath[topic],
+                "push_config": {"push_endpoint": endpoint},
+                "ack_deadline_seconds": ACK_DEADLINE_S,
+                "dead_letter_policy": {
+                    "dead_letter_topic": dead,
+                    "max_delivery_attempts": dead_letter_attempts,
+                },
+                "retry_policy": {
+                    "minimum_backoff": {"seconds": MIN_BACKOFF_S},
+                    "maximum_backoff": {"seconds": MAX_BACKOFF_S},
+                },
+            }
+            _ensure_subscription(subscriber, request)
+            summary[sub_name] = {"topic": topic, "push_endpoint": endpoint, "dead_letter": dead}
+
+        pulls = (
+            (f"{topics.requests}-dead-hold", f"{topics.requests}-dead"),
+            (f"{topics.animate}-dead-hold", f"{topics.animate}-dead"),
+            (f"{topics.events}-tap", topics.events),
+        )
+        for sub_name, topic in pulls:
+            _ensure_subscription(
+                subscriber,
+                {
+                    "name": subscriber.subscription_path(project, sub_name),
+                    "topic": tpath[topic],
+                    "ack_deadline_seconds": 60,
+                },
+            )
+            summary[sub_name] = {"topic": topic, "pull": True}
+        return summary
+    finally:
+        subscriber.close()
+        transport = getattr(publisher, "transport", None) or getattr(publisher, "_transport", None)
+        if transport is not None and hasattr(transport, "close"):
+            transport.close()
+
+
+def clients(emulator_host: str | None = None):
+    """(PublisherClient, SubscriberClient), on an explicit emulator if given.
+
+    Passing the host explicitly, rather than setting PUBSUB_EMULATOR_HOST, keeps
+    the caller's process environment untouched (pytest fixtures, the CLI).
+    """
+    from google.cloud import pubsub_v1
+
+    if not emulator_host:
+        return pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+    import grpc
+    from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
+    from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
+
+    publisher = pubsub_v1.PublisherClient(
+        transport=PublisherGrpcTransport(channel=grpc.insecure_channel(emulator_host))
+    )
+    subscriber = pubsub_v1.SubscriberClient(
+        transport=SubscriberGrpcTransport(channel=grpc.insecure_channel(emulator_host))
+    )
+    return publisher, subscriber
+
+
+def _ensure_subscription(subscriber, request: dict) -> None:
+    try:
+        subscriber.create_subscription(request=request)
+        return
+    except gexc.AlreadyExists:
+        pass
+    existing = subscriber.get_subscription(request={"subscription": request["name"]})
+    wanted = request.get("push_config", {}).get("push_endpoint")
+    if wanted and existing.push_config.push_endpoint != wanted:
+        subscriber.modify_push_config(
+            request={"subscription": request["name"], "push_config": {"push_endpoint": wanted}}
+        )

@@ -1,0 +1,147 @@
+"""animate_still: the still -> a Veo clip -> MP4 in GCS -> cost settled.
+
+The operation name is stored on the asset the moment Veo accepts the job, so
+a redelivery resumes polling that operation instead of starting a second one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from shared import assets, ledger, log, storage
+from shared.errors import Busy, PermanentError, TransientError
+from shared.ids import is_scope_id
+from shared.media_models import ClipResult, GenaiVideoModel, VideoModel
+from shared.paths import gs_uri, split_gs_uri, video_object, video_output_prefix
+from shared.pipeline_checks import checkpoint, expired
+from shared.polling import next_delay
+from shared.pricing import micros_to_usd
+from shared.render import close_expired, ms_since, stored_plan
+from shared.retry import with_retries
+from shared.settings import get_settings
+
+# Renewed on every poll, so a crashed holder delays the takeover at most this long.
+LEASE_S = 30.0
+
+
+def parse_animate(data: bytes) -> tuple[str, str] | None:
+    try:
+        body = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(body, dict) or body.get("schema") != "media.animate.v1":
+        return None
+    cid, aid = body.get("campaign_id"), body.get("asset_id")
+    if not (is_scope_id(cid) and is_scope_id(aid)):
+        return None
+    return cid, aid
+
+
+def handle_animate(data: bytes, delivery_id: str, model: VideoModel | None = None) -> None:
+    parsed = parse_animate(data)
+    if parsed is None:
+        log.warning("animate_invalid", "animate message unreadable; dropped")
+        return
+    cid, aid = parsed
+    log.bind(campaign_id=cid, asset_id=aid, delivery_id=delivery_id)
+    doc = assets.load(cid, aid)
+    if doc is None or assets.is_terminal(doc) or doc.get("status") != "animating":
+        return
+    log.bind(request_id=doc.get("request_id"), session_id=doc.get("session_id"))
+    if expired(doc):
+        close_expired(doc)
+        return
+    owner = f"{delivery_id}/{assets.new_owner()[:8]}"  # duplicates share the event id
+    if not assets.claim(cid, aid, owner, LEASE_S):
+        raise Busy("another delivery is animating this asset")
+    animate(doc, owner, model or GenaiVideoModel())
+
+
+def fail_video(doc: dict[str, Any], reason: str, detail: str) -> None:
+    cid, sid, aid = doc["campaign_id"], doc["session_id"], doc["asset_id"]
+    ledger.release(cid, sid, [ledger.hold_key(aid, "video")])
+    assets.transition(cid, aid, "partial", reason, error=detail[:1000])
+
+
+def start_job(doc: dict[str, Any], model: VideoModel) -> str:
+    cid, aid = doc["campaign_id"], doc["asset_id"]
+    plan, _ = stored_plan(doc)
+    t0 = time.monotonic()
+    _, image_name = split_gs_uri(doc["image"]["uri"])
+    image_png = storage.download(image_name)
+    output = gs_uri(get_settings().MEDIA_BUCKET, video_output_prefix(cid, aid))
+    assert plan.video_model is not None
+    name = with_retries(lambda: model.start(
+        plan.video_model, image_png, doc["motion_prompt"], plan.duration_seconds,
+        doc.get("aspect_ratio") or "16:9", plan.video_resolution, plan.video_audio, output),
+        what="Veo start")
+    assets.update_fields(cid, aid, video_operation=name, video_started_at=time.time(),
+                         stage_ms={"video_start": ms_since(t0)})
+    checkpoint("veo_started")
+    return name
+
+
+def wait_for(doc: dict[str, Any], operation: str, owner: str, model: VideoModel) -> ClipResult:
+    """Poll until done; hand over to a redelivery when this invocation's
+    polling budget runs out (the stored operation name makes that a resume)."""
+    cid, aid = doc["campaign_id"], doc["asset_id"]
+    settings = get_settings()
+    started = float(doc.get("video_started_at") or time.time())
+    budget_end = time.monotonic() + settings.MEDIA_POLL_BUDGET_S
+    polls = 0
+    while True:
+        result = with_retries(lambda: model.poll(operation), what="Veo poll")
+        polls += 1
+        if result.done:
+            log.info("video_done", "Veo operation finished", polls=polls)
+            return result
+        if polls == 1:
+            checkpoint("mid_poll")
+        if time.monotonic() > budget_end:
+            raise TransientError("clip still rendering; polling resumes on redelivery")
+        fresh = assets.load(cid, aid)
+        if fresh is None or assets.is_terminal(fresh) or expired(fresh):
+            if fresh is not None and not assets.is_terminal(fresh):
+                close_expired(fresh)
+            return ClipResult(done=False)
+        if not assets.claim(cid, aid, owner, LEASE_S):
+            raise Busy("lost the lease while polling")
+        time.sleep(next_delay(time.time() - started))
+
+
+def animate(doc: dict[str, Any], owner: str, model: VideoModel) -> None:
+    cid, sid, aid = doc["campaign_id"], doc["session_id"], doc["asset_id"]
+    plan, _ = stored_plan(doc)
+    operation = doc.get("video_operation")
+    try:
+        if not operation:
+            operation = start_job(doc, model)
+            doc = {**doc, "video_started_at": time.time()}
+        t0 = time.monotonic()
+        result = wait_for(doc, operation, owner, model)
+    except PermanentError as exc:
+        fail_video(doc, "video_failed", str(exc))
+        return
+    if not result.done:
+        return  # closed elsewhere (deadline or janitor)
+    if result.blocked:
+        fail_video(doc, "video_blocked", result.error or "clip blocked by safety filters")
+        return
+    if result.error or not result.uri:
+        fail_video(doc, "video_failed", result.error or "no video")
+        return
+    wait_ms = ms_since(t0)
+    t1 = time.monotonic()
+    name = video_object(cid, aid)
+    storage.move_into_place(result.uri, name)
+    checkpoint("mp4_recorded")
+    ledger.settle(cid, sid, ledger.hold_key(aid, "video"), plan.video_micros)
+    assets.transition(
+        cid, aid, "complete",
+        video={"uri": gs_uri(get_settings().MEDIA_BUCKET, name), "mime_type": "video/mp4",
+               "duration_seconds": plan.duration_seconds},
+        cost_usd=micros_to_usd(plan.image_micros + plan.video_micros),
+        stage_ms={"video_wait": wait_ms, "video_store": ms_since(t1)},
+    )

@@ -1,0 +1,127 @@
+"""Asset documents: the status state machine with guarded, forward-only moves."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from shared import events, log
+from shared.clients import firestore_client
+from shared.docs import now, read_modify_write
+from shared.request import MediaRequest
+
+RANK = {"queued": 0, "rendering_image": 1, "animating": 2,
+        "complete": 3, "partial": 3, "failed": 3, "rejected": 3}
+TERMINAL = frozenset(s for s, r in RANK.items() if r == 3)
+
+
+def asset_ref(campaign_id: str, asset_id: str) -> Any:
+    return (firestore_client().collection("campaigns").document(campaign_id)
+            .collection("media").document(asset_id))
+
+
+def is_terminal(doc: dict[str, Any] | None) -> bool:
+    return bool(doc) and doc.get("status") in TERMINAL  # type: ignore[union-attr]
+
+
+def load(campaign_id: str, asset_id: str) -> dict[str, Any] | None:
+    snap = asset_ref(campaign_id, asset_id).get()
+    return snap.to_dict() if snap.exists else None
+
+
+def new_asset(request: MediaRequest, asset_id: str) -> dict[str, Any]:
+    stamp = now()
+    return {
+        "asset_id": asset_id, "request_id": request.request_id,
+        "campaign_id": request.campaign_id, "session_id": request.session_id,
+        "turn_number": request.turn_number, "kind": request.kind,
+        "cutscene_type": request.cutscene_type, "subject": request.subject,
+        "status": "queued", "status_reason": None,
+        "image": None, "video": None,
+        "image_prompt": request.image_prompt, "motion_prompt": request.motion_prompt,
+        "aspect_ratio": request.aspect_ratio, "request": request.to_message(),
+        "models": {"image": None, "video": None},
+        "estimated_cost_usd": None, "cost_usd": 0.0,
+        "created_at": stamp, "updated_at": stamp, "completed_at": None,
+        "stage_ms": {},
+    }
+
+
+def create_if_absent(campaign_id: str, asset_id: str,
+                     fields: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, tuple[dict, bool]]:
+        if doc is not None:
+            return None, (doc, False)
+        return fields, (fields, True)
+
+    doc, created = read_modify_write(asset_ref(campaign_id, asset_id), mutate)
+    if created:
+        events.publish_status(doc)
+    return doc, created
+
+
+def transition(campaign_id: str, asset_id: str, status: str, reason: str | None = None,
+               stage_ms: dict[str, int] | None = None, **fields: Any) -> dict[str, Any] | None:
+    """Move forward to `status` with `fields`; None if the asset is past it already."""
+
+    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict | None]:
+        if doc is None or doc.get("status") in TERMINAL:
+            return None, None
+        if RANK[status] < RANK[doc["status"]]:
+            return None, None
+        stamp = now()
+        update: dict[str, Any] = {"status": status, "status_reason": reason,
+                                  "updated_at": stamp, **fields}
+        if stage_ms:
+            update["stage_ms"] = {**(doc.get("stage_ms") or {}), **stage_ms}
+        if status in TERMINAL:
+            update["completed_at"] = stamp
+            update["lease"] = None
+        return update, {**doc, **update}
+
+    updated = read_modify_write(asset_ref(campaign_id, asset_id), mutate)
+    if updated is not None:
+        events.publish_status(updated)
+        if status in TERMINAL:
+            log.info("asset_terminal", f"asset {asset_id} is {status}",
+                     status=status, status_reason=reason, cost_usd=updated.get("cost_usd"),
+                     stage_ms=updated.get("stage_ms"), kind=updated.get("kind"))
+    return updated
+
+
+def update_fields(campaign_id: str, asset_id: str, **fields: Any) -> None:
+    """Record progress (an operation name, timings) without a status change."""
+
+    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, None]:
+        if doc is None or doc.get("status") in TERMINAL:
+            return None, None
+        update = {**fields, "updated_at": now()}
+        if "stage_ms" in fields:
+            update["stage_ms"] = {**(doc.get("stage_ms") or {}), **fields["stage_ms"]}
+        return update, None
+
+    read_modify_write(asset_ref(campaign_id, asset_id), mutate)
+
+
+def new_owner() -> str:
+    return uuid.uuid4().hex
+
+
+def claim(campaign_id: str, asset_id: str, owner: str, lease_s: float) -> bool:
+    """Take (or renew) the right to work on an asset for `lease_s` seconds.
+
+    Two deliveries of one message can run at once; the lease makes the second
+    step back (and be retried) instead of calling a paid model a second time.
+    A crashed holder's lease simply runs out.
+    """
+
+    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
+        if doc is None or doc.get("status") in TERMINAL:
+            return None, False
+        lease = doc.get("lease") or {}
+        if lease.get("owner") not in (None, owner) and lease.get("until", 0) > time.time():
+            return None, False
+        return {"lease": {"owner": owner, "until": time.time() + lease_s}}, True
+
+    return read_modify_write(asset_ref(campaign_id, asset_id), mutate)

@@ -1,0 +1,93 @@
+"""Campaign documents: who may watch, and the campaign's media settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.clients import firestore_client
+from shared.pricing import Catalog, catalog
+from shared.request import MediaRequest
+
+Quality = Literal["draft", "standard", "premium"]
+
+
+class MediaSettings(BaseModel):
+    """`media_settings` on a campaign; missing keys take these defaults."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    enabled: bool = False
+    budget_per_session_usd: float = Field(2.00, ge=0, le=10_000)
+    quality: Quality = "standard"
+    image_model: str | None = None
+    video_model: str | None = None
+    video_resolution: Literal["720p", "1080p"] | None = None
+    video_duration_seconds: Literal[4, 6, 8] | None = None
+    auto_play: bool = True
+    degrade_to_still: bool = True
+
+
+@dataclass(frozen=True)
+class Campaign:
+    campaign_id: str
+    members: tuple[str, ...]
+    media: MediaSettings
+
+
+def campaign_ref(campaign_id: str) -> Any:
+    return firestore_client().collection("campaigns").document(campaign_id)
+
+
+def load_campaign(campaign_id: str) -> Campaign | None:
+    snap = campaign_ref(campaign_id).get()
+    if not snap.exists:
+        return None
+    data = snap.to_dict() or {}
+    members = data.get("members") or []
+    raw = data.get("media_settings") or {}
+    return Campaign(
+        campaign_id=campaign_id,
+        members=tuple(m for m in members if isinstance(m, str)),
+        media=MediaSettings.model_validate(raw if isinstance(raw, dict) else {}),
+    )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a request will use and what each paid call is expected to cost."""
+
+    image_model: str
+    image_size: str
+    image_micros: int
+    video_model: str | None
+    video_resolution: str
+    video_audio: bool
+    duration_seconds: int
+    video_micros: int
+
+
+def plan_for(request: MediaRequest, media: MediaSettings, cat: Catalog | None = None) -> Plan:
+    cat = cat or catalog()
+    defaults = cat.defaults
+    models = cat.models_for(media.quality)
+    image_model = media.image_model or models["image_model"]
+    image_size = defaults["image_size"]
+    resolution = media.video_resolution or defaults["video_resolution"]
+    audio = bool(defaults["video_audio"])
+    duration = (request.duration_seconds or media.video_duration_seconds
+                or int(defaults["video_duration_seconds"]))
+    video_model = (media.video_model or models["video_model"]) if request.wants_video else None
+    return Plan(
+        image_model=image_model,
+        image_size=image_size,
+        image_micros=cat.image_micros(image_model, image_size),
+        video_model=video_model,
+        video_resolution=resolution,
+        video_audio=audio,
+        duration_seconds=duration,
+        video_micros=(cat.video_micros(video_model, resolution, audio, duration)
+                      if video_model else 0),
+    )

@@ -1,0 +1,37 @@
+"""A small error hierarchy: only transient errors make the platform retry."""
+
+from __future__ import annotations
+
+
+class MediaError(Exception):
+    """Base for pipeline errors."""
+
+
+class PermanentError(MediaError):
+    """Retrying cannot help: the request ends in a terminal state and is acked."""
+
+    def __init__(self, reason: str, message: str = "") -> None:
+        super().__init__(message or reason)
+        self.reason = reason
+
+
+class InvalidRequest(PermanentError):
+    """A message that breaks CONTRACT section 1."""
+
+    def __init__(self, message: str, campaign_id: str | None = None,
+                 request_id: str | None = None) -> None:
+        super().__init__("invalid", message)
+        self.campaign_id = campaign_id
+        self.request_id = request_id
+
+
+class SafetyBlocked(PermanentError):
+    """The model refused the prompt; not billed."""
+
+
+class TransientError(MediaError):
+    """Quota, 5xx, timeout or contention: raise so the delivery is retried."""
+
+
+class Busy(TransientError):
+    """Another delivery holds the work right now; try again later."""

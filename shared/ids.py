@@ -1,0 +1,27 @@
+"""Identifier rules shared by messages, documents, objects and HTTP paths."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+SCOPE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")  # campaign, session, asset ids
+
+
+def is_request_id(value: object) -> bool:
+    return isinstance(value, str) and REQUEST_ID_RE.fullmatch(value) is not None
+
+
+def is_scope_id(value: object) -> bool:
+    return isinstance(value, str) and SCOPE_ID_RE.fullmatch(value) is not None
+
+
+def asset_id_for(request_id: str) -> str:
+    """The asset id is a pure function of the request id.
+
+    Hashing keeps it inside the scope-id charset (request ids may contain '.'
+    and ':', which Firestore and URLs treat specially) and makes every
+    redelivery of a request land on the same document.
+    """
+    return "a" + hashlib.sha256(request_id.encode("utf-8")).hexdigest()[:31]

@@ -1,0 +1,33 @@
+"""Where objects live in the media bucket (CONTRACT section 3)."""
+
+from __future__ import annotations
+
+
+def image_object(campaign_id: str, asset_id: str) -> str:
+    return f"media/{campaign_id}/{asset_id}.png"
+
+
+def video_object(campaign_id: str, asset_id: str) -> str:
+    return f"media/{campaign_id}/{asset_id}.mp4"
+
+
+def video_output_prefix(campaign_id: str, asset_id: str) -> str:
+    """Veo writes under a prefix of its own choosing; we copy to the final name."""
+    return f"veo-out/{campaign_id}/{asset_id}/"
+
+
+def refs_prefix(campaign_id: str) -> str:
+    return f"refs/{campaign_id}/"
+
+
+def gs_uri(bucket: str, name: str) -> str:
+    return f"gs://{bucket}/{name}"
+
+
+def split_gs_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith("gs://"):
+        raise ValueError(f"not a gs:// uri: {uri!r}")
+    bucket, _, name = uri[5:].partition("/")
+    if not bucket or not name:
+        raise ValueError(f"not a gs:// object uri: {uri!r}")
+    return bucket, name

@@ -1,0 +1,30 @@
+"""Crash points and deadlines shared by the pipeline stages."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from shared import log
+from shared.settings import get_settings
+
+CRASH_POINTS = ("reserved", "image_made", "png_stored", "veo_started", "mid_poll",
+                "mp4_recorded")
+
+
+def checkpoint(step: str) -> None:
+    """Die here if a crash test asked for it (emulators only): a real kill,
+    not an exception, so the platform's redelivery is what gets tested."""
+    settings = get_settings()
+    if settings.emulated and settings.MEDIA_CRASH_AFTER == step:
+        log.warning("crash_injected", f"killing the process after {step}")
+        os._exit(17)
+
+
+def expired(asset: dict[str, Any]) -> bool:
+    created = asset.get("created_at")
+    if not isinstance(created, datetime):
+        return False
+    age = (datetime.now(UTC) - created).total_seconds()
+    return age > get_settings().MEDIA_DEADLINE_S

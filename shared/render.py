@@ -1,0 +1,214 @@
+"""render_still: request -> reserve -> still -> PNG in GCS -> animate or done.
+
+Each step first reads where the asset stands and does only what is left, so a
+redelivered or concurrent message resumes instead of repeating paid work.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from shared import assets, ledger, log, storage
+from shared.campaigns import MediaSettings, Plan, load_campaign, plan_for
+from shared.clients import publisher, topic_path
+from shared.errors import Busy, InvalidRequest, PermanentError, SafetyBlocked
+from shared.ids import asset_id_for
+from shared.media_models import GenaiImageModel, ImageModel
+from shared.paths import gs_uri, image_object
+from shared.pipeline_checks import checkpoint, expired
+from shared.pricing import micros_to_usd, usd_to_micros
+from shared.request import MediaRequest, parse_request
+from shared.retry import with_retries
+from shared.settings import get_settings
+
+# Long enough for a slow image call; a crashed holder blocks redelivery this long.
+IMAGE_LEASE_S = 45.0
+
+
+def ms_since(start: float) -> int:
+    return int((time.monotonic() - start) * 1000)
+
+
+def handle_request(data: bytes, delivery_id: str, image_model: ImageModel | None = None) -> None:
+    """Process one delivery of a request message. Returns to ack; raises
+    TransientError to have the platform redeliver."""
+    started = time.monotonic()
+    settings = get_settings()
+    try:
+        request = parse_request(data, settings.MEDIA_BUCKET)
+    except InvalidRequest as exc:
+        reject_invalid(exc)
+        return
+    asset_id = asset_id_for(request.request_id)
+    log.bind(request_id=request.request_id, campaign_id=request.campaign_id,
+             session_id=request.session_id, asset_id=asset_id, delivery_id=delivery_id)
+    doc, created = assets.create_if_absent(request.campaign_id, asset_id,
+                                           assets.new_asset(request, asset_id))
+    if not created:
+        log.info("redelivery", f"request already known, status {doc.get('status')}")
+    if assets.is_terminal(doc):
+        return
+    if expired(doc):
+        close_expired(doc)
+        return
+    if doc["status"] == "queued":
+        doc = admit(request, asset_id, started)
+    if doc is not None and doc["status"] == "rendering_image":
+        owner = f"{delivery_id}/{assets.new_owner()[:8]}"  # duplicates share the event id
+        doc = render(request, asset_id, doc, owner, image_model or GenaiImageModel())
+    if doc is not None and doc["status"] == "animating":
+        publish_animate(request.campaign_id, asset_id)
+
+
+def reject_invalid(exc: InvalidRequest) -> None:
+    log.warning("request_invalid", f"invalid request: {exc}",
+                campaign_id=exc.campaign_id, request_id=exc.request_id)
+    if not (exc.campaign_id and exc.request_id):
+        return  # ids unreadable: logged and dropped, never retried
+    asset_id = asset_id_for(exc.request_id)
+    stamp = time.time()
+    fields: dict[str, Any] = {
+        "asset_id": asset_id, "request_id": exc.request_id, "campaign_id": exc.campaign_id,
+        "session_id": None, "turn_number": None, "kind": None, "cutscene_type": None,
+        "subject": None, "status": "rejected", "status_reason": "invalid",
+        "error": str(exc)[:1000], "image": None, "video": None, "models": {},
+        "estimated_cost_usd": 0.0, "cost_usd": 0.0, "stage_ms": {},
+    }
+    from shared.docs import now
+
+    fields.update(created_at=now(), updated_at=now(), completed_at=now())
+    _, created = assets.create_if_absent(exc.campaign_id, asset_id, fields)
+    if not created:  # a valid delivery of that id got there first: leave it alone
+        log.info("request_invalid_known", "an asset for this request id already exists",
+                 age_s=time.time() - stamp)
+
+
+def cap_micros(media: MediaSettings) -> int:
+    return usd_to_micros(media.budget_per_session_usd)
+
+
+def plan_fields(plan: Plan, video_planned: bool) -> dict[str, Any]:
+    return {"plan": {**plan.__dict__, "video_planned": video_planned}}
+
+
+def stored_plan(doc: dict[str, Any]) -> tuple[Plan, bool]:
+    raw = dict(doc["plan"])
+    video_planned = bool(raw.pop("video_planned"))
+    return Plan(**raw), video_planned
+
+
+def admit(request: MediaRequest, asset_id: str, started: float) -> dict[str, Any] | None:
+    """Check the campaign, price the request and reserve its cost."""
+    cid, sid = request.campaign_id, request.session_id
+    campaign = load_campaign(cid)
+    if campaign is None or not campaign.media.enabled:
+        return assets.transition(cid, asset_id, "rejected", "disabled")
+    try:
+        plan = plan_for(request, campaign.media)
+    except PermanentError as exc:
+        log.error("plan_failed", str(exc))
+        return assets.transition(cid, asset_id, "rejected", "invalid", error=str(exc))
+    image_key = ledger.hold_key(asset_id, "image")
+    video_key = ledger.hold_key(asset_id, "video")
+    options = [{image_key: plan.image_micros}]
+    if request.wants_video:
+        options = [{image_key: plan.image_micros, video_key: plan.video_micros}]
+        if campaign.media.degrade_to_still:
+            options.append({image_key: plan.image_micros})
+    t0 = time.monotonic()
+    choice = ledger.reserve_first_fit(cid, sid, cap_micros(campaign.media), options)
+    reserve_ms = ms_since(t0)
+    if choice is None:
+        return assets.transition(cid, asset_id, "rejected", "budget",
+                                 stage_ms={"reserve": reserve_ms})
+    video_planned = request.wants_video and choice == 0
+    estimate = plan.image_micros + (plan.video_micros if video_planned else 0)
+    checkpoint("reserved")
+    return assets.transition(
+        cid, asset_id, "rendering_image",
+        models={"image": plan.image_model, "video": plan.video_model if video_planned else None},
+        estimated_cost_usd=micros_to_usd(estimate),
+        stage_ms={"reserve": reserve_ms, "admit": ms_since(started)},
+        **plan_fields(plan, video_planned),
+    )
+
+
+def styled_prompt(request: MediaRequest) -> str:
+    prompt = request.image_prompt
+    if request.subject and request.kind != "cutscene":
+        label = "Portrait of" if request.kind == "npc_portrait" else "Location"
+        prompt = f"{label}: {request.subject}. {prompt}"
+    if request.style and request.style.as_text():
+        prompt = f"{prompt}\n\nArt direction: {request.style.as_text()}"
+    return prompt
+
+
+def make_still(request: MediaRequest, plan: Plan, model: ImageModel) -> tuple[dict, int]:
+    """Generate (or find, after a crash) the PNG; returns image fields and ms."""
+    name = image_object(request.campaign_id, asset_id_for(request.request_id))
+    t0 = time.monotonic()
+    blob = storage.stat(name)
+    if blob is None:
+        tries = 1 + get_settings().MEDIA_IMAGE_BLOCK_RETRIES
+        for attempt in range(1, tries + 1):
+            try:
+                still = with_retries(lambda: model.generate(
+                    plan.image_model, styled_prompt(request), request.aspect_ratio,
+                    plan.image_size, list(request.reference_images)), what="image call")
+                break
+            except SafetyBlocked:
+                log.warning("image_blocked", f"image blocked, try {attempt} of {tries}")
+                if attempt == tries:
+                    raise
+        storage.upload_once(name, still.data, still.mime_type,
+                            {"width": str(still.width), "height": str(still.height)})
+        width, height = still.width, still.height
+    else:
+        width, height = int(blob.metadata["width"]), int(blob.metadata["height"])
+    image = {"uri": gs_uri(get_settings().MEDIA_BUCKET, name), "mime_type": "image/png",
+             "width": width, "height": height}
+    return image, ms_since(t0)
+
+
+def render(request: MediaRequest, asset_id: str, doc: dict[str, Any], owner: str,
+           model: ImageModel) -> dict[str, Any] | None:
+    cid, sid = request.campaign_id, request.session_id
+    if not assets.claim(cid, asset_id, owner, IMAGE_LEASE_S):
+        raise Busy("another delivery is rendering this still")
+    plan, video_planned = stored_plan(doc)
+    image_key, video_key = ledger.hold_key(asset_id, "image"), ledger.hold_key(asset_id, "video")
+    try:
+        image, image_ms = make_still(request, plan, model)
+    except PermanentError as exc:
+        ledger.release(cid, sid, [image_key, video_key])
+        reason = exc.reason if exc.reason in ("image_blocked",) else "image_failed"
+        return assets.transition(cid, asset_id, "failed", reason, error=str(exc)[:1000])
+    checkpoint("image_made")
+    ledger.settle(cid, sid, image_key, plan.image_micros)
+    fields: dict[str, Any] = {"image": image, "cost_usd": micros_to_usd(plan.image_micros)}
+    timing = {"image": image_ms}
+    if request.kind != "cutscene":
+        return assets.transition(cid, asset_id, "complete", stage_ms=timing, **fields)
+    if not video_planned:
+        return assets.transition(cid, asset_id, "partial", "budget", stage_ms=timing, **fields)
+    updated = assets.transition(cid, asset_id, "animating", stage_ms=timing, **fields)
+    checkpoint("png_stored")
+    return updated
+
+
+def publish_animate(campaign_id: str, asset_id: str) -> None:
+    body = {"schema": "media.animate.v1", "campaign_id": campaign_id, "asset_id": asset_id}
+    publisher().publish(topic_path(get_settings().MEDIA_ANIMATE_TOPIC),
+                        json.dumps(body).encode("utf-8"), campaign_id=campaign_id
+                        ).result(timeout=30)
+
+
+def close_expired(doc: dict[str, Any]) -> None:
+    """Past MEDIA_DEADLINE_S: stop, keep what exists, release what is held."""
+    cid, sid, aid = doc["campaign_id"], doc["session_id"], doc["asset_id"]
+    if sid:
+        ledger.release(cid, sid, [ledger.hold_key(aid, "image"), ledger.hold_key(aid, "video")])
+    status = "partial" if doc.get("image") else "failed"
+    assets.transition(cid, aid, status, "timeout")

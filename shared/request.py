@@ -1,0 +1,130 @@
+"""The request message of CONTRACT section 1, parsed once at the edge."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from shared.errors import InvalidRequest
+from shared.ids import REQUEST_ID_RE, SCOPE_ID_RE, is_request_id, is_scope_id
+
+SCHEMA = "media.request.v1"
+Kind = Literal["cutscene", "location_visual", "npc_portrait"]
+CutsceneType = Literal[
+    "character_intro", "location_reveal", "action_climax", "emotional_peak",
+    "power_awakening", "plot_twist", "arc_transition",
+]
+CUTSCENE_TYPES: tuple[str, ...] = CutsceneType.__args__  # type: ignore[attr-defined]
+KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
+MAX_REFERENCE_IMAGES = 6
+# Object names under refs/ are plain path segments: no '..', no empty segment.
+_REF_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+class Style(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+    art_style: str | None = Field(None, max_length=1000)
+    ip_title: str | None = Field(None, max_length=1000)
+    palette: str | None = Field(None, max_length=1000)
+    notes: str | None = Field(None, max_length=1000)
+
+    def as_text(self) -> str:
+        parts = [
+            ("Art style", self.art_style), ("In the style of", self.ip_title),
+            ("Palette", self.palette), ("Notes", self.notes),
+        ]
+        return ". ".join(f"{label}: {text.strip()}"
+                         for label, text in parts if text and text.strip())
+
+
+class MediaRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+
+    schema_: Literal["media.request.v1"] = Field(alias="schema")
+    request_id: str = Field(pattern=REQUEST_ID_RE.pattern)
+    campaign_id: str = Field(pattern=SCOPE_ID_RE.pattern)
+    session_id: str = Field(pattern=SCOPE_ID_RE.pattern)
+    turn_number: int = Field(ge=0, le=10_000_000)
+    kind: Kind
+    cutscene_type: CutsceneType | None = None
+    image_prompt: str = Field(min_length=1, max_length=4000)
+    motion_prompt: str | None = Field(None, min_length=1, max_length=2000)
+    subject: str | None = Field(None, min_length=1, max_length=200)
+    style: Style | None = None
+    reference_images: list[str] = Field(default_factory=list, max_length=MAX_REFERENCE_IMAGES)
+    aspect_ratio: Literal["16:9", "9:16", "1:1"] = "16:9"
+    duration_seconds: Literal[4, 6, 8] | None = None
+
+    _blank_prompt = field_validator("image_prompt", "motion_prompt", "subject")(
+        lambda v: v if v is None else _not_blank(v))
+
+    @model_validator(mode="after")
+    def _kind_rules(self) -> MediaRequest:
+        if self.kind == "cutscene":
+            if self.cutscene_type is None:
+                raise ValueError("cutscene_type is required when kind is cutscene")
+            if self.motion_prompt is None:
+                raise ValueError("motion_prompt is required when kind is cutscene")
+            if self.aspect_ratio == "1:1":
+                raise ValueError("aspect_ratio 1:1 is for stills only")
+        elif self.subject is None:
+            raise ValueError(f"subject is required when kind is {self.kind}")
+        return self
+
+    @property
+    def wants_video(self) -> bool:
+        return self.kind == "cutscene"
+
+    def check_references(self, bucket: str) -> None:
+        prefix = f"gs://{bucket}/refs/{self.campaign_id}/"
+        for uri in self.reference_images:
+            rest = uri[len(prefix):] if uri.startswith(prefix) else None
+            if rest is None or not _REF_NAME_RE.fullmatch(rest) or ".." in rest.split("/"):
+                raise ValueError(f"reference image {uri[:200]!r} is not under {prefix}")
+
+    def to_message(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+def _readable_ids(obj: Any) -> tuple[str | None, str | None]:
+    if not isinstance(obj, dict):
+        return None, None
+    cid, rid = obj.get("campaign_id"), obj.get("request_id")
+    return (cid if is_scope_id(cid) else None), (rid if is_request_id(rid) else None)
+
+
+def describe(error: ValidationError) -> str:
+    """A short, log-safe summary: field paths and messages, never the input."""
+    items = [f"{'.'.join(str(p) for p in e['loc']) or 'message'}: {e['msg']}"
+             for e in error.errors(include_input=False, include_url=False)[:5]]
+    return "; ".join(items)
+
+
+def parse_request(data: bytes | str | dict[str, Any], bucket: str) -> MediaRequest:
+    """Parse and validate a request message, or raise InvalidRequest with ids if readable."""
+    obj: Any = data
+    if isinstance(data, (bytes, str)):
+        try:
+            obj = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise InvalidRequest(f"message data is not UTF-8 JSON: {type(exc).__name__}") from None
+    campaign_id, request_id = _readable_ids(obj)
+    if not isinstance(obj, dict):
+        raise InvalidRequest("message data is not a JSON object", campaign_id, request_id)
+    try:
+        request = MediaRequest.model_validate(obj)
+        request.check_references(bucket)
+    except ValidationError as exc:
+        raise InvalidRequest(describe(exc), campaign_id, request_id) from None
+    except ValueError as exc:
+        raise InvalidRequest(str(exc), campaign_id, request_id) from None
+    return request

@@ -1,0 +1,55 @@
+"""One typed settings object, built once from the environment.
+
+Every function, the CLI and the local stack read the same variables, so the
+same code runs against the emulators and against a real project.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=True, extra="ignore")
+
+    GOOGLE_CLOUD_PROJECT: str = "demo-cutscenes"
+    VERTEX_LOCATION: str = "us-central1"
+    MEDIA_BUCKET: str = "demo-cutscenes-media"
+    MEDIA_REQUESTS_TOPIC: str = "media-requests"
+    MEDIA_ANIMATE_TOPIC: str = "media-animate"
+    MEDIA_EVENTS_TOPIC: str = "media-events"
+    MEDIA_DEADLINE_S: int = Field(900, ge=60, le=86400)
+    # Project-wide kill switch over all sessions; None means off.
+    MEDIA_DAILY_CAP_USD: float | None = Field(None, ge=0)
+    # Operators override prices and model choices with their own catalog file.
+    MEDIA_PRICING_FILE: str | None = None
+    # How often a safety-blocked image prompt is tried again before giving up.
+    MEDIA_IMAGE_BLOCK_RETRIES: int = Field(1, ge=0, le=5)
+    MEDIA_SIGNED_URL_TTL_S: int = Field(900, ge=60, le=900)
+    # Service account that signs URLs through IAM signBlob in the cloud.
+    MEDIA_SIGNING_SA: str | None = None
+    # How long one animate_still invocation may poll before handing over to a
+    # redelivery; below the 540 s function limit with room to spare.
+    MEDIA_POLL_BUDGET_S: float = Field(480.0, gt=0)
+
+    GENAI_EMULATOR_URL: str | None = None
+    FIRESTORE_EMULATOR_HOST: str | None = None
+    PUBSUB_EMULATOR_HOST: str | None = None
+    STORAGE_EMULATOR_HOST: str | None = None
+    MEDIA_API_URL: str | None = None
+
+    # Test-only: kill the process right after the named step. Honoured only
+    # against emulators so a stray variable can never hurt a real deployment.
+    MEDIA_CRASH_AFTER: str | None = None
+
+    @property
+    def emulated(self) -> bool:
+        return bool(self.FIRESTORE_EMULATOR_HOST)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
