@@ -71,13 +71,13 @@ def transition(campaign_id: str, asset_id: str, status: str, reason: str | None 
         if RANK[status] < RANK[doc["status"]]:
             return None, None
         stamp = now()
+        # A lease covers one stage: the next stage's worker must not wait it out.
         update: dict[str, Any] = {"status": status, "status_reason": reason,
-                                  "updated_at": stamp, **fields}
+                                  "updated_at": stamp, "lease": None, **fields}
         if stage_ms:
             update["stage_ms"] = {**(doc.get("stage_ms") or {}), **stage_ms}
         if status in TERMINAL:
             update["completed_at"] = stamp
-            update["lease"] = None
         return update, {**doc, **update}
 
     updated = read_modify_write(asset_ref(campaign_id, asset_id), mutate)

@@ -38,10 +38,10 @@ def _print(obj: Any) -> None:
 def cmd_local(args: argparse.Namespace) -> int:
     from infra.local import stack
 
+    base = ["--root", str(REPO_ROOT), "--state-dir", str(STATE_DIR)]
     if args.action == "down":
-        return stack.main(["down", "--state-dir", str(STATE_DIR)])
-    argv = ["up", "--state-dir", str(STATE_DIR)] + (["--detach"] if args.detach else [])
-    return stack.main(argv)
+        return stack.main([*base, "down"])
+    return stack.main([*base, "up", *(["--detach"] if args.detach else [])])
 
 
 def cmd_configure(args: argparse.Namespace) -> int:

@@ -1,0 +1,95 @@
+"""Small helpers the integration tests share: publish, wait, inspect."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+import urllib.request
+from typing import Any
+
+from shared.assets import TERMINAL, load
+from shared.client import build_message, configure_campaign
+from shared.clients import publisher, storage_client, topic_path
+from shared.ids import asset_id_for
+from shared.settings import get_settings
+
+
+def http_json(method: str, url: str, body: Any = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        text = resp.read()
+    return json.loads(text) if text else None
+
+
+def emulator(stack, method: str, route: str, body: Any = None) -> Any:
+    return http_json(method, stack.env["GENAI_EMULATOR_URL"] + route, body)
+
+
+def calls(stack) -> dict[str, int]:
+    return emulator(stack, "GET", "/_emulator/calls")
+
+
+def enable(campaign: str = "c1", budget: float = 5.0, **settings: Any) -> None:
+    configure_campaign(campaign, enabled=True, budget_usd=budget, members=["alice"], **settings)
+
+
+def cutscene(n: int = 1, **over: Any) -> dict[str, Any]:
+    fields = dict(request_id=f"req-test-{n:05d}", campaign_id="c1", session_id="s1",
+                  turn_number=n, kind="cutscene", cutscene_type="action_climax",
+                  image_prompt=f"a sword clash under a red moon, take {n}",
+                  motion_prompt="slow push in, sparks fly", duration_seconds=4)
+    fields.update(over)
+    return build_message(**fields)
+
+
+def publish_raw(data: bytes, **attrs: str) -> str:
+    topic = topic_path(get_settings().MEDIA_REQUESTS_TOPIC)
+    return publisher().publish(topic, data, **attrs).result(timeout=10)
+
+
+def publish(message: dict[str, Any]) -> str:
+    return publish_raw(json.dumps(message).encode())
+
+
+def wait_terminal(campaign_id: str, request_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    asset_id = asset_id_for(request_id)
+    deadline = time.monotonic() + timeout
+    doc = None
+    while time.monotonic() < deadline:
+        doc = load(campaign_id, asset_id)
+        if doc and doc.get("status") in TERMINAL:
+            return doc
+        time.sleep(0.05)
+    raise AssertionError(f"{request_id} not terminal after {timeout} s: {doc and doc.get('status')}")
+
+
+def object_bytes(uri: str) -> bytes:
+    bucket, _, name = uri[5:].partition("/")
+    return storage_client().bucket(bucket).blob(name).download_as_bytes()
+
+
+def bucket_names(prefix: str = "") -> list[str]:
+    bucket = storage_client().bucket(get_settings().MEDIA_BUCKET)
+    return sorted(b.name for b in bucket.list_blobs(prefix=prefix))
+
+
+def probe_video(path: str) -> dict[str, Any]:
+    """What ffmpeg says about a file: codec, size and duration."""
+    import imageio_ffmpeg
+
+    out = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", path],
+                         capture_output=True, text=True).stderr
+    codec = re.search(r"Video: (\w+)", out)
+    size = re.search(r"Video: .*?(\d{2,5})x(\d{2,5})", out)
+    dur = re.search(r"Duration: (\d+):(\d+):([\d.]+)", out)
+    return {
+        "codec": codec.group(1) if codec else None,
+        "width": int(size.group(1)) if size else None,
+        "height": int(size.group(2)) if size else None,
+        "duration": (int(dur.group(1)) * 3600 + int(dur.group(2)) * 60 + float(dur.group(3))
+                     if dur else None),
+    }

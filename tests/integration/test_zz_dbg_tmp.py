@@ -1,0 +1,410 @@
+"""The local stack itself: every part up, wired together, restartable, stoppable.
+
+One stack for the module (about 3 s to start); the last in-process test stops it
+and checks no process is left. The CLI modes (`up --detach` / `down`, foreground
+`up` with Ctrl-C) run afterwards as subprocesses with their own state dirs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from infra.local import procs
+from infra.local.procs import Proc
+from infra.local.pubsub_setup import clients
+from infra.local.stack import FUNCTIONS, PARTS, STATE_FILE, LocalStack
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path('/work/main')
+CLI_KEYS = (
+    "FIRESTORE_EMULATOR_HOST",
+    "PUBSUB_EMULATOR_HOST",
+    "STORAGE_EMULATOR_HOST",
+    "GOOGLE_CLOUD_PROJECT",
+    "MEDIA_BUCKET",
+    "MEDIA_API_URL",
+    "GENAI_EMULATOR_URL",
+    "DEMO_URL",
+)
+
+
+def http(method: str, url: str, body: dict | bytes | None = None, headers=None):
+    """(status, body bytes) without raising on HTTP errors."""
+    data = json.dumps(body).encode() if isinstance(body, dict) else body
+    hdrs = {"Content-Type": "application/json"} if data is not None else {}
+    hdrs.update(headers or {})
+    req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def tcp_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def eventually(check, timeout: float = 15.0, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def gone(pids) -> bool:
+    return all(not procs.is_alive(pid) and not procs.group_members(pid) for pid in pids)
+
+
+@pytest.fixture(scope="module")
+def stack():
+    started = time.monotonic()
+    s = LocalStack.start(ROOT)
+    print(f"stack up in {time.monotonic() - started:.2f} s: {s.timings}", file=sys.stderr)
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def test_env_has_what_the_contract_promises(stack):
+    env = stack.env
+    for key in (
+        *CLI_KEYS,
+        "RENDER_STILL_URL",
+        "ANIMATE_STILL_URL",
+        "JANITOR_URL",
+        "MEDIA_REQUESTS_TOPIC",
+        "MEDIA_ANIMATE_TOPIC",
+        "MEDIA_EVENTS_TOPIC",
+    ):
+        assert env.get(key), key
+    assert env["GOOGLE_CLOUD_PROJECT"].startswith("demo-")
+    assert all(isinstance(v, str) for v in env.values())
+    ports = [p.port for p in stack.procs.values()]
+    assert len(set(ports)) == len(ports) == len(PARTS)
+
+
+def test_every_part_answers(stack):
+    env = stack.env
+    assert http("GET", f"http://{env['FIRESTORE_EMULATOR_HOST']}/")[0] == 200
+    assert http("GET", f"http://{env['PUBSUB_EMULATOR_HOST']}/")[0] == 200
+    assert http("GET", f"{env['STORAGE_EMULATOR_HOST']}/storage/v1/b")[0] == 200
+    status, body = http("GET", f"{env['GENAI_EMULATOR_URL']}/_emulator/calls")
+    assert status == 200 and "generateContent" in json.loads(body)
+    status, body = http("GET", env["DEMO_URL"])
+    assert status == 200 and b"cutscenes" in body.lower()
+    demo_base = env["DEMO_URL"].rsplit("/demo/", 1)[0]
+    status, body = http("GET", f"{demo_base}/config.json")
+    assert status == 200 and json.loads(body) == env
+    for name in FUNCTIONS:
+        assert stack.function_alive(name), name
+        assert tcp_open(stack.procs[name].port), name
+    # An HTTP function answers HTTP (without a token: an error, but an answer).
+    status, _ = http("GET", f"{env['MEDIA_API_URL']}/campaigns/c1/gallery")
+    assert 200 <= status < 600
+
+
+def test_firestore_enforces_the_rules_file(stack):
+    """--rules is given: an anonymous client write is refused, `Bearer owner` is admin."""
+    if not (ROOT / "firestore.rules").exists():
+        pytest.skip("no firestore.rules")
+    env = stack.env
+    url = (
+        f"http://{env['FIRESTORE_EMULATOR_HOST']}/v1/projects/{env['GOOGLE_CLOUD_PROJECT']}"
+        "/databases/(default)/documents/campaigns/rules-probe/media/a1"
+    )
+    doc = {"fields": {"status": {"stringValue": "complete"}}}
+    assert http("PATCH", url, doc)[0] in (401, 403)
+    assert http("PATCH", url, doc, {"Authorization": "Bearer owner"})[0] == 200
+
+
+def test_bucket_exists(stack):
+    env = stack.env
+    bucket = urllib.parse.quote(env["MEDIA_BUCKET"], safe="")
+    status, body = http("GET", f"{env['STORAGE_EMULATOR_HOST']}/storage/v1/b/{bucket}")
+    assert status == 200 and json.loads(body)["name"] == env["MEDIA_BUCKET"]
+
+
+def test_pubsub_topology(stack):
+    env = stack.env
+    project = env["GOOGLE_CLOUD_PROJECT"]
+    publisher, subscriber = clients(env["PUBSUB_EMULATOR_HOST"])
+    try:
+        topics = {
+            t.name.rsplit("/", 1)[1]
+            for t in publisher.list_topics(request={"project": f"projects/{project}"})
+        }
+        assert {
+            "media-requests", "media-animate", "media-events",
+            "media-requests-dead", "media-animate-dead",
+        } <= topics  # fmt: skip
+        subs = {
+            s.name.rsplit("/", 1)[1]: s
+            for s in subscriber.list_subscriptions(request={"project": f"projects/{project}"})
+        }
+    finally:
+        subscriber.close()
+
+    for name, topic, url in (
+        ("render-still", "media-requests", env["RENDER_STILL_URL"]),
+        ("animate-still", "media-animate", env["ANIMATE_STILL_URL"]),
+    ):
+        sub = subs[name]
+        assert sub.topic == f"projects/{project}/topics/{topic}"
+        assert sub.push_config.push_endpoint == f"{url}/projects/{project}/topics/{topic}"
+        assert sub.ack_deadline_seconds == 600
+        assert sub.dead_letter_policy.dead_letter_topic == f"projects/{project}/topics/{topic}-dead"
+        assert sub.dead_letter_policy.max_delivery_attempts == 5
+        assert sub.retry_policy.minimum_backoff.seconds == 1
+        assert sub.retry_policy.maximum_backoff.seconds == 10
+    for name, topic in (
+        ("media-requests-dead-hold", "media-requests-dead"),
+        ("media-animate-dead-hold", "media-animate-dead"),
+        ("media-events-tap", "media-events"),
+    ):
+        assert subs[name].topic == f"projects/{project}/topics/{topic}"
+        assert not subs[name].push_config.push_endpoint
+
+
+def test_topology_setup_is_idempotent(stack):
+    from infra.local.pubsub_setup import ensure_topology
+
+    env = stack.env
+    summary = ensure_topology(
+        env["GOOGLE_CLOUD_PROJECT"],
+        env["RENDER_STILL_URL"],
+        env["ANIMATE_STILL_URL"],
+        env=env,
+        emulator_host=env["PUBSUB_EMULATOR_HOST"],
+    )
+    assert set(summary) == {
+        "render-still", "animate-still", "media-requests-dead-hold",
+        "media-animate-dead-hold", "media-events-tap",
+    }  # fmt: skip
+
+
+def test_a_published_request_reaches_render_still(stack):
+    env = stack.env
+    log = Path(stack.procs["render_still"].log)
+    before = log.stat().st_size
+    publisher, _ = clients(env["PUBSUB_EMULATOR_HOST"])
+    # Invalid on purpose (no session, no prompt): the function must take it and
+    # ack it for good, whatever the pipeline then records.
+    body = {"schema": "media.request.v1", "request_id": "stack-probe-0001", "campaign_id": "probe"}
+    topic = publisher.topic_path(env["GOOGLE_CLOUD_PROJECT"], env["MEDIA_REQUESTS_TOPIC"])
+    publisher.publish(topic, json.dumps(body).encode()).result(timeout=10)
+    path = f"/projects/{env['GOOGLE_CLOUD_PROJECT']}/topics/{env['MEDIA_REQUESTS_TOPIC']}"
+
+    def delivered():
+        with open(log, "rb") as f:
+            f.seek(before)
+            return f"POST {path}".encode() in f.read()
+
+    eventually(delivered, timeout=20)
+
+
+def test_restart_function_keeps_the_port(stack):
+    old = stack.procs["media_api"]
+    new = stack.restart_function("media_api", {"MEDIA_SIGNED_URL_TTL_S": "120"})
+    assert new.port == old.port and new.pid != old.pid
+    assert gone([old.pid])
+    assert stack.function_alive("media_api") and tcp_open(new.port)
+    assert new.env["MEDIA_SIGNED_URL_TTL_S"] == "120"
+    # A plain restart drops the previous restart's extra env again.
+    plain = stack.restart_function("media_api")
+    assert plain.env.get("MEDIA_SIGNED_URL_TTL_S") == stack.function_env.get(
+        "MEDIA_SIGNED_URL_TTL_S"
+    )
+    assert plain.port == old.port
+
+
+def test_a_crashed_function_is_seen_dead_and_comes_back(stack):
+    """What MEDIA_CRASH_AFTER does (os._exit in the handler) kills the process."""
+    proc = stack.procs["render_still"]
+    os.kill(proc.pid, signal.SIGKILL)
+    eventually(lambda: not stack.function_alive("render_still"), timeout=5)
+    assert not tcp_open(proc.port)
+    new = stack.restart_function("render_still")
+    assert new.port == proc.port and stack.function_alive("render_still")
+    assert tcp_open(proc.port)
+
+
+def test_wipe_empties_firestore_bucket_and_emulator(stack):
+    env = stack.env
+    project = env["GOOGLE_CLOUD_PROJECT"]
+    doc_url = (
+        f"http://{env['FIRESTORE_EMULATOR_HOST']}/v1/projects/{project}"
+        "/databases/(default)/documents/campaigns/wipe-probe"
+    )
+    owner = {"Authorization": "Bearer owner"}
+    assert http("PATCH", doc_url, {"fields": {"members": {"arrayValue": {}}}}, owner)[0] == 200
+    bucket = urllib.parse.quote(env["MEDIA_BUCKET"], safe="")
+    upload = (
+        f"{env['STORAGE_EMULATOR_HOST']}/upload/storage/v1/b/{bucket}/o"
+        "?uploadType=media&name=media/wipe-probe/a.png"
+    )
+    assert http("POST", upload, b"\x89PNG", {"Content-Type": "image/png"})[0] == 200
+    publisher, subscriber = clients(env["PUBSUB_EMULATOR_HOST"])
+    tap = subscriber.subscription_path(project, f"{env['MEDIA_EVENTS_TOPIC']}-tap")
+    topic = publisher.topic_path(project, env["MEDIA_EVENTS_TOPIC"])
+    publisher.publish(topic, b'{"probe": true}').result(timeout=10)
+
+    stack.wipe()
+
+    assert http("GET", doc_url, headers=owner)[0] == 404
+    status, body = http("GET", f"{env['STORAGE_EMULATOR_HOST']}/storage/v1/b/{bucket}/o")
+    assert status == 200 and not json.loads(body).get("items")
+    calls = json.loads(http("GET", f"{env['GENAI_EMULATOR_URL']}/_emulator/calls")[1])
+    assert not any(calls.values())
+    try:
+        pulled = subscriber.pull(
+            request={"subscription": tap, "max_messages": 10, "return_immediately": True},
+            timeout=5,
+        )
+        assert not pulled.received_messages
+    finally:
+        subscriber.close()
+
+
+def test_stop_leaves_no_process_behind(stack):
+    pids = list(stack.pids().values())
+    assert not gone(pids)
+    stack.stop()
+    assert gone(pids)
+    for proc in stack.procs.values():
+        assert not tcp_open(proc.port), proc.name
+    stack.stop()  # idempotent
+
+
+# ---------------------------------------------------------------- CLI modes
+
+
+def run_cli(*args: str, state_dir: Path, timeout: float = 90) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "infra.local.stack", "--state-dir", str(state_dir), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_detached_up_and_down(tmp_path):
+    state = tmp_path / "state"
+    up = run_cli("up", "--detach", state_dir=state)
+    assert up.returncode == 0, up.stderr
+    env = json.loads(up.stdout)  # exactly one JSON object on stdout
+    for key in CLI_KEYS:
+        assert env[key], key
+    recorded = json.loads((state / STATE_FILE).read_text())
+    pids = [p["pid"] for p in recorded["procs"].values()]
+    try:
+        assert http("GET", f"http://{env['FIRESTORE_EMULATOR_HOST']}/")[0] == 200
+        assert http("GET", env["DEMO_URL"])[0] == 200
+        # The stack outlived the command that started it.
+        assert not gone(pids)
+
+        again = run_cli("up", "--detach", state_dir=state)
+        assert again.returncode == 0 and json.loads(again.stdout) == env
+        assert "already running" in again.stderr
+
+        loaded = LocalStack.load(state)
+        assert loaded.env == env and loaded.alive() == dict.fromkeys(PARTS, True)
+    finally:
+        down = run_cli("down", state_dir=state)
+    assert down.returncode == 0, down.stderr
+    eventually(lambda: gone(pids), timeout=10)
+    assert not (state / STATE_FILE).exists()
+    assert run_cli("down", state_dir=state).returncode == 0  # nothing to stop: fine
+
+
+def test_down_never_signals_a_reused_pid(tmp_path):
+    """A recorded PID now running something else (PID reuse) is left alone."""
+    bystander = subprocess.Popen(["sleep", "60"], start_new_session=True, stdout=subprocess.DEVNULL)
+    try:
+        cmdline, ticks = procs.identity(bystander.pid)
+        impostor = Proc(
+            name="firestore",
+            pid=bystander.pid,
+            port=1,
+            log=str(tmp_path / "x.log"),
+            cmdline=["java", "-cp", "something-else.jar"],
+            start_ticks=ticks,
+        )
+        assert not procs.is_ours(impostor)
+        older = Proc(
+            name="pubsub",
+            pid=bystander.pid,
+            port=2,
+            log="",
+            cmdline=cmdline,
+            start_ticks=(ticks or 0) - 100,
+        )
+        assert not procs.is_ours(older)
+        state = {
+            "version": 1, "root": str(ROOT), "mode": "detached", "owner_pid": None,
+            "env": {}, "function_env": {}, "log_dir": str(tmp_path), "timings": {},
+            "procs": {"firestore": impostor.to_json(), "pubsub": older.to_json()},
+        }  # fmt: skip
+        (tmp_path / STATE_FILE).write_text(json.dumps(state))
+        assert LocalStack.down(tmp_path, log=lambda _l: None)
+        assert bystander.poll() is None, "down killed a process that was not ours"
+        assert not (tmp_path / STATE_FILE).exists()
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_foreground_up_stops_everything_on_ctrl_c(tmp_path):
+    state = tmp_path / "fg"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "infra.local.stack", "--state-dir", str(state), "up"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=(tmp_path / "fg.err").open("w"),
+        text=True,
+    )
+    try:
+        line = child.stdout.readline()  # the env JSON, once everything answers
+        env = json.loads(line)
+        assert all(env[k] for k in CLI_KEYS)
+        recorded = json.loads((state / STATE_FILE).read_text())
+        assert recorded["mode"] == "foreground"
+        pids = [p["pid"] for p in recorded["procs"].values()]
+        assert http("GET", f"{env['STORAGE_EMULATOR_HOST']}/storage/v1/b")[0] == 200
+
+        # A second foreground `up` on the same state dir refuses.
+        second = run_cli("up", state_dir=state, timeout=30)
+        assert second.returncode == 1 and "already running" in second.stderr
+
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=30) == 0
+        assert gone(pids)
+        assert not (state / STATE_FILE).exists()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+            LocalStack.down(state, log=lambda _l: None)

@@ -1,0 +1,49 @@
+import pytest
+
+from shared.errors import Busy, TransientError
+from shared.polling import next_delay
+from shared.retry import with_retries
+
+
+def test_poll_delays_stay_between_one_and_five_seconds():
+    delays = [next_delay(t) for t in range(0, 600, 3)]
+    assert min(delays) >= 1.0 and max(delays) <= 5.0
+    assert delays == sorted(delays)
+
+
+def test_transient_errors_are_retried_a_bounded_number_of_times(monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        raise TransientError("429")
+
+    with pytest.raises(TransientError):
+        with_retries(flaky, attempts=3)
+    assert len(calls) == 3
+
+
+def test_success_after_a_transient_error(monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    answers = iter([TransientError("503"), "ok"])
+
+    def call():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert with_retries(call) == "ok"
+
+
+def test_busy_is_not_retried_in_process():
+    calls = []
+
+    def busy():
+        calls.append(1)
+        raise Busy("held")
+
+    with pytest.raises(Busy):
+        with_retries(busy)
+    assert len(calls) == 1

@@ -1,0 +1,126 @@
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shared.errors import InvalidRequest
+from shared.ids import asset_id_for, is_scope_id
+from shared.request import parse_request
+
+BUCKET = "media-bucket"
+
+
+def valid(**over):
+    msg = {
+        "schema": "media.request.v1", "request_id": "req-0001", "campaign_id": "c1",
+        "session_id": "s1", "turn_number": 3, "kind": "cutscene",
+        "cutscene_type": "action_climax", "image_prompt": "a clash of blades",
+        "motion_prompt": "slow push in",
+    }
+    msg.update(over)
+    return {k: v for k, v in msg.items() if v is not None}
+
+
+def test_valid_cutscene_parses_with_defaults():
+    req = parse_request(json.dumps(valid()).encode(), BUCKET)
+    assert req.aspect_ratio == "16:9" and req.duration_seconds is None
+    assert req.wants_video
+
+
+def test_unknown_fields_are_ignored():
+    req = parse_request(valid(extra_field={"x": 1}), BUCKET)
+    assert not hasattr(req, "extra_field")
+
+
+@pytest.mark.parametrize("change, needle", [
+    ({"schema": "media.request.v2"}, "schema"),
+    ({"request_id": "short"}, "request_id"),
+    ({"request_id": "../../etc/passwd"}, "request_id"),
+    ({"campaign_id": "c/1"}, "campaign_id"),
+    ({"campaign_id": "ｃ１"}, "campaign_id"),
+    ({"session_id": ""}, "session_id"),
+    ({"turn_number": -1}, "turn_number"),
+    ({"turn_number": "3"}, "turn_number"),
+    ({"turn_number": True}, "turn_number"),
+    ({"kind": "movie"}, "kind"),
+    ({"cutscene_type": None}, "cutscene_type"),
+    ({"cutscene_type": "none"}, "cutscene_type"),
+    ({"motion_prompt": None}, "motion_prompt"),
+    ({"image_prompt": "x" * 4001}, "image_prompt"),
+    ({"image_prompt": "   "}, "blank"),
+    ({"motion_prompt": "m" * 2001}, "motion_prompt"),
+    ({"aspect_ratio": "1:1"}, "1:1"),
+    ({"aspect_ratio": "4:3"}, "aspect_ratio"),
+    ({"duration_seconds": 5}, "duration_seconds"),
+    ({"style": {"art_style": "s" * 1001}}, "art_style"),
+    ({"reference_images": ["gs://other/refs/c1/a.png"]}, "not under"),
+    ({"reference_images": ["gs://media-bucket/refs/c2/a.png"]}, "not under"),
+    ({"reference_images": ["gs://media-bucket/refs/c1/../c2/a.png"]}, "not under"),
+    ({"reference_images": ["gs://media-bucket/refs/c1/"]}, "not under"),
+    ({"reference_images": [f"gs://media-bucket/refs/c1/{i}.png" for i in range(7)]},
+     "reference_images"),
+])
+def test_contract_bounds_are_enforced(change, needle):
+    with pytest.raises(InvalidRequest) as info:
+        parse_request(valid(**change), BUCKET)
+    assert needle in str(info.value)
+    assert info.value.reason == "invalid"
+
+
+def test_stills_need_a_subject_and_may_be_square():
+    with pytest.raises(InvalidRequest, match="subject"):
+        parse_request(valid(kind="npc_portrait", cutscene_type=None), BUCKET)
+    req = parse_request(valid(kind="npc_portrait", subject="Rei", aspect_ratio="1:1"), BUCKET)
+    assert not req.wants_video
+
+
+def test_ids_are_reported_when_readable_and_only_then():
+    with pytest.raises(InvalidRequest) as info:
+        parse_request(valid(kind="bad"), BUCKET)
+    assert (info.value.campaign_id, info.value.request_id) == ("c1", "req-0001")
+    with pytest.raises(InvalidRequest) as info:
+        parse_request(valid(campaign_id="../c1", kind="bad"), BUCKET)
+    assert info.value.campaign_id is None and info.value.request_id == "req-0001"
+
+
+@pytest.mark.parametrize("raw", [b"", b"\xff\xfe", b"{", b"[]", b"null", b"42", b"[" * 100000])
+def test_unparseable_data_is_invalid_without_ids(raw):
+    with pytest.raises(InvalidRequest) as info:
+        parse_request(raw, BUCKET)
+    assert info.value.campaign_id is None and info.value.request_id is None
+
+
+def test_asset_id_is_deterministic_and_path_safe():
+    assert asset_id_for("req:1.2") == asset_id_for("req:1.2")
+    assert asset_id_for("req:1.2") != asset_id_for("req:1.3")
+    assert is_scope_id(asset_id_for("a" * 128))
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children,
+                                                                      max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.sampled_from(list(valid()) + ["style", "reference_images",
+                                                        "aspect_ratio", "duration_seconds",
+                                                        "subject"]),
+                       json_values, max_size=14))
+def test_any_json_object_either_parses_or_is_invalid(obj):
+    try:
+        parse_request(json.dumps(obj).encode(), BUCKET)
+    except InvalidRequest:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_any_bytes_either_parse_or_are_invalid(raw):
+    try:
+        parse_request(raw, BUCKET)
+    except InvalidRequest:
+        pass
