@@ -1,0 +1,18 @@
+# The two front doors. Each does its own set-up first (infra/bootstrap.sh).
+.PHONY: demo test bench lint down
+
+demo:  ## run the whole pipeline locally, in the foreground (Ctrl-C stops it)
+	@bash infra/bootstrap.sh
+	@.venv/bin/cutscenes local up
+
+test:  ## run every test: lint, unit, integration (emulators), e2e (Chromium)
+	@WANT_BROWSER=1 bash infra/bootstrap.sh
+	@.venv/bin/ruff check shared functions infra tests bench
+	@.venv/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+bench:  ## start a local stack, run the benchmarks, print a table, write JSON
+	@bash infra/bootstrap.sh
+	@.venv/bin/python -m bench
+
+down:  ## stop a stack started with `cutscenes local up --detach`
+	@.venv/bin/cutscenes local down

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Set up everything the README's commands need, on a fresh machine or an old
+# one: the virtualenv and Python packages, npm packages, and (as root) the
+# Debian packages. Cheap when nothing changed: each step checks a stamp.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+VENV=$ROOT/.venv
+want_browser=${WANT_BROWSER:-0}
+
+say() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*" >&2; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+apt_install() {
+  if ! is_root; then
+    say "missing: $* (install it, or run this as root and it will be installed)"; return 1
+  fi
+  if [ ! -f /tmp/.cutscenes-apt-updated ]; then
+    say "apt-get update"; apt-get update -qq >/dev/null && touch /tmp/.cutscenes-apt-updated
+  fi
+  say "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# Python 3.11+
+PY=${PYTHON:-python3}
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  say "Python 3.11 or newer is required (found: $("$PY" --version 2>&1 || echo none))"; exit 1
+fi
+
+# Java runs the Firestore and Pub/Sub emulators.
+command -v java >/dev/null || apt_install openjdk-17-jre-headless
+
+# The emulators come with the Google Cloud SDK, which no registry here serves.
+SDK=$(gcloud info --format='value(installation.sdk_root)' 2>/dev/null || echo /usr/lib/google-cloud-sdk)
+for part in cloud-firestore-emulator/cloud-firestore-emulator.jar pubsub-emulator/bin/cloud-pubsub-emulator; do
+  if [ ! -e "$SDK/platform/$part" ]; then
+    say "missing $SDK/platform/$part: install the Google Cloud SDK with its emulators"
+    say "  (gcloud components install cloud-firestore-emulator pubsub-emulator)"; exit 1
+  fi
+done
+
+# Virtualenv and packages, reinstalled when pyproject.toml changes.
+stamp_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating $VENV"; "$PY" -m venv "$VENV"
+fi
+py_stamp=$(stamp_of pyproject.toml)
+if [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$py_stamp" ]; then
+  say "installing Python packages (a minute or two the first time)"
+  "$VENV/bin/pip" install -q --upgrade pip 2>&1 | grep -v "is ignored" >&2 || true
+  "$VENV/bin/pip" install -q -e '.[dev]' 2>&1 | grep -v "is ignored" >&2 || true
+  "$VENV/bin/python" -c 'import shared, google.genai, functions_framework' \
+    || { say "pip install failed"; exit 1; }
+  echo "$py_stamp" > "$VENV/.stamp"
+fi
+
+# The web player is built with esbuild from npm packages.
+if [ -f web/package.json ]; then
+  command -v npm >/dev/null || apt_install nodejs npm
+  web_stamp=$(stamp_of web/package.json $(ls web/package-lock.json 2>/dev/null))
+  if [ "$(cat web/node_modules/.stamp 2>/dev/null)" != "$web_stamp" ]; then
+    say "installing npm packages"
+    (cd web && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --silent; else npm install --no-audit --no-fund --silent; fi)
+    echo "$web_stamp" > web/node_modules/.stamp
+  fi
+  if [ -f web/build.mjs ]; then (cd web && node build.mjs >&2); fi
+fi
+
+# Real Chromium for the browser tests.
+if [ "$want_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  apt_install chromium
+fi
+say "ready"
