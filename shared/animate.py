@@ -10,7 +10,7 @@ import json
 import time
 from typing import Any
 
-from shared import assets, ledger, log, storage
+from shared import assets, log, spend, storage
 from shared.errors import Busy, PermanentError, TransientError
 from shared.ids import is_scope_id
 from shared.media_models import ClipResult, GenaiVideoModel, VideoModel
@@ -60,9 +60,9 @@ def handle_animate(data: bytes, delivery_id: str, model: VideoModel | None = Non
 
 
 def fail_video(doc: dict[str, Any], reason: str, detail: str) -> None:
-    cid, sid, aid = doc["campaign_id"], doc["session_id"], doc["asset_id"]
-    ledger.release(cid, sid, [ledger.hold_key(aid, "video")])
-    assets.transition(cid, aid, "partial", reason, error=detail[:1000])
+    spend.release(doc, ("video",))
+    assets.transition(doc["campaign_id"], doc["asset_id"], "partial", reason,
+                      error=detail[:1000])
 
 
 def start_job(doc: dict[str, Any], model: VideoModel) -> str:
@@ -112,7 +112,7 @@ def wait_for(doc: dict[str, Any], operation: str, owner: str, model: VideoModel)
 
 
 def animate(doc: dict[str, Any], owner: str, model: VideoModel) -> None:
-    cid, sid, aid = doc["campaign_id"], doc["session_id"], doc["asset_id"]
+    cid, aid = doc["campaign_id"], doc["asset_id"]
     plan, _ = stored_plan(doc)
     operation = doc.get("video_operation")
     try:
@@ -137,7 +137,7 @@ def animate(doc: dict[str, Any], owner: str, model: VideoModel) -> None:
     name = video_object(cid, aid)
     storage.move_into_place(result.uri, name)
     checkpoint("mp4_recorded")
-    ledger.settle(cid, sid, ledger.hold_key(aid, "video"), plan.video_micros)
+    spend.settle(doc, "video", plan.video_micros)
     assets.transition(
         cid, aid, "complete",
         video={"uri": gs_uri(get_settings().MEDIA_BUCKET, name), "mime_type": "video/mp4",

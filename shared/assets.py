@@ -86,7 +86,8 @@ def transition(campaign_id: str, asset_id: str, status: str, reason: str | None 
         if status in TERMINAL:
             log.info("asset_terminal", f"asset {asset_id} is {status}",
                      status=status, status_reason=reason, cost_usd=updated.get("cost_usd"),
-                     stage_ms=updated.get("stage_ms"), kind=updated.get("kind"))
+                     stage_ms=updated.get("stage_ms"), kind=updated.get("kind"),
+                     error=updated.get("error"))
     return updated
 
 

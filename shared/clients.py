@@ -7,8 +7,10 @@ thread-safe and reused across warm invocations.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+import threading
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.settings import get_settings
 
@@ -16,15 +18,38 @@ if TYPE_CHECKING:
     from google import genai
     from google.cloud import firestore, pubsub_v1, storage
 
+T = TypeVar("T")
+_build_lock = threading.Lock()
 
-@lru_cache(maxsize=1)
+
+def singleton(build: Callable[[], T]) -> Callable[[], T]:
+    """Build once per process, even when 50 threads ask at the same moment.
+
+    functools.lru_cache may run the builder twice under a race; a discarded
+    genai.Client closes its HTTP client when collected, failing the request
+    that was still using it ("client has been closed")."""
+    instance: list[T] = []
+
+    @wraps(build)
+    def get() -> T:
+        if not instance:
+            with _build_lock:
+                if not instance:
+                    instance.append(build())
+        return instance[0]
+
+    get.cache_clear = instance.clear  # type: ignore[attr-defined]
+    return get
+
+
+@singleton
 def firestore_client() -> firestore.Client:
     from google.cloud import firestore
 
     return firestore.Client(project=get_settings().GOOGLE_CLOUD_PROJECT)
 
 
-@lru_cache(maxsize=1)
+@singleton
 def storage_client() -> storage.Client:
     from google.cloud import storage
 
@@ -37,7 +62,7 @@ def storage_client() -> storage.Client:
     return storage.Client(project=settings.GOOGLE_CLOUD_PROJECT)
 
 
-@lru_cache(maxsize=1)
+@singleton
 def publisher() -> pubsub_v1.PublisherClient:
     from google.cloud import pubsub_v1
 
@@ -47,7 +72,7 @@ def publisher() -> pubsub_v1.PublisherClient:
     return pubsub_v1.PublisherClient(batch_settings=batch)
 
 
-@lru_cache(maxsize=1)
+@singleton
 def genai_client() -> genai.Client:
     from google import genai
     from google.genai import types
@@ -71,4 +96,4 @@ def topic_path(topic: str) -> str:
 def reset_all() -> None:
     """Forget every client and the settings (tests switch environments)."""
     for cached in (firestore_client, storage_client, publisher, genai_client, get_settings):
-        cached.cache_clear()
+        cached.cache_clear()  # type: ignore[attr-defined]

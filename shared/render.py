@@ -10,7 +10,7 @@ import json
 import time
 from typing import Any
 
-from shared import assets, ledger, log, storage
+from shared import assets, log, spend, storage
 from shared.campaigns import MediaSettings, Plan, load_campaign, plan_for
 from shared.clients import publisher, topic_path
 from shared.errors import Busy, InvalidRequest, PermanentError, SafetyBlocked
@@ -89,13 +89,14 @@ def cap_micros(media: MediaSettings) -> int:
     return usd_to_micros(media.budget_per_session_usd)
 
 
-def plan_fields(plan: Plan, video_planned: bool) -> dict[str, Any]:
-    return {"plan": {**plan.__dict__, "video_planned": video_planned}}
+def plan_fields(plan: Plan, video_planned: bool, daily: dict | None) -> dict[str, Any]:
+    return {"plan": {**plan.__dict__, "video_planned": video_planned, "daily": daily}}
 
 
 def stored_plan(doc: dict[str, Any]) -> tuple[Plan, bool]:
     raw = dict(doc["plan"])
     video_planned = bool(raw.pop("video_planned"))
+    raw.pop("daily", None)
     return Plan(**raw), video_planned
 
 
@@ -110,15 +111,14 @@ def admit(request: MediaRequest, asset_id: str, started: float) -> dict[str, Any
     except PermanentError as exc:
         log.error("plan_failed", str(exc))
         return assets.transition(cid, asset_id, "rejected", "invalid", error=str(exc))
-    image_key = ledger.hold_key(asset_id, "image")
-    video_key = ledger.hold_key(asset_id, "video")
-    options = [{image_key: plan.image_micros}]
+    still_only = {"image": plan.image_micros}
+    options = [still_only]
     if request.wants_video:
-        options = [{image_key: plan.image_micros, video_key: plan.video_micros}]
+        options = [{**still_only, "video": plan.video_micros}]
         if campaign.media.degrade_to_still:
-            options.append({image_key: plan.image_micros})
+            options.append(still_only)
     t0 = time.monotonic()
-    choice = ledger.reserve_first_fit(cid, sid, cap_micros(campaign.media), options)
+    choice, daily = spend.reserve(cid, sid, asset_id, cap_micros(campaign.media), options)
     reserve_ms = ms_since(t0)
     if choice is None:
         return assets.transition(cid, asset_id, "rejected", "budget",
@@ -131,7 +131,7 @@ def admit(request: MediaRequest, asset_id: str, started: float) -> dict[str, Any
         models={"image": plan.image_model, "video": plan.video_model if video_planned else None},
         estimated_cost_usd=micros_to_usd(estimate),
         stage_ms={"reserve": reserve_ms, "admit": ms_since(started)},
-        **plan_fields(plan, video_planned),
+        **plan_fields(plan, video_planned, daily),
     )
 
 
@@ -174,19 +174,18 @@ def make_still(request: MediaRequest, plan: Plan, model: ImageModel) -> tuple[di
 
 def render(request: MediaRequest, asset_id: str, doc: dict[str, Any], owner: str,
            model: ImageModel) -> dict[str, Any] | None:
-    cid, sid = request.campaign_id, request.session_id
+    cid = request.campaign_id
     if not assets.claim(cid, asset_id, owner, IMAGE_LEASE_S):
         raise Busy("another delivery is rendering this still")
     plan, video_planned = stored_plan(doc)
-    image_key, video_key = ledger.hold_key(asset_id, "image"), ledger.hold_key(asset_id, "video")
     try:
         image, image_ms = make_still(request, plan, model)
     except PermanentError as exc:
-        ledger.release(cid, sid, [image_key, video_key])
+        spend.release(doc)
         reason = exc.reason if exc.reason in ("image_blocked",) else "image_failed"
         return assets.transition(cid, asset_id, "failed", reason, error=str(exc)[:1000])
     checkpoint("image_made")
-    ledger.settle(cid, sid, image_key, plan.image_micros)
+    spend.settle(doc, "image", plan.image_micros)
     fields: dict[str, Any] = {"image": image, "cost_usd": micros_to_usd(plan.image_micros)}
     timing = {"image": image_ms}
     if request.kind != "cutscene":
@@ -207,8 +206,6 @@ def publish_animate(campaign_id: str, asset_id: str) -> None:
 
 def close_expired(doc: dict[str, Any]) -> None:
     """Past MEDIA_DEADLINE_S: stop, keep what exists, release what is held."""
-    cid, sid, aid = doc["campaign_id"], doc["session_id"], doc["asset_id"]
-    if sid:
-        ledger.release(cid, sid, [ledger.hold_key(aid, "image"), ledger.hold_key(aid, "video")])
+    spend.release(doc)
     status = "partial" if doc.get("image") else "failed"
-    assets.transition(cid, aid, status, "timeout")
+    assets.transition(doc["campaign_id"], doc["asset_id"], status, "timeout")

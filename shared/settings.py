@@ -34,6 +34,16 @@ class Settings(BaseSettings):
     # How long one animate_still invocation may poll before handing over to a
     # redelivery; below the 540 s function limit with room to spare.
     MEDIA_POLL_BUDGET_S: float = Field(480.0, gt=0)
+    # A service-account JSON key that signs URLs against the Storage emulator;
+    # without it a throwaway key is made per process. Never used in the cloud,
+    # where URLs are signed through IAM signBlob (no key files).
+    MEDIA_SIGNING_KEY_FILE: str | None = None
+    # media_api's event stream: how long one connection may stay open (the
+    # browser's EventSource reconnects) and how often a heartbeat is sent.
+    MEDIA_API_SSE_MAX_S: float = Field(300.0, gt=0, le=3600)
+    MEDIA_API_SSE_HEARTBEAT_S: float = Field(15.0, gt=0, le=300)
+    # Origins allowed to call media_api from a browser: "*" or a comma list.
+    MEDIA_API_CORS_ORIGINS: str = "*"
 
     GENAI_EMULATOR_URL: str | None = None
     FIRESTORE_EMULATOR_HOST: str | None = None

@@ -1,0 +1,107 @@
+"""The project-wide daily spend cap (MEDIA_DAILY_CAP_USD), without a hot document.
+
+The day's cap is split into SHARDS equal allowances, one document each
+(`spend_days/{day}/shards/{n}`). A reservation goes to one shard with room, so
+writers spread over the shards, and the sum of the shards' allowances is the
+cap: the bound is exact. The price is fragmentation: near the cap a request
+can be refused while the day as a whole still has a little room spread over
+several shards; for a kill switch that is the right side to err on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.clients import firestore_client
+from shared.docs import now, read_modify_write
+
+SHARDS = 10
+
+
+def today() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+def shard_ref(day: str, shard: int) -> Any:
+    return (firestore_client().collection("spend_days").document(day)
+            .collection("shards").document(str(shard)))
+
+
+def allowance(cap_micros: int, shard: int) -> int:
+    base, extra = divmod(cap_micros, SHARDS)
+    return base + (1 if shard < extra else 0)
+
+
+def _committed(doc: dict[str, Any] | None) -> tuple[dict[str, int], dict[str, int]]:
+    doc = doc or {}
+    return dict(doc.get("holds") or {}), dict(doc.get("charges") or {})
+
+
+def _fields(holds: dict[str, int], charges: dict[str, int]) -> dict[str, Any]:
+    return {"holds": holds, "charges": charges, "reserved_micros": sum(holds.values()),
+            "spent_micros": sum(charges.values()), "updated_at": now()}
+
+
+def reserve(day: str, cap_micros: int, asset_id: str, items: dict[str, int]) -> int | None:
+    """Hold `items` in one shard; returns the shard, or None if none has room.
+
+    A redelivery finds its earlier hold (all shards are read in one call) and
+    gets the same shard back, so nothing is held twice."""
+    refs = [shard_ref(day, n) for n in range(SHARDS)]
+    snaps = {int(s.reference.id): s for s in firestore_client().get_all(refs)}
+    for n, snap in snaps.items():
+        holds, charges = _committed(snap.to_dict() if snap.exists else None)
+        if items.keys() & (holds.keys() | charges.keys()):
+            return n
+    order = list(range(SHARDS))
+    random.Random(hashlib.sha256(asset_id.encode()).digest()).shuffle(order)
+    for n in order:
+        def mutate(doc: dict[str, Any] | None, n: int = n) -> tuple[dict | None, bool]:
+            holds, charges = _committed(doc)
+            used = sum(holds.values()) + sum(charges.values())
+            if used + sum(items.values()) > allowance(cap_micros, n):
+                return None, False
+            holds.update(items)
+            return _fields(holds, charges), True
+
+        if read_modify_write(shard_ref(day, n), mutate):
+            return n
+    return None
+
+
+def settle(day: str, shard: int, key: str, micros: int) -> None:
+    def mutate(doc: dict[str, Any] | None) -> tuple[dict | None, None]:
+        holds, charges = _committed(doc)
+        if key in charges:
+            return None, None
+        holds.pop(key, None)
+        charges[key] = micros
+        return _fields(holds, charges), None
+
+    read_modify_write(shard_ref(day, shard), mutate)
+
+
+def release(day: str, shard: int, keys: list[str]) -> None:
+    def mutate(doc: dict[str, Any] | None) -> tuple[dict | None, None]:
+        holds, charges = _committed(doc)
+        if not any(k in holds for k in keys):
+            return None, None
+        for key in keys:
+            holds.pop(key, None)
+        return _fields(holds, charges), None
+
+    read_modify_write(shard_ref(day, shard), mutate)
+
+
+def spent_today(day: str) -> tuple[int, int]:
+    """(spent, reserved) micro-dollars over all shards of a day."""
+    refs = [shard_ref(day, n) for n in range(SHARDS)]
+    spent = reserved = 0
+    for snap in firestore_client().get_all(refs):
+        holds, charges = _committed(snap.to_dict() if snap.exists else None)
+        spent += sum(charges.values())
+        reserved += sum(holds.values())
+    return spent, reserved
