@@ -1,0 +1,58 @@
+"""What every benchmark shares: the stack, a results table, JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+
+def start_stack(extra_env: dict[str, str] | None = None):
+    from infra.local.stack import LocalStack
+    from shared.clients import reset_all
+
+    stack = LocalStack.start(ROOT, extra_env=extra_env or {})
+    os.environ.update(stack.env)
+    reset_all()
+    return stack
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"n": len(values), "p50": pct(values, 50), "p95": pct(values, 95),
+            "mean": statistics.fmean(values) if values else float("nan"),
+            "max": max(values) if values else float("nan")}
+
+
+class Table:
+    """Rows of (benchmark, figure, value, target, met)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, bench: str, figure: str, value: Any, target: str = "",
+            met: bool | None = None) -> None:
+        self.rows.append({"bench": bench, "figure": figure, "value": value,
+                          "target": target, "met": met})
+        shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+        mark = "" if met is None else ("  met" if met else "  NOT MET")
+        print(f"  {bench:<18} {figure:<40} {shown:>12}  {target}{mark}", flush=True)
+
+    def write(self, name: str) -> Path:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        path = RESULTS / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+        path.write_text(json.dumps(self.rows, indent=2, default=str))
+        return path
