@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import sys
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+MAX_TRIGGER_BYTES = 64 * 1024
 
 
 class DemoHandler(SimpleHTTPRequestHandler):
@@ -37,6 +40,46 @@ class DemoHandler(SimpleHTTPRequestHandler):
             self.end_headers()
             return
         super().do_GET()
+
+    def do_POST(self) -> None:  # noqa: N802
+        """The demo page's backend (see demo_trigger.py): POST /api/setup makes
+        the demo campaign, POST /api/trigger publishes a request."""
+        from infra.local import demo_trigger
+
+        routes = {"/api/trigger": demo_trigger.handle_trigger,
+                  "/api/setup": demo_trigger.handle_setup}
+        handler = routes.get(self.path.split("?", 1)[0])
+        if handler is None:
+            self._send_json(404, {"error": {"code": 404, "message": "not found"}})
+            return
+        # JSON only: a cross-site form post (no preflight) cannot reach this.
+        if self.headers.get("Content-Type", "").split(";")[0].strip() != "application/json":
+            self._send_json(415, {"error": {"code": 415, "message": "send application/json"}})
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        if not 0 < length <= MAX_TRIGGER_BYTES:
+            self._send_json(400, {"error": {"code": 400, "message": "bad body size"}})
+            return
+        try:
+            body = json.loads(self.rfile.read(length))
+            env = json.loads(self.config_path.read_text())
+        except (ValueError, OSError) as exc:
+            self._send_json(400, {"error": {"code": 400, "message": f"bad request: {exc}"}})
+            return
+        try:
+            status, answer = handler(body, env=env)
+        except Exception as exc:  # noqa: BLE001 - the page shows the reason
+            message = f"{type(exc).__name__}: {exc}"
+            status, answer = 500, {"error": {"code": 500, "message": message}}
+        self._send_json(status, answer)
+
+    def _send_json(self, status: int, answer: dict) -> None:
+        body = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def _send_config(self) -> None:
         try:

@@ -17,6 +17,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -100,8 +101,12 @@ def is_alive(pid: int) -> bool:
 
 
 def is_ours(proc: Proc) -> bool:
-    """True while proc.pid is alive and is still the process we spawned."""
-    if not is_alive(proc.pid):
+    """True while proc.pid is alive and is still the process we spawned.
+
+    Identity is the PID plus its start time (unique while the machine is up) and,
+    once recorded, its command line as well.
+    """
+    if not is_alive(proc.pid) or (proc.start_ticks is None and not proc.cmdline):
         return False
     cmdline, ticks = identity(proc.pid)
     if proc.start_ticks is not None and ticks != proc.start_ticks:
@@ -109,7 +114,9 @@ def is_ours(proc: Proc) -> bool:
     # Recorded again once the part answered, after any launcher script has
     # exec'd its real program (the Pub/Sub emulator's script execs java).
     if proc.cmdline and cmdline != proc.cmdline:
-        return False
+        # An exiting process has no command line any more (its memory is freed
+        # before its sockets close); same PID and start time: still ours.
+        return not cmdline and proc.start_ticks is not None
     return True
 
 
@@ -153,14 +160,16 @@ def spawn(
             start_new_session=True,
             close_fds=True,
         )
-    cmdline, ticks = identity(popen.pid)
+    # Only the start time now: the command line may still be ours (before exec)
+    # or a launcher's; `refresh_identity` records it once the part answers.
+    _, ticks = identity(popen.pid)
     proc = Proc(
         name=name,
         pid=popen.pid,
         port=port,
         log=str(log_path),
         argv=list(argv),
-        cmdline=cmdline or [],
+        cmdline=[],
         start_ticks=ticks,
         env=dict(env or {}),
         cwd=str(cwd) if cwd else None,
@@ -203,33 +212,51 @@ def stop(proc: Proc, timeout: float = 5.0) -> bool:
     Returns True if something was signalled. Only ever signals proc.pid's own
     group, and only after checking the PID still belongs to the process spawned.
     """
-    pgid = proc.pid
-    if is_ours(proc):
-        targets = None  # the whole group: the leader is verified
-    else:
+    return stop_many([proc], timeout) > 0
+
+
+def stop_many(items: list[Proc], timeout: float = 5.0) -> int:
+    """`stop` for several at once: SIGTERM each in the given order, then wait for
+    all of them together (so stopping ten parts takes as long as the slowest),
+    then SIGKILL whatever is left. Returns how many were signalled."""
+    signalled: list[Proc] = []
+    for proc in items:
+        if is_ours(proc):
+            _signal(proc.pid, None, signal.SIGTERM)  # the whole group: leader verified
+            signalled.append(proc)
+            continue
         _reap(proc.pid)
-        # Leader gone: a PID stays reserved while it names a live process group,
-        # so any process still in group `pgid` is a leftover of ours (a worker).
-        targets = group_members(pgid)
-        if not targets:
-            return False
-    _signal(pgid, targets, signal.SIGTERM)
+        if is_alive(proc.pid):
+            continue  # the PID now runs something else: never touch it
+        # Leader gone (or dying): the kernel does not reuse a PID while it still
+        # names a live process group, so what is left in group proc.pid is ours.
+        members = group_members(proc.pid)
+        if members:
+            _signal(proc.pid, members, signal.SIGTERM)
+            signalled.append(proc)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        _reap(proc.pid)
-        if not group_members(pgid):
-            break
-        time.sleep(0.05)
-    else:
-        _signal(pgid, group_members(pgid), signal.SIGKILL)
-        end = time.monotonic() + 2.0
-        while group_members(pgid) and time.monotonic() < end:
+    pending = list(signalled)
+    while pending and time.monotonic() < deadline:
+        for proc in pending:
+            _reap(proc.pid)
+        pending = [p for p in pending if group_members(p.pid)]
+        if pending:
             time.sleep(0.05)
-    popen = _POPENS.pop(proc.pid, None)
-    if popen is not None:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            popen.wait(timeout=1.0)
-    return True
+    for proc in pending:
+        _signal(proc.pid, group_members(proc.pid), signal.SIGKILL)
+    end = time.monotonic() + 2.0
+    while pending and time.monotonic() < end:
+        for proc in pending:
+            _reap(proc.pid)
+        pending = [p for p in pending if group_members(p.pid)]
+        if pending:
+            time.sleep(0.05)
+    for proc in signalled:
+        popen = _POPENS.pop(proc.pid, None)
+        if popen is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                popen.wait(timeout=1.0)
+    return len(signalled)
 
 
 def _signal(pgid: int, targets: list[int] | None, sig: signal.Signals) -> None:
@@ -242,8 +269,15 @@ def _signal(pgid: int, targets: list[int] | None, sig: signal.Signals) -> None:
             os.kill(pid, sig)
 
 
-def wait_tcp(host: str, port: int, timeout: float, proc: Proc | None = None) -> None:
-    """Until host:port accepts a connection; fail early if proc exits first."""
+def wait_tcp(
+    host: str,
+    port: int,
+    timeout: float,
+    proc: Proc | None = None,
+    cancel: threading.Event | None = None,
+) -> None:
+    """Until host:port accepts a connection; fail early if proc exits first
+    (or `cancel` is set: another part already failed)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -251,16 +285,21 @@ def wait_tcp(host: str, port: int, timeout: float, proc: Proc | None = None) -> 
                 return
         except OSError:
             pass
-        _check(proc, f"{host}:{port}")
+        _check(proc, f"{host}:{port}", cancel)
         if time.monotonic() > deadline:
             raise TimeoutError(f"nothing listening on {host}:{port} after {timeout:.0f} s")
         time.sleep(0.05)
 
 
 def wait_http(
-    url: str, timeout: float, proc: Proc | None = None, ok: tuple[int, ...] = (200,)
+    url: str,
+    timeout: float,
+    proc: Proc | None = None,
+    ok: tuple[int, ...] = (200,),
+    cancel: threading.Event | None = None,
 ) -> None:
-    """Until GET url answers with a status in `ok`; fail early if proc exits first."""
+    """Until GET url answers with a status in `ok`; fail early if proc exits first
+    (or `cancel` is set)."""
     deadline = time.monotonic() + timeout
     last = ""
     while True:
@@ -275,7 +314,7 @@ def wait_http(
             last = f"HTTP {exc.code}"
         except (OSError, ValueError) as exc:
             last = str(exc)
-        _check(proc, url)
+        _check(proc, url, cancel)
         if time.monotonic() > deadline:
             raise TimeoutError(f"{url} not ready after {timeout:.0f} s ({last})")
         time.sleep(0.05)
@@ -285,7 +324,13 @@ class ProcessDied(RuntimeError):
     pass
 
 
-def _check(proc: Proc | None, what: str) -> None:
+class Cancelled(RuntimeError):
+    pass
+
+
+def _check(proc: Proc | None, what: str, cancel: threading.Event | None = None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled(f"stopped waiting for {what}")
     if proc is None:
         return
     code = exited(proc)

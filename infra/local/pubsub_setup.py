@@ -9,6 +9,7 @@ event topic.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from google.api_core import exceptions as gexc
@@ -25,12 +26,12 @@ class Topics:
     events: str
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Topics:
-        env = os.environ if env is None else env
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Topics:
+        source: Mapping[str, str] = os.environ if env is None else env
         return cls(
-            requests=env.get("MEDIA_REQUESTS_TOPIC", "media-requests"),
-            animate=env.get("MEDIA_ANIMATE_TOPIC", "media-animate"),
-            events=env.get("MEDIA_EVENTS_TOPIC", "media-events"),
+            requests=source.get("MEDIA_REQUESTS_TOPIC", "media-requests"),
+            animate=source.get("MEDIA_ANIMATE_TOPIC", "media-animate"),
+            events=source.get("MEDIA_EVENTS_TOPIC", "media-events"),
         )
 
 
@@ -48,6 +49,7 @@ def ensure_topology(
     project: str,
     render_url: str,
     animate_url: str,
+    janitor_url: str | None = None,
     dead_letter_attempts: int = 5,
     env: dict[str, str] | None = None,
     emulator_host: str | None = None,
@@ -118,6 +120,22 @@ def ensure_topology(
                 },
             )
             summary[sub_name] = {"topic": topic, "pull": True}
+        if janitor_url:
+            # Dead letters go to the janitor at once, which closes their assets,
+            # so a player never watches a request that nobody works on.
+            for topic in (topics.requests, topics.animate):
+                sub_name = f"{topic}-dead-janitor"
+                _ensure_subscription(subscriber, {
+                    "name": subscriber.subscription_path(project, sub_name),
+                    "topic": tpath[f"{topic}-dead"],
+                    "push_config": {"push_endpoint": janitor_url},
+                    "ack_deadline_seconds": 60,
+                    "retry_policy": {
+                        "minimum_backoff": {"seconds": MIN_BACKOFF_S},
+                        "maximum_backoff": {"seconds": MAX_BACKOFF_S},
+                    },
+                })
+                summary[sub_name] = {"topic": f"{topic}-dead", "push_endpoint": janitor_url}
         return summary
     finally:
         subscriber.close()

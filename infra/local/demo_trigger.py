@@ -1,0 +1,90 @@
+"""The demo page's backend: turn a form into a request message and publish it.
+
+The browser cannot publish to Pub/Sub, so the demo server does it here, as
+AIDM's backend would through the client library. Against the emulators only:
+it configures the demo campaign (enabled, a budget, member "alice") on first
+use, which no web page may ever do to a real project.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from shared.ids import is_scope_id
+
+DEMO_MEMBERS = ["alice"]
+DEMO_BUDGET_USD = 5.0
+FIELDS = ("campaign_id", "session_id", "turn_number", "kind", "cutscene_type",
+          "image_prompt", "motion_prompt", "subject", "aspect_ratio", "duration_seconds")
+_lock = threading.Lock()
+
+
+def use_stack_env(env: dict[str, str] | None) -> None:
+    """Point this process's clients at the stack (its env may differ from ours)."""
+    if not env:
+        return
+    with _lock:
+        changed = {k: v for k, v in env.items() if isinstance(v, str) and os.environ.get(k) != v}
+        if changed:
+            from shared.clients import reset_all
+
+            os.environ.update(changed)
+            reset_all()
+
+
+def _error(code: int, message: str) -> tuple[int, dict[str, Any]]:
+    return code, {"error": {"code": code, "message": message}}
+
+
+def _ensure_campaign(campaign_id: str) -> None:
+    from shared.campaigns import load_campaign
+    from shared.client import configure_campaign
+
+    campaign = load_campaign(campaign_id)
+    if campaign is None or not campaign.media.enabled:
+        configure_campaign(campaign_id, enabled=True, budget_usd=DEMO_BUDGET_USD,
+                           members=DEMO_MEMBERS)
+
+
+def _refusal(body: Any, env: dict[str, str] | None) -> tuple[int, dict[str, Any]] | None:
+    use_stack_env(env)
+    if not os.environ.get("FIRESTORE_EMULATOR_HOST"):
+        return _error(403, "the demo backend works only against the local emulators")
+    if not isinstance(body, dict):
+        return _error(400, "expected a JSON object")
+    if not is_scope_id(body.get("campaign_id", "demo")):
+        return _error(400, "campaign_id must be 1-128 characters of [A-Za-z0-9_-]")
+    return None
+
+
+def handle_setup(body: Any, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    """Make sure the demo campaign exists before the page starts listening
+    (security rules deny reads of a campaign that does not exist yet)."""
+    refused = _refusal(body, env)
+    if refused:
+        return refused
+    campaign_id = body.get("campaign_id", "demo")
+    _ensure_campaign(campaign_id)
+    return 200, {"campaign_id": campaign_id, "members": DEMO_MEMBERS}
+
+
+def handle_trigger(body: Any, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    """Publish one request from the demo form; (HTTP status, JSON body)."""
+    refused = _refusal(body, env)
+    if refused:
+        return refused
+    fields = {k: body.get(k) for k in FIELDS if body.get(k) not in (None, "")}
+    campaign_id = fields.setdefault("campaign_id", "demo")
+    fields.setdefault("session_id", "s1")
+    fields.setdefault("turn_number", 1)
+
+    from shared.client import build_message, publish_request
+
+    _ensure_campaign(campaign_id)
+    result = publish_request(build_message(**fields))
+    if not result.accepted:
+        return _error(400, result.reason or "not accepted")
+    return 202, {"request_id": result.request_id, "asset_id": result.asset_id,
+                 "campaign_id": campaign_id, "turn_number": fields["turn_number"]}
