@@ -22,9 +22,6 @@ from shared.render import close_expired, ms_since, stored_plan
 from shared.retry import with_retries
 from shared.settings import get_settings
 
-# Renewed on every poll, so a crashed holder delays the takeover at most this long.
-LEASE_S = 30.0
-
 
 def parse_animate(data: bytes) -> tuple[str, str] | None:
     try:
@@ -39,7 +36,8 @@ def parse_animate(data: bytes) -> tuple[str, str] | None:
     return cid, aid
 
 
-def handle_animate(data: bytes, delivery_id: str, model: VideoModel | None = None) -> None:
+def handle_animate(data: bytes, delivery_id: str, published_at: object = None,
+                   model: VideoModel | None = None) -> None:
     parsed = parse_animate(data)
     if parsed is None:
         log.warning("animate_invalid", "animate message unreadable; dropped")
@@ -54,9 +52,8 @@ def handle_animate(data: bytes, delivery_id: str, model: VideoModel | None = Non
         close_expired(doc)
         return
     owner = f"{delivery_id}/{assets.new_owner()[:8]}"  # duplicates share the event id
-    if not assets.claim(cid, aid, owner, LEASE_S):
-        raise Busy("another delivery is animating this asset")
-    animate(doc, owner, model or GenaiVideoModel())
+    with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S):
+        animate(doc, owner, model or GenaiVideoModel())
 
 
 def fail_video(doc: dict[str, Any], reason: str, detail: str) -> None:
@@ -106,7 +103,8 @@ def wait_for(doc: dict[str, Any], operation: str, owner: str, model: VideoModel)
             if fresh is not None and not assets.is_terminal(fresh):
                 close_expired(fresh)
             return ClipResult(done=False)
-        if not assets.claim(cid, aid, owner, LEASE_S):
+        # Renewed on every poll: a crashed poller delays the takeover one lease.
+        if not assets.claim(cid, aid, owner, settings.MEDIA_VIDEO_LEASE_S):
             raise Busy("lost the lease while polling")
         time.sleep(next_delay(time.time() - started))
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from shared import events, log
 from shared.clients import firestore_client
 from shared.docs import now, read_modify_write
+from shared.errors import Busy
 from shared.request import MediaRequest
 
 RANK = {"queued": 0, "rendering_image": 1, "animating": 2,
@@ -126,3 +129,26 @@ def claim(campaign_id: str, asset_id: str, owner: str, lease_s: float) -> bool:
         return {"lease": {"owner": owner, "until": time.time() + lease_s}}, True
 
     return read_modify_write(asset_ref(campaign_id, asset_id), mutate)
+
+
+def release_lease(campaign_id: str, asset_id: str, owner: str) -> None:
+    """Give the stage back (a transient failure): the redelivery may start at once."""
+
+    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, None]:
+        if doc is None or (doc.get("lease") or {}).get("owner") != owner:
+            return None, None
+        return {"lease": None}, None
+
+    read_modify_write(asset_ref(campaign_id, asset_id), mutate)
+
+
+@contextmanager
+def leased(campaign_id: str, asset_id: str, owner: str, lease_s: float) -> Iterator[None]:
+    """Hold the asset's lease for a stage; hand it back if the stage fails."""
+    if not claim(campaign_id, asset_id, owner, lease_s):
+        raise Busy("another delivery is working on this asset")
+    try:
+        yield
+    except BaseException:
+        release_lease(campaign_id, asset_id, owner)
+        raise

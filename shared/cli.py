@@ -24,7 +24,10 @@ def _load_local_env() -> None:
         return
     if not state.exists():
         return
-    env = json.loads(state.read_text()).get("env", {})
+    recorded = json.loads(state.read_text())
+    if recorded.get("ready") is False:
+        return  # still starting (or failed to): better an honest error than half a stack
+    env = recorded.get("env", {})
     for key, value in env.items():
         os.environ.setdefault(key, str(value))
 

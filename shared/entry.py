@@ -10,30 +10,44 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from shared import log
 from shared.errors import Busy, TransientError
 
 
-def pubsub_payload(cloud_event: Any) -> tuple[bytes, str]:
+def pubsub_payload(cloud_event: Any) -> tuple[bytes, str, datetime | None]:
     data = cloud_event.data if isinstance(cloud_event.data, dict) else {}
     message = data.get("message") if isinstance(data.get("message"), dict) else {}
-    raw = message.get("data") or ""
+    return (decode_data(message.get("data")), str(cloud_event["id"]),
+            parse_time(message.get("publishTime") or message.get("publish_time")))
+
+
+def decode_data(raw: Any) -> bytes:
     try:
-        payload = base64.b64decode(raw, validate=True) if isinstance(raw, str) else b""
+        return base64.b64decode(raw, validate=True) if isinstance(raw, str) else b""
     except (binascii.Error, ValueError):
-        payload = b""
-    return payload, str(cloud_event["id"])
+        return b""
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
 def run_pubsub(cloud_event: Any, function: str,
-               handler: Callable[[bytes, str], None]) -> None:
+               handler: Callable[[bytes, str, datetime | None], None]) -> None:
     log.clear()
-    payload, delivery_id = pubsub_payload(cloud_event)
+    payload, delivery_id, published_at = pubsub_payload(cloud_event)
     log.bind(function=function, delivery_id=delivery_id)
     try:
-        handler(payload, delivery_id)
+        handler(payload, delivery_id, published_at)
     except Busy as exc:
         log.info("busy", f"{exc}; the delivery will be retried")
         raise

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from typing import Any
 
 from shared import assets, log, spend, storage
 from shared.campaigns import MediaSettings, Plan, load_campaign, plan_for
 from shared.clients import publisher, topic_path
-from shared.errors import Busy, InvalidRequest, PermanentError, SafetyBlocked
+from shared.errors import InvalidRequest, PermanentError, SafetyBlocked
 from shared.ids import asset_id_for
 from shared.media_models import GenaiImageModel, ImageModel
 from shared.paths import gs_uri, image_object
@@ -23,15 +24,13 @@ from shared.request import MediaRequest, parse_request
 from shared.retry import with_retries
 from shared.settings import get_settings
 
-# Long enough for a slow image call; a crashed holder blocks redelivery this long.
-IMAGE_LEASE_S = 45.0
-
 
 def ms_since(start: float) -> int:
     return int((time.monotonic() - start) * 1000)
 
 
-def handle_request(data: bytes, delivery_id: str, image_model: ImageModel | None = None) -> None:
+def handle_request(data: bytes, delivery_id: str, published_at: datetime | None = None,
+                   image_model: ImageModel | None = None) -> None:
     """Process one delivery of a request message. Returns to ack; raises
     TransientError to have the platform redeliver."""
     started = time.monotonic()
@@ -49,6 +48,11 @@ def handle_request(data: bytes, delivery_id: str, image_model: ImageModel | None
     if not created:
         log.info("redelivery", f"request already known, status {doc.get('status')}")
     if assets.is_terminal(doc):
+        return
+    if created and published_at is not None and expired({"created_at": published_at}):
+        # Redelivered for longer than the deadline (or stuck in a backlog):
+        # nobody is waiting for it any more, so close it instead of paying.
+        assets.transition(request.campaign_id, asset_id, "failed", "timeout")
         return
     if expired(doc):
         close_expired(doc)
@@ -175,11 +179,10 @@ def make_still(request: MediaRequest, plan: Plan, model: ImageModel) -> tuple[di
 def render(request: MediaRequest, asset_id: str, doc: dict[str, Any], owner: str,
            model: ImageModel) -> dict[str, Any] | None:
     cid = request.campaign_id
-    if not assets.claim(cid, asset_id, owner, IMAGE_LEASE_S):
-        raise Busy("another delivery is rendering this still")
     plan, video_planned = stored_plan(doc)
     try:
-        image, image_ms = make_still(request, plan, model)
+        with assets.leased(cid, asset_id, owner, get_settings().MEDIA_IMAGE_LEASE_S):
+            image, image_ms = make_still(request, plan, model)
     except PermanentError as exc:
         spend.release(doc)
         reason = exc.reason if exc.reason in ("image_blocked",) else "image_failed"

@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     MEDIA_REQUESTS_TOPIC: str = "media-requests"
     MEDIA_ANIMATE_TOPIC: str = "media-animate"
     MEDIA_EVENTS_TOPIC: str = "media-events"
-    MEDIA_DEADLINE_S: int = Field(900, ge=60, le=86400)
+    MEDIA_DEADLINE_S: int = Field(900, ge=1, le=86400)
     # Project-wide kill switch over all sessions; None means off.
     MEDIA_DAILY_CAP_USD: float | None = Field(None, ge=0)
     # Operators override prices and model choices with their own catalog file.
@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     # How long one animate_still invocation may poll before handing over to a
     # redelivery; below the 540 s function limit with room to spare.
     MEDIA_POLL_BUDGET_S: float = Field(480.0, gt=0)
+    # How long a delivery owns a stage. A second delivery of the same message
+    # backs off meanwhile; a crashed owner delays the takeover this long.
+    MEDIA_IMAGE_LEASE_S: float = Field(45.0, gt=0, le=600)
+    MEDIA_VIDEO_LEASE_S: float = Field(30.0, gt=0, le=600)
     # A service-account JSON key that signs URLs against the Storage emulator;
     # without it a throwaway key is made per process. Never used in the cloud,
     # where URLs are signed through IAM signBlob (no key files).

@@ -1,4 +1,4 @@
-"""janitor: closes assets stuck past the deadline (Cloud Scheduler, HTTP)."""
+"""janitor: closes stuck assets (Cloud Scheduler) and dead-lettered ones (Pub/Sub push)."""
 
 import json
 
@@ -7,7 +7,10 @@ import functions_framework
 
 @functions_framework.http
 def janitor(request):
-    from shared.janitor import sweep
+    from shared import log
+    from shared.janitor import handle_http, parse_body
 
-    closed = sweep()
-    return json.dumps({"closed": closed}), 200, {"Content-Type": "application/json"}
+    log.clear()
+    log.bind(function="janitor")
+    answer = handle_http(parse_body(request.get_data()))
+    return json.dumps(answer), 200, {"Content-Type": "application/json"}

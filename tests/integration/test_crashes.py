@@ -1,0 +1,55 @@
+"""Kill the function process after each step; redelivery must finish the job
+with one image call, one Veo job and one charge."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from shared import ledger
+from shared.pipeline_checks import CRASH_POINTS
+from tests.integration.helpers import (
+    bucket_names, calls, cutscene, emulator, enable, publish, wait_terminal,
+)
+
+FAST_LEASES = {"MEDIA_IMAGE_LEASE_S": "2", "MEDIA_VIDEO_LEASE_S": "2"}
+FUNCTION_OF = {"reserved": "render_still", "image_made": "render_still",
+               "png_stored": "render_still", "veo_started": "animate_still",
+               "mid_poll": "animate_still", "mp4_recorded": "animate_still"}
+
+
+def wait_dead(stack, name: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not stack.function_alive(name):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{name} did not crash within {timeout} s")
+
+
+@pytest.mark.parametrize("step", CRASH_POINTS)
+def test_killed_after_step_then_redelivered_finishes_once(stack, step):
+    name = FUNCTION_OF[step]
+    other = "animate_still" if name == "render_still" else "render_still"
+    stack.restart_function(other, FAST_LEASES)
+    stack.restart_function(name, {**FAST_LEASES, "MEDIA_CRASH_AFTER": step})
+    try:
+        enable()
+        if step == "mid_poll":  # the first poll must find the clip unfinished
+            emulator(stack, "POST", "/_emulator/latency", {"video_s": 2.0})
+        msg = cutscene(1)
+        publish(msg)
+        wait_dead(stack, name)
+        stack.restart_function(name, FAST_LEASES)  # the same port; Pub/Sub redelivers
+        doc = wait_terminal("c1", msg["request_id"], timeout=60)
+        time.sleep(0.5)
+        assert doc["status"] == "complete", doc
+        counted = calls(stack)
+        assert (counted["generateContent"], counted["predictLongRunning"]) == (1, 1), counted
+        balance = ledger.read_balance("c1", "s1")
+        assert (balance.spent_micros, balance.reserved_micros) == (467_000, 0)
+        assert len(bucket_names("media/")) == 2 and bucket_names("veo-out/") == []
+    finally:
+        stack.restart_function(name)
+        stack.restart_function(other)

@@ -1,0 +1,118 @@
+"""Quotas, server errors, hangs, stale messages, the janitor and dead letters."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+
+from shared import assets, ledger
+from shared.ids import asset_id_for
+from tests.integration.helpers import (
+    calls, cutscene, emulator, enable, http_json, publish, wait_terminal,
+)
+
+
+def fault(stack, method: str, kind: str, count: int, status: int | None = None) -> None:
+    body = {"method": method, "kind": kind, "count": count}
+    if status:
+        body["status"] = status
+    emulator(stack, "POST", "/_emulator/faults", body)
+
+
+def test_quota_and_server_errors_are_retried_until_they_pass(stack):
+    enable()
+    fault(stack, "generateContent", "http", 2, 429)
+    fault(stack, "predictLongRunning", "http", 4, 429)  # outlasts one delivery's retries
+    fault(stack, "fetchPredictOperation", "http", 2, 503)
+    msg = cutscene(1)
+    publish(msg)
+    doc = wait_terminal("c1", msg["request_id"], timeout=60)
+    assert doc["status"] == "complete"
+    counted = calls(stack)
+    assert counted["generateContent"] == 3 and counted["predictLongRunning"] == 5
+    assert ledger.read_balance("c1", "s1").spent_micros == 467_000
+
+
+def test_a_bad_request_from_the_model_is_permanent_and_not_retried(stack):
+    enable()
+    fault(stack, "generateContent", "http", 1, 400)
+    msg = cutscene(1)
+    publish(msg)
+    doc = wait_terminal("c1", msg["request_id"])
+    assert (doc["status"], doc["status_reason"]) == ("failed", "image_failed")
+    time.sleep(1.5)  # a redelivery, if there were one, would have called again
+    assert calls(stack)["generateContent"] == 1
+    assert ledger.read_balance("c1", "s1").reserved_micros == 0
+
+
+def test_an_operation_that_never_finishes_times_out_as_partial(stack):
+    stack.restart_function("animate_still", {"MEDIA_DEADLINE_S": "5"})
+    try:
+        enable()
+        fault(stack, "predictLongRunning", "hang", 1)
+        msg = cutscene(1)
+        publish(msg)
+        doc = wait_terminal("c1", msg["request_id"], timeout=30)
+        assert (doc["status"], doc["status_reason"]) == ("partial", "timeout")
+        balance = ledger.read_balance("c1", "s1")
+        assert (balance.spent_micros, balance.reserved_micros) == (67_000, 0)
+    finally:
+        stack.restart_function("animate_still")
+
+
+def test_a_message_older_than_the_deadline_is_closed_not_processed(stack):
+    enable()
+    msg = cutscene(1)
+    project = stack.env["GOOGLE_CLOUD_PROJECT"]
+    envelope = {
+        "message": {"data": base64.b64encode(json.dumps(msg).encode()).decode(),
+                    "messageId": "stale-1",
+                    "publishTime": (datetime.now(UTC) - timedelta(hours=2)).isoformat()},
+        "subscription": f"projects/{project}/subscriptions/render-still",
+    }
+    url = f"{stack.env['RENDER_STILL_URL']}/projects/{project}/topics/media-requests"
+    req = urllib.request.Request(url, data=json.dumps(envelope).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert resp.status == 200  # acked: never retried
+    doc = assets.load("c1", asset_id_for(msg["request_id"]))
+    assert (doc["status"], doc["status_reason"]) == ("failed", "timeout")
+    assert calls(stack)["generateContent"] == 0
+
+
+def test_janitor_closes_stuck_assets_and_releases_their_holds(stack):
+    enable()
+    old = datetime.now(UTC) - timedelta(hours=1)
+    aid = "astuck000000000000000000000000001"
+    ref = assets.asset_ref("c1", aid)
+    ref.set({"asset_id": aid, "campaign_id": "c1", "session_id": "s1", "request_id": "req-stuck",
+             "status": "animating", "image": {"uri": "gs://x/y.png"}, "created_at": old,
+             "kind": "cutscene"})
+    ledger.reserve_first_fit("c1", "s1", 5_000_000, [{ledger.hold_key(aid, "video"): 400_000}])
+    answer = http_json("POST", stack.env["JANITOR_URL"], {})
+    assert answer == {"closed": 1}
+    doc = ref.get().to_dict()
+    assert (doc["status"], doc["status_reason"]) == ("partial", "timeout")
+    assert ledger.read_balance("c1", "s1").reserved_micros == 0
+    assert http_json("POST", stack.env["JANITOR_URL"], {}) == {"closed": 0}
+
+
+def test_a_dead_lettered_request_leaves_its_asset_terminal(stack):
+    enable()
+    fault(stack, "generateContent", "http", 1000, 503)  # never recovers
+    msg = cutscene(1)
+    publish(msg)
+    doc = wait_terminal("c1", msg["request_id"], timeout=90)
+    assert (doc["status"], doc["status_reason"]) == ("failed", "image_failed")
+    assert "dead-lettered" in doc["error"]
+    balance = ledger.read_balance("c1", "s1")
+    assert (balance.spent_micros, balance.reserved_micros) == (0, 0)
+
+
+def test_janitor_answers_json_to_garbage(stack):
+    req = urllib.request.Request(stack.env["JANITOR_URL"], data=b"\xff{", method="POST")
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert json.loads(resp.read()) == {"closed": 0}
