@@ -8,6 +8,7 @@ import signal
 import sys
 
 from .server import make_server
+from .video import stop_encoders
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         server.server_close()
+        stop_encoders()
     return 0
 
 

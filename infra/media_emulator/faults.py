@@ -15,7 +15,12 @@ with 400, so a test never silently injects a no-op):
   holding no videos), `hang` (the operation never finishes).
 - fetchPredictOperation: `http` (that poll fails; the operation is untouched);
   `blocked`, `op_error`, `no_video` (the polled operation finishes that way at
-  this poll, for good), `hang` (the polled operation never finishes).
+  this poll, for good, even if it had already finished otherwise), `hang` (the
+  polled operation never finishes from then on).
+
+Faults are consumed in registration order (FIFO per method); every call of the
+method, faulted or not, counts in GET /_emulator/calls. `status` defaults to
+500 for `http`; `count` defaults to 1.
 """
 
 from __future__ import annotations

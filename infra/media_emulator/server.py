@@ -226,12 +226,14 @@ class Emulator:
         if not prompt and not refs:
             raise ApiError(400, "the request has no text and no image parts")
 
-        gen = _get(body, "generationConfig", "generation_config") or {}
+        gen = _get(body, "generationConfig", "generation_config")
+        gen = {} if gen is None else gen
         if not isinstance(gen, dict):
             raise ApiError(400, "generationConfig must be an object")
         modalities = _get(gen, "responseModalities", "response_modalities") or ["TEXT"]
         want_image = any(str(m).upper() == "IMAGE" for m in modalities)
-        img_cfg = _get(gen, "imageConfig", "image_config") or {}
+        img_cfg = _get(gen, "imageConfig", "image_config")
+        img_cfg = {} if img_cfg is None else img_cfg
         if not isinstance(img_cfg, dict):
             raise ApiError(400, "imageConfig must be an object")
         aspect = _get(img_cfg, "aspectRatio", "aspect_ratio")
@@ -378,7 +380,8 @@ class Emulator:
         if not isinstance(instances, list) or not instances or not isinstance(instances[0], dict):
             raise ApiError(400, "instances must be a non-empty list of objects")
         inst = instances[0]
-        params = body.get("parameters") or {}
+        params = body.get("parameters")
+        params = {} if params is None else params
         if not isinstance(params, dict):
             raise ApiError(400, "parameters must be an object")
         prompt = inst.get("prompt") or ""
@@ -433,16 +436,16 @@ class Emulator:
             f"projects/{project}/locations/{location}/publishers/{publisher}/models/{model}"
             f"/operations/{op_id}"
         )
+        kind = fault.kind if fault else None
         with self.lock:
             op = Operation(name=name, op_id=op_id, started=time.monotonic(), delay_s=self.video_s)
+            if kind == "hang":
+                op.hang = True
+            elif kind in ("blocked", "op_error", "no_video"):
+                op.result = self._outcome(kind)
             self._prune_locked()
             self.ops[name] = op
-        kind = fault.kind if fault else None
-        if kind == "hang":
-            op.hang = True
-        elif kind in ("blocked", "op_error", "no_video"):
-            op.result = self._outcome(kind)
-        else:
+        if kind is None:
             threading.Thread(
                 target=self._produce,
                 args=(op, prompt, image_bytes, width, height, duration, samples, storage_uri),
@@ -559,6 +562,7 @@ class Emulator:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    timeout = 600  # idle keep-alive connections are dropped after this many seconds
     server_version = "MediaEmulator/1.0"
     emulator: Emulator  # set on the subclass made by make_server
 
@@ -595,7 +599,10 @@ class Handler(BaseHTTPRequestHandler):
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline()
             return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise ApiError(400, "invalid Content-Length") from None
         return self.rfile.read(length) if length > 0 else b""
 
     def _json_body(self, raw: bytes) -> dict:
@@ -627,6 +634,8 @@ class Handler(BaseHTTPRequestHandler):
             code, payload = self._route(verb, path, raw)
         except ApiError as exc:
             code, payload = exc.code, error_body(exc.code, exc.message)
+            if code == 400 and "Content-Length" in (exc.message or ""):
+                self.close_connection = True
         except Exception as exc:  # noqa: BLE001 - never crash the server
             _log(f"internal error on {verb} {path}: {exc}\n{traceback.format_exc()}")
             code, payload = 500, error_body(500, f"emulator internal error: {exc}")

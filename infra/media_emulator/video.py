@@ -27,6 +27,9 @@ _ENCODE_SLOTS = threading.BoundedSemaphore(max(1, min(2, os.cpu_count() or 1)))
 _CACHE: OrderedDict[str, bytes] = OrderedDict()
 _CACHE_MAX = 16
 _CACHE_LOCK = threading.Lock()
+# ffmpeg processes running now, so that shutdown can stop them (by their own PIDs).
+_LIVE: set[subprocess.Popen] = set()
+_LIVE_LOCK = threading.Lock()
 
 
 class VideoError(ValueError):
@@ -94,6 +97,9 @@ def encode_clip(
             return _CACHE[key]
     seed = int(key[:8], 16)
     with _ENCODE_SLOTS, tempfile.TemporaryDirectory(prefix="media-emu-") as tmp:
+        with _CACHE_LOCK:  # another thread may have made it while we queued
+            if key in _CACHE:
+                return _CACHE[key]
         src = os.path.join(tmp, "in.img")
         dst = os.path.join(tmp, "out.mp4")
         with open(src, "wb") as f:
@@ -126,10 +132,22 @@ def encode_clip(
             "-an",
             dst,
         ]
-        proc = subprocess.run(cmd, capture_output=True, timeout=300)
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        with _LIVE_LOCK:
+            _LIVE.add(proc)
+        try:
+            _, stderr = proc.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, stderr = proc.communicate()
+        finally:
+            with _LIVE_LOCK:
+                _LIVE.discard(proc)
         if proc.returncode != 0:
             raise RuntimeError(
-                f"ffmpeg failed ({proc.returncode}): {proc.stderr.decode(errors='replace')[-500:]}"
+                f"ffmpeg failed ({proc.returncode}): {stderr.decode(errors='replace')[-500:]}"
             )
         with open(dst, "rb") as f:
             data = f.read()
@@ -138,6 +156,15 @@ def encode_clip(
         while len(_CACHE) > _CACHE_MAX:
             _CACHE.popitem(last=False)
     return data
+
+
+def stop_encoders() -> None:
+    """Kill the ffmpeg processes this emulator started (on shutdown)."""
+    with _LIVE_LOCK:
+        procs = list(_LIVE)
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
 
 
 _DURATION_RE = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
