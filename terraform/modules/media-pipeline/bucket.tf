@@ -1,0 +1,71 @@
+# The media bucket: media/{campaign_id}/{asset_id}.png|mp4, refs/{campaign_id}/,
+# and Veo's temporary output under veo-out/. Browsers only ever see V4 signed
+# URLs, so the bucket is private whatever IAM says elsewhere.
+resource "google_storage_bucket" "media" {
+  project                     = var.project_id
+  name                        = local.media_bucket
+  location                    = coalesce(var.bucket.location, var.region)
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = var.bucket.force_destroy
+  labels                      = var.labels
+
+  # Browsers fetch stills and clips with signed URLs (video players use ranges).
+  cors {
+    origin          = local.browser_origins
+    method          = ["GET", "HEAD"]
+    response_header = ["Content-Type", "Content-Length", "Content-Range", "Accept-Ranges", "ETag"]
+    max_age_seconds = 3600
+  }
+
+  # animate_still copies Veo's MP4 to its final name and deletes the temporary
+  # object; this catches what a crash left behind.
+  lifecycle_rule {
+    condition {
+      age            = var.bucket.veo_temp_retention_days
+      matches_prefix = ["veo-out/"]
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  dynamic "lifecycle_rule" {
+    for_each = var.bucket.media_retention_days == null ? [] : [""]
+    content {
+      condition {
+        age            = var.bucket.media_retention_days
+        matches_prefix = ["media/"]
+      }
+      action {
+        type = "Delete"
+      }
+    }
+  }
+
+  depends_on = [google_project_service.this]
+}
+
+# Function source bundles, named by content hash (bundle.tf). Cloud Functions
+# copies the source when it builds, so old bundles are only needed to redeploy
+# an old version; a month is plenty.
+resource "google_storage_bucket" "sources" {
+  project                     = var.project_id
+  name                        = local.source_bucket
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = true
+  labels                      = var.labels
+
+  lifecycle_rule {
+    condition {
+      age = 30
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  depends_on = [google_project_service.this]
+}

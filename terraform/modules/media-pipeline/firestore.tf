@@ -1,0 +1,84 @@
+locals {
+  firestore_database = "(default)"
+
+  # Composite indexes for the queries the code makes (single-field orderings
+  # such as the gallery's created_at DESC are automatic).
+  firestore_indexes = {
+    # media_api: GET /campaigns/{cid}/turns/{turn}/media, within one campaign.
+    media_by_turn = {
+      collection = "media"
+      scope      = "COLLECTION"
+      fields     = [["turn_number", "ASCENDING"], ["created_at", "ASCENDING"]]
+    }
+    # janitor: open assets past the deadline, across every campaign
+    # (shared/janitor.py filters status IN [...] and created_at < cutoff).
+    stuck_by_created = {
+      collection = "media"
+      scope      = "COLLECTION_GROUP"
+      fields     = [["status", "ASCENDING"], ["created_at", "ASCENDING"]]
+    }
+    # The same sweep keyed on the last transition, for a janitor that measures
+    # staleness by updated_at.
+    stuck_by_updated = {
+      collection = "media"
+      scope      = "COLLECTION_GROUP"
+      fields     = [["status", "ASCENDING"], ["updated_at", "ASCENDING"]]
+    }
+  }
+}
+
+resource "google_firestore_database" "default" {
+  count                   = var.firestore.create_database ? 1 : 0
+  project                 = var.project_id
+  name                    = local.firestore_database
+  location_id             = coalesce(var.firestore.location_id, var.region)
+  type                    = "FIRESTORE_NATIVE"
+  delete_protection_state = "DELETE_PROTECTION_ENABLED"
+  # `terraform destroy` leaves the data alone.
+  deletion_policy = "ABANDON"
+  depends_on      = [google_project_service.this]
+}
+
+resource "google_firestore_index" "this" {
+  for_each    = local.firestore_indexes
+  project     = var.project_id
+  database    = local.firestore_database
+  collection  = each.value.collection
+  query_scope = each.value.scope
+
+  dynamic "fields" {
+    for_each = each.value.fields
+    content {
+      field_path = fields.value[0]
+      order      = fields.value[1]
+    }
+  }
+
+  depends_on = [google_firestore_database.default, google_project_service.this]
+}
+
+# Security rules from the repo's firestore.rules: campaign members read, no
+# client writes. The functions use service accounts, which rules do not apply to.
+resource "google_firebaserules_ruleset" "firestore" {
+  project = var.project_id
+  source {
+    files {
+      name    = "firestore.rules"
+      content = file(var.firestore.rules_path)
+    }
+  }
+  # A released ruleset cannot be deleted: create the new one first.
+  lifecycle {
+    create_before_destroy = true
+  }
+  depends_on = [google_firestore_database.default, google_project_service.this]
+}
+
+resource "google_firebaserules_release" "firestore" {
+  project      = var.project_id
+  name         = "cloud.firestore"
+  ruleset_name = "projects/${var.project_id}/rulesets/${google_firebaserules_ruleset.firestore.name}"
+  lifecycle {
+    replace_triggered_by = [google_firebaserules_ruleset.firestore]
+  }
+}

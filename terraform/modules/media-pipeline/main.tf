@@ -1,0 +1,168 @@
+locals {
+  # One deployable per entry point in functions/. The key is the Python entry
+  # point; `name` is the Cloud Run service name (no underscores allowed there).
+  # `trigger` names the topic (local.topics) whose push subscription invokes
+  # the function; null means it is invoked over HTTP.
+  functions = {
+    render_still = {
+      name        = "render-still"
+      description = "media-requests -> budget reserve, Gemini still, PNG in the bucket, animate request."
+      trigger     = "requests"
+      ingress     = "ALLOW_INTERNAL_ONLY"
+      sizing = {
+        memory          = "1Gi"
+        cpu             = "1"
+        timeout_seconds = 540
+        min_instances   = 0
+        max_instances   = 20
+        concurrency     = 1
+      }
+    }
+    animate_still = {
+      name        = "animate-still"
+      description = "media-animate -> Veo image-to-video, resumable polling, MP4 in the bucket, cost settled."
+      trigger     = "animate"
+      ingress     = "ALLOW_INTERNAL_ONLY"
+      sizing = {
+        memory          = "512Mi"
+        cpu             = "1"
+        timeout_seconds = 540
+        min_instances   = 0
+        max_instances   = 20
+        concurrency     = 1
+      }
+    }
+    media_api = {
+      name        = "media-api"
+      description = "HTTP API for browsers: signed URLs, turn media, gallery, cost, live events."
+      trigger     = null
+      ingress     = "ALLOW_ALL"
+      sizing = {
+        # Server-sent event streams hold a request open: serve many per instance.
+        memory          = "512Mi"
+        cpu             = "1"
+        timeout_seconds = 900
+        min_instances   = 0
+        max_instances   = 10
+        concurrency     = 40
+      }
+    }
+    janitor = {
+      name        = "janitor"
+      description = "Scheduled sweep: stuck assets to a terminal state, reservations released."
+      trigger     = null
+      # Cloud Scheduler calls the public run.app URL; IAM (OIDC) keeps it private.
+      ingress = "ALLOW_ALL"
+      sizing = {
+        memory          = "512Mi"
+        cpu             = "1"
+        timeout_seconds = 300
+        min_instances   = 0
+        max_instances   = 1
+        concurrency     = 1
+      }
+    }
+  }
+
+  # Operator overrides (var.functions) win attribute by attribute.
+  sizing = {
+    for k, f in local.functions : k => merge(
+      f.sizing,
+      { for a, v in try(var.functions[k], {}) : a => v if v != null }
+    )
+  }
+
+  event_functions = { for k, f in local.functions : k => f if f.trigger != null }
+
+  # Topic names are part of the public contract (CONTRACT.md sections 1 and 4).
+  topics = {
+    requests = "media-requests"
+    animate  = "media-animate"
+    events   = "media-events"
+  }
+  dead_letter_topics = {
+    requests = "media-requests-dead"
+    animate  = "media-animate-dead"
+  }
+
+  browser_origins = length(var.browser_origins) == 0 ? ["*"] : var.browser_origins
+
+  media_bucket  = coalesce(var.bucket.name, "${var.project_id}-cutscenes-media")
+  source_bucket = coalesce(var.bucket.source_name, "${var.project_id}-cutscenes-sources")
+
+  # Settings (shared/settings.py) that must match what this module creates:
+  # every function gets them. Emulator-only settings (*_EMULATOR_*,
+  # MEDIA_API_URL, MEDIA_CRASH_AFTER, MEDIA_SIGNING_KEY_FILE) are never set here.
+  common_env = {
+    GOOGLE_CLOUD_PROJECT = var.project_id
+    VERTEX_LOCATION      = var.vertex_location
+    MEDIA_BUCKET         = google_storage_bucket.media.name
+    MEDIA_REQUESTS_TOPIC = google_pubsub_topic.pipeline["requests"].name
+    MEDIA_ANIMATE_TOPIC  = google_pubsub_topic.pipeline["animate"].name
+    MEDIA_EVENTS_TOPIC   = google_pubsub_topic.pipeline["events"].name
+    MEDIA_DEADLINE_S     = tostring(var.media.deadline_s)
+  }
+  # Tunables whose unset value means "off" in Settings: only set when given.
+  optional_env = {
+    for k, v in {
+      MEDIA_DAILY_CAP_USD = var.media.daily_cap_usd
+      MEDIA_PRICING_FILE  = var.media.pricing_file
+    } : k => tostring(v) if v != null
+  }
+  # What one function alone reads.
+  function_env = {
+    render_still = {
+      MEDIA_IMAGE_BLOCK_RETRIES = tostring(var.media.image_block_retries)
+    }
+    animate_still = {
+      # Hand over to a redelivery a minute before the invocation is killed.
+      MEDIA_POLL_BUDGET_S = tostring(local.sizing["animate_still"].timeout_seconds - 60)
+    }
+    media_api = {
+      MEDIA_SIGNING_SA       = google_service_account.function["media_api"].email
+      MEDIA_SIGNED_URL_TTL_S = tostring(var.media.signed_url_ttl_s)
+      MEDIA_API_CORS_ORIGINS = join(",", local.browser_origins)
+      # Close event streams before the platform cuts the request; browsers reconnect.
+      MEDIA_API_SSE_MAX_S = tostring(max(10, min(300, local.sizing["media_api"].timeout_seconds - 30)))
+    }
+    janitor = {}
+  }
+
+  services = [
+    "aiplatform.googleapis.com",
+    "artifactregistry.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudfunctions.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "cloudscheduler.googleapis.com",
+    # Not used by the push subscriptions in pubsub.tf; enabled so a trigger can
+    # move to Eventarc without an API change.
+    "eventarc.googleapis.com",
+    "firebaserules.googleapis.com",
+    "firestore.googleapis.com",
+    "iam.googleapis.com",
+    "iamcredentials.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+    "pubsub.googleapis.com",
+    "run.googleapis.com",
+    "storage.googleapis.com",
+  ]
+}
+
+resource "google_project_service" "this" {
+  for_each           = toset(local.services)
+  project            = var.project_id
+  service            = each.key
+  disable_on_destroy = false
+}
+
+# Service agents exist only once their API is used; generating the identity
+# makes them exist before IAM bindings name them.
+resource "google_project_service_identity" "agent" {
+  provider   = google-beta
+  for_each   = toset(["aiplatform.googleapis.com", "pubsub.googleapis.com"])
+  project    = var.project_id
+  service    = each.key
+  depends_on = [google_project_service.this]
+}
