@@ -64,7 +64,8 @@ def wait_terminal(campaign_id: str, request_id: str, timeout: float = 60.0) -> d
         if doc and doc.get("status") in TERMINAL:
             return doc
         time.sleep(0.05)
-    raise AssertionError(f"{request_id} not terminal after {timeout} s: {doc and doc.get('status')}")
+    status = doc and doc.get("status")
+    raise AssertionError(f"{request_id} not terminal after {timeout} s: {status}")
 
 
 def object_bytes(uri: str) -> bytes:

@@ -10,7 +10,13 @@ import pytest
 from shared import ledger
 from shared.pipeline_checks import CRASH_POINTS
 from tests.integration.helpers import (
-    bucket_names, calls, cutscene, emulator, enable, publish, wait_terminal,
+    bucket_names,
+    calls,
+    cutscene,
+    emulator,
+    enable,
+    publish,
+    wait_terminal,
 )
 
 FAST_LEASES = {"MEDIA_IMAGE_LEASE_S": "2", "MEDIA_VIDEO_LEASE_S": "2"}

@@ -11,7 +11,13 @@ from datetime import UTC, datetime, timedelta
 from shared import assets, ledger
 from shared.ids import asset_id_for
 from tests.integration.helpers import (
-    calls, cutscene, emulator, enable, http_json, publish, wait_terminal,
+    calls,
+    cutscene,
+    emulator,
+    enable,
+    http_json,
+    publish,
+    wait_terminal,
 )
 
 

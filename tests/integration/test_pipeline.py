@@ -11,7 +11,14 @@ import time
 from shared import ledger
 from shared.ids import asset_id_for
 from tests.integration.helpers import (
-    bucket_names, calls, cutscene, enable, object_bytes, probe_video, publish, publish_raw,
+    bucket_names,
+    calls,
+    cutscene,
+    enable,
+    object_bytes,
+    probe_video,
+    publish,
+    publish_raw,
     wait_terminal,
 )
 

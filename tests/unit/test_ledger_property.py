@@ -36,8 +36,9 @@ class FakeDoc:
 
     def get(self):
         with self.lock:
-            snap = SimpleNamespace(exists=self.data is not None, update_time=self.version,
-                                   to_dict=lambda d=copy.deepcopy(self.data): d)
+            seen = copy.deepcopy(self.data)
+            snap = SimpleNamespace(exists=seen is not None, update_time=self.version,
+                                   to_dict=lambda: copy.deepcopy(seen))
         time.sleep(self.rng.random() * 0.002)  # widen the read-to-write window
         return snap
 
