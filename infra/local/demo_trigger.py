@@ -15,7 +15,7 @@ from typing import Any
 from shared.ids import is_scope_id
 
 DEMO_MEMBERS = ["alice"]
-DEMO_BUDGET_USD = 5.0
+DEMO_BUDGET_USD = 20.0  # about twenty 8 s clips at standard quality
 FIELDS = ("campaign_id", "session_id", "turn_number", "kind", "cutscene_type",
           "image_prompt", "motion_prompt", "subject", "aspect_ratio", "duration_seconds")
 _lock = threading.Lock()

@@ -1,0 +1,107 @@
+"""media_api's router: parse, authenticate, authorize, answer (CONTRACT section 5).
+
+Order of checks: a path outside the id charsets is 400 before anything else
+is looked at; then 401 (no or bad token), 404 (no such campaign), 403 (not a
+member), and only members learn whether an asset exists (404).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Request, Response
+
+from shared import log
+from shared.api import auth, cors, routes, sse
+from shared.api.queries import turn_assets
+from shared.api.responses import ApiError, error_response, json_response
+from shared.api.views import assets_with_urls, turn_rows
+from shared.assets import load
+from shared.client import remaining_budget
+from shared.gallery import gallery_page
+from shared.ids import is_scope_id
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_LIMIT
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 3 or not 1 <= int(raw) <= MAX_LIMIT:
+        raise ApiError(400, f"limit must be an integer from 1 to {MAX_LIMIT}")
+    return int(raw)
+
+
+def _cursor(raw: str | None) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if not is_scope_id(raw):
+        raise ApiError(400, "cursor is not one this API gave out")
+    return raw
+
+
+def asset(route: routes.Route, _request: Request) -> Response:
+    doc = load(route.campaign_id, route.asset_id or "")
+    if doc is None:
+        raise ApiError(404, "no such asset")
+    return json_response(assets_with_urls([doc], route.campaign_id)[0])
+
+
+def turn_media(route: routes.Route, _request: Request) -> Response:
+    docs = turn_assets(route.campaign_id, route.turn or 0)
+    return json_response({"assets": turn_rows(docs, route.campaign_id)})
+
+
+def gallery(route: routes.Route, request: Request) -> Response:
+    limit = _limit(request.args.get("limit"))
+    cursor = _cursor(request.args.get("cursor"))
+    docs, next_cursor = gallery_page(route.campaign_id, limit, cursor)
+    return json_response({"assets": assets_with_urls(docs, route.campaign_id),
+                          "next_cursor": next_cursor})
+
+
+def cost(route: routes.Route, _request: Request) -> Response:
+    return json_response(remaining_budget(route.campaign_id, route.session_id or "").as_usd())
+
+
+def events(route: routes.Route, _request: Request) -> Response:
+    return sse.response(route.campaign_id)
+
+
+HANDLERS = {"asset": asset, "turn_media": turn_media, "gallery": gallery, "cost": cost,
+            "events": events}
+
+
+def _answer(request: Request) -> tuple[Response, dict[str, Any]]:
+    info: dict[str, Any] = {}
+    if request.method == "OPTIONS":
+        return cors.preflight(), info
+    if request.method != "GET":
+        raise ApiError(405, "only GET is supported")
+    route = routes.parse(request.environ, request.path)
+    info.update(route=route.name, campaign_id=route.campaign_id)
+    uid = auth.user_id(request.headers.get("Authorization"))
+    info["uid"] = uid
+    auth.authorize(route.campaign_id, uid)
+    return HANDLERS[route.name](route, request), info
+
+
+def handle(request: Request) -> Response:
+    started = time.monotonic()
+    info: dict[str, Any] = {}
+    try:
+        response, info = _answer(request)
+    except ApiError as exc:
+        response = error_response(exc.code, exc.message)
+        if exc.code == 405:
+            response.headers["Allow"] = "GET, OPTIONS"
+    except Exception:  # noqa: BLE001 - a client gets a JSON 500, the log the trace
+        log.error("api_error", f"{request.method} {request.path} failed", exc_info=True)
+        response = error_response(500, "internal error")
+    cors.apply(request, response)
+    log.info("api_request", f"{request.method} {info.get('route', request.path)} "
+             f"{response.status_code}", status=response.status_code,
+             ms=round((time.monotonic() - started) * 1000, 1), **info)
+    return response

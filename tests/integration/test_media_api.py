@@ -1,0 +1,355 @@
+"""media_api over HTTP against the running stack: every route, every error code.
+
+Requests go through http.client, which sends the path exactly as written, so
+hostile ids arrive at the function as an attacker would send them.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from shared.api.auth import emulator_token
+from shared.client import remaining_budget
+from shared.clients import firestore_client
+from shared.settings import get_settings
+from tests.integration.helpers import cutscene, enable, publish, wait_terminal
+
+pytestmark = pytest.mark.integration
+
+
+class Answer:
+    def __init__(self, status: int, headers: Any, body: bytes) -> None:
+        self.status, self.headers, self.raw = status, headers, body
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.raw)
+
+
+def call(stack, path: str, user: str | None = "alice", token: str | None = None,
+         method: str = "GET", headers: dict[str, str] | None = None) -> Answer:
+    url = urlsplit(stack.env["MEDIA_API_URL"])
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    sent = dict(headers or {})
+    if token is None and user:
+        token = emulator_token(user)
+    if token:
+        sent["Authorization"] = f"Bearer {token}"
+    try:
+        conn.request(method, path, headers=sent)
+        resp = conn.getresponse()
+        return Answer(resp.status, resp.headers, resp.read())
+    finally:
+        conn.close()
+
+
+def assert_error(answer: Answer, code: int) -> None:
+    assert answer.status == code, (answer.status, answer.raw[:300])
+    body = answer.json
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    assert body["error"]["code"] == code and isinstance(body["error"]["message"], str)
+
+
+def fetch(url: str) -> tuple[int, str, bytes]:
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        return resp.status, resp.headers.get("Content-Type", ""), resp.read()
+
+
+def seed(campaign: str, n: int, turn: int = 1, **over: Any) -> list[str]:
+    """n finished stills written straight to Firestore, oldest first (no pipeline)."""
+    media = firestore_client().collection("campaigns").document(campaign).collection("media")
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    bucket = get_settings().MEDIA_BUCKET
+    ids = []
+    for i in range(n):
+        aid = f"aseed{i:03d}"
+        media.document(aid).set({
+            "asset_id": aid, "request_id": f"req-seed-{i:04d}", "campaign_id": campaign,
+            "session_id": "s1", "turn_number": turn, "kind": "npc_portrait",
+            "cutscene_type": None, "subject": f"NPC {i}", "status": "complete",
+            "status_reason": None, "created_at": base + timedelta(seconds=i),
+            "image": {"uri": f"gs://{bucket}/media/{campaign}/{aid}.png",
+                      "mime_type": "image/png", "width": 1024, "height": 1024},
+            "video": None, **over,
+        })
+        ids.append(aid)
+    return ids
+
+
+@pytest.fixture
+def finished(stack):
+    """One complete cutscene (still and clip) in campaign c1, turn 1."""
+    enable()
+    message = cutscene(1)
+    publish(message)
+    doc = wait_terminal("c1", message["request_id"])
+    assert doc["status"] == "complete"
+    return doc
+
+
+# ------------------------------------------------------------------- routes
+
+
+def test_asset_has_the_document_and_signed_urls_that_work(stack, finished):
+    answer = call(stack, f"/campaigns/c1/media/{finished['asset_id']}")
+    assert answer.status == 200
+    assert answer.headers["Content-Type"].startswith("application/json")
+    assert "no-store" in answer.headers["Cache-Control"]
+    body = answer.json
+    for key in ("asset_id", "request_id", "campaign_id", "session_id", "turn_number", "kind",
+                "cutscene_type", "status", "status_reason", "image", "video", "cost_usd",
+                "created_at", "completed_at", "stage_ms"):
+        assert key in body, key
+    assert body["status"] == "complete" and body["asset_id"] == finished["asset_id"]
+    assert "request" not in body and "lease" not in body  # internals stay inside
+
+    for field, magic in (("image_url", b"\x89PNG\r\n\x1a\n"), ("video_url", None)):
+        url = body[field]
+        parts = urlsplit(url)
+        assert f"{parts.scheme}://{parts.netloc}" == stack.env["STORAGE_EMULATOR_HOST"]
+        query = parse_qs(parts.query)
+        assert query["X-Goog-Algorithm"] == ["GOOG4-RSA-SHA256"]
+        assert 0 < int(query["X-Goog-Expires"][0]) <= 900
+        assert query["X-Goog-Signature"][0]
+        status, ctype, data = fetch(url)
+        assert status == 200
+        if magic:
+            assert data.startswith(magic) and ctype == "image/png"
+        else:
+            assert data[4:8] == b"ftyp" and ctype == "video/mp4"
+
+
+def test_turn_media_is_aidms_shape_with_both_files_of_a_cutscene(stack, finished):
+    seed("c1", 1, turn=1)  # a portrait in the same turn
+    seed_other = firestore_client().collection("campaigns").document("c1").collection("media")
+    seed_other.document("aother").set({"asset_id": "aother", "campaign_id": "c1",
+                                       "turn_number": 2, "kind": "cutscene",
+                                       "status": "queued", "created_at": datetime.now(UTC)})
+    answer = call(stack, "/campaigns/c1/turns/1/media")
+    assert answer.status == 200
+    rows = answer.json["assets"]
+    assert all(set(r) == {"id", "asset_type", "cutscene_type", "category", "file_url", "status"}
+               for r in rows)
+    by = {(r["id"], r["asset_type"]): r for r in rows}
+    aid = finished["asset_id"]
+    assert set(by) == {(aid, "image"), (aid, "video"), ("aseed000", "image")}
+    assert by[(aid, "image")]["category"] == "cutscenes"
+    assert by[(aid, "video")]["cutscene_type"] == "action_climax"
+    assert by[("aseed000", "image")]["category"] == "portraits"
+    assert fetch(by[(aid, "video")]["file_url"])[2][4:8] == b"ftyp"
+    assert all(r["status"] == "complete" for r in rows)
+
+    pending = call(stack, "/campaigns/c1/turns/2/media").json["assets"]
+    assert pending == [{"id": "aother", "asset_type": "image", "cutscene_type": None,
+                        "category": "cutscenes", "file_url": None, "status": "queued"}]
+    assert call(stack, "/campaigns/c1/turns/99/media").json == {"assets": []}
+
+
+def test_gallery_pages_newest_first_with_a_cursor(stack):
+    enable()
+    ids = seed("c1", 5)
+    seen, cursor, pages = [], None, 0
+    while True:
+        path = "/campaigns/c1/gallery?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        body = call(stack, path).json
+        pages += 1
+        seen += [a["asset_id"] for a in body["assets"]]
+        assert all(a["image_url"] and a["video_url"] is None for a in body["assets"])
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert seen == list(reversed(ids)) and pages == 3
+    everything = call(stack, "/campaigns/c1/gallery").json
+    assert [a["asset_id"] for a in everything["assets"]] == list(reversed(ids))
+    assert everything["next_cursor"] is None
+
+
+def test_cost_is_the_ledger_of_the_session(stack, finished):
+    body = call(stack, "/campaigns/c1/sessions/s1/cost").json
+    assert body == remaining_budget("c1", "s1").as_usd()
+    assert body["spent_usd"] > 0 and body["reserved_usd"] == 0
+    assert body["remaining_usd"] == pytest.approx(body["cap_usd"] - body["spent_usd"])
+    fresh = call(stack, "/campaigns/c1/sessions/never-played/cost").json
+    assert fresh == {"cap_usd": 5.0, "spent_usd": 0.0, "reserved_usd": 0.0,
+                     "remaining_usd": 5.0}
+
+
+# ------------------------------------------------------------------- errors
+
+
+def test_401_without_a_valid_token(stack):
+    enable()
+    path = "/campaigns/c1/gallery"
+    assert_error(call(stack, path, user=None), 401)
+    assert_error(call(stack, path, user=None, headers={"Authorization": "Basic YWxpY2U6eA=="}), 401)
+    assert_error(call(stack, path, user=None, headers={"Authorization": "Bearer"}), 401)
+    assert_error(call(stack, path, token="garbage"), 401)
+    assert_error(call(stack, path, token="a.b.c"), 401)
+    assert_error(call(stack, path, token="x" * 9000), 401)
+    no_user = emulator_token("alice", sub=None, user_id=None)
+    assert_error(call(stack, path, token=no_user), 401)
+    assert_error(call(stack, path, token=emulator_token("alice", exp=int(time.time()) - 5)), 401)
+    assert_error(call(stack, path, token=emulator_token("alice", aud="someone-else")), 401)
+    # A signed-looking token is checked by firebase-admin, which refuses it.
+    payload = emulator_token("alice").split(".")[1]
+    assert_error(call(stack, path, token=f"eyJhbGciOiJSUzI1NiJ9.{payload}.c2ln"), 401)
+
+
+def test_403_for_a_signed_in_non_member(stack, finished):
+    aid = finished["asset_id"]
+    for path in (f"/campaigns/c1/media/{aid}", "/campaigns/c1/turns/1/media",
+                 "/campaigns/c1/gallery", "/campaigns/c1/sessions/s1/cost",
+                 "/campaigns/c1/events"):
+        assert_error(call(stack, path, user="mallory"), 403)
+
+
+def test_404_for_unknown_campaigns_assets_and_routes(stack):
+    enable()
+    assert_error(call(stack, "/campaigns/nope/gallery"), 404)
+    assert_error(call(stack, "/campaigns/nope/sessions/s1/cost"), 404)
+    assert_error(call(stack, "/campaigns/nope/events"), 404)
+    assert_error(call(stack, "/campaigns/c1/media/a0000000000000000000000000000000"), 404)
+    assert_error(call(stack, "/campaigns/c1"), 404)
+    assert_error(call(stack, "/campaigns/c1/whatever"), 404)
+    assert_error(call(stack, "/"), 404)
+    assert_error(call(stack, "/campaigns/c1/media/x/extra"), 404)
+
+
+HOSTILE_IDS = [
+    "..%2F..%2Fetc", "..%2Fc1", "%2E%2E", "..", ".", "c1%2Fmedia", "caf%C3%A9", "%FF%FE",
+    "a%20b", "a%00b", "%3Cscript%3E", "a" * 129, "c1%3Bdrop", "%E2%80%AE", "c1.png",
+]
+
+
+@pytest.mark.parametrize("bad", HOSTILE_IDS)
+def test_400_for_ids_outside_the_charsets(stack, bad):
+    enable()
+    for path in (f"/campaigns/{bad}/gallery", f"/campaigns/c1/media/{bad}",
+                 f"/campaigns/c1/sessions/{bad}/cost", f"/campaigns/{bad}/events"):
+        assert_error(call(stack, path), 400)
+    # Before any token is looked at: the path alone is wrong.
+    assert_error(call(stack, f"/campaigns/c1/media/{bad}", user=None), 400)
+
+
+@pytest.mark.parametrize("turn", ["-1", "1.5", "abc", "99999999999", "%EF%BC%91", "1e3", "0x1", ""])
+def test_400_for_bad_turn_numbers(stack, turn):
+    enable()
+    assert_error(call(stack, f"/campaigns/c1/turns/{turn}/media"), 400)
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "limit=-1",
+                                   "limit=1.5", "cursor=..%2Fx", "cursor=%C3%A9"])
+def test_400_for_bad_gallery_parameters(stack, query):
+    enable()
+    assert_error(call(stack, f"/campaigns/c1/gallery?{query}"), 400)
+
+
+def test_405_for_writes_and_cors_for_browsers(stack):
+    enable()
+    answer = call(stack, "/campaigns/c1/gallery", method="POST")
+    assert_error(answer, 405)
+    assert answer.headers["Allow"] == "GET, OPTIONS"
+    assert_error(call(stack, "/campaigns/c1/gallery", method="DELETE"), 405)
+    pre = call(stack, "/campaigns/c1/gallery", user=None, method="OPTIONS", headers={
+        "Origin": "http://127.0.0.1:9", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization"})
+    assert pre.status == 204
+    assert "Authorization" in pre.headers["Access-Control-Allow-Headers"]
+    assert "GET" in pre.headers["Access-Control-Allow-Methods"]
+    assert pre.headers["Access-Control-Allow-Origin"] == "*"
+    got = call(stack, "/campaigns/c1/gallery", headers={"Origin": "http://127.0.0.1:9"})
+    assert got.status == 200 and got.headers["Access-Control-Allow-Origin"] == "*"
+    denied = call(stack, "/campaigns/c1/gallery", user="mallory",
+                  headers={"Origin": "http://127.0.0.1:9"})
+    assert denied.headers["Access-Control-Allow-Origin"] == "*"  # the page can read the 403
+
+
+# ---------------------------------------------------------------------- SSE
+
+
+class EventStream:
+    """A raw text/event-stream reader on http.client (no SSE library needed)."""
+
+    def __init__(self, stack, path: str, user: str = "alice") -> None:
+        url = urlsplit(stack.env["MEDIA_API_URL"])
+        self.conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        self.conn.request("GET", path, headers={"Authorization": f"Bearer {emulator_token(user)}"})
+        self.resp = self.conn.getresponse()
+
+    def blocks(self):
+        """Yield each block (lines up to a blank line) as a list of lines."""
+        lines: list[str] = []
+        while True:
+            raw = self.resp.readline()
+            if not raw:
+                return
+            line = raw.decode().rstrip("\n")
+            if line:
+                lines.append(line)
+            elif lines:
+                yield lines
+                lines = []
+
+    def close(self) -> None:
+        self.resp.close()  # the response holds the socket open past conn.close()
+        self.conn.close()
+
+
+def test_events_stream_each_status_change_of_a_new_request(stack):
+    enable()
+    stream = EventStream(stack, "/campaigns/c1/events")
+    try:
+        assert stream.resp.status == 200
+        assert stream.resp.headers["Content-Type"].startswith("text/event-stream")
+        message = cutscene(2, kind="npc_portrait", cutscene_type=None, motion_prompt=None,
+                           subject="Captain Mireille")
+        events = []
+        for block in stream.blocks():
+            if block == [": ready"]:
+                publish(message)  # the listener is attached: nothing can be missed
+            if any(line.startswith("event: media") for line in block):
+                data = next(line for line in block if line.startswith("data: "))
+                events.append(json.loads(data[6:]))
+                if events[-1]["status"] == "complete":
+                    break
+    finally:
+        stream.close()
+    assert [e["status"] for e in events] == ["queued", "rendering_image", "complete"]
+    first = events[0]
+    assert first["schema"] == "media.event.v1" and first["request_id"] == message["request_id"]
+    assert set(first) == {"schema", "campaign_id", "session_id", "asset_id", "request_id",
+                          "turn_number", "kind", "cutscene_type", "status", "status_reason"}
+
+
+def test_events_stream_beats_ends_on_time_and_lets_go_when_the_client_leaves(stack):
+    enable()
+    log_path = stack.procs["media_api"].log
+    stack.restart_function("media_api", {"MEDIA_API_SSE_MAX_S": "1.5",
+                                         "MEDIA_API_SSE_HEARTBEAT_S": "0.3"})
+    try:
+        started = time.monotonic()
+        stream = EventStream(stack, "/campaigns/c1/events")
+        blocks = list(stream.blocks())  # returns when the server ends the stream
+        stream.close()
+        assert 1.2 < time.monotonic() - started < 6
+        assert sum(b == [": heartbeat"] for b in blocks) >= 2
+        assert "reconnect" in blocks[-1][0]
+        assert blocks[0][0].startswith("retry: ")
+
+        before = open(log_path).read().count('"sse_closed"')
+        stream = EventStream(stack, "/campaigns/c1/events")
+        next(stream.blocks())
+        stream.close()  # the client goes away long before the maximum duration
+        time.sleep(1.0)  # a heartbeat or two fail to write; the listener is dropped
+        closed = [json.loads(line) for line in open(log_path) if '"sse_closed"' in line]
+        assert len(closed) == before + 1 and closed[-1]["open_s"] < 1.2
+    finally:
+        stack.restart_function("media_api")

@@ -1,0 +1,129 @@
+"""firestore.rules on the emulator: who may read and write what, cell by cell.
+
+Members of a campaign read its media and its session ledgers. Nobody else reads
+anything (not even a member reading the campaign document, which lists the
+members), and no client writes anywhere: the pipeline's service accounts
+bypass rules. Requests go to the emulator's REST API as a real client's would:
+an unsigned JWT acts as a user, no header is a signed-out visitor, and
+`Bearer owner` is the admin that seeds the data.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+
+from shared.api.auth import emulator_token
+
+pytestmark = pytest.mark.integration
+
+USERS = {"member": "alice", "non_member": "mallory", "signed_out": None}
+DOCS = {
+    "campaigns": "campaigns/c1",
+    "media": "campaigns/c1/media/a1",
+    "sessions": "campaigns/c1/sessions/s1",
+    "other_subcollection": "campaigns/c1/notes/n1",
+    "other_top_level": "users/alice",
+}
+OPS = ("get", "list", "create", "update", "delete")
+READABLE = {"media", "sessions"}  # ...and only by members, only get and list
+
+
+def base(stack) -> str:
+    project = stack.env["GOOGLE_CLOUD_PROJECT"]
+    return (f"http://{stack.env['FIRESTORE_EMULATOR_HOST']}/v1/projects/{project}"
+            "/databases/(default)/documents")
+
+
+def rest(method: str, url: str, token: str | None, body: Any = None) -> int:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def fields(**values: Any) -> dict[str, Any]:
+    def value(v: Any) -> dict[str, Any]:
+        if isinstance(v, list):
+            return {"arrayValue": {"values": [value(x) for x in v]}}
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return {"doubleValue": float(v)}
+        return {"stringValue": str(v)}
+
+    return {"fields": {k: value(v) for k, v in values.items()}}
+
+
+@pytest.fixture(scope="module")
+def seeded(local_stack):
+    # Once for the module: no client write can succeed, so nothing needs undoing
+    # (and if one did, its own cell fails).
+    local_stack.wipe()
+    root = base(local_stack)
+    for path in DOCS.values():
+        body = fields(members=["alice"]) if path == "campaigns/c1" else fields(x="seed")
+        assert rest("PATCH", f"{root}/{path}", "owner", body) == 200
+    # A second campaign, to show membership is per campaign.
+    assert rest("PATCH", f"{root}/campaigns/c2", "owner", fields(members=["mallory"])) == 200
+    assert rest("PATCH", f"{root}/campaigns/c2/media/b1", "owner", fields(x="seed")) == 200
+    return root
+
+
+def attempt(root: str, op: str, path: str, token: str | None) -> int:
+    parent, _, doc_id = path.rpartition("/")
+    if op == "get":
+        return rest("GET", f"{root}/{path}", token)
+    if op == "list":
+        return rest("GET", f"{root}/{parent}", token)
+    if op == "create":
+        return rest("POST", f"{root}/{parent}?documentId=new-{doc_id}", token, fields(x="new"))
+    if op == "update":
+        return rest("PATCH", f"{root}/{path}?currentDocument.exists=true", token,
+                    fields(x="changed"))
+    return rest("DELETE", f"{root}/{path}", token)
+
+
+@pytest.mark.parametrize("op", OPS)
+@pytest.mark.parametrize("collection", list(DOCS))
+@pytest.mark.parametrize("who", list(USERS))
+def test_rules_matrix(seeded, who, collection, op):
+    user = USERS[who]
+    token = emulator_token(user) if user else None
+    allowed = who == "member" and collection in READABLE and op in ("get", "list")
+    status = attempt(seeded, op, DOCS[collection], token)
+    assert status == (200 if allowed else 403), (who, collection, op, status)
+
+
+def test_list_of_top_level_collections_is_denied(seeded):
+    for collection in ("campaigns", "users"):
+        assert rest("GET", f"{seeded}/{collection}", emulator_token("alice")) == 403
+
+
+def test_membership_is_per_campaign(seeded):
+    alice, mallory = emulator_token("alice"), emulator_token("mallory")
+    assert rest("GET", f"{seeded}/campaigns/c2/media/b1", alice) == 403
+    assert rest("GET", f"{seeded}/campaigns/c2/media/b1", mallory) == 200
+    assert rest("GET", f"{seeded}/campaigns/c1/media/a1", mallory) == 403
+
+
+def test_a_campaign_that_does_not_exist_is_unreadable(seeded):
+    assert rest("GET", f"{seeded}/campaigns/ghost/media", emulator_token("alice")) == 403
+
+
+def test_a_collection_group_query_across_campaigns_is_denied(seeded):
+    query = {"structuredQuery": {"from": [{"collectionId": "media", "allDescendants": True}]}}
+    assert rest("POST", f"{seeded}:runQuery", emulator_token("alice"), query) == 403
+
+
+def test_a_token_without_a_user_is_nobody(seeded):
+    anonymous = emulator_token("x", sub="", user_id="")
+    assert rest("GET", f"{seeded}/campaigns/c1/media/a1", anonymous) in (401, 403)

@@ -1,0 +1,44 @@
+// One Firestore instance per player: its own app, so two players on a page
+// (say, two users in a demo) never share a user or a cache.
+import { initializeApp, deleteApp } from "firebase/app";
+import {
+  collection, connectFirestoreEmulator, doc, getFirestore, limit, onSnapshot, orderBy, query,
+} from "firebase/firestore";
+
+let appCount = 0;
+
+export function openFirestore({ firestore, firebaseConfig, emulator }) {
+  if (firestore) return { db: firestore, close: async () => {} };
+  const app = initializeApp(firebaseConfig, `cutscene-player-${++appCount}`);
+  const db = getFirestore(app);
+  if (emulator) {
+    const user = emulator.userId;
+    connectFirestoreEmulator(db, emulator.host, Number(emulator.port),
+      user ? { mockUserToken: { user_id: user, sub: user } } : {});
+  }
+  return { db, close: () => deleteApp(app) };
+}
+
+// The campaign's newest media, live. onChange(docs newest first, changes).
+export function listenToMedia(db, campaignId, max, onChange, onError) {
+  const media = collection(db, "campaigns", campaignId, "media");
+  const newest = query(media, orderBy("created_at", "desc"), limit(max));
+  return onSnapshot(newest, (snap) => {
+    const docs = snap.docs.map((d) => ({ id: d.id, ...d.data() }));
+    const changes = snap.docChanges().map((c) => ({ type: c.type, id: c.doc.id }));
+    onChange(docs, changes);
+  }, onError);
+}
+
+// The session's budget ledger, live (null until the first charge).
+export function listenToLedger(db, campaignId, sessionId, onChange, onError) {
+  const ref = doc(db, "campaigns", campaignId, "sessions", sessionId);
+  return onSnapshot(ref, (snap) => onChange(snap.exists() ? snap.data() : null), onError);
+}
+
+export function millis(value) {
+  if (!value) return null;
+  if (typeof value.toMillis === "function") return value.toMillis();
+  const parsed = Date.parse(value);
+  return Number.isNaN(parsed) ? null : parsed;
+}

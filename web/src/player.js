@@ -1,0 +1,169 @@
+// The cutscene player AIDM's frontend embeds.
+//
+//   import { mountCutscenePlayer } from "./player.js";
+//   const player = mountCutscenePlayer(element, {
+//     firebaseConfig,            // or `firestore`: an existing Firestore instance
+//     campaignId, sessionId,     // sessionId drives the cost meter
+//     apiUrl,                    // media_api base URL
+//     getIdToken,                // async () => Firebase ID token
+//     emulator: { host, port, userId },  // local stack only: mock user, no auth emulator
+//   });
+//   player.destroy();
+//
+// It listens to the campaign's media in Firestore (security rules let only
+// members read), so every status change shows as it happens: a shimmer while
+// the still renders, the still the moment it exists, then the clip. Events
+// are dispatched on `element`: cutscene:status, cutscene:still,
+// cutscene:playing (with timings), cutscene:denied, cutscene:error.
+import { MediaApi, UrlCache } from "./api.js";
+import { AssetCard } from "./card.js";
+import { CostMeter } from "./cost.js";
+import { listenToLedger, listenToMedia, openFirestore } from "./firestore.js";
+import { Gallery } from "./gallery.js";
+import { mockIdToken } from "./tokens.js";
+import { openViewer } from "./viewer.js";
+
+export { mockIdToken } from "./tokens.js";
+
+const DEFAULT_LIVE = 12;
+
+function tokenSource(options, projectId) {
+  if (options.getIdToken) return options.getIdToken;
+  const user = options.emulator?.userId;
+  if (user) return async () => mockIdToken(user, projectId);
+  return async () => { throw new Error("no getIdToken given"); };
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+export function mountCutscenePlayer(element, options) {
+  const { campaignId, sessionId } = options;
+  if (!campaignId) throw new Error("campaignId is required");
+  const { db, close } = openFirestore(options);
+  const projectId = options.firebaseConfig?.projectId || db.app?.options?.projectId || "";
+  const api = new MediaApi(options.apiUrl, tokenSource(options, projectId));
+  const urls = new UrlCache(api, campaignId);
+  const emit = (name, detail) => element.dispatchEvent(new CustomEvent(name, { detail }));
+  const cards = new Map();
+  const unsubscribe = [];
+
+  const root = el("div", "cs-player");
+  root.dataset.state = "connecting";
+  const tabs = el("div", "cs-tabs");
+  const nowTab = el("button", "cs-tab cs-tab-on", "Now");
+  const galleryTab = el("button", "cs-tab", "Gallery");
+  for (const tab of [nowTab, galleryTab]) tab.type = "button";
+  tabs.append(nowTab, galleryTab);
+  const stage = el("div", "cs-stage");
+  const recent = el("div", "cs-recent");
+  const quiet = el("p", "cs-quiet-line");
+  quiet.hidden = true;
+  const meter = new CostMeter();
+  const gallery = new Gallery({ api, campaignId, openViewer, emit });
+  gallery.root.hidden = true;
+  root.append(tabs, stage, recent, gallery.root, quiet, meter.root);
+  element.append(root);
+
+  function showTab(which) {
+    const onGallery = which === "gallery";
+    nowTab.classList.toggle("cs-tab-on", !onGallery);
+    galleryTab.classList.toggle("cs-tab-on", onGallery);
+    stage.hidden = onGallery;
+    recent.hidden = onGallery;
+    gallery.root.hidden = !onGallery;
+    if (onGallery) gallery.load();
+  }
+  nowTab.addEventListener("click", () => showTab("now"));
+  galleryTab.addEventListener("click", () => showTab("gallery"));
+
+  // A listener that fails is over; listen again later, since membership can
+  // be granted while the page is open (slowly: each try is a denied read).
+  let retryMs = 3000;
+  let retryTimer = null;
+  let stopMedia = () => {};
+  function listen() {
+    stopMedia = listenToMedia(db, campaignId, options.live || DEFAULT_LIVE, onMedia,
+      (error) => {
+        denied("media", error);
+        retryTimer = setTimeout(listen, retryMs);
+        retryMs = Math.min(retryMs * 2, 60000);
+      });
+  }
+
+  function denied(where, error) {
+    // Not a member (or signed out): show nothing of the campaign, say little.
+    if (error?.code !== "permission-denied") {
+      emit("cutscene:error", { where, message: String(error?.message || error) });
+      return;
+    }
+    root.dataset.state = "denied";
+    for (const card of cards.values()) card.destroy();
+    cards.clear();
+    tabs.hidden = true;
+    meter.hide();
+    quiet.textContent = "Cutscenes for this table aren't shared with you.";
+    quiet.hidden = false;
+    emit("cutscene:denied", { where });
+  }
+
+  let galleryRefresh = null;
+  function onMedia(docs) {
+    root.dataset.state = "live";
+    retryMs = 3000;
+    tabs.hidden = false;
+    quiet.hidden = true;
+    const seen = new Set(docs.map((d) => d.id));
+    for (const [id, card] of cards) {
+      if (!seen.has(id)) {
+        card.destroy();
+        cards.delete(id);
+      }
+    }
+    docs.forEach((asset, index) => {
+      let card = cards.get(asset.id);
+      if (card) card.update(asset);
+      else {
+        card = new AssetCard(asset, { urls, emit, openViewer });
+        cards.set(asset.id, card);
+      }
+      // The newest asset takes the stage; the rest line up beside it.
+      const home = index === 0 ? stage : recent;
+      if (card.root.parentElement !== home || home === recent) home.append(card.root);
+      card.root.classList.toggle("cs-featured", index === 0);
+    });
+    if (!gallery.root.hidden) {
+      clearTimeout(galleryRefresh);
+      galleryRefresh = setTimeout(() => gallery.load(), 400);
+    }
+  }
+
+  listen();
+  unsubscribe.push(() => { clearTimeout(retryTimer); stopMedia(); });
+  if (sessionId) {
+    if (options.apiUrl) {
+      api.cost(campaignId, sessionId).then((cost) => {
+        if (root.dataset.state !== "denied") meter.show(cost);
+      }).catch(() => {});
+    }
+    unsubscribe.push(listenToLedger(db, campaignId, sessionId,
+      (ledger) => { if (ledger && root.dataset.state !== "denied") meter.show(ledger); },
+      (error) => { meter.hide(); if (error?.code !== "permission-denied") denied("ledger", error); }));
+  }
+
+  return {
+    element: root,
+    showGallery: (on = true) => showTab(on ? "gallery" : "now"),
+    async destroy() {
+      for (const stop of unsubscribe) stop();
+      for (const card of cards.values()) card.destroy();
+      cards.clear();
+      root.remove();
+      await close();
+    },
+  };
+}
