@@ -66,12 +66,14 @@ def create_if_absent(campaign_id: str, asset_id: str,
 
 def transition(campaign_id: str, asset_id: str, status: str, reason: str | None = None,
                stage_ms: dict[str, int] | None = None, **fields: Any) -> dict[str, Any] | None:
-    """Move forward to `status` with `fields`; None if the asset is past it already."""
+    """Move forward to `status` with `fields`; None if the asset is there or past it."""
 
     def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict | None]:
         if doc is None or doc.get("status") in TERMINAL:
             return None, None
-        if RANK[status] < RANK[doc["status"]]:
+        if RANK[status] < RANK[doc["status"]] or status == doc["status"]:
+            # Already there: another delivery made this move (and may hold the
+            # stage's lease, which a repeated move would wrongly clear).
             return None, None
         stamp = now()
         # A lease covers one stage: the next stage's worker must not wait it out.

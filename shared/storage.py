@@ -8,6 +8,10 @@ from shared.clients import storage_client
 from shared.paths import split_gs_uri
 from shared.settings import get_settings
 
+# (connect, read) seconds. The library's default is 60 s; a stalled call
+# should fail fast and be retried, not hold a delivery for a minute.
+TIMEOUT = (5, 30)
+
 
 def _bucket() -> Any:
     return storage_client().bucket(get_settings().MEDIA_BUCKET)
@@ -15,7 +19,7 @@ def _bucket() -> Any:
 
 def stat(name: str) -> Any | None:
     """The blob with its metadata, or None if absent."""
-    return _bucket().get_blob(name)
+    return _bucket().get_blob(name, timeout=TIMEOUT)
 
 
 def upload_once(name: str, data: bytes, content_type: str, metadata: dict[str, str]) -> None:
@@ -26,13 +30,14 @@ def upload_once(name: str, data: bytes, content_type: str, metadata: dict[str, s
     blob.metadata = metadata
     blob.cache_control = "private, max-age=3600"
     try:
-        blob.upload_from_string(data, content_type=content_type, if_generation_match=0)
+        blob.upload_from_string(data, content_type=content_type, if_generation_match=0,
+                                timeout=TIMEOUT)
     except PreconditionFailed:
         pass  # a concurrent delivery stored the same asset first
 
 
 def download(name: str) -> bytes:
-    return _bucket().blob(name).download_as_bytes()
+    return _bucket().blob(name).download_as_bytes(timeout=TIMEOUT)
 
 
 def move_into_place(source_uri: str, name: str) -> None:
@@ -41,15 +46,32 @@ def move_into_place(source_uri: str, name: str) -> None:
     from google.api_core.exceptions import NotFound
 
     bucket = _bucket()
-    if bucket.get_blob(name) is not None:
+    if bucket.get_blob(name, timeout=TIMEOUT) is not None:
         return
     source_bucket_name, source_name = split_gs_uri(source_uri)
     source_bucket = storage_client().bucket(source_bucket_name)
     source = source_bucket.blob(source_name)
-    copied = source_bucket.copy_blob(source, bucket, name)
+    copied = source_bucket.copy_blob(source, bucket, name, timeout=TIMEOUT)
     copied.content_type = "video/mp4"
     try:
-        copied.patch()
-        source.delete()
+        copied.patch(timeout=TIMEOUT)
+        source.delete(timeout=TIMEOUT)
     except NotFound:
         pass
+
+
+def any_under(prefix: str) -> bool:
+    """Whether any object exists under `prefix` (one cheap list call).
+
+    A check that fails or stalls counts as "not yet": the watch loop asks
+    again in half a second, and the fallback poll still runs, so a short
+    timeout here never loses a clip (the library's default is 60 s)."""
+    from google.api_core import exceptions as gexc
+    from requests import exceptions as rexc
+
+    try:
+        blobs = storage_client().list_blobs(get_settings().MEDIA_BUCKET, prefix=prefix,
+                                            max_results=1, timeout=(2, 3), retry=None)
+        return any(True for _ in blobs)
+    except (gexc.GoogleAPICallError, rexc.RequestException):
+        return False

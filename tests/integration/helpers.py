@@ -7,6 +7,7 @@ import re
 import subprocess
 import time
 import urllib.request
+import uuid
 from typing import Any
 
 from shared.assets import TERMINAL, load
@@ -38,7 +39,10 @@ def enable(campaign: str = "c1", budget: float = 5.0, **settings: Any) -> None:
 
 
 def cutscene(n: int = 1, **over: Any) -> dict[str, Any]:
-    fields = dict(request_id=f"req-test-{n:05d}", campaign_id="c1", session_id="s1",
+    # A fresh id per call: a straggling delivery from an earlier test must not
+    # land on this test's asset after the wipe.
+    fields = dict(request_id=f"req-{uuid.uuid4().hex[:12]}-{n:05d}", campaign_id="c1",
+                  session_id="s1",
                   turn_number=n, kind="cutscene", cutscene_type="action_climax",
                   image_prompt=f"a sword clash under a red moon, take {n}",
                   motion_prompt="slow push in, sparks fly", duration_seconds=4)

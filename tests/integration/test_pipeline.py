@@ -131,3 +131,20 @@ def test_duplicate_deliveries_make_one_still_one_clip_one_charge(stack):
     assert (counted["generateContent"], counted["predictLongRunning"]) == (1, 1)
     balance = ledger.read_balance("c1", "s1")
     assert (balance.spent_micros, balance.reserved_micros) == (467_000, 0)
+
+
+def test_concurrent_duplicates_under_image_latency_make_one_still(stack):
+    # A slow still widens the window in which duplicates overlap.
+    enable()
+    from tests.integration.helpers import emulator
+
+    emulator(stack, "POST", "/_emulator/latency", {"image_s": 0.5})
+    msg = cutscene(1, kind="location_visual", cutscene_type=None, motion_prompt=None,
+                   subject="The Spire")
+    for _ in range(8):
+        publish(msg)
+    doc = wait_terminal("c1", msg["request_id"])
+    time.sleep(1.5)
+    assert doc["status"] == "complete"
+    assert calls(stack)["generateContent"] == 1
+    assert ledger.read_balance("c1", "s1").spent_micros == 67_000
