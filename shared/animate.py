@@ -16,7 +16,7 @@ from shared.ids import is_scope_id
 from shared.media_models import ClipResult, GenaiVideoModel, VideoModel
 from shared.paths import gs_uri, split_gs_uri, video_object, video_output_prefix
 from shared.pipeline_checks import checkpoint, expired
-from shared.polling import next_delay
+from shared.polling import Schedule
 from shared.pricing import micros_to_usd
 from shared.render import close_expired, ms_since, stored_plan
 from shared.retry import with_retries
@@ -85,28 +85,43 @@ def wait_for(doc: dict[str, Any], operation: str, owner: str, model: VideoModel)
     polling budget runs out (the stored operation name makes that a resume)."""
     cid, aid = doc["campaign_id"], doc["asset_id"]
     settings = get_settings()
-    started = float(doc.get("video_started_at") or time.time())
+    schedule = Schedule.parse(settings.MEDIA_POLL_STRATEGY)
+    prefix = video_output_prefix(cid, aid)
     budget_end = time.monotonic() + settings.MEDIA_POLL_BUDGET_S
-    polls = 0
+    # Renew the lease and look at the asset (deadline, janitor) this often.
+    checkup_every = min(5.0, settings.MEDIA_VIDEO_LEASE_S / 3)
+    last_poll = last_checkup = time.monotonic()
+    polls = checks = 0
     while True:
-        result = with_retries(lambda: model.poll(operation), what="Veo poll")
-        polls += 1
-        if result.done:
-            log.info("video_done", "Veo operation finished", polls=polls)
-            return result
-        if polls == 1:
-            checkpoint("mid_poll")
+        seen = False
+        if schedule.watch:
+            seen = storage.any_under(prefix)
+            checks += 1
+        if schedule.poll_due(time.monotonic() - last_poll, seen):
+            result = with_retries(lambda: model.poll(operation), what="Veo poll")
+            polls += 1
+            last_poll = time.monotonic()
+            if result.done:
+                log.info("video_done", "Veo operation finished", polls=polls,
+                         output_checks=checks)
+                assets.update_fields(cid, aid, video_polls=polls)
+                return result
+        if polls + checks == 1:
+            checkpoint("mid_poll")  # waited once, not done yet
         if time.monotonic() > budget_end:
             raise TransientError("clip still rendering; polling resumes on redelivery")
-        fresh = assets.load(cid, aid)
-        if fresh is None or assets.is_terminal(fresh) or expired(fresh):
-            if fresh is not None and not assets.is_terminal(fresh):
+        if time.monotonic() - last_checkup >= checkup_every:
+            last_checkup = time.monotonic()
+            fresh = assets.load(cid, aid)
+            if fresh is None or assets.is_terminal(fresh):
+                return ClipResult(done=False)
+            if expired(fresh):
                 close_expired(fresh)
-            return ClipResult(done=False)
-        # Renewed on every poll: a crashed poller delays the takeover one lease.
-        if not assets.claim(cid, aid, owner, settings.MEDIA_VIDEO_LEASE_S):
-            raise Busy("lost the lease while polling")
-        time.sleep(next_delay(time.time() - started))
+                return ClipResult(done=False)
+            # Renewed here: a crashed poller delays the takeover one lease.
+            if not assets.claim(cid, aid, owner, settings.MEDIA_VIDEO_LEASE_S):
+                raise Busy("lost the lease while polling")
+        time.sleep(schedule.tick_s())
 
 
 def animate(doc: dict[str, Any], owner: str, model: VideoModel) -> None:

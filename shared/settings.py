@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # How long one animate_still invocation may poll before handing over to a
     # redelivery; below the 540 s function limit with room to spare.
     MEDIA_POLL_BUDGET_S: float = Field(480.0, gt=0)
+    # "watch" (look for Veo's output object, poll Veo when it appears or every
+    # 15 s) or "fixed:S" (poll every S seconds); see shared/polling.py.
+    MEDIA_POLL_STRATEGY: str = Field("watch", pattern=r"^(watch(:\d+(\.\d+)?)?|fixed:\d+(\.\d+)?)$")
     # How long a delivery owns a stage. A second delivery of the same message
     # backs off meanwhile; a crashed owner delays the takeover this long.
     MEDIA_IMAGE_LEASE_S: float = Field(45.0, gt=0, le=600)

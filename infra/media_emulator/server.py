@@ -487,6 +487,9 @@ class Emulator:
                 image_bytes = draw.draw_png(prompt, width, height)
             mp4 = video.encode_clip(image_bytes, width, height, duration)
             t1 = time.monotonic()
+            # Veo writes its output when the operation finishes, not before:
+            # hold the clip back until the latency setting says it is done.
+            time.sleep(max(0.0, op.started + op.delay_s - time.monotonic()))
             videos = []
             for i in range(samples):
                 if storage_uri:
@@ -513,7 +516,7 @@ class Emulator:
             }
             _log(
                 f"operation {op.op_id} {width}x{height} {duration}s encoded in {t1 - t0:.2f}s,"
-                f" stored in {time.monotonic() - t1:.2f}s ({len(mp4)} bytes)"
+                f" stored {time.monotonic() - t1:.2f}s later ({len(mp4)} bytes)"
             )
         except storage.StorageError as exc:
             code = 7 if exc.status == 403 else 13
