@@ -24,6 +24,21 @@ def pubsub_payload(cloud_event: Any) -> tuple[bytes, str, datetime | None]:
             parse_time(message.get("publishTime") or message.get("publish_time")))
 
 
+def trace_of(cloud_event: Any) -> str | None:
+    """Cloud Logging's trace field from a W3C traceparent, so one request's
+    lines group under one trace in the console."""
+    from shared.settings import get_settings
+
+    try:
+        parent = cloud_event.get("traceparent") if hasattr(cloud_event, "get") else None
+    except Exception:  # noqa: BLE001 - a missing extension is not an error
+        parent = None
+    parts = parent.split("-") if isinstance(parent, str) else []
+    if len(parts) == 4 and len(parts[1]) == 32:
+        return f"projects/{get_settings().GOOGLE_CLOUD_PROJECT}/traces/{parts[1]}"
+    return None
+
+
 def decode_data(raw: Any) -> bytes:
     try:
         return base64.b64decode(raw, validate=True) if isinstance(raw, str) else b""
@@ -45,7 +60,7 @@ def run_pubsub(cloud_event: Any, function: str,
                handler: Callable[[bytes, str, datetime | None], None]) -> None:
     log.clear()
     payload, delivery_id, published_at = pubsub_payload(cloud_event)
-    log.bind(function=function, delivery_id=delivery_id)
+    log.bind(function=function, delivery_id=delivery_id, trace=trace_of(cloud_event))
     try:
         handler(payload, delivery_id, published_at)
     except Busy as exc:
