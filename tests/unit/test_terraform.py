@@ -375,8 +375,10 @@ def check_buckets_private(config: Config) -> list[str]:
 
 def check_dead_letters(config: Config) -> list[str]:
     """Every subscription that feeds a function dead-letters; Eventarc triggers (whose
-    subscriptions we cannot configure) are not used. Pull subscriptions on a
-    dead-letter topic (where dead letters wait for an operator) are the exception."""
+    subscriptions we cannot configure) are not used. Subscriptions on a dead-letter
+    topic are the exception: the pull hold keeps dead letters for an operator and
+    the janitor's push closes their assets; a dead letter of a dead letter has
+    nowhere better to go than the hold."""
     violations = []
     for module in config.values():
         subscriptions = module.resources.get("google_pubsub_subscription", {})
@@ -391,8 +393,7 @@ def check_dead_letters(config: Config) -> list[str]:
                 if not str(policy.get("max_delivery_attempts", "")):
                     violations.append(f"{where}: dead_letter_policy without max_delivery_attempts")
                 continue
-            if _resource_address(str(body.get("topic"))) in dead_letter_topics \
-                    and not body.get("push_config"):
+            if _resource_address(str(body.get("topic"))) in dead_letter_topics:
                 continue
             violations.append(f"{where} has no dead_letter_policy")
         for name, body in module.each("google_cloudfunctions2_function"):

@@ -151,6 +151,30 @@ resource "google_pubsub_subscription_iam_member" "dead_letter_subscriber" {
   member       = local.pubsub_agent
 }
 
+# ---- Dead letters -> janitor (pubsub.tf) -------------------------------------
+
+resource "google_service_account" "dead_letter_push" {
+  project      = var.project_id
+  account_id   = "push-dead-janitor"
+  display_name = "Cutscenes dead letters to janitor"
+  description  = "OIDC identity of the dead-letter push subscriptions; may invoke janitor only."
+  depends_on   = [google_project_service.this]
+}
+
+resource "google_cloud_run_service_iam_member" "dead_letter_push_invoker" {
+  project  = var.project_id
+  location = var.region
+  service  = google_cloudfunctions2_function.this["janitor"].service_config[0].service
+  role     = "roles/run.invoker"
+  member   = google_service_account.dead_letter_push.member
+}
+
+resource "google_service_account_iam_member" "pubsub_agent_mints_dead_letter_tokens" {
+  service_account_id = google_service_account.dead_letter_push.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = local.pubsub_agent
+}
+
 # ---- Cloud Scheduler -> janitor --------------------------------------------
 
 resource "google_service_account" "scheduler" {

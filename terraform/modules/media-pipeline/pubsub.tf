@@ -95,3 +95,41 @@ resource "google_pubsub_subscription" "dead_letter_hold" {
     ttl = ""
   }
 }
+
+# Dead letters are also pushed to the janitor, which closes their assets at
+# once (failed or partial, holds released) so a player never waits on a
+# request nobody is working on. The hold subscription above still keeps every
+# dead letter for an operator. No dead-letter policy here: a dead letter of a
+# dead letter has nowhere better to go than the hold; Pub/Sub keeps retrying
+# with backoff until message retention runs out.
+resource "google_pubsub_subscription" "dead_letter_janitor" {
+  for_each                   = local.dead_letter_topics
+  project                    = var.project_id
+  name                       = "${each.value}-janitor"
+  topic                      = google_pubsub_topic.dead_letter[each.key].id
+  labels                     = var.labels
+  ack_deadline_seconds       = 60
+  message_retention_duration = var.delivery.dead_letter_retention
+
+  push_config {
+    push_endpoint = google_cloudfunctions2_function.this["janitor"].service_config[0].uri
+    oidc_token {
+      service_account_email = google_service_account.dead_letter_push.email
+      audience              = google_cloudfunctions2_function.this["janitor"].service_config[0].uri
+    }
+  }
+
+  retry_policy {
+    minimum_backoff = var.delivery.minimum_backoff
+    maximum_backoff = var.delivery.maximum_backoff
+  }
+
+  expiration_policy {
+    ttl = ""
+  }
+
+  depends_on = [
+    google_cloud_run_service_iam_member.dead_letter_push_invoker,
+    google_service_account_iam_member.pubsub_agent_mints_dead_letter_tokens,
+  ]
+}
