@@ -69,9 +69,12 @@ def start_job(doc: dict[str, Any], model: VideoModel) -> str:
     _, image_name = split_gs_uri(doc["image"]["uri"])
     image_png = storage.download(image_name)
     output = gs_uri(get_settings().MEDIA_BUCKET, video_output_prefix(cid, aid))
-    assert plan.video_model is not None
+    video_model = plan.video_model
+    if video_model is None:
+        # Only an asset whose plan includes a clip is ever sent to animate.
+        raise RuntimeError(f"asset {aid} reached animate without a planned video model")
     name = with_retries(lambda: model.start(
-        plan.video_model, image_png, doc["motion_prompt"], plan.duration_seconds,
+        video_model, image_png, doc["motion_prompt"], plan.duration_seconds,
         doc.get("aspect_ratio") or "16:9", plan.video_resolution, plan.video_audio, output),
         what="Veo start")
     assets.update_fields(cid, aid, video_operation=name, video_started_at=time.time(),

@@ -25,7 +25,9 @@ def asset_ref(campaign_id: str, asset_id: str) -> Any:
 
 
 def is_terminal(doc: dict[str, Any] | None) -> bool:
-    return bool(doc) and doc.get("status") in TERMINAL  # type: ignore[union-attr]
+    if not doc:
+        return False
+    return doc.get("status") in TERMINAL
 
 
 def load(campaign_id: str, asset_id: str) -> dict[str, Any] | None:

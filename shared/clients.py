@@ -10,19 +10,33 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from shared.settings import get_settings
 
 if TYPE_CHECKING:
+    # google-cloud-pubsub and -storage ship no py.typed; mypy reports
+    # "from google.cloud import storage" as a missing attribute of the
+    # namespace package, so these are imported by full name.
+    import google.cloud.pubsub_v1 as pubsub_v1
+    import google.cloud.storage as storage
     from google import genai
-    from google.cloud import firestore, pubsub_v1, storage
+    from google.cloud import firestore
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 _build_lock = threading.Lock()
 
 
-def singleton(build: Callable[[], T]) -> Callable[[], T]:
+class Singleton(Protocol[T_co]):
+    """What @singleton returns: call it for the instance; cache_clear forgets it."""
+
+    cache_clear: Callable[[], None]
+
+    def __call__(self) -> T_co: ...
+
+
+def singleton(build: Callable[[], T]) -> Singleton[T]:
     """Build once per process, even when 50 threads ask at the same moment.
 
     functools.lru_cache may run the builder twice under a race; a discarded
@@ -38,8 +52,9 @@ def singleton(build: Callable[[], T]) -> Callable[[], T]:
                     instance.append(build())
         return instance[0]
 
-    get.cache_clear = instance.clear  # type: ignore[attr-defined]
-    return get
+    wrapper = cast(Singleton[T], get)
+    wrapper.cache_clear = instance.clear
+    return wrapper
 
 
 @singleton
@@ -51,7 +66,7 @@ def firestore_client() -> firestore.Client:
 
 @singleton
 def storage_client() -> storage.Client:
-    from google.cloud import storage
+    import google.cloud.storage as storage
 
     settings = get_settings()
     if settings.STORAGE_EMULATOR_HOST:
@@ -64,7 +79,7 @@ def storage_client() -> storage.Client:
 
 @singleton
 def publisher() -> pubsub_v1.PublisherClient:
-    from google.cloud import pubsub_v1
+    import google.cloud.pubsub_v1 as pubsub_v1
 
     # Publish promptly: a status event or an animate request waiting for a
     # batch to fill is latency the player sees.
@@ -96,4 +111,4 @@ def topic_path(topic: str) -> str:
 def reset_all() -> None:
     """Forget every client and the settings (tests switch environments)."""
     for cached in (firestore_client, storage_client, publisher, genai_client, get_settings):
-        cached.cache_clear()  # type: ignore[attr-defined]
+        cached.cache_clear()

@@ -19,7 +19,8 @@ from shared.errors import Busy, TransientError
 
 def pubsub_payload(cloud_event: Any) -> tuple[bytes, str, datetime | None]:
     data = cloud_event.data if isinstance(cloud_event.data, dict) else {}
-    message = data.get("message") if isinstance(data.get("message"), dict) else {}
+    raw_message = data.get("message")
+    message = raw_message if isinstance(raw_message, dict) else {}
     return (decode_data(message.get("data")), str(cloud_event["id"]),
             parse_time(message.get("publishTime") or message.get("publish_time")))
 

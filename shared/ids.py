@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import TypeGuard
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 SCOPE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")  # campaign, session, asset ids
@@ -13,7 +14,7 @@ def is_request_id(value: object) -> bool:
     return isinstance(value, str) and REQUEST_ID_RE.fullmatch(value) is not None
 
 
-def is_scope_id(value: object) -> bool:
+def is_scope_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and SCOPE_ID_RE.fullmatch(value) is not None
 
 

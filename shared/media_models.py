@@ -136,7 +136,10 @@ class GenaiVideoModel:
         from google.genai import types
 
         try:
-            op = genai_client().operations.get(types.GenerateVideosOperation(name=operation_name))
+            # google-genai declares `name` on its Operation ABC mixin rather than on a
+            # pydantic model, so type checkers miss the field pydantic builds at runtime.
+            pending = types.GenerateVideosOperation(name=operation_name)  # type: ignore[call-arg]
+            op = genai_client().operations.get(pending)
         except Exception as exc:  # noqa: BLE001
             raise classify(exc, "video_failed") from exc
         if not op.done:

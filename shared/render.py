@@ -43,6 +43,7 @@ def handle_request(data: bytes, delivery_id: str, published_at: datetime | None 
     asset_id = asset_id_for(request.request_id)
     log.bind(request_id=request.request_id, campaign_id=request.campaign_id,
              session_id=request.session_id, asset_id=asset_id, delivery_id=delivery_id)
+    doc: dict[str, Any] | None  # None once admit()/render() find it moved on
     doc, created = assets.create_if_absent(request.campaign_id, asset_id,
                                            assets.new_asset(request, asset_id))
     if not created:

@@ -21,34 +21,35 @@ class Settings(BaseSettings):
     MEDIA_REQUESTS_TOPIC: str = "media-requests"
     MEDIA_ANIMATE_TOPIC: str = "media-animate"
     MEDIA_EVENTS_TOPIC: str = "media-events"
-    MEDIA_DEADLINE_S: int = Field(900, ge=1, le=86400)
+    MEDIA_DEADLINE_S: int = Field(default=900, ge=1, le=86400)
     # Project-wide kill switch over all sessions; None means off.
-    MEDIA_DAILY_CAP_USD: float | None = Field(None, ge=0)
+    MEDIA_DAILY_CAP_USD: float | None = Field(default=None, ge=0)
     # Operators override prices and model choices with their own catalog file.
     MEDIA_PRICING_FILE: str | None = None
     # How often a safety-blocked image prompt is tried again before giving up.
-    MEDIA_IMAGE_BLOCK_RETRIES: int = Field(1, ge=0, le=5)
-    MEDIA_SIGNED_URL_TTL_S: int = Field(900, ge=60, le=900)
+    MEDIA_IMAGE_BLOCK_RETRIES: int = Field(default=1, ge=0, le=5)
+    MEDIA_SIGNED_URL_TTL_S: int = Field(default=900, ge=60, le=900)
     # Service account that signs URLs through IAM signBlob in the cloud.
     MEDIA_SIGNING_SA: str | None = None
     # How long one animate_still invocation may poll before handing over to a
     # redelivery; below the 540 s function limit with room to spare.
-    MEDIA_POLL_BUDGET_S: float = Field(480.0, gt=0)
+    MEDIA_POLL_BUDGET_S: float = Field(default=480.0, gt=0)
     # "watch" (look for Veo's output object, poll Veo when it appears or every
     # 15 s) or "fixed:S" (poll every S seconds); see shared/polling.py.
-    MEDIA_POLL_STRATEGY: str = Field("watch", pattern=r"^(watch(:\d+(\.\d+)?)?|fixed:\d+(\.\d+)?)$")
+    MEDIA_POLL_STRATEGY: str = Field(
+        default="watch", pattern=r"^(watch(:\d+(\.\d+)?)?|fixed:\d+(\.\d+)?)$")
     # How long a delivery owns a stage. A second delivery of the same message
     # backs off meanwhile; a crashed owner delays the takeover this long.
-    MEDIA_IMAGE_LEASE_S: float = Field(45.0, gt=0, le=600)
-    MEDIA_VIDEO_LEASE_S: float = Field(30.0, gt=0, le=600)
+    MEDIA_IMAGE_LEASE_S: float = Field(default=45.0, gt=0, le=600)
+    MEDIA_VIDEO_LEASE_S: float = Field(default=30.0, gt=0, le=600)
     # A service-account JSON key that signs URLs against the Storage emulator;
     # without it a throwaway key is made per process. Never used in the cloud,
     # where URLs are signed through IAM signBlob (no key files).
     MEDIA_SIGNING_KEY_FILE: str | None = None
     # media_api's event stream: how long one connection may stay open (the
     # browser's EventSource reconnects) and how often a heartbeat is sent.
-    MEDIA_API_SSE_MAX_S: float = Field(300.0, gt=0, le=3600)
-    MEDIA_API_SSE_HEARTBEAT_S: float = Field(15.0, gt=0, le=300)
+    MEDIA_API_SSE_MAX_S: float = Field(default=300.0, gt=0, le=3600)
+    MEDIA_API_SSE_HEARTBEAT_S: float = Field(default=15.0, gt=0, le=300)
     # Origins allowed to call media_api from a browser: "*" or a comma list.
     MEDIA_API_CORS_ORIGINS: str = "*"
 
