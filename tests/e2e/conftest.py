@@ -41,13 +41,13 @@ def _build_player() -> None:
     subprocess.run(["node", "build.mjs"], cwd=WEB, check=True, capture_output=True, timeout=120)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def e2e_stack():
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} not installed (WANT_BROWSER=1 bash infra/bootstrap.sh)")
@@ -83,7 +83,7 @@ def set_faults(stack, fault: dict) -> None:
     _control(stack, "/_emulator/faults", fault)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(e2e_stack):
     from playwright.sync_api import sync_playwright
 

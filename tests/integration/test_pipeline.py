@@ -14,6 +14,7 @@ from tests.integration.helpers import (
     bucket_names,
     calls,
     cutscene,
+    emulator,
     enable,
     object_bytes,
     probe_video,
@@ -28,6 +29,9 @@ def test_cli_trigger_wait_makes_a_complete_cutscene(stack, tmp_path):
     cli = [sys.executable, "-m", "shared.cli"]
     subprocess.run([*cli, "configure", "--campaign", "c1", "--enable", "--budget", "5",
                     "--member", "alice"], env=env, check=True, capture_output=True)
+    # A still that takes half a second, so --wait's progress report (polled
+    # every 0.1 s) is sure to see rendering_image.
+    emulator(stack, "POST", "/_emulator/latency", {"image_s": 0.5})
     started = time.monotonic()
     done = subprocess.run(
         [*cli, "trigger", "--campaign", "c1", "--session", "s1", "--turn", "3",
@@ -136,8 +140,6 @@ def test_duplicate_deliveries_make_one_still_one_clip_one_charge(stack):
 def test_concurrent_duplicates_under_image_latency_make_one_still(stack):
     # A slow still widens the window in which duplicates overlap.
     enable()
-    from tests.integration.helpers import emulator
-
     emulator(stack, "POST", "/_emulator/latency", {"image_s": 0.5})
     msg = cutscene(1, kind="location_visual", cutscene_type=None, motion_prompt=None,
                    subject="The Spire")
