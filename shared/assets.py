@@ -10,7 +10,7 @@ from typing import Any
 
 from shared import events, log
 from shared.clients import firestore_client
-from shared.docs import now, read_modify_write
+from shared.docs import now, read_modify_write, remember
 from shared.errors import Busy
 from shared.request import MediaRequest
 
@@ -55,15 +55,23 @@ def new_asset(request: MediaRequest, asset_id: str) -> dict[str, Any]:
 
 def create_if_absent(campaign_id: str, asset_id: str,
                      fields: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, tuple[dict, bool]]:
-        if doc is not None:
-            return None, (doc, False)
-        return fields, (fields, True)
+    """Create the asset, or return the one a previous delivery created.
 
-    doc, created = read_modify_write(asset_ref(campaign_id, asset_id), mutate)
-    if created:
-        events.publish_status(doc)
-    return doc, created
+    Creating first (rather than reading first) saves a round trip on the
+    common path, where the request is new."""
+    from google.api_core import exceptions as gexc
+
+    ref = asset_ref(campaign_id, asset_id)
+    try:
+        written = ref.create(fields)
+    except gexc.Conflict:
+        snap = ref.get()
+        if snap.exists:
+            return snap.to_dict() or {}, False
+        return create_if_absent(campaign_id, asset_id, fields)  # deleted meanwhile
+    remember(ref.path, fields, written.update_time)
+    events.publish_status(fields)
+    return fields, True
 
 
 def transition(campaign_id: str, asset_id: str, status: str, reason: str | None = None,
@@ -78,7 +86,8 @@ def transition(campaign_id: str, asset_id: str, status: str, reason: str | None 
             # stage's lease, which a repeated move would wrongly clear).
             return None, None
         stamp = now()
-        # A lease covers one stage: the next stage's worker must not wait it out.
+        # A lease covers one stage: the next stage's worker must not wait it
+        # out (unless the caller takes the next stage itself: fields["lease"]).
         update: dict[str, Any] = {"status": status, "status_reason": reason,
                                   "updated_at": stamp, "lease": None, **fields}
         if stage_ms:
@@ -87,7 +96,7 @@ def transition(campaign_id: str, asset_id: str, status: str, reason: str | None 
             update["completed_at"] = stamp
         return update, {**doc, **update}
 
-    updated = read_modify_write(asset_ref(campaign_id, asset_id), mutate)
+    updated = read_modify_write(asset_ref(campaign_id, asset_id), mutate, reuse_version=True)
     if updated is not None:
         events.publish_status(updated)
         if status in TERMINAL:
@@ -146,10 +155,18 @@ def release_lease(campaign_id: str, asset_id: str, owner: str) -> None:
     read_modify_write(asset_ref(campaign_id, asset_id), mutate)
 
 
+def lease_for(owner: str, lease_s: float) -> dict[str, Any]:
+    """A lease to write with a transition, so that taking the next stage costs
+    no separate claim."""
+    return {"owner": owner, "until": time.time() + lease_s}
+
+
 @contextmanager
-def leased(campaign_id: str, asset_id: str, owner: str, lease_s: float) -> Iterator[None]:
-    """Hold the asset's lease for a stage; hand it back if the stage fails."""
-    if not claim(campaign_id, asset_id, owner, lease_s):
+def leased(campaign_id: str, asset_id: str, owner: str, lease_s: float,
+           held: bool = False) -> Iterator[None]:
+    """Hold the asset's lease for a stage (`held`: this delivery's transition
+    just wrote it); hand it back if the stage fails."""
+    if not held and not claim(campaign_id, asset_id, owner, lease_s):
         raise Busy("another delivery is working on this asset")
     try:
         yield

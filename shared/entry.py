@@ -13,7 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from shared import log
+from shared import events, log
+from shared.docs import forget_versions
 from shared.errors import Busy, TransientError
 
 
@@ -62,6 +63,8 @@ def run_pubsub(cloud_event: Any, function: str,
     log.clear()
     payload, delivery_id, published_at = pubsub_payload(cloud_event)
     log.bind(function=function, delivery_id=delivery_id, trace=trace_of(cloud_event))
+    events.collect()
+    forget_versions()
     try:
         handler(payload, delivery_id, published_at)
     except Busy as exc:
@@ -73,3 +76,5 @@ def run_pubsub(cloud_event: Any, function: str,
     except Exception as exc:
         log.error("unexpected", f"{type(exc).__name__}: {exc}", exc_info=True)
         raise
+    finally:
+        events.flush()

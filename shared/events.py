@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from typing import Any
 
 from shared import log
@@ -17,6 +18,12 @@ def event_for(asset: dict[str, Any]) -> dict[str, Any]:
     return {"schema": "media.event.v1", **{k: asset.get(k) for k in EVENT_FIELDS}}
 
 
+# Futures of events published during this invocation, waited for at its end:
+# the still reaches the player without waiting on event round trips, and the
+# invocation still does not return (and lose its CPU) before they are sent.
+_pending: ContextVar[list[Any] | None] = ContextVar("pending_events", default=None)
+
+
 def publish_status(asset: dict[str, Any]) -> None:
     """Publish one status change. Firestore is the source of truth, so a
     failed publish is logged, never raised into the pipeline."""
@@ -27,7 +34,33 @@ def publish_status(asset: dict[str, Any]) -> None:
             json.dumps(event).encode("utf-8"),
             campaign_id=str(event["campaign_id"]), status=str(event["status"]),
         )
-        future.result(timeout=10)
     except Exception as exc:  # noqa: BLE001 - events are best effort by design
-        log.warning("event_publish_failed", f"status event not published: {exc}",
-                    status=event["status"])
+        _failed(exc, event["status"])
+        return
+    pending = _pending.get()
+    if pending is None:
+        _wait(future, event["status"])
+    else:
+        pending.append((future, event["status"]))
+
+
+def collect() -> None:
+    """From here on in this context, publish_status does not wait; flush() does."""
+    _pending.set([])
+
+
+def flush(timeout_s: float = 10.0) -> None:
+    for future, status in _pending.get() or []:
+        _wait(future, status, timeout_s)
+    _pending.set(None)
+
+
+def _wait(future: Any, status: str, timeout_s: float = 10.0) -> None:
+    try:
+        future.result(timeout=timeout_s)
+    except Exception as exc:  # noqa: BLE001
+        _failed(exc, status)
+
+
+def _failed(exc: Exception, status: str) -> None:
+    log.warning("event_publish_failed", f"status event not published: {exc}", status=status)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
 from shared import assets, log, spend, storage
-from shared.campaigns import MediaSettings, Plan, load_campaign, plan_for
+from shared.campaigns import Campaign, MediaSettings, Plan, load_campaign, plan_for
 from shared.clients import publisher, topic_path
 from shared.errors import InvalidRequest, PermanentError, SafetyBlocked
 from shared.ids import asset_id_for
@@ -23,6 +24,9 @@ from shared.pricing import micros_to_usd, usd_to_micros
 from shared.request import MediaRequest, parse_request
 from shared.retry import with_retries
 from shared.settings import get_settings
+
+# A few threads for reads that can overlap other round trips.
+_reads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="reads")
 
 
 def ms_since(start: float) -> int:
@@ -44,6 +48,8 @@ def handle_request(data: bytes, delivery_id: str, published_at: datetime | None 
     log.bind(request_id=request.request_id, campaign_id=request.campaign_id,
              session_id=request.session_id, asset_id=asset_id, delivery_id=delivery_id)
     doc: dict[str, Any] | None  # None once admit()/render() find it moved on
+    # The campaign is read while the asset is created: two round trips at once.
+    campaign = _reads.submit(load_campaign, request.campaign_id)
     doc, created = assets.create_if_absent(request.campaign_id, asset_id,
                                            assets.new_asset(request, asset_id))
     if not created:
@@ -58,12 +64,16 @@ def handle_request(data: bytes, delivery_id: str, published_at: datetime | None 
     if expired(doc):
         close_expired(doc)
         return
-    if doc["status"] == "queued":
-        doc = admit(request, asset_id, started)
+    owner = f"{delivery_id}/{assets.new_owner()[:8]}"  # duplicates share the event id
+    admitted = doc["status"] == "queued"
+    if admitted:
+        doc = admit(request, asset_id, started, owner, campaign.result())
     if doc is not None and doc["status"] == "rendering_image":
-        owner = f"{delivery_id}/{assets.new_owner()[:8]}"  # duplicates share the event id
-        doc = render(request, asset_id, doc, owner, image_model or GenaiImageModel())
+        doc = render(request, asset_id, doc, owner, image_model or GenaiImageModel(),
+                     leased=admitted)
     if doc is not None and doc["status"] == "animating":
+        if not admitted:  # a redelivery: the still's charge may not be settled yet
+            spend.settle(doc, "image", stored_plan(doc)[0].image_micros)
         publish_animate(request.campaign_id, asset_id)
 
 
@@ -105,10 +115,10 @@ def stored_plan(doc: dict[str, Any]) -> tuple[Plan, bool]:
     return Plan(**raw), video_planned
 
 
-def admit(request: MediaRequest, asset_id: str, started: float) -> dict[str, Any] | None:
+def admit(request: MediaRequest, asset_id: str, started: float, owner: str,
+          campaign: Campaign | None) -> dict[str, Any] | None:
     """Check the campaign, price the request and reserve its cost."""
     cid, sid = request.campaign_id, request.session_id
-    campaign = load_campaign(cid)
     if campaign is None or not campaign.media.enabled:
         return assets.transition(cid, asset_id, "rejected", "disabled")
     try:
@@ -133,6 +143,7 @@ def admit(request: MediaRequest, asset_id: str, started: float) -> dict[str, Any
     checkpoint("reserved")
     return assets.transition(
         cid, asset_id, "rendering_image",
+        lease=assets.lease_for(owner, get_settings().MEDIA_IMAGE_LEASE_S),
         models={"image": plan.image_model, "video": plan.video_model if video_planned else None},
         estimated_cost_usd=micros_to_usd(estimate),
         stage_ms={"reserve": reserve_ms, "admit": ms_since(started)},
@@ -150,18 +161,24 @@ def styled_prompt(request: MediaRequest) -> str:
     return prompt
 
 
-def make_still(request: MediaRequest, plan: Plan, model: ImageModel) -> tuple[dict, int]:
-    """Generate (or find, after a crash) the PNG; returns image fields and ms."""
+def make_still(request: MediaRequest, plan: Plan, model: ImageModel,
+               fresh: bool) -> tuple[dict, dict[str, int]]:
+    """Generate (or find, after a crash) the PNG; returns image fields and
+    timings: the whole stage, and the model's own share of it. `fresh`: this
+    delivery admitted the request, so no earlier one can have stored a PNG."""
     name = image_object(request.campaign_id, asset_id_for(request.request_id))
     t0 = time.monotonic()
-    blob = storage.stat(name)
+    model_ms = 0
+    blob = None if fresh else storage.stat(name)
     if blob is None:
         tries = 1 + get_settings().MEDIA_IMAGE_BLOCK_RETRIES
         for attempt in range(1, tries + 1):
             try:
+                t_model = time.monotonic()
                 still = with_retries(lambda: model.generate(
                     plan.image_model, styled_prompt(request), request.aspect_ratio,
                     plan.image_size, list(request.reference_images)), what="image call")
+                model_ms = ms_since(t_model)
                 break
             except SafetyBlocked:
                 log.warning("image_blocked", f"image blocked, try {attempt} of {tries}")
@@ -174,31 +191,35 @@ def make_still(request: MediaRequest, plan: Plan, model: ImageModel) -> tuple[di
         width, height = int(blob.metadata["width"]), int(blob.metadata["height"])
     image = {"uri": gs_uri(get_settings().MEDIA_BUCKET, name), "mime_type": "image/png",
              "width": width, "height": height}
-    return image, ms_since(t0)
+    return image, {"image": ms_since(t0), "image_model": model_ms}
 
 
 def render(request: MediaRequest, asset_id: str, doc: dict[str, Any], owner: str,
-           model: ImageModel) -> dict[str, Any] | None:
+           model: ImageModel, leased: bool = False) -> dict[str, Any] | None:
     cid = request.campaign_id
     plan, video_planned = stored_plan(doc)
     try:
-        with assets.leased(cid, asset_id, owner, get_settings().MEDIA_IMAGE_LEASE_S):
-            image, image_ms = make_still(request, plan, model)
+        with assets.leased(cid, asset_id, owner, get_settings().MEDIA_IMAGE_LEASE_S,
+                           held=leased):
+            image, timing = make_still(request, plan, model, fresh=leased)
     except PermanentError as exc:
         spend.release(doc)
         reason = exc.reason if exc.reason in ("image_blocked",) else "image_failed"
         return assets.transition(cid, asset_id, "failed", reason, error=str(exc)[:1000])
     checkpoint("image_made")
-    spend.settle(doc, "image", plan.image_micros)
     fields: dict[str, Any] = {"image": image, "cost_usd": micros_to_usd(plan.image_micros)}
-    timing = {"image": image_ms}
+    if request.kind == "cutscene" and video_planned:
+        # The player sees the still first; its charge is settled just after
+        # (a redelivery that finds the asset animating settles it again).
+        updated = assets.transition(cid, asset_id, "animating", stage_ms=timing, **fields)
+        checkpoint("png_stored")
+        spend.settle(doc, "image", plan.image_micros)
+        return updated
+    # Terminal states are never left with an open hold: settle first.
+    spend.settle(doc, "image", plan.image_micros)
     if request.kind != "cutscene":
         return assets.transition(cid, asset_id, "complete", stage_ms=timing, **fields)
-    if not video_planned:
-        return assets.transition(cid, asset_id, "partial", "budget", stage_ms=timing, **fields)
-    updated = assets.transition(cid, asset_id, "animating", stage_ms=timing, **fields)
-    checkpoint("png_stored")
-    return updated
+    return assets.transition(cid, asset_id, "partial", "budget", stage_ms=timing, **fields)
 
 
 def publish_animate(campaign_id: str, asset_id: str) -> None:

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.local.stack import LocalStack
-from shared.clients import reset_all
+from tests.stack_session import running_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
@@ -52,17 +51,8 @@ def e2e_stack():
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} not installed (WANT_BROWSER=1 bash infra/bootstrap.sh)")
     _build_player()
-    stack = LocalStack.start(ROOT)
-    saved = dict(os.environ)
-    os.environ.update(stack.env)
-    reset_all()
-    try:
+    with running_stack() as stack:
         yield stack
-    finally:
-        stack.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        reset_all()
 
 
 def _control(stack, route: str, body: dict) -> None:

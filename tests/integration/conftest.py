@@ -7,31 +7,16 @@ ports and stopped by PID at the end.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-from infra.local.stack import LocalStack
-from shared.clients import reset_all
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.stack_session import running_stack
 
 
 @pytest.fixture(scope="session")
 def local_stack():
     # Short leases and deadlines would make tests flaky; the defaults stay.
-    stack = LocalStack.start(ROOT, extra_env={"MEDIA_POLL_BUDGET_S": "120"})
-    saved = dict(os.environ)
-    os.environ.update(stack.env)
-    reset_all()
-    try:
+    with running_stack({"MEDIA_POLL_BUDGET_S": "120"}) as stack:
         yield stack
-    finally:
-        stack.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        reset_all()
 
 
 @pytest.fixture
