@@ -95,19 +95,29 @@ def still_overhead(table: Table, stack, sequential: int = 30, concurrent: int = 
         msgs = [_cutscene(100 + n) for n in range(concurrent)]
         sent_at = {m["request_id"]: _publish(m) for m in msgs}
         conc = [listener.wait_for(asset_id_for(rid), "image") - t for rid, t in sent_at.items()]
-        for m in sequential_msgs + msgs:
-            doc = wait_terminal(CAMPAIGN, m["request_id"], timeout=120)
-            for stage, ms in (doc.get("stage_ms") or {}).items():
-                stages[stage].append(ms)
     finally:
         listener.stop()
-    model_s = {m["request_id"]: (wait_terminal(CAMPAIGN, m["request_id"]).get("stage_ms") or {})
-               .get("image_model", 0) / 1000 for m in sequential_msgs + msgs}
-    ours = [v - model_s[m["request_id"]] for v, m in zip(seq + conc, sequential_msgs + msgs,
-                                                         strict=True)]
-    s_ours = summary([v * 1000 for v in ours])
-    table.add("still overhead", "ours (minus model call) p50 ms", s_ours["p50"])
-    table.add("still overhead", "ours (minus model call) p95 ms", s_ours["p95"])
+    # The Pub/Sub emulator pushes at most two messages of a subscription at a
+    # time, so concurrent requests queue in front of the function; the asset
+    # is created as its delivery starts, so visible - created_at leaves that
+    # queue (and the publish) out.
+    docs = {m["request_id"]: wait_terminal(CAMPAIGN, m["request_id"], timeout=120)
+            for m in sequential_msgs + msgs}
+    seen = {m["request_id"]: listener.seen[asset_id_for(m["request_id"])]["image"]
+            for m in sequential_msgs + msgs}
+    for doc in docs.values():
+        for stage, ms in (doc.get("stage_ms") or {}).items():
+            stages[stage].append(ms)
+    for name, group in (("sequential", sequential_msgs), ("concurrent", msgs)):
+        from_delivery = [(seen[m["request_id"]] - docs[m["request_id"]]["created_at"].timestamp())
+                         * 1000 for m in group]
+        model = [(docs[m["request_id"]].get("stage_ms") or {}).get("image_model", 0)
+                 for m in group]
+        s_fd = summary(from_delivery)
+        s_ours = summary([d - mm for d, mm in zip(from_delivery, model, strict=True)])
+        table.add("still overhead", f"{name} from delivery p50 ms", s_fd["p50"])
+        table.add("still overhead", f"{name} from delivery p95 ms", s_fd["p95"])
+        table.add("still overhead", f"{name} ours (minus model) p50 ms", s_ours["p50"])
     for name, values in (("sequential", seq), ("concurrent", conc)):
         s = summary([v * 1000 for v in values])
         table.add("still overhead", f"{name} x{len(values)} p50 ms", s["p50"], "<= 250 ms",

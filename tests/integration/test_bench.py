@@ -1,0 +1,29 @@
+"""The benchmark command keeps working (timing targets are judged by the
+benchmark itself, not here; only correctness figures are asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_bench_quick_runs_and_reports_every_figure():
+    before = set((ROOT / "bench" / "results").glob("bench-quick-*.json"))
+    done = subprocess.run([sys.executable, "-m", "bench", "--quick"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    written = set((ROOT / "bench" / "results").glob("bench-quick-*.json")) - before
+    assert len(written) == 1
+    rows = json.loads(written.pop().read_text())
+    benches = {r["bench"] for r in rows}
+    assert {"cold start", "still overhead", "completion lag watch", "completion lag fixed:5",
+            "completion lag fixed:15", "burst 10x1 session"} <= benches
+    by_figure = {(r["bench"], r["figure"]): r for r in rows}
+    for figure in ("charged (complete)", "overspend usd", "reserved after usd"):
+        assert by_figure[("burst 10x1 session", figure)]["met"] is True
+    for row in rows:  # every target is printed with its figure
+        assert row["figure"] in done.stdout
