@@ -141,7 +141,8 @@ def parser() -> argparse.ArgumentParser:
     toggle.add_argument("--enable", action="store_true")
     toggle.add_argument("--disable", action="store_true")
     conf.add_argument("--budget", type=float, help="USD cap per game session")
-    conf.add_argument("--member", action="append", help="user id allowed to watch")
+    conf.add_argument("--member", action="extend", nargs="+", metavar="UID",
+                      help="user ids allowed to watch (repeatable)")
     conf.add_argument("--quality", choices=["draft", "standard", "premium"])
     conf.set_defaults(func=cmd_configure)
 

@@ -15,6 +15,7 @@ from typing import Any
 from shared import assets, log, spend, storage
 from shared.campaigns import Campaign, MediaSettings, Plan, load_campaign, plan_for
 from shared.clients import publisher, topic_path
+from shared.docs import now
 from shared.errors import InvalidRequest, PermanentError, SafetyBlocked
 from shared.ids import asset_id_for
 from shared.media_models import GenaiImageModel, ImageModel
@@ -83,21 +84,17 @@ def reject_invalid(exc: InvalidRequest) -> None:
     if not (exc.campaign_id and exc.request_id):
         return  # ids unreadable: logged and dropped, never retried
     asset_id = asset_id_for(exc.request_id)
-    stamp = time.time()
+    stamp = now()
     fields: dict[str, Any] = {
         "asset_id": asset_id, "request_id": exc.request_id, "campaign_id": exc.campaign_id,
         "session_id": None, "turn_number": None, "kind": None, "cutscene_type": None,
         "subject": None, "status": "rejected", "status_reason": "invalid",
         "error": str(exc)[:1000], "image": None, "video": None, "models": {},
         "estimated_cost_usd": 0.0, "cost_usd": 0.0, "stage_ms": {},
+        "created_at": stamp, "updated_at": stamp, "completed_at": stamp,
     }
-    from shared.docs import now
-
-    fields.update(created_at=now(), updated_at=now(), completed_at=now())
-    _, created = assets.create_if_absent(exc.campaign_id, asset_id, fields)
-    if not created:  # a valid delivery of that id got there first: leave it alone
-        log.info("request_invalid_known", "an asset for this request id already exists",
-                 age_s=time.time() - stamp)
+    # If a valid delivery of that id got there first, its asset is left alone.
+    assets.create_if_absent(exc.campaign_id, asset_id, fields)
 
 
 def cap_micros(media: MediaSettings) -> int:

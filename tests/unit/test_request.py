@@ -124,3 +124,11 @@ def test_any_bytes_either_parse_or_are_invalid(raw):
         parse_request(raw, BUCKET)
     except InvalidRequest:
         pass
+
+
+def test_cli_takes_members_as_the_contract_writes_them():
+    from shared.cli import parser
+
+    args = parser().parse_args(["configure", "--campaign", "c1", "--member", "alice", "bob",
+                                "--member", "carol"])
+    assert args.member == ["alice", "bob", "carol"]
