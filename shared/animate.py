@@ -52,7 +52,7 @@ def handle_animate(data: bytes, delivery_id: str, published_at: object = None,
         close_expired(doc)
         return
     owner = f"{delivery_id}/{assets.new_owner()[:8]}"  # duplicates share the event id
-    with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S):
+    with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, "animating"):
         animate(doc, owner, model or GenaiVideoModel())
 
 
@@ -122,7 +122,7 @@ def wait_for(doc: dict[str, Any], operation: str, owner: str, model: VideoModel)
                 close_expired(fresh)
                 return ClipResult(done=False)
             # Renewed here: a crashed poller delays the takeover one lease.
-            if not assets.claim(cid, aid, owner, settings.MEDIA_VIDEO_LEASE_S):
+            if not assets.claim(cid, aid, owner, settings.MEDIA_VIDEO_LEASE_S, "animating"):
                 raise Busy("lost the lease while polling")
         time.sleep(schedule.tick_s())
 

@@ -125,34 +125,44 @@ def new_owner() -> str:
     return uuid.uuid4().hex
 
 
-def claim(campaign_id: str, asset_id: str, owner: str, lease_s: float) -> bool:
-    """Take (or renew) the right to work on an asset for `lease_s` seconds.
+def claim(campaign_id: str, asset_id: str, owner: str, lease_s: float, stage: str) -> bool:
+    """Take (or renew) the right to work on an asset's `stage` (its status)
+    for `lease_s` seconds.
 
     Two deliveries of one message can run at once; the lease makes the second
     step back (and be retried) instead of calling a paid model a second time.
-    A crashed holder's lease simply runs out.
+    A crashed holder's lease simply runs out. Only the asset's current stage
+    can be claimed: a late duplicate of an earlier stage gets nothing.
     """
 
     def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
-        if doc is None or doc.get("status") in TERMINAL:
+        if doc is None or doc.get("status") != stage:
             return None, False
         lease = doc.get("lease") or {}
         if lease.get("owner") not in (None, owner) and lease.get("until", 0) > time.time():
             return None, False
         return {"lease": {"owner": owner, "until": time.time() + lease_s}}, True
 
-    return read_modify_write(asset_ref(campaign_id, asset_id), mutate)
+    return read_modify_write(asset_ref(campaign_id, asset_id), mutate, reuse_version=True)
+
+
+def lease_live(doc: dict[str, Any]) -> bool:
+    """Whether some delivery is working on the asset right now."""
+    lease = doc.get("lease") or {}
+    return bool(lease.get("owner")) and float(lease.get("until", 0)) > time.time()
 
 
 def release_lease(campaign_id: str, asset_id: str, owner: str) -> None:
-    """Give the stage back (a transient failure): the redelivery may start at once."""
+    """Give the stage back; a later delivery may take it at once."""
 
     def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, None]:
         if doc is None or (doc.get("lease") or {}).get("owner") != owner:
             return None, None
         return {"lease": None}, None
 
-    read_modify_write(asset_ref(campaign_id, asset_id), mutate)
+    # Usually this invocation's last write already cleared the lease (every
+    # transition does): then the remembered version answers with no round trip.
+    read_modify_write(asset_ref(campaign_id, asset_id), mutate, reuse_version=True)
 
 
 def lease_for(owner: str, lease_s: float) -> dict[str, Any]:
@@ -162,14 +172,13 @@ def lease_for(owner: str, lease_s: float) -> dict[str, Any]:
 
 
 @contextmanager
-def leased(campaign_id: str, asset_id: str, owner: str, lease_s: float,
+def leased(campaign_id: str, asset_id: str, owner: str, lease_s: float, stage: str,
            held: bool = False) -> Iterator[None]:
-    """Hold the asset's lease for a stage (`held`: this delivery's transition
-    just wrote it); hand it back if the stage fails."""
-    if not held and not claim(campaign_id, asset_id, owner, lease_s):
+    """Hold the asset's lease for `stage` (`held`: this delivery's transition
+    just wrote it) and give it back however the block ends."""
+    if not held and not claim(campaign_id, asset_id, owner, lease_s, stage):
         raise Busy("another delivery is working on this asset")
     try:
         yield
-    except BaseException:
+    finally:
         release_lease(campaign_id, asset_id, owner)
-        raise

@@ -68,6 +68,11 @@ def close_dead_letter(data: bytes) -> str:
     doc = assets.load(campaign_id, asset_id)
     if doc is None or assets.is_terminal(doc):
         return "already terminal"
+    if assets.lease_live(doc):
+        # A duplicate gave up while another delivery works on the asset; that
+        # delivery's own message is still outstanding, and the deadline sweep
+        # remains the backstop.
+        return "in progress"
     spend.release(doc)
     if doc.get("image"):
         assets.transition(campaign_id, asset_id, "partial", "video_failed", error=GAVE_UP)

@@ -75,7 +75,8 @@ def handle_request(data: bytes, delivery_id: str, published_at: datetime | None 
     if doc is not None and doc["status"] == "animating":
         if not admitted:  # a redelivery: the still's charge may not be settled yet
             spend.settle(doc, "image", stored_plan(doc)[0].image_micros)
-        publish_animate(request.campaign_id, asset_id)
+        if admitted or not assets.lease_live(doc):  # nobody animating it: (re)start
+            publish_animate(request.campaign_id, asset_id)
 
 
 def reject_invalid(exc: InvalidRequest) -> None:
@@ -197,7 +198,7 @@ def render(request: MediaRequest, asset_id: str, doc: dict[str, Any], owner: str
     plan, video_planned = stored_plan(doc)
     try:
         with assets.leased(cid, asset_id, owner, get_settings().MEDIA_IMAGE_LEASE_S,
-                           held=leased):
+                           "rendering_image", held=leased):
             image, timing = make_still(request, plan, model, fresh=leased)
     except PermanentError as exc:
         spend.release(doc)

@@ -122,3 +122,23 @@ def test_janitor_answers_json_to_garbage(stack):
     req = urllib.request.Request(stack.env["JANITOR_URL"], data=b"\xff{", method="POST")
     with urllib.request.urlopen(req, timeout=30) as resp:
         assert json.loads(resp.read()) == {"closed": 0}
+
+
+def test_a_dead_lettered_duplicate_does_not_close_an_asset_in_progress(stack):
+    enable()
+    aid = "aworking00000000000000000000000001"
+    ref = assets.asset_ref("c1", aid)
+    ref.set({"asset_id": aid, "campaign_id": "c1", "session_id": "s1", "request_id": "req-busy1",
+             "status": "animating", "image": {"uri": "gs://x/y.png"}, "kind": "cutscene",
+             "created_at": datetime.now(UTC),
+             "lease": {"owner": "someone-else", "until": time.time() + 60}})
+    body = {"schema": "media.animate.v1", "campaign_id": "c1", "asset_id": aid}
+    envelope = {"message": {"data": base64.b64encode(json.dumps(body).encode()).decode(),
+                            "messageId": "dl-1"},
+                "subscription": "projects/p/subscriptions/media-animate-dead-janitor"}
+    assert http_json("POST", stack.env["JANITOR_URL"], envelope) == {"dead_letter": "in progress"}
+    assert ref.get().to_dict()["status"] == "animating"
+    ref.update({"lease": None})  # nobody working on it any more: now it is closed
+    assert http_json("POST", stack.env["JANITOR_URL"], envelope) == {"dead_letter": "closed"}
+    doc = ref.get().to_dict()
+    assert (doc["status"], doc["status_reason"]) == ("partial", "video_failed")
