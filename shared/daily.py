@@ -17,6 +17,7 @@ from typing import Any
 
 from shared.clients import firestore_client
 from shared.docs import now, read_modify_write
+from shared.ledger import held_maps, release_in, settle_in
 
 SHARDS = 10
 
@@ -35,14 +36,14 @@ def allowance(cap_micros: int, shard: int) -> int:
     return base + (1 if shard < extra else 0)
 
 
-def _committed(doc: dict[str, Any] | None) -> tuple[dict[str, int], dict[str, int]]:
-    doc = doc or {}
-    return dict(doc.get("holds") or {}), dict(doc.get("charges") or {})
-
-
 def _fields(holds: dict[str, int], charges: dict[str, int]) -> dict[str, Any]:
     return {"holds": holds, "charges": charges, "reserved_micros": sum(holds.values()),
             "spent_micros": sum(charges.values()), "updated_at": now()}
+
+
+def _shard_fields(_doc: dict[str, Any] | None, holds: dict[str, int],
+                  charges: dict[str, int]) -> dict[str, Any]:
+    return _fields(holds, charges)
 
 
 def reserve(day: str, cap_micros: int, asset_id: str, items: dict[str, int]) -> int | None:
@@ -53,14 +54,14 @@ def reserve(day: str, cap_micros: int, asset_id: str, items: dict[str, int]) -> 
     refs = [shard_ref(day, n) for n in range(SHARDS)]
     snaps = {int(s.reference.id): s for s in firestore_client().get_all(refs)}
     for n, snap in snaps.items():
-        holds, charges = _committed(snap.to_dict() if snap.exists else None)
+        holds, charges = held_maps(snap.to_dict() if snap.exists else None)
         if items.keys() & (holds.keys() | charges.keys()):
             return n
     order = list(range(SHARDS))
     random.Random(hashlib.sha256(asset_id.encode()).digest()).shuffle(order)
     for n in order:
         def mutate(doc: dict[str, Any] | None, n: int = n) -> tuple[dict | None, bool]:
-            holds, charges = _committed(doc)
+            holds, charges = held_maps(doc)
             used = sum(holds.values()) + sum(charges.values())
             if used + sum(items.values()) > allowance(cap_micros, n):
                 return None, False
@@ -73,27 +74,11 @@ def reserve(day: str, cap_micros: int, asset_id: str, items: dict[str, int]) -> 
 
 
 def settle(day: str, shard: int, key: str, micros: int) -> None:
-    def mutate(doc: dict[str, Any] | None) -> tuple[dict | None, None]:
-        holds, charges = _committed(doc)
-        if key in charges:
-            return None, None
-        holds.pop(key, None)
-        charges[key] = micros
-        return _fields(holds, charges), None
-
-    read_modify_write(shard_ref(day, shard), mutate)
+    settle_in(shard_ref(day, shard), key, micros, _shard_fields)
 
 
 def release(day: str, shard: int, keys: list[str]) -> None:
-    def mutate(doc: dict[str, Any] | None) -> tuple[dict | None, None]:
-        holds, charges = _committed(doc)
-        if not any(k in holds for k in keys):
-            return None, None
-        for key in keys:
-            holds.pop(key, None)
-        return _fields(holds, charges), None
-
-    read_modify_write(shard_ref(day, shard), mutate)
+    release_in(shard_ref(day, shard), keys, _shard_fields)
 
 
 def spent_today(day: str) -> tuple[int, int]:
@@ -101,7 +86,7 @@ def spent_today(day: str) -> tuple[int, int]:
     refs = [shard_ref(day, n) for n in range(SHARDS)]
     spent = reserved = 0
     for snap in firestore_client().get_all(refs):
-        holds, charges = _committed(snap.to_dict() if snap.exists else None)
+        holds, charges = held_maps(snap.to_dict() if snap.exists else None)
         spent += sum(charges.values())
         reserved += sum(holds.values())
     return spent, reserved

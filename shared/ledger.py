@@ -10,6 +10,7 @@ exact. Invariant, checked on every write: spent + reserved <= cap.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +47,7 @@ def ledger_ref(campaign_id: str, session_id: str) -> Any:
             .collection("sessions").document(session_id))
 
 
-def _maps(doc: dict[str, Any] | None) -> tuple[dict[str, int], dict[str, int]]:
+def held_maps(doc: dict[str, Any] | None) -> tuple[dict[str, int], dict[str, int]]:
     doc = doc or {}
     return dict(doc.get("holds") or {}), dict(doc.get("charges") or {})
 
@@ -67,7 +68,7 @@ def _fields(cap: int, holds: dict[str, int], charges: dict[str, int]) -> dict[st
 def balance_of(doc: dict[str, Any] | None, default_cap_micros: int = 0) -> Balance:
     if not doc:
         return Balance(default_cap_micros, 0, 0)
-    holds, charges = _maps(doc)
+    holds, charges = held_maps(doc)
     return Balance(int(doc.get("cap_micros", default_cap_micros)),
                    sum(charges.values()), sum(holds.values()))
 
@@ -86,7 +87,7 @@ def reserve_first_fit(campaign_id: str, session_id: str, cap_micros: int,
     """
 
     def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, int | None]:
-        holds, charges = _maps(doc)
+        holds, charges = held_maps(doc)
         recorded = holds.keys() | charges.keys()
         for index, option in enumerate(options):
             if option and option.keys() <= recorded:
@@ -104,36 +105,49 @@ def reserve_first_fit(campaign_id: str, session_id: str, cap_micros: int,
     return read_modify_write(ledger_ref(campaign_id, session_id), mutate)
 
 
-def settle(campaign_id: str, session_id: str, key: str, actual_micros: int) -> None:
-    """Turn a hold into a charge of the actual cost; a second call is a no-op."""
+# How a book (a session ledger or a daily shard) writes its totals back:
+# fields_for(doc, holds, charges) -> the fields to store.
+FieldsFor = Callable[[dict[str, Any] | None, dict[str, int], dict[str, int]], dict[str, Any]]
+
+
+def settle_in(ref: Any, key: str, micros: int, fields_for: FieldsFor) -> None:
+    """Turn the hold `key` into a charge of `micros`; a second call is a no-op."""
 
     def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, None]:
-        holds, charges = _maps(doc)
+        holds, charges = held_maps(doc)
         if key in charges:
             return None, None
         holds.pop(key, None)
-        charges[key] = actual_micros
-        cap = int((doc or {}).get("cap_micros", 0))
-        return _fields(cap, holds, charges), None
+        charges[key] = micros
+        return fields_for(doc, holds, charges), None
 
-    read_modify_write(ledger_ref(campaign_id, session_id), mutate)
+    read_modify_write(ref, mutate)
+
+
+def release_in(ref: Any, keys: list[str], fields_for: FieldsFor) -> None:
+    """Drop whichever of `keys` are still held; nothing to drop, nothing written."""
+
+    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, None]:
+        holds, charges = held_maps(doc)
+        if not any(k in holds for k in keys):
+            return None, None
+        for key in keys:
+            holds.pop(key, None)
+        return fields_for(doc, holds, charges), None
+
+    read_modify_write(ref, mutate)
+
+
+def _session_fields(doc: dict[str, Any] | None, holds: dict[str, int],
+                    charges: dict[str, int]) -> dict[str, Any]:
+    return _fields(int((doc or {}).get("cap_micros", 0)), holds, charges)
+
+
+def settle(campaign_id: str, session_id: str, key: str, actual_micros: int) -> None:
+    """Turn a hold into a charge of the actual cost; a second call is a no-op."""
+    settle_in(ledger_ref(campaign_id, session_id), key, actual_micros, _session_fields)
 
 
 def release(campaign_id: str, session_id: str, keys: list[str]) -> None:
     """Drop open holds (failure, block, timeout): blocked work is not billed."""
-
-    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, None]:
-        holds, charges = _maps(doc)
-        if doc is None or not any(k in holds for k in keys):
-            return None, None
-        for key in keys:
-            holds.pop(key, None)
-        return _fields(int(doc.get("cap_micros", 0)), holds, charges), None
-
-    read_modify_write(ledger_ref(campaign_id, session_id), mutate)
-
-
-def charged_micros(campaign_id: str, session_id: str, asset_id: str) -> int:
-    snap = ledger_ref(campaign_id, session_id).get()
-    _, charges = _maps(snap.to_dict() if snap.exists else None)
-    return sum(v for k, v in charges.items() if k.startswith(asset_id + ":"))
+    release_in(ledger_ref(campaign_id, session_id), keys, _session_fields)
