@@ -154,10 +154,8 @@ def completion_lag(table: Table, stack, latencies: list[float],
                         started[aid] = float(doc["video_started_at"]) + video_s
                         break
                     time.sleep(0.02)
-            lags, polls = [], []
-            for aid, done_at in started.items():
-                lags.append(listener.wait_for(aid, "status:complete", timeout=200) - done_at)
-                polls.append((load(CAMPAIGN, aid) or {}).get("video_polls", 0))
+            lags = [listener.wait_for(aid, "status:complete", timeout=200) - done_at
+                    for aid, done_at in started.items()]
             veo_polls = calls(stack)["fetchPredictOperation"]
         finally:
             listener.stop()

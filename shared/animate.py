@@ -56,10 +56,10 @@ def handle_animate(data: bytes, delivery_id: str, published_at: object = None,
         animate(doc, owner, model or GenaiVideoModel())
 
 
-def fail_video(doc: dict[str, Any], reason: str, detail: str) -> None:
+def fail_video(doc: dict[str, Any], reason: str, detail: str, **fields: Any) -> None:
     spend.release(doc, ("video",))
     assets.transition(doc["campaign_id"], doc["asset_id"], "partial", reason,
-                      error=detail[:1000])
+                      error=detail[:1000], **fields)
 
 
 def start_job(doc: dict[str, Any], model: VideoModel) -> str:
@@ -83,9 +83,11 @@ def start_job(doc: dict[str, Any], model: VideoModel) -> str:
     return name
 
 
-def wait_for(doc: dict[str, Any], operation: str, owner: str, model: VideoModel) -> ClipResult:
+def wait_for(doc: dict[str, Any], operation: str, owner: str,
+             model: VideoModel) -> tuple[ClipResult, int]:
     """Poll until done; hand over to a redelivery when this invocation's
-    polling budget runs out (the stored operation name makes that a resume)."""
+    polling budget runs out (the stored operation name makes that a resume).
+    Returns the result and how many Veo polls it took."""
     cid, aid = doc["campaign_id"], doc["asset_id"]
     settings = get_settings()
     schedule = Schedule.parse(settings.MEDIA_POLL_STRATEGY)
@@ -107,8 +109,7 @@ def wait_for(doc: dict[str, Any], operation: str, owner: str, model: VideoModel)
             if result.done:
                 log.info("video_done", "Veo operation finished", polls=polls,
                          output_checks=checks)
-                assets.update_fields(cid, aid, video_polls=polls)
-                return result
+                return result, polls
         if polls + checks == 1:
             checkpoint("mid_poll")  # waited once, not done yet
         if time.monotonic() > budget_end:
@@ -117,10 +118,10 @@ def wait_for(doc: dict[str, Any], operation: str, owner: str, model: VideoModel)
             last_checkup = time.monotonic()
             fresh = assets.load(cid, aid)
             if fresh is None or assets.is_terminal(fresh):
-                return ClipResult(done=False)
+                return ClipResult(done=False), polls
             if expired(fresh):
                 close_expired(fresh)
-                return ClipResult(done=False)
+                return ClipResult(done=False), polls
             # Renewed here: a crashed poller delays the takeover one lease.
             if not assets.claim(cid, aid, owner, settings.MEDIA_VIDEO_LEASE_S, "animating"):
                 raise Busy("lost the lease while polling")
@@ -134,19 +135,20 @@ def animate(doc: dict[str, Any], owner: str, model: VideoModel) -> None:
     try:
         if not operation:
             operation = start_job(doc, model)
-            doc = {**doc, "video_started_at": time.time()}
         t0 = time.monotonic()
-        result = wait_for(doc, operation, owner, model)
+        result, polls = wait_for(doc, operation, owner, model)
     except PermanentError as exc:
         fail_video(doc, "video_failed", str(exc))
         return
     if not result.done:
         return  # closed elsewhere (deadline or janitor)
+    # The poll count rides on the terminal write: no extra write before it.
     if result.blocked:
-        fail_video(doc, "video_blocked", result.error or "clip blocked by safety filters")
+        fail_video(doc, "video_blocked", result.error or "clip blocked by safety filters",
+                   video_polls=polls)
         return
     if result.error or not result.uri:
-        fail_video(doc, "video_failed", result.error or "no video")
+        fail_video(doc, "video_failed", result.error or "no video", video_polls=polls)
         return
     wait_ms = ms_since(t0)
     t1 = time.monotonic()
@@ -159,5 +161,5 @@ def animate(doc: dict[str, Any], owner: str, model: VideoModel) -> None:
         video={"uri": gs_uri(get_settings().MEDIA_BUCKET, name), "mime_type": "video/mp4",
                "duration_seconds": plan.duration_seconds},
         cost_usd=micros_to_usd(plan.image_micros + plan.video_micros),
-        stage_ms={"video_wait": wait_ms, "video_store": ms_since(t1)},
+        stage_ms={"video_wait": wait_ms, "video_store": ms_since(t1)}, video_polls=polls,
     )
