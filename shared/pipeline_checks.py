@@ -22,9 +22,11 @@ def checkpoint(step: str) -> None:
         os._exit(17)
 
 
+def past_deadline(since: datetime) -> bool:
+    """Whether MEDIA_DEADLINE_S has passed since `since`."""
+    return (datetime.now(UTC) - since).total_seconds() > get_settings().MEDIA_DEADLINE_S
+
+
 def expired(asset: dict[str, Any]) -> bool:
     created = asset.get("created_at")
-    if not isinstance(created, datetime):
-        return False
-    age = (datetime.now(UTC) - created).total_seconds()
-    return age > get_settings().MEDIA_DEADLINE_S
+    return isinstance(created, datetime) and past_deadline(created)

@@ -20,7 +20,7 @@ from shared.errors import InvalidRequest, PermanentError, SafetyBlocked
 from shared.ids import asset_id_for
 from shared.media_models import GenaiImageModel, ImageModel
 from shared.paths import gs_uri, image_object
-from shared.pipeline_checks import checkpoint, expired
+from shared.pipeline_checks import checkpoint, expired, past_deadline
 from shared.pricing import micros_to_usd, usd_to_micros
 from shared.request import MediaRequest, parse_request
 from shared.retry import with_retries
@@ -57,7 +57,7 @@ def handle_request(data: bytes, delivery_id: str, published_at: datetime | None 
         log.info("redelivery", f"request already known, status {doc.get('status')}")
     if assets.is_terminal(doc):
         return
-    if created and published_at is not None and expired({"created_at": published_at}):
+    if created and published_at is not None and past_deadline(published_at):
         # Redelivered for longer than the deadline (or stuck in a backlog):
         # nobody is waiting for it any more, so close it instead of paying.
         assets.transition(request.campaign_id, asset_id, "failed", "timeout")
