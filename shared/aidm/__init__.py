@@ -35,6 +35,7 @@ from shared.aidm.declarations import (
 )
 from shared.aidm.guidance import budget_guidance
 from shared.aidm.settings import (
+    AIDM_DEFAULT_MODELS,
     AidmSettings,
     as_media_settings,
     configure_from_aidm,
@@ -44,6 +45,7 @@ from shared.aidm.settings import (
 from shared.aidm.turn import ProductionTurn, ToolCall, run_production_turn
 
 __all__ = [
+    "AIDM_DEFAULT_MODELS",
     "CUTSCENE_TYPE_MEANINGS", "GENERATE_LOCATION_VISUAL", "GENERATE_NPC_PORTRAIT",
     "MEDIA_DIRECTION", "MEDIA_TOOLS", "TRIGGER_CUTSCENE", "AidmSettings", "ProductionTurn",
     "Published", "ToolCall", "TurnContext", "as_media_settings", "budget_guidance",

@@ -13,6 +13,11 @@ from shared.client import MediaClient
 from shared.pricing import catalog
 
 _DEFAULTS = MediaSettings.model_validate({})  # CONTRACT section 2's defaults
+# AIDM's UserSettings ship these (src/settings/models.py). Every player who never
+# opened the settings page has them, so they say nothing about what the player
+# wants: the campaign's quality tier picks the models instead of the dearest ones.
+AIDM_DEFAULT_MODELS = {"image": "gemini-3-pro-image-preview",
+                       "video": "veo-3.1-generate-preview"}
 
 
 @dataclass(frozen=True)
@@ -57,12 +62,15 @@ def media_settings_from_aidm(flat: Any, *, warn: bool = True) -> AidmSettings:
       a default would mean unbounded spend for everyone who merely enables
       media. The per-session figure (AIDM's default $2.00) is applied anyway,
       with a warning: raise it to spend more.
-    - media_image_model / media_video_model: kept when the pricing catalog
-      prices them; preview ids of current models become their GA ids; retired
-      ids (AIDM's defaults imagen-3.0-generate-002 and veo-3.0-generate-preview
-      among them) are dropped with a warning, so the campaign's quality picks
-      the catalog's current model. Mapping a retired Veo id to today's full Veo
-      would cost $3.20 per 8 s clip, more than AIDM's whole default budget.
+    - media_image_model / media_video_model: AIDM's untouched defaults
+      (AIDM_DEFAULT_MODELS) mean "no preference": the campaign's quality
+      (`standard` unless set) picks the models. Taken literally they are the
+      premium models, $0.134 a still and $3.20 an 8 s clip, and AIDM's $2.00
+      default budget would buy one cutscene at most. A player who wants those
+      models sets quality `premium` (or names their GA ids). Other choices are
+      honoured when the pricing catalog prices them; preview ids of current
+      models become their GA ids; retired ids (imagen-3.0-generate-002,
+      veo-3.0-generate-preview) are dropped with a warning.
     """
     out: dict[str, Any] = {}
     notes: list[str] = []
@@ -90,7 +98,7 @@ def media_settings_from_aidm(flat: Any, *, warn: bool = True) -> AidmSettings:
     for kind in ("image", "video"):
         key = f"media_{kind}_model"
         model = _flat_get(flat, key)
-        if not model:
+        if not model or model == AIDM_DEFAULT_MODELS[kind]:
             continue
         current = current_model_id(str(model), kind)
         if current == model:

@@ -26,10 +26,11 @@ from shared.aidm import (
     production_tools,
     run_production_turn,
 )
+from shared.aidm.declarations import _estimates
 from shared.campaigns import MediaSettings
 from shared.client import BudgetStatus, PublishResult
 from shared.ids import asset_id_for
-from shared.pricing import usd_to_micros
+from shared.pricing import catalog, usd_to_micros
 from shared.request import CUTSCENE_TYPES, parse_request
 
 BUCKET = "demo-cutscenes-media"
@@ -540,3 +541,25 @@ def test_media_off_offers_no_tools():
     run_production_turn(model, "...", context(FakeClient(status(enabled=False))))
     config = model.requests[0]["config"]
     assert not config.tools and "off" in config.system_instruction
+
+
+def test_aidms_untouched_default_models_mean_no_preference():
+    defaults = {"media_enabled": True, "media_budget_enabled": False,
+                "media_budget_per_session_usd": 2.0, "media_auto_play": True,
+                "media_image_model": "gemini-3-pro-image-preview",
+                "media_video_model": "veo-3.1-generate-preview"}
+    mapped = media_settings_from_aidm(defaults)
+    assert "image_model" not in mapped.media_settings
+    assert "video_model" not in mapped.media_settings
+    media = as_media_settings(mapped)
+    still, clip, seconds = _estimates(media)
+    standard = catalog().models_for("standard")
+    assert (still, clip) == (catalog().image_micros(standard["image_model"], "1K"),
+                             catalog().video_micros(standard["video_model"], "720p", True,
+                                                    seconds))
+    assert 2 * (still + clip) <= 2_000_000  # AIDM's $2 default buys at least two cutscenes
+    # An explicit choice is honoured.
+    chosen = media_settings_from_aidm({**defaults, "media_video_model": "veo-3.1-lite-generate-001",
+                                       "media_image_model": "gemini-3-pro-image"})
+    assert chosen.media_settings["video_model"] == "veo-3.1-lite-generate-001"
+    assert chosen.media_settings["image_model"] == "gemini-3-pro-image"
