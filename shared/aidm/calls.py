@@ -29,6 +29,7 @@ from shared import ledger, log
 from shared.aidm.context import Published, TurnContext
 from shared.aidm.declarations import (
     GENERATE_LOCATION_VISUAL,
+    GENERATE_MODEL_SHEET,
     GENERATE_NPC_PORTRAIT,
     MEDIA_TOOLS,
     TRIGGER_CUTSCENE,
@@ -122,7 +123,9 @@ def _references(ctx: TurnContext, names: Sequence[str], bucket: str) -> list[str
 
 def _cast_in(ctx: TurnContext, text: str) -> list[str]:
     """Characters with descriptions or sheets whose names the prompt mentions."""
-    known = list(ctx.npcs) + [n for n in ctx.reference_images if _lookup(ctx.npcs, n) is None]
+    known = list(ctx.npcs) + [n for n in [*ctx.party, *ctx.reference_images]
+                              if _lookup(ctx.npcs, n) is None]
+    known = list(dict.fromkeys(known))
     low = text.casefold()
     return [n for n in known
             if re.search(r"(?<!\w)" + re.escape(n.casefold()) + r"(?!\w)", low)]
@@ -256,7 +259,7 @@ def _trigger_cutscene(args: dict[str, Any], ctx: TurnContext) -> dict[str, Any]:
         campaign_id=ctx.campaign_id, session_id=ctx.session_id, turn_number=ctx.turn_number,
         cutscene_type=cutscene_type, image_prompt=full_prompt, motion_prompt=motion_prompt,
         style=ctx.style(), reference_images=_references(ctx, names, client.bucket),
-        request_id=ctx.request_id("cutscene", str(done)))
+        request_id=ctx.request_id("cutscene", str(done)), characters=_shot_names(names))
     request = _parse(message, client.bucket)
     still, clip, seconds = _plan_micros(request, media)
     available = _available(ctx, status)
@@ -295,6 +298,29 @@ def _trigger_cutscene(args: dict[str, Any], ctx: TurnContext) -> dict[str, Any]:
     return _queued(result, "cutscene", text, estimate, available)
 
 
+def _shot_names(names: Sequence[str]) -> list[str]:
+    """`characters` for the request: the campaign's registered sheets of these
+    ride along (the pipeline adds them, within six references in all)."""
+    return list(dict.fromkeys(n[:200] for n in names))[:MAX_REFERENCE_IMAGES]
+
+
+_LABELS = {"npc_portrait": "Portrait", "location_visual": "Location visual",
+           "model_sheet": "Model sheet"}
+
+
+def _still_prompt(kind: str, description: str) -> tuple[str, str]:
+    """(prompt, aspect ratio) of a still of this kind."""
+    shot = {
+        "npc_portrait": ("Head-and-shoulders character portrait, facing the viewer, "
+                         "expressive, simple background.", "1:1"),
+        "model_sheet": ("Character model sheet: full-body turnaround (front, three-quarter, "
+                        "side, back) of this one character, neutral pose, consistent outfit "
+                        "and colours, plain light background, no text.", "16:9"),
+        "location_visual": ("Wide establishing shot, no text.", "16:9"),
+    }[kind]
+    return (f"{description}\n{shot[0]}" if description else shot[0]), shot[1]
+
+
 def _still(kind: str, tool: str, arg: str, registry: Mapping[str, str], what: str,
            args: dict[str, Any], ctx: TurnContext) -> dict[str, Any]:
     name = _text(args, arg, 200, tool) or ""
@@ -306,34 +332,36 @@ def _still(kind: str, tool: str, arg: str, registry: Mapping[str, str], what: st
                        f"Unknown {what} {name[:100]!r}. {known} Call {tool} again with an exact "
                        "name, or skip it.")
     canonical, description = found
-    label = "Portrait" if kind == "npc_portrait" else "Location visual"
+    label = _LABELS[kind]
     request_id = ctx.request_id(kind, _norm(canonical))
     if any(p.request_id == request_id for p in ctx.published):
         return {"status": "queued", "output": f"{label} of {canonical} is already queued this "
                 "turn.", "kind": kind, "request_id": request_id}
-    done = sum(1 for p in ctx.published if p.kind != "cutscene")
-    if done >= ctx.max_stills_per_turn:
-        raise _Refusal("turn_limit", f"{done} portraits or location visuals were already "
-                       "requested this turn, the limit. Do not request more this turn.")
+    if kind == "model_sheet":
+        done = sum(1 for p in ctx.published if p.kind == kind)
+        if done >= ctx.max_model_sheets_per_turn:
+            raise _Refusal("turn_limit", f"{done} model sheets were already requested this "
+                           "turn, the limit. Do not request more this turn.")
+    else:
+        done = sum(1 for p in ctx.published if p.kind in ("npc_portrait", "location_visual"))
+        if done >= ctx.max_stills_per_turn:
+            raise _Refusal("turn_limit", f"{done} portraits or location visuals were already "
+                           "requested this turn, the limit. Do not request more this turn.")
     status = _status(ctx)
     _check_enabled(ctx, status)
     media = _media_for(ctx, status)
     client = ctx.media_client()
     description = description if isinstance(description, str) else ""
-    if kind == "npc_portrait":
-        prompt = (f"{description}\nHead-and-shoulders character portrait, facing the viewer, "
-                  "expressive, simple background." if description else
-                  "Head-and-shoulders character portrait, facing the viewer, expressive.")
-        refs, aspect = _references(ctx, [canonical], client.bucket), "1:1"
-    else:
-        prompt = (f"{description}\nWide establishing shot, no text." if description else
-                  "Wide establishing shot, no text.")
-        refs, aspect = [], "16:9"
+    prompt, aspect = _still_prompt(kind, description)
+    # A portrait keeps to the character's sheet; a new sheet starts from the
+    # references AIDM holds (uploaded art), never from an older sheet of its own.
+    refs = _references(ctx, [canonical], client.bucket) if kind != "location_visual" else []
     message = still_message(
         kind=kind, campaign_id=ctx.campaign_id, session_id=ctx.session_id,
         turn_number=ctx.turn_number, subject=canonical[:200], image_prompt=prompt[:4000],
         style=ctx.style(), reference_images=refs, aspect_ratio=aspect,
-        request_id=request_id)
+        request_id=request_id,
+        characters=[canonical[:200]] if kind == "npc_portrait" else None)
     request = _parse(message, client.bucket)
     still, _, _ = _plan_micros(request, media)
     available = _available(ctx, status)
@@ -354,6 +382,9 @@ _HANDLERS: dict[str, Callable[[dict[str, Any], TurnContext], dict[str, Any]]] = 
     GENERATE_LOCATION_VISUAL: lambda a, c: _still(
         "location_visual", GENERATE_LOCATION_VISUAL, "location_name", c.locations,
         "location", a, c),
+    GENERATE_MODEL_SHEET: lambda a, c: _still(
+        "model_sheet", GENERATE_MODEL_SHEET, "character_name", {**c.party, **c.npcs},
+        "character", a, c),
 }
 
 

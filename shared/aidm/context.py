@@ -25,8 +25,10 @@ class TurnContext:
     """What the handler needs to know about the turn; one per turn (attempt).
 
     npcs / locations map names to appearance / description text, from which
-    portrait and location prompts are built. reference_images maps character
-    names (NPCs and player characters) to model sheets under
+    portrait and location prompts are built; party does the same for the
+    player characters (model sheets are made for the party and for NPCs).
+    reference_images maps character names (NPCs and player characters) to
+    sheets AIDM holds itself, under
     gs://MEDIA_BUCKET/refs/{campaign_id}/ (see MediaClient.upload_reference).
     `settings` is what AIDM believes (its flat settings, mapped); the campaign
     document wins whenever it can be read. Pass a stable `idempotency_key`
@@ -42,6 +44,7 @@ class TurnContext:
     palette: str | None = None
     style_notes: str | None = None
     npcs: Mapping[str, str] = field(default_factory=dict)
+    party: Mapping[str, str] = field(default_factory=dict)
     locations: Mapping[str, str] = field(default_factory=dict)
     reference_images: Mapping[str, Sequence[str]] = field(default_factory=dict)
     settings: Any = None
@@ -49,6 +52,7 @@ class TurnContext:
     last_cutscene_turn: int | None = None
     max_cutscenes_per_turn: int = 1
     max_stills_per_turn: int = 2
+    max_model_sheets_per_turn: int = 6  # a whole party at character creation
     idempotency_key: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     published: list[Published] = field(default_factory=list)
 

@@ -93,7 +93,7 @@ SAKUGA = dict(cutscene_type="action_climax",
 
 # ----------------------------------------------------------------- the tools
 
-def test_three_tools_with_aidms_names_and_parameters():
+def test_the_media_tools_with_aidms_names_and_parameters():
     [tool] = production_tools({"media_enabled": True})
     decls = {d.name: d for d in tool.function_declarations}
     assert tuple(decls) == MEDIA_TOOLS
@@ -563,3 +563,23 @@ def test_aidms_untouched_default_models_mean_no_preference():
                                        "media_image_model": "gemini-3-pro-image"})
     assert chosen.media_settings["video_model"] == "veo-3.1-lite-generate-001"
     assert chosen.media_settings["image_model"] == "gemini-3-pro-image"
+
+
+def test_model_sheets_for_the_party_and_characters_named_in_later_requests():
+    client = FakeClient()
+    ctx = context(client, party={"Rei": "short blue hair, red plugsuit"})
+    answer = handle_function_call(call("generate_model_sheet", character_name="rei"), ctx)
+    assert answer["status"] == "queued" and answer["kind"] == "model_sheet", answer
+    sheet = client.messages[-1]
+    assert sheet["kind"] == "model_sheet" and sheet["subject"] == "Rei"
+    assert "turnaround" in sheet["image_prompt"] and "red plugsuit" in sheet["image_prompt"]
+    unknown = handle_function_call(call("generate_model_sheet", character_name="Nobody"), ctx)
+    assert unknown["status"] == "refused" and unknown["reason"] == "unknown_character"
+
+    handle_function_call(call("trigger_cutscene", **SAKUGA, characters=["Rei", "Rei"]), ctx)
+    assert client.messages[-1]["characters"] == ["Rei"]
+    handle_function_call(call("generate_npc_portrait", npc_name="Captain Mireille"), ctx)
+    assert client.messages[-1]["characters"] == ["Captain Mireille"]
+    # Sheets do not use up the turn's portraits and location visuals.
+    assert handle_function_call(call("generate_location_visual",
+                                     location_name="The Drowned Spire"), ctx)["status"] == "queued"
