@@ -34,6 +34,7 @@ from shared.aidm.declarations import (
     production_tools,
 )
 from shared.aidm.guidance import budget_guidance
+from shared.aidm.registry import register_tools
 from shared.aidm.settings import (
     AIDM_DEFAULT_MODELS,
     AidmSettings,
@@ -50,5 +51,5 @@ __all__ = [
     "MEDIA_DIRECTION", "MEDIA_TOOLS", "TRIGGER_CUTSCENE", "AidmSettings", "ProductionTurn",
     "Published", "ToolCall", "TurnContext", "as_media_settings", "budget_guidance",
     "configure_from_aidm", "current_model_id", "handle_function_call", "media_settings_from_aidm",
-    "production_tools", "run_production_turn",
+    "production_tools", "register_tools", "run_production_turn",
 ]
