@@ -34,7 +34,7 @@ TAP = "aidm-test-requests-tap"
 # The message body may carry only these fields (CONTRACT section 1).
 CONTRACT_FIELDS = {"schema", "request_id", "campaign_id", "session_id", "turn_number", "kind",
                    "cutscene_type", "image_prompt", "motion_prompt", "subject", "style",
-                   "reference_images", "aspect_ratio", "duration_seconds"}
+                   "reference_images", "characters", "aspect_ratio", "duration_seconds"}
 
 
 @dataclass
@@ -292,7 +292,10 @@ def test_example_runs_one_turn_against_the_stack(stack):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     out = done.stdout
     assert "trigger_cutscene(action_climax) -> queued" in out
-    assert "imagen-3.0-generate-002" in out and "warning" in out  # retired id translated
+    # AIDM's untouched default models mean no preference: the quality tier picks.
+    after = out.split("-> media_settings\n", 1)[1].splitlines()
+    mapped = json.loads(next(line for line in after if line.startswith("   {")))
+    assert mapped["enabled"] and "image_model" not in mapped and "video_model" not in mapped
     assert "animating" in out  # progress while it renders
     summary = json.loads(out[out.index("{\n"):out.index("\n}") + 2])
     assert summary["status"] == "complete", summary
