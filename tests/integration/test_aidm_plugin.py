@@ -22,6 +22,7 @@ from shared import model_sheets
 from shared.aidm import (
     AIDM_DEFAULT_MODELS,
     TurnContext,
+    budget_guidance,
     configure_from_aidm,
     media_settings_from_aidm,
     register_tools,
@@ -30,7 +31,7 @@ from shared.aidm.declarations import _estimates
 from shared.aidm.proxy import fetch_turn_media, file_location, stable_path
 from shared.api.auth import emulator_token
 from shared.assets import load
-from shared.client import MediaClient
+from shared.client import MediaClient, usd
 from shared.pricing import micros_to_usd
 from shared.request import CUTSCENE_TYPES
 from shared.settings import get_settings
@@ -205,6 +206,8 @@ def test_aidms_default_settings_buy_two_cutscenes_from_two_dollars(stack):
     media = media_settings_from_aidm(AIDM_SETTINGS).media_settings
     assert "image_model" not in media and "video_model" not in media
     still, clip, _ = _estimates(MediaClient().remaining_budget("c1", "s1").media)
+    guidance = budget_guidance(turn_context(1))
+    assert f"costs about {usd(still + clip)}" in guidance and "about 2 more cutscenes" in guidance
     finished = []
     for turn in range(1, 4):
         ctx = turn_context(turn)
