@@ -229,10 +229,12 @@ def test_low_stakes_dialogue_makes_no_call_and_publishes_nothing(media, tap):
 
 def test_spent_budget_is_refused_and_nothing_is_published(media, tap):
     enable(budget=0.50)
-    # Earlier turns spent it all: a settled still and clip worth the whole cap.
-    assert ledger.reserve_first_fit("c1", "s1", 500_000, [{"earlier:image": 500_000}]) == 0
-    ledger.settle("c1", "s1", "earlier:image", 500_000)
-    ctx = context(media)
+    # Earlier turns spent it all: a settled still and clip worth the whole cap. A
+    # session of its own: an earlier test's request still in the pipeline after
+    # the wipe would reserve in s1 and leave less than the whole cap.
+    assert ledger.reserve_first_fit("c1", "spent", 500_000, [{"earlier:image": 500_000}]) == 0
+    ledger.settle("c1", "spent", "earlier:image", 500_000)
+    ctx = context(media, session_id="spent")
     assert "budget is spent" in budget_guidance(ctx)
     model = ScriptedModel(model_says(fc("trigger_cutscene", **SAKUGA)),
                           model_says(fc("generate_npc_portrait", npc_name="Captain Mireille")))
