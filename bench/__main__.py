@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import budget, coldstart, pipeline
+from bench import aidm_loop, budget, coldstart, pipeline
 from bench.common import Table, start_stack
 
 
@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
             budget.one_session(table, stack, n=10, k=2)
         else:
             budget.run(table, stack)
+        print("== AIDM's event loop during media tool calls", flush=True)
+        aidm_loop.run(table, stack, turns=3 if args.quick else 20)
     finally:
         stack.stop()
     path = table.write("bench-quick" if args.quick else "bench")

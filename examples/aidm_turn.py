@@ -39,13 +39,14 @@ SCRIPTED_CALL = {
 NARRATIVE = ("The roll is a natural twenty. Rei plants a foot on the altar, and the whole "
              "Spire seems to hold its breath as she launches upward, her blade singing "
              "against the demon's claw in a spray of sparks and stained glass.")
-# AIDM's settings file as it ships, with the retired model ids it defaults to.
+# AIDM's settings as they ship (src/settings/models.py), media switched on: the
+# default model ids mean "no preference", so the campaign's quality picks.
 AIDM_SETTINGS = {
     "media_enabled": True,
-    "media_budget_enabled": True,
+    "media_budget_enabled": False,
     "media_budget_per_session_usd": 2.00,
-    "media_image_model": "imagen-3.0-generate-002",
-    "media_video_model": "veo-3.0-generate-preview",
+    "media_image_model": "gemini-3-pro-image-preview",
+    "media_video_model": "veo-3.1-generate-preview",
     "media_auto_play": True,
 }
 

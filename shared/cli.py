@@ -85,6 +85,7 @@ def cmd_trigger(args: argparse.Namespace) -> int:
         turn_number=args.turn, kind=args.kind, cutscene_type=args.type,
         image_prompt=args.image_prompt, motion_prompt=args.motion_prompt,
         subject=args.subject, aspect_ratio=args.aspect, duration_seconds=args.duration,
+        characters=args.character or None,
     )
     result = publish_request(message)
     if not result.accepted:
@@ -155,6 +156,8 @@ def parser() -> argparse.ArgumentParser:
     trig.add_argument("--image-prompt", required=True)
     trig.add_argument("--motion-prompt")
     trig.add_argument("--subject")
+    trig.add_argument("--character", action="append",
+                      help="a character in the shot (repeatable): their model sheet rides along")
     trig.add_argument("--aspect", choices=["16:9", "9:16", "1:1"])
     trig.add_argument("--duration", type=int, choices=[4, 6, 8])
     trig.add_argument("--request-id")

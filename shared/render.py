@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from shared import assets, log, spend, storage
+from shared import assets, log, model_sheets, spend, storage
 from shared.campaigns import Campaign, MediaSettings, Plan, load_campaign, plan_for
 from shared.clients import publisher, topic_path
 from shared.docs import now
@@ -152,7 +152,8 @@ def admit(request: MediaRequest, asset_id: str, started: float, owner: str,
 def styled_prompt(request: MediaRequest) -> str:
     prompt = request.image_prompt
     if request.subject and request.kind != "cutscene":
-        label = "Portrait of" if request.kind == "npc_portrait" else "Location"
+        label = {"npc_portrait": "Portrait of", "model_sheet": "Character model sheet of"
+                 }.get(request.kind, "Location")
         prompt = f"{label}: {request.subject}. {prompt}"
     if request.style and request.style.as_text():
         prompt = f"{prompt}\n\nArt direction: {request.style.as_text()}"
@@ -169,13 +170,14 @@ def make_still(request: MediaRequest, plan: Plan, model: ImageModel,
     model_ms = 0
     blob = None if fresh else storage.stat(name)
     if blob is None:
+        references = model_sheets.references_for(request)
         tries = 1 + get_settings().MEDIA_IMAGE_BLOCK_RETRIES
         for attempt in range(1, tries + 1):
             try:
                 t_model = time.monotonic()
                 still = with_retries(lambda: model.generate(
                     plan.image_model, styled_prompt(request), request.aspect_ratio,
-                    plan.image_size, list(request.reference_images)), what="image call")
+                    plan.image_size, references), what="image call")
                 model_ms = ms_since(t_model)
                 break
             except SafetyBlocked:
@@ -215,6 +217,8 @@ def render(request: MediaRequest, asset_id: str, doc: dict[str, Any], owner: str
         return updated
     # Terminal states are never left with an open hold: settle first.
     spend.settle(doc, "image", plan.image_micros)
+    if request.kind == "model_sheet":  # registered before it is complete: a retry redoes it
+        model_sheets.register(request, asset_id, image["uri"])
     if request.kind != "cutscene":
         return assets.transition(cid, asset_id, "complete", stage_ms=timing, **fields)
     return assets.transition(cid, asset_id, "partial", "budget", stage_ms=timing, **fields)

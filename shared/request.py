@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -12,7 +12,7 @@ from shared.errors import InvalidRequest
 from shared.ids import REQUEST_ID_RE, SCOPE_ID_RE, is_request_id, is_scope_id
 
 SCHEMA = "media.request.v1"
-Kind = Literal["cutscene", "location_visual", "npc_portrait"]
+Kind = Literal["cutscene", "location_visual", "npc_portrait", "model_sheet"]
 CutsceneType = Literal[
     "character_intro", "location_reveal", "action_climax", "emotional_peak",
     "power_awakening", "plot_twist", "arc_transition",
@@ -61,11 +61,15 @@ class MediaRequest(BaseModel):
     subject: str | None = Field(None, min_length=1, max_length=200)
     style: Style | None = None
     reference_images: list[str] = Field(default_factory=list, max_length=MAX_REFERENCE_IMAGES)
+    # Names in the shot: their registered model sheets ride along (model_sheets.py).
+    characters: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=MAX_REFERENCE_IMAGES)
     aspect_ratio: Literal["16:9", "9:16", "1:1"] = "16:9"
     duration_seconds: Literal[4, 6, 8] | None = None
 
     _blank_prompt = field_validator("image_prompt", "motion_prompt", "subject")(
         lambda v: v if v is None else _not_blank(v))
+    _blank_names = field_validator("characters")(lambda v: [_not_blank(n) for n in v])
 
     @model_validator(mode="after")
     def _kind_rules(self) -> MediaRequest:
@@ -92,7 +96,10 @@ class MediaRequest(BaseModel):
                 raise ValueError(f"reference image {uri[:200]!r} is not under {prefix}")
 
     def to_message(self) -> dict[str, Any]:
-        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+        message = self.model_dump(by_alias=True, exclude_none=True, mode="json")
+        if not message.get("characters"):
+            message.pop("characters", None)  # absent, as before the field existed
+        return message
 
 
 def _readable_ids(obj: Any) -> tuple[str | None, str | None]:

@@ -8,6 +8,9 @@ Routes (both /v1/ and /v1beta1/ prefixes):
 Control routes:
   GET    /_emulator/calls        {"generateContent": n, "predictLongRunning": n,
                                   "fetchPredictOperation": n}
+  GET    /_emulator/requests     {"requests": [...]}: the last model requests, oldest
+                                 first: method, model, prompt, file_uris (reference
+                                 images), inline_images (recorder.py)
   POST   /_emulator/latency      {"image_s": float, "video_s": float} (either optional)
   GET    /_emulator/latency
   POST   /_emulator/faults       {"method", "kind", "status", "count"} (see faults.py)
@@ -15,7 +18,7 @@ Control routes:
   DELETE /_emulator/faults       clear them (and release hanging calls)
   POST   /_emulator/options      {"thought_parts": bool}
   POST   /_emulator/reset        faults cleared, latency/options to the CLI defaults,
-                                 counters to zero
+                                 counters to zero, recorded requests cleared
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from typing import Any
 
 from . import draw, storage, video
 from .faults import METHODS, Fault, FaultBook, FaultSpecError, error_body, parse_fault
+from .recorder import Recorder
 
 VIDEO_RESPONSE_TYPE = "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse"
 RAI_REASON = (
@@ -126,11 +130,13 @@ class Emulator:
         self.image_s, self.video_s, self.thought_parts = self._defaults
         self.calls = dict.fromkeys(METHODS, 0)
         self._blocked_n = 0
+        self.recorded = Recorder()
 
     # ---- control -------------------------------------------------------------
 
     def reset(self) -> None:
         self.faults.clear()
+        self.recorded.clear()
         with self.lock:
             self.image_s, self.video_s, self.thought_parts = self._defaults
             self.calls = dict.fromkeys(METHODS, 0)
@@ -663,6 +669,8 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(405, f"{method} takes POST")
             emu.count(method)
             body = self._json_body(raw)
+            if method != "fetchPredictOperation":
+                emu.recorded.record(method, model, body)
             fault = emu.faults.take(method)
             if fault:
                 _log(f"fault {fault.kind} ({fault.status}) on {method}")
@@ -684,6 +692,8 @@ class Handler(BaseHTTPRequestHandler):
         if route == "calls" and verb == "GET":
             with emu.lock:
                 return 200, dict(emu.calls)
+        if route == "requests" and verb == "GET":
+            return 200, {"requests": emu.recorded.all()}
         if route == "latency":
             if verb == "GET":
                 return 200, emu.latency()

@@ -16,7 +16,9 @@ from shared import log
 from shared.api import auth, cors, routes, sse
 from shared.api.queries import turn_assets
 from shared.api.responses import ApiError, error_response, json_response
-from shared.api.views import assets_with_urls, turn_rows
+from shared.api.signing import signed_url, ttl_s
+from shared.api.turn_rows import turn_rows
+from shared.api.views import assets_with_urls
 from shared.assets import load
 from shared.client import remaining_budget
 from shared.gallery import gallery_page
@@ -49,9 +51,33 @@ def asset(route: routes.Route, _request: Request) -> Response:
     return json_response(assets_with_urls([doc], route.campaign_id)[0])
 
 
-def turn_media(route: routes.Route, _request: Request) -> Response:
+def asset_file(route: routes.Route, _request: Request) -> Response:
+    """A stable address: 302 to a fresh signed URL of the file, 404 without one."""
+    doc = load(route.campaign_id, route.asset_id or "")
+    media = (doc or {}).get(route.file or "")
+    uri = media.get("uri") if isinstance(media, dict) and not (doc or {}).get("hidden") else None
+    url = signed_url(uri, route.campaign_id)
+    if url is None:
+        raise ApiError(404, f"no {route.file} for this asset")
+    response = Response(status=302, headers={"Location": url})
+    # The signed URL expires: a browser may reuse the redirect briefly, never past it.
+    response.headers["Cache-Control"] = f"private, max-age={min(60, ttl_s() // 2)}"
+    return response
+
+
+def _progressive(raw: str | None) -> bool:
+    if raw in (None, "", "0", "false"):
+        return False
+    if raw in ("1", "true"):
+        return True
+    raise ApiError(400, "progressive must be 1 or 0")
+
+
+def turn_media(route: routes.Route, request: Request) -> Response:
+    progressive = _progressive(request.args.get("progressive"))
     docs = turn_assets(route.campaign_id, route.turn or 0)
-    return json_response({"assets": turn_rows(docs, route.campaign_id)})
+    base = routes.base_url(request.environ, request.host_url)
+    return json_response({"assets": turn_rows(docs, base, progressive)})
 
 
 def gallery(route: routes.Route, request: Request) -> Response:
@@ -70,8 +96,8 @@ def events(route: routes.Route, _request: Request) -> Response:
     return sse.response(route.campaign_id)
 
 
-HANDLERS = {"asset": asset, "turn_media": turn_media, "gallery": gallery, "cost": cost,
-            "events": events}
+HANDLERS = {"asset": asset, "asset_file": asset_file, "turn_media": turn_media,
+            "gallery": gallery, "cost": cost, "events": events}
 
 
 def _answer(request: Request) -> tuple[Response, dict[str, Any]]:

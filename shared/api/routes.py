@@ -15,13 +15,17 @@ from shared.api.responses import ApiError
 from shared.ids import is_scope_id
 
 MAX_TURN = 10_000_000  # the request message's bound on turn_number
+# A stable address's last segment; the suffixed names let AIDM's viewer tell a
+# video by `src.endsWith('.mp4')` (CONTRACT section 5 names the bare ones).
+FILE_SEGMENTS = {"image": "image", "image.png": "image", "video": "video", "video.mp4": "video"}
 
 
 @dataclass(frozen=True)
 class Route:
-    name: str  # asset | turn_media | gallery | cost | events
+    name: str  # asset | asset_file | turn_media | gallery | cost | events
     campaign_id: str
     asset_id: str | None = None
+    file: str | None = None  # asset_file: "image" or "video"
     session_id: str | None = None
     turn: int | None = None
 
@@ -62,6 +66,18 @@ def _turn(value: str) -> int:
     return int(value)
 
 
+def base_url(environ: dict[str, Any], host_url: str) -> str:
+    """This API's own root URL as the caller reached it, for absolute links:
+    the function's name kept when the front end keeps it in the path, https
+    when a proxy (Cloud Run, a load balancer) terminated TLS."""
+    base = host_url.rstrip("/")
+    if environ.get("HTTP_X_FORWARDED_PROTO", "").split(",")[0].strip() == "https":
+        base = "https://" + base.split("://", 1)[-1]
+    if _raw_path(environ, "/").startswith("/media_api/"):
+        base += "/media_api"
+    return base
+
+
 def parse(environ: dict[str, Any], path: str) -> Route:
     seg = segments(environ, path)
     if len(seg) < 3 or seg[0] != "campaigns":
@@ -70,6 +86,10 @@ def parse(environ: dict[str, Any], path: str) -> Route:
     cid = seg[1]
     if shape == ("campaigns", "*", "media", "*"):
         return Route("asset", _scope(cid, "campaign id"), asset_id=_scope(seg[3], "asset id"))
+    if shape[:4] == ("campaigns", "*", "media", "*") and len(seg) == 5 \
+            and seg[4] in FILE_SEGMENTS:
+        return Route("asset_file", _scope(cid, "campaign id"),
+                     asset_id=_scope(seg[3], "asset id"), file=FILE_SEGMENTS[seg[4]])
     if shape == ("campaigns", "*", "turns", "*", "media"):
         return Route("turn_media", _scope(cid, "campaign id"), turn=_turn(seg[3]))
     if shape == ("campaigns", "*", "gallery"):

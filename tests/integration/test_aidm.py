@@ -34,7 +34,7 @@ TAP = "aidm-test-requests-tap"
 # The message body may carry only these fields (CONTRACT section 1).
 CONTRACT_FIELDS = {"schema", "request_id", "campaign_id", "session_id", "turn_number", "kind",
                    "cutscene_type", "image_prompt", "motion_prompt", "subject", "style",
-                   "reference_images", "aspect_ratio", "duration_seconds"}
+                   "reference_images", "characters", "aspect_ratio", "duration_seconds"}
 
 
 @dataclass
@@ -229,10 +229,12 @@ def test_low_stakes_dialogue_makes_no_call_and_publishes_nothing(media, tap):
 
 def test_spent_budget_is_refused_and_nothing_is_published(media, tap):
     enable(budget=0.50)
-    # Earlier turns spent it all: a settled still and clip worth the whole cap.
-    assert ledger.reserve_first_fit("c1", "s1", 500_000, [{"earlier:image": 500_000}]) == 0
-    ledger.settle("c1", "s1", "earlier:image", 500_000)
-    ctx = context(media)
+    # Earlier turns spent it all: a settled still and clip worth the whole cap. A
+    # session of its own: an earlier test's request still in the pipeline after
+    # the wipe would reserve in s1 and leave less than the whole cap.
+    assert ledger.reserve_first_fit("c1", "spent", 500_000, [{"earlier:image": 500_000}]) == 0
+    ledger.settle("c1", "spent", "earlier:image", 500_000)
+    ctx = context(media, session_id="spent")
     assert "budget is spent" in budget_guidance(ctx)
     model = ScriptedModel(model_says(fc("trigger_cutscene", **SAKUGA)),
                           model_says(fc("generate_npc_portrait", npc_name="Captain Mireille")))
@@ -292,7 +294,10 @@ def test_example_runs_one_turn_against_the_stack(stack):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     out = done.stdout
     assert "trigger_cutscene(action_climax) -> queued" in out
-    assert "imagen-3.0-generate-002" in out and "warning" in out  # retired id translated
+    # AIDM's untouched default models mean no preference: the quality tier picks.
+    after = out.split("-> media_settings\n", 1)[1].splitlines()
+    mapped = json.loads(next(line for line in after if line.startswith("   {")))
+    assert mapped["enabled"] and "image_model" not in mapped and "video_model" not in mapped
     assert "animating" in out  # progress while it renders
     summary = json.loads(out[out.index("{\n"):out.index("\n}") + 2])
     assert summary["status"] == "complete", summary

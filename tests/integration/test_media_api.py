@@ -18,7 +18,7 @@ import pytest
 
 from shared.api.auth import emulator_token
 from shared.client import remaining_budget
-from shared.clients import firestore_client
+from shared.clients import firestore_client, storage_client
 from shared.settings import get_settings
 from tests.integration.helpers import cutscene, enable, publish, wait_terminal
 
@@ -127,30 +127,55 @@ def test_asset_has_the_document_and_signed_urls_that_work(stack, finished):
             assert data[4:8] == b"ftyp" and ctype == "video/mp4"
 
 
-def test_turn_media_is_aidms_shape_with_both_files_of_a_cutscene(stack, finished):
-    seed("c1", 1, turn=1)  # a portrait in the same turn
+def test_turn_media_is_aidms_shape_with_stable_addresses(stack, finished):
+    seed("c1", 1, turn=1)  # a portrait in the same turn: not AIDM's to show here
     seed_other = firestore_client().collection("campaigns").document("c1").collection("media")
     seed_other.document("aother").set({"asset_id": "aother", "campaign_id": "c1",
                                        "turn_number": 2, "kind": "cutscene",
+                                       "cutscene_type": "plot_twist",
                                        "status": "queued", "created_at": datetime.now(UTC)})
     answer = call(stack, "/campaigns/c1/turns/1/media")
     assert answer.status == 200
     rows = answer.json["assets"]
     assert all(set(r) == {"id", "asset_type", "cutscene_type", "category", "file_url", "status"}
                for r in rows)
-    by = {(r["id"], r["asset_type"]): r for r in rows}
     aid = finished["asset_id"]
-    assert set(by) == {(aid, "image"), (aid, "video"), ("aseed000", "image")}
-    assert by[(aid, "image")]["category"] == "cutscenes"
-    assert by[(aid, "video")]["cutscene_type"] == "action_climax"
-    assert by[("aseed000", "image")]["category"] == "portraits"
-    assert fetch(by[(aid, "video")]["file_url"])[2][4:8] == b"ftyp"
-    assert all(r["status"] == "complete" for r in rows)
+    # The clip is listed first: AIDM inserts each row after the turn, so the still shows first.
+    assert [(r["id"], r["asset_type"]) for r in rows] == [(aid, "video"), (aid, "image")]
+    assert all(r["category"] == "cutscenes" and r["cutscene_type"] == "action_climax"
+               and r["status"] == "complete" for r in rows)
+    base = stack.env["MEDIA_API_URL"].rstrip("/")
+    assert rows[0]["file_url"] == f"{base}/campaigns/c1/media/{aid}/video.mp4"
+    assert call(stack, "/campaigns/c1/turns/1/media").json["assets"] == rows  # stable on reload
 
-    pending = call(stack, "/campaigns/c1/turns/2/media").json["assets"]
-    assert pending == [{"id": "aother", "asset_type": "image", "cutscene_type": None,
-                        "category": "cutscenes", "file_url": None, "status": "queued"}]
+    # The stable address redirects a member to a fresh signed URL that works.
+    path = urlsplit(rows[0]["file_url"]).path
+    redirect = call(stack, path)
+    assert redirect.status == 302
+    assert fetch(redirect.headers["Location"])[2][4:8] == b"ftyp"
+    assert call(stack, path, user=None).status == 401
+    assert call(stack, path, user="mallory").status == 403
+
+    assert call(stack, "/campaigns/c1/turns/2/media").json == {"assets": []}  # not terminal
+    assert call(stack, "/campaigns/c1/turns/2/media?progressive=1").json == {"assets": [
+        {"id": "aother", "asset_type": "image", "cutscene_type": "plot_twist",
+         "category": "cutscenes", "file_url": None, "status": "queued"}]}
     assert call(stack, "/campaigns/c1/turns/99/media").json == {"assets": []}
+    assert_error(call(stack, "/campaigns/c1/turns/1/media?progressive=yes"), 400)
+
+
+def test_stable_addresses_of_a_portrait_and_what_is_missing(stack):
+    enable()
+    (aid,) = seed("c1", 1)
+    bucket = storage_client().bucket(get_settings().MEDIA_BUCKET)
+    bucket.blob(f"media/c1/{aid}.png").upload_from_string(b"\x89PNG\r\n\x1a\nrest",
+                                                         content_type="image/png")
+    for name in ("image", "image.png"):
+        answer = call(stack, f"/campaigns/c1/media/{aid}/{name}")
+        assert answer.status == 302, answer.raw[:200]
+        assert fetch(answer.headers["Location"])[2].startswith(b"\x89PNG")
+    assert_error(call(stack, f"/campaigns/c1/media/{aid}/video"), 404)
+    assert_error(call(stack, "/campaigns/c1/media/anone/image"), 404)
 
 
 def test_gallery_pages_newest_first_with_a_cursor(stack):

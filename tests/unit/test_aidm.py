@@ -26,10 +26,11 @@ from shared.aidm import (
     production_tools,
     run_production_turn,
 )
+from shared.aidm.declarations import _estimates
 from shared.campaigns import MediaSettings
 from shared.client import BudgetStatus, PublishResult
 from shared.ids import asset_id_for
-from shared.pricing import usd_to_micros
+from shared.pricing import catalog, usd_to_micros
 from shared.request import CUTSCENE_TYPES, parse_request
 
 BUCKET = "demo-cutscenes-media"
@@ -92,7 +93,7 @@ SAKUGA = dict(cutscene_type="action_climax",
 
 # ----------------------------------------------------------------- the tools
 
-def test_three_tools_with_aidms_names_and_parameters():
+def test_the_media_tools_with_aidms_names_and_parameters():
     [tool] = production_tools({"media_enabled": True})
     decls = {d.name: d for d in tool.function_declarations}
     assert tuple(decls) == MEDIA_TOOLS
@@ -540,3 +541,45 @@ def test_media_off_offers_no_tools():
     run_production_turn(model, "...", context(FakeClient(status(enabled=False))))
     config = model.requests[0]["config"]
     assert not config.tools and "off" in config.system_instruction
+
+
+def test_aidms_untouched_default_models_mean_no_preference():
+    defaults = {"media_enabled": True, "media_budget_enabled": False,
+                "media_budget_per_session_usd": 2.0, "media_auto_play": True,
+                "media_image_model": "gemini-3-pro-image-preview",
+                "media_video_model": "veo-3.1-generate-preview"}
+    mapped = media_settings_from_aidm(defaults)
+    assert "image_model" not in mapped.media_settings
+    assert "video_model" not in mapped.media_settings
+    media = as_media_settings(mapped)
+    still, clip, seconds = _estimates(media)
+    standard = catalog().models_for("standard")
+    assert (still, clip) == (catalog().image_micros(standard["image_model"], "1K"),
+                             catalog().video_micros(standard["video_model"], "720p", True,
+                                                    seconds))
+    assert 2 * (still + clip) <= 2_000_000  # AIDM's $2 default buys at least two cutscenes
+    # An explicit choice is honoured.
+    chosen = media_settings_from_aidm({**defaults, "media_video_model": "veo-3.1-lite-generate-001",
+                                       "media_image_model": "gemini-3-pro-image"})
+    assert chosen.media_settings["video_model"] == "veo-3.1-lite-generate-001"
+    assert chosen.media_settings["image_model"] == "gemini-3-pro-image"
+
+
+def test_model_sheets_for_the_party_and_characters_named_in_later_requests():
+    client = FakeClient()
+    ctx = context(client, party={"Rei": "short blue hair, red plugsuit"})
+    answer = handle_function_call(call("generate_model_sheet", character_name="rei"), ctx)
+    assert answer["status"] == "queued" and answer["kind"] == "model_sheet", answer
+    sheet = client.messages[-1]
+    assert sheet["kind"] == "model_sheet" and sheet["subject"] == "Rei"
+    assert "turnaround" in sheet["image_prompt"] and "red plugsuit" in sheet["image_prompt"]
+    unknown = handle_function_call(call("generate_model_sheet", character_name="Nobody"), ctx)
+    assert unknown["status"] == "refused" and unknown["reason"] == "unknown_character"
+
+    handle_function_call(call("trigger_cutscene", **SAKUGA, characters=["Rei", "Rei"]), ctx)
+    assert client.messages[-1]["characters"] == ["Rei"]
+    handle_function_call(call("generate_npc_portrait", npc_name="Captain Mireille"), ctx)
+    assert client.messages[-1]["characters"] == ["Captain Mireille"]
+    # Sheets do not use up the turn's portraits and location visuals.
+    assert handle_function_call(call("generate_location_visual",
+                                     location_name="The Drowned Spire"), ctx)["status"] == "queued"

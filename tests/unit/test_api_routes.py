@@ -66,3 +66,21 @@ def test_the_largest_turn_is_accepted():
                                  "/campaigns/c1/turns/1/other"])
 def test_unknown_shapes_are_404(raw):
     assert code(raw) == 404
+
+
+def test_stable_file_addresses_with_or_without_a_suffix():
+    for raw, file in (("image", "image"), ("image.png", "image"), ("video", "video"),
+                      ("video.mp4", "video")):
+        assert route(f"/campaigns/c1/media/a1/{raw}") == Route(
+            "asset_file", "c1", asset_id="a1", file=file)
+    assert code("/campaigns/c1/media/a1/video.webm") == 404
+    assert code("/campaigns/c1/media/a%2F1/image") == 400
+
+
+def test_base_url_keeps_the_function_name_and_the_callers_scheme():
+    from shared.api.routes import base_url
+
+    env = {"RAW_URI": "/media_api/campaigns/c1/turns/1/media", "HTTP_X_FORWARDED_PROTO": "https"}
+    assert base_url(env, "http://host.example/") == "https://host.example/media_api"
+    assert base_url({"RAW_URI": "/campaigns/c1/turns/1/media"},
+                    "http://127.0.0.1:8080/") == "http://127.0.0.1:8080"

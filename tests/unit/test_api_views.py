@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask, Response, request
 
-from shared.api import cors, signing, sse, views
+from shared.api import cors, signing, sse
 from shared.clients import reset_all
 
 
@@ -34,21 +34,6 @@ def doc(aid: str, kind: str = "cutscene", image: bool = True, video: bool = True
             "cutscene_type": "plot_twist" if kind == "cutscene" else None,
             "image": {"uri": f"gs://bkt/media/c1/{aid}.png"} if image else None,
             "video": {"uri": f"gs://bkt/media/c1/{aid}.mp4"} if video else None}
-
-
-def test_turn_rows_list_each_file_and_pending_assets(monkeypatch):
-    def fake_sign(uris, _cid):
-        return [u and u.replace("gs://", "https://signed/") for u in uris]
-
-    monkeypatch.setattr(views, "signed_urls", fake_sign)
-    rows = views.turn_rows([doc("a1"), doc("a2", "npc_portrait", video=False),
-                            doc("a3", "location_visual", False, False, "rendering_image")], "c1")
-    assert [(r["id"], r["asset_type"], r["category"]) for r in rows] == [
-        ("a1", "image", "cutscenes"), ("a1", "video", "cutscenes"),
-        ("a2", "image", "portraits"), ("a3", "image", "locations")]
-    assert rows[1]["file_url"] == "https://signed/bkt/media/c1/a1.mp4"
-    assert rows[3]["file_url"] is None and rows[3]["status"] == "rendering_image"
-    assert rows[0]["cutscene_type"] == "plot_twist"
 
 
 def test_sse_frame_is_one_media_event():

@@ -132,3 +132,22 @@ def test_cli_takes_members_as_the_contract_writes_them():
     args = parser().parse_args(["configure", "--campaign", "c1", "--member", "alice", "bob",
                                 "--member", "carol"])
     assert args.member == ["alice", "bob", "carol"]
+
+
+def test_model_sheets_and_characters_in_the_shot():
+    from shared.request import parse_request as parse
+
+    base = {"schema": "media.request.v1", "request_id": "req-sheet-0001", "campaign_id": "c1",
+            "session_id": "s1", "turn_number": 0, "image_prompt": "turnaround"}
+    sheet = parse({**base, "kind": "model_sheet", "subject": "Rei"}, "bkt")
+    assert sheet.kind == "model_sheet" and not sheet.wants_video
+    assert "characters" not in sheet.to_message()
+    with pytest.raises(InvalidRequest, match="subject"):
+        parse({**base, "kind": "model_sheet"}, "bkt")
+    shot = parse({**base, "kind": "cutscene", "cutscene_type": "plot_twist",
+                  "motion_prompt": "push in", "characters": ["Rei", "Asuka"]}, "bkt")
+    assert shot.characters == ["Rei", "Asuka"] and shot.to_message()["characters"] == ["Rei",
+                                                                                       "Asuka"]
+    for bad in (["x"] * 7, [""], ["  "], ["x" * 201], "Rei"):
+        with pytest.raises(InvalidRequest):
+            parse({**base, "kind": "npc_portrait", "subject": "Rei", "characters": bad}, "bkt")

@@ -131,3 +131,17 @@ def test_get_on_operation_name(raw):
     assert status == 200
     status, op = raw("GET", "/v1beta1/" + body["name"])
     assert status == 200 and op["name"] == body["name"]
+
+
+def test_requests_are_recorded_with_their_reference_images(raw, control):
+    assert control("GET", "requests") == (200, {"requests": []})
+    body = {"contents": [{"role": "user", "parts": [
+        {"fileData": {"fileUri": "https://example.invalid/rei.png", "mimeType": "image/png"}},
+        {"text": "Rei on the bridge"}]}],
+        "generationConfig": {"responseModalities": ["IMAGE"]}}
+    assert raw("POST", GEN, body)[0] == 200
+    (entry,) = control("GET", "requests")[1]["requests"]
+    assert entry == {"method": "generateContent", "model": "m", "prompt": "Rei on the bridge",
+                     "file_uris": ["https://example.invalid/rei.png"], "inline_images": 0}
+    control("POST", "reset", {})
+    assert control("GET", "requests")[1] == {"requests": []}
