@@ -29,6 +29,19 @@ class DemoHandler(SimpleHTTPRequestHandler):
         self.send_header("Access-Control-Allow-Origin", "*")
         super().end_headers()
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        from infra.local.access_log import http_request, write
+
+        status = int(code) if isinstance(code, int) or str(code).isdigit() else 0
+        write("WARNING" if status >= 400 else "INFO", f"{self.command} {self.path} {status}",
+              **http_request(self.command or "", self.path, status, size, 0.0,
+                             self.address_string(), self.headers))
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib's name
+        from infra.local.access_log import write
+
+        write("INFO", format % args, event="http_server")
+
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         path = self.path.split("?", 1)[0]
         if path == "/config.json":
