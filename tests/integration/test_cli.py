@@ -45,7 +45,7 @@ def no_stack_env(home: Path) -> dict[str, str]:
     not send traffic off this machine."""
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
             "CUTSCENES_NO_LOCAL": "1", "CUTSCENES_STATE_DIR": str(home / "state"),
-            "NO_GCE_CHECK": "True",
+            "NO_GCE_CHECK": "true",
             "GCE_METADATA_HOST": "127.0.0.1:9", "GCE_METADATA_IP": "127.0.0.1:9",
             "PYTHONPATH": str(ROOT)}
 
