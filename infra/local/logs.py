@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 import json
 import sys
-import time
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,8 +99,11 @@ def log_dir_of(state_dir: Path) -> Path:
 
 
 def show(state_dir: Path, follow: bool = False, request_id: str | None = None,
-         as_json: bool = False, out: Any = None) -> int:
+         as_json: bool = False, out: Any = None, stop: threading.Event | None = None) -> int:
+    """Print the merged lines; with `follow`, new ones as they come until Ctrl-C
+    (or `stop` is set)."""
     out = out or sys.stdout
+    stop = stop or threading.Event()
     log_dir = log_dir_of(state_dir)
     offsets: dict[Path, tuple[int, str]] = {}
 
@@ -120,8 +123,7 @@ def show(state_dir: Path, follow: bool = False, request_id: str | None = None,
 
     drain()
     try:
-        while follow:
-            time.sleep(POLL_S)
+        while follow and not stop.wait(POLL_S):
             drain()
     except KeyboardInterrupt:
         pass

@@ -53,3 +53,24 @@ def test_a_half_written_last_line_waits(tmp_path):
     path.write_text(line("2026-01-01T00:00:01.000000Z") + "\n{\"partial")
     lines, offset, _ = logs.read_file(path)
     assert len(lines) == 1 and offset == len(line("2026-01-01T00:00:01.000000Z")) + 1
+
+
+def test_follow_prints_lines_as_they_are_written(tmp_path):
+    import threading
+    import time
+
+    state = write_stack(tmp_path, {"janitor": [line("2026-01-01T00:00:01.000000Z", event="a")]})
+    out, stop = io.StringIO(), threading.Event()
+    follower = threading.Thread(target=logs.show, args=(state,),
+                                kwargs={"follow": True, "out": out, "stop": stop})
+    follower.start()
+    try:
+        with (tmp_path / "logs" / "janitor.log").open("a") as handle:
+            handle.write(line("2026-01-01T00:00:02.000000Z", event="later") + "\n")
+        deadline = time.monotonic() + 30
+        while "later" not in out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        follower.join(timeout=30)
+    assert "later" in out.getvalue() and not follower.is_alive()
