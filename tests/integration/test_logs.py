@@ -55,3 +55,20 @@ def test_media_api_lines_carry_the_requests_trace_and_json_access_lines(stack):
     for name in ("render_still", "animate_still", "janitor", "media_api"):
         for record in records(Path(stack.log_dir) / f"{name}.log"):
             assert RFC3339.match(record.get("timestamp", "")), (name, record)
+
+
+def test_the_demo_pages_access_lines_are_json(stack):
+    import urllib.request
+
+    with urllib.request.urlopen(stack.env["DEMO_URL"], timeout=30) as resp:
+        assert resp.status == 200
+    log = Path(stack.log_dir) / "demo.log"
+    deadline = time.monotonic() + 30
+    while True:
+        access = [r for r in records(log) if r.get("event") == "http_access"
+                  and r["httpRequest"]["requestUrl"] == "/demo/index.html"]
+        if access or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert access and access[-1]["httpRequest"]["status"] == 200
+    assert RFC3339.match(access[-1]["timestamp"])
