@@ -132,3 +132,19 @@ def test_configure_makes_an_owner_a_member_and_remove_member_takes_both(stack):
     assert doc["owners"] == [] and doc["members"] == ["alice"]
     with pytest.raises(ValueError):
         configure_campaign("c9", owners=["x"], remove_members=["x"])
+
+
+def test_concurrent_configures_lose_no_member(stack):
+    """configure reads and writes the campaign in one guarded write: ten
+    backends adding ten different members at once keep all ten."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    configure_campaign("c8", enabled=True)
+    with ThreadPoolExecutor(10) as pool:
+        list(pool.map(lambda i: configure_campaign("c8", members=[f"m{i}"],
+                                                   owners=[f"o{i}"] if i % 2 else None),
+                      range(10)))
+    doc = firestore_client().collection("campaigns").document("c8").get().to_dict()
+    assert set(doc["members"]) == {f"m{i}" for i in range(10)} | {f"o{i}" for i in (1, 3, 5, 7, 9)}
+    assert set(doc["owners"]) == {f"o{i}" for i in (1, 3, 5, 7, 9)}
+    assert doc["media_settings"]["enabled"] is True
