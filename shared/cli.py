@@ -255,7 +255,9 @@ def _sub(sub: Any, name: str, help: str, examples: str) -> argparse.ArgumentPars
 
 def parser() -> argparse.ArgumentParser:
     p = Parser(prog="cutscenes", description=__doc__)
-    p.set_defaults(check=no_check)
+    # A subcommand that reads no stack or project (a price list, say) sets
+    # needs_backend=False and is run without the reachability check.
+    p.set_defaults(check=no_check, needs_backend=True)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     local = _sub(sub, "local", "run the whole pipeline on this machine (emulators, functions)",
@@ -396,7 +398,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command != "local":
             args.check(args)  # arguments that only make sense together
-            require_backend(state_file(), pubsub=args.command in PUBLISHES)
+            if args.needs_backend:
+                require_backend(state_file(), pubsub=args.command in PUBLISHES)
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
