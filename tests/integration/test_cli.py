@@ -160,7 +160,8 @@ def test_janitor_prints_only_json_on_stdout(stack):
     done = run(["janitor"], stack_env(stack))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"closed": 0}
-    assert "janitor_sweep" in done.stderr  # its log line went to stderr
+    # Its log line went to stderr, as JSON, and nothing else did.
+    assert [json.loads(x)["event"] for x in done.stderr.splitlines()] == ["janitor_sweep"]
 
 
 def test_local_logs_merges_one_requests_lines(stack, tmp_path):
