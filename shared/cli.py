@@ -49,6 +49,8 @@ def state_file() -> Path:
 EXIT_FOR_STATUS = {"complete": 0, "partial": 3, "failed": 4, "rejected": 4}
 EXIT_GAVE_UP = 1
 PROGRESS_EVERY_S = 5.0  # a line this often while a stage (Veo, mostly) is working
+STAGE_WORK = {"animating": "Veo is making the clip",
+              "rendering_image": "the image model is drawing the still"}
 
 
 def _load_local_env() -> None:
@@ -165,8 +167,7 @@ def follow(campaign_id: str, asset_id: str, timeout_s: float) -> dict[str, Any] 
             print(f"[{now - started:6.1f}s] {line}", file=sys.stderr, flush=True)
             last, since, told = line, now, now
         elif now - told >= PROGRESS_EVERY_S:
-            what = "Veo is making the clip" if doc and doc.get("status") == "animating" \
-                else "still"
+            what = STAGE_WORK.get(str((doc or {}).get("status")), "waiting")
             print(f"[{now - started:6.1f}s] {line}: {what}, {now - since:.0f} s so far",
                   file=sys.stderr, flush=True)
             told = now
