@@ -35,6 +35,14 @@ class Campaign:
     campaign_id: str
     members: tuple[str, ...]
     media: MediaSettings
+    # The game masters: members who may also regenerate, re-animate and hide
+    # media and read the spend report (CONTRACT section 2).
+    owners: tuple[str, ...] = ()
+
+    def is_owner(self, uid: str) -> bool:
+        """An owner acts only while still a member: removing a member takes
+        every right away, whatever `owners` still says."""
+        return uid in self.members and uid in self.owners
 
 
 def campaign_ref(campaign_id: str) -> Any:
@@ -47,11 +55,13 @@ def load_campaign(campaign_id: str) -> Campaign | None:
         return None
     data = snap.to_dict() or {}
     members = data.get("members") or []
+    owners = data.get("owners") or []
     raw = data.get("media_settings") or {}
     return Campaign(
         campaign_id=campaign_id,
         members=tuple(m for m in members if isinstance(m, str)),
         media=MediaSettings.model_validate(raw if isinstance(raw, dict) else {}),
+        owners=tuple(o for o in owners if isinstance(o, str)) if isinstance(owners, list) else (),
     )
 
 

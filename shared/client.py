@@ -209,14 +209,44 @@ def publish_request(message: dict[str, Any], wait: bool = True,
     return PublishResult(True, request.request_id, asset_id, None, message_id, elapsed_ms=ms())
 
 
+MAX_UID_CHARS = 128
+
+
+def _uids(values: Sequence[str] | None, what: str) -> list[str]:
+    out = []
+    for uid in values or []:
+        if not isinstance(uid, str) or not 0 < len(uid) <= MAX_UID_CHARS or uid != uid.strip():
+            raise ValueError(f"{what} {str(uid)[:40]!r} must be a user id of 1-{MAX_UID_CHARS} "
+                             "characters without surrounding spaces")
+        out.append(uid)
+    return out
+
+
+def _merged(current: Sequence[Any] | None, add: list[str], remove: list[str]) -> list[str]:
+    kept = [u for u in (current or []) if isinstance(u, str) and u not in remove]
+    return kept + [u for u in dict.fromkeys(add) if u not in kept]
+
+
 def configure_campaign(campaign_id: str, *, enabled: bool | None = None,
                        budget_usd: float | None = None, members: list[str] | None = None,
-                       quality: str | None = None, **settings: Any) -> dict[str, Any]:
-    """Merge media settings and add members; returns the stored campaign."""
-    from google.cloud import firestore
+                       quality: str | None = None, owners: list[str] | None = None,
+                       remove_members: list[str] | None = None,
+                       remove_owners: list[str] | None = None,
+                       **settings: Any) -> dict[str, Any]:
+    """Merge media settings, add members and owners (an owner is also made a
+    member), remove members (which takes their ownership too) or only
+    ownerships; returns the stored campaign. One atomic write."""
+    from shared.docs import read_modify_write
 
     if not is_scope_id(campaign_id):
         raise ValueError(f"campaign id {campaign_id!r} must be 1-128 of [A-Za-z0-9_-]")
+    add_members, add_owners = _uids(members, "member"), _uids(owners, "owner")
+    drop_members = _uids(remove_members, "member to remove")
+    drop_owners = _uids(remove_owners, "owner to remove") + drop_members
+    clash = (set(add_members) | set(add_owners)) & set(drop_members) or \
+        set(add_owners) & set(drop_owners)
+    if clash:
+        raise ValueError(f"user {sorted(clash)[0]!r} is both added and removed")
     changes: dict[str, Any] = {k: v for k, v in settings.items() if v is not None}
     if enabled is not None:
         changes["enabled"] = enabled
@@ -224,17 +254,19 @@ def configure_campaign(campaign_id: str, *, enabled: bool | None = None,
         changes["budget_per_session_usd"] = budget_usd
     if quality is not None:
         changes["quality"] = quality
+
+    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any], None]:
+        current = doc or {}
+        old = current.get("media_settings")
+        media = {**(old if isinstance(old, dict) else {}), **changes}
+        MediaSettings.model_validate(media)  # refuse bad settings before storing them
+        return {"media_settings": media,
+                "members": _merged(current.get("members"), add_members + add_owners,
+                                   drop_members),
+                "owners": _merged(current.get("owners"), add_owners, drop_owners)}, None
+
     ref = campaign_ref(campaign_id)
-    snap = ref.get()
-    current = (snap.to_dict() or {}) if snap.exists else {}
-    media = {**(current.get("media_settings") or {}), **changes}
-    MediaSettings.model_validate(media)  # refuse bad settings before storing them
-    update: dict[str, Any] = {"media_settings": media}
-    if members:
-        update["members"] = firestore.ArrayUnion(list(members))
-    elif "members" not in current:
-        update["members"] = []
-    ref.set(update, merge=True)
+    read_modify_write(ref, mutate)
     return ref.get().to_dict() or {}
 
 
@@ -389,11 +421,18 @@ class MediaClient:
 
     def configure(self, campaign_id: str, *, enabled: bool | None = None,
                   budget_usd: float | None = None, members: list[str] | None = None,
-                  quality: str | None = None, **media_settings: Any) -> dict[str, Any]:
-        """Merge `media_settings` keys (CONTRACT section 2) and add members; raises
-        ValueError on settings the pipeline would not accept."""
+                  quality: str | None = None, owners: list[str] | None = None,
+                  remove_members: list[str] | None = None,
+                  remove_owners: list[str] | None = None,
+                  **media_settings: Any) -> dict[str, Any]:
+        """Merge `media_settings` keys (CONTRACT section 2), add members and
+        owners (the game master; an owner is made a member too), remove members
+        (and with them their ownership) or ownerships only; raises ValueError on
+        settings the pipeline would not accept."""
         return configure_campaign(campaign_id, enabled=enabled, budget_usd=budget_usd,
-                                  members=members, quality=quality, **media_settings)
+                                  members=members, quality=quality, owners=owners,
+                                  remove_members=remove_members,
+                                  remove_owners=remove_owners, **media_settings)
 
     def upload_reference(self, campaign_id: str, name: str, data: bytes,
                          content_type: str) -> str:

@@ -1,23 +1,41 @@
-"""JSON log lines on stdout, one named helper per event.
+"""JSON log lines, one named helper per event.
 
-Cloud Logging reads `severity`, `message` and
-`logging.googleapis.com/trace` from each line; the ids let an operator follow
-one request through every function.
+Each line is what Cloud Logging's structured logging reads as it is:
+`severity`, `message`, an RFC 3339 `timestamp` (a float would be kept as an
+ordinary field, and the entry stamped with the time the agent read the line),
+and `logging.googleapis.com/trace` (+ `spanId`) so one request's lines group
+under its trace. The ids let an operator follow one request through every
+function (`cutscenes local logs --request-id R` does that locally).
+
+Lines go to stdout, where the functions' runtime collects them; the CLI sends
+them to stderr (`to_stream`) so its stdout carries only its JSON answer.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
-import time
 from contextvars import ContextVar
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TextIO
 
 _context: ContextVar[dict[str, Any] | None] = ContextVar("log_context", default=None)
+_stream: list[TextIO | None] = [None]  # None: whatever sys.stdout is at the time
+
+TRACE_FIELD = "logging.googleapis.com/trace"
+SPAN_FIELD = "logging.googleapis.com/spanId"
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
+_CLOUD_TRACE = re.compile(r"^([0-9a-fA-F]{32})(?:/(\d{1,20}))?")
+
+
+def to_stream(stream: TextIO | None) -> None:
+    """Send later lines to `stream` (None: back to stdout)."""
+    _stream[0] = stream
 
 
 def bind(**ids: Any) -> None:
-    """Attach ids (request_id, campaign_id, asset_id, trace) to later lines."""
+    """Attach ids (request_id, campaign_id, asset_id, trace, span) to later lines."""
     merged = dict(_context.get() or {})
     merged.update({k: v for k, v in ids.items() if v is not None})
     _context.set(merged)
@@ -27,17 +45,40 @@ def clear() -> None:
     _context.set(None)
 
 
+def rfc3339(epoch_s: float | None = None) -> str:
+    """`2026-11-26T17:03:04.123456Z`: UTC, microseconds, as Cloud Logging parses it."""
+    stamp = datetime.now(UTC) if epoch_s is None else datetime.fromtimestamp(epoch_s, UTC)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def trace_from_headers(headers: Any, project: str) -> tuple[str | None, str | None]:
+    """(trace, span) from an HTTP request's `traceparent` or `X-Cloud-Trace-Context`
+    header, the trace in the `projects/P/traces/T` form Cloud Logging wants."""
+    parent = (headers.get("traceparent") or "").strip().lower()
+    match = _TRACEPARENT.match(parent)
+    if match:
+        return f"projects/{project}/traces/{match.group(1)}", match.group(2)
+    match = _CLOUD_TRACE.match((headers.get("X-Cloud-Trace-Context") or "").strip())
+    if match:
+        span = f"{int(match.group(2)):016x}" if match.group(2) else None
+        return f"projects/{project}/traces/{match.group(1).lower()}", span
+    return None, None
+
+
 def emit(severity: str, event: str, message: str, **fields: Any) -> None:
     record: dict[str, Any] = {"severity": severity, "message": message, "event": event,
-                              "time": time.time()}
-    ctx = _context.get() or {}
-    trace = ctx.get("trace")
-    record.update({k: v for k, v in ctx.items() if k != "trace"})
+                              "timestamp": rfc3339()}
+    ctx = dict(_context.get() or {})
+    trace, span = ctx.pop("trace", None), ctx.pop("span", None)
+    record.update(ctx)
     if trace:
-        record["logging.googleapis.com/trace"] = trace
+        record[TRACE_FIELD] = trace
+    if span:
+        record[SPAN_FIELD] = span
     record.update(fields)
-    sys.stdout.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
+    stream = _stream[0] or sys.stdout
+    stream.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
+    stream.flush()
 
 
 def info(event: str, message: str, **fields: Any) -> None:

@@ -14,6 +14,7 @@ import argparse
 import functools
 import json
 import sys
+import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -28,6 +29,24 @@ class DemoHandler(SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         self.send_header("Access-Control-Allow-Origin", "*")
         super().end_headers()
+
+    def parse_request(self) -> bool:
+        self._started = time.monotonic()  # for the access line's latency
+        return super().parse_request()
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        from infra.local.access_log import http_request, write
+
+        status = int(code) if isinstance(code, int) or str(code).isdigit() else 0
+        latency = time.monotonic() - getattr(self, "_started", time.monotonic())
+        write("WARNING" if status >= 400 else "INFO", f"{self.command} {self.path} {status}",
+              **http_request(self.command or "", self.path, status, size, latency,
+                             self.address_string(), self.headers))
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib's name
+        from infra.local.access_log import write
+
+        write("INFO", format % args, event="http_server")
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         path = self.path.split("?", 1)[0]

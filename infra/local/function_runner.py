@@ -31,15 +31,17 @@ def main(argv: list[str] | None = None) -> int:
     from functions_framework import create_app
     from werkzeug.serving import make_server
 
+    from infra.local.access_log import JsonRequestHandler, write
+
     app = create_app(args.target, args.source, args.signature_type)
     # One thread per connection, no pool: 50 simultaneous pushes all run at once,
     # like 50 concurrent requests on a scaled-out function.
-    server = make_server(args.host, args.port, app, threaded=True)
+    # Access lines are JSON like the function's own (see access_log.py).
+    server = make_server(args.host, args.port, app, threaded=True,
+                         request_handler=JsonRequestHandler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print(
-        f"serving {args.target} ({args.signature_type}) on http://{args.host}:{args.port}",
-        flush=True,
-    )
+    write("INFO", f"serving {args.target} ({args.signature_type}) on "
+          f"http://{args.host}:{args.port}", event="server_start", function=args.target)
     try:
         server.serve_forever()
     except (KeyboardInterrupt, SystemExit):

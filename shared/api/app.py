@@ -2,7 +2,8 @@
 
 Order of checks: a path outside the id charsets is 400 before anything else
 is looked at; then 401 (no or bad token), 404 (no such campaign), 403 (not a
-member), and only members learn whether an asset exists (404).
+member, or not an owner on a route marked *owner*), and only members learn
+whether an asset exists (404).
 """
 
 from __future__ import annotations
@@ -14,15 +15,18 @@ from flask import Request, Response
 
 from shared import log
 from shared.api import auth, cors, routes, sse
+from shared.api.owners import OWNER_ROUTES, require_owner
 from shared.api.queries import turn_assets
 from shared.api.responses import ApiError, error_response, json_response
 from shared.api.signing import signed_url, ttl_s
+from shared.api.spend import spend
 from shared.api.turn_rows import turn_rows
 from shared.api.views import assets_with_urls
 from shared.assets import load
 from shared.client import remaining_budget
 from shared.gallery import gallery_page
 from shared.ids import is_scope_id
+from shared.settings import get_settings
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -97,7 +101,7 @@ def events(route: routes.Route, _request: Request) -> Response:
 
 
 HANDLERS = {"asset": asset, "asset_file": asset_file, "turn_media": turn_media,
-            "gallery": gallery, "cost": cost, "events": events}
+            "gallery": gallery, "cost": cost, "events": events, "spend": spend}
 
 
 def _answer(request: Request) -> tuple[Response, dict[str, Any]]:
@@ -108,15 +112,22 @@ def _answer(request: Request) -> tuple[Response, dict[str, Any]]:
         raise ApiError(405, "only GET is supported")
     route = routes.parse(request.environ, request.path)
     info.update(route=route.name, campaign_id=route.campaign_id)
+    if route.asset_id:  # so `cutscenes local logs --request-id` finds who fetched it
+        info["asset_id"] = route.asset_id
     uid = auth.user_id(request.headers.get("Authorization"))
     info["uid"] = uid
-    auth.authorize(route.campaign_id, uid)
+    campaign = auth.authorize(route.campaign_id, uid)
+    if route.name in OWNER_ROUTES:
+        require_owner(campaign, uid)
     return HANDLERS[route.name](route, request), info
 
 
 def handle(request: Request) -> Response:
     started = time.monotonic()
     info: dict[str, Any] = {}
+    log.clear()
+    trace, span = log.trace_from_headers(request.headers, get_settings().GOOGLE_CLOUD_PROJECT)
+    log.bind(function="media_api", trace=trace, span=span)
     try:
         response, info = _answer(request)
     except ApiError as exc:

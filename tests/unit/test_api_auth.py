@@ -97,3 +97,16 @@ def test_membership(monkeypatch):
     with pytest.raises(ApiError) as missing:
         auth.authorize("c2", "alice")
     assert missing.value.code == 404
+
+
+def test_owner_routes_need_an_owner_who_is_still_a_member():
+    from shared.api.owners import OWNER_ROUTES, require_owner
+    from shared.campaigns import Campaign, MediaSettings
+
+    campaign = Campaign("c1", ("alice", "gm"), MediaSettings(), owners=("gm", "former"))
+    assert "spend" in OWNER_ROUTES
+    assert require_owner(campaign, "gm") is campaign
+    for uid in ("alice", "former", "mallory"):
+        with pytest.raises(ApiError) as denied:
+            require_owner(campaign, uid)
+        assert denied.value.code == 403

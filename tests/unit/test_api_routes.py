@@ -25,6 +25,7 @@ def test_each_route():
     assert route("/campaigns/c1/sessions/s-1/cost") == Route("cost", "c1", session_id="s-1")
     assert route("/campaigns/c_1/events") == Route("events", "c_1")
     assert route("/campaigns/c1/events/") == Route("events", "c1")
+    assert route("/campaigns/c1/spend?by=day") == Route("spend", "c1")
 
 
 def test_a_front_end_prefix_is_tolerated():

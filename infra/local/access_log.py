@@ -1,0 +1,67 @@
+"""Access lines of the local web servers as JSON, the shape Cloud Run logs them.
+
+werkzeug's and http.server's own access lines are Apache-style text mixed
+into the same file as the function's JSON lines; a log reader (Cloud
+Logging's agent, `cutscenes local logs`) would take them for messages. Here
+each request is one JSON line with Cloud Logging's `httpRequest` field, and
+the trace of the request when it carried one, so an access line groups with
+the function's own lines for that request.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from werkzeug.serving import WSGIRequestHandler
+
+from shared.log import SPAN_FIELD, TRACE_FIELD, rfc3339, trace_from_headers
+
+PROJECT = os.environ.get("GOOGLE_CLOUD_PROJECT", "demo-cutscenes")
+
+
+def write(severity: str, message: str, **fields: Any) -> None:
+    record = {"severity": severity, "message": message, "timestamp": rfc3339(), **fields}
+    sys.stdout.write(json.dumps(record, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def http_request(method: str, path: str, status: int, size: Any, latency_s: float,
+                 remote: str, headers: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {"event": "http_access", "httpRequest": {
+        "requestMethod": method, "requestUrl": path, "status": status,
+        "responseSize": str(size) if str(size).isdigit() else None,
+        "latency": f"{latency_s:.6f}s", "remoteIp": remote,
+        "userAgent": headers.get("User-Agent"), "protocol": "HTTP/1.1"}}
+    trace, span = trace_from_headers(headers, PROJECT)
+    if trace:
+        fields[TRACE_FIELD] = trace
+    if span:
+        fields[SPAN_FIELD] = span
+    return fields
+
+
+class JsonRequestHandler(WSGIRequestHandler):
+    """werkzeug's handler with JSON access and error lines."""
+
+    _started = 0.0
+
+    def run_wsgi(self) -> None:
+        self._started = time.monotonic()
+        super().run_wsgi()
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        status = int(code) if isinstance(code, int) or str(code).isdigit() else 0
+        method = (self.requestline or "").partition(" ")[0]
+        severity = "ERROR" if status >= 500 else "WARNING" if status >= 400 else "INFO"
+        write(severity, f"{method} {self.path} {status}",
+              **http_request(method, self.path, status, size,
+                             time.monotonic() - self._started if self._started else 0.0,
+                             self.address_string(), self.headers))
+
+    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's name
+        write("ERROR" if type == "error" else "INFO", message % args if args else message,
+              event="http_server")

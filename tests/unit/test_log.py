@@ -1,0 +1,59 @@
+"""Log lines as Cloud Logging's structured logging reads them."""
+
+import io
+import json
+import re
+from datetime import UTC, datetime
+
+from shared import log
+
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+
+
+def one_line(capsys):
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_timestamp_is_rfc3339_utc_not_a_float(capsys):
+    before = datetime.now(UTC)
+    log.clear()
+    log.info("x", "hello")
+    line = one_line(capsys)
+    assert "time" not in line
+    assert isinstance(line["timestamp"], str) and RFC3339.match(line["timestamp"])
+    stamp = datetime.fromisoformat(line["timestamp"].replace("Z", "+00:00"))
+    assert abs((stamp - before).total_seconds()) < 60
+
+
+def test_trace_and_span_use_cloud_loggings_field_names(capsys):
+    log.clear()
+    trace, span = log.trace_from_headers(
+        {"traceparent": "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01"}, "p1")
+    log.bind(trace=trace, span=span, request_id="req-1")
+    log.info("x", "traced")
+    line = one_line(capsys)
+    assert line["logging.googleapis.com/trace"] == \
+        "projects/p1/traces/0af7651916cd43dd8448eb211c80319c"
+    assert line["logging.googleapis.com/spanId"] == "b7ad6b7169203331"
+    assert "trace" not in line and "span" not in line and line["request_id"] == "req-1"
+    log.clear()
+
+
+def test_cloud_trace_context_header_and_garbage():
+    trace, span = log.trace_from_headers(
+        {"X-Cloud-Trace-Context": "105445aa7843bc8bf206b12000100000/1;o=1"}, "p")
+    assert trace == "projects/p/traces/105445aa7843bc8bf206b12000100000"
+    assert span == "0000000000000001"
+    assert log.trace_from_headers({"traceparent": "junk"}, "p") == (None, None)
+    assert log.trace_from_headers({}, "p") == (None, None)
+
+
+def test_to_stream_moves_lines_off_stdout(capsys):
+    buffer = io.StringIO()
+    log.to_stream(buffer)
+    try:
+        log.warning("x", "aside")
+    finally:
+        log.to_stream(None)
+    assert capsys.readouterr().out == ""
+    assert json.loads(buffer.getvalue())["severity"] == "WARNING"
