@@ -126,6 +126,16 @@ def cmd_janitor(_: argparse.Namespace) -> int:
     return 0
 
 
+def scope_id(value: str) -> str:
+    """An argparse type: campaign and session ids are checked before any
+    round trip (a reserved id would otherwise reach Firestore and fail there)."""
+    from shared.ids import SCOPE_ID_RULE, is_scope_id
+
+    if not is_scope_id(value):
+        raise argparse.ArgumentTypeError(f"{value!r} must be {SCOPE_ID_RULE}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cutscenes", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -136,7 +146,7 @@ def parser() -> argparse.ArgumentParser:
     local.set_defaults(func=cmd_local)
 
     conf = sub.add_parser("configure", help="set a campaign's media settings")
-    conf.add_argument("--campaign", required=True)
+    conf.add_argument("--campaign", required=True, type=scope_id)
     toggle = conf.add_mutually_exclusive_group()
     toggle.add_argument("--enable", action="store_true")
     toggle.add_argument("--disable", action="store_true")
@@ -147,8 +157,8 @@ def parser() -> argparse.ArgumentParser:
     conf.set_defaults(func=cmd_configure)
 
     trig = sub.add_parser("trigger", help="publish one media request")
-    trig.add_argument("--campaign", required=True)
-    trig.add_argument("--session", required=True)
+    trig.add_argument("--campaign", required=True, type=scope_id)
+    trig.add_argument("--session", required=True, type=scope_id)
     trig.add_argument("--turn", type=int, required=True)
     trig.add_argument("--kind", required=True, choices=KINDS)
     trig.add_argument("--type", choices=CUTSCENE_TYPES, help="cutscene type")
@@ -163,12 +173,12 @@ def parser() -> argparse.ArgumentParser:
     trig.set_defaults(func=cmd_trigger)
 
     cost = sub.add_parser("cost", help="a session's budget")
-    cost.add_argument("--campaign", required=True)
-    cost.add_argument("--session", required=True)
+    cost.add_argument("--campaign", required=True, type=scope_id)
+    cost.add_argument("--session", required=True, type=scope_id)
     cost.set_defaults(func=cmd_cost)
 
     gal = sub.add_parser("gallery", help="a campaign's media, newest first")
-    gal.add_argument("--campaign", required=True)
+    gal.add_argument("--campaign", required=True, type=scope_id)
     gal.add_argument("--limit", type=int, default=20)
     gal.set_defaults(func=cmd_gallery)
 

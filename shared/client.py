@@ -28,7 +28,7 @@ from shared import ledger
 from shared.campaigns import MediaSettings, campaign_ref, load_campaign
 from shared.clients import firestore_client, publisher, storage_client, topic_path
 from shared.errors import InvalidRequest
-from shared.ids import asset_id_for, is_scope_id
+from shared.ids import SCOPE_ID_RULE, asset_id_for, is_scope_id
 from shared.paths import gs_uri, refs_prefix
 from shared.pricing import micros_to_usd, usd_to_micros
 from shared.request import SCHEMA, Style, parse_request
@@ -211,7 +211,7 @@ def configure_campaign(campaign_id: str, *, enabled: bool | None = None,
     from google.cloud import firestore
 
     if not is_scope_id(campaign_id):
-        raise ValueError(f"campaign id {campaign_id!r} must be 1-128 of [A-Za-z0-9_-]")
+        raise ValueError(f"campaign id {campaign_id!r} must be {SCOPE_ID_RULE}")
     changes: dict[str, Any] = {k: v for k, v in settings.items() if v is not None}
     if enabled is not None:
         changes["enabled"] = enabled
@@ -252,7 +252,7 @@ def reference_object(campaign_id: str, name: str, content_type: str) -> str:
     """`refs/{campaign_id}/{name}` after checking the name: plain path segments
     (no '..', '.', empty or absolute parts) ending in the type's extension."""
     if not is_scope_id(campaign_id):
-        raise ValueError(f"campaign id {campaign_id!r} must be 1-128 of [A-Za-z0-9_-]")
+        raise ValueError(f"campaign id {campaign_id!r} must be {SCOPE_ID_RULE}")
     if content_type not in REFERENCE_TYPES:
         raise ValueError(f"content type {content_type!r} is not one of "
                          f"{', '.join(REFERENCE_TYPES)}")
@@ -359,8 +359,8 @@ class MediaClient:
             return round((time.monotonic() - started) * 1000, 3)
 
         if not (is_scope_id(campaign_id) and is_scope_id(session_id)):
-            return BudgetStatus(False, "invalid: campaign and session ids must be 1-128 of "
-                                "[A-Za-z0-9_-]", elapsed_ms=ms())
+            return BudgetStatus(False, f"invalid: campaign and session ids must be {SCOPE_ID_RULE}",
+                                elapsed_ms=ms())
         try:
             camp, led = campaign_ref(campaign_id), ledger.ledger_ref(campaign_id, session_id)
             snaps = {s.reference.path: s for s in firestore_client().get_all(
