@@ -230,15 +230,17 @@ def configure_campaign(campaign_id: str, *, enabled: bool | None = None,
     elif "members" not in current:
         update["members"] = []
     ref.set(update, merge=True)
+    if budget_usd is not None:
+        ledger.set_cap(campaign_id, usd_to_micros(budget_usd))
     return ref.get().to_dict() or {}
 
 
 def _effective_balance(media: MediaSettings | None, balance: ledger.Balance) -> ledger.Balance:
-    # The campaign's current setting is the cap the next reservation will see,
-    # and the ledger never reads below what is already committed.
+    # The campaign's current setting is the cap the next reservation will see.
+    # It is reported as configured, even below what is already committed
+    # (remaining is then 0): raising it to fit would hide an overspend.
     cap = usd_to_micros(media.budget_per_session_usd if media else 0)
-    committed = balance.spent_micros + balance.reserved_micros
-    return ledger.Balance(max(cap, committed), balance.spent_micros, balance.reserved_micros)
+    return ledger.Balance(cap, balance.spent_micros, balance.reserved_micros)
 
 
 def remaining_budget(campaign_id: str, session_id: str) -> ledger.Balance:

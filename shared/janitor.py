@@ -14,12 +14,12 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared import assets, log, spend
+from shared import assets, log
 from shared.animate import parse_animate
 from shared.clients import firestore_client
 from shared.errors import InvalidRequest
 from shared.ids import asset_id_for
-from shared.render import close_expired, reject_invalid
+from shared.render import close, close_expired, reject_invalid
 from shared.request import parse_request
 from shared.settings import get_settings
 from shared.transient import describe, transport_error
@@ -85,11 +85,7 @@ def close_dead_letter(data: bytes) -> str:
         # delivery's own message is still outstanding, and the deadline sweep
         # remains the backstop.
         return "in progress"
-    spend.release(doc)
-    if doc.get("image"):
-        assets.transition(campaign_id, asset_id, "partial", "video_failed", error=GAVE_UP)
-    else:
-        assets.transition(campaign_id, asset_id, "failed", "image_failed", error=GAVE_UP)
+    close(doc, "video_failed", "image_failed", error=GAVE_UP)
     log.warning("dead_letter_closed", "closed the asset of a dead-lettered message")
     return "closed"
 

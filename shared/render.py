@@ -20,7 +20,7 @@ from shared.docs import now
 from shared.errors import InvalidRequest, PermanentError, SafetyBlocked
 from shared.ids import asset_id_for
 from shared.media_models import GenaiImageModel, ImageModel, Still
-from shared.paths import gs_uri, image_object
+from shared.paths import gs_uri, image_object, video_object
 from shared.pipeline_checks import checkpoint, expired, past_deadline
 from shared.pricing import micros_to_usd, usd_to_micros
 from shared.request import MediaRequest, parse_request
@@ -243,10 +243,14 @@ def render(request: MediaRequest, asset_id: str, doc: dict[str, Any], owner: str
         # (a redelivery that finds the asset animating settles it again).
         updated = assets.transition(cid, asset_id, "animating", stage_ms=timing, **fields)
         checkpoint("png_stored")
-        spend.settle(doc, "image", plan.image_micros)
+        if not spend.settle(doc, "image", plan.image_micros):
+            unbilled("image", plan.image_micros, "its closer recorded the asset's cost")
+            return None
         return updated
     # Terminal states are never left with an open hold: settle first.
-    spend.settle(doc, "image", plan.image_micros)
+    if not spend.settle(doc, "image", plan.image_micros):
+        unbilled("image", plan.image_micros, "kept out of the session's spend")
+        return None
     if request.kind != "cutscene":
         return assets.transition(cid, asset_id, "complete", stage_ms=timing, **fields)
     return assets.transition(cid, asset_id, "partial", "budget", stage_ms=timing, **fields)
@@ -261,6 +265,34 @@ def publish_animate(campaign_id: str, asset_id: str) -> None:
 
 def close_expired(doc: dict[str, Any]) -> None:
     """Past MEDIA_DEADLINE_S: stop, keep what exists, release what is held."""
-    spend.release(doc)
-    status = "partial" if doc.get("image") else "failed"
-    assets.transition(doc["campaign_id"], doc["asset_id"], status, "timeout")
+    close(doc, "timeout", "timeout")
+
+
+def close(doc: dict[str, Any], partial_reason: str, failed_reason: str,
+          **fields: Any) -> dict[str, Any] | None:
+    """Close an open asset that its worker gave up on (deadline, dead letter).
+
+    Holds are released first, so a worker finishing at the same moment finds
+    its key no longer held and charges nothing. A stage its worker settled
+    just before stays charged and is recorded as such: a settled clip means
+    its MP4 is in place (the poller stores it before settling), so the asset
+    is complete; otherwise cost_usd is what was charged, so the session's
+    spent always equals the sum of its assets' costs."""
+    cid, aid = doc["campaign_id"], doc["asset_id"]
+    charged = spend.release(doc)
+    cost = micros_to_usd(sum(charged.values()))
+    if "video" in charged and doc.get("image") and doc.get("plan"):
+        plan, _ = stored_plan(doc)
+        video = {"uri": gs_uri(get_settings().MEDIA_BUCKET, video_object(cid, aid)),
+                 "mime_type": "video/mp4", "duration_seconds": plan.duration_seconds}
+        return assets.transition(cid, aid, "complete", video=video, cost_usd=cost)
+    if doc.get("image"):
+        return assets.transition(cid, aid, "partial", partial_reason, cost_usd=cost, **fields)
+    return assets.transition(cid, aid, "failed", failed_reason, cost_usd=cost, **fields)
+
+
+def unbilled(what: str, micros: int, detail: str) -> None:
+    """A paid result that arrived after its asset was closed: Google bills it,
+    the session does not (docs/decisions/0004-late-results.md)."""
+    log.warning("late_result", f"{what} arrived after its asset was closed; {detail}",
+                unbilled_usd=micros_to_usd(micros), stage=what)
