@@ -153,3 +153,21 @@ def test_a_firestore_outage_is_logged_as_transient_without_a_stack(capsys):
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (line["severity"], line["event"]) == ("WARNING", "transient")
     assert "stack_trace" not in line and "ServiceUnavailable" in line["message"]
+
+
+def test_media_api_answers_503_to_an_outage_and_logs_no_stack(monkeypatch, capsys):
+    from flask import Flask, request
+
+    from shared.api import app
+
+    def away(_request):
+        raise _chain(gexc.RetryError("Timeout of 60.0s exceeded", None),
+                     gexc.ServiceUnavailable("failed to connect"))
+
+    monkeypatch.setattr(app, "_answer", away)
+    with Flask(__name__).test_request_context("/campaigns/c1/gallery"):
+        response = app.handle(request)
+    assert response.status_code == 503
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    assert any(x["event"] == "transient" for x in lines)
+    assert not any("stack_trace" in x for x in lines)
