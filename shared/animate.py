@@ -176,7 +176,7 @@ def late_clip(micros: int, veo_uri: str | None, stored: str | None) -> None:
     """The clip landed after its asset was closed (deadline, janitor, hide):
     not attached (the asset stays as the player was told) and not charged to
     the session (its hold was released). Google bills it anyway: logged as a
-    loss. See docs/decisions/0004-late-results.md."""
+    loss. See docs/decisions/0004-late-clips.md."""
     unbilled("clip", micros, "not attached, not charged to the session")
     if veo_uri:
         storage.delete_quietly(split_gs_uri(veo_uri)[1])

@@ -293,6 +293,6 @@ def close(doc: dict[str, Any], partial_reason: str, failed_reason: str,
 
 def unbilled(what: str, micros: int, detail: str) -> None:
     """A paid result that arrived after its asset was closed: Google bills it,
-    the session does not (docs/decisions/0004-late-results.md)."""
+    the session does not (docs/decisions/0004-late-clips.md)."""
     log.warning("late_result", f"{what} arrived after its asset was closed; {detail}",
                 unbilled_usd=micros_to_usd(micros), stage=what)

@@ -2,7 +2,7 @@
 
 The configured cap is the bound (never moved to fit), a settle of a key that
 is not held charges nothing, and a clip that lands for a closed asset is left
-unbilled and unattached (docs/decisions/0004-late-results.md).
+unbilled and unattached (docs/decisions/0004-late-clips.md).
 """
 
 from __future__ import annotations
