@@ -18,7 +18,7 @@ from shared.paths import gs_uri, split_gs_uri, video_object, video_output_prefix
 from shared.pipeline_checks import checkpoint, expired
 from shared.polling import Schedule
 from shared.pricing import micros_to_usd
-from shared.render import close_expired, ms_since, stored_plan
+from shared.render import close_expired, ms_since, stored_plan, unbilled
 from shared.retry import with_retries
 from shared.settings import get_settings
 
@@ -153,9 +153,16 @@ def animate(doc: dict[str, Any], owner: str, model: VideoModel) -> None:
     wait_ms = ms_since(t0)
     t1 = time.monotonic()
     name = video_object(cid, aid)
+    fresh = assets.load(cid, aid)
+    if fresh is None or fresh.get("status") != "animating":
+        late_clip(plan.video_micros, result.uri, None)  # closed while Veo rendered
+        return
     storage.move_into_place(result.uri, name)
     checkpoint("mp4_recorded")
-    spend.settle(doc, "video", plan.video_micros)
+    if not spend.settle(doc, "video", plan.video_micros):
+        # Closed between the look above and the settle: its hold is gone.
+        late_clip(plan.video_micros, None, name)
+        return
     assets.transition(
         cid, aid, "complete",
         video={"uri": gs_uri(get_settings().MEDIA_BUCKET, name), "mime_type": "video/mp4",
@@ -163,3 +170,15 @@ def animate(doc: dict[str, Any], owner: str, model: VideoModel) -> None:
         cost_usd=micros_to_usd(plan.image_micros + plan.video_micros),
         stage_ms={"video_wait": wait_ms, "video_store": ms_since(t1)}, video_polls=polls,
     )
+
+
+def late_clip(micros: int, veo_uri: str | None, stored: str | None) -> None:
+    """The clip landed after its asset was closed (deadline, janitor, hide):
+    not attached (the asset stays as the player was told) and not charged to
+    the session (its hold was released). Google bills it anyway: logged as a
+    loss. See docs/decisions/0006-late-clips.md."""
+    unbilled("clip", micros, "not attached, not charged to the session")
+    if veo_uri:
+        storage.delete_quietly(split_gs_uri(veo_uri)[1])
+    if stored:
+        storage.delete_quietly(stored)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -171,14 +172,55 @@ def lease_for(owner: str, lease_s: float) -> dict[str, Any]:
     return {"owner": owner, "until": time.time() + lease_s}
 
 
+class Keeper:
+    """Renews a lease in the background while a long call runs, and tells
+    whether it is still ours: a paid call must never start (nor its result be
+    recorded) for a stage another delivery has taken over."""
+
+    def __init__(self, campaign_id: str, asset_id: str, owner: str, lease_s: float,
+                 stage: str) -> None:
+        self._args = (campaign_id, asset_id, owner, lease_s, stage)
+        self._every = max(0.2, lease_s / 3)
+        self._stop = threading.Event()
+        self._lost = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name=f"lease-{asset_id[:8]}")
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            try:
+                if not claim(*self._args):
+                    self._lost.set()
+                    return
+            except Exception as exc:  # noqa: BLE001 - the next renewal tries again
+                log.warning("lease_renewal_failed", f"lease not renewed: {exc}")
+
+    def start(self) -> Keeper:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def ensure(self) -> None:
+        """Raise Busy unless the lease is still ours (renewing it on the way)."""
+        if self._lost.is_set() or not claim(*self._args):
+            self._lost.set()
+            raise Busy("the stage's lease was taken over by another delivery")
+
+
 @contextmanager
 def leased(campaign_id: str, asset_id: str, owner: str, lease_s: float, stage: str,
-           held: bool = False) -> Iterator[None]:
+           held: bool = False) -> Iterator[Keeper]:
     """Hold the asset's lease for `stage` (`held`: this delivery's transition
-    just wrote it) and give it back however the block ends."""
+    just wrote it), renewed while the block runs, and give it back however the
+    block ends."""
     if not held and not claim(campaign_id, asset_id, owner, lease_s, stage):
         raise Busy("another delivery is working on this asset")
+    keeper = Keeper(campaign_id, asset_id, owner, lease_s, stage).start()
     try:
-        yield
+        yield keeper
     finally:
+        keeper.stop()
         release_lease(campaign_id, asset_id, owner)

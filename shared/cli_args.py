@@ -59,7 +59,7 @@ def scope_id(what: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         if not is_scope_id(value):
             raise argparse.ArgumentTypeError(
-                f"{what} {value[:60]!r} must be 1-128 characters of A-Z a-z 0-9 _ -")
+                f"{what} {value[:60]!r} must be {SCOPE_ID_RULE}")
         return value
 
     check.__name__ = what  # argparse names the type in its messages

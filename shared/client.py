@@ -28,7 +28,7 @@ from shared import ledger
 from shared.campaigns import MediaSettings, campaign_ref, load_campaign
 from shared.clients import firestore_client, publisher, storage_client, topic_path
 from shared.errors import InvalidRequest
-from shared.ids import asset_id_for, is_scope_id
+from shared.ids import SCOPE_ID_RULE, asset_id_for, is_scope_id
 from shared.paths import gs_uri, refs_prefix
 from shared.pricing import micros_to_usd, usd_to_micros
 from shared.request import SCHEMA, Style, parse_request
@@ -239,7 +239,7 @@ def configure_campaign(campaign_id: str, *, enabled: bool | None = None,
     from shared.docs import read_modify_write
 
     if not is_scope_id(campaign_id):
-        raise ValueError(f"campaign id {campaign_id!r} must be 1-128 of [A-Za-z0-9_-]")
+        raise ValueError(f"campaign id {campaign_id!r} must be {SCOPE_ID_RULE}")
     add_members, add_owners = _uids(members, "member"), _uids(owners, "owner")
     drop_members = _uids(remove_members, "member to remove")
     drop_owners = _uids(remove_owners, "owner to remove") + drop_members
@@ -267,15 +267,17 @@ def configure_campaign(campaign_id: str, *, enabled: bool | None = None,
 
     ref = campaign_ref(campaign_id)
     read_modify_write(ref, mutate)
+    if budget_usd is not None:
+        ledger.set_cap(campaign_id, usd_to_micros(budget_usd))
     return ref.get().to_dict() or {}
 
 
 def _effective_balance(media: MediaSettings | None, balance: ledger.Balance) -> ledger.Balance:
-    # The campaign's current setting is the cap the next reservation will see,
-    # and the ledger never reads below what is already committed.
+    # The campaign's current setting is the cap the next reservation will see.
+    # It is reported as configured, even below what is already committed
+    # (remaining is then 0): raising it to fit would hide an overspend.
     cap = usd_to_micros(media.budget_per_session_usd if media else 0)
-    committed = balance.spent_micros + balance.reserved_micros
-    return ledger.Balance(max(cap, committed), balance.spent_micros, balance.reserved_micros)
+    return ledger.Balance(cap, balance.spent_micros, balance.reserved_micros)
 
 
 def remaining_budget(campaign_id: str, session_id: str) -> ledger.Balance:
@@ -289,7 +291,7 @@ def reference_object(campaign_id: str, name: str, content_type: str) -> str:
     """`refs/{campaign_id}/{name}` after checking the name: plain path segments
     (no '..', '.', empty or absolute parts) ending in the type's extension."""
     if not is_scope_id(campaign_id):
-        raise ValueError(f"campaign id {campaign_id!r} must be 1-128 of [A-Za-z0-9_-]")
+        raise ValueError(f"campaign id {campaign_id!r} must be {SCOPE_ID_RULE}")
     if content_type not in REFERENCE_TYPES:
         raise ValueError(f"content type {content_type!r} is not one of "
                          f"{', '.join(REFERENCE_TYPES)}")
@@ -396,8 +398,8 @@ class MediaClient:
             return round((time.monotonic() - started) * 1000, 3)
 
         if not (is_scope_id(campaign_id) and is_scope_id(session_id)):
-            return BudgetStatus(False, "invalid: campaign and session ids must be 1-128 of "
-                                "[A-Za-z0-9_-]", elapsed_ms=ms())
+            return BudgetStatus(False, f"invalid: campaign and session ids must be {SCOPE_ID_RULE}",
+                                elapsed_ms=ms())
         try:
             camp, led = campaign_ref(campaign_id), ledger.ledger_ref(campaign_id, session_id)
             snaps = {s.reference.path: s for s in firestore_client().get_all(

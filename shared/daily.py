@@ -73,8 +73,8 @@ def reserve(day: str, cap_micros: int, asset_id: str, items: dict[str, int]) -> 
     return None
 
 
-def settle(day: str, shard: int, key: str, micros: int) -> None:
-    settle_in(shard_ref(day, shard), key, micros, _shard_fields)
+def settle(day: str, shard: int, key: str, micros: int) -> bool:
+    return settle_in(shard_ref(day, shard), key, micros, _shard_fields)
 
 
 def release(day: str, shard: int, keys: list[str]) -> None:

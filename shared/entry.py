@@ -16,6 +16,7 @@ from typing import Any
 from shared import events, log
 from shared.docs import forget_versions
 from shared.errors import Busy, TransientError
+from shared.transient import describe, transport_error
 
 
 def pubsub_payload(cloud_event: Any) -> tuple[bytes, str, datetime | None]:
@@ -74,6 +75,11 @@ def run_pubsub(cloud_event: Any, function: str,
         log.warning("transient", f"{exc}; the delivery will be retried")
         raise
     except Exception as exc:
+        if transport_error(exc) is not None:
+            # Firestore, Storage or Pub/Sub unreachable or too slow: an outage,
+            # not a bug, so no stack trace; the redelivery tries again.
+            log.warning("transient", f"{describe(exc)}; the delivery will be retried")
+            raise TransientError(describe(exc)) from exc
         log.error("unexpected", f"{type(exc).__name__}: {exc}", exc_info=True)
         raise
     finally:

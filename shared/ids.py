@@ -8,14 +8,24 @@ from typing import TypeGuard
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 SCOPE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")  # campaign, session, asset ids
+# Firestore reserves document ids matching __.*__ (a write or a read of one
+# fails with InvalidArgument), and campaign, session and asset ids are
+# document ids: such ids are invalid everywhere, not only in Firestore.
+RESERVED_ID_RE = re.compile(r"^__.*__$")
+SCOPE_ID_RULE = "1-128 characters of [A-Za-z0-9_-], not of the form __...__"
 
 
 def is_request_id(value: object) -> bool:
     return isinstance(value, str) and REQUEST_ID_RE.fullmatch(value) is not None
 
 
+def is_reserved_id(value: str) -> bool:
+    return RESERVED_ID_RE.fullmatch(value) is not None
+
+
 def is_scope_id(value: object) -> TypeGuard[str]:
-    return isinstance(value, str) and SCOPE_ID_RE.fullmatch(value) is not None
+    return (isinstance(value, str) and SCOPE_ID_RE.fullmatch(value) is not None
+            and not is_reserved_id(value))
 
 
 def asset_id_for(request_id: str) -> str:

@@ -14,14 +14,15 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared import assets, log, spend
+from shared import assets, log
 from shared.animate import parse_animate
 from shared.clients import firestore_client
 from shared.errors import InvalidRequest
 from shared.ids import asset_id_for
-from shared.render import close_expired, reject_invalid
+from shared.render import close, close_expired, reject_invalid
 from shared.request import parse_request
 from shared.settings import get_settings
+from shared.transient import describe, transport_error
 
 OPEN = ["queued", "rendering_image", "animating"]
 GAVE_UP = "delivery failed repeatedly; the message was dead-lettered"
@@ -36,15 +37,26 @@ def sweep(limit: int = 500) -> int:
     query = (firestore_client().collection_group("media")
              .where(filter=FieldFilter("status", "in", OPEN))
              .where(filter=FieldFilter("created_at", "<", cutoff)).limit(limit))
-    closed = 0
+    closed = failed = 0
     for snap in query.stream():
         doc = snap.to_dict() or {}
         log.bind(campaign_id=doc.get("campaign_id"), asset_id=doc.get("asset_id"),
                  request_id=doc.get("request_id"))
-        close_expired(doc)
-        closed += 1
-    log.info("janitor_sweep", f"closed {closed} stuck assets", closed=closed)
+        try:
+            close_expired(doc)
+            closed += 1
+        except Exception as exc:  # noqa: BLE001 - one bad asset must not stop the sweep
+            failed += 1
+            _log_failure("janitor_close_failed", "could not close a stuck asset", exc)
+    log.info("janitor_sweep", f"closed {closed} stuck assets", closed=closed, failed=failed)
     return closed
+
+
+def _log_failure(event: str, message: str, exc: Exception) -> None:
+    if transport_error(exc) is not None:  # an outage: the next sweep tries again
+        log.warning(event, f"{message}: {describe(exc)}", transient=True)
+    else:
+        log.error(event, f"{message}: {type(exc).__name__}: {exc}", exc_info=True)
 
 
 def _asset_for_message(data: bytes) -> tuple[str, str] | None:
@@ -78,11 +90,7 @@ def close_dead_letter(data: bytes) -> str:
         # delivery's own message is still outstanding, and the deadline sweep
         # remains the backstop.
         return "in progress"
-    spend.release(doc)
-    if doc.get("image"):
-        assets.transition(campaign_id, asset_id, "partial", "video_failed", error=GAVE_UP)
-    else:
-        assets.transition(campaign_id, asset_id, "failed", "image_failed", error=GAVE_UP)
+    close(doc, "video_failed", "image_failed", error=GAVE_UP)
     log.warning("dead_letter_closed", "closed the asset of a dead-lettered message")
     return "closed"
 
@@ -93,8 +101,21 @@ def handle_http(body: Any) -> dict[str, Any]:
 
     message = body.get("message") if isinstance(body, dict) else None
     if isinstance(message, dict):
-        return {"dead_letter": close_dead_letter(decode_data(message.get("data")))}
+        return {"dead_letter": dead_letter(decode_data(message.get("data")))}
     return {"closed": sweep()}
+
+
+def dead_letter(data: bytes) -> str:
+    """close_dead_letter, answering 2xx (ack) unless retrying can help: a
+    message no retry can close stays in the dead-letter hold subscription
+    for an operator, instead of being pushed here for the whole retention."""
+    try:
+        return close_dead_letter(data)
+    except Exception as exc:
+        if transport_error(exc) is not None:
+            raise  # an outage: 500, retried (and dead-lettered in the end)
+        _log_failure("dead_letter_failed", "could not close a dead-lettered asset", exc)
+        return "failed"
 
 
 def parse_body(raw: bytes) -> Any:

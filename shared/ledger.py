@@ -5,7 +5,12 @@ and settled charges (`charges`), each keyed by "{asset_id}:{stage}". Keys
 make every step idempotent: a redelivered message that reserves or settles a
 key already recorded changes nothing, so nothing is charged twice. Totals are
 derived from the maps on every write, in integer micro-dollars, so they are
-exact. Invariant, checked on every write: spent + reserved <= cap.
+exact. Invariant: spent + reserved <= cap, where cap is the campaign's
+configured budget (stored as it is, never raised to fit): a reservation is
+the only way money is committed, and it checks the cap; a settle only turns
+a hold into a charge (a key that is not held is not charged: its work was
+given up on); a release only drops holds. A budget lowered below what is
+already committed stops new reservations; what is committed stays.
 """
 
 from __future__ import annotations
@@ -54,9 +59,6 @@ def held_maps(doc: dict[str, Any] | None) -> tuple[dict[str, int], dict[str, int
 
 def _fields(cap: int, holds: dict[str, int], charges: dict[str, int]) -> dict[str, Any]:
     spent, reserved = sum(charges.values()), sum(holds.values())
-    # A cap lowered below what is already committed means "nothing more",
-    # and the stored cap never reads below spent + reserved.
-    cap = max(cap, spent + reserved)
     return {
         "cap_micros": cap, "spent_micros": spent, "reserved_micros": reserved,
         "cap_usd": micros_to_usd(cap), "spent_usd": micros_to_usd(spent),
@@ -110,32 +112,40 @@ def reserve_first_fit(campaign_id: str, session_id: str, cap_micros: int,
 FieldsFor = Callable[[dict[str, Any] | None, dict[str, int], dict[str, int]], dict[str, Any]]
 
 
-def settle_in(ref: Any, key: str, micros: int, fields_for: FieldsFor) -> None:
-    """Turn the hold `key` into a charge of `micros`; a second call is a no-op."""
+def settle_in(ref: Any, key: str, micros: int, fields_for: FieldsFor) -> bool:
+    """Turn the hold `key` into a charge of `micros`; a second call is a no-op.
 
-    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, None]:
+    Returns whether `key` is charged. A key that is not held (released: its
+    asset was closed meanwhile) is not charged: nothing was reserved for it,
+    so charging it could break the cap."""
+
+    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
         holds, charges = held_maps(doc)
         if key in charges:
-            return None, None
-        holds.pop(key, None)
+            return None, True
+        if key not in holds:
+            return None, False
+        holds.pop(key)
         charges[key] = micros
-        return fields_for(doc, holds, charges), None
+        return fields_for(doc, holds, charges), True
 
-    read_modify_write(ref, mutate)
+    return read_modify_write(ref, mutate)
 
 
-def release_in(ref: Any, keys: list[str], fields_for: FieldsFor) -> None:
-    """Drop whichever of `keys` are still held; nothing to drop, nothing written."""
+def release_in(ref: Any, keys: list[str], fields_for: FieldsFor) -> dict[str, int]:
+    """Drop whichever of `keys` are still held; nothing to drop, nothing written.
+    Returns those of `keys` that are charged (settled before the release)."""
 
-    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, None]:
+    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict[str, int]]:
         holds, charges = held_maps(doc)
+        charged = {k: charges[k] for k in keys if k in charges}
         if not any(k in holds for k in keys):
-            return None, None
+            return None, charged
         for key in keys:
             holds.pop(key, None)
-        return fields_for(doc, holds, charges), None
+        return fields_for(doc, holds, charges), charged
 
-    read_modify_write(ref, mutate)
+    return read_modify_write(ref, mutate)
 
 
 def _session_fields(doc: dict[str, Any] | None, holds: dict[str, int],
@@ -143,11 +153,31 @@ def _session_fields(doc: dict[str, Any] | None, holds: dict[str, int],
     return _fields(int((doc or {}).get("cap_micros", 0)), holds, charges)
 
 
-def settle(campaign_id: str, session_id: str, key: str, actual_micros: int) -> None:
-    """Turn a hold into a charge of the actual cost; a second call is a no-op."""
-    settle_in(ledger_ref(campaign_id, session_id), key, actual_micros, _session_fields)
+def settle(campaign_id: str, session_id: str, key: str, actual_micros: int) -> bool:
+    """Turn a hold into a charge of the actual cost; a second call is a no-op.
+    False: the key was not held, and nothing is charged."""
+    return settle_in(ledger_ref(campaign_id, session_id), key, actual_micros, _session_fields)
 
 
-def release(campaign_id: str, session_id: str, keys: list[str]) -> None:
-    """Drop open holds (failure, block, timeout): blocked work is not billed."""
-    release_in(ledger_ref(campaign_id, session_id), keys, _session_fields)
+def release(campaign_id: str, session_id: str, keys: list[str]) -> dict[str, int]:
+    """Drop open holds (failure, block, timeout): blocked work is not billed.
+    Returns those of `keys` already charged."""
+    return release_in(ledger_ref(campaign_id, session_id), keys, _session_fields)
+
+
+def set_cap(campaign_id: str, cap_micros: int) -> int:
+    """Store a changed budget on every session ledger of the campaign, so the
+    documents players watch show it at once (not at the next reservation).
+    Returns how many ledgers changed."""
+    sessions = (firestore_client().collection("campaigns").document(campaign_id)
+                .collection("sessions"))
+    changed = 0
+    for snap in sessions.stream():
+        def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
+            if doc is None or int(doc.get("cap_micros", -1)) == cap_micros:
+                return None, False
+            holds, charges = held_maps(doc)
+            return _fields(cap_micros, holds, charges), True
+
+        changed += read_modify_write(snap.reference, mutate)
+    return changed

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from shared.clients import genai_client
 from shared.errors import MediaError, PermanentError, SafetyBlocked, TransientError
+from shared.transient import transport_error
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,12 @@ def classify(exc: Exception, permanent_reason: str) -> MediaError:
         if code in (408, 429) or code >= 500:
             return TransientError(f"{permanent_reason.split('_')[0]} model answered {code}")
         return PermanentError(permanent_reason, f"model answered {code}: {exc.message}")
-    import httpx
-
-    if isinstance(exc, (httpx.TransportError, TimeoutError, ConnectionError)):
-        return TransientError(f"transport error: {type(exc).__name__}")
+    # google-genai 3.6 raises its vendored httpx2's errors (ConnectError,
+    # RemoteProtocolError, ReadError, ReadTimeout), not httpx's: see transient.py.
+    found = transport_error(exc)
+    if found is not None:
+        return TransientError(f"transport error: {type(found).__module__}."
+                              f"{type(found).__name__}")
     return PermanentError(permanent_reason, f"{type(exc).__name__}: {exc}")
 
 

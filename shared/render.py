@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -18,8 +19,8 @@ from shared.clients import publisher, topic_path
 from shared.docs import now
 from shared.errors import InvalidRequest, PermanentError, SafetyBlocked
 from shared.ids import asset_id_for
-from shared.media_models import GenaiImageModel, ImageModel
-from shared.paths import gs_uri, image_object
+from shared.media_models import GenaiImageModel, ImageModel, Still
+from shared.paths import gs_uri, image_object, video_object
 from shared.pipeline_checks import checkpoint, expired, past_deadline
 from shared.pricing import micros_to_usd, usd_to_micros
 from shared.request import MediaRequest, parse_request
@@ -57,6 +58,13 @@ def handle_request(data: bytes, delivery_id: str, published_at: datetime | None 
         log.info("redelivery", f"request already known, status {doc.get('status')}")
     if assets.is_terminal(doc):
         return
+    if not created:
+        # The first body to create the asset defines the request: a later
+        # delivery of the same id with another session, kind or duration acts
+        # on the stored one, or it would reserve in one session and settle in
+        # another, or hold one price and settle another.
+        request = stored_request(doc, request)
+        log.bind(session_id=request.session_id)
     if created and published_at is not None and past_deadline(published_at):
         # Redelivered for longer than the deadline (or stuck in a backlog):
         # nobody is waiting for it any more, so close it instead of paying.
@@ -77,6 +85,20 @@ def handle_request(data: bytes, delivery_id: str, published_at: datetime | None 
             spend.settle(doc, "image", stored_plan(doc)[0].image_micros)
         if admitted or not assets.lease_live(doc):  # nobody animating it: (re)start
             publish_animate(request.campaign_id, asset_id)
+
+
+def stored_request(doc: dict[str, Any], delivered: MediaRequest) -> MediaRequest:
+    """The request as its asset recorded it (`delivered`: this delivery's body)."""
+    raw = doc.get("request")
+    if not isinstance(raw, dict):
+        return delivered  # written before assets kept their request: nothing to compare
+    stored = MediaRequest.model_validate(raw)
+    if stored != delivered:
+        ours, theirs = stored.to_message(), delivered.to_message()
+        differ = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
+        log.warning("request_conflict", "a delivery of this request id differs from the "
+                    "stored request; acting on the stored one", fields=differ)
+    return stored
 
 
 def reject_invalid(exc: InvalidRequest) -> None:
@@ -161,10 +183,13 @@ def styled_prompt(request: MediaRequest) -> str:
 
 
 def make_still(request: MediaRequest, plan: Plan, model: ImageModel,
-               fresh: bool) -> tuple[dict, dict[str, int]]:
+               fresh: bool, owns: Callable[[], None] = lambda: None
+               ) -> tuple[dict, dict[str, int]]:
     """Generate (or find, after a crash) the PNG; returns image fields and
     timings: the whole stage, and the model's own share of it. `fresh`: this
-    delivery admitted the request, so no earlier one can have stored a PNG."""
+    delivery admitted the request, so no earlier one can have stored a PNG.
+    `owns()` raises Busy if the stage's lease is no longer ours: it runs before
+    every paid call, retries included."""
     name = image_object(request.campaign_id, asset_id_for(request.request_id))
     t0 = time.monotonic()
     model_ms = 0
@@ -175,9 +200,13 @@ def make_still(request: MediaRequest, plan: Plan, model: ImageModel,
         for attempt in range(1, tries + 1):
             try:
                 t_model = time.monotonic()
-                still = with_retries(lambda: model.generate(
-                    plan.image_model, styled_prompt(request), request.aspect_ratio,
-                    plan.image_size, references), what="image call")
+                def call() -> Still:
+                    owns()
+                    return model.generate(plan.image_model, styled_prompt(request),
+                                          request.aspect_ratio, plan.image_size,
+                                          references)
+
+                still = with_retries(call, what="image call")
                 model_ms = ms_since(t_model)
                 break
             except SafetyBlocked:
@@ -200,8 +229,11 @@ def render(request: MediaRequest, asset_id: str, doc: dict[str, Any], owner: str
     plan, video_planned = stored_plan(doc)
     try:
         with assets.leased(cid, asset_id, owner, get_settings().MEDIA_IMAGE_LEASE_S,
-                           "rendering_image", held=leased):
-            image, timing = make_still(request, plan, model, fresh=leased)
+                           "rendering_image", held=leased) as lease:
+            image, timing = make_still(request, plan, model, fresh=leased, owns=lease.ensure)
+            # The PNG is stored (a taker-over finds it and pays for nothing);
+            # moving the asset on is for whoever holds the stage now.
+            lease.ensure()
     except PermanentError as exc:
         spend.release(doc)
         reason = exc.reason if exc.reason in ("image_blocked",) else "image_failed"
@@ -213,10 +245,14 @@ def render(request: MediaRequest, asset_id: str, doc: dict[str, Any], owner: str
         # (a redelivery that finds the asset animating settles it again).
         updated = assets.transition(cid, asset_id, "animating", stage_ms=timing, **fields)
         checkpoint("png_stored")
-        spend.settle(doc, "image", plan.image_micros)
+        if not spend.settle(doc, "image", plan.image_micros):
+            unbilled("image", plan.image_micros, "its closer recorded the asset's cost")
+            return None
         return updated
     # Terminal states are never left with an open hold: settle first.
-    spend.settle(doc, "image", plan.image_micros)
+    if not spend.settle(doc, "image", plan.image_micros):
+        unbilled("image", plan.image_micros, "kept out of the session's spend")
+        return None
     if request.kind == "model_sheet":  # registered before it is complete: a retry redoes it
         model_sheets.register(request, asset_id, image["uri"])
     if request.kind != "cutscene":
@@ -233,6 +269,34 @@ def publish_animate(campaign_id: str, asset_id: str) -> None:
 
 def close_expired(doc: dict[str, Any]) -> None:
     """Past MEDIA_DEADLINE_S: stop, keep what exists, release what is held."""
-    spend.release(doc)
-    status = "partial" if doc.get("image") else "failed"
-    assets.transition(doc["campaign_id"], doc["asset_id"], status, "timeout")
+    close(doc, "timeout", "timeout")
+
+
+def close(doc: dict[str, Any], partial_reason: str, failed_reason: str,
+          **fields: Any) -> dict[str, Any] | None:
+    """Close an open asset that its worker gave up on (deadline, dead letter).
+
+    Holds are released first, so a worker finishing at the same moment finds
+    its key no longer held and charges nothing. A stage its worker settled
+    just before stays charged and is recorded as such: a settled clip means
+    its MP4 is in place (the poller stores it before settling), so the asset
+    is complete; otherwise cost_usd is what was charged, so the session's
+    spent always equals the sum of its assets' costs."""
+    cid, aid = doc["campaign_id"], doc["asset_id"]
+    charged = spend.release(doc)
+    cost = micros_to_usd(sum(charged.values()))
+    if "video" in charged and doc.get("image") and doc.get("plan"):
+        plan, _ = stored_plan(doc)
+        video = {"uri": gs_uri(get_settings().MEDIA_BUCKET, video_object(cid, aid)),
+                 "mime_type": "video/mp4", "duration_seconds": plan.duration_seconds}
+        return assets.transition(cid, aid, "complete", video=video, cost_usd=cost)
+    if doc.get("image"):
+        return assets.transition(cid, aid, "partial", partial_reason, cost_usd=cost, **fields)
+    return assets.transition(cid, aid, "failed", failed_reason, cost_usd=cost, **fields)
+
+
+def unbilled(what: str, micros: int, detail: str) -> None:
+    """A paid result that arrived after its asset was closed: Google bills it,
+    the session does not (docs/decisions/0006-late-clips.md)."""
+    log.warning("late_result", f"{what} arrived after its asset was closed; {detail}",
+                unbilled_usd=micros_to_usd(micros), stage=what)

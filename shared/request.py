@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import json
 import re
+from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.errors import InvalidRequest
-from shared.ids import REQUEST_ID_RE, SCOPE_ID_RE, is_request_id, is_scope_id
+from shared.ids import (
+    REQUEST_ID_RE,
+    SCOPE_ID_RE,
+    SCOPE_ID_RULE,
+    is_request_id,
+    is_reserved_id,
+    is_scope_id,
+)
 
 SCHEMA = "media.request.v1"
 Kind = Literal["cutscene", "location_visual", "npc_portrait", "model_sheet"]
@@ -71,6 +79,13 @@ class MediaRequest(BaseModel):
         lambda v: v if v is None else _not_blank(v))
     _blank_names = field_validator("characters")(lambda v: [_not_blank(n) for n in v])
 
+    @field_validator("campaign_id", "session_id")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if is_reserved_id(value):
+            raise ValueError(f"must be {SCOPE_ID_RULE}")
+        return value
+
     @model_validator(mode="after")
     def _kind_rules(self) -> MediaRequest:
         if self.kind == "cutscene":
@@ -116,13 +131,67 @@ def describe(error: ValidationError) -> str:
     return "; ".join(items)
 
 
+# Runs of brackets count as one token: deep nesting is long runs.
+_TOKEN_RE = re.compile(r'"|[{\[]+|[}\]]+|,')
+# How much of a message the fallback scan reads: ids come first in every
+# message our client builds, and a scan of a 10 MB message of brackets would
+# cost seconds of CPU per delivery.
+_SCAN_CHARS = 256 * 1024
+
+
+def top_level_strings(text: str, wanted: frozenset[str]) -> dict[str, str]:
+    """String values of `wanted` keys of a JSON object, without recursion
+    (within its first _SCAN_CHARS characters).
+
+    For text json.loads cannot take (nested deeper than the interpreter's
+    recursion limit): its ids still deserve a `rejected` document."""
+    found: dict[str, str] = {}
+    depth, key, i = 0, None, 0
+    text = text[:_SCAN_CHARS]
+    if not text.lstrip().startswith("{"):
+        return found
+    while (match := _TOKEN_RE.search(text, i)) is not None:
+        token, i = match.group(), match.end()
+        char = token[0]
+        if char == '"':
+            try:
+                value, i = scanstring(text, i)
+            except (json.JSONDecodeError, ValueError):
+                return found
+            if depth != 1:
+                continue
+            after = text[i:i + 64].lstrip()
+            if after.startswith(":"):
+                key = value
+            elif key is not None:
+                if key in wanted:
+                    found[key] = value
+                key = None
+        elif char in "{[":
+            depth += len(token)
+        elif char in "}]":
+            depth -= len(token)
+        elif depth == 1:  # a comma between members of the top-level object
+            key = None
+    return found
+
+
+def _too_deep(data: bytes | str) -> InvalidRequest:
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    ids = top_level_strings(text, frozenset({"campaign_id", "request_id"}))
+    cid, rid = _readable_ids(ids)
+    return InvalidRequest("message data is nested too deeply", cid, rid)
+
+
 def parse_request(data: bytes | str | dict[str, Any], bucket: str) -> MediaRequest:
     """Parse and validate a request message, or raise InvalidRequest with ids if readable."""
     obj: Any = data
     if isinstance(data, (bytes, str)):
         try:
             obj = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        except RecursionError:
+            raise _too_deep(data) from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InvalidRequest(f"message data is not UTF-8 JSON: {type(exc).__name__}") from None
     campaign_id, request_id = _readable_ids(obj)
     if not isinstance(obj, dict):

@@ -32,20 +32,27 @@ def reserve(campaign_id: str, session_id: str, asset_id: str, cap_micros: int,
     return choice, {"day": day, "shard": shard}
 
 
-def settle(asset: dict[str, Any], stage: str, micros: int) -> None:
+def settle(asset: dict[str, Any], stage: str, micros: int) -> bool:
+    """Charge the stage's hold. False: it was not held (the asset was closed
+    and its hold released first), so nothing is charged, here or in the day."""
     key = ledger.hold_key(asset["asset_id"], stage)
-    ledger.settle(asset["campaign_id"], asset["session_id"], key, micros)
+    if not ledger.settle(asset["campaign_id"], asset["session_id"], key, micros):
+        return False
     where = (asset.get("plan") or {}).get("daily")
     if where:
         daily.settle(where["day"], where["shard"], key, micros)
+    return True
 
 
-def release(asset: dict[str, Any], stages: tuple[str, ...] = STAGES) -> None:
-    """Drop whatever is still held for these stages (failure, block, timeout)."""
+def release(asset: dict[str, Any], stages: tuple[str, ...] = STAGES) -> dict[str, int]:
+    """Drop whatever is still held for these stages (failure, block, timeout).
+    Returns the stages already charged (stage -> micros): a closer must not
+    leave an asset without a charge it carries."""
     if not asset.get("session_id"):
-        return
+        return {}
     keys = [ledger.hold_key(asset["asset_id"], s) for s in stages]
-    ledger.release(asset["campaign_id"], asset["session_id"], keys)
+    charged = ledger.release(asset["campaign_id"], asset["session_id"], keys)
     where = (asset.get("plan") or {}).get("daily")
     if where:
         daily.release(where["day"], where["shard"], keys)
+    return {key.rsplit(":", 1)[1]: micros for key, micros in charged.items()}

@@ -75,3 +75,13 @@ def any_under(prefix: str) -> bool:
         return any(True for _ in blobs)
     except (gexc.GoogleAPICallError, rexc.RequestException):
         return False
+
+
+def delete_quietly(name: str) -> None:
+    """Delete an object if it is there (cleanup: absence is success)."""
+    from google.api_core.exceptions import NotFound
+
+    try:
+        _bucket().blob(name).delete(timeout=TIMEOUT)
+    except NotFound:
+        pass

@@ -10,9 +10,17 @@ def janitor(request):
     from shared import log
     from shared.janitor import handle_http, parse_body
     from shared.settings import get_settings
+    from shared.transient import describe, transport_error
 
     log.clear()
     trace, span = log.trace_from_headers(request.headers, get_settings().GOOGLE_CLOUD_PROJECT)
     log.bind(function="janitor", trace=trace, span=span)
-    answer = handle_http(parse_body(request.get_data()))
+    try:
+        answer = handle_http(parse_body(request.get_data()))
+    except Exception as exc:
+        if transport_error(exc) is None:
+            raise
+        # An outage: 503 so the scheduler or Pub/Sub retries; no stack trace.
+        log.warning("transient", f"janitor: {describe(exc)}")
+        return json.dumps({"error": "unavailable"}), 503, {"Content-Type": "application/json"}
     return json.dumps(answer), 200, {"Content-Type": "application/json"}

@@ -12,7 +12,7 @@ import os
 import threading
 from typing import Any
 
-from shared.ids import is_scope_id
+from shared.ids import SCOPE_ID_RULE, is_scope_id
 
 DEMO_MEMBERS = ["alice"]
 DEMO_BUDGET_USD = 20.0  # about twenty 8 s clips at standard quality
@@ -55,7 +55,7 @@ def _refusal(body: Any, env: dict[str, str] | None) -> tuple[int, dict[str, Any]
     if not isinstance(body, dict):
         return _error(400, "expected a JSON object")
     if not is_scope_id(body.get("campaign_id", "demo")):
-        return _error(400, "campaign_id must be 1-128 characters of [A-Za-z0-9_-]")
+        return _error(400, f"campaign_id must be {SCOPE_ID_RULE}")
     return None
 
 

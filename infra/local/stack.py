@@ -468,6 +468,25 @@ class LocalStack:
                 self._write_state()
             return proc
 
+    def stop_part(self, name: str) -> None:
+        """Stop one part by PID (an outage, for tests); `start_part` brings it
+        back on the same port with the same command line."""
+        with self._lock:
+            procs.stop(self.procs[name])
+
+    def start_part(self, name: str) -> Proc:
+        """Start a part stopped by `stop_part` again, same port, and wait for it."""
+        with self._lock:
+            old = self.procs[name]
+            cwd = Path(old.cwd) if old.cwd else self.root
+            proc = procs.spawn(name, old.argv, old.env, self.log_dir, port=old.port, cwd=cwd)
+            self.procs[name] = proc
+            self._wait_ready(name)
+            procs.refresh_identity(proc)
+            if self.state_dir is not None:
+                self._write_state()
+            return proc
+
     def function_alive(self, name: str) -> bool:
         """Whether the function's process is still running (False after a crash)."""
         proc = self.procs[name]

@@ -27,6 +27,7 @@ from shared.client import remaining_budget
 from shared.gallery import gallery_page
 from shared.ids import is_scope_id
 from shared.settings import get_settings
+from shared.transient import describe, transport_error
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -134,9 +135,14 @@ def handle(request: Request) -> Response:
         response = error_response(exc.code, exc.message)
         if exc.code == 405:
             response.headers["Allow"] = "GET, OPTIONS"
-    except Exception:  # noqa: BLE001 - a client gets a JSON 500, the log the trace
-        log.error("api_error", f"{request.method} {request.path} failed", exc_info=True)
-        response = error_response(500, "internal error")
+    except Exception as exc:  # noqa: BLE001 - a client gets a JSON 5xx, the log the cause
+        if transport_error(exc) is not None:
+            # Firestore or Storage away for a moment: the client may retry.
+            log.warning("transient", f"{request.method} {request.path}: {describe(exc)}")
+            response = error_response(503, "temporarily unavailable, try again")
+        else:
+            log.error("api_error", f"{request.method} {request.path} failed", exc_info=True)
+            response = error_response(500, "internal error")
     cors.apply(request, response)
     log.info("api_request", f"{request.method} {info.get('route', request.path)} "
              f"{response.status_code}", status=response.status_code,

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from shared.api.responses import ApiError
-from shared.ids import is_scope_id
+from shared.ids import SCOPE_ID_RULE, is_scope_id
 
 MAX_TURN = 10_000_000  # the request message's bound on turn_number
 # A stable address's last segment; the suffixed names let AIDM's viewer tell a
@@ -56,7 +56,7 @@ def segments(environ: dict[str, Any], fallback: str) -> list[str]:
 
 def _scope(value: str, what: str) -> str:
     if not is_scope_id(value):
-        raise ApiError(400, f"{what} must be 1-128 characters of [A-Za-z0-9_-]")
+        raise ApiError(400, f"{what} must be {SCOPE_ID_RULE}")
     return value
 
 

@@ -78,7 +78,7 @@ def patched(doc: FakeDoc) -> pytest.MonkeyPatch:
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32), cap=st.integers(0, 3_000_000),
        costs=st.lists(st.tuples(st.integers(1, 900_000), st.integers(0, 900_000),
-                                st.sampled_from(["settle", "release", "settle_image"])),
+                                st.sampled_from(["settle", "release", "settle_image", "late"])),
                       min_size=1, max_size=24))
 def test_spent_plus_reserved_never_exceeds_cap(seed, cap, costs):
     doc = FakeDoc(random.Random(seed))
@@ -94,8 +94,11 @@ def test_spent_plus_reserved_never_exceeds_cap(seed, cap, costs):
         # Redelivery: the same reservation again changes nothing.
         assert ledger.reserve_first_fit("c", "s", cap, [{img: image, vid: video},
                                                         {img: image}]) == choice
-        if ending == "release":
+        if ending in ("release", "late"):
             ledger.release("c", "s", [img, vid])
+            if ending == "late":  # results landing after the asset was closed
+                assert ledger.settle("c", "s", img, image) is False
+                assert ledger.settle("c", "s", vid, video) is False
             return
         ledger.settle("c", "s", img, image)
         ledger.settle("c", "s", img, image)  # a duplicate settle is a no-op

@@ -151,3 +151,70 @@ def test_model_sheets_and_characters_in_the_shot():
     for bad in (["x"] * 7, [""], ["  "], ["x" * 201], "Rei"):
         with pytest.raises(InvalidRequest):
             parse({**base, "kind": "npc_portrait", "subject": "Rei", "characters": bad}, "bkt")
+
+
+@pytest.mark.parametrize("reserved", ["__x__", "____", "__c1__", "__ab-c__"])
+@pytest.mark.parametrize("field", ["campaign_id", "session_id"])
+def test_ids_firestore_reserves_are_invalid(field, reserved):
+    # Firestore refuses document ids matching __.*__: such a request would
+    # stay queued forever (and stop the janitor's sweep) if let through.
+    with pytest.raises(InvalidRequest, match=field):
+        parse_request(valid(**{field: reserved}), BUCKET)
+    assert not is_scope_id(reserved)
+
+
+@pytest.mark.parametrize("fine", ["___", "_x_", "__x", "x__", "_", "a__b__c"])
+def test_ids_near_the_reserved_form_stay_valid(fine):
+    assert parse_request(valid(campaign_id=fine, session_id=fine), BUCKET).session_id == fine
+
+
+def test_a_reserved_campaign_id_is_not_readable_for_a_rejected_document():
+    with pytest.raises(InvalidRequest) as info:
+        parse_request(valid(campaign_id="__c__"), BUCKET)
+    assert info.value.campaign_id is None and info.value.request_id == "req-0001"
+
+
+@pytest.mark.parametrize("depth", [1000, 100_000])
+def test_json_nested_too_deep_keeps_its_readable_ids(depth):
+    deep = "[" * depth + "]" * depth
+    raw = ('{"campaign_id": "c1", "x": {"request_id": "nested-not-me"}, '
+           f'"request_id": "req-0001", "deep": {deep}}}').encode()
+    with pytest.raises(InvalidRequest) as info:
+        parse_request(raw, BUCKET)
+    assert (info.value.campaign_id, info.value.request_id) == ("c1", "req-0001")
+    assert "nested too deeply" in str(info.value)
+
+
+def test_json_nested_too_deep_with_bad_ids_has_none():
+    raw = ('{"campaign_id": "__c__", "request_id": "x", "d": ' + "[" * 5000 + "]" * 5000
+           + "}").encode()
+    with pytest.raises(InvalidRequest) as info:
+        parse_request(raw, BUCKET)
+    assert (info.value.campaign_id, info.value.request_id) == (None, None)
+
+
+@pytest.mark.parametrize("argv", [
+    ["cost", "--campaign", "__c__", "--session", "s1"],
+    ["cost", "--campaign", "c1", "--session", "__s__"],
+    ["trigger", "--campaign", "c1", "--session", "__x__", "--turn", "1", "--kind",
+     "npc_portrait", "--subject", "Rei", "--image-prompt", "p"],
+    ["configure", "--campaign", "____", "--enable"],
+    ["gallery", "--campaign", "__c__"],
+])
+def test_cli_refuses_reserved_ids_with_one_line(argv, capsys):
+    from shared.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "not of the form __...__" in err and "Traceback" not in err
+
+
+def test_client_refuses_reserved_ids():
+    from shared.client import MediaClient, configure_campaign
+
+    with pytest.raises(ValueError, match="__...__"):
+        configure_campaign("__c__", enabled=True)
+    status = MediaClient().remaining_budget("c1", "__s__")
+    assert not status.ok and "__...__" in status.reason

@@ -374,11 +374,11 @@ def check_buckets_private(config: Config) -> list[str]:
 
 
 def check_dead_letters(config: Config) -> list[str]:
-    """Every subscription that feeds a function dead-letters; Eventarc triggers (whose
-    subscriptions we cannot configure) are not used. Subscriptions on a dead-letter
-    topic are the exception: the pull hold keeps dead letters for an operator and
-    the janitor's push closes their assets; a dead letter of a dead letter has
-    nowhere better to go than the hold."""
+    """Every subscription that feeds a function dead-letters, the janitor's push of
+    dead letters included (else a dead letter it cannot close is pushed for the
+    whole retention); Eventarc triggers (whose subscriptions we cannot configure)
+    are not used. Pull subscriptions on a dead-letter topic are the exception:
+    they keep dead letters for an operator, and nothing consumes them."""
     violations = []
     for module in config.values():
         subscriptions = module.resources.get("google_pubsub_subscription", {})
@@ -393,7 +393,8 @@ def check_dead_letters(config: Config) -> list[str]:
                 if not str(policy.get("max_delivery_attempts", "")):
                     violations.append(f"{where}: dead_letter_policy without max_delivery_attempts")
                 continue
-            if _resource_address(str(body.get("topic"))) in dead_letter_topics:
+            on_dead_letters = _resource_address(str(body.get("topic"))) in dead_letter_topics
+            if on_dead_letters and not body.get("push_config"):
                 continue
             violations.append(f"{where} has no dead_letter_policy")
         for name, body in module.each("google_cloudfunctions2_function"):
@@ -729,6 +730,14 @@ BROKEN = {
         check_dead_letters,
         lambda p: remove_block(p, "pubsub.tf", "  dead_letter_policy {"),
         "google_pubsub_subscription.push has no dead_letter_policy",
+    ),
+    "janitor_push_without_dead_letter": (
+        check_dead_letters,
+        lambda p: broken(p, "pubsub.tf", "  dead_letter_policy {\n"
+                         "    dead_letter_topic     = google_pubsub_topic.janitor_dead_letter.id\n"
+                         "    max_delivery_attempts = var.delivery.max_delivery_attempts\n"
+                         "  }\n", ""),
+        "google_pubsub_subscription.dead_letter_janitor has no dead_letter_policy",
     ),
     "eventarc_trigger": (
         check_dead_letters,

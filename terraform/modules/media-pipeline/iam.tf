@@ -151,6 +151,22 @@ resource "google_pubsub_subscription_iam_member" "dead_letter_subscriber" {
   member       = local.pubsub_agent
 }
 
+# The same for the janitor's dead-letter subscriptions and their own topic.
+resource "google_pubsub_topic_iam_member" "janitor_dead_letter_publisher" {
+  project = var.project_id
+  topic   = google_pubsub_topic.janitor_dead_letter.name
+  role    = "roles/pubsub.publisher"
+  member  = local.pubsub_agent
+}
+
+resource "google_pubsub_subscription_iam_member" "janitor_dead_letter_subscriber" {
+  for_each     = local.dead_letter_topics
+  project      = var.project_id
+  subscription = google_pubsub_subscription.dead_letter_janitor[each.key].name
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_agent
+}
+
 # ---- Dead letters -> janitor (pubsub.tf) -------------------------------------
 
 resource "google_service_account" "dead_letter_push" {

@@ -78,7 +78,8 @@ resource "google_monitoring_alert_policy" "dead_letters" {
   severity     = "ERROR"
 
   dynamic "conditions" {
-    for_each = google_pubsub_subscription.dead_letter_hold
+    for_each = merge(google_pubsub_subscription.dead_letter_hold,
+    { janitor = google_pubsub_subscription.janitor_dead_letter_hold })
     content {
       display_name = "${conditions.value.name} has undelivered messages"
       condition_threshold {

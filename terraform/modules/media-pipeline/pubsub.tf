@@ -99,9 +99,9 @@ resource "google_pubsub_subscription" "dead_letter_hold" {
 # Dead letters are also pushed to the janitor, which closes their assets at
 # once (failed or partial, holds released) so a player never waits on a
 # request nobody is working on. The hold subscription above still keeps every
-# dead letter for an operator. No dead-letter policy here: a dead letter of a
-# dead letter has nowhere better to go than the hold; Pub/Sub keeps retrying
-# with backoff until message retention runs out.
+# dead letter for an operator. The janitor acks what no retry can close; what
+# it keeps failing on (an outage, a bug) goes to media-janitor-dead after
+# max_delivery_attempts instead of being pushed for the whole retention.
 resource "google_pubsub_subscription" "dead_letter_janitor" {
   for_each                   = local.dead_letter_topics
   project                    = var.project_id
@@ -124,6 +124,11 @@ resource "google_pubsub_subscription" "dead_letter_janitor" {
     maximum_backoff = var.delivery.maximum_backoff
   }
 
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.janitor_dead_letter.id
+    max_delivery_attempts = var.delivery.max_delivery_attempts
+  }
+
   expiration_policy {
     ttl = ""
   }
@@ -131,5 +136,27 @@ resource "google_pubsub_subscription" "dead_letter_janitor" {
   depends_on = [
     google_cloud_run_service_iam_member.dead_letter_push_invoker,
     google_service_account_iam_member.pubsub_agent_mints_dead_letter_tokens,
+    google_pubsub_topic_iam_member.janitor_dead_letter_publisher,
   ]
+}
+
+# Where the janitor's own failures end: kept for an operator (pull only, and
+# the dead-letter alert in monitoring.tf watches it like the other holds).
+resource "google_pubsub_topic" "janitor_dead_letter" {
+  project    = var.project_id
+  name       = "media-janitor-dead"
+  labels     = var.labels
+  depends_on = [google_project_service.this]
+}
+
+resource "google_pubsub_subscription" "janitor_dead_letter_hold" {
+  project                    = var.project_id
+  name                       = "media-janitor-dead-hold"
+  topic                      = google_pubsub_topic.janitor_dead_letter.id
+  labels                     = var.labels
+  ack_deadline_seconds       = 60
+  message_retention_duration = var.delivery.dead_letter_retention
+  expiration_policy {
+    ttl = ""
+  }
 }
