@@ -126,6 +126,14 @@ def cmd_janitor(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_player_token(args: argparse.Namespace) -> int:
+    """A custom token on stdout, alone, for a script or a page to sign in with."""
+    from shared.client import MediaClient
+
+    print(MediaClient().create_custom_token(args.campaign, args.user))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cutscenes", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -174,6 +182,12 @@ def parser() -> argparse.ArgumentParser:
 
     jan = sub.add_parser("janitor", help="close assets stuck past the deadline")
     jan.set_defaults(func=cmd_janitor)
+
+    tok = sub.add_parser("player-token",
+                         help="a Firebase custom token for a member (signInWithCustomToken)")
+    tok.add_argument("--campaign", required=True)
+    tok.add_argument("--user", required=True, metavar="UID")
+    tok.set_defaults(func=cmd_player_token)
     return p
 
 
