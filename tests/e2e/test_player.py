@@ -8,6 +8,9 @@ long it took from `complete` in Firestore to the video element playing.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -26,12 +29,28 @@ def card(asset_id: str) -> str:
     return f'.cs-card[data-asset-id="{asset_id}"]'
 
 
-def open_table(context, stack, user: str):
+def player_token(stack, user: str) -> str:
+    """What a hosted AIDM's backend hands its page: `cutscenes player-token`."""
+    env = {**os.environ, **stack.env, "CUTSCENES_NO_LOCAL": "1"}
+    done = subprocess.run([sys.executable, "-m", "shared.cli", "player-token",
+                           "--campaign", CAMPAIGN, "--user", user],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def open_table(context, stack, user: str, member: bool | None = None):
+    """The demo page signed in as `user`: a member with a token from the CLI, anyone
+    else as an anonymous Firebase user (the demo backend will not mint for them)."""
+    member = user == "alice" if member is None else member
+    configure_campaign(CAMPAIGN, enabled=True, budget_usd=5.0, members=["alice"])
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{stack.env['DEMO_URL']}?user={user}&campaign={CAMPAIGN}&session=s1")
-    page.wait_for_selector("#go:not([disabled])", timeout=15_000)
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    fragment = f"#token={player_token(stack, user)}" if member else ""
+    page.goto(f"{stack.env['DEMO_URL']}?user={user}&campaign={CAMPAIGN}&session=s1{fragment}")
+    page.wait_for_function("window.cutsceneReady === true", timeout=30_000)
     return page, errors
 
 
