@@ -168,6 +168,7 @@ def test_a_non_member_sees_nothing(e2e_stack, context, artifacts):
     assert rendered == 0
     assert page.is_hidden(".cs-cost")
     assert timeline(page, "cutscene:denied")
+    assert page.is_disabled("#go")  # watching is all a non-member may do
     page.screenshot(path=str(artifacts / "06-non-member.png"))
     assert not errors, errors
 
