@@ -108,6 +108,7 @@ function setUpForm() {
       cutscene_type: cutscene ? $("type").value : null,
       motion_prompt: cutscene ? ($("motion").value.trim() || "slow cinematic push-in") : null,
       subject: cutscene ? null : ($("subject").value.trim() || scene.slice(0, 60)),
+      aspect_ratio: kind.value === "npc_portrait" ? "1:1" : null,  // portraits are square
     };
     $("go").disabled = true;
     $("status").textContent = "sending…";

@@ -22,7 +22,7 @@ import { getFirestore } from "firebase/firestore";
 import { MediaApi, UrlCache } from "./api.js";
 import { AssetCard } from "./card.js";
 import { CostMeter } from "./cost.js";
-import { listenToLedger, listenToMedia } from "./firestore.js";
+import { listenToLedger, listenToMedia, millis } from "./firestore.js";
 import { Gallery } from "./gallery.js";
 import { openViewer } from "./viewer.js";
 
@@ -121,9 +121,23 @@ export function mountCutscenePlayer(element, options) {
     }).catch(() => {});
   }
 
+  // How long a request of each kind took lately (created -> complete), for the
+  // "about N s left" on unfinished ones: the median of the last few.
+  const recentMs = new Map();
+  function learn(docs) {
+    for (const kind of new Set(docs.map((d) => d.kind))) {
+      const spans = docs.filter((d) => d.kind === kind && d.status === "complete")
+        .map((d) => millis(d.completed_at) - millis(d.created_at))
+        .filter((ms) => ms > 0).slice(0, 9).sort((a, b) => a - b);
+      if (spans.length) recentMs.set(kind, spans[Math.floor(spans.length / 2)]);
+    }
+  }
+  const estimate = (asset) => recentMs.get(asset.kind) || null;
+
   function onMedia(docs) {
     root.dataset.state = "live";
     askCost();
+    learn(docs);
     retryMs = 3000;
     tabs.hidden = false;
     quiet.hidden = true;
@@ -138,7 +152,7 @@ export function mountCutscenePlayer(element, options) {
       let card = cards.get(asset.id);
       if (card) card.update(asset);
       else {
-        card = new AssetCard(asset, { urls, emit, openViewer });
+        card = new AssetCard(asset, { urls, emit, openViewer, estimate });
         cards.set(asset.id, card);
       }
       // The newest asset takes the stage; the rest line up beside it.
