@@ -19,7 +19,7 @@ MAX_TURN = 10_000_000  # the request message's bound on turn_number
 
 @dataclass(frozen=True)
 class Route:
-    name: str  # asset | turn_media | gallery | cost | events
+    name: str  # asset | turn_media | gallery | cost | events | events_ticket
     campaign_id: str
     asset_id: str | None = None
     session_id: str | None = None
@@ -78,4 +78,6 @@ def parse(environ: dict[str, Any], path: str) -> Route:
         return Route("cost", _scope(cid, "campaign id"), session_id=_scope(seg[3], "session id"))
     if shape == ("campaigns", "*", "events"):
         return Route("events", _scope(cid, "campaign id"))
+    if shape == ("campaigns", "*", "events", "*") and seg[3] == "ticket":
+        return Route("events_ticket", _scope(cid, "campaign id"))
     raise ApiError(404, "no such route")
