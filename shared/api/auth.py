@@ -3,10 +3,12 @@
 Every token is verified by firebase-admin, `check_revoked=True`: in the cloud
 against Firebase Auth (signature, issuer, audience, expiry, revocation),
 locally against the Firebase Auth emulator the stack runs
-(FIREBASE_AUTH_EMULATOR_HOST). The emulator's own tokens are unsigned, so the
-revocation check, which asks the emulator for the user, is what refuses a
-token nobody signed in for. There is no other path: no hand-made token is
-accepted anywhere. A stray FIREBASE_AUTH_EMULATOR_HOST in the cloud would make
+(FIREBASE_AUTH_EMULATOR_HOST). The emulator's own tokens are unsigned and
+firebase-admin checks neither signature nor expiry there, so against it the
+revocation check (which asks the emulator for the user) refuses a token nobody
+signed in for, and this module refuses one not shaped like the emulator's or
+past its expiry. There is no other path: no hand-made token is accepted
+anywhere (docs/decisions/0005-local-auth.md). A stray FIREBASE_AUTH_EMULATOR_HOST in the cloud would make
 firebase-admin accept unsigned tokens, so there it fails closed.
 """
 
