@@ -149,7 +149,10 @@ def test_the_cinematic_viewer_opens_on_click(e2e_stack, context, artifacts):
     page.keyboard.press("Escape")
     page.wait_for_selector(".cs-viewer", state="detached", timeout=5_000)
     page.click(".cs-tab:has-text('Gallery')")
-    page.wait_for_selector(f'.cs-tile[data-asset-id="{doc["asset_id"]}"] img', timeout=10_000)
+    tile = f'.cs-tile[data-asset-id="{doc["asset_id"]}"]'
+    page.wait_for_selector(f"{tile} img", timeout=10_000)
+    caption = page.inner_text(f"{tile} .cs-tile-caption")
+    assert caption.endswith("· ready") and "complete" not in caption, caption  # words
     page.screenshot(path=str(artifacts / "05-gallery.png"))
     assert not errors, errors
 
@@ -199,7 +202,8 @@ def test_a_still_without_its_clip_drifts_and_a_failure_is_a_quiet_notice(
     assert page.query_selector(f"{drifting} video") is None
     quiet = card(failed["asset_id"])
     page.wait_for_selector(f"{quiet} .cs-notice", timeout=15_000)
-    assert "couldn't be rendered" in page.inner_text(f"{quiet} .cs-notice")
+    notice = page.inner_text(f"{quiet} .cs-notice")
+    assert "couldn't be rendered" in notice and "safety filters" in notice, notice  # says why
     assert page.query_selector(f"{quiet} img, {quiet} video, {quiet} .cs-shimmer") is None
     page.screenshot(path=str(artifacts / "07-partial-and-failed.png"))
     assert not errors, errors
