@@ -8,8 +8,9 @@ firebase-admin checks neither signature nor expiry there, so against it the
 revocation check (which asks the emulator for the user) refuses a token nobody
 signed in for, and this module refuses one not shaped like the emulator's or
 past its expiry. There is no other path: no hand-made token is accepted
-anywhere (docs/decisions/0005-local-auth.md). A stray FIREBASE_AUTH_EMULATOR_HOST in the cloud would make
-firebase-admin accept unsigned tokens, so there it fails closed.
+anywhere (docs/decisions/0005-local-auth.md). A stray FIREBASE_AUTH_EMULATOR_HOST
+in the cloud would make firebase-admin accept unsigned tokens, so there it
+fails closed.
 """
 
 from __future__ import annotations
