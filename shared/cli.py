@@ -242,6 +242,19 @@ def cmd_janitor(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_player_token(args: argparse.Namespace) -> int:
+    """A custom token on stdout, alone, for a script or a page to sign in with."""
+    from shared.client import MediaClient
+
+    require_campaign(args.campaign)
+    try:
+        token = MediaClient().create_custom_token(args.campaign, args.user)
+    except PermissionError as exc:
+        raise CliError(str(exc)) from None
+    print(token)
+    return 0
+
+
 CAMPAIGN_HELP = "campaign id: 1-128 characters of A-Z a-z 0-9 _ -"
 
 
@@ -373,6 +386,14 @@ def parser() -> argparse.ArgumentParser:
     jan = _sub(sub, "janitor", "close assets stuck past MEDIA_DEADLINE_S; prints "
                "{\"closed\": N}", "  cutscenes janitor")
     jan.set_defaults(func=cmd_janitor)
+
+    tok = _sub(sub, "player-token", "a Firebase custom token for a campaign member, on stdout "
+               "alone: the player's browser signs in with signInWithCustomToken",
+               "  cutscenes player-token --campaign c1 --user alice")
+    _campaign(tok)
+    tok.add_argument("--user", required=True, type=user_id, metavar="UID",
+                     help="the member's user id (a Firebase uid, 1-128 characters)")
+    tok.set_defaults(func=cmd_player_token)
     return p
 
 

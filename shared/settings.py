@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     # browser's EventSource reconnects) and how often a heartbeat is sent.
     MEDIA_API_SSE_MAX_S: float = Field(default=300.0, gt=0, le=3600)
     MEDIA_API_SSE_HEARTBEAT_S: float = Field(default=15.0, gt=0, le=300)
+    # How many event streams one user may hold open at once (every instance).
+    MEDIA_API_SSE_PER_USER: int = Field(default=4, ge=1, le=100)
     # Origins allowed to call media_api from a browser: "*" or a comma list.
     MEDIA_API_CORS_ORIGINS: str = "*"
 

@@ -56,8 +56,13 @@ FUNCTIONS: dict[str, str] = {
     "media_api": "http",
     "janitor": "http",
 }
-# Start order; stop runs it backwards.
-PARTS = ("firestore", "pubsub", "gcs", "media_emulator", *FUNCTIONS, "demo")
+# Start order; stop runs it backwards. "auth" (the Firebase Auth emulator, about
+# 10-15 s of Node module loading) is spawned first so its start overlaps the rest.
+PARTS = ("auth", "firestore", "pubsub", "gcs", "media_emulator", *FUNCTIONS, "demo")
+# Ports the Auth emulator's CLI opens besides its own (hub, logging): named in a
+# firebase.json per stack, or every stack would want the fixed 4400 and 4500.
+AUTH_EXTRA_PORTS = ("auth_hub", "auth_logging")
+FIREBASE_CLI = Path("infra/local/firebase/node_modules/.bin/firebase")
 
 # Headers browsers may send to the Cloud Storage emulator (signed URLs, video
 # range requests, resumable uploads).
@@ -251,6 +256,8 @@ class LocalStack:
     def _spawn(self, name: str, ports: dict[str, int], config: Path) -> Proc:
         port = ports[name]
         root = self.root
+        if name == "auth":
+            return self._spawn_auth(ports)
         if name == "firestore":
             jar = sdk_root() / "platform/cloud-firestore-emulator/cloud-firestore-emulator.jar"
             argv = [
@@ -306,6 +313,22 @@ class LocalStack:
         if name in FUNCTIONS:
             return self._spawn_function(name, port, self.function_env)
         raise KeyError(name)
+
+    def _spawn_auth(self, ports: dict[str, int]) -> Proc:
+        cli = self.root / FIREBASE_CLI
+        if not cli.exists():
+            raise StackError(f"{cli} is missing: run infra/bootstrap.sh (installs firebase-tools)")
+        config = self.log_dir / "firebase.json"
+        config.write_text(json.dumps(firebase_json(ports), indent=2))
+        argv = [
+            str(cli), "emulators:start", "--only", "auth",
+            "--project", self.env["GOOGLE_CLOUD_PROJECT"],
+            "--config", str(config),
+        ]  # fmt: skip
+        # CI=1: no "message of the day" fetch (there is no network to fetch it from).
+        env = {"CI": "1", "FIREBASE_CLI_GA": "false"}
+        return procs.spawn("auth", argv, env, self.log_dir, port=ports["auth"],
+                           cwd=self.log_dir)
 
     def _spawn_function(self, name: str, port: int, env: dict[str, str]) -> Proc:
         argv = [
@@ -402,6 +425,7 @@ class LocalStack:
         proc = self.procs[name]
         base = f"http://{HOST}:{proc.port}"
         probe = {
+            "auth": "/",
             "firestore": "/",
             "pubsub": "/",
             "gcs": "/storage/v1/b",
@@ -682,7 +706,7 @@ class LocalStack:
 
 
 def _plan(log_dir: Path, extra_env: dict[str, str]) -> _Plan:
-    names = [*PARTS, "firestore_ws"]
+    names = [*PARTS, "firestore_ws", *AUTH_EXTRA_PORTS]
     ports = dict(zip(names, procs.free_ports(len(names)), strict=True))
     parent = os.environ
 
@@ -695,6 +719,7 @@ def _plan(log_dir: Path, extra_env: dict[str, str]) -> _Plan:
         "FIRESTORE_WEBSOCKET_PORT": str(ports["firestore_ws"]),
         "PUBSUB_EMULATOR_HOST": f"{HOST}:{ports['pubsub']}",
         "STORAGE_EMULATOR_HOST": url("gcs"),
+        "FIREBASE_AUTH_EMULATOR_HOST": f"{HOST}:{ports['auth']}",
         "MEDIA_BUCKET": parent.get("MEDIA_BUCKET", DEFAULT_BUCKET),
         "MEDIA_API_URL": url("media_api"),
         "GENAI_EMULATOR_URL": url("media_emulator"),
@@ -726,11 +751,22 @@ def _plan(log_dir: Path, extra_env: dict[str, str]) -> _Plan:
         "FIRESTORE_EMULATOR_HOST",
         "PUBSUB_EMULATOR_HOST",
         "STORAGE_EMULATOR_HOST",
+        "FIREBASE_AUTH_EMULATOR_HOST",
         "GENAI_EMULATOR_URL",
         "MEDIA_API_URL",
     ):
         function_env[key] = env[key]
     return _Plan(ports=ports, env=env, function_env=function_env)
+
+
+def firebase_json(ports: dict[str, int]) -> dict:
+    """The Auth emulator's firebase.json: every port it opens is one we picked."""
+    def at(name: str) -> dict:
+        return {"host": HOST, "port": ports[name]}
+
+    return {"emulators": {"auth": at("auth"), "hub": at("auth_hub"),
+                          "logging": at("auth_logging"), "ui": {"enabled": False},
+                          "singleProjectMode": True}}
 
 
 def _prune_runs(runs: Path, keep: int = 5) -> None:
@@ -800,6 +836,7 @@ def friendly_block(env: dict[str, str]) -> str:
         ("Firestore emulator", env["FIRESTORE_EMULATOR_HOST"]),
         ("Pub/Sub emulator", env["PUBSUB_EMULATOR_HOST"]),
         ("Storage emulator", env["STORAGE_EMULATOR_HOST"]),
+        ("Auth emulator", env["FIREBASE_AUTH_EMULATOR_HOST"]),
         ("Vertex AI emulator", env["GENAI_EMULATOR_URL"]),
     ]
     width = max(len(r[0]) for r in rows)
@@ -810,6 +847,7 @@ def friendly_block(env: dict[str, str]) -> str:
         "FIRESTORE_EMULATOR_HOST",
         "PUBSUB_EMULATOR_HOST",
         "STORAGE_EMULATOR_HOST",
+        "FIREBASE_AUTH_EMULATOR_HOST",
         "GOOGLE_CLOUD_PROJECT",
         "MEDIA_BUCKET",
         "MEDIA_API_URL",

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Request, Response
 
 from shared import log
-from shared.api import auth, cors, routes, sse
+from shared.api import auth, cors, routes, sse, streams
 from shared.api.owners import OWNER_ROUTES, require_owner
 from shared.api.queries import turn_assets
 from shared.api.responses import ApiError, error_response, json_response
@@ -97,12 +97,29 @@ def cost(route: routes.Route, _request: Request) -> Response:
     return json_response(remaining_budget(route.campaign_id, route.session_id or "").as_usd())
 
 
-def events(route: routes.Route, _request: Request) -> Response:
-    return sse.response(route.campaign_id)
+def events(route: routes.Route, _request: Request, uid: str) -> Response:
+    return sse.response(route.campaign_id, uid)
+
+
+def events_ticket(route: routes.Route, _request: Request, uid: str) -> Response:
+    response = json_response(streams.issue_ticket(route.campaign_id, uid))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 HANDLERS = {"asset": asset, "asset_file": asset_file, "turn_media": turn_media,
-            "gallery": gallery, "cost": cost, "events": events, "spend": spend}
+            "gallery": gallery, "cost": cost, "spend": spend}
+# Routes that need to know who asks, beyond whether they may.
+USER_HANDLERS = {"events": events, "events_ticket": events_ticket}
+
+
+def _caller(route: routes.Route, request: Request) -> str:
+    """The uid: from the Authorization header, or for the event stream from a
+    ticket (a browser's EventSource sends no headers; see shared/api/streams.py)."""
+    ticket = request.args.get("ticket")
+    if route.name == "events" and ticket is not None and not request.headers.get("Authorization"):
+        return streams.redeem_ticket(route.campaign_id, ticket)
+    return auth.user_id(request.headers.get("Authorization"))
 
 
 def _answer(request: Request) -> tuple[Response, dict[str, Any]]:
@@ -115,11 +132,13 @@ def _answer(request: Request) -> tuple[Response, dict[str, Any]]:
     info.update(route=route.name, campaign_id=route.campaign_id)
     if route.asset_id:  # so `cutscenes local logs --request-id` finds who fetched it
         info["asset_id"] = route.asset_id
-    uid = auth.user_id(request.headers.get("Authorization"))
+    uid = _caller(route, request)
     info["uid"] = uid
     campaign = auth.authorize(route.campaign_id, uid)
     if route.name in OWNER_ROUTES:
         require_owner(campaign, uid)
+    if route.name in USER_HANDLERS:
+        return USER_HANDLERS[route.name](route, request, uid), info
     return HANDLERS[route.name](route, request), info
 
 

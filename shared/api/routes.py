@@ -22,7 +22,7 @@ FILE_SEGMENTS = {"image": "image", "image.png": "image", "video": "video", "vide
 
 @dataclass(frozen=True)
 class Route:
-    name: str  # asset | asset_file | turn_media | gallery | cost | events | spend
+    name: str  # asset | asset_file | turn_media | gallery | cost | events | events_ticket | spend
     campaign_id: str
     asset_id: str | None = None
     file: str | None = None  # asset_file: "image" or "video"
@@ -100,4 +100,6 @@ def parse(environ: dict[str, Any], path: str) -> Route:
         return Route("events", _scope(cid, "campaign id"))
     if shape == ("campaigns", "*", "spend"):
         return Route("spend", _scope(cid, "campaign id"))
+    if shape == ("campaigns", "*", "events", "*") and seg[3] == "ticket":
+        return Route("events_ticket", _scope(cid, "campaign id"))
     raise ApiError(404, "no such route")

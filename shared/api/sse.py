@@ -21,6 +21,7 @@ from typing import Any
 from flask import Response
 
 from shared import log
+from shared.api import streams
 from shared.api.queries import media
 from shared.events import event_for
 from shared.settings import get_settings
@@ -48,7 +49,7 @@ def frame(asset: dict[str, Any]) -> str:
     return f"id: {ident}\nevent: media\ndata: {json.dumps(event, default=str)}\n\n"
 
 
-def stream(campaign_id: str) -> Iterator[str]:
+def stream(campaign_id: str, uid: str, stream_id: str) -> Iterator[str]:
     settings = get_settings()
     heartbeat, max_s = settings.MEDIA_API_SSE_HEARTBEAT_S, settings.MEDIA_API_SSE_MAX_S
     started = time.monotonic()
@@ -80,13 +81,19 @@ def stream(campaign_id: str) -> Iterator[str]:
         yield ": stream closed after the maximum duration; reconnect\n\n"
     finally:
         watch.unsubscribe()
+        try:
+            streams.close_stream(uid, stream_id)
+        except Exception as exc:  # noqa: BLE001 - the slot expires by itself
+            log.warning("sse_release_failed", f"could not release a stream slot: {exc}",
+                        campaign_id=campaign_id)
         log.info("sse_closed", f"event stream for {campaign_id} closed",
                  campaign_id=campaign_id, open_s=round(time.monotonic() - started, 1),
                  assets=len(last_status))
 
 
-def response(campaign_id: str) -> Response:
-    out = Response(stream(campaign_id), mimetype="text/event-stream")
+def response(campaign_id: str, uid: str) -> Response:
+    stream_id = streams.open_stream(uid)  # 429 past the per-user limit
+    out = Response(stream(campaign_id, uid, stream_id), mimetype="text/event-stream")
     out.headers["Cache-Control"] = "no-cache, no-store"
     out.headers["X-Accel-Buffering"] = "no"  # proxies must not buffer the stream
     return out

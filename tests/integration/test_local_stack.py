@@ -31,6 +31,7 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI_KEYS = (
+    "FIREBASE_AUTH_EMULATOR_HOST",
     "FIRESTORE_EMULATOR_HOST",
     "PUBSUB_EMULATOR_HOST",
     "STORAGE_EMULATOR_HOST",
@@ -105,6 +106,20 @@ def test_env_has_what_the_contract_promises(stack):
     assert all(isinstance(v, str) for v in env.values())
     ports = [p.port for p in stack.procs.values()]
     assert len(set(ports)) == len(ports) == len(PARTS)
+
+
+def test_the_auth_emulator_has_its_own_ports(stack):
+    # Every port the Firebase CLI opens is one this stack picked (not 4400/4500),
+    # so two stacks on one machine never clash.
+    config = json.loads((stack.log_dir / "firebase.json").read_text())["emulators"]
+    host, port = stack.env["FIREBASE_AUTH_EMULATOR_HOST"].split(":")
+    assert config["auth"] == {"host": host, "port": int(port)}
+    picked = {config[k]["port"] for k in ("auth", "hub", "logging")}
+    assert len(picked) == 3 and not picked & {4400, 4500, 9099}
+    for name in ("hub", "logging"):
+        assert tcp_open(config[name]["port"]), name
+    status, body = http("GET", f"http://{host}:{port}/")
+    assert status == 200 and json.loads(body)["authEmulator"]["ready"] is True
 
 
 def test_every_part_answers(stack):

@@ -662,7 +662,8 @@ def test_pure_locals_evaluate(tmp_path: Path) -> None:
     assert values["optional_env"] == {"MEDIA_DAILY_CAP_USD": "12.5"}
     assert values["browser_origins"] == ["*"]
     assert {g["role"] for g in values["project_grants"].values()} == {
-        "roles/aiplatform.user", "roles/datastore.user", "roles/datastore.viewer"}
+        "roles/aiplatform.user", "roles/datastore.user", "roles/datastore.viewer",
+        "roles/firebaseauth.viewer"}
     assert "asset_terminal" in values["terminal_log_filter"]
 
 

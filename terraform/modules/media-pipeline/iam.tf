@@ -8,8 +8,9 @@ locals {
   function_project_roles = {
     render_still  = ["roles/aiplatform.user", "roles/datastore.user"]
     animate_still = ["roles/aiplatform.user", "roles/datastore.user"]
-    # Reads documents only: asset documents, ledgers, campaign membership.
-    media_api = ["roles/datastore.viewer"]
+    # Reads documents only: asset documents, ledgers, campaign membership;
+    # and users (verify_id_token's check_revoked, create_custom_token's lookups).
+    media_api = ["roles/datastore.viewer", "roles/firebaseauth.viewer"]
     janitor   = ["roles/datastore.user"]
   }
   # Roles on the media bucket only.
