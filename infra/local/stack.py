@@ -42,6 +42,7 @@ from pathlib import Path
 
 from infra.local import procs
 from infra.local.procs import HOST, Proc
+from infra.local.supervisor import Supervisor
 
 PROJECT = "demo-cutscenes"
 DEFAULT_BUCKET = "demo-cutscenes-media"
@@ -163,6 +164,10 @@ class LocalStack:
         self.ready = True
         # Processes replaced by a restart elsewhere; stopped too, to be safe.
         self._replaced: list[Proc] = []
+        # Each function's extra env from its last restart_function (the
+        # supervisor starts a crashed one again with it).
+        self.function_extra_env: dict[str, dict[str, str]] = {}
+        self.supervisor: Supervisor | None = None
 
     # ------------------------------------------------------------------ start
 
@@ -215,6 +220,7 @@ class LocalStack:
             if mode != "detached":
                 # A stack owned by this process must not outlive it.
                 atexit.register(stack.stop)
+                stack.supervise(log)
             return stack
         raise AssertionError("unreachable")
 
@@ -451,6 +457,7 @@ class LocalStack:
             assert port is not None
             procs.stop(old)
             env = {**self.function_env, **(extra_env or {})}
+            self.function_extra_env[name] = dict(extra_env or {})
             proc = self._spawn_function(name, port, env)
             self.procs[name] = proc
             try:
@@ -467,6 +474,16 @@ class LocalStack:
             if self.state_dir is not None:
                 self._write_state()
             return proc
+
+    def supervise(self, log: Log = _stderr) -> Supervisor:
+        """Replace crashed functions from now on, as Cloud Run would (supervisor.py)."""
+        if self.supervisor is None:
+            self.supervisor = Supervisor(self, log).start()
+        return self.supervisor
+
+    def restarts(self, name: str) -> int:
+        """How many times the supervisor has replaced `name` after a crash."""
+        return self.supervisor.restarts.get(name, 0) if self.supervisor else 0
 
     def function_alive(self, name: str) -> bool:
         """Whether the function's process is still running (False after a crash)."""
@@ -543,6 +560,8 @@ class LocalStack:
 
     def stop(self, log: Log = _stderr) -> None:
         """Stop every part by PID, in reverse start order. Safe to call twice."""
+        if self.supervisor is not None:
+            self.supervisor.stop()  # first: nothing may be restarted while stopping
         with self._lock:
             if self._stopped:
                 return
