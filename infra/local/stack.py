@@ -460,6 +460,8 @@ class LocalStack:
             self.function_extra_env[name] = dict(extra_env or {})
             proc = self._spawn_function(name, port, env)
             self.procs[name] = proc
+            if self.state_dir is not None:
+                self._write_state()  # at once: a supervisor elsewhere must see it
             try:
                 self._wait_ready(name)
             except procs.ProcessDied as exc:

@@ -14,6 +14,7 @@ die again on the redelivery it exists to serve.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 ONE_SHOT_FAULTS = ("MEDIA_CRASH_AFTER",)
 CHECK_EVERY_S = 0.2
+GRACE_S = 1.0
 
 
 class Supervisor:
@@ -35,6 +37,7 @@ class Supervisor:
         self.log = log
         self.every_s = every_s
         self.restarts: dict[str, int] = {}
+        self._dead_since: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="function-supervisor",
                                         daemon=True)
@@ -65,9 +68,19 @@ class Supervisor:
         with stack._lock:  # restart_function and stop hold it too
             if self._stop.is_set() or stack._stopped:
                 return
+            # Another process may have restarted it (a test against a running
+            # `local up`) and recorded the new PID in the state file.
+            stack.sync_from_state()
             proc = stack.procs.get(name)
             if proc is None or procs.exited(proc) is None:
+                self._dead_since.pop(name, None)
                 return
+            # Dead for a moment and nobody serving its port: not one being
+            # replaced right now by someone else.
+            since = self._dead_since.setdefault(name, time.monotonic())
+            if time.monotonic() - since < GRACE_S or _listening(proc.port):
+                return
+            self._dead_since.pop(name, None)
             code = procs.exited(proc)
             extra = {k: v for k, v in stack.function_extra_env.get(name, {}).items()
                      if k not in ONE_SHOT_FAULTS}
@@ -76,3 +89,13 @@ class Supervisor:
             self.restarts[name] = self.restarts.get(name, 0) + 1
         self.log(f"local stack: {name} exited (code {code}); replaced on port {proc.port} "
                  f"in {time.monotonic() - t:.2f} s")
+
+
+def _listening(port: int | None) -> bool:
+    if port is None:
+        return False
+    try:
+        with socket.create_connection((procs.HOST, port), timeout=0.3):
+            return True
+    except OSError:
+        return False

@@ -179,7 +179,7 @@ def test_pubsub_topology(stack):
         assert sub.dead_letter_policy.dead_letter_topic == f"projects/{project}/topics/{topic}-dead"
         assert sub.dead_letter_policy.max_delivery_attempts == 100
         # No retry policy: the emulator's backoff path loses messages (0004).
-        assert not sub.HasField("retry_policy")
+        assert "retry_policy" not in sub
     for name, topic in (
         ("media-requests-dead-hold", "media-requests-dead"),
         ("media-animate-dead-hold", "media-animate-dead"),
