@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared import assets, log, spend
@@ -19,6 +18,7 @@ from shared.animate import parse_animate
 from shared.clients import firestore_client
 from shared.errors import InvalidRequest
 from shared.ids import asset_id_for
+from shared.pipeline_checks import sweep_cutoff
 from shared.render import close_expired, reject_invalid
 from shared.request import parse_request
 from shared.settings import get_settings
@@ -27,13 +27,22 @@ OPEN = ["queued", "rendering_image", "animating"]
 GAVE_UP = "delivery failed repeatedly; the message was dead-lettered"
 
 
+def _stuck(limit: int) -> list[dict[str, Any]]:
+    """Open assets whose deadline passes before the next sweep. Keyed on the
+    publish time; created_at as well for assets written before it was kept."""
+    cutoff = sweep_cutoff()
+    found: dict[str, dict[str, Any]] = {}
+    for field in ("published_at", "created_at"):
+        query = (firestore_client().collection_group("media")
+                 .where("status", "in", OPEN).where(field, "<", cutoff).limit(limit))
+        for snap in query.stream():
+            found.setdefault(snap.reference.path, snap.to_dict() or {})
+    return list(found.values())[:limit]
+
+
 def sweep(limit: int = 500) -> int:
-    cutoff = datetime.now(UTC) - timedelta(seconds=get_settings().MEDIA_DEADLINE_S)
-    query = (firestore_client().collection_group("media")
-             .where("status", "in", OPEN).where("created_at", "<", cutoff).limit(limit))
     closed = 0
-    for snap in query.stream():
-        doc = snap.to_dict() or {}
+    for doc in _stuck(limit):
         log.bind(campaign_id=doc.get("campaign_id"), asset_id=doc.get("asset_id"),
                  request_id=doc.get("request_id"))
         close_expired(doc)

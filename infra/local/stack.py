@@ -42,6 +42,8 @@ from pathlib import Path
 
 from infra.local import procs
 from infra.local.procs import HOST, Proc
+from infra.local.scheduler import SweepTimer
+from infra.local.scheduler import every_s as sweep_every_s
 from infra.local.supervisor import Supervisor
 
 PROJECT = "demo-cutscenes"
@@ -168,6 +170,7 @@ class LocalStack:
         # supervisor starts a crashed one again with it).
         self.function_extra_env: dict[str, dict[str, str]] = {}
         self.supervisor: Supervisor | None = None
+        self.sweeps: SweepTimer | None = None
 
     # ------------------------------------------------------------------ start
 
@@ -478,9 +481,14 @@ class LocalStack:
             return proc
 
     def supervise(self, log: Log = _stderr) -> Supervisor:
-        """Replace crashed functions from now on, as Cloud Run would (supervisor.py)."""
+        """From now on, do what the platform does: replace crashed functions, as
+        Cloud Run would (supervisor.py), and run the janitor's sweep on its
+        schedule, as Cloud Scheduler would (scheduler.py)."""
         if self.supervisor is None:
             self.supervisor = Supervisor(self, log).start()
+        if self.sweeps is None:
+            self.sweeps = SweepTimer(self.env["JANITOR_URL"],
+                                     sweep_every_s(self.function_env)).start()
         return self.supervisor
 
     def restarts(self, name: str) -> int:
@@ -562,8 +570,9 @@ class LocalStack:
 
     def stop(self, log: Log = _stderr) -> None:
         """Stop every part by PID, in reverse start order. Safe to call twice."""
-        if self.supervisor is not None:
-            self.supervisor.stop()  # first: nothing may be restarted while stopping
+        for helper in (self.supervisor, self.sweeps):
+            if helper is not None:
+                helper.stop()  # first: nothing may be restarted while stopping
         with self._lock:
             if self._stopped:
                 return
