@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared import assets, log, spend
+from shared import assets, log, spend, storage
 from shared.animate import parse_animate
 from shared.clients import firestore_client
 from shared.errors import InvalidRequest
 from shared.ids import asset_id_for
+from shared.paths import VEO_OUTPUT_ROOT
 from shared.pipeline_checks import sweep_cutoff
 from shared.render import close_expired, reject_invalid
 from shared.request import parse_request
@@ -47,7 +48,12 @@ def sweep(limit: int = 500) -> int:
                  request_id=doc.get("request_id"))
         close_expired(doc)
         closed += 1
-    log.info("janitor_sweep", f"closed {closed} stuck assets", closed=closed)
+    # Veo output older than the deadline belongs to a closed asset (a live one
+    # has it moved into place within seconds): the bucket's lifecycle rule in
+    # the cloud, and the only cleanup on the local Storage emulator.
+    stale = storage.delete_stale(VEO_OUTPUT_ROOT, get_settings().MEDIA_DEADLINE_S)
+    log.info("janitor_sweep", f"closed {closed} stuck assets", closed=closed,
+             veo_output_deleted=stale)
     return closed
 
 

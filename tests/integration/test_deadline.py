@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 from infra.local.scheduler import SweepTimer
 from shared import assets, ledger
-from tests.integration.helpers import enable, http_json
+from tests.integration.helpers import (
+    bucket_names,
+    cutscene,
+    emulator,
+    enable,
+    http_json,
+    publish,
+    wait_terminal,
+)
 
 
 def stuck_asset(aid: str, published_s_ago: float, created_s_ago: float) -> object:
@@ -48,3 +56,30 @@ def test_the_local_stack_runs_the_sweep_on_its_own(stack):
         timer.stop()
     assert ref.get().to_dict()["status"] == "partial"
     assert ledger.read_balance("c1", "s1").reserved_micros == 0
+
+
+def test_veo_output_landing_after_a_timeout_is_removed_by_the_sweep(stack):
+    short = {"MEDIA_DEADLINE_S": "5"}
+    stack.restart_function("animate_still", short)
+    stack.restart_function("janitor", short)
+    try:
+        enable()
+        emulator(stack, "POST", "/_emulator/latency", {"video_s": 8.0})
+        msg = cutscene(1)
+        publish(msg)
+        doc = wait_terminal("c1", msg["request_id"], timeout=60)
+        assert (doc["status"], doc["status_reason"]) == ("partial", "timeout")
+        # Veo finishes anyway and writes its clip, which nobody moves into place.
+        landed = time.monotonic() + 60
+        while not bucket_names("veo-out/") and time.monotonic() < landed:
+            time.sleep(0.2)
+        assert bucket_names("veo-out/")
+        cleared = time.monotonic() + 60
+        while bucket_names("veo-out/") and time.monotonic() < cleared:
+            http_json("POST", stack.env["JANITOR_URL"], {})  # once older than the deadline
+            time.sleep(1.0)
+        assert bucket_names("veo-out/") == []
+        assert len(bucket_names("media/")) == 1  # the still stays
+    finally:
+        stack.restart_function("animate_still")
+        stack.restart_function("janitor")
