@@ -171,6 +171,8 @@ class LocalStack:
         self.function_extra_env: dict[str, dict[str, str]] = {}
         self.supervisor: Supervisor | None = None
         self.sweeps: SweepTimer | None = None
+        # The process that supervises a detached stack (supervisor.keep).
+        self.keeper: Proc | None = None
 
     # ------------------------------------------------------------------ start
 
@@ -480,6 +482,17 @@ class LocalStack:
                 self._write_state()
             return proc
 
+    def start_keeper(self) -> Proc:
+        """A detached stack's supervisor, in a process of its own (it must
+        outlive `up --detach`); recorded in the state file, stopped by `down`."""
+        assert self.state_dir is not None
+        argv = [_python(), "-m", "infra.local.supervisor", "--state-dir", str(self.state_dir)]
+        with self._lock:
+            self.keeper = procs.spawn("keeper", argv, {"PYTHONUNBUFFERED": "1"}, self.log_dir,
+                                      cwd=self.root)
+            self._write_state()
+        return self.keeper
+
     def supervise(self, log: Log = _stderr) -> Supervisor:
         """From now on, do what the platform does: replace crashed functions, as
         Cloud Run would (supervisor.py), and run the janitor's sweep on its
@@ -578,6 +591,8 @@ class LocalStack:
                 return
             self._stopped = True
             t = time.monotonic()
+            if self.keeper is not None:
+                procs.stop(self.keeper)  # likewise, for a detached stack
             self.sync_from_state()
             targets = [self.procs[n] for n in reversed(PARTS) if n in self.procs]
             procs.stop_many(targets + self._replaced)
@@ -638,6 +653,7 @@ class LocalStack:
             "log_dir": str(self.log_dir),
             "timings": self.timings,
             "procs": {name: p.to_json() for name, p in self.procs.items()},
+            "keeper": self.keeper.to_json() if self.keeper else None,
         }
         path = self.state_dir / STATE_FILE
         tmp = path.with_suffix(".tmp")
@@ -662,6 +678,8 @@ class LocalStack:
             state.get("mode", "detached"),
         )
         stack.owner_pid = state.get("owner_pid")
+        if state.get("keeper"):
+            stack.keeper = Proc.from_json(state["keeper"])
         stack.ready = state.get("ready", True)
         return stack
 
@@ -937,6 +955,7 @@ def run_detached(
     with _stop_on_signals():
         try:
             stack = LocalStack.start(root, extra_env, state_dir, mode="detached")
+            stack.start_keeper()
         except (_Stop, KeyboardInterrupt):
             _stderr("local stack: interrupted while starting; stopped what had started")
             return 130

@@ -99,3 +99,37 @@ def _listening(port: int | None) -> bool:
             return True
     except OSError:
         return False
+
+
+def keep(state_dir: str) -> int:
+    """`up --detach` leaves no process of its own behind, so this one (the
+    "keeper") supervises the recorded stack until `down` stops it."""
+    import signal
+    import sys
+    from pathlib import Path
+
+    from infra.local.stack import STATE_FILE, LocalStack
+
+    state = Path(state_dir)
+    stack = LocalStack.load(state)
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    stack.supervise(say)
+    while not stopping.wait(1.0) and (state / STATE_FILE).exists():
+        pass
+    for helper in (stack.supervisor, stack.sweeps):
+        if helper is not None:
+            helper.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m infra.local.supervisor")
+    parser.add_argument("--state-dir", required=True)
+    raise SystemExit(keep(parser.parse_args().state_dir))

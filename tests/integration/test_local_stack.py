@@ -350,6 +350,19 @@ def test_detached_up_and_down(tmp_path):
         assert new.port == old.port and gone([old.pid])
         pids.append(new.pid)
         assert LocalStack.load(state).procs["janitor"].pid == new.pid
+
+        # A crashed function of a detached stack is replaced too (its keeper
+        # process supervises it), and `down` stops the keeper and the new one.
+        keeper = LocalStack.load(state).keeper
+        assert keeper is not None and procs.is_ours(keeper)
+        pids.append(keeper.pid)
+        crashed = LocalStack.load(state).procs["render_still"]
+        os.kill(crashed.pid, signal.SIGKILL)
+        replaced = eventually(lambda: (p := LocalStack.load(state).procs["render_still"]).pid
+                              != crashed.pid and procs.is_ours(p) and tcp_open(p.port) and p,
+                              timeout=60)
+        assert replaced.port == crashed.port
+        pids.append(replaced.pid)
     finally:
         down = run_cli("down", state_dir=state)
     assert down.returncode == 0, down.stderr
