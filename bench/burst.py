@@ -21,7 +21,9 @@ from typing import Any
 
 from bench.common import Table, start_stack
 
-CAMPAIGNS = {"c1": (2.0, 6.0), "c2": (3.0, 1.5)}  # budget before -> after the change
+# Session budget before -> after the mid-burst change, per 50 requests: c1's is
+# raised (the cap binds early, then not), c2's lowered below what is committed.
+CAMPAIGNS = {"c1": (2.0, 6.0), "c2": (3.0, 1.5)}
 SESSIONS = ("s1", "s2", "s3")
 WORKERS = ("render_still", "animate_still")
 KILLED = (*WORKERS, "janitor", "media_api")
@@ -83,9 +85,11 @@ def run(stack, n: int = 300, deadline_s: float | None = None, seed: int = 11) ->
 
     rng = random.Random(seed)
     deadline_s = deadline_s or float(get_settings().MEDIA_DEADLINE_S)
-    for cid, (before, _) in CAMPAIGNS.items():
+    scale = max(1.0, n / 50)
+    budgets = {cid: (before * scale, after * scale) for cid, (before, after) in CAMPAIGNS.items()}
+    for cid, (before, _) in budgets.items():
         configure_campaign(cid, enabled=True, budget_usd=before, members=["alice"])
-    caps = {cid: max(pair) for cid, pair in CAMPAIGNS.items()}
+    caps = {cid: max(pair) for cid, pair in budgets.items()}
     originals = [_message(i, rng) for i in range(n)]
     bodies = [json.dumps(m).encode() for m in originals]
     for m in rng.sample(originals, max(1, n // 10)):  # duplicates, same body
@@ -94,17 +98,18 @@ def run(stack, n: int = 300, deadline_s: float | None = None, seed: int = 11) ->
         bodies.append(json.dumps({**m, "turn_number": m["turn_number"] + 1000,
                                   "session_id": rng.choice(SESSIONS)}).encode())
     rng.shuffle(bodies)
+    faults = max(5, n // 20)
     emulator(stack, "POST", "/_emulator/faults",
-             {"method": "generateContent", "kind": "http", "status": 503, "count": 5})
+             {"method": "generateContent", "kind": "http", "status": 503, "count": faults})
     emulator(stack, "POST", "/_emulator/faults",
-             {"method": "predictLongRunning", "kind": "http", "status": 429, "count": 5})
+             {"method": "predictLongRunning", "kind": "http", "status": 429, "count": faults})
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=len(KILLED) + 1) as pool:
         kills = [pool.submit(_kill_when_busy, stack, name) for name in WORKERS]
         half = len(bodies) // 2
         _publish_all(bodies[:half])
         kills += [pool.submit(_kill, stack, name) for name in KILLED if name not in WORKERS]
-        for cid, (_, after) in CAMPAIGNS.items():  # budgets change mid-burst
+        for cid, (_, after) in budgets.items():  # budgets change mid-burst
             configure_campaign(cid, budget_usd=after)
         _publish_all(bodies[half:])
         killed = [name for name, k in zip(KILLED, kills, strict=True) if k.result()]
@@ -121,8 +126,8 @@ def run(stack, n: int = 300, deadline_s: float | None = None, seed: int = 11) ->
     docs = [load(m["campaign_id"], asset_id_for(m["request_id"])) or {} for m in originals]
     statuses: dict[str, int] = {}
     for d in docs:
-        key = f"{d.get('status', 'none')}/{d.get('status_reason') or '-'}"
-        statuses[key] = statuses.get(key, 0) + 1
+        label = f"{d.get('status', 'none')}/{d.get('status_reason') or '-'}"
+        statuses[label] = statuses.get(label, 0) + 1
     sessions: list[dict[str, Any]] = []
     for cid in CAMPAIGNS:
         for sid in SESSIONS:
@@ -136,7 +141,7 @@ def run(stack, n: int = 300, deadline_s: float | None = None, seed: int = 11) ->
     images = sum(1 for d in docs if d.get("image"))
     videos = sum(1 for d in docs if d.get("video"))
     return {
-        "requests": n, "messages": len(bodies), "killed": killed,
+        "requests": n, "messages": len(bodies), "killed": killed, "faults": faults * 2,
         "restarts": {name: stack.restarts(name) for name in KILLED},
         "open": len(open_ids), "statuses": statuses, "elapsed_s": round(elapsed, 1),
         "slowest_terminal_s": round(max(last_change.values(), default=0.0), 1),
@@ -155,6 +160,7 @@ def run(stack, n: int = 300, deadline_s: float | None = None, seed: int = 11) ->
 def report(table: Table, figures: dict[str, Any]) -> None:
     table.add("burst", "requests (messages with duplicates)",
               f"{figures['requests']} ({figures['messages']})")
+    table.add("burst", "Vertex faults injected", figures["faults"])
     table.add("burst", "functions killed / replaced",
               f"{len(figures['killed'])} / {sum(figures['restarts'].values())}")
     table.add("burst", "all terminal: slowest (s)", figures["slowest_terminal_s"],
