@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 ONE_SHOT_FAULTS = ("MEDIA_CRASH_AFTER",)
 CHECK_EVERY_S = 0.2
-GRACE_S = 1.0
+GRACE_S = 2.0
 
 
 class Supervisor:
