@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from shared import events, log
@@ -36,7 +37,8 @@ def load(campaign_id: str, asset_id: str) -> dict[str, Any] | None:
     return snap.to_dict() if snap.exists else None
 
 
-def new_asset(request: MediaRequest, asset_id: str) -> dict[str, Any]:
+def new_asset(request: MediaRequest, asset_id: str,
+              published_at: datetime | None = None) -> dict[str, Any]:
     stamp = now()
     return {
         "asset_id": asset_id, "request_id": request.request_id,
@@ -50,6 +52,8 @@ def new_asset(request: MediaRequest, asset_id: str) -> dict[str, Any]:
         "models": {"image": None, "video": None},
         "estimated_cost_usd": None, "cost_usd": 0.0,
         "created_at": stamp, "updated_at": stamp, "completed_at": None,
+        # The deadline counts from here (shared/pipeline_checks.deadline_start).
+        "published_at": min(published_at, stamp) if published_at else stamp,
         "stage_ms": {},
     }
 

@@ -11,14 +11,15 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared import assets, log
+from shared import assets, log, storage
 from shared.animate import parse_animate
 from shared.clients import firestore_client
 from shared.errors import InvalidRequest
 from shared.ids import asset_id_for
+from shared.paths import VEO_OUTPUT_ROOT
+from shared.pipeline_checks import sweep_cutoff
 from shared.render import close, close_expired, reject_invalid
 from shared.request import parse_request
 from shared.settings import get_settings
@@ -28,18 +29,27 @@ OPEN = ["queued", "rendering_image", "animating"]
 GAVE_UP = "delivery failed repeatedly; the message was dead-lettered"
 
 
-def sweep(limit: int = 500) -> int:
-    cutoff = datetime.now(UTC) - timedelta(seconds=get_settings().MEDIA_DEADLINE_S)
+def _stuck(limit: int) -> list[dict[str, Any]]:
+    """Open assets whose deadline passes before the next sweep. Keyed on the
+    publish time; created_at as well for assets written before it was kept."""
     from google.cloud.firestore_v1.base_query import FieldFilter
 
-    # Keyword filters: the positional form prints a UserWarning, a two-line
-    # text entry in the middle of the JSON logs.
-    query = (firestore_client().collection_group("media")
-             .where(filter=FieldFilter("status", "in", OPEN))
-             .where(filter=FieldFilter("created_at", "<", cutoff)).limit(limit))
+    cutoff = sweep_cutoff()
+    found: dict[str, dict[str, Any]] = {}
+    for field in ("published_at", "created_at"):
+        # Keyword filters: the positional form prints a UserWarning, a two-line
+        # text entry in the middle of the JSON logs.
+        query = (firestore_client().collection_group("media")
+                 .where(filter=FieldFilter("status", "in", OPEN))
+                 .where(filter=FieldFilter(field, "<", cutoff)).limit(limit))
+        for snap in query.stream():
+            found.setdefault(snap.reference.path, snap.to_dict() or {})
+    return list(found.values())[:limit]
+
+
+def sweep(limit: int = 500) -> int:
     closed = failed = 0
-    for snap in query.stream():
-        doc = snap.to_dict() or {}
+    for doc in _stuck(limit):
         log.bind(campaign_id=doc.get("campaign_id"), asset_id=doc.get("asset_id"),
                  request_id=doc.get("request_id"))
         try:
@@ -48,7 +58,12 @@ def sweep(limit: int = 500) -> int:
         except Exception as exc:  # noqa: BLE001 - one bad asset must not stop the sweep
             failed += 1
             _log_failure("janitor_close_failed", "could not close a stuck asset", exc)
-    log.info("janitor_sweep", f"closed {closed} stuck assets", closed=closed, failed=failed)
+    # Veo output older than the deadline belongs to a closed asset (a live one
+    # has it moved into place within seconds): the bucket's lifecycle rule in
+    # the cloud, and the only cleanup on the local Storage emulator.
+    stale = storage.delete_stale(VEO_OUTPUT_ROOT, get_settings().MEDIA_DEADLINE_S)
+    log.info("janitor_sweep", f"closed {closed} stuck assets", closed=closed, failed=failed,
+             veo_output_deleted=stale)
     return closed
 
 

@@ -53,7 +53,7 @@ def handle_request(data: bytes, delivery_id: str, published_at: datetime | None 
     # The campaign is read while the asset is created: two round trips at once.
     campaign = _reads.submit(load_campaign, request.campaign_id)
     doc, created = assets.create_if_absent(request.campaign_id, asset_id,
-                                           assets.new_asset(request, asset_id))
+                                           assets.new_asset(request, asset_id, published_at))
     if not created:
         log.info("redelivery", f"request already known, status {doc.get('status')}")
     if assets.is_terminal(doc):

@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     MEDIA_ANIMATE_TOPIC: str = "media-animate"
     MEDIA_EVENTS_TOPIC: str = "media-events"
     MEDIA_DEADLINE_S: int = Field(default=900, ge=1, le=86400)
+    # How often the janitor's sweep runs (Cloud Scheduler; the local stack's own
+    # timer). It closes what would pass its deadline before the next run, so a
+    # stuck request is terminal within MEDIA_DEADLINE_S, not a period later.
+    MEDIA_SWEEP_EVERY_S: int = Field(default=60, ge=5, le=3600)
     # Project-wide kill switch over all sessions; None means off.
     MEDIA_DAILY_CAP_USD: float | None = Field(default=None, ge=0)
     # Operators override prices and model choices with their own catalog file.

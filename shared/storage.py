@@ -85,3 +85,26 @@ def delete_quietly(name: str) -> None:
         _bucket().blob(name).delete(timeout=TIMEOUT)
     except NotFound:
         pass
+
+
+def delete_stale(prefix: str, older_than_s: float, limit: int = 1000) -> int:
+    """Delete objects under `prefix` created more than `older_than_s` ago;
+    returns how many. For Veo's temporary output: a clip that landed after its
+    asset was closed (a timeout) is never moved into place by anyone."""
+    from datetime import UTC, datetime
+
+    from google.api_core.exceptions import NotFound
+
+    now = datetime.now(UTC)
+    deleted = 0
+    for blob in storage_client().list_blobs(get_settings().MEDIA_BUCKET, prefix=prefix,
+                                            max_results=limit, timeout=TIMEOUT):
+        created = blob.time_created
+        if created is None or (now - created).total_seconds() <= older_than_s:
+            continue
+        try:
+            blob.delete(timeout=TIMEOUT)
+            deleted += 1
+        except NotFound:
+            pass
+    return deleted

@@ -42,6 +42,9 @@ from pathlib import Path
 
 from infra.local import procs
 from infra.local.procs import HOST, Proc
+from infra.local.scheduler import SweepTimer
+from infra.local.scheduler import every_s as sweep_every_s
+from infra.local.supervisor import Supervisor
 
 PROJECT = "demo-cutscenes"
 DEFAULT_BUCKET = "demo-cutscenes-media"
@@ -168,6 +171,13 @@ class LocalStack:
         self.ready = True
         # Processes replaced by a restart elsewhere; stopped too, to be safe.
         self._replaced: list[Proc] = []
+        # Each function's extra env from its last restart_function (the
+        # supervisor starts a crashed one again with it).
+        self.function_extra_env: dict[str, dict[str, str]] = {}
+        self.supervisor: Supervisor | None = None
+        self.sweeps: SweepTimer | None = None
+        # The process that supervises a detached stack (supervisor.keep).
+        self.keeper: Proc | None = None
 
     # ------------------------------------------------------------------ start
 
@@ -220,6 +230,7 @@ class LocalStack:
             if mode != "detached":
                 # A stack owned by this process must not outlive it.
                 atexit.register(stack.stop)
+                stack.supervise(log)
             return stack
         raise AssertionError("unreachable")
 
@@ -475,8 +486,11 @@ class LocalStack:
             assert port is not None
             procs.stop(old)
             env = {**self.function_env, **(extra_env or {})}
+            self.function_extra_env[name] = dict(extra_env or {})
             proc = self._spawn_function(name, port, env)
             self.procs[name] = proc
+            if self.state_dir is not None:
+                self._write_state()  # at once: a supervisor elsewhere must see it
             try:
                 self._wait_ready(name)
             except procs.ProcessDied as exc:
@@ -510,6 +524,32 @@ class LocalStack:
             if self.state_dir is not None:
                 self._write_state()
             return proc
+
+    def start_keeper(self) -> Proc:
+        """A detached stack's supervisor, in a process of its own (it must
+        outlive `up --detach`); recorded in the state file, stopped by `down`."""
+        assert self.state_dir is not None
+        argv = [_python(), "-m", "infra.local.supervisor", "--state-dir", str(self.state_dir)]
+        with self._lock:
+            self.keeper = procs.spawn("keeper", argv, {"PYTHONUNBUFFERED": "1"}, self.log_dir,
+                                      cwd=self.root)
+            self._write_state()
+        return self.keeper
+
+    def supervise(self, log: Log = _stderr) -> Supervisor:
+        """From now on, do what the platform does: replace crashed functions, as
+        Cloud Run would (supervisor.py), and run the janitor's sweep on its
+        schedule, as Cloud Scheduler would (scheduler.py)."""
+        if self.supervisor is None:
+            self.supervisor = Supervisor(self, log).start()
+        if self.sweeps is None:
+            self.sweeps = SweepTimer(self.env["JANITOR_URL"],
+                                     sweep_every_s(self.function_env)).start()
+        return self.supervisor
+
+    def restarts(self, name: str) -> int:
+        """How many times the supervisor has replaced `name` after a crash."""
+        return self.supervisor.restarts.get(name, 0) if self.supervisor else 0
 
     def function_alive(self, name: str) -> bool:
         """Whether the function's process is still running (False after a crash)."""
@@ -586,11 +626,16 @@ class LocalStack:
 
     def stop(self, log: Log = _stderr) -> None:
         """Stop every part by PID, in reverse start order. Safe to call twice."""
+        for helper in (self.supervisor, self.sweeps):
+            if helper is not None:
+                helper.stop()  # first: nothing may be restarted while stopping
         with self._lock:
             if self._stopped:
                 return
             self._stopped = True
             t = time.monotonic()
+            if self.keeper is not None:
+                procs.stop(self.keeper)  # likewise, for a detached stack
             self.sync_from_state()
             targets = [self.procs[n] for n in reversed(PARTS) if n in self.procs]
             procs.stop_many(targets + self._replaced)
@@ -651,6 +696,7 @@ class LocalStack:
             "log_dir": str(self.log_dir),
             "timings": self.timings,
             "procs": {name: p.to_json() for name, p in self.procs.items()},
+            "keeper": self.keeper.to_json() if self.keeper else None,
         }
         path = self.state_dir / STATE_FILE
         tmp = path.with_suffix(".tmp")
@@ -675,6 +721,8 @@ class LocalStack:
             state.get("mode", "detached"),
         )
         stack.owner_pid = state.get("owner_pid")
+        if state.get("keeper"):
+            stack.keeper = Proc.from_json(state["keeper"])
         stack.ready = state.get("ready", True)
         return stack
 
@@ -964,6 +1012,7 @@ def run_detached(
     with _stop_on_signals():
         try:
             stack = LocalStack.start(root, extra_env, state_dir, mode="detached")
+            stack.start_keeper()
         except (_Stop, KeyboardInterrupt):
             _stderr("local stack: interrupted while starting; stopped what had started")
             return 130

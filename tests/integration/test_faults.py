@@ -13,6 +13,7 @@ from shared.ids import asset_id_for
 from tests.integration.helpers import (
     calls,
     cutscene,
+    delivery_attempts,
     emulator,
     enable,
     http_json,
@@ -110,8 +111,9 @@ def test_a_dead_lettered_request_leaves_its_asset_terminal(stack):
     enable()
     fault(stack, "generateContent", "http", 1000, 503)  # never recovers
     msg = cutscene(1)
-    publish(msg)
-    doc = wait_terminal("c1", msg["request_id"], timeout=90)
+    with delivery_attempts(stack, 5):
+        publish(msg)
+        doc = wait_terminal("c1", msg["request_id"], timeout=90)
     assert (doc["status"], doc["status_reason"]) == ("failed", "image_failed")
     assert "dead-lettered" in doc["error"]
     balance = ledger.read_balance("c1", "s1")

@@ -689,6 +689,8 @@ def remove_block(tmp_path: Path, file: str, opening: str) -> Config:
     return broken(tmp_path, file, text[start:end], "")
 
 
+SWEEP_ENV = "      MEDIA_SWEEP_EVERY_S = tostring(var.janitor.sweep_every_s)\n"
+
 BROKEN = {
     "shared_service_account": (
         check_function_service_accounts,
@@ -773,8 +775,8 @@ BROKEN = {
     ),
     "emulator_var_set": (
         check_environment,
-        lambda p: broken(p, "main.tf", "    janitor = {}\n",
-                         '    janitor = { FIRESTORE_EMULATOR_HOST = "127.0.0.1:8080" }\n'),
+        lambda p: broken(p, "main.tf", SWEEP_ENV, SWEEP_ENV
+                         + '      FIRESTORE_EMULATOR_HOST = "127.0.0.1:8080"\n'),
         "emulator-only FIRESTORE_EMULATOR_HOST is set",
     ),
     "emulator_var_in_computed_env": (

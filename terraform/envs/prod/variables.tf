@@ -110,10 +110,11 @@ variable "media_api_public" {
 }
 
 variable "janitor" {
-  description = "Schedule (unix cron) and time zone of the janitor job."
+  description = "Schedule (unix cron), its period in seconds (sweep_every_s, kept equal to the schedule's) and time zone of the janitor job."
   type = object({
-    schedule  = optional(string, "*/5 * * * *")
-    time_zone = optional(string, "Etc/UTC")
+    schedule      = optional(string, "* * * * *")
+    time_zone     = optional(string, "Etc/UTC")
+    sweep_every_s = optional(number, 60)
   })
   default = {}
 }

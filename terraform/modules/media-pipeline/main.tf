@@ -125,7 +125,9 @@ locals {
       # Close event streams before the platform cuts the request; browsers reconnect.
       MEDIA_API_SSE_MAX_S = tostring(max(10, min(300, local.sizing["media_api"].timeout_seconds - 30)))
     }
-    janitor = {}
+    janitor = {
+      MEDIA_SWEEP_EVERY_S = tostring(var.janitor.sweep_every_s)
+    }
   }
 
   services = [

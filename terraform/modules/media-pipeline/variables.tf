@@ -213,10 +213,17 @@ variable "media_api_public" {
 variable "janitor" {
   description = "Cloud Scheduler job that invokes janitor (OIDC) to push stuck assets to a terminal state."
   type = object({
-    schedule  = optional(string, "*/5 * * * *")
+    schedule  = optional(string, "* * * * *")
     time_zone = optional(string, "Etc/UTC")
+    # The schedule's period (MEDIA_SWEEP_EVERY_S): each sweep closes what would
+    # pass its deadline before the next, so keep it equal to the schedule's.
+    sweep_every_s = optional(number, 60)
   })
   default = {}
+  validation {
+    condition     = var.janitor.sweep_every_s >= 5 && var.janitor.sweep_every_s <= 3600 && floor(var.janitor.sweep_every_s) == var.janitor.sweep_every_s
+    error_message = "janitor.sweep_every_s must be a whole number of seconds between 5 and 3600."
+  }
   validation {
     condition     = can(regex("^[0-9*/,A-Za-z-]+( +[0-9*/,A-Za-z-]+){4}$", trimspace(var.janitor.schedule)))
     error_message = "janitor.schedule must be a five-field unix cron expression such as \"*/5 * * * *\"."
