@@ -175,6 +175,9 @@ class LocalStack:
         # supervisor starts a crashed one again with it).
         self.function_extra_env: dict[str, dict[str, str]] = {}
         self.supervisor: Supervisor | None = None
+        # Parts stopped on purpose (`stop_part`: an outage), which the
+        # supervisor must not replace.
+        self.outages: set[str] = set()
         self.sweeps: SweepTimer | None = None
         # The process that supervises a detached stack (supervisor.keep).
         self.keeper: Proc | None = None
@@ -481,6 +484,7 @@ class LocalStack:
         if name not in FUNCTIONS:
             raise KeyError(f"{name} is not a function ({', '.join(FUNCTIONS)})")
         with self._lock:
+            self.outages.discard(name)
             old = self.procs[name]
             port = old.port
             assert port is not None
@@ -508,13 +512,16 @@ class LocalStack:
 
     def stop_part(self, name: str) -> None:
         """Stop one part by PID (an outage, for tests); `start_part` brings it
-        back on the same port with the same command line."""
+        back on the same port with the same command line. The supervisor leaves
+        a part stopped this way alone: an outage is not a crash."""
         with self._lock:
+            self.outages.add(name)
             procs.stop(self.procs[name])
 
     def start_part(self, name: str) -> Proc:
         """Start a part stopped by `stop_part` again, same port, and wait for it."""
         with self._lock:
+            self.outages.discard(name)
             old = self.procs[name]
             cwd = Path(old.cwd) if old.cwd else self.root
             proc = procs.spawn(name, old.argv, old.env, self.log_dir, port=old.port, cwd=cwd)

@@ -72,7 +72,7 @@ class Supervisor:
             # `local up`) and recorded the new PID in the state file.
             stack.sync_from_state()
             proc = stack.procs.get(name)
-            if proc is None or procs.exited(proc) is None:
+            if proc is None or name in stack.outages or procs.exited(proc) is None:
                 self._dead_since.pop(name, None)
                 return
             # Dead for a moment and nobody serving its port: not one being

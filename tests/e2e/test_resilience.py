@@ -14,7 +14,6 @@ import time
 
 import pytest
 
-from infra.local import procs
 from tests.e2e.conftest import set_latency
 from tests.e2e.test_player import CAMPAIGN, card, open_table, timeline
 from tests.integration.helpers import cutscene, publish, wait_terminal
@@ -28,7 +27,7 @@ def test_media_api_down_then_back_shows_a_message_then_the_clip(e2e_stack, conte
     set_latency(e2e_stack, image_s=0.5, video_s=1.0)
     page, errors = open_table(context, e2e_stack, "alice")
     page.wait_for_selector('.cs-player[data-state="live"], .cs-player[data-state="connecting"]')
-    procs.stop(e2e_stack.procs["media_api"])
+    e2e_stack.stop_part("media_api")  # an outage: the supervisor leaves it down
     stopped = time.monotonic()
     try:
         message = cutscene(41, campaign_id=CAMPAIGN)
