@@ -19,6 +19,7 @@ from shared.animate import parse_animate
 from shared.clients import firestore_client
 from shared.errors import InvalidRequest
 from shared.ids import asset_id_for
+from shared.pipeline_checks import expired
 from shared.render import close_expired, reject_invalid
 from shared.request import parse_request
 from shared.settings import get_settings
@@ -39,6 +40,8 @@ def sweep(limit: int = 500) -> int:
     closed = 0
     for snap in query.stream():
         doc = snap.to_dict() or {}
+        if not expired(doc):
+            continue  # a retried clip: its deadline counts from the retry
         log.bind(campaign_id=doc.get("campaign_id"), asset_id=doc.get("asset_id"),
                  request_id=doc.get("request_id"))
         close_expired(doc)

@@ -28,5 +28,7 @@ def past_deadline(since: datetime) -> bool:
 
 
 def expired(asset: dict[str, Any]) -> bool:
-    created = asset.get("created_at")
+    """Past the deadline, counted from the request or, for an owner's retried
+    clip (re-animate), from the retry."""
+    created = asset.get("restarted_at") or asset.get("created_at")
     return isinstance(created, datetime) and past_deadline(created)
