@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from shared import assets, log, model_sheets, spend, storage
+from shared import assets, hiding, log, model_sheets, spend, storage
 from shared.campaigns import Campaign, MediaSettings, Plan, load_campaign, plan_for
 from shared.clients import publisher, topic_path
 from shared.docs import now
@@ -56,6 +56,9 @@ def handle_request(data: bytes, delivery_id: str, published_at: datetime | None 
     if not created:
         log.info("redelivery", f"request already known, status {doc.get('status')}")
     if assets.is_terminal(doc):
+        return
+    if doc.get("hidden"):  # an owner hid it before this delivery got to it
+        hiding.stop(doc)
         return
     if created and published_at is not None and past_deadline(published_at):
         # Redelivered for longer than the deadline (or stuck in a backlog):
@@ -198,6 +201,8 @@ def render(request: MediaRequest, asset_id: str, doc: dict[str, Any], owner: str
            model: ImageModel, leased: bool = False) -> dict[str, Any] | None:
     cid = request.campaign_id
     plan, video_planned = stored_plan(doc)
+    if hiding.stop_if_hidden(cid, asset_id):  # checked before the paid call
+        return None
     try:
         with assets.leased(cid, asset_id, owner, get_settings().MEDIA_IMAGE_LEASE_S,
                            "rendering_image", held=leased):

@@ -75,3 +75,17 @@ def any_under(prefix: str) -> bool:
         return any(True for _ in blobs)
     except (gexc.GoogleAPICallError, rexc.RequestException):
         return False
+
+
+def delete_all(names: list[str], prefix: str | None = None) -> None:
+    """Delete these objects (and any under `prefix`); absent ones are fine."""
+    from google.api_core.exceptions import NotFound
+
+    bucket = _bucket()
+    if prefix:
+        names = [*names, *(b.name for b in bucket.list_blobs(prefix=prefix, timeout=TIMEOUT))]
+    for name in names:
+        try:
+            bucket.blob(name).delete(timeout=TIMEOUT)
+        except NotFound:
+            pass
