@@ -9,12 +9,13 @@ whether an asset exists (404).
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from flask import Request, Response
 
 from shared import log
-from shared.api import auth, cors, routes, sse
+from shared.api import auth, cors, routes, sse, takes
 from shared.api.owners import OWNER_ROUTES, require_owner
 from shared.api.queries import turn_assets
 from shared.api.responses import ApiError, error_response, json_response
@@ -50,7 +51,7 @@ def _cursor(raw: str | None) -> str | None:
 
 def asset(route: routes.Route, _request: Request) -> Response:
     doc = load(route.campaign_id, route.asset_id or "")
-    if doc is None:
+    if doc is None or doc.get("hidden"):
         raise ApiError(404, "no such asset")
     return json_response(assets_with_urls([doc], route.campaign_id)[0])
 
@@ -101,16 +102,37 @@ def events(route: routes.Route, _request: Request) -> Response:
 
 
 HANDLERS = {"asset": asset, "asset_file": asset_file, "turn_media": turn_media,
-            "gallery": gallery, "cost": cost, "events": events, "spend": spend}
+            "gallery": gallery, "cost": cost, "events": events, "spend": spend,
+            "regenerate": takes.regenerate, "animate": takes.animate, "hide": takes.hide}
+# Methods other than GET, by route name (DELETE on an asset is `hide`).
+METHODS = {"regenerate": "POST", "animate": "POST", "hide": "DELETE"}
+
+
+class MethodNotAllowed(ApiError):
+    def __init__(self, allow: str) -> None:
+        super().__init__(405, f"this route answers {allow}")
+        self.allow = allow
+
+
+def _route_for(request: Request) -> routes.Route:
+    """The route, with the method checked (405 names the ones it answers)."""
+    route = routes.parse(request.environ, request.path)
+    if route.name == "asset" and request.method == "DELETE":
+        route = replace(route, name="hide")
+    want = METHODS.get(route.name, "GET")
+    if request.method != want:
+        allow = "GET, DELETE" if route.name in ("asset", "hide") else want
+        raise MethodNotAllowed(f"{allow}, OPTIONS")
+    return route
 
 
 def _answer(request: Request) -> tuple[Response, dict[str, Any]]:
     info: dict[str, Any] = {}
     if request.method == "OPTIONS":
         return cors.preflight(), info
-    if request.method != "GET":
-        raise ApiError(405, "only GET is supported")
-    route = routes.parse(request.environ, request.path)
+    if request.method not in ("GET", "POST", "DELETE"):
+        raise MethodNotAllowed("GET, POST, DELETE, OPTIONS")
+    route = _route_for(request)
     info.update(route=route.name, campaign_id=route.campaign_id)
     if route.asset_id:  # so `cutscenes local logs --request-id` finds who fetched it
         info["asset_id"] = route.asset_id
@@ -132,8 +154,8 @@ def handle(request: Request) -> Response:
         response, info = _answer(request)
     except ApiError as exc:
         response = error_response(exc.code, exc.message)
-        if exc.code == 405:
-            response.headers["Allow"] = "GET, OPTIONS"
+        if isinstance(exc, MethodNotAllowed):
+            response.headers["Allow"] = exc.allow
     except Exception:  # noqa: BLE001 - a client gets a JSON 500, the log the trace
         log.error("api_error", f"{request.method} {request.path} failed", exc_info=True)
         response = error_response(500, "internal error")
