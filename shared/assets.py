@@ -55,6 +55,9 @@ def new_asset(request: MediaRequest, asset_id: str) -> dict[str, Any]:
         "estimated_cost_usd": None, "cost_usd": 0.0,
         "created_at": stamp, "updated_at": stamp, "completed_at": None,
         "stage_ms": {}, "regenerated_from": request.regenerated_from,
+        # Always present: the security rules let members list only
+        # `hidden == false`, and a missing field matches no such query.
+        "hidden": False,
     }
 
 

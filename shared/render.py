@@ -95,7 +95,7 @@ def reject_invalid(exc: InvalidRequest) -> None:
         "subject": None, "status": "rejected", "status_reason": "invalid",
         "error": str(exc)[:1000], "image": None, "video": None, "models": {},
         "estimated_cost_usd": 0.0, "cost_usd": 0.0, "stage_ms": {},
-        "created_at": stamp, "updated_at": stamp, "completed_at": stamp,
+        "created_at": stamp, "updated_at": stamp, "completed_at": stamp, "hidden": False,
     }
     # If a valid delivery of that id got there first, its asset is left alone.
     assets.create_if_absent(exc.campaign_id, asset_id, fields)

@@ -3,6 +3,7 @@
 import { initializeApp, deleteApp } from "firebase/app";
 import {
   collection, connectFirestoreEmulator, doc, getFirestore, limit, onSnapshot, orderBy, query,
+  where,
 } from "firebase/firestore";
 
 let appCount = 0;
@@ -22,7 +23,10 @@ export function openFirestore({ firestore, firebaseConfig, emulator }) {
 // The campaign's newest media, live. onChange(docs newest first, changes).
 export function listenToMedia(db, campaignId, max, onChange, onError) {
   const media = collection(db, "campaigns", campaignId, "media");
-  const newest = query(media, orderBy("created_at", "desc"), limit(max));
+  // The rules let members list only assets an owner has not hidden, and
+  // only a query that says so: a hide shows up here as a removal.
+  const newest = query(media, where("hidden", "==", false), orderBy("created_at", "desc"),
+    limit(max));
   return onSnapshot(newest, (snap) => {
     const docs = snap.docs.map((d) => ({ id: d.id, ...d.data() }));
     const changes = snap.docChanges().map((c) => ({ type: c.type, id: c.doc.id }));

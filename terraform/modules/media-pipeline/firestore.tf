@@ -10,6 +10,13 @@ locals {
       scope      = "COLLECTION"
       fields     = [["turn_number", "ASCENDING"], ["created_at", "ASCENDING"]]
     }
+    # The web player's live listing (firestore.rules let members list only
+    # `hidden == false`), newest first.
+    media_visible_newest = {
+      collection = "media"
+      scope      = "COLLECTION"
+      fields     = [["hidden", "ASCENDING"], ["created_at", "DESCENDING"]]
+    }
     # janitor: open assets past the deadline, across every campaign
     # (shared/janitor.py filters status IN [...] and created_at < cutoff).
     stuck_by_created = {
