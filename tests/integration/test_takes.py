@@ -301,3 +301,52 @@ def test_hide_during_the_clip_releases_its_hold(stack):
     assert (doc["status"], doc["status_reason"]) == ("partial", "hidden")
     assert balance() == (STILL, 0) and charges() == {f"{aid}:image": STILL}
     gone_everywhere(stack, aid)
+
+
+# ---------------------------------------------------------------------- CLI
+
+
+def cli(stack, *argv: str) -> Any:
+    from tests.integration.test_cli import run, stack_env
+
+    return run(list(argv), stack_env(stack))
+
+
+def one_line(done: Any, code: int, needle: str) -> None:
+    assert done.returncode == code, (done.returncode, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr and needle in lines[0], lines
+    assert done.stdout == ""
+
+
+def test_cli_animate_regenerate_and_hide(stack):
+    owners()
+    aid = partial_cutscene(stack)["asset_id"]
+    done = cli(stack, "animate", "--campaign", "c1", "--asset", aid, "--wait")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "complete"
+    assert "animating" in done.stderr and "complete" in done.stderr
+    one_line(cli(stack, "animate", "--campaign", "c1", "--asset", aid), 1, "not partial")
+    assert balance() == (STILL + CLIP, 0)
+
+    still = made(portrait())["asset_id"]
+    done = cli(stack, "regenerate", "--campaign", "c1", "--asset", still,
+               "--image-prompt", "the captain at dusk", "--wait")
+    assert done.returncode == 0, done.stderr
+    new = json.loads(done.stdout)
+    assert (new["regenerated_from"], new["image_prompt"]) == (still, "the captain at dusk")
+    done = cli(stack, "regenerate", "--campaign", "c1", "--asset", still)
+    assert done.returncode == 0 and set(json.loads(done.stdout)) == {"asset_id", "request_id"}
+    wait_terminal("c1", json.loads(done.stdout)["request_id"])
+    one_line(cli(stack, "regenerate", "--campaign", "c1", "--asset", still,
+                 "--motion-prompt", "pan"), 2, "cutscenes only")
+
+    done = cli(stack, "hide", "--campaign", "c1", "--asset", still)
+    assert done.returncode == 0 and json.loads(done.stdout) == {"asset_id": still,
+                                                                "hidden": True}
+    assert [n for n in bucket_names("media/") if still in n] == []
+    for command in ("regenerate", "animate"):
+        one_line(cli(stack, command, "--campaign", "c1", "--asset", still), 1, "no such asset")
+    one_line(cli(stack, "hide", "--campaign", "c1", "--asset", "anunknownasset"), 1,
+             "no such asset")
+    one_line(cli(stack, "hide", "--campaign", "nope", "--asset", still), 1, "'nope'")
