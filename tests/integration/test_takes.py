@@ -350,3 +350,47 @@ def test_cli_animate_regenerate_and_hide(stack):
     one_line(cli(stack, "hide", "--campaign", "c1", "--asset", "anunknownasset"), 1,
              "no such asset")
     one_line(cli(stack, "hide", "--campaign", "nope", "--asset", still), 1, "'nope'")
+
+
+# ------------------------------------------------- listings around hidden assets
+
+
+def test_gallery_pages_skip_hidden_assets_and_stay_full(stack):
+    from shared.clients import firestore_client
+    from tests.integration.test_media_api import seed
+
+    owners()
+    ids = seed("c1", 7)  # oldest first
+    media = firestore_client().collection("campaigns").document("c1").collection("media")
+    for hidden in (ids[6], ids[5], ids[3], ids[1]):  # newest two, and every other one
+        media.document(hidden).update({"hidden": True})
+    seen, cursor, pages = [], None, 0
+    while True:
+        body = call(stack, "/campaigns/c1/gallery?limit=2" + (f"&cursor={cursor}"
+                                                                if cursor else "")).json
+        pages += 1
+        assert len(body["assets"]) == 2 or not body["next_cursor"]
+        seen += [a["asset_id"] for a in body["assets"]]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [ids[4], ids[2], ids[0]] and pages == 2
+
+
+def test_events_tell_watchers_an_asset_was_hidden(stack):
+    from tests.integration.test_media_api import EventStream
+
+    owners()
+    aid = made(portrait())["asset_id"]
+    stream = EventStream(stack, "/campaigns/c1/events", user="alice")
+    try:
+        for block in stream.blocks():
+            if block == [": ready"]:
+                assert act(stack, "DELETE", "", aid).status == 204
+            if any(line.startswith("event: media") for line in block):
+                data = next(line for line in block if line.startswith("data: "))
+                event = json.loads(data[6:])
+                break
+    finally:
+        stream.close()
+    assert (event["asset_id"], event["status"], event["hidden"]) == (aid, "complete", True)
