@@ -444,7 +444,8 @@ def _take_commands(sub: Any) -> None:
                  "turn, kind, type, subject) with the same or new prompts, budget-checked",
                  "  cutscenes regenerate --campaign c1 --asset a1b2c3 --wait\n"
                  "  cutscenes regenerate --campaign c1 --asset a1b2c3 \\\n"
-                 "      --image-prompt \"the claw shatters the blade\" --motion-prompt \"slow zoom\"\n"
+                 "      --image-prompt \"the claw shatters the blade\" \\\n"
+                 "      --motion-prompt \"slow zoom\"\n"
                  "prints {asset_id, request_id} of the new take (its regenerated_from is A);\n"
                  "--wait exits 0 complete, 3 partial, 4 failed or rejected, 1 gave up waiting")
     _asset(regen)
