@@ -394,3 +394,22 @@ def test_events_tell_watchers_an_asset_was_hidden(stack):
     finally:
         stream.close()
     assert (event["asset_id"], event["status"], event["hidden"]) == (aid, "complete", True)
+
+
+def test_a_retry_of_an_old_asset_gets_a_deadline_of_its_own(stack):
+    from datetime import UTC, datetime, timedelta
+
+    from shared.assets import asset_ref
+    from shared.janitor import sweep
+
+    owners()
+    aid = partial_cutscene(stack)["asset_id"]
+    # Asked for an hour ago: past MEDIA_DEADLINE_S (900 s) counted from creation.
+    asset_ref("c1", aid).update({"created_at": datetime.now(UTC) - timedelta(hours=1)})
+    emulator(stack, "POST", "/_emulator/latency", {"video_s": 3.0})
+    assert act(stack, "POST", "animate", aid).status == 202
+    assert sweep() == 0  # the janitor leaves the retry alone
+    doc = wait_until(lambda: (d := load("c1", aid)) and d["status"] != "animating" and d,
+                     what="the retried clip")
+    assert (doc["status"], doc["status_reason"]) == ("complete", None)
+    assert balance() == (STILL + CLIP, 0)
