@@ -10,7 +10,7 @@ import json
 import time
 from typing import Any
 
-from shared import assets, log, spend, storage
+from shared import assets, attempts, hiding, log, spend, storage
 from shared.errors import Busy, PermanentError, TransientError
 from shared.ids import is_scope_id
 from shared.media_models import ClipResult, GenaiVideoModel, VideoModel
@@ -48,6 +48,9 @@ def handle_animate(data: bytes, delivery_id: str, published_at: object = None,
     if doc is None or assets.is_terminal(doc) or doc.get("status") != "animating":
         return
     log.bind(request_id=doc.get("request_id"), session_id=doc.get("session_id"))
+    if doc.get("hidden"):  # checked before Veo is paid
+        hiding.stop(doc)
+        return
     if expired(doc):
         close_expired(doc)
         return
@@ -119,6 +122,9 @@ def wait_for(doc: dict[str, Any], operation: str, owner: str,
             fresh = assets.load(cid, aid)
             if fresh is None or assets.is_terminal(fresh):
                 return ClipResult(done=False), polls
+            if fresh.get("hidden"):  # stop paying attention (and holding money) now
+                hiding.stop(fresh)
+                return ClipResult(done=False), polls
             if expired(fresh):
                 close_expired(fresh)
                 return ClipResult(done=False), polls
@@ -134,6 +140,8 @@ def animate(doc: dict[str, Any], owner: str, model: VideoModel) -> None:
     operation = doc.get("video_operation")
     try:
         if not operation:
+            if not attempts.reserve_retry(doc):
+                return  # an owner's retry the budget refused: ended partial (budget)
             operation = start_job(doc, model)
         t0 = time.monotonic()
         result, polls = wait_for(doc, operation, owner, model)

@@ -19,7 +19,7 @@ from shared.clients import firestore_client
 from shared.errors import InvalidRequest
 from shared.ids import asset_id_for
 from shared.paths import VEO_OUTPUT_ROOT
-from shared.pipeline_checks import sweep_cutoff
+from shared.pipeline_checks import deadline_start, sweep_cutoff
 from shared.render import close, close_expired, reject_invalid
 from shared.request import parse_request
 from shared.settings import get_settings
@@ -44,7 +44,9 @@ def _stuck(limit: int) -> list[dict[str, Any]]:
                  .where(filter=FieldFilter(field, "<", cutoff)).limit(limit))
         for snap in query.stream():
             found.setdefault(snap.reference.path, snap.to_dict() or {})
-    return list(found.values())[:limit]
+    # A retried clip (re-animate) counts from its retry, which no query sees.
+    return [doc for doc in found.values()
+            if (deadline_start(doc) or cutoff) < cutoff][:limit]
 
 
 def sweep(limit: int = 500) -> int:

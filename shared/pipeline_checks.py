@@ -28,9 +28,10 @@ def past_deadline(since: datetime) -> bool:
 
 
 def deadline_start(asset: dict[str, Any]) -> datetime | None:
-    """When the request's MEDIA_DEADLINE_S started: its first publish (a
-    backlog before the asset existed counts), else the asset's creation."""
-    for key in ("published_at", "created_at"):
+    """When the request's MEDIA_DEADLINE_S started: an owner's retried clip
+    (re-animate) from the retry, else its first publish (a backlog before the
+    asset existed counts), else the asset's creation."""
+    for key in ("restarted_at", "published_at", "created_at"):
         stamp = asset.get(key)
         if isinstance(stamp, datetime):
             return stamp

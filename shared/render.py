@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from shared import assets, log, model_sheets, spend, storage
+from shared import assets, hiding, log, model_sheets, spend, storage
 from shared.campaigns import Campaign, MediaSettings, Plan, load_campaign, plan_for
 from shared.clients import publisher, topic_path
 from shared.docs import now
@@ -57,6 +57,9 @@ def handle_request(data: bytes, delivery_id: str, published_at: datetime | None 
     if not created:
         log.info("redelivery", f"request already known, status {doc.get('status')}")
     if assets.is_terminal(doc):
+        return
+    if doc.get("hidden"):  # an owner hid it before this delivery got to it
+        hiding.stop(doc)
         return
     if not created:
         # The first body to create the asset defines the request: a later
@@ -114,7 +117,7 @@ def reject_invalid(exc: InvalidRequest) -> None:
         "subject": None, "status": "rejected", "status_reason": "invalid",
         "error": str(exc)[:1000], "image": None, "video": None, "models": {},
         "estimated_cost_usd": 0.0, "cost_usd": 0.0, "stage_ms": {},
-        "created_at": stamp, "updated_at": stamp, "completed_at": stamp,
+        "created_at": stamp, "updated_at": stamp, "completed_at": stamp, "hidden": False,
     }
     # If a valid delivery of that id got there first, its asset is left alone.
     assets.create_if_absent(exc.campaign_id, asset_id, fields)
@@ -227,6 +230,8 @@ def render(request: MediaRequest, asset_id: str, doc: dict[str, Any], owner: str
            model: ImageModel, leased: bool = False) -> dict[str, Any] | None:
     cid = request.campaign_id
     plan, video_planned = stored_plan(doc)
+    if hiding.stop_if_hidden(cid, asset_id):  # checked before the paid call
+        return None
     try:
         with assets.leased(cid, asset_id, owner, get_settings().MEDIA_IMAGE_LEASE_S,
                            "rendering_image", held=leased) as lease:

@@ -108,3 +108,17 @@ def delete_stale(prefix: str, older_than_s: float, limit: int = 1000) -> int:
         except NotFound:
             pass
     return deleted
+
+
+def delete_all(names: list[str], prefix: str | None = None) -> None:
+    """Delete these objects (and any under `prefix`); absent ones are fine."""
+    from google.api_core.exceptions import NotFound
+
+    bucket = _bucket()
+    if prefix:
+        names = [*names, *(b.name for b in bucket.list_blobs(prefix=prefix, timeout=TIMEOUT))]
+    for name in names:
+        try:
+            bucket.blob(name).delete(timeout=TIMEOUT)
+        except NotFound:
+            pass

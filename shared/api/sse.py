@@ -45,7 +45,7 @@ def _listen(campaign_id: str, since: datetime, out: queue.Queue) -> Any:
 
 def frame(asset: dict[str, Any]) -> str:
     event = event_for(asset)
-    ident = f"{event['asset_id']}:{event['status']}"
+    ident = f"{event['asset_id']}:{event['status']}{':hidden' if event.get('hidden') else ''}"
     return f"id: {ident}\nevent: media\ndata: {json.dumps(event, default=str)}\n\n"
 
 
@@ -71,9 +71,11 @@ def stream(campaign_id: str, uid: str, stream_id: str) -> Iterator[str]:
                     yield ": ready\n\n"  # the listener is attached: no change is missed now
                 continue
             if item is not None:
+                # A hide is news too: the player drops the asset.
                 aid, status = item.get("asset_id"), item.get("status")
-                if aid and status and last_status.get(aid) != status:
-                    last_status[aid] = status
+                seen = f"{status}{'/hidden' if item.get('hidden') else ''}"
+                if aid and status and last_status.get(aid) != seen:
+                    last_status[aid] = seen
                     yield frame(item)
             if time.monotonic() >= next_beat:
                 yield ": heartbeat\n\n"

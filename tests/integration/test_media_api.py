@@ -36,7 +36,8 @@ class Answer:
 
 
 def call(stack, path: str, user: str | None = "alice", token: str | None = None,
-         method: str = "GET", headers: dict[str, str] | None = None) -> Answer:
+         method: str = "GET", headers: dict[str, str] | None = None,
+         body: bytes | None = None) -> Answer:
     url = urlsplit(stack.env["MEDIA_API_URL"])
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     sent = dict(headers or {})
@@ -45,7 +46,7 @@ def call(stack, path: str, user: str | None = "alice", token: str | None = None,
     if token:
         sent["Authorization"] = f"Bearer {token}"
     try:
-        conn.request(method, path, headers=sent)
+        conn.request(method, path, body=body, headers=sent)
         resp = conn.getresponse()
         return Answer(resp.status, resp.headers, resp.read())
     finally:

@@ -57,6 +57,8 @@ def fields(**values: Any) -> dict[str, Any]:
     def value(v: Any) -> dict[str, Any]:
         if isinstance(v, list):
             return {"arrayValue": {"values": [value(x) for x in v]}}
+        if isinstance(v, bool):
+            return {"booleanValue": v}
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             return {"doubleValue": float(v)}
         return {"stringValue": str(v)}
@@ -79,10 +81,23 @@ def seeded(local_stack):
     return root
 
 
+def list_media(root: str, parent: str, token: str | None,
+               hidden_filter: bool = True) -> int:
+    """A member's listing of a campaign's media, as the player queries it."""
+    campaign = parent.rpartition("/media")[0]
+    query: dict[str, Any] = {"from": [{"collectionId": "media"}]}
+    if hidden_filter:
+        query["where"] = {"fieldFilter": {"field": {"fieldPath": "hidden"}, "op": "EQUAL",
+                                          "value": {"booleanValue": False}}}
+    return rest("POST", f"{root}/{campaign}:runQuery", token, {"structuredQuery": query})
+
+
 def attempt(root: str, op: str, path: str, token: str | None) -> int:
     parent, _, doc_id = path.rpartition("/")
     if op == "get":
         return rest("GET", f"{root}/{path}", token)
+    if op == "list" and parent.endswith("/media"):
+        return list_media(root, parent, token)  # a listing must leave hidden assets out
     if op == "list":
         return rest("GET", f"{root}/{parent}", token)
     if op == "create":
@@ -134,3 +149,17 @@ def test_an_anonymous_firebase_user_is_nobody(local_stack, seeded):
     with urllib.request.urlopen(req, timeout=30) as resp:
         anonymous = json.loads(resp.read())["idToken"]
     assert rest("GET", f"{seeded}/campaigns/c1/media/a1", anonymous) == 403
+
+
+def test_a_hidden_asset_is_unreadable_even_to_members(local_stack, seeded):
+    alice = id_token(local_stack, "alice")
+    assert rest("PATCH", f"{seeded}/campaigns/c1/media/h1", "owner",
+                fields(x="seed", hidden=True)) == 200
+    assert rest("PATCH", f"{seeded}/campaigns/c1/media/v1", "owner",
+                fields(x="seed", hidden=False)) == 200
+    assert rest("GET", f"{seeded}/campaigns/c1/media/h1", alice) == 403
+    assert rest("GET", f"{seeded}/campaigns/c1/media/v1", alice) == 200
+    # A listing that could include hidden assets is denied; one that asks for
+    # the visible ones is allowed and returns no hidden one.
+    assert list_media(seeded, "campaigns/c1/media", alice, hidden_filter=False) == 403
+    assert list_media(seeded, "campaigns/c1/media", alice) == 200
