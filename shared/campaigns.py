@@ -83,7 +83,8 @@ def plan_for(request: MediaRequest, media: MediaSettings, cat: Catalog | None = 
     return Plan(
         image_model=image_model,
         image_size=image_size,
-        image_micros=cat.image_micros(image_model, image_size),
+        # Reference images (model sheets) ride along as billed input tokens.
+        image_micros=cat.image_micros(image_model, image_size, len(request.reference_images)),
         video_model=video_model,
         video_resolution=resolution,
         video_audio=audio,
