@@ -7,15 +7,25 @@ a redelivery resumes polling that operation instead of starting a second one.
 from __future__ import annotations
 
 import json
+import random
 import time
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from shared import assets, log, spend, storage
-from shared.errors import Busy, PermanentError, StartUncertain, TransientError
+from shared.errors import (
+    Busy,
+    PermanentError,
+    QuotaExceeded,
+    RetriesSpent,
+    StartUncertain,
+    TransientError,
+)
 from shared.ids import is_scope_id
 from shared.media_models import ClipResult, GenaiVideoModel, VideoModel
 from shared.paths import gs_uri, split_gs_uri, video_object, video_output_prefix
-from shared.pipeline_checks import checkpoint, expired
+from shared.pipeline_checks import checkpoint, expired, past_deadline
 from shared.polling import Schedule
 from shared.pricing import micros_to_usd
 from shared.render import close_expired, ms_since, stored_plan
@@ -62,7 +72,33 @@ def fail_video(doc: dict[str, Any], reason: str, detail: str, **fields: Any) -> 
                       error=detail[:1000], **fields)
 
 
-def start_job(doc: dict[str, Any], model: VideoModel) -> str:
+def within_quota(doc: dict[str, Any], owner: str, start: Callable[[], str]) -> str:
+    """Start, waiting out 429s in this invocation (renewing the lease) rather
+    than spending Pub/Sub delivery attempts on them: under a 10/min quota a
+    burst would otherwise dead-letter clips that only had to wait a minute.
+    The SDK's HttpRetryOptions cannot do this for us: it would also retry a
+    timed-out start, which may already be a paid job."""
+    settings = get_settings()
+    cid, aid = doc["campaign_id"], doc["asset_id"]
+    budget_end = time.monotonic() + settings.MEDIA_POLL_BUDGET_S
+    attempt = 0
+    while True:
+        try:
+            return start()
+        except QuotaExceeded as exc:
+            attempt += 1
+            pause = random.uniform(0.5, min(15.0, 2.0 ** attempt))
+            created = doc.get("created_at")
+            if (time.monotonic() + pause > budget_end
+                    or (isinstance(created, datetime) and past_deadline(created))):
+                raise RetriesSpent(f"Veo quota still exhausted after {attempt} tries") from exc
+            log.info("veo_quota_wait", f"{exc}; trying again in {pause:.1f} s", attempt=attempt)
+            if not assets.claim(cid, aid, owner, settings.MEDIA_VIDEO_LEASE_S, "animating"):
+                raise Busy("lost the lease while waiting for Veo quota") from exc
+            time.sleep(pause)
+
+
+def start_job(doc: dict[str, Any], model: VideoModel, owner: str) -> str:
     cid, aid = doc["campaign_id"], doc["asset_id"]
     plan, _ = stored_plan(doc)
     t0 = time.monotonic()
@@ -74,9 +110,9 @@ def start_job(doc: dict[str, Any], model: VideoModel) -> str:
         # Only an asset whose plan includes a clip is ever sent to animate.
         raise RuntimeError(f"asset {aid} reached animate without a planned video model")
     try:
-        name = with_retries(lambda: model.start(
+        name = with_retries(lambda: within_quota(doc, owner, lambda: model.start(
             video_model, image_png, doc["motion_prompt"], plan.duration_seconds,
-            doc.get("aspect_ratio") or "16:9", plan.video_resolution, plan.video_audio, output),
+            doc.get("aspect_ratio") or "16:9", plan.video_resolution, plan.video_audio, output)),
             what="Veo start")
     except StartUncertain as exc:
         # Never a blind second start: watch for the output of the operation
@@ -190,7 +226,7 @@ def animate(doc: dict[str, Any], owner: str, model: VideoModel) -> None:
     try:
         if not operation and uncertain_since is None:
             try:
-                operation = start_job(doc, model)
+                operation = start_job(doc, model, owner)
             except AdoptInstead as adopting:
                 uncertain_since = adopting.since
         t0 = time.monotonic()

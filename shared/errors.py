@@ -48,3 +48,8 @@ class StartUncertain(MediaError):
     operation (timeout, 5xx, a dropped connection after the request was sent).
     Neither transient (a blind retry could pay twice) nor permanent (a clip
     may be on its way): see docs/decisions/0004."""
+
+
+class QuotaExceeded(TransientError):
+    """429 RESOURCE_EXHAUSTED: normal traffic under a per-minute quota, and
+    known to have created nothing, so waiting and asking again is safe."""

@@ -13,6 +13,7 @@ from shared.clients import genai_client
 from shared.errors import (
     MediaError,
     PermanentError,
+    QuotaExceeded,
     RetriesSpent,
     SafetyBlocked,
     StartUncertain,
@@ -120,14 +121,30 @@ def start_outcome_unknown(exc: Exception) -> bool:
     the pool). Everything else (5xx, a read timeout, a connection dropped
     after sending) may have started a paid job: Vertex has no idempotency key
     for predictLongRunning."""
-    import httpx
     from google.genai import errors
 
     if isinstance(exc, errors.APIError):
         return int(exc.code or 0) >= 500
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
-        return False
-    return isinstance(exc, (httpx.TransportError, TimeoutError, ConnectionError))
+    # google-genai sends through httpx2 (a fork under its own namespace) when
+    # it is installed, else httpx: their exception classes are unrelated.
+    for module in _httpx_modules():
+        if isinstance(exc, (module.ConnectError, module.ConnectTimeout, module.PoolTimeout)):
+            return False
+        if isinstance(exc, module.TransportError):
+            return True
+    return isinstance(exc, (TimeoutError, ConnectionError))
+
+
+def _httpx_modules() -> list:
+    import importlib
+
+    found = []
+    for name in ("httpx2", "httpx"):
+        try:
+            found.append(importlib.import_module(name))
+        except ImportError:
+            continue
+    return found
 
 
 def _to_png(data: bytes, mime_type: str) -> Still:
@@ -212,6 +229,8 @@ class GenaiVideoModel:
             if start_outcome_unknown(exc):
                 raise StartUncertain(f"Veo start at {location}: {type(exc).__name__}: "
                                      f"{str(exc)[:300]}") from exc
+            if getattr(exc, "code", None) == 429:
+                raise QuotaExceeded(f"Veo quota at {location}: {str(exc)[:200]}") from exc
             raise (not_served(exc, model, location, "video_failed")
                    or classify(exc, "video_failed")) from exc
         if not operation.name:
