@@ -174,6 +174,10 @@ def parser() -> argparse.ArgumentParser:
 
     jan = sub.add_parser("janitor", help="close assets stuck past the deadline")
     jan.set_defaults(func=cmd_janitor)
+
+    from shared.prices_table import add_parser as add_prices
+
+    add_prices(sub)  # `prices`: self-contained, reads only the catalog
     return p
 
 
