@@ -437,6 +437,8 @@ class Emulator:
             width, height = video.video_dimensions(params.get("aspectRatio"), resolution)
         except video.VideoError as exc:
             raise ApiError(400, str(exc)) from None
+        # generateAudio true: Veo 3.x returns the clip with a sound track (same page,
+        # generateAudio); the emulator adds an AAC tone so players see a real track.
         audio = params.get("generateAudio")
         if audio is not None and not isinstance(audio, bool):
             raise ApiError(400, f"generateAudio must be a boolean, got {audio!r}")
@@ -477,7 +479,9 @@ class Emulator:
         elif not prompt.strip():
             raise ApiError(400, "instances[0] needs a prompt or an image")
 
-        # Real operation ids are numeric (and so is Veo's output folder).
+        # Real operation ids are numeric, and Veo writes under
+        # {storageUri}/{that id}/sample_N.mp4 (https://cloud.google.com/vertex-ai/
+        # generative-ai/docs/model-reference/veo-video-generation, storageUri).
         op_id = str(random.randrange(10**18, 10**19))
         name = (
             f"projects/{project}/locations/{location}/publishers/{publisher}/models/{model}"
@@ -613,7 +617,10 @@ class Emulator:
                 and time.monotonic() - op.started >= op.delay_s
             )
             if not done or op.result is None:
-                # Like Vertex, a running operation's answer has no `done` at all.
+                # Like Vertex, a running operation's answer has no `done` at all:
+                # google.longrunning.Operation in proto3 JSON omits a false bool
+                # (https://protobuf.dev/programming-guides/proto3/#json), and the
+                # SDK reads the absence as None (GenerateVideosOperation.done).
                 return {"name": op.name}
             return {"name": op.name, "done": True, **op.result}
 
