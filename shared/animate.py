@@ -7,15 +7,25 @@ a redelivery resumes polling that operation instead of starting a second one.
 from __future__ import annotations
 
 import json
+import random
 import time
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from shared import assets, attempts, hiding, log, spend, storage
-from shared.errors import Busy, PermanentError, TransientError
+from shared.errors import (
+    Busy,
+    PermanentError,
+    QuotaExceeded,
+    RetriesSpent,
+    StartUncertain,
+    TransientError,
+)
 from shared.ids import is_scope_id
 from shared.media_models import ClipResult, GenaiVideoModel, VideoModel
 from shared.paths import gs_uri, split_gs_uri, video_object, video_output_prefix
-from shared.pipeline_checks import checkpoint, expired
+from shared.pipeline_checks import checkpoint, expired, past_deadline
 from shared.polling import Schedule
 from shared.pricing import micros_to_usd
 from shared.render import close_expired, ms_since, stored_plan, unbilled
@@ -65,7 +75,33 @@ def fail_video(doc: dict[str, Any], reason: str, detail: str, **fields: Any) -> 
                       error=detail[:1000], **fields)
 
 
-def start_job(doc: dict[str, Any], model: VideoModel) -> str:
+def within_quota(doc: dict[str, Any], owner: str, start: Callable[[], str]) -> str:
+    """Start, waiting out 429s in this invocation (renewing the lease) rather
+    than spending Pub/Sub delivery attempts on them: under a 10/min quota a
+    burst would otherwise dead-letter clips that only had to wait a minute.
+    The SDK's HttpRetryOptions cannot do this for us: it would also retry a
+    timed-out start, which may already be a paid job."""
+    settings = get_settings()
+    cid, aid = doc["campaign_id"], doc["asset_id"]
+    budget_end = time.monotonic() + settings.MEDIA_POLL_BUDGET_S
+    attempt = 0
+    while True:
+        try:
+            return start()
+        except QuotaExceeded as exc:
+            attempt += 1
+            pause = random.uniform(0.5, min(15.0, 2.0 ** attempt))
+            created = doc.get("created_at")
+            if (time.monotonic() + pause > budget_end
+                    or (isinstance(created, datetime) and past_deadline(created))):
+                raise RetriesSpent(f"Veo quota still exhausted after {attempt} tries") from exc
+            log.info("veo_quota_wait", f"{exc}; trying again in {pause:.1f} s", attempt=attempt)
+            if not assets.claim(cid, aid, owner, settings.MEDIA_VIDEO_LEASE_S, "animating"):
+                raise Busy("lost the lease while waiting for Veo quota") from exc
+            time.sleep(pause)
+
+
+def start_job(doc: dict[str, Any], model: VideoModel, owner: str) -> str:
     cid, aid = doc["campaign_id"], doc["asset_id"]
     plan, _ = stored_plan(doc)
     t0 = time.monotonic()
@@ -76,14 +112,67 @@ def start_job(doc: dict[str, Any], model: VideoModel) -> str:
     if video_model is None:
         # Only an asset whose plan includes a clip is ever sent to animate.
         raise RuntimeError(f"asset {aid} reached animate without a planned video model")
-    name = with_retries(lambda: model.start(
-        video_model, image_png, doc["motion_prompt"], plan.duration_seconds,
-        doc.get("aspect_ratio") or "16:9", plan.video_resolution, plan.video_audio, output),
-        what="Veo start")
+    try:
+        name = with_retries(lambda: within_quota(doc, owner, lambda: model.start(
+            video_model, image_png, doc["motion_prompt"], plan.duration_seconds,
+            doc.get("aspect_ratio") or "16:9", plan.video_resolution, plan.video_audio, output)),
+            what="Veo start")
+    except StartUncertain as exc:
+        # Never a blind second start: watch for the output of the operation
+        # this call may have created instead (docs/decisions/0011-veo-start-retries.md).
+        log.warning("veo_start_uncertain", f"{exc}; watching for its output, not restarting")
+        since = time.time()
+        assets.update_fields(cid, aid, video_start_uncertain_at=since,
+                             stage_ms={"video_start": ms_since(t0)})
+        raise AdoptInstead(since) from exc
     assets.update_fields(cid, aid, video_operation=name, video_started_at=time.time(),
                          stage_ms={"video_start": ms_since(t0)})
     checkpoint("veo_started")
     return name
+
+
+class AdoptInstead(Exception):
+    """start_job could not tell whether Veo started: adopt, do not restart."""
+
+    def __init__(self, since: float) -> None:
+        super().__init__("Veo start outcome unknown")
+        self.since = since
+
+
+def adopt(doc: dict[str, Any], since: float, owner: str) -> ClipResult:
+    """Wait for an MP4 under the asset's output prefix from an operation whose
+    name we never got. Found: that clip is ours (and paid for). Not found
+    within MEDIA_VEO_ADOPT_WAIT_S: no clip, and no second start either."""
+    cid, aid = doc["campaign_id"], doc["asset_id"]
+    settings = get_settings()
+    prefix = video_output_prefix(cid, aid)
+    give_up_at = since + settings.MEDIA_VEO_ADOPT_WAIT_S
+    budget_end = time.monotonic() + settings.MEDIA_POLL_BUDGET_S
+    checkup_every = min(5.0, settings.MEDIA_VIDEO_LEASE_S / 3)
+    last_checkup = time.monotonic()
+    while True:
+        uri = storage.first_mp4_under(prefix)
+        if uri:
+            log.info("veo_output_adopted", f"found {uri} from the uncertain start")
+            return ClipResult(done=True, uri=uri)
+        if time.time() > give_up_at:
+            return ClipResult(done=True, error=(
+                "Veo start failed with an unknown outcome and no clip appeared within "
+                f"{settings.MEDIA_VEO_ADOPT_WAIT_S:.0f} s; not started again, to never "
+                "pay for two clips"))
+        if time.monotonic() > budget_end:
+            raise TransientError("still watching for an uncertain start's clip")
+        if time.monotonic() - last_checkup >= checkup_every:
+            last_checkup = time.monotonic()
+            fresh = assets.load(cid, aid)
+            if fresh is None or assets.is_terminal(fresh):
+                return ClipResult(done=False)
+            if expired(fresh):
+                close_expired(fresh)
+                return ClipResult(done=False)
+            if not assets.claim(cid, aid, owner, settings.MEDIA_VIDEO_LEASE_S, "animating"):
+                raise Busy("lost the lease while watching")
+        time.sleep(1.0)
 
 
 def wait_for(doc: dict[str, Any], operation: str, owner: str,
@@ -138,13 +227,21 @@ def animate(doc: dict[str, Any], owner: str, model: VideoModel) -> None:
     cid, aid = doc["campaign_id"], doc["asset_id"]
     plan, _ = stored_plan(doc)
     operation = doc.get("video_operation")
+    uncertain_since = doc.get("video_start_uncertain_at")
+    t0 = time.monotonic()
     try:
-        if not operation:
+        if not operation and uncertain_since is None:
             if not attempts.reserve_retry(doc):
                 return  # an owner's retry the budget refused: ended partial (budget)
-            operation = start_job(doc, model)
+            try:
+                operation = start_job(doc, model, owner)
+            except AdoptInstead as adopting:
+                uncertain_since = adopting.since
         t0 = time.monotonic()
-        result, polls = wait_for(doc, operation, owner, model)
+        if operation:
+            result, polls = wait_for(doc, operation, owner, model)
+        else:
+            result, polls = adopt(doc, float(uncertain_since or 0), owner), 0
     except PermanentError as exc:
         fail_video(doc, "video_failed", str(exc))
         return

@@ -440,6 +440,10 @@ def parser() -> argparse.ArgumentParser:
     tok.add_argument("--user", required=True, type=user_id, metavar="UID",
                      help="the member's user id (a Firebase uid, 1-128 characters)")
     tok.set_defaults(func=cmd_player_token)
+
+    from shared.prices_table import add_parser as add_prices
+
+    add_prices(sub)  # `prices`: self-contained, reads only the catalog
     return p
 
 
@@ -512,11 +516,11 @@ def _error_line(exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from shared import log
+
     args = parser().parse_args(argv)
     if args.command != "local":
-        from shared import log
-
-        log.to_stream(sys.stderr)  # stdout carries only the command's answer
+        log.to_stderr()  # stdout carries only the command's answer
         _load_local_env()
     try:
         if args.command != "local":
@@ -534,6 +538,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"cutscenes {args.command}: error: {one_line(_error_line(exc))}", file=sys.stderr)
         return 1
+    finally:
+        log.to_stderr(False)
 
 
 if __name__ == "__main__":

@@ -241,7 +241,10 @@ def render(request: MediaRequest, asset_id: str, doc: dict[str, Any], owner: str
             lease.ensure()
     except PermanentError as exc:
         spend.release(doc)
-        reason = exc.reason if exc.reason in ("image_blocked",) else "image_failed"
+        # model_unavailable: the model is not served where we called it, an
+        # operator's fix (location settings), not a bad prompt.
+        reason = exc.reason if exc.reason in ("image_blocked", "model_unavailable") \
+            else "image_failed"
         return assets.transition(cid, asset_id, "failed", reason, error=str(exc)[:1000])
     checkpoint("image_made")
     fields: dict[str, Any] = {"image": image, "cost_usd": micros_to_usd(plan.image_micros)}

@@ -16,7 +16,23 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=True, extra="ignore")
 
     GOOGLE_CLOUD_PROJECT: str = "demo-cutscenes"
+    # The preferred Vertex AI region. Each model is called where the pricing
+    # catalog says Vertex serves it: here when that is one of its locations,
+    # else the catalog's first (gemini-3.1-flash-image is served only from
+    # `global`). Models the catalog does not list are called here.
     VERTEX_LOCATION: str = "us-central1"
+    # Operator override, per model: "model=location,model=location".
+    MEDIA_MODEL_LOCATIONS: str = Field(
+        default="", pattern=r"^\s*([\w.-]+\s*=\s*[\w-]+\s*(,\s*[\w.-]+\s*=\s*[\w-]+\s*)*)?$")
+    # HTTP timeouts for the media models (google-genai sets none by default):
+    # an image call, a Veo start and a Veo poll. See docs/decisions/0011-veo-start-retries.md.
+    MEDIA_IMAGE_TIMEOUT_S: float = Field(default=120.0, gt=0, le=600)
+    MEDIA_VEO_START_TIMEOUT_S: float = Field(default=60.0, gt=0, le=600)
+    MEDIA_VEO_POLL_TIMEOUT_S: float = Field(default=30.0, gt=0, le=600)
+    # After a Veo start whose outcome is unknown (timeout, 5xx), how long to
+    # watch for the output of an operation it may have created before giving
+    # up on the clip; never a blind second start (docs/decisions/0011-veo-start-retries.md).
+    MEDIA_VEO_ADOPT_WAIT_S: float = Field(default=420.0, gt=0, le=3600)
     MEDIA_BUCKET: str = "demo-cutscenes-media"
     MEDIA_REQUESTS_TOPIC: str = "media-requests"
     MEDIA_ANIMATE_TOPIC: str = "media-animate"

@@ -122,3 +122,22 @@ def delete_all(names: list[str], prefix: str | None = None) -> None:
             bucket.blob(name).delete(timeout=TIMEOUT)
         except NotFound:
             pass
+
+
+def first_mp4_under(prefix: str) -> str | None:
+    """gs:// uri of an MP4 under `prefix`, or None (also when the check fails:
+    the caller asks again). Veo writes `{storageUri}/{numeric id}/sample_0.mp4`
+    when its operation finishes, so this finds the clip of an operation whose
+    name we never learned (docs/decisions/0011-veo-start-retries.md)."""
+    from google.api_core import exceptions as gexc
+    from requests import exceptions as rexc
+
+    bucket = get_settings().MEDIA_BUCKET
+    try:
+        for blob in storage_client().list_blobs(bucket, prefix=prefix, timeout=(2, 5),
+                                                retry=None):
+            if blob.name.endswith(".mp4"):
+                return f"gs://{bucket}/{blob.name}"
+    except (gexc.GoogleAPICallError, rexc.RequestException):
+        return None
+    return None

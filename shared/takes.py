@@ -66,7 +66,8 @@ def _retry_fields(doc: dict[str, Any]) -> dict[str, Any]:
         "status": "animating", "status_reason": None, "error": None,
         "video_attempt": int(doc.get("video_attempt") or 1) + 1, "restarted_at": stamp,
         "updated_at": stamp, "completed_at": None, "lease": None, "video": None,
-        "video_operation": None, "video_started_at": None, "clip_daily": None,
+        "video_operation": None, "video_started_at": None, "video_start_uncertain_at": None,
+        "clip_daily": None,
         "models": {**(doc.get("models") or {}), "video": plan.get("video_model")},
         "estimated_cost_usd": micros_to_usd(int(plan.get("image_micros") or 0)
                                             + int(plan.get("video_micros") or 0)),

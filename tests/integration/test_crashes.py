@@ -56,7 +56,7 @@ def test_killed_after_step_then_redelivered_finishes_once(stack, step):
         counted = calls(stack)
         assert (counted["generateContent"], counted["predictLongRunning"]) == (1, 1), counted
         balance = ledger.read_balance("c1", "s1")
-        assert (balance.spent_micros, balance.reserved_micros) == (467_000, 0)
+        assert (balance.spent_micros, balance.reserved_micros) == (667_000, 0)
         assert len(bucket_names("media/")) == 2 and bucket_names("veo-out/") == []
     finally:
         stack.restart_function(name)

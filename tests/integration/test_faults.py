@@ -40,7 +40,7 @@ def test_quota_and_server_errors_are_retried_until_they_pass(stack):
     assert doc["status"] == "complete"
     counted = calls(stack)
     assert counted["generateContent"] == 3 and counted["predictLongRunning"] == 5
-    assert ledger.read_balance("c1", "s1").spent_micros == 467_000
+    assert ledger.read_balance("c1", "s1").spent_micros == 667_000
 
 
 def test_a_bad_request_from_the_model_is_permanent_and_not_retried(stack):

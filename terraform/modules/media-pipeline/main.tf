@@ -107,6 +107,9 @@ locals {
     for k, v in {
       MEDIA_DAILY_CAP_USD = var.media.daily_cap_usd
       MEDIA_PRICING_FILE  = var.media.pricing_file
+      MEDIA_MODEL_LOCATIONS = length(var.model_locations) == 0 ? null : join(",", [
+        for model, location in var.model_locations : "${model}=${location}"
+      ])
     } : k => tostring(v) if v != null
   }
   # What one function alone reads.
