@@ -30,7 +30,8 @@ from tests.integration.test_media_api import Answer, assert_error, call
 
 pytestmark = pytest.mark.integration
 
-STILL, CLIP = 67_000, 400_000
+# A 1K still and a 4 s clip of Veo 3.1 Fast at its highest quote ($0.15/s).
+STILL, CLIP = 67_000, 600_000
 
 
 def owners(budget: float = 5.0, **settings: Any) -> None:
@@ -199,7 +200,7 @@ def test_reanimate_retries_the_clip_once_and_charges_it_once(stack):
     doc = wait_until(lambda: (d := load("c1", aid)) and d["status"] != "animating" and d,
                      what="the retried clip")
     assert (doc["status"], doc["video_attempt"]) == ("complete", 2)
-    assert doc["video"]["uri"].endswith(f"{aid}.mp4") and doc["cost_usd"] == 0.467
+    assert doc["video"]["uri"].endswith(f"{aid}.mp4") and doc["cost_usd"] == 0.667
     time.sleep(1.0)  # let the duplicate finish its (no-op) work
     assert calls(stack)["predictLongRunning"] == veo_before + 1
     assert balance() == (STILL + CLIP, 0)
@@ -404,8 +405,9 @@ def test_a_retry_of_an_old_asset_gets_a_deadline_of_its_own(stack):
 
     owners()
     aid = partial_cutscene(stack)["asset_id"]
-    # Asked for an hour ago: past MEDIA_DEADLINE_S (900 s) counted from creation.
-    asset_ref("c1", aid).update({"created_at": datetime.now(UTC) - timedelta(hours=1)})
+    # Asked for an hour ago: past MEDIA_DEADLINE_S (900 s) counted from the publish.
+    hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    asset_ref("c1", aid).update({"created_at": hour_ago, "published_at": hour_ago})
     emulator(stack, "POST", "/_emulator/latency", {"video_s": 3.0})
     assert act(stack, "POST", "animate", aid).status == 202
     assert sweep() == 0  # the janitor leaves the retry alone

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from shared import ledger
+from shared.pricing import catalog
 from tests.integration.helpers import (
     calls,
     cutscene,
@@ -48,7 +49,10 @@ def test_every_quality_completes_a_cutscene_and_each_still(stack, quality):
         publish(msg)
     docs = [wait_terminal("c1", m["request_id"], timeout=180) for m in messages]
     assert [d["status"] for d in docs] == ["complete"] * 3, docs
-    assert docs[0]["video"]["duration_seconds"] == 8
+    # The tier's own default clip length, else the catalog's.
+    tier = catalog().tier(quality)
+    expected = tier.get("video_duration_seconds") or catalog().defaults["video_duration_seconds"]
+    assert docs[0]["video"]["duration_seconds"] == expected
     counted = calls(stack)
     assert counted["rejected"] == dict.fromkeys(counted["rejected"], 0)
     balance = ledger.read_balance("c1", "s1")
