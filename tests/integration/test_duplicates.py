@@ -46,7 +46,7 @@ def test_a_duplicate_with_another_session_kind_or_duration_acts_on_the_stored_re
     assert doc["video"]["duration_seconds"] == 4
     time.sleep(1.0)  # stragglers (a second animate message) would show by now
     s1 = ledger.read_balance("c1", "s1")
-    assert (s1.spent_micros, s1.reserved_micros) == (467_000, 0)  # the 4 s price, once
+    assert (s1.spent_micros, s1.reserved_micros) == (667_000, 0)  # the 4 s price, once
     for session in ("s2", "s3"):  # nothing held or charged where nobody asked first
         assert not ledger_doc(session).get("holds") and not ledger_doc(session).get("charges")
     counted = calls(stack)

@@ -143,7 +143,8 @@ def test_requests_are_recorded_with_their_reference_images(raw, control):
         "generationConfig": {"responseModalities": ["IMAGE"]}}
     assert raw("POST", GEN, body)[0] == 200
     (entry,) = control("GET", "requests")[1]["requests"]
-    assert entry == {"method": "generateContent", "model": "m", "prompt": "Rei on the bridge",
+    assert entry == {"method": "generateContent", "model": "gemini-3.1-flash-image",
+                     "prompt": "Rei on the bridge",
                      "file_uris": ["https://example.invalid/rei.png"], "inline_images": 0}
     control("POST", "reset", {})
     assert control("GET", "requests")[1] == {"requests": []}
