@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from shared import takes
 from shared.assets import load
 from shared.client import configure_campaign
 from tests.e2e.conftest import set_faults, set_latency
@@ -94,10 +95,9 @@ def test_a_member_who_is_not_an_owner_flips_takes_but_has_no_buttons(
     table_of_two()
     first = made(41, kind="npc_portrait", cutscene_type=None, motion_prompt=None,
                  subject="Captain Mireille")
-    from shared import takes
-
-    retake = takes.regenerate(CAMPAIGN, first["asset_id"])["asset_id"]
-    wait_terminal(CAMPAIGN, (load(CAMPAIGN, retake) or {})["request_id"])
+    regenerated = takes.regenerate(CAMPAIGN, first["asset_id"])  # as the CLI does
+    retake = regenerated["asset_id"]
+    wait_terminal(CAMPAIGN, regenerated["request_id"])
 
     page, errors = open_table(context, e2e_stack, "bob", member=True)
     wait_role(page, owner=False)
@@ -170,3 +170,36 @@ def test_the_viewer_downloads_the_clip_and_the_still_with_a_caption(
         print(f"\n{name}: {len(data)} bytes")
     assert not [e for e in timeline(page, "cutscene:download") if e.get("direct")]
     assert not errors, errors
+
+
+def test_the_dm_hides_a_take_and_it_leaves_a_members_table(
+        e2e_stack, context, browser, artifacts):
+    e2e_stack.wipe()
+    set_latency(e2e_stack, image_s=0.0, video_s=0.0)
+    table_of_two()
+    first = made(71, kind="npc_portrait", cutscene_type=None, motion_prompt=None,
+                 subject="Brother Anselm")
+    asset_id = first["asset_id"]
+    dm, dm_errors = open_table(context, e2e_stack, "alice")
+    member_context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        member, member_errors = open_table(member_context, e2e_stack, "bob", member=True)
+        for page in (dm, member):
+            page.wait_for_selector(f"{card(asset_id)} img.cs-still", timeout=30_000)
+        wait_role(dm, owner=True)
+        hide = f"{moment(asset_id)} .cs-hide"
+        dm.click(hide)  # the first click only asks
+        assert dm.inner_text(hide) == "Hide for everyone?"
+        assert (load(CAMPAIGN, asset_id) or {}).get("hidden") is False
+        dm.screenshot(path=str(artifacts / "14-hide-confirm.png"))
+        started = time.monotonic()
+        dm.click(hide)
+        member.wait_for_selector(card(asset_id), state="detached", timeout=30_000)
+        print(f"\nDM's second Hide click -> gone at the member's table: "
+              f"{round((time.monotonic() - started) * 1000)} ms")
+        dm.wait_for_selector(moment(asset_id), state="detached", timeout=30_000)
+        assert (load(CAMPAIGN, asset_id) or {}).get("hidden") is True
+        assert not member_errors, member_errors
+    finally:
+        member_context.close()
+    assert not dm_errors, dm_errors
