@@ -120,7 +120,10 @@ export class Moment {
     this.ownerBar.hidden = !this.owner;
     this.retryButton.hidden = !(take.status === "partial" && take.kind === "cutscene"
       && take.image);
-    if (!this.owner) this.form?.remove();
+    if (!this.owner && this.form) {
+      this.form.remove();
+      this.form = null;
+    }
     this.bar.hidden = !many && !this.owner;
   }
 
