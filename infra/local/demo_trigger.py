@@ -15,6 +15,7 @@ from typing import Any
 from shared.ids import SCOPE_ID_RULE, is_scope_id
 
 DEMO_MEMBERS = ["alice"]
+DEMO_OWNERS = ["alice"]  # the demo's game master: regenerate, retry clip, hide
 DEMO_BUDGET_USD = 20.0  # about twenty 8 s clips at standard quality
 FIELDS = ("campaign_id", "session_id", "turn_number", "kind", "cutscene_type",
           "image_prompt", "motion_prompt", "subject", "aspect_ratio", "duration_seconds")
@@ -45,7 +46,7 @@ def _ensure_campaign(campaign_id: str) -> None:
     campaign = load_campaign(campaign_id)
     if campaign is None or not campaign.media.enabled:
         configure_campaign(campaign_id, enabled=True, budget_usd=DEMO_BUDGET_USD,
-                           members=DEMO_MEMBERS)
+                           members=DEMO_MEMBERS, owners=DEMO_OWNERS)
 
 
 def _refusal(body: Any, env: dict[str, str] | None) -> tuple[int, dict[str, Any]] | None:

@@ -16,6 +16,7 @@ from flask import Request, Response
 
 from shared import log
 from shared.api import auth, cors, routes, sse, streams, takes
+from shared.api.me import me
 from shared.api.owners import OWNER_ROUTES, require_owner
 from shared.api.queries import turn_assets
 from shared.api.responses import ApiError, error_response, json_response
@@ -112,7 +113,7 @@ HANDLERS = {"asset": asset, "asset_file": asset_file, "turn_media": turn_media,
             "gallery": gallery, "cost": cost, "spend": spend,
             "regenerate": takes.regenerate, "animate": takes.animate, "hide": takes.hide}
 # Routes that need to know who asks, beyond whether they may.
-USER_HANDLERS = {"events": events, "events_ticket": events_ticket}
+USER_HANDLERS = {"events": events, "events_ticket": events_ticket, "me": me}
 
 
 def _caller(route: routes.Route, request: Request) -> str:

@@ -25,7 +25,7 @@ FILE_SEGMENTS = {"image": "image", "image.png": "image", "video": "video", "vide
 @dataclass(frozen=True)
 class Route:
     # asset | asset_file | turn_media | gallery | cost | events | events_ticket |
-    # spend | regenerate | animate | hide (DELETE on the asset)
+    # spend | me | regenerate | animate | hide (DELETE on the asset)
     name: str
     campaign_id: str
     asset_id: str | None = None
@@ -105,6 +105,8 @@ def parse(environ: dict[str, Any], path: str) -> Route:
         return Route("cost", _scope(cid, "campaign id"), session_id=_scope(seg[3], "session id"))
     if shape == ("campaigns", "*", "events"):
         return Route("events", _scope(cid, "campaign id"))
+    if shape == ("campaigns", "*", "me"):
+        return Route("me", _scope(cid, "campaign id"))
     if shape == ("campaigns", "*", "spend"):
         return Route("spend", _scope(cid, "campaign id"))
     if shape == ("campaigns", "*", "events", "*") and seg[3] == "ticket":

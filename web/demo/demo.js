@@ -65,7 +65,9 @@ async function main() {
 
   const element = $("player");
   for (const name of ["cutscene:status", "cutscene:still", "cutscene:playing",
-    "cutscene:denied", "cutscene:signed-out", "cutscene:error"]) {
+    "cutscene:denied", "cutscene:signed-out", "cutscene:error", "cutscene:role",
+    "cutscene:take", "cutscene:regenerated", "cutscene:retrying-clip", "cutscene:hidden",
+    "cutscene:download"]) {
     element.addEventListener(name, (event) => {
       window.cutsceneTimeline.push({ event: name, t: Date.now(), ...event.detail });
     });

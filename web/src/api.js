@@ -1,4 +1,5 @@
-// media_api client: signed URLs, gallery pages, session cost.
+// media_api client: signed URLs, gallery pages, session cost, who the caller
+// is, and an owner's actions on an asset (regenerate, retry the clip, hide).
 
 export class MediaApi {
   constructor(baseUrl, getIdToken) {
@@ -7,12 +8,18 @@ export class MediaApi {
   }
 
   async get(path) {
+    return this.send("GET", path);
+  }
+
+  async send(method, path, json) {
     const token = await this.getIdToken();
+    const headers = { Authorization: `Bearer ${token}` };
+    if (json !== undefined) headers["Content-Type"] = "application/json";
     const response = await fetch(this.baseUrl + path, {
-      headers: { Authorization: `Bearer ${token}` },
-      cache: "no-store",
+      method, headers, cache: "no-store",
+      body: json === undefined ? undefined : JSON.stringify(json),
     });
-    const body = await response.json().catch(() => ({}));
+    const body = response.status === 204 ? {} : await response.json().catch(() => ({}));
     if (!response.ok) {
       const error = new Error(body?.error?.message || `HTTP ${response.status}`);
       error.status = response.status;
@@ -33,6 +40,26 @@ export class MediaApi {
 
   cost(campaignId, sessionId) {
     return this.get(`/campaigns/${enc(campaignId)}/sessions/${enc(sessionId)}/cost`);
+  }
+
+  // {uid, member, owner}: whether to show the owner's buttons.
+  me(campaignId) {
+    return this.get(`/campaigns/${enc(campaignId)}/me`);
+  }
+
+  // A new take: {asset_id, request_id}. `prompts` holds only the edited ones.
+  regenerate(campaignId, assetId, prompts) {
+    return this.send("POST", `/campaigns/${enc(campaignId)}/media/${enc(assetId)}/regenerate`,
+      prompts);
+  }
+
+  // Try the clip of a partial cutscene again.
+  animate(campaignId, assetId) {
+    return this.send("POST", `/campaigns/${enc(campaignId)}/media/${enc(assetId)}/animate`);
+  }
+
+  hide(campaignId, assetId) {
+    return this.send("DELETE", `/campaigns/${enc(campaignId)}/media/${enc(assetId)}`);
   }
 }
 

@@ -82,7 +82,9 @@ export class Gallery {
     const caption = document.createElement("span");
     caption.className = "cs-tile-caption";
     const what = asset.cutscene_type || asset.subject || asset.kind || "media";
-    caption.textContent = `${what.replace(/_/g, " ")} · ${statusWords(asset)}`;
+    // The gallery lists every take; a regeneration says it is one.
+    const retake = asset.regenerated_from ? " · new take" : "";
+    caption.textContent = `${what.replace(/_/g, " ")}${retake} · ${statusWords(asset)}`;
     if (asset.video_url) tile.classList.add("cs-tile-clip");
     tile.append(caption);
     tile.addEventListener("click", () => {

@@ -14,16 +14,20 @@
 // media while someone is signed in (rules let only members read), so every
 // status change shows as it happens: a shimmer while the still renders, the
 // still the moment it exists, then the clip. Signing out stops the listeners.
+// A regeneration joins its moment as a new take (see moment.js); the
+// campaign's owners get Regenerate, Retry clip and Hide (media_api's `/me`
+// says who is one).
 // Events are dispatched on `element`: cutscene:status, cutscene:still,
 // cutscene:playing (with timings), cutscene:denied, cutscene:signed-out,
-// cutscene:error.
+// cutscene:error, cutscene:role, cutscene:take, cutscene:regenerated,
+// cutscene:retrying-clip, cutscene:hidden.
 import { getAuth, onAuthStateChanged } from "firebase/auth";
 import { getFirestore } from "firebase/firestore";
 import { MediaApi, UrlCache } from "./api.js";
-import { AssetCard } from "./card.js";
 import { CostMeter } from "./cost.js";
 import { listenToLedger, listenToMedia, millis } from "./firestore.js";
 import { Gallery } from "./gallery.js";
+import { Moment, groupTakes } from "./moment.js";
 import { openViewer } from "./viewer.js";
 
 const DEFAULT_LIVE = 12;
@@ -47,7 +51,9 @@ export function mountCutscenePlayer(element, options) {
   });
   const urls = new UrlCache(api, campaignId);
   const emit = (name, detail) => element.dispatchEvent(new CustomEvent(name, { detail }));
-  const cards = new Map();
+  const moments = new Map(); // moment key -> Moment
+  const parents = new Map(); // asset id -> regenerated_from, as seen so far
+  let owner = false;
   const unsubscribe = [];
 
   const root = el("div", "cs-player");
@@ -62,7 +68,8 @@ export function mountCutscenePlayer(element, options) {
   const quiet = el("p", "cs-quiet-line");
   quiet.hidden = true;
   const meter = new CostMeter();
-  const gallery = new Gallery({ api, campaignId, openViewer, emit });
+  const view = (item) => openViewer({ ...item, emit });
+  const gallery = new Gallery({ api, campaignId, openViewer: view, emit });
   gallery.root.hidden = true;
   root.append(tabs, stage, recent, gallery.root, quiet, meter.root);
   element.append(root);
@@ -100,14 +107,42 @@ export function mountCutscenePlayer(element, options) {
       return;
     }
     root.dataset.state = "denied";
-    for (const card of cards.values()) card.destroy();
-    cards.clear();
+    clearMoments();
     tabs.hidden = true;
     meter.hide();
     quiet.textContent = "Cutscenes for this table aren't shared with you.";
     quiet.hidden = false;
     emit("cutscene:denied", { where });
   }
+
+  function clearMoments() {
+    for (const moment of moments.values()) moment.destroy();
+    moments.clear();
+  }
+
+  // Whether this member owns the campaign, asked once per sign-in (the rules
+  // let no client read the campaign document); only owners see the buttons.
+  let roleAsked = false;
+  function askRole() {
+    if (roleAsked || !options.apiUrl) return;
+    roleAsked = true;
+    const uid = auth.currentUser?.uid;
+    api.me(campaignId).then((me) => {
+      if (auth.currentUser?.uid !== uid || root.dataset.state === "denied") return;
+      owner = Boolean(me.owner);
+      root.dataset.owner = String(owner);
+      for (const moment of moments.values()) moment.setOwner(owner);
+      emit("cutscene:role", { owner });
+    }).catch((error) => {
+      roleAsked = false; // asked again with the next snapshot
+      emit("cutscene:error", { where: "role", message: String(error.message || error) });
+    });
+  }
+  const actions = {
+    regenerate: (assetId, prompts) => api.regenerate(campaignId, assetId, prompts),
+    animate: (assetId) => api.animate(campaignId, assetId),
+    hide: (assetId) => api.hide(campaignId, assetId),
+  };
 
   let galleryRefresh = null;
   // The cost is asked of media_api once the rules have let this user read
@@ -141,24 +176,28 @@ export function mountCutscenePlayer(element, options) {
     retryMs = 3000;
     tabs.hidden = false;
     quiet.hidden = true;
-    const seen = new Set(docs.map((d) => d.id));
-    for (const [id, card] of cards) {
-      if (!seen.has(id)) {
-        card.destroy();
-        cards.delete(id);
+    askRole();
+    const groups = groupTakes(docs, parents);
+    const seen = new Set(groups.map(([key]) => key));
+    for (const [key, moment] of moments) {
+      if (!seen.has(key)) {
+        moment.destroy();
+        moments.delete(key);
       }
     }
-    docs.forEach((asset, index) => {
-      let card = cards.get(asset.id);
-      if (card) card.update(asset);
-      else {
-        card = new AssetCard(asset, { urls, emit, openViewer, estimate });
-        cards.set(asset.id, card);
+    groups.forEach(([key, takes], index) => {
+      let moment = moments.get(key);
+      if (!moment) {
+        moment = new Moment(key, { cardOptions: { urls, emit, openViewer: view, estimate },
+          actions, emit });
+        moment.owner = owner;
+        moments.set(key, moment);
       }
-      // The newest asset takes the stage; the rest line up beside it.
+      moment.setTakes(takes);
+      // The newest moment takes the stage; the rest line up beside it.
       const home = index === 0 ? stage : recent;
-      if (card.root.parentElement !== home || home === recent) home.append(card.root);
-      card.root.classList.toggle("cs-featured", index === 0);
+      if (moment.root.parentElement !== home || home === recent) home.append(moment.root);
+      moment.root.classList.toggle("cs-featured", index === 0);
     });
     if (!gallery.root.hidden) {
       clearTimeout(galleryRefresh);
@@ -172,6 +211,9 @@ export function mountCutscenePlayer(element, options) {
   function start() {
     retryMs = 3000;
     costAsked = false;
+    roleAsked = false;
+    owner = false;
+    delete root.dataset.owner;
     listen();
     if (!sessionId) return;
     stopLedger = listenToLedger(db, campaignId, sessionId,
@@ -184,8 +226,8 @@ export function mountCutscenePlayer(element, options) {
     stopMedia = () => {};
     stopLedger();
     stopLedger = () => {};
-    for (const card of cards.values()) card.destroy();
-    cards.clear();
+    clearMoments();
+    parents.clear();
     meter.hide();
   }
   let currentUid = null;
@@ -212,8 +254,7 @@ export function mountCutscenePlayer(element, options) {
     showGallery: (on = true) => showTab(on ? "gallery" : "now"),
     async destroy() {
       for (const stop of unsubscribe) stop();
-      for (const card of cards.values()) card.destroy();
-      cards.clear();
+      clearMoments();
       root.remove();
     },
   };

@@ -1,4 +1,5 @@
-// The cinematic viewer: the clip (or still) large, letterboxed, over the page.
+// The cinematic viewer: the clip (or still) large, letterboxed, over the page,
+// with the type and prompt as a caption and a download of what it shows.
 // `item`: {asset, imageUrl, videoUrl, muted}
 
 const GLOWING = new Set(["action_climax", "power_awakening"]);
@@ -21,6 +22,88 @@ function mediaFor(item) {
   return img;
 }
 
+const KINDS = { cutscene: "Cutscene", npc_portrait: "Portrait", location_visual: "Location",
+  model_sheet: "Model sheet" };
+const EXTENSIONS = { "image/png": "png", "image/jpeg": "jpg", "image/webp": "webp",
+  "video/mp4": "mp4" };
+
+// The type in words: "Action climax", or what kind of picture it is.
+export function typeWords(asset) {
+  const type = asset.cutscene_type ? asset.cutscene_type.replace(/_/g, " ") : null;
+  const words = type ? type[0].toUpperCase() + type.slice(1) : KINDS[asset.kind] || "Media";
+  return asset.subject ? `${words} · ${asset.subject}` : words;
+}
+
+// `{cutscene_type}-{asset_id}.mp4`: what the file is, and which one.
+export function fileName(asset, clip, contentType) {
+  const what = (asset.cutscene_type || asset.kind || "media").replace(/[^a-z0-9_-]/gi, "_");
+  const ext = EXTENSIONS[(contentType || "").split(";")[0].trim()] || (clip ? "mp4" : "png");
+  return `${what}-${asset.asset_id || asset.id}.${ext}`;
+}
+
+function caption(item) {
+  const box = document.createElement("div");
+  box.className = "cs-viewer-caption";
+  const type = document.createElement("div");
+  type.className = "cs-viewer-type";
+  type.textContent = typeWords(item.asset);
+  box.append(type);
+  for (const [field, clipOnly] of [["image_prompt", false], ["motion_prompt", true]]) {
+    if (!item.asset[field] || (clipOnly && !item.videoUrl)) continue;
+    const prompt = document.createElement("p");
+    prompt.className = `cs-viewer-prompt cs-viewer-${field.replace("_", "-")}`;
+    prompt.textContent = item.asset[field];
+    box.append(prompt);
+  }
+  return box;
+}
+
+// Fetch the file and save it under a sensible name (a cross-origin link's
+// `download` name is ignored by browsers); if the storage does not allow the
+// read (no CORS), open the file itself so it can still be saved.
+async function download(asset, url, clip, emit) {
+  const name = fileName(asset, clip, null);
+  try {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const blob = await response.blob();
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = fileName(asset, clip, blob.type);
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    emit?.("cutscene:download", { assetId: asset.asset_id || asset.id, file: link.download });
+  } catch {
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = name;
+    link.target = "_blank";
+    link.rel = "noopener";
+    link.click();
+    emit?.("cutscene:download", { assetId: asset.asset_id || asset.id, file: name,
+      direct: true });
+  }
+}
+
+function downloads(item) {
+  const bar = document.createElement("div");
+  bar.className = "cs-viewer-downloads";
+  const files = [];
+  if (item.videoUrl) files.push(["clip", item.videoUrl, true]);
+  if (item.imageUrl) files.push(["still", item.imageUrl, false]);
+  for (const [what, url, clip] of files) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = `cs-viewer-download cs-download-${what}`;
+    button.textContent = `Download ${what}`;
+    button.addEventListener("click", () => download(item.asset, url, clip, item.emit));
+    bar.append(button);
+  }
+  return bar;
+}
+
 export function openViewer(item) {
   const overlay = document.createElement("div");
   overlay.className = "cs-viewer";
@@ -38,7 +121,7 @@ export function openViewer(item) {
   close.className = "cs-viewer-close";
   close.textContent = "Close";
   stage.append(media);
-  overlay.append(stage, close);
+  overlay.append(stage, caption(item), downloads(item), close);
 
   const onKey = (event) => { if (event.key === "Escape") shut(); };
   function shut() {
