@@ -36,7 +36,7 @@ class Campaign:
     members: tuple[str, ...]
     media: MediaSettings
     # The game masters: members who may also regenerate, re-animate and hide
-    # media and read the spend report (CONTRACT section 2).
+    # media and read the spend report (docs/interface.md section 2).
     owners: tuple[str, ...] = ()
 
     def is_owner(self, uid: str) -> bool:

@@ -45,7 +45,7 @@ def state_dir() -> Path:
 def state_file() -> Path:
     return state_dir() / "stack.json"
 
-# --wait's exit codes (CONTRACT section 7).
+# --wait's exit codes (docs/interface.md section 7).
 EXIT_FOR_STATUS = {"complete": 0, "partial": 3, "failed": 4, "rejected": 4}
 EXIT_GAVE_UP = 1
 PROGRESS_EVERY_S = 5.0  # a line this often while a stage (Veo, mostly) is working

@@ -174,7 +174,7 @@ def _failure(exc: BaseException, timeout_s: float) -> str:
 
 def publish_request(message: dict[str, Any], wait: bool = True,
                     timeout: float = PUBLISH_TIMEOUT_S) -> PublishResult:
-    """Validate and publish one request message (CONTRACT section 1). Never raises.
+    """Validate and publish one request message (docs/interface.md section 1). Never raises.
 
     With `wait`, the answer is Pub/Sub's: accepted means stored by Pub/Sub.
     Without it, accepted means handed to the client's batch (no message id).
@@ -427,7 +427,7 @@ class MediaClient:
                   remove_members: list[str] | None = None,
                   remove_owners: list[str] | None = None,
                   **media_settings: Any) -> dict[str, Any]:
-        """Merge `media_settings` keys (CONTRACT section 2), add members and
+        """Merge `media_settings` keys (docs/interface.md section 2), add members and
         owners (the game master; an owner is made a member too), remove members
         (and with them their ownership) or ownerships only; raises ValueError on
         settings the pipeline would not accept."""

@@ -16,7 +16,7 @@ class PermanentError(MediaError):
 
 
 class InvalidRequest(PermanentError):
-    """A message that breaks CONTRACT section 1."""
+    """A message that breaks docs/interface.md section 1."""
 
     def __init__(self, message: str, campaign_id: str | None = None,
                  request_id: str | None = None) -> None:

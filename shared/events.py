@@ -1,4 +1,4 @@
-"""Status events (CONTRACT section 4), for backends that forward progress."""
+"""Status events (docs/interface.md section 4), for backends that forward progress."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Character model sheets (CONTRACT sections 1-3): registered per campaign and
+"""Character model sheets (docs/interface.md sections 1-3): registered per campaign and
 attached to later requests that name the character.
 
 A `model_sheet` request that completes is copied to

@@ -1,4 +1,4 @@
-"""Where objects live in the media bucket (CONTRACT section 3)."""
+"""Where objects live in the media bucket (docs/interface.md section 3)."""
 
 from __future__ import annotations
 

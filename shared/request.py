@@ -1,4 +1,4 @@
-"""The request message of CONTRACT section 1, parsed once at the edge."""
+"""The request message of docs/interface.md section 1, parsed once at the edge."""
 
 from __future__ import annotations
 

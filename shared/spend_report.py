@@ -76,7 +76,7 @@ def spend_rows(campaign_id: str, by: By = "session") -> list[Row]:
 
 
 def report(campaign_id: str, by: By = "session") -> dict[str, Any]:
-    """The JSON answer of `GET /campaigns/{cid}/spend` (CONTRACT section 5)."""
+    """The JSON answer of `GET /campaigns/{cid}/spend` (docs/interface.md section 5)."""
     rows = spend_rows(campaign_id, by)
     return {"rows": [{"key": r.key, "spent_usd": micros_to_usd(r.spent_micros),
                       "assets": r.assets} for r in rows],

@@ -1,4 +1,4 @@
-"""An owner's moves on an asset (CONTRACT section 5): regenerate, re-animate, hide.
+"""An owner's moves on an asset (docs/interface.md section 5): regenerate, re-animate, hide.
 
 The HTTP routes and the CLI both call these; each raises `TakeRefused` with
 the HTTP code that describes why it cannot (404 unknown or hidden asset, 409

@@ -1,4 +1,4 @@
-"""Local Vertex AI media emulator (CONTRACT.md section 6).
+"""Local Vertex AI media emulator (docs/interface.md section 6).
 
 Serves `:generateContent` (image output), `:predictLongRunning` (Veo) and
 `:fetchPredictOperation` to the real google-genai client, with real PNG and

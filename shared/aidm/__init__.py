@@ -19,7 +19,7 @@ Layout: settings.py (AIDM's flat settings), context.py (TurnContext),
 declarations.py (the tools as the model sees them), calls.py (a call ->
 a request), guidance.py (the budget paragraph), turn.py (a google-genai
 turn), registry.py (AIDM's ToolRegistry), model_sheets.py. The names below
-are the public ones (CONTRACT section 9).
+are the public ones (docs/interface.md section 9).
 """
 
 from shared.aidm.calls import handle_function_call

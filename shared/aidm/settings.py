@@ -1,4 +1,4 @@
-"""AIDM's flat settings as this pipeline's `media_settings` (CONTRACT section 2)."""
+"""AIDM's flat settings as this pipeline's `media_settings` (docs/interface.md section 2)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from shared.campaigns import MediaSettings
 from shared.client import MediaClient
 from shared.pricing import catalog
 
-_DEFAULTS = MediaSettings.model_validate({})  # CONTRACT section 2's defaults
+_DEFAULTS = MediaSettings.model_validate({})  # docs/interface.md section 2's defaults
 # AIDM's UserSettings ship these (src/settings/models.py). Every player who never
 # opened the settings page has them, so they say nothing about what the player
 # wants: the campaign's quality tier picks the models instead of the dearest ones.
@@ -22,7 +22,7 @@ AIDM_DEFAULT_MODELS = {"image": "gemini-3-pro-image-preview",
 
 @dataclass(frozen=True)
 class AidmSettings:
-    """AIDM's flat settings as this pipeline's `media_settings` (CONTRACT 2)."""
+    """AIDM's flat settings as this pipeline's `media_settings` (docs/interface.md section 2)."""
 
     media_settings: dict[str, Any]
     warnings: tuple[str, ...] = ()

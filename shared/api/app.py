@@ -1,4 +1,4 @@
-"""media_api's router: parse, authenticate, authorize, answer (CONTRACT section 5).
+"""media_api's router: parse, authenticate, authorize, answer (docs/interface.md section 5).
 
 Order of checks: a path outside the id charsets is 400 before anything else
 is looked at; then 401 (no or bad token), 404 (no such campaign), 403 (not a

@@ -1,4 +1,4 @@
-"""Routes marked *owner* (CONTRACT section 5): the game master's own routes.
+"""Routes marked *owner* (docs/interface.md section 5): the game master's own routes.
 
 The router runs `auth.authorize` (401 / 404 / 403 for a non-member) for every
 route, then `require_owner` for the names in OWNER_ROUTES, so a new owner route

@@ -16,7 +16,7 @@ from shared.ids import SCOPE_ID_RULE, is_scope_id
 
 MAX_TURN = 10_000_000  # the request message's bound on turn_number
 # A stable address's last segment; the suffixed names let AIDM's viewer tell a
-# video by `src.endsWith('.mp4')` (CONTRACT section 5 names the bare ones).
+# video by `src.endsWith('.mp4')` (docs/interface.md section 5 names the bare ones).
 # An owner's actions on an asset (POST), named by the path's last segment.
 ACTIONS = ("regenerate", "animate")
 FILE_SEGMENTS = {"image": "image", "image.png": "image", "video": "video", "video.mp4": "video"}

@@ -1,4 +1,4 @@
-"""The owner's routes on one asset (CONTRACT section 5): regenerate, animate, hide."""
+"""The owner's routes on one asset (docs/interface.md section 5): regenerate, animate, hide."""
 
 from __future__ import annotations
 

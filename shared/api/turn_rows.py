@@ -1,4 +1,4 @@
-"""AIDM's turn shape (CONTRACT section 5): what its frontend poller can show.
+"""AIDM's turn shape (docs/interface.md section 5): what its frontend poller can show.
 
 AIDM's poller (web/js/app.js pollForTurnMedia) stops at the first non-empty
 answer, shows only rows whose status is `complete` or `partial`, stops on a

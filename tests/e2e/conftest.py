@@ -69,7 +69,7 @@ def set_latency(stack, image_s: float, video_s: float) -> None:
 
 
 def set_faults(stack, fault: dict) -> None:
-    """Make the next calls of one method fail (CONTRACT section 6)."""
+    """Make the next calls of one method fail (docs/interface.md section 6)."""
     _control(stack, "/_emulator/faults", fault)
 
 

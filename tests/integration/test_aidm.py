@@ -4,7 +4,7 @@ The model is the only fake: scripted google-genai responses, as the model would
 have answered. Everything else is real: budgets read from the Firestore
 emulator, requests published to `media-requests` on the Pub/Sub emulator, and
 each published message pulled from a test subscription on that topic and
-validated against CONTRACT section 1.
+validated against docs/interface.md section 1.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from tests.integration.helpers import wait_terminal
 
 ROOT = Path(__file__).resolve().parents[2]
 TAP = "aidm-test-requests-tap"
-# The message body may carry only these fields (CONTRACT section 1).
+# The message body may carry only these fields (docs/interface.md section 1).
 CONTRACT_FIELDS = {"schema", "request_id", "campaign_id", "session_id", "turn_number", "kind",
                    "cutscene_type", "image_prompt", "motion_prompt", "subject", "style",
                    "reference_images", "characters", "aspect_ratio", "duration_seconds"}
@@ -59,7 +59,7 @@ class Tap:
         return received
 
     def requests(self, n: int, timeout: float = 15.0) -> list[MediaRequest]:
-        """Pull exactly n messages and validate each against CONTRACT section 1."""
+        """Pull exactly n messages and validate each against docs/interface.md section 1."""
         received: list[Any] = []
         deadline = time.monotonic() + timeout
         while len(received) < n and time.monotonic() < deadline:

@@ -66,7 +66,7 @@ class FakeClient:
         return self.budget
 
     def publish(self, message: dict[str, Any]) -> PublishResult:
-        request = parse_request(message, BUCKET)  # CONTRACT section 1, or the test fails
+        request = parse_request(message, BUCKET)  # docs/interface.md section 1, or the test fails
         rid = request.request_id
         if not self.accept:
             return PublishResult(False, rid, asset_id_for(rid), "publish failed: Unavailable")
