@@ -1,7 +1,11 @@
-"""animate_still: the still -> a Veo clip -> MP4 in GCS -> cost settled.
+"""animate_still: the still -> a Veo operation started, recorded, and left.
 
-The operation name is stored on the asset the moment Veo accepts the job, so
-a redelivery resumes polling that operation instead of starting a second one.
+Nothing here waits on Veo. The operation name is stored on the asset the
+moment Veo accepts the job (so a redelivery never starts a second one), and
+the function returns. Veo writes the MP4 into our bucket; the bucket's
+object-finalize notification runs `finish_clip` (shared/finish.py), and the
+janitor's sweep asks Veo about the few operations that write nothing.
+See docs/decisions/0007-finish-from-bucket-events.md.
 """
 
 from __future__ import annotations
@@ -11,14 +15,12 @@ import time
 from typing import Any
 
 from shared import assets, log, spend, storage
-from shared.errors import Busy, PermanentError, TransientError
+from shared.errors import PermanentError
 from shared.ids import is_scope_id
-from shared.media_models import ClipResult, GenaiVideoModel, VideoModel
-from shared.paths import gs_uri, split_gs_uri, video_object, video_output_prefix
+from shared.media_models import GenaiVideoModel, VideoModel
+from shared.paths import gs_uri, split_gs_uri, video_output_prefix
 from shared.pipeline_checks import checkpoint, expired
-from shared.polling import Schedule
-from shared.pricing import micros_to_usd
-from shared.render import close_expired, ms_since, stored_plan, unbilled
+from shared.render import close_expired, ms_since, stored_plan
 from shared.retry import with_retries
 from shared.settings import get_settings
 
@@ -51,9 +53,25 @@ def handle_animate(data: bytes, delivery_id: str, published_at: object = None,
     if expired(doc):
         close_expired(doc)
         return
+    if doc.get("video_operation"):
+        return  # started by an earlier delivery; the bucket event finishes it
     owner = f"{delivery_id}/{assets.new_owner()[:8]}"  # duplicates share the event id
     with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, "animating"):
-        animate(doc, owner, model or GenaiVideoModel())
+        start_clip(doc, model or GenaiVideoModel())
+
+
+def start_clip(doc: dict[str, Any], model: VideoModel) -> str | None:
+    """Start the clip for this asset (the caller holds its "animating" lease)
+    and record the operation; returns its name, or None if Veo refused the job
+    for good (the asset is then closed `partial`). Re-animate calls this too."""
+    fresh = assets.load(doc["campaign_id"], doc["asset_id"]) or doc
+    if fresh.get("video_operation"):
+        return str(fresh["video_operation"])
+    try:
+        return start_job(fresh, model)
+    except PermanentError as exc:
+        fail_video(fresh, "video_failed", str(exc))
+        return None
 
 
 def fail_video(doc: dict[str, Any], reason: str, detail: str, **fields: Any) -> None:
@@ -77,108 +95,17 @@ def start_job(doc: dict[str, Any], model: VideoModel) -> str:
         video_model, image_png, doc["motion_prompt"], plan.duration_seconds,
         doc.get("aspect_ratio") or "16:9", plan.video_resolution, plan.video_audio, output),
         what="Veo start")
-    assets.update_fields(cid, aid, video_operation=name, video_started_at=time.time(),
-                         stage_ms={"video_start": ms_since(t0)})
+    now = time.time()
+    assets.update_fields(cid, aid, video_operation=name, video_started_at=now,
+                         video_check_at=now + expected_s(plan.duration_seconds),
+                         video_checks=0, stage_ms={"video_start": ms_since(t0)})
     checkpoint("veo_started")
+    log.info("video_started", "Veo operation started; the bucket event finishes it",
+             operation=name)
     return name
 
 
-def wait_for(doc: dict[str, Any], operation: str, owner: str,
-             model: VideoModel) -> tuple[ClipResult, int]:
-    """Poll until done; hand over to a redelivery when this invocation's
-    polling budget runs out (the stored operation name makes that a resume).
-    Returns the result and how many Veo polls it took."""
-    cid, aid = doc["campaign_id"], doc["asset_id"]
+def expected_s(duration_seconds: int) -> float:
+    """When the sweep first asks Veo about an operation that wrote nothing."""
     settings = get_settings()
-    schedule = Schedule.parse(settings.MEDIA_POLL_STRATEGY)
-    prefix = video_output_prefix(cid, aid)
-    budget_end = time.monotonic() + settings.MEDIA_POLL_BUDGET_S
-    # Renew the lease and look at the asset (deadline, janitor) this often.
-    checkup_every = min(5.0, settings.MEDIA_VIDEO_LEASE_S / 3)
-    last_poll = last_checkup = time.monotonic()
-    polls = checks = 0
-    while True:
-        seen = False
-        if schedule.watch:
-            seen = storage.any_under(prefix)
-            checks += 1
-        if schedule.poll_due(time.monotonic() - last_poll, seen):
-            result = with_retries(lambda: model.poll(operation), what="Veo poll")
-            polls += 1
-            last_poll = time.monotonic()
-            if result.done:
-                log.info("video_done", "Veo operation finished", polls=polls,
-                         output_checks=checks)
-                return result, polls
-        if polls + checks == 1:
-            checkpoint("mid_poll")  # waited once, not done yet
-        if time.monotonic() > budget_end:
-            raise TransientError("clip still rendering; polling resumes on redelivery")
-        if time.monotonic() - last_checkup >= checkup_every:
-            last_checkup = time.monotonic()
-            fresh = assets.load(cid, aid)
-            if fresh is None or assets.is_terminal(fresh):
-                return ClipResult(done=False), polls
-            if expired(fresh):
-                close_expired(fresh)
-                return ClipResult(done=False), polls
-            # Renewed here: a crashed poller delays the takeover one lease.
-            if not assets.claim(cid, aid, owner, settings.MEDIA_VIDEO_LEASE_S, "animating"):
-                raise Busy("lost the lease while polling")
-        time.sleep(schedule.tick_s())
-
-
-def animate(doc: dict[str, Any], owner: str, model: VideoModel) -> None:
-    cid, aid = doc["campaign_id"], doc["asset_id"]
-    plan, _ = stored_plan(doc)
-    operation = doc.get("video_operation")
-    try:
-        if not operation:
-            operation = start_job(doc, model)
-        t0 = time.monotonic()
-        result, polls = wait_for(doc, operation, owner, model)
-    except PermanentError as exc:
-        fail_video(doc, "video_failed", str(exc))
-        return
-    if not result.done:
-        return  # closed elsewhere (deadline or janitor)
-    # The poll count rides on the terminal write: no extra write before it.
-    if result.blocked:
-        fail_video(doc, "video_blocked", result.error or "clip blocked by safety filters",
-                   video_polls=polls)
-        return
-    if result.error or not result.uri:
-        fail_video(doc, "video_failed", result.error or "no video", video_polls=polls)
-        return
-    wait_ms = ms_since(t0)
-    t1 = time.monotonic()
-    name = video_object(cid, aid)
-    fresh = assets.load(cid, aid)
-    if fresh is None or fresh.get("status") != "animating":
-        late_clip(plan.video_micros, result.uri, None)  # closed while Veo rendered
-        return
-    storage.move_into_place(result.uri, name)
-    checkpoint("mp4_recorded")
-    if not spend.settle(doc, "video", plan.video_micros):
-        # Closed between the look above and the settle: its hold is gone.
-        late_clip(plan.video_micros, None, name)
-        return
-    assets.transition(
-        cid, aid, "complete",
-        video={"uri": gs_uri(get_settings().MEDIA_BUCKET, name), "mime_type": "video/mp4",
-               "duration_seconds": plan.duration_seconds},
-        cost_usd=micros_to_usd(plan.image_micros + plan.video_micros),
-        stage_ms={"video_wait": wait_ms, "video_store": ms_since(t1)}, video_polls=polls,
-    )
-
-
-def late_clip(micros: int, veo_uri: str | None, stored: str | None) -> None:
-    """The clip landed after its asset was closed (deadline, janitor, hide):
-    not attached (the asset stays as the player was told) and not charged to
-    the session (its hold was released). Google bills it anyway: logged as a
-    loss. See docs/decisions/0006-late-clips.md."""
-    unbilled("clip", micros, "not attached, not charged to the session")
-    if veo_uri:
-        storage.delete_quietly(split_gs_uri(veo_uri)[1])
-    if stored:
-        storage.delete_quietly(stored)
+    return settings.MEDIA_VIDEO_EXPECTED_S + settings.MEDIA_VIDEO_EXPECTED_PER_S * duration_seconds

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from shared.ids import is_request_id, is_scope_id
+from shared.ids import SCOPE_ID_RULE, is_request_id, is_scope_id
 
 USAGE = 2
 ERROR = 1

@@ -31,13 +31,16 @@ class Settings(BaseSettings):
     MEDIA_SIGNED_URL_TTL_S: int = Field(default=900, ge=60, le=900)
     # Service account that signs URLs through IAM signBlob in the cloud.
     MEDIA_SIGNING_SA: str | None = None
-    # How long one animate_still invocation may poll before handing over to a
-    # redelivery; below the 540 s function limit with room to spare.
-    MEDIA_POLL_BUDGET_S: float = Field(default=480.0, gt=0)
-    # "watch" (look for Veo's output object, poll Veo when it appears or every
-    # 15 s) or "fixed:S" (poll every S seconds); see shared/polling.py.
-    MEDIA_POLL_STRATEGY: str = Field(
-        default="watch", pattern=r"^(watch(:\d+(\.\d+)?)?|fixed:\d+(\.\d+)?)$")
+    # Veo's operations are finished by the bucket's object notification; the
+    # janitor's sweep asks Veo only about those that wrote nothing by
+    # EXPECTED_S + EXPECTED_PER_S * clip seconds, then backs off per
+    # operation (doubling from SWEEP_FIRST_S up to SWEEP_MAX_S).
+    MEDIA_VIDEO_EXPECTED_S: float = Field(default=60.0, ge=0)
+    MEDIA_VIDEO_EXPECTED_PER_S: float = Field(default=5.0, ge=0)
+    MEDIA_VIDEO_SWEEP_FIRST_S: float = Field(default=15.0, gt=0)
+    MEDIA_VIDEO_SWEEP_MAX_S: float = Field(default=120.0, gt=0)
+    # How many overdue operations one sweep asks Veo about at most.
+    MEDIA_VIDEO_SWEEP_LIMIT: int = Field(default=50, ge=1, le=1000)
     # How long a delivery owns a stage. A second delivery of the same message
     # backs off meanwhile; a crashed owner delays the takeover this long.
     MEDIA_IMAGE_LEASE_S: float = Field(default=45.0, gt=0, le=600)

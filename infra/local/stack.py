@@ -55,9 +55,12 @@ FUNCTIONS: dict[str, str] = {
     "animate_still": "cloudevent",
     "media_api": "http",
     "janitor": "http",
+    "finish_clip": "cloudevent",
 }
 # Start order; stop runs it backwards.
-PARTS = ("firestore", "pubsub", "gcs", "media_emulator", *FUNCTIONS, "demo")
+PARTS = ("firestore", "pubsub", "gcs", "media_emulator", *FUNCTIONS, "demo", "scheduler")
+# Veo's output prefix: fake-gcs-server publishes its finalize events to Pub/Sub.
+VEO_OUTPUT_PREFIX = "veo-out/"
 
 # Headers browsers may send to the Cloud Storage emulator (signed URLs, video
 # range requests, resumable uploads).
@@ -283,8 +286,17 @@ class LocalStack:
                 "-public-host", f"{HOST}:{port}",
                 "-cors-headers", GCS_CORS_HEADERS,
                 "-log-level", "warn",
+                *self._gcs_event_flags(),
             ]  # fmt: skip
-            return procs.spawn(name, argv, {}, self.log_dir, port=port, cwd=root)
+            env = {"PUBSUB_EMULATOR_HOST": self.env["PUBSUB_EMULATOR_HOST"]}
+            return procs.spawn(name, argv, env, self.log_dir, port=port, cwd=root)
+        if name == "scheduler":
+            argv = [
+                _python(), "-m", "infra.local.scheduler",
+                "--url", self.env["JANITOR_URL"],
+                "--every", self.env.get("MEDIA_SWEEP_EVERY_S", "2"),
+            ]  # fmt: skip
+            return procs.spawn(name, argv, {"PYTHONUNBUFFERED": "1"}, self.log_dir, cwd=root)
         if name == "media_emulator":
             argv = [
                 _python(), "-m", "infra.media_emulator",
@@ -306,6 +318,17 @@ class LocalStack:
         if name in FUNCTIONS:
             return self._spawn_function(name, port, self.function_env)
         raise KeyError(name)
+
+    def _gcs_event_flags(self) -> list[str]:
+        """fake-gcs-server's own notifications, as the bucket's Cloud Storage
+        notification configuration sends them in the cloud (terraform/)."""
+        return [
+            "-event.pubsub-project-id", self.env["GOOGLE_CLOUD_PROJECT"],
+            "-event.pubsub-topic", self.env["MEDIA_FINISH_TOPIC"],
+            "-event.bucket", self.env["MEDIA_BUCKET"],
+            "-event.object-prefix", VEO_OUTPUT_PREFIX,
+            "-event.list", "finalize",
+        ]  # fmt: skip
 
     def _spawn_function(self, name: str, port: int, env: dict[str, str]) -> Proc:
         argv = [
@@ -363,6 +386,12 @@ class LocalStack:
                     env=self.env,
                     emulator_host=self.env["PUBSUB_EMULATOR_HOST"],
                 )
+                pubsub_setup.ensure_finish_topology(
+                    self.env["GOOGLE_CLOUD_PROJECT"],
+                    self.env["FINISH_CLIP_URL"],
+                    self.env["MEDIA_FINISH_TOPIC"],
+                    emulator_host=self.env["PUBSUB_EMULATOR_HOST"],
+                )
                 self.timings["pubsub_topology"] = round(time.monotonic() - self._t0, 2)
                 log(
                     f"  {'pubsub topics':<15} ready in {self.timings['pubsub_topology']:.2f} s"
@@ -408,6 +437,8 @@ class LocalStack:
             "media_emulator": "/_emulator/calls",
             "demo": "/config.json",
         }
+        if name == "scheduler":
+            return  # no port: it only calls the janitor
         if name in probe:
             procs.wait_http(base + probe[name], timeout, proc, cancel=cancel)
         else:
@@ -705,12 +736,16 @@ def _plan(log_dir: Path, extra_env: dict[str, str]) -> _Plan:
         "RENDER_STILL_URL": url("render_still"),
         "ANIMATE_STILL_URL": url("animate_still"),
         "JANITOR_URL": url("janitor"),
+        "FINISH_CLIP_URL": url("finish_clip"),
+        "MEDIA_FINISH_TOPIC": parent.get("MEDIA_FINISH_TOPIC", "media-clips"),
+        "MEDIA_SWEEP_EVERY_S": extra_env.get("MEDIA_SWEEP_EVERY_S", "2"),
     }
     overridable = (
         "MEDIA_BUCKET",
         "MEDIA_REQUESTS_TOPIC",
         "MEDIA_ANIMATE_TOPIC",
         "MEDIA_EVENTS_TOPIC",
+        "MEDIA_FINISH_TOPIC",
     )
     for key in overridable:
         if key in extra_env:
