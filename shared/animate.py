@@ -14,7 +14,7 @@ import json
 import time
 from typing import Any
 
-from shared import assets, log, spend, storage
+from shared import assets, dispatch, log, pacing, spend, storage
 from shared.errors import PermanentError
 from shared.ids import is_scope_id
 from shared.media_models import GenaiVideoModel, VideoModel
@@ -55,6 +55,10 @@ def handle_animate(data: bytes, delivery_id: str, published_at: object = None,
         return
     if doc.get("video_operation"):
         return  # started by an earlier delivery; the bucket event finishes it
+    if pacing.enabled():  # starts paced to Veo's quota, fair across campaigns
+        dispatch.enqueue(doc)
+        dispatch.dispatch(model)
+        return
     owner = f"{delivery_id}/{assets.new_owner()[:8]}"  # duplicates share the event id
     with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, "animating"):
         start_clip(doc, model or GenaiVideoModel())

@@ -74,6 +74,17 @@ def handle_finalize(data: bytes, delivery_id: str, published_at: object = None,
     if not uri.startswith(gs_uri(get_settings().MEDIA_BUCKET, "veo-out/")):
         return
     finish_operation(doc, str(operation), model or GenaiVideoModel(), wait_done=True)
+    redispatch(model)
+
+
+def redispatch(model: VideoModel | None) -> None:
+    """A clip finished: a good moment to start waiting ones (paced starts)."""
+    from shared import dispatch
+
+    try:
+        dispatch.dispatch(model)
+    except Exception as exc:  # noqa: BLE001 - the janitor's tick dispatches too
+        log.warning("dispatch_failed", f"dispatch after a finish failed: {exc}")
 
 
 def finish_operation(doc: dict[str, Any], operation: str, model: VideoModel,

@@ -89,7 +89,11 @@ def sweep_operations(model: Any = None) -> dict[str, int]:
         outcomes[what] = outcomes.get(what, 0) + 1
     if outcomes:
         log.info("janitor_operations", "checked overdue Veo operations", **outcomes)
-    return outcomes
+    from shared import dispatch
+
+    for what, n in dispatch.dispatch(model).items():
+        outcomes[what] = outcomes.get(what, 0) + n
+    return {k: v for k, v in outcomes.items() if v}
 
 
 def _log_failure(event: str, message: str, exc: Exception) -> None:

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     MEDIA_VIDEO_EXPECTED_PER_S: float = Field(default=5.0, ge=0)
     MEDIA_VIDEO_SWEEP_FIRST_S: float = Field(default=15.0, gt=0)
     MEDIA_VIDEO_SWEEP_MAX_S: float = Field(default=120.0, gt=0)
+    # Project-wide budget of Veo starts per window (Vertex's quota is per
+    # minute); 0 means unpaced: animate_still starts its clip at once.
+    # The window is shortened only by time-compressed benchmarks.
+    MEDIA_VEO_STARTS_PER_MIN: int = Field(default=0, ge=0, le=10000)
+    MEDIA_VEO_PACING_WINDOW_S: float = Field(default=60.0, gt=0, le=3600)
     # How many overdue operations one sweep asks Veo about at most.
     MEDIA_VIDEO_SWEEP_LIMIT: int = Field(default=50, ge=1, le=1000)
     # How long a delivery owns a stage. A second delivery of the same message
