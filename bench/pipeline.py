@@ -24,9 +24,9 @@ class Listener:
     """Runs bench/listener.py and records when each asset was first seen in
     each state (with a still, with a clip, terminal)."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], campaign: str = CAMPAIGN) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.listener", CAMPAIGN], cwd=ROOT,
+            [sys.executable, "-m", "bench.listener", campaign], cwd=ROOT,
             env={**os.environ, **env}, stdout=subprocess.PIPE, text=True)
         self.seen: dict[str, dict[str, float]] = defaultdict(dict)
         self.ready = threading.Event()

@@ -108,3 +108,16 @@ def dispatch(model: VideoModel | None = None) -> dict[str, int]:
     if counts["started"] or counts["busy"]:
         log.info("video_dispatch", "paced Veo starts", **counts)
     return counts
+
+
+def queue_minutes() -> float | None:
+    """How long a clip asked for now would wait for its start, in minutes
+    (None when starts are unpaced). One keys-only query."""
+    if not pacing.enabled():
+        return None
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    query = (firestore_client().collection_group("media")
+             .where(filter=FieldFilter("video_waiting", "==", True)).select([]).limit(2000))
+    waiting_now = sum(1 for _ in query.stream())
+    return waiting_now / pacing.starts_per_s() / 60.0

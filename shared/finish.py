@@ -33,6 +33,18 @@ _OUTPUT = re.compile(r"^veo-out/([^/]+)/([^/]+)/[^/]+/sample_\d+\.mp4$")
 RECHECK_S = 0.25
 
 
+def written_at(data: bytes) -> float | None:
+    """When the object was written (the event's timeCreated), for the
+    completion-lag figure: Veo writes it as its operation finishes."""
+    from datetime import datetime
+
+    try:
+        stamp = json.loads(data).get("timeCreated")
+        return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
 def parse_finalize(data: bytes) -> tuple[str, str, str] | None:
     """(campaign_id, asset_id, gs uri) of a Veo output object, from a Cloud
     Storage notification's payload (the object's JSON resource)."""
@@ -73,7 +85,8 @@ def handle_finalize(data: bytes, delivery_id: str, published_at: object = None,
         raise TransientError("output arrived before its operation was recorded")
     if not uri.startswith(gs_uri(get_settings().MEDIA_BUCKET, "veo-out/")):
         return
-    finish_operation(doc, str(operation), model or GenaiVideoModel(), wait_done=True)
+    finish_operation(doc, str(operation), model or GenaiVideoModel(), wait_done=True,
+                     output_at=written_at(data))
     redispatch(model)
 
 
@@ -88,7 +101,7 @@ def redispatch(model: VideoModel | None) -> None:
 
 
 def finish_operation(doc: dict[str, Any], operation: str, model: VideoModel,
-                     wait_done: bool = False) -> str:
+                     wait_done: bool = False, output_at: float | None = None) -> str:
     """Ask Veo once about `operation` and record the outcome; returns what
     happened ("pending", "complete", "video_failed", ...). Shared by the
     bucket event and the sweep."""
@@ -117,10 +130,10 @@ def finish_operation(doc: dict[str, Any], operation: str, model: VideoModel,
                 return "pending"
         if not result.done:
             raise TransientError("output seen, operation not done yet")
-        return record(fresh, result)
+        return record(fresh, result, output_at)
 
 
-def record(doc: dict[str, Any], result: ClipResult) -> str:
+def record(doc: dict[str, Any], result: ClipResult, output_at: float | None = None) -> str:
     """Record a finished operation on its asset (the caller holds the lease)."""
     from shared.animate import fail_video
 
@@ -153,7 +166,7 @@ def record(doc: dict[str, Any], result: ClipResult) -> str:
                "duration_seconds": plan.duration_seconds},
         cost_usd=micros_to_usd(plan.image_micros + plan.video_micros),
         stage_ms={"video_wait": done_ms} if done_ms is not None else None,
-        video_checks=checks,
+        video_checks=checks, video_output_at=output_at,
     )
     log.info("video_recorded", "clip recorded and settled", video_checks=checks)
     return "complete"

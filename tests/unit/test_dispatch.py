@@ -41,3 +41,14 @@ def test_slots_split_the_budget_so_no_document_takes_a_write_a_second(
         assert per_slot * (window / slot_s) <= rate  # never above the budget
     finally:
         get_settings.cache_clear()
+
+
+def test_guidance_says_when_the_video_queue_is_long(monkeypatch):
+    from shared.aidm import guidance
+
+    monkeypatch.setattr("shared.dispatch.queue_minutes", lambda: 6.4)
+    assert "video queue is long (about 6 min" in guidance.queue_note()
+    monkeypatch.setattr("shared.dispatch.queue_minutes", lambda: 0.5)
+    assert guidance.queue_note() == ""
+    monkeypatch.setattr("shared.dispatch.queue_minutes", lambda: None)  # unpaced
+    assert guidance.queue_note() == ""
