@@ -3,9 +3,10 @@
 With MEDIA_VEO_STARTS_PER_MIN set, animate_still does not start its own clip:
 it marks the asset waiting and dispatches. A dispatch (animate_still after
 enqueueing, finish_clip after a clip completes, the janitor's tick) takes the
-waiting assets in round-robin order across campaigns, each campaign's turn
-ordered by how long its oldest clip has waited, so one campaign's burst
-cannot hold the others back. Each start takes the asset's lease first and a
+waiting assets in round-robin order across campaigns (counting the clips a
+campaign already has rendering, so the order holds across dispatch calls),
+ties going to the campaign whose oldest clip has waited longest, so one
+campaign's burst cannot hold the others back. Each start takes the asset's lease first and a
 pacing token second; when the tokens run out the dispatch stops (nothing
 waits). A clip whose expected start would come too late for its deadline
 degrades at once to its still: `partial`, reason `busy`.
@@ -14,7 +15,6 @@ degrades at once to its still: `partial`, reason `busy`.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -30,36 +30,50 @@ def enqueue(doc: dict[str, Any]) -> None:
                              video_queued_at=time.time())
 
 
-def waiting(limit: int = 1000) -> list[dict[str, Any]]:
+def animating(limit: int = 2000) -> list[dict[str, Any]]:
+    """Every animating asset: waiting for a start, or rendering at Veo."""
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     query = (firestore_client().collection_group("media")
-             .where(filter=FieldFilter("video_waiting", "==", True)).limit(limit))
-    docs = [s.to_dict() or {} for s in query.stream()]
-    return [d for d in docs if d.get("status") == "animating" and not d.get("video_operation")]
+             .where(filter=FieldFilter("status", "==", "animating")).limit(limit))
+    return [s.to_dict() or {} for s in query.stream()]
 
 
-def fair_order(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Round-robin across campaigns; each round in order of the campaign's
-    oldest waiting clip, and each campaign's clips oldest first."""
+def waiting(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [d for d in docs if d.get("video_waiting") and not d.get("video_operation")]
+
+
+def fair_order(docs: list[dict[str, Any]],
+               in_flight: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    """Round-robin across campaigns that remembers: a campaign's k-th waiting
+    clip ranks k + its clips already rendering at Veo, so a campaign holding
+    many starts yields to one holding none, across dispatch calls too; ties
+    go to the campaign whose oldest clip has waited longest, and each
+    campaign's clips go oldest first."""
+    flying = in_flight or {}
     by_campaign: dict[str, list[dict[str, Any]]] = {}
     for doc in sorted(docs, key=lambda d: float(d.get("video_queued_at") or 0)):
         by_campaign.setdefault(str(doc["campaign_id"]), []).append(doc)
-    queues = OrderedDict(sorted(by_campaign.items(),
-                                key=lambda kv: float(kv[1][0].get("video_queued_at") or 0)))
-    order: list[dict[str, Any]] = []
-    depth = 0
-    while True:
-        layer = [q[depth] for q in queues.values() if len(q) > depth]
-        if not layer:
-            return order
-        order.extend(layer)
-        depth += 1
+    ranked = []
+    for campaign, queue in by_campaign.items():
+        head = float(queue[0].get("video_queued_at") or 0)
+        for k, doc in enumerate(queue):
+            ranked.append(((flying.get(campaign, 0) + k, head), doc))
+    ranked.sort(key=lambda pair: pair[0])
+    return [doc for _, doc in ranked]
 
 
-def too_late(doc: dict[str, Any], position: int, now: float) -> bool:
-    """Whether a clip that starts after `position` others (at the paced rate)
-    would still be rendering at its deadline."""
+def in_flight(docs: list[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for doc in docs:
+        if doc.get("video_operation"):
+            counts[str(doc["campaign_id"])] = counts.get(str(doc["campaign_id"]), 0) + 1
+    return counts
+
+
+def too_late(doc: dict[str, Any], start_at: float) -> bool:
+    """Whether a clip that starts at `start_at` would still be rendering at
+    its deadline."""
     from shared.animate import expected_s
     from shared.render import stored_plan
 
@@ -67,47 +81,74 @@ def too_late(doc: dict[str, Any], position: int, now: float) -> bool:
     if not isinstance(created, datetime):
         return False
     deadline = created.timestamp() + get_settings().MEDIA_DEADLINE_S
-    start_at = now + position / pacing.starts_per_s()
     plan, _ = stored_plan(doc)
     return start_at + expected_s(plan.duration_seconds) > deadline
 
 
 def dispatch(model: VideoModel | None = None) -> dict[str, int]:
-    """Start as many waiting clips as the pacing budget allows right now."""
-    from shared.animate import fail_video, start_clip
-
+    """Start as many waiting clips as the pacing budget allows right now; once
+    it is used up, degrade those whose turn would come too late."""
     if not pacing.enabled():
         return {}
     model = model or GenaiVideoModel()
     counts = {"started": 0, "busy": 0}
-    now = time.time()
-    lease_s = get_settings().MEDIA_VIDEO_LEASE_S
-    for position, doc in enumerate(fair_order(waiting())):
-        cid, aid = doc["campaign_id"], doc["asset_id"]
-        owner = f"dispatch/{assets.new_owner()[:8]}"
-        if not assets.claim(cid, aid, owner, lease_s, "animating"):
-            continue  # another dispatcher has it
-        try:
-            fresh = assets.load(cid, aid) or {}
-            if fresh.get("status") != "animating" or fresh.get("video_operation"):
-                continue
-            if too_late(fresh, position - counts["started"], now):
-                fail_video(fresh, "busy", "Veo's start budget is taken until past the "
-                           "deadline", video_waiting=False)
-                counts["busy"] += 1
-                continue
-            if not pacing.take_start():
-                break
-            if start_clip(fresh, model) is not None:
-                assets.update_fields(cid, aid, video_waiting=False,
-                                     video_wait_ms=int((time.time() - float(
-                                         fresh.get("video_queued_at") or now)) * 1000))
+    next_free: float | None = None  # when starts resume, once the tokens ran out
+    ahead = 0  # clips that will start before this one from then on
+    current = animating()
+    for doc in fair_order(waiting(current), in_flight(current)):
+        if next_free is not None:
+            start_at = next_free + ahead / pacing.starts_per_s()
+            ahead += 1
+            if too_late(doc, start_at):
+                counts["busy"] += _one(doc, model, start_at, may_start=False)
+            continue
+        outcome = _one(doc, model, time.time(), may_start=True)
+        if outcome == -1:  # no token left in this slot
+            next_free = pacing.next_slot_at()
+            start_at = next_free
+            ahead = 1
+            if too_late(doc, start_at):
+                counts["busy"] += _one(doc, model, start_at, may_start=False)
+        elif outcome == 2:
             counts["started"] += 1
-        finally:
-            assets.release_lease(cid, aid, owner)
+        else:
+            counts["busy"] += outcome
     if counts["started"] or counts["busy"]:
         log.info("video_dispatch", "paced Veo starts", **counts)
     return counts
+
+
+def _one(doc: dict[str, Any], model: VideoModel, start_at: float, may_start: bool) -> int:
+    """Under the asset's lease: degrade it if `start_at` is too late (1), or
+    start it (2; -1 when no token is left), or nothing (0)."""
+    from shared.animate import fail_video, start_clip
+
+    cid, aid = doc["campaign_id"], doc["asset_id"]
+    owner = f"dispatch/{assets.new_owner()[:8]}"
+    if not assets.claim(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, "animating"):
+        return 0  # another dispatcher has it
+    try:
+        fresh = assets.load(cid, aid) or {}
+        if fresh.get("status") != "animating" or fresh.get("video_operation"):
+            return 0
+        if too_late(fresh, start_at):
+            fail_video(fresh, "busy", "Veo's start budget is taken until past the deadline",
+                       video_waiting=False)
+            return 1
+        if not may_start:
+            return 0
+        slot = pacing.take_start()
+        if slot is None:
+            return -1
+        token_at = time.time()
+        queued = float(fresh.get("video_queued_at") or token_at)
+        if start_clip(fresh, model) is not None:
+            assets.update_fields(cid, aid, video_waiting=False, video_slot=slot,
+                                 video_token_at=token_at,
+                                 video_wait_ms=int((token_at - queued) * 1000))
+        return 2
+    finally:
+        assets.release_lease(cid, aid, owner)
 
 
 def queue_minutes() -> float | None:
