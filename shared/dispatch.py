@@ -15,7 +15,7 @@ degrades at once to its still: `partial`, reason `busy`.
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from shared import assets, log, pacing
@@ -34,8 +34,12 @@ def animating(limit: int = 2000) -> list[dict[str, Any]]:
     """Every animating asset: waiting for a start, or rendering at Veo."""
     from google.cloud.firestore_v1.base_query import FieldFilter
 
+    # status == and created_at > : served by the janitor's composite index
+    # (terraform firestore.tf stuck_by_created); older assets are closed.
+    since = datetime.fromtimestamp(time.time() - 2 * get_settings().MEDIA_DEADLINE_S, UTC)
     query = (firestore_client().collection_group("media")
-             .where(filter=FieldFilter("status", "==", "animating")).limit(limit))
+             .where(filter=FieldFilter("status", "==", "animating"))
+             .where(filter=FieldFilter("created_at", ">", since)).limit(limit))
     return [s.to_dict() or {} for s in query.stream()]
 
 
@@ -153,12 +157,8 @@ def _one(doc: dict[str, Any], model: VideoModel, start_at: float, may_start: boo
 
 def queue_minutes() -> float | None:
     """How long a clip asked for now would wait for its start, in minutes
-    (None when starts are unpaced). One keys-only query."""
+    (None when starts are unpaced). One query."""
     if not pacing.enabled():
         return None
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    query = (firestore_client().collection_group("media")
-             .where(filter=FieldFilter("video_waiting", "==", True)).select([]).limit(2000))
-    waiting_now = sum(1 for _ in query.stream())
+    waiting_now = len(waiting(animating()))
     return waiting_now / pacing.starts_per_s() / 60.0

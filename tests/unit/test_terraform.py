@@ -765,8 +765,10 @@ BROKEN = {
     ),
     "emulator_var_set": (
         check_environment,
-        lambda p: broken(p, "main.tf", "    janitor = {}\n",
-                         '    janitor = { FIRESTORE_EMULATOR_HOST = "127.0.0.1:8080" }\n'),
+        lambda p: broken(p, "main.tf",
+                         "    janitor = { MEDIA_VEO_STARTS_PER_MIN = tostring(",
+                         '    janitor = { FIRESTORE_EMULATOR_HOST = "127.0.0.1:8080", '
+                         "MEDIA_VEO_STARTS_PER_MIN = tostring("),
         "emulator-only FIRESTORE_EMULATOR_HOST is set",
     ),
     "emulator_var_in_computed_env": (

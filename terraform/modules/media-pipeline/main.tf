@@ -133,8 +133,9 @@ locals {
     render_still = {
       MEDIA_IMAGE_BLOCK_RETRIES = tostring(var.media.image_block_retries)
     }
-    animate_still = {}
-    finish_clip   = {}
+    # Every dispatcher of paced Veo starts reads the same budget.
+    animate_still = { MEDIA_VEO_STARTS_PER_MIN = tostring(var.media.veo_starts_per_min) }
+    finish_clip   = { MEDIA_VEO_STARTS_PER_MIN = tostring(var.media.veo_starts_per_min) }
     media_api = {
       MEDIA_SIGNING_SA       = google_service_account.function["media_api"].email
       MEDIA_SIGNED_URL_TTL_S = tostring(var.media.signed_url_ttl_s)
@@ -142,7 +143,7 @@ locals {
       # Close event streams before the platform cuts the request; browsers reconnect.
       MEDIA_API_SSE_MAX_S = tostring(max(10, min(300, local.sizing["media_api"].timeout_seconds - 30)))
     }
-    janitor = {}
+    janitor = { MEDIA_VEO_STARTS_PER_MIN = tostring(var.media.veo_starts_per_min) }
   }
 
   services = [
