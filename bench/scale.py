@@ -75,7 +75,8 @@ def instance_seconds(log_dir, functions: tuple[str, ...]) -> float:
 
 
 def one_run(table: Table, label: str, paced: bool, cutscenes: int, campaigns: int,
-            quota_per_min: int, clip_s: tuple[float, float]) -> None:
+            quota_per_min: int, clip_s: tuple[float, float],
+            fairness: str = "round_robin") -> None:
     window = 60.0 / COMPRESS
     env = {"MEDIA_DEADLINE_S": str(int(900 / COMPRESS)),
            "MEDIA_VEO_PACING_WINDOW_S": str(window),
@@ -83,7 +84,7 @@ def one_run(table: Table, label: str, paced: bool, cutscenes: int, campaigns: in
            "MEDIA_VIDEO_EXPECTED_S": str(clip_s[1] / COMPRESS),
            "MEDIA_VIDEO_EXPECTED_PER_S": "0",
            "MEDIA_VIDEO_SWEEP_FIRST_S": "1", "MEDIA_VIDEO_SWEEP_MAX_S": "5",
-           "MEDIA_SWEEP_EVERY_S": "1"}
+           "MEDIA_SWEEP_EVERY_S": "1", "MEDIA_VEO_FAIRNESS": fairness}
     stack = start_stack(env, log_dir=ROOT / ".local" / "logs" / f"scale-{label}-{os.getpid()}")
     try:
         rng = random.Random(16)
@@ -196,12 +197,18 @@ def report(table: Table, label: str, stack: Any, published: dict[str, tuple[str,
     table.add(bench, "reserved after usd", reserved / 1e6, "0", reserved == 0)
 
 
+RUNS = {"unpaced": (False, "round_robin"), "paced": (True, "round_robin"),
+        "paced-waiting": (True, "waiting")}
+
+
 def run(table: Table, cutscenes: int = 200, campaigns: int = 40, quota_per_min: int = 30,
-        clip_s: tuple[float, float] = (20.0, 60.0)) -> None:
-    for label, paced in (("unpaced", False), ("paced", True)):
+        clip_s: tuple[float, float] = (20.0, 60.0),
+        labels: tuple[str, ...] = ("unpaced", "paced")) -> None:
+    for label in labels:
+        paced, fairness = RUNS[label]
         print(f"== scale {label}: {cutscenes} cutscenes, {campaigns} campaigns, "
               f"quota {quota_per_min}/min, time / {COMPRESS:g}", flush=True)
-        one_run(table, label, paced, cutscenes, campaigns, quota_per_min, clip_s)
+        one_run(table, label, paced, cutscenes, campaigns, quota_per_min, clip_s, fairness)
 
 
 if __name__ == "__main__":
@@ -209,5 +216,6 @@ if __name__ == "__main__":
 
     t = Table()
     quick = "--quick" in sys.argv
-    run(t, cutscenes=40 if quick else 200, campaigns=8 if quick else 40)
+    chosen = tuple(a for a in sys.argv[1:] if a in RUNS) or ("unpaced", "paced")
+    run(t, cutscenes=40 if quick else 200, campaigns=8 if quick else 40, labels=chosen)
     t.write("scale-quick" if quick else "scale")

@@ -47,22 +47,32 @@ def waiting(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [d for d in docs if d.get("video_waiting") and not d.get("video_operation")]
 
 
-def fair_order(docs: list[dict[str, Any]],
-               in_flight: dict[str, int] | None = None) -> list[dict[str, Any]]:
+def fair_order(docs: list[dict[str, Any]], in_flight: dict[str, int] | None = None,
+               interval_s: float | None = None) -> list[dict[str, Any]]:
     """Round-robin across campaigns that remembers: a campaign's k-th waiting
     clip ranks k + its clips already rendering at Veo, so a campaign holding
     many starts yields to one holding none, across dispatch calls too; ties
     go to the campaign whose oldest clip has waited longest, and each
-    campaign's clips go oldest first."""
+    campaign's clips go oldest first.
+
+    With `interval_s` (MEDIA_VEO_FAIRNESS=waiting) the rank is weighted by
+    waiting time instead: a clip's turn is its queued time pushed back one
+    start interval per clip its campaign has ahead of it or at Veo, so a
+    burst still yields to others but an old clip is not overtaken forever."""
     flying = in_flight or {}
     by_campaign: dict[str, list[dict[str, Any]]] = {}
     for doc in sorted(docs, key=lambda d: float(d.get("video_queued_at") or 0)):
         by_campaign.setdefault(str(doc["campaign_id"]), []).append(doc)
-    ranked = []
+    ranked: list[tuple[tuple[float, float], dict[str, Any]]] = []
     for campaign, queue in by_campaign.items():
         head = float(queue[0].get("video_queued_at") or 0)
         for k, doc in enumerate(queue):
-            ranked.append(((flying.get(campaign, 0) + k, head), doc))
+            ahead = flying.get(campaign, 0) + k
+            if interval_s is not None:
+                queued = float(doc.get("video_queued_at") or 0)
+                ranked.append(((queued + ahead * interval_s, 0.0), doc))
+            else:
+                ranked.append(((float(ahead), head), doc))
     ranked.sort(key=lambda pair: pair[0])
     return [doc for _, doc in ranked]
 
@@ -99,7 +109,9 @@ def dispatch(model: VideoModel | None = None) -> dict[str, int]:
     next_free: float | None = None  # when starts resume, once the tokens ran out
     ahead = 0  # clips that will start before this one from then on
     current = animating()
-    for doc in fair_order(waiting(current), in_flight(current)):
+    interval = (1 / pacing.starts_per_s()
+                if get_settings().MEDIA_VEO_FAIRNESS == "waiting" else None)
+    for doc in fair_order(waiting(current), in_flight(current), interval):
         if next_free is not None:
             start_at = next_free + ahead / pacing.starts_per_s()
             ahead += 1

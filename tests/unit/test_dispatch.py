@@ -60,3 +60,11 @@ def test_guidance_says_when_the_video_queue_is_long(monkeypatch):
     assert guidance.queue_note() == ""
     monkeypatch.setattr("shared.dispatch.queue_minutes", lambda: None)  # unpaced
     assert guidance.queue_note() == ""
+
+
+def test_weighted_by_waiting_time_an_old_clip_is_not_overtaken_forever():
+    # One start per 2 s: the burst's first two clips keep their place ahead
+    # of the quiet campaign's clip queued at 5 s, the later two yield to it.
+    docs = waiting("big", 4, 0.0) + waiting("quiet", 1, 5.0)
+    order = [d["asset_id"] for d in fair_order(docs, {}, interval_s=2.0)]
+    assert order == ["big-0", "big-1", "quiet-0", "big-2", "big-3"]
