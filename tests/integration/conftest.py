@@ -15,11 +15,8 @@ from tests.stack_session import running_stack
 @pytest.fixture(scope="session")
 def local_stack():
     # Short leases and deadlines would make tests flaky; the defaults stay.
-    # Overdue Veo operations (errors, blocks) are asked about after 3 s, not
-    # a minute, so tests of them end quickly; the backoff stays exponential.
-    with running_stack({"MEDIA_VIDEO_EXPECTED_S": "3", "MEDIA_VIDEO_EXPECTED_PER_S": "0",
-                        "MEDIA_VIDEO_SWEEP_FIRST_S": "1", "MEDIA_VIDEO_SWEEP_MAX_S": "5"}
-                       ) as stack:
+    # The sweep of overdue Veo operations is fast here (stack_session.FAST_SWEEP).
+    with running_stack() as stack:
         yield stack
 
 
