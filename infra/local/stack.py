@@ -751,6 +751,10 @@ def _plan(log_dir: Path, extra_env: dict[str, str]) -> _Plan:
         if key in extra_env:
             env[key] = extra_env[key]
     function_env = {
+        # The media emulator renders a clip in seconds, not Veo's minute: the
+        # sweep asks about an operation that wrote nothing after 5 s.
+        "MEDIA_VIDEO_EXPECTED_S": "5",
+        "MEDIA_VIDEO_EXPECTED_PER_S": "0",
         **{k: v for k, v in parent.items() if k.startswith("MEDIA_")},
         **env,
         "PYTHONUNBUFFERED": "1",
