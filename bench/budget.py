@@ -16,7 +16,17 @@ from shared.clients import publisher, topic_path
 from shared.settings import get_settings
 from tests.integration.helpers import wait_terminal
 
-CUTSCENE_MICROS = 67_000 + 400_000  # a standard still plus a 4 s fast clip
+
+def cutscene_micros() -> int:
+    """A standard still plus a 4 s clip, at the catalog's charged prices."""
+    from shared.pricing import catalog
+
+    cat = catalog()
+    models = cat.models_for("standard")
+    defaults = cat.defaults
+    return (cat.image_micros(models["image_model"], defaults["image_size"])
+            + cat.video_micros(models["video_model"], defaults["video_resolution"],
+                               bool(defaults["video_audio"]), 4))
 
 
 def burst(messages: list[dict]) -> tuple[list[dict], float]:
@@ -31,7 +41,7 @@ def burst(messages: list[dict]) -> tuple[list[dict], float]:
 
 def one_session(table: Table, stack, n: int = 50, k: int = 3) -> None:
     stack.wipe()
-    cap_usd = k * CUTSCENE_MICROS / 1e6 + 0.03  # room for k cutscenes, not one more still
+    cap_usd = k * cutscene_micros() / 1e6 + 0.03  # room for k cutscenes, not one more still
     configure_campaign("bench", enabled=True, budget_usd=cap_usd)
     messages = [build_message(campaign_id="bench", session_id="s1", turn_number=i,
                               kind="cutscene", cutscene_type="action_climax",

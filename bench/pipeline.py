@@ -132,7 +132,7 @@ def still_overhead(table: Table, stack, sequential: int = 30, concurrent: int = 
 
 def completion_lag(table: Table, stack, latencies: list[float]) -> None:
     """Operation done -> `complete` seen by a listener, with clips finished by
-    the bucket's finalize event (docs/decisions/0007). The old watch and fixed
+    the bucket's finalize event (docs/decisions/0012). The old watch and fixed
     polling strategies are gone: with the event doing the noticing, nothing
     polls a healthy operation (one check each)."""
     stack.wipe()

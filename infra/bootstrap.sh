@@ -67,6 +67,17 @@ if [ -f web/package.json ]; then
   if [ -f web/build.mjs ]; then (cd web && node build.mjs >&2); fi
 fi
 
+# The Firebase Auth emulator (npm firebase-tools, pinned by its lock file): the
+# local stack signs every user in through it.
+fb=infra/local/firebase
+command -v npm >/dev/null || apt_install nodejs npm
+fb_stamp=$(stamp_of $fb/package.json $fb/package-lock.json)
+if [ "$(cat $fb/node_modules/.stamp 2>/dev/null)" != "$fb_stamp" ]; then
+  say "installing firebase-tools (the Auth emulator; a few minutes the first time)"
+  (cd $fb && npm ci --no-audit --no-fund --silent)
+  echo "$fb_stamp" > $fb/node_modules/.stamp
+fi
+
 # Real Chromium for the browser tests.
 if [ "$want_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   apt_install chromium

@@ -5,17 +5,19 @@ moment Veo accepts the job (so a redelivery never starts a second one), and
 the function returns. Veo writes the MP4 into our bucket; the bucket's
 object-finalize notification runs `finish_clip` (shared/finish.py), and the
 janitor's sweep asks Veo about the few operations that write nothing.
-See docs/decisions/0007-finish-from-bucket-events.md.
+See docs/decisions/0012-finish-from-bucket-events.md.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import time
+from collections.abc import Callable
 from typing import Any
 
-from shared import assets, dispatch, log, pacing, spend, storage
-from shared.errors import PermanentError
+from shared import assets, attempts, dispatch, hiding, log, pacing, spend, storage
+from shared.errors import Busy, PermanentError, QuotaExceeded, RetriesSpent, StartUncertain
 from shared.ids import is_scope_id
 from shared.media_models import GenaiVideoModel, VideoModel
 from shared.paths import gs_uri, split_gs_uri, video_output_prefix
@@ -50,29 +52,51 @@ def handle_animate(data: bytes, delivery_id: str, published_at: object = None,
     if doc is None or assets.is_terminal(doc) or doc.get("status") != "animating":
         return
     log.bind(request_id=doc.get("request_id"), session_id=doc.get("session_id"))
+    if doc.get("hidden"):  # checked before Veo is paid
+        hiding.stop(doc)
+        return
     if expired(doc):
         close_expired(doc)
         return
-    if doc.get("video_operation"):
-        return  # started by an earlier delivery; the bucket event finishes it
+    if started(doc):
+        return  # an earlier delivery started it (or may have); the bucket event finishes it
     if pacing.enabled():  # starts paced to Veo's quota, fair across campaigns
         dispatch.enqueue(doc)
         dispatch.dispatch(model)
         return
     owner = f"{delivery_id}/{assets.new_owner()[:8]}"  # duplicates share the event id
     with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, "animating"):
-        start_clip(doc, model or GenaiVideoModel())
+        start_clip(doc, model or GenaiVideoModel(), owner)
 
 
-def start_clip(doc: dict[str, Any], model: VideoModel) -> str | None:
-    """Start the clip for this asset (the caller holds its "animating" lease)
-    and record the operation; returns its name, or None if Veo refused the job
-    for good (the asset is then closed `partial`). Re-animate calls this too."""
+def started(doc: dict[str, Any]) -> bool:
+    """Whether Veo was (or may have been) asked for this attempt's clip: a
+    recorded operation, or a start whose outcome was lost (never restarted)."""
+    return bool(doc.get("video_operation")) or doc.get("video_start_uncertain_at") is not None
+
+
+def start_clip(doc: dict[str, Any], model: VideoModel, owner: str) -> str | None:
+    """Start the clip for this asset (the caller holds its "animating" lease
+    as `owner`) and record the operation; returns its name, or None if it was
+    not started: Veo refused the job for good (closed `partial`), the asset
+    was hidden, an owner's retry did not fit the budget, or the start's
+    outcome was lost (finished by its output or by the sweep, never restarted).
+    The first attempt, its redeliveries, paced starts and re-animate all come
+    through here."""
     fresh = assets.load(doc["campaign_id"], doc["asset_id"]) or doc
     if fresh.get("video_operation"):
         return str(fresh["video_operation"])
+    if started(fresh) or assets.is_terminal(fresh):
+        return None
+    if fresh.get("hidden"):  # checked before Veo is paid
+        hiding.stop(fresh)
+        return None
+    if not attempts.reserve_retry(fresh):
+        return None  # an owner's retry the budget refused: ended partial (budget)
     try:
-        return start_job(fresh, model)
+        return start_job(fresh, model, owner)
+    except AdoptInstead:
+        return None
     except PermanentError as exc:
         fail_video(fresh, "video_failed", str(exc))
         return None
@@ -84,7 +108,40 @@ def fail_video(doc: dict[str, Any], reason: str, detail: str, **fields: Any) -> 
                       error=detail[:1000], **fields)
 
 
-def start_job(doc: dict[str, Any], model: VideoModel) -> str:
+def within_quota(doc: dict[str, Any], owner: str, start: Callable[[], str]) -> str:
+    """Start, waiting out 429s in this invocation (renewing the lease) rather
+    than spending Pub/Sub delivery attempts on them: under a 10/min quota a
+    burst would otherwise dead-letter clips that only had to wait a minute.
+    The SDK's HttpRetryOptions cannot do this for us: it would also retry a
+    timed-out start, which may already be a paid job. Paced starts
+    (MEDIA_VEO_STARTS_PER_MIN) make this rare."""
+    settings = get_settings()
+    cid, aid = doc["campaign_id"], doc["asset_id"]
+    budget_end = time.monotonic() + settings.MEDIA_VEO_QUOTA_WAIT_S
+    attempt = 0
+    while True:
+        try:
+            return start()
+        except QuotaExceeded as exc:
+            attempt += 1
+            pause = random.uniform(0.5, min(15.0, 2.0 ** attempt))
+            if time.monotonic() + pause > budget_end or expired(doc):
+                raise RetriesSpent(f"Veo quota still exhausted after {attempt} tries") from exc
+            log.info("veo_quota_wait", f"{exc}; trying again in {pause:.1f} s", attempt=attempt)
+            if not assets.claim(cid, aid, owner, settings.MEDIA_VIDEO_LEASE_S, "animating"):
+                raise Busy("lost the lease while waiting for Veo quota") from exc
+            time.sleep(pause)
+
+
+class AdoptInstead(Exception):
+    """start_job could not tell whether Veo started: adopt, do not restart."""
+
+    def __init__(self, since: float) -> None:
+        super().__init__("Veo start outcome unknown")
+        self.since = since
+
+
+def start_job(doc: dict[str, Any], model: VideoModel, owner: str) -> str:
     cid, aid = doc["campaign_id"], doc["asset_id"]
     plan, _ = stored_plan(doc)
     t0 = time.monotonic()
@@ -95,10 +152,23 @@ def start_job(doc: dict[str, Any], model: VideoModel) -> str:
     if video_model is None:
         # Only an asset whose plan includes a clip is ever sent to animate.
         raise RuntimeError(f"asset {aid} reached animate without a planned video model")
-    name = with_retries(lambda: model.start(
-        video_model, image_png, doc["motion_prompt"], plan.duration_seconds,
-        doc.get("aspect_ratio") or "16:9", plan.video_resolution, plan.video_audio, output),
-        what="Veo start")
+    try:
+        name = with_retries(lambda: within_quota(doc, owner, lambda: model.start(
+            video_model, image_png, doc["motion_prompt"], plan.duration_seconds,
+            doc.get("aspect_ratio") or "16:9", plan.video_resolution, plan.video_audio, output)),
+            what="Veo start")
+    except StartUncertain as exc:
+        # Never a blind second start. No watcher either: if the lost job writes
+        # its clip under this asset's output folder, the bucket event adopts it
+        # (shared/finish.py); if nothing lands within MEDIA_VEO_ADOPT_WAIT_S the
+        # sweep closes the asset partial, hold released
+        # (docs/decisions/0011-veo-start-retries.md).
+        log.warning("veo_start_uncertain", f"{exc}; adopting its output, not restarting")
+        since = time.time()
+        assets.update_fields(cid, aid, video_start_uncertain_at=since, video_waiting=False,
+                             video_check_at=since + get_settings().MEDIA_VEO_ADOPT_WAIT_S,
+                             video_checks=0, stage_ms={"video_start": ms_since(t0)})
+        raise AdoptInstead(since) from exc
     now = time.time()
     assets.update_fields(cid, aid, video_operation=name, video_started_at=now,
                          video_check_at=now + expected_s(plan.duration_seconds),

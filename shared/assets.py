@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from shared import events, log
@@ -25,6 +26,11 @@ def asset_ref(campaign_id: str, asset_id: str) -> Any:
             .collection("media").document(asset_id))
 
 
+def hidden_end(doc: dict[str, Any]) -> str:
+    """A hidden asset ends `partial` if its still was made (and paid), else `failed`."""
+    return "partial" if doc.get("image") else "failed"
+
+
 def is_terminal(doc: dict[str, Any] | None) -> bool:
     if not doc:
         return False
@@ -36,7 +42,8 @@ def load(campaign_id: str, asset_id: str) -> dict[str, Any] | None:
     return snap.to_dict() if snap.exists else None
 
 
-def new_asset(request: MediaRequest, asset_id: str) -> dict[str, Any]:
+def new_asset(request: MediaRequest, asset_id: str,
+              published_at: datetime | None = None) -> dict[str, Any]:
     stamp = now()
     return {
         "asset_id": asset_id, "request_id": request.request_id,
@@ -50,7 +57,12 @@ def new_asset(request: MediaRequest, asset_id: str) -> dict[str, Any]:
         "models": {"image": None, "video": None},
         "estimated_cost_usd": None, "cost_usd": 0.0,
         "created_at": stamp, "updated_at": stamp, "completed_at": None,
-        "stage_ms": {},
+        # The deadline counts from here (shared/pipeline_checks.deadline_start).
+        "published_at": min(published_at, stamp) if published_at else stamp,
+        "stage_ms": {}, "regenerated_from": request.regenerated_from,
+        # Always present: the security rules let members list only
+        # `hidden == false`, and a missing field matches no such query.
+        "hidden": False,
     }
 
 
@@ -82,29 +94,39 @@ def transition(campaign_id: str, asset_id: str, status: str, reason: str | None 
     def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict | None]:
         if doc is None or doc.get("status") in TERMINAL:
             return None, None
-        if RANK[status] < RANK[doc["status"]] or status == doc["status"]:
+        to, why, extra = status, reason, fields
+        if doc.get("hidden") and reason != "hidden":
+            # Hidden in flight: whatever stage just ended, the asset ends here
+            # (in the same transaction, so no stage moves past a hide).
+            extra = {**fields, "lease": None}
+            to, why = hidden_end({**doc, **fields}), "hidden"
+        elif RANK[status] < RANK[doc["status"]] or status == doc["status"]:
             # Already there: another delivery made this move (and may hold the
             # stage's lease, which a repeated move would wrongly clear).
             return None, None
         stamp = now()
         # A lease covers one stage: the next stage's worker must not wait it
         # out (unless the caller takes the next stage itself: fields["lease"]).
-        update: dict[str, Any] = {"status": status, "status_reason": reason,
-                                  "updated_at": stamp, "lease": None, **fields}
+        update: dict[str, Any] = {"status": to, "status_reason": why,
+                                  "updated_at": stamp, "lease": None, **extra}
         if stage_ms:
             update["stage_ms"] = {**(doc.get("stage_ms") or {}), **stage_ms}
-        if status in TERMINAL:
+        if to in TERMINAL:
             update["completed_at"] = stamp
         return update, {**doc, **update}
 
     updated = read_modify_write(asset_ref(campaign_id, asset_id), mutate, reuse_version=True)
     if updated is not None:
         events.publish_status(updated)
-        if status in TERMINAL:
-            log.info("asset_terminal", f"asset {asset_id} is {status}",
-                     status=status, status_reason=reason, cost_usd=updated.get("cost_usd"),
-                     stage_ms=updated.get("stage_ms"), kind=updated.get("kind"),
-                     error=updated.get("error"))
+        if updated["status"] in TERMINAL:
+            log.info("asset_terminal", f"asset {asset_id} is {updated['status']}",
+                     status=updated["status"], status_reason=updated.get("status_reason"),
+                     cost_usd=updated.get("cost_usd"), stage_ms=updated.get("stage_ms"),
+                     kind=updated.get("kind"), error=updated.get("error"))
+        if updated.get("status_reason") == "hidden" and updated.get("hidden"):
+            from shared import hiding
+
+            hiding.finish(updated)
     return updated
 
 

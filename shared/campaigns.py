@@ -82,18 +82,20 @@ class Plan:
 def plan_for(request: MediaRequest, media: MediaSettings, cat: Catalog | None = None) -> Plan:
     cat = cat or catalog()
     defaults = cat.defaults
+    tier = cat.tier(media.quality)
     models = cat.models_for(media.quality)
     image_model = media.image_model or models["image_model"]
     image_size = defaults["image_size"]
     resolution = media.video_resolution or defaults["video_resolution"]
     audio = bool(defaults["video_audio"])
     duration = (request.duration_seconds or media.video_duration_seconds
-                or int(defaults["video_duration_seconds"]))
+                or int(tier.get("video_duration_seconds") or defaults["video_duration_seconds"]))
     video_model = (media.video_model or models["video_model"]) if request.wants_video else None
     return Plan(
         image_model=image_model,
         image_size=image_size,
-        image_micros=cat.image_micros(image_model, image_size),
+        # Reference images (model sheets) ride along as billed input tokens.
+        image_micros=cat.image_micros(image_model, image_size, len(request.reference_images)),
         video_model=video_model,
         video_resolution=resolution,
         video_audio=audio,

@@ -206,6 +206,50 @@ def cmd_trigger(args: argparse.Namespace) -> int:
     return _wait_exit(follow(args.campaign, result.asset_id or "", args.timeout), args.timeout)
 
 
+def _take(call: Any) -> Any:
+    """Run an owner's move; its refusal is one line (a bad prompt: exit 2)."""
+    from shared.takes import TakeRefused
+
+    try:
+        return call()
+    except TakeRefused as exc:
+        raise CliError(exc.message, USAGE if exc.code == 400 else 1) from None
+
+
+def cmd_regenerate(args: argparse.Namespace) -> int:
+    from shared.takes import regenerate
+
+    require_campaign(args.campaign)
+    made = _take(lambda: regenerate(args.campaign, args.asset, image_prompt=args.image_prompt,
+                                    motion_prompt=args.motion_prompt))
+    print(f"regenerated {args.asset} -> asset {made['asset_id']}", file=sys.stderr)
+    if not args.wait:
+        _print(made)
+        return 0
+    return _wait_exit(follow(args.campaign, made["asset_id"], args.timeout), args.timeout)
+
+
+def cmd_animate(args: argparse.Namespace) -> int:
+    from shared.takes import reanimate
+
+    require_campaign(args.campaign)
+    made = _take(lambda: reanimate(args.campaign, args.asset))
+    print(f"animating {args.asset} again", file=sys.stderr)
+    if not args.wait:
+        _print(made)
+        return 0
+    return _wait_exit(follow(args.campaign, args.asset, args.timeout), args.timeout)
+
+
+def cmd_hide(args: argparse.Namespace) -> int:
+    from shared.takes import hide
+
+    require_campaign(args.campaign)
+    _take(lambda: hide(args.campaign, args.asset))
+    _print({"asset_id": args.asset, "hidden": True})
+    return 0
+
+
 def cmd_cost(args: argparse.Namespace) -> int:
     from shared.client import remaining_budget
 
@@ -239,6 +283,19 @@ def cmd_janitor(_: argparse.Namespace) -> int:
     from shared.janitor import sweep
 
     _print({"closed": sweep()})
+    return 0
+
+
+def cmd_player_token(args: argparse.Namespace) -> int:
+    """A custom token on stdout, alone, for a script or a page to sign in with."""
+    from shared.client import MediaClient
+
+    require_campaign(args.campaign)
+    try:
+        token = MediaClient().create_custom_token(args.campaign, args.user)
+    except PermissionError as exc:
+        raise CliError(str(exc)) from None
+    print(token)
     return 0
 
 
@@ -370,14 +427,79 @@ def parser() -> argparse.ArgumentParser:
                             "with exact dollars and a last (total) row")
     spend.set_defaults(func=cmd_spend)
 
+    _take_commands(sub)
+
     jan = _sub(sub, "janitor", "close assets stuck past MEDIA_DEADLINE_S; prints "
                "{\"closed\": N}", "  cutscenes janitor")
     jan.set_defaults(func=cmd_janitor)
+
+    tok = _sub(sub, "player-token", "a Firebase custom token for a campaign member, on stdout "
+               "alone: the player's browser signs in with signInWithCustomToken",
+               "  cutscenes player-token --campaign c1 --user alice")
+    _campaign(tok)
+    tok.add_argument("--user", required=True, type=user_id, metavar="UID",
+                     help="the member's user id (a Firebase uid, 1-128 characters)")
+    tok.set_defaults(func=cmd_player_token)
+
+    from shared.prices_table import add_parser as add_prices
+
+    add_prices(sub)  # `prices`: self-contained, reads only the catalog
     return p
 
 
+def _asset(p: argparse.ArgumentParser) -> None:
+    _campaign(p)
+    p.add_argument("--asset", required=True, type=scope_id("asset id"), metavar="A",
+                   help="asset id (as `gallery` or `trigger` print it): 1-128 of "
+                        "A-Z a-z 0-9 _ -")
+
+
+def _wait_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--wait", action="store_true",
+                   help="follow it to a terminal state, print the asset as JSON")
+    p.add_argument("--timeout", type=number_range(0, 86_400, "--timeout", "seconds",
+                                                  low_open=True),
+                   default=900.0, metavar="SECONDS",
+                   help="how long --wait waits, in seconds (default 900)")
+
+
+def _take_commands(sub: Any) -> None:
+    """The game master's moves on one asset (the same code as the owner routes)."""
+    regen = _sub(sub, "regenerate", "make a new take of an asset: the same moment (session, "
+                 "turn, kind, type, subject) with the same or new prompts, budget-checked",
+                 "  cutscenes regenerate --campaign c1 --asset a1b2c3 --wait\n"
+                 "  cutscenes regenerate --campaign c1 --asset a1b2c3 \\\n"
+                 "      --image-prompt \"the claw shatters the blade\" \\\n"
+                 "      --motion-prompt \"slow zoom\"\n"
+                 "prints {asset_id, request_id} of the new take (its regenerated_from is A);\n"
+                 "--wait exits 0 complete, 3 partial, 4 failed or rejected, 1 gave up waiting")
+    _asset(regen)
+    regen.add_argument("--image-prompt", type=text("--image-prompt", 4000), metavar="P",
+                       help="what the still shows, 1-4000 characters (default: the old one)")
+    regen.add_argument("--motion-prompt", type=text("--motion-prompt", 2000), metavar="M",
+                       help="how the clip moves, 1-2000 characters, cutscenes only "
+                            "(default: the old one)")
+    _wait_options(regen)
+    regen.set_defaults(func=cmd_regenerate)
+
+    anim = _sub(sub, "animate", "try the clip of a partial cutscene again on its still "
+                "(reserves and charges the clip only)",
+                "  cutscenes animate --campaign c1 --asset a1b2c3 --wait\n"
+                "exits 1 if the asset is not partial; --wait exits 0 complete, 3 partial "
+                "again, 1 gave up waiting")
+    _asset(anim)
+    _wait_options(anim)
+    anim.set_defaults(func=cmd_animate)
+
+    hide = _sub(sub, "hide", "hide an asset (moderation): gone from every listing and URL, "
+                "its files deleted; a request in flight stops and releases its holds",
+                "  cutscenes hide --campaign c1 --asset a1b2c3")
+    _asset(hide)
+    hide.set_defaults(func=cmd_hide)
+
+
 # Commands that need Pub/Sub as well as Firestore.
-PUBLISHES = frozenset({"trigger"})
+PUBLISHES = frozenset({"trigger", "regenerate", "animate", "hide"})
 
 
 def _error_line(exc: BaseException) -> str:
@@ -394,11 +516,11 @@ def _error_line(exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from shared import log
+
     args = parser().parse_args(argv)
     if args.command != "local":
-        from shared import log
-
-        log.to_stream(sys.stderr)  # stdout carries only the command's answer
+        log.to_stderr()  # stdout carries only the command's answer
         _load_local_env()
     try:
         if args.command != "local":
@@ -416,6 +538,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"cutscenes {args.command}: error: {one_line(_error_line(exc))}", file=sys.stderr)
         return 1
+    finally:
+        log.to_stderr(False)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,13 @@
 """The client AIDM backends use: publish requests, configure campaigns, read
-budgets, upload character model sheets.
+budgets, upload character model sheets, mint player sign-in tokens.
 
 Publishing is the only thing the turn loop does in-line: it validates, hands
 the message to Pub/Sub and returns in milliseconds. Nothing the turn loop calls
 raises: `MediaClient.request_*` and `publish` answer a `PublishResult`
 (`accepted=False` with a reason), `remaining_budget` a `BudgetStatus`
 (`ok=False` with a reason), each within a bounded time (`publish_timeout_s`,
-`read_timeout_s`). Setting-up calls (`configure`, `upload_reference`) raise
-`ValueError` on bad input, like any admin API.
+`read_timeout_s`). Setting-up calls (`configure`, `upload_reference`,
+`create_custom_token`) raise on bad input, like any admin API.
 
 The module-level `publish_request`, `build_message`, `configure_campaign` and
 `remaining_budget` are what the CLI and the HTTP API use.
@@ -450,6 +450,19 @@ class MediaClient:
         blob = storage_client().bucket(self.bucket).blob(object_name)
         blob.upload_from_string(bytes(data), content_type=content_type)
         return gs_uri(self.bucket, object_name)
+
+    def create_custom_token(self, campaign_id: str, uid: str) -> str:
+        """A Firebase custom token for a member of the campaign, for the player's
+        browser to `signInWithCustomToken` with (docs/players.md). Raises
+        LookupError for an unknown campaign, PermissionError for a non-member."""
+        from shared.player_tokens import custom_token
+
+        campaign = load_campaign(campaign_id)
+        if campaign is None:
+            raise LookupError(f"no campaign {campaign_id!r}")
+        if uid not in campaign.members:
+            raise PermissionError(f"{uid!r} is not a member of campaign {campaign_id!r}")
+        return custom_token(uid)
 
 
 def usd(micros: int) -> str:

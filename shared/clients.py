@@ -87,21 +87,49 @@ def publisher() -> pubsub_v1.PublisherClient:
     return pubsub_v1.PublisherClient(batch_settings=batch)
 
 
-@singleton
-def genai_client() -> genai.Client:
+class _PerLocation:
+    """genai clients, one per Vertex location, each built once per process.
+
+    The location is part of the endpoint (`{location}-aiplatform.googleapis.com`,
+    or `aiplatform.googleapis.com` for `global`) and of every resource path,
+    so a client is bound to one location."""
+
+    def __init__(self) -> None:
+        self._clients: dict[str, genai.Client] = {}
+
+    def __call__(self, location: str | None = None) -> genai.Client:
+        location = location or get_settings().VERTEX_LOCATION
+        client = self._clients.get(location)
+        if client is None:
+            with _build_lock:
+                client = self._clients.get(location)
+                if client is None:
+                    client = self._clients[location] = _build_genai(location)
+        return client
+
+    def cache_clear(self) -> None:
+        self._clients = {}
+
+
+def _build_genai(location: str) -> genai.Client:
     from google import genai
     from google.genai import types
 
     settings = get_settings()
     kwargs: dict[str, Any] = {}
+    # No client-wide retries: each call says what is safe to retry (media_models).
+    http_options = types.HttpOptions(timeout=int(settings.MEDIA_IMAGE_TIMEOUT_S * 1000))
     if settings.GENAI_EMULATOR_URL:
         # The SDK refreshes AnonymousCredentials and fails; a static token works.
         from google.oauth2.credentials import Credentials
 
         kwargs["credentials"] = Credentials(token="emulator")
-        kwargs["http_options"] = types.HttpOptions(base_url=settings.GENAI_EMULATOR_URL)
+        http_options.base_url = settings.GENAI_EMULATOR_URL
     return genai.Client(vertexai=True, project=settings.GOOGLE_CLOUD_PROJECT,
-                        location=settings.VERTEX_LOCATION, **kwargs)
+                        location=location, http_options=http_options, **kwargs)
+
+
+genai_client = _PerLocation()
 
 
 def topic_path(topic: str) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 from shared import assets, log, pacing
 from shared.clients import firestore_client
 from shared.media_models import GenaiVideoModel, VideoModel
+from shared.pipeline_checks import deadline_start
 from shared.settings import get_settings
 
 
@@ -34,17 +35,21 @@ def animating(limit: int = 2000) -> list[dict[str, Any]]:
     """Every animating asset: waiting for a start, or rendering at Veo."""
     from google.cloud.firestore_v1.base_query import FieldFilter
 
-    # status == and created_at > : served by the janitor's composite index
-    # (terraform firestore.tf stuck_by_created); older assets are closed.
+    # status == and updated_at > : served by the composite index
+    # stuck_by_updated (terraform firestore.tf). updated_at, not created_at:
+    # an owner's re-animate of an old asset moves it to animating now
+    # (shared/takes.py), and an asset animating longer than this is closed.
     since = datetime.fromtimestamp(time.time() - 2 * get_settings().MEDIA_DEADLINE_S, UTC)
     query = (firestore_client().collection_group("media")
              .where(filter=FieldFilter("status", "==", "animating"))
-             .where(filter=FieldFilter("created_at", ">", since)).limit(limit))
+             .where(filter=FieldFilter("updated_at", ">", since)).limit(limit))
     return [s.to_dict() or {} for s in query.stream()]
 
 
 def waiting(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [d for d in docs if d.get("video_waiting") and not d.get("video_operation")]
+    from shared.animate import started
+
+    return [d for d in docs if d.get("video_waiting") and not started(d)]
 
 
 def fair_order(docs: list[dict[str, Any]], in_flight: dict[str, int] | None = None,
@@ -78,9 +83,11 @@ def fair_order(docs: list[dict[str, Any]], in_flight: dict[str, int] | None = No
 
 
 def in_flight(docs: list[dict[str, Any]]) -> dict[str, int]:
+    from shared.animate import started
+
     counts: dict[str, int] = {}
     for doc in docs:
-        if doc.get("video_operation"):
+        if started(doc):
             counts[str(doc["campaign_id"])] = counts.get(str(doc["campaign_id"]), 0) + 1
     return counts
 
@@ -91,10 +98,10 @@ def too_late(doc: dict[str, Any], start_at: float) -> bool:
     from shared.animate import expected_s
     from shared.render import stored_plan
 
-    created = doc.get("created_at")
-    if not isinstance(created, datetime):
+    start = deadline_start(doc)  # the publish, or an owner's retry
+    if start is None:
         return False
-    deadline = created.timestamp() + get_settings().MEDIA_DEADLINE_S
+    deadline = start.timestamp() + get_settings().MEDIA_DEADLINE_S
     plan, _ = stored_plan(doc)
     return start_at + expected_s(plan.duration_seconds) > deadline
 
@@ -137,7 +144,7 @@ def dispatch(model: VideoModel | None = None) -> dict[str, int]:
 def _one(doc: dict[str, Any], model: VideoModel, start_at: float, may_start: bool) -> int:
     """Under the asset's lease: degrade it if `start_at` is too late (1), or
     start it (2; -1 when no token is left), or nothing (0)."""
-    from shared.animate import fail_video, start_clip
+    from shared.animate import fail_video, start_clip, started
 
     cid, aid = doc["campaign_id"], doc["asset_id"]
     owner = f"dispatch/{assets.new_owner()[:8]}"
@@ -145,7 +152,7 @@ def _one(doc: dict[str, Any], model: VideoModel, start_at: float, may_start: boo
         return 0  # another dispatcher has it
     try:
         fresh = assets.load(cid, aid) or {}
-        if fresh.get("status") != "animating" or fresh.get("video_operation"):
+        if fresh.get("status") != "animating" or started(fresh):
             return 0
         if too_late(fresh, start_at):
             fail_video(fresh, "busy", "Veo's start budget is taken until past the deadline",
@@ -158,7 +165,7 @@ def _one(doc: dict[str, Any], model: VideoModel, start_at: float, may_start: boo
             return -1
         token_at = time.time()
         queued = float(fresh.get("video_queued_at") or token_at)
-        if start_clip(fresh, model) is not None:
+        if start_clip(fresh, model, owner) is not None:
             assets.update_fields(cid, aid, video_waiting=False, video_slot=slot,
                                  video_token_at=token_at,
                                  video_wait_ms=int((token_at - queued) * 1000))

@@ -35,3 +35,21 @@ class TransientError(MediaError):
 
 class Busy(TransientError):
     """Another delivery holds the work right now; try again later."""
+
+
+class RetriesSpent(TransientError):
+    """The SDK already retried this call (HttpRetryOptions): retrying it again
+    in-process would multiply the attempts, so it goes to the platform's
+    redelivery (with its own backoff) instead."""
+
+
+class StartUncertain(MediaError):
+    """A Veo start failed in a way that may still have created a paid
+    operation (timeout, 5xx, a dropped connection after the request was sent).
+    Neither transient (a blind retry could pay twice) nor permanent (a clip
+    may be on its way): see docs/decisions/0011-veo-start-retries.md."""
+
+
+class QuotaExceeded(TransientError):
+    """429 RESOURCE_EXHAUSTED: normal traffic under a per-minute quota, and
+    known to have created nothing, so waiting and asking again is safe."""

@@ -15,7 +15,10 @@ EVENT_FIELDS = ("campaign_id", "session_id", "asset_id", "request_id", "turn_num
 
 
 def event_for(asset: dict[str, Any]) -> dict[str, Any]:
-    return {"schema": "media.event.v1", **{k: asset.get(k) for k in EVENT_FIELDS}}
+    event = {"schema": "media.event.v1", **{k: asset.get(k) for k in EVENT_FIELDS}}
+    if asset.get("hidden"):
+        event["hidden"] = True  # an owner hid it: listeners drop it
+    return event
 
 
 # Futures of events published during this invocation, waited for at its end:

@@ -79,15 +79,49 @@ def handle_finalize(data: bytes, delivery_id: str, published_at: object = None,
     if doc.get("status") != "animating":
         late_output(doc, uri)
         return
-    operation = doc.get("video_operation")
-    if not operation:
-        # Veo answered before animate_still recorded the name: retry shortly.
-        raise TransientError("output arrived before its operation was recorded")
+    if doc.get("hidden"):  # hidden while Veo worked: end it, the clip is a loss
+        hidden_output(doc, uri)
+        return
     if not uri.startswith(gs_uri(get_settings().MEDIA_BUCKET, "veo-out/")):
         return
-    finish_operation(doc, str(operation), model or GenaiVideoModel(), wait_done=True,
-                     output_at=written_at(data))
+    operation = doc.get("video_operation")
+    if operation:
+        finish_operation(doc, str(operation), model or GenaiVideoModel(), wait_done=True,
+                         output_at=written_at(data))
+    elif doc.get("video_start_uncertain_at") is not None:
+        adopt_output(doc, uri, written_at(data))
+    else:
+        # Veo answered before animate_still recorded the name: retry shortly.
+        raise TransientError("output arrived before its operation was recorded")
     redispatch(model)
+
+
+def hidden_output(doc: dict[str, Any], uri: str) -> None:
+    """An owner hid the asset while its clip rendered: end it (holds released,
+    objects deleted: shared/hiding.py) and log the clip as a loss, deleted."""
+    from shared import hiding
+
+    hiding.stop(doc)
+    micros = stored_plan(doc)[0].video_micros if doc.get("plan") else 0
+    late_clip(micros, uri, None)
+
+
+def adopt_output(doc: dict[str, Any], uri: str, output_at: float | None) -> str:
+    """The clip of a start whose answer was lost (video_start_uncertain_at):
+    it landed under this asset's own output folder, so it is this attempt's
+    paid job. Recorded without asking Veo (we never got the operation's
+    name); see docs/decisions/0011-veo-start-retries.md."""
+    cid, aid = doc["campaign_id"], doc["asset_id"]
+    if expired(doc):
+        close_expired(doc)
+        return "timeout"
+    owner = f"finish/{assets.new_owner()[:8]}"
+    with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, "animating"):
+        fresh = assets.load(cid, aid)
+        if fresh is None or fresh.get("status") != "animating":
+            return "closed"
+        log.info("veo_output_adopted", f"found {uri} from the uncertain start")
+        return record(fresh, ClipResult(done=True, uri=uri), output_at)
 
 
 def redispatch(model: VideoModel | None) -> None:
@@ -114,6 +148,11 @@ def finish_operation(doc: dict[str, Any], operation: str, model: VideoModel,
         fresh = assets.load(cid, aid)
         if fresh is None or fresh.get("status") != "animating":
             return "closed"
+        if fresh.get("hidden"):  # the sweep's look at a clip still rendering
+            from shared import hiding
+
+            hiding.stop(fresh)
+            return "hidden"
         result = with_retries(lambda: model.poll(operation), what="Veo check")
         if not result.done and wait_done:
             time.sleep(RECHECK_S)

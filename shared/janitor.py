@@ -13,14 +13,15 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared import assets, log
+from shared import assets, log, storage
 from shared.animate import parse_animate
 from shared.clients import firestore_client
 from shared.errors import InvalidRequest
 from shared.ids import asset_id_for
+from shared.paths import VEO_OUTPUT_ROOT
+from shared.pipeline_checks import deadline_start, sweep_cutoff
 from shared.render import close, close_expired, reject_invalid
 from shared.request import parse_request
 from shared.settings import get_settings
@@ -30,18 +31,29 @@ OPEN = ["queued", "rendering_image", "animating"]
 GAVE_UP = "delivery failed repeatedly; the message was dead-lettered"
 
 
-def sweep(limit: int = 500) -> int:
-    cutoff = datetime.now(UTC) - timedelta(seconds=get_settings().MEDIA_DEADLINE_S)
+def _stuck(limit: int) -> list[dict[str, Any]]:
+    """Open assets whose deadline passes before the next sweep. Keyed on the
+    publish time; created_at as well for assets written before it was kept."""
     from google.cloud.firestore_v1.base_query import FieldFilter
 
-    # Keyword filters: the positional form prints a UserWarning, a two-line
-    # text entry in the middle of the JSON logs.
-    query = (firestore_client().collection_group("media")
-             .where(filter=FieldFilter("status", "in", OPEN))
-             .where(filter=FieldFilter("created_at", "<", cutoff)).limit(limit))
+    cutoff = sweep_cutoff()
+    found: dict[str, dict[str, Any]] = {}
+    for field in ("published_at", "created_at"):
+        # Keyword filters: the positional form prints a UserWarning, a two-line
+        # text entry in the middle of the JSON logs.
+        query = (firestore_client().collection_group("media")
+                 .where(filter=FieldFilter("status", "in", OPEN))
+                 .where(filter=FieldFilter(field, "<", cutoff)).limit(limit))
+        for snap in query.stream():
+            found.setdefault(snap.reference.path, snap.to_dict() or {})
+    # A retried clip (re-animate) counts from its retry, which no query sees.
+    return [doc for doc in found.values()
+            if (deadline_start(doc) or cutoff) < cutoff][:limit]
+
+
+def sweep(limit: int = 500) -> int:
     closed = failed = 0
-    for snap in query.stream():
-        doc = snap.to_dict() or {}
+    for doc in _stuck(limit):
         log.bind(campaign_id=doc.get("campaign_id"), asset_id=doc.get("asset_id"),
                  request_id=doc.get("request_id"))
         try:
@@ -50,7 +62,12 @@ def sweep(limit: int = 500) -> int:
         except Exception as exc:  # noqa: BLE001 - one bad asset must not stop the sweep
             failed += 1
             _log_failure("janitor_close_failed", "could not close a stuck asset", exc)
-    log.info("janitor_sweep", f"closed {closed} stuck assets", closed=closed, failed=failed)
+    # Veo output older than the deadline belongs to a closed asset (a live one
+    # has it moved into place within seconds): the bucket's lifecycle rule in
+    # the cloud, and the only cleanup on the local Storage emulator.
+    stale = storage.delete_stale(VEO_OUTPUT_ROOT, get_settings().MEDIA_DEADLINE_S)
+    log.info("janitor_sweep", f"closed {closed} stuck assets", closed=closed, failed=failed,
+             veo_output_deleted=stale)
     return closed
 
 
@@ -74,13 +91,17 @@ def sweep_operations(model: Any = None) -> dict[str, int]:
     outcomes: dict[str, int] = {}
     for snap in query.stream():
         doc = snap.to_dict() or {}
-        if not doc.get("video_operation"):
+        uncertain = doc.get("video_start_uncertain_at") is not None
+        if not doc.get("video_operation") and not uncertain:
             continue
         log.bind(campaign_id=doc.get("campaign_id"), asset_id=doc.get("asset_id"),
                  request_id=doc.get("request_id"))
         try:
-            what = finish_operation(doc, str(doc["video_operation"]),
-                                    model or GenaiVideoModel())
+            if doc.get("video_operation"):
+                what = finish_operation(doc, str(doc["video_operation"]),
+                                        model or GenaiVideoModel())
+            else:
+                what = give_up_uncertain(doc)
         except Busy:
             what = "busy"  # the bucket event (or another sweep) is on it
         except Exception as exc:  # noqa: BLE001 - one bad asset must not stop the sweep
@@ -94,6 +115,36 @@ def sweep_operations(model: Any = None) -> dict[str, int]:
     for what, n in dispatch.dispatch(model).items():
         outcomes[what] = outcomes.get(what, 0) + n
     return {k: v for k, v in outcomes.items() if v}
+
+
+def give_up_uncertain(doc: dict[str, Any]) -> str:
+    """A Veo start whose outcome was lost, past its MEDIA_VEO_ADOPT_WAIT_S
+    (video_check_at): adopt its clip if one landed (a lost event), else close
+    the asset partial with its hold released. Never a second start."""
+    from shared.animate import fail_video
+    from shared.errors import Busy
+    from shared.finish import adopt_output
+    from shared.paths import video_output_prefix
+
+    cid, aid = doc["campaign_id"], doc["asset_id"]
+    uri = storage.first_mp4_under(video_output_prefix(cid, aid))
+    if uri:
+        return adopt_output(doc, uri, None)
+    owner = f"janitor/{assets.new_owner()[:8]}"
+    if not assets.claim(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, "animating"):
+        raise Busy("another worker holds the asset")
+    try:
+        fresh = assets.load(cid, aid) or {}
+        if fresh.get("status") != "animating" or fresh.get("video_operation"):
+            return "closed"
+        waited = float(fresh.get("video_check_at") or 0) - float(
+            fresh.get("video_start_uncertain_at") or 0)
+        fail_video(fresh, "video_failed", (
+            "Veo start failed with an unknown outcome and no clip appeared within "
+            f"{waited:.0f} s; not started again, to never pay for two clips"))
+        return "gave_up"
+    finally:
+        assets.release_lease(cid, aid, owner)
 
 
 def _log_failure(event: str, message: str, exc: Exception) -> None:

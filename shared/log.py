@@ -8,7 +8,7 @@ under its trace. The ids let an operator follow one request through every
 function (`cutscenes local logs --request-id R` does that locally).
 
 Lines go to stdout, where the functions' runtime collects them; the CLI sends
-them to stderr (`to_stream`) so its stdout carries only its JSON answer.
+them to stderr (`to_stderr`) so its stdout carries only its JSON answer.
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any
 
 _context: ContextVar[dict[str, Any] | None] = ContextVar("log_context", default=None)
-_stream: list[TextIO | None] = [None]  # None: whatever sys.stdout is at the time
+# Where lines go: "stdout" or "stderr", looked up in `sys` at each write (a
+# stream object kept here would outlive a replaced sys.stderr, as in tests).
+_target = ["stdout"]
 
 TRACE_FIELD = "logging.googleapis.com/trace"
 SPAN_FIELD = "logging.googleapis.com/spanId"
@@ -29,9 +31,9 @@ _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{
 _CLOUD_TRACE = re.compile(r"^([0-9a-fA-F]{32})(?:/(\d{1,20}))?")
 
 
-def to_stream(stream: TextIO | None) -> None:
-    """Send later lines to `stream` (None: back to stdout)."""
-    _stream[0] = stream
+def to_stderr(on: bool = True) -> None:
+    """Send later lines to stderr (False: back to stdout)."""
+    _target[0] = "stderr" if on else "stdout"
 
 
 def bind(**ids: Any) -> None:
@@ -76,7 +78,7 @@ def emit(severity: str, event: str, message: str, **fields: Any) -> None:
     if span:
         record[SPAN_FIELD] = span
     record.update(fields)
-    stream = _stream[0] or sys.stdout
+    stream = sys.stderr if _target[0] == "stderr" else sys.stdout
     stream.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
     stream.flush()
 

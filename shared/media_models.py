@@ -6,11 +6,31 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from shared import log
 from shared.clients import genai_client
-from shared.errors import MediaError, PermanentError, SafetyBlocked, TransientError
+from shared.errors import (
+    MediaError,
+    PermanentError,
+    QuotaExceeded,
+    RetriesSpent,
+    SafetyBlocked,
+    StartUncertain,
+    TransientError,
+)
+from shared.locations import location_for, location_of_operation
+from shared.settings import get_settings
 from shared.transient import transport_error
+
+if TYPE_CHECKING:
+    from google.genai import types as genai_types
+
+# Status codes the SDK retries for us (HttpRetryOptions). Google answered
+# them without producing anything, so a retry cannot pay twice. The SDK also
+# retries its own timeouts and connection errors whatever this list says,
+# which is why the Veo start, where a timeout is ambiguous, gets no SDK retry.
+SDK_RETRY_CODES = [429, 500, 502, 503, 504]
 
 
 @dataclass(frozen=True)
@@ -61,6 +81,75 @@ def classify(exc: Exception, permanent_reason: str) -> MediaError:
     return PermanentError(permanent_reason, f"{type(exc).__name__}: {exc}")
 
 
+def _ms(seconds: float) -> int:
+    return int(seconds * 1000)  # HttpOptions.timeout is in milliseconds
+
+
+def _retry_options() -> genai_types.HttpRetryOptions:
+    from google.genai import types
+
+    return types.HttpRetryOptions(attempts=3, initial_delay=1.0, max_delay=8.0,
+                                  http_status_codes=SDK_RETRY_CODES)
+
+
+def not_served(exc: Exception, model: str, location: str, reason: str) -> PermanentError | None:
+    """A 404 on a model call means Vertex does not serve `model` at `location`
+    (or at all): say so plainly, with the setting that fixes it."""
+    from google.genai import errors
+
+    if not (isinstance(exc, errors.APIError) and exc.code == 404):
+        return None
+    detail = (f"{model} is not served in location {location!r} (Vertex answered 404 "
+              f"NOT_FOUND); check the catalog's models or MEDIA_MODEL_LOCATIONS")
+    log.error("model_unavailable", detail, model=model, location=location)
+    return PermanentError(reason, detail)
+
+
+def _after_sdk_retries(exc: Exception, reason: str) -> MediaError:
+    """Classify; a transient HTTP answer here already had its SDK retries."""
+    from google.genai import errors
+
+    err = classify(exc, reason)
+    if isinstance(err, TransientError) and isinstance(exc, errors.APIError):
+        return RetriesSpent(str(err))
+    return err
+
+
+def start_outcome_unknown(exc: Exception) -> bool:
+    """Whether a failed Veo start may have created an operation anyway.
+
+    Known to create nothing: any 4xx answer (429 is quota refusing before any
+    work, 400/403/404 refuse the request), and transport failures before the
+    request left (connect errors, a connect timeout, no free connection in
+    the pool). Everything else (5xx, a read timeout, a connection dropped
+    after sending) may have started a paid job: Vertex has no idempotency key
+    for predictLongRunning."""
+    from google.genai import errors
+
+    if isinstance(exc, errors.APIError):
+        return int(exc.code or 0) >= 500
+    # google-genai sends through httpx2 (a fork under its own namespace) when
+    # it is installed, else httpx: their exception classes are unrelated.
+    for module in _httpx_modules():
+        if isinstance(exc, (module.ConnectError, module.ConnectTimeout, module.PoolTimeout)):
+            return False
+        if isinstance(exc, module.TransportError):
+            return True
+    return isinstance(exc, (TimeoutError, ConnectionError))
+
+
+def _httpx_modules() -> list:
+    import importlib
+
+    found = []
+    for name in ("httpx2", "httpx"):
+        try:
+            found.append(importlib.import_module(name))
+        except ImportError:
+            continue
+    return found
+
+
 def _to_png(data: bytes, mime_type: str) -> Still:
     from PIL import Image
 
@@ -90,15 +179,19 @@ class GenaiImageModel:
         parts = [types.Part.from_uri(file_uri=uri, mime_type=_mime_for(uri))
                  for uri in references]
         parts.append(types.Part.from_text(text=prompt))
+        location = location_for(model)
         config = types.GenerateContentConfig(
             response_modalities=["IMAGE"],
             image_config=types.ImageConfig(aspect_ratio=aspect_ratio, image_size=image_size),
+            http_options=types.HttpOptions(timeout=_ms(get_settings().MEDIA_IMAGE_TIMEOUT_S),
+                                           retry_options=_retry_options()),
         )
         try:
-            response = genai_client().models.generate_content(
+            response = genai_client(location).models.generate_content(
                 model=model, contents=[types.Content(role="user", parts=parts)], config=config)
         except Exception as exc:  # noqa: BLE001 - classified below
-            raise classify(exc, "image_failed") from exc
+            raise (not_served(exc, model, location, "model_unavailable")
+                   or _after_sdk_retries(exc, "image_failed")) from exc
         feedback = getattr(response, "prompt_feedback", None)
         if feedback is not None and feedback.block_reason:
             raise SafetyBlocked("image_blocked", f"prompt blocked: {feedback.block_reason}")
@@ -121,16 +214,28 @@ class GenaiVideoModel:
               aspect_ratio: str, resolution: str, audio: bool, output_gcs_uri: str) -> str:
         from google.genai import types
 
+        location = location_for(model)
         config = types.GenerateVideosConfig(
             number_of_videos=1, duration_seconds=duration_seconds, aspect_ratio=aspect_ratio,
             resolution=resolution, generate_audio=audio, output_gcs_uri=output_gcs_uri,
+            # A timeout, and no SDK retries at all: the SDK would retry a read
+            # timeout, and a timed-out start may already be a paid operation.
+            http_options=types.HttpOptions(
+                timeout=_ms(get_settings().MEDIA_VEO_START_TIMEOUT_S)),
         )
+        source = types.GenerateVideosSource(
+            prompt=prompt, image=types.Image(image_bytes=image_png, mime_type="image/png"))
         try:
-            operation = genai_client().models.generate_videos(
-                model=model, prompt=prompt,
-                image=types.Image(image_bytes=image_png, mime_type="image/png"), config=config)
+            operation = genai_client(location).models.generate_videos(
+                model=model, source=source, config=config)
         except Exception as exc:  # noqa: BLE001
-            raise classify(exc, "video_failed") from exc
+            if start_outcome_unknown(exc):
+                raise StartUncertain(f"Veo start at {location}: {type(exc).__name__}: "
+                                     f"{str(exc)[:300]}") from exc
+            if getattr(exc, "code", None) == 429:
+                raise QuotaExceeded(f"Veo quota at {location}: {str(exc)[:200]}") from exc
+            raise (not_served(exc, model, location, "video_failed")
+                   or classify(exc, "video_failed")) from exc
         if not operation.name:
             raise TransientError("Veo answered without an operation name")
         return operation.name
@@ -142,9 +247,14 @@ class GenaiVideoModel:
             # google-genai declares `name` on its Operation ABC mixin rather than on a
             # pydantic model, so type checkers miss the field pydantic builds at runtime.
             pending = types.GenerateVideosOperation(name=operation_name)  # type: ignore[call-arg]
-            op = genai_client().operations.get(pending)
+            # Polling is a free, idempotent read: the SDK may retry it freely.
+            config = types.GetOperationConfig(http_options=types.HttpOptions(
+                timeout=_ms(get_settings().MEDIA_VEO_POLL_TIMEOUT_S),
+                retry_options=_retry_options()))
+            client = genai_client(location_of_operation(operation_name))
+            op = client.operations.get(pending, config=config)
         except Exception as exc:  # noqa: BLE001
-            raise classify(exc, "video_failed") from exc
+            raise _after_sdk_retries(exc, "video_failed") from exc
         if not op.done:
             return ClipResult(done=False)
         if op.error:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# Veo's temporary output; the bucket's lifecycle rule and the sweep clear it.
+VEO_OUTPUT_ROOT = "veo-out/"
+
 
 def image_object(campaign_id: str, asset_id: str) -> str:
     return f"media/{campaign_id}/{asset_id}.png"
@@ -13,7 +16,7 @@ def video_object(campaign_id: str, asset_id: str) -> str:
 
 def video_output_prefix(campaign_id: str, asset_id: str) -> str:
     """Veo writes under a prefix of its own choosing; we copy to the final name."""
-    return f"veo-out/{campaign_id}/{asset_id}/"
+    return f"{VEO_OUTPUT_ROOT}{campaign_id}/{asset_id}/"
 
 
 def refs_prefix(campaign_id: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared import log
@@ -26,6 +26,25 @@ def past_deadline(since: datetime) -> bool:
     return (datetime.now(UTC) - since).total_seconds() > get_settings().MEDIA_DEADLINE_S
 
 
+def deadline_start(asset: dict[str, Any]) -> datetime | None:
+    """When the request's MEDIA_DEADLINE_S started: an owner's retried clip
+    (re-animate) from the retry, else its first publish (a backlog before the
+    asset existed counts), else the asset's creation."""
+    for key in ("restarted_at", "published_at", "created_at"):
+        stamp = asset.get(key)
+        if isinstance(stamp, datetime):
+            return stamp
+    return None
+
+
 def expired(asset: dict[str, Any]) -> bool:
-    created = asset.get("created_at")
-    return isinstance(created, datetime) and past_deadline(created)
+    start = deadline_start(asset)
+    return start is not None and past_deadline(start)
+
+
+def sweep_cutoff() -> datetime:
+    """Open assets that started before this are closed by the sweep now: their
+    deadline falls before the next sweep would see them."""
+    settings = get_settings()
+    lead = min(settings.MEDIA_SWEEP_EVERY_S, settings.MEDIA_DEADLINE_S // 2)
+    return datetime.now(UTC) - timedelta(seconds=settings.MEDIA_DEADLINE_S - lead)

@@ -6,7 +6,7 @@ operation that is past its expected time and has written nothing (an error,
 a safety block, a hang, a lost event), and backs off per operation: each
 unanswered check doubles the wait before the next, up to a cap, so a hung
 operation costs a handful of calls against Veo's small quota before the
-deadline closes it. See docs/decisions/0007-finish-from-bucket-events.md
+deadline closes it. See docs/decisions/0012-finish-from-bucket-events.md
 (it replaced the "watch" and "fixed" waiting strategies of 0002).
 """
 

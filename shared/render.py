@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from shared import assets, log, model_sheets, spend, storage
+from shared import assets, hiding, log, model_sheets, spend, storage
 from shared.campaigns import Campaign, MediaSettings, Plan, load_campaign, plan_for
 from shared.clients import publisher, topic_path
 from shared.docs import now
@@ -53,10 +53,13 @@ def handle_request(data: bytes, delivery_id: str, published_at: datetime | None 
     # The campaign is read while the asset is created: two round trips at once.
     campaign = _reads.submit(load_campaign, request.campaign_id)
     doc, created = assets.create_if_absent(request.campaign_id, asset_id,
-                                           assets.new_asset(request, asset_id))
+                                           assets.new_asset(request, asset_id, published_at))
     if not created:
         log.info("redelivery", f"request already known, status {doc.get('status')}")
     if assets.is_terminal(doc):
+        return
+    if doc.get("hidden"):  # an owner hid it before this delivery got to it
+        hiding.stop(doc)
         return
     if not created:
         # The first body to create the asset defines the request: a later
@@ -114,7 +117,7 @@ def reject_invalid(exc: InvalidRequest) -> None:
         "subject": None, "status": "rejected", "status_reason": "invalid",
         "error": str(exc)[:1000], "image": None, "video": None, "models": {},
         "estimated_cost_usd": 0.0, "cost_usd": 0.0, "stage_ms": {},
-        "created_at": stamp, "updated_at": stamp, "completed_at": stamp,
+        "created_at": stamp, "updated_at": stamp, "completed_at": stamp, "hidden": False,
     }
     # If a valid delivery of that id got there first, its asset is left alone.
     assets.create_if_absent(exc.campaign_id, asset_id, fields)
@@ -227,6 +230,8 @@ def render(request: MediaRequest, asset_id: str, doc: dict[str, Any], owner: str
            model: ImageModel, leased: bool = False) -> dict[str, Any] | None:
     cid = request.campaign_id
     plan, video_planned = stored_plan(doc)
+    if hiding.stop_if_hidden(cid, asset_id):  # checked before the paid call
+        return None
     try:
         with assets.leased(cid, asset_id, owner, get_settings().MEDIA_IMAGE_LEASE_S,
                            "rendering_image", held=leased) as lease:
@@ -236,7 +241,10 @@ def render(request: MediaRequest, asset_id: str, doc: dict[str, Any], owner: str
             lease.ensure()
     except PermanentError as exc:
         spend.release(doc)
-        reason = exc.reason if exc.reason in ("image_blocked",) else "image_failed"
+        # model_unavailable: the model is not served where we called it, an
+        # operator's fix (location settings), not a bad prompt.
+        reason = exc.reason if exc.reason in ("image_blocked", "model_unavailable") \
+            else "image_failed"
         return assets.transition(cid, asset_id, "failed", reason, error=str(exc)[:1000])
     checkpoint("image_made")
     fields: dict[str, Any] = {"image": image, "cost_usd": micros_to_usd(plan.image_micros)}

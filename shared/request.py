@@ -72,6 +72,9 @@ class MediaRequest(BaseModel):
     # Names in the shot: their registered model sheets ride along (model_sheets.py).
     characters: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, max_length=MAX_REFERENCE_IMAGES)
+    # Set by the pipeline for a regeneration (an owner's new take): the asset
+    # this one was regenerated from, in the same campaign.
+    regenerated_from: str | None = Field(None, pattern=SCOPE_ID_RE.pattern)
     aspect_ratio: Literal["16:9", "9:16", "1:1"] = "16:9"
     duration_seconds: Literal[4, 6, 8] | None = None
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from shared import log
-from shared.errors import Busy, TransientError
+from shared.errors import Busy, RetriesSpent, TransientError
 
 T = TypeVar("T")
 
@@ -22,7 +22,7 @@ def with_retries(call: Callable[[], T], *, attempts: int = 3, base_s: float = 0.
     for attempt in range(1, attempts + 1):
         try:
             return call()
-        except Busy:
+        except (Busy, RetriesSpent):
             raise
         except TransientError as exc:
             if attempt == attempts:

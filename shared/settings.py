@@ -16,12 +16,36 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=True, extra="ignore")
 
     GOOGLE_CLOUD_PROJECT: str = "demo-cutscenes"
+    # The preferred Vertex AI region. Each model is called where the pricing
+    # catalog says Vertex serves it: here when that is one of its locations,
+    # else the catalog's first (gemini-3.1-flash-image is served only from
+    # `global`). Models the catalog does not list are called here.
     VERTEX_LOCATION: str = "us-central1"
+    # Operator override, per model: "model=location,model=location".
+    MEDIA_MODEL_LOCATIONS: str = Field(
+        default="", pattern=r"^\s*([\w.-]+\s*=\s*[\w-]+\s*(,\s*[\w.-]+\s*=\s*[\w-]+\s*)*)?$")
+    # HTTP timeouts for the media models (google-genai sets none by default):
+    # an image call, a Veo start and a Veo poll. See docs/decisions/0011-veo-start-retries.md.
+    MEDIA_IMAGE_TIMEOUT_S: float = Field(default=120.0, gt=0, le=600)
+    MEDIA_VEO_START_TIMEOUT_S: float = Field(default=60.0, gt=0, le=600)
+    MEDIA_VEO_POLL_TIMEOUT_S: float = Field(default=30.0, gt=0, le=600)
+    # After a Veo start whose outcome is unknown (timeout, 5xx), how long the
+    # output of an operation it may have created is awaited (the bucket event
+    # adopts it) before the sweep gives up on the clip; never a blind second
+    # start (docs/decisions/0011-veo-start-retries.md).
+    MEDIA_VEO_ADOPT_WAIT_S: float = Field(default=420.0, gt=0, le=3600)
+    # How long one Veo start waits out 429s in-process (renewing its lease)
+    # before handing over to a redelivery; below the 540 s function limit.
+    MEDIA_VEO_QUOTA_WAIT_S: float = Field(default=300.0, gt=0, le=500)
     MEDIA_BUCKET: str = "demo-cutscenes-media"
     MEDIA_REQUESTS_TOPIC: str = "media-requests"
     MEDIA_ANIMATE_TOPIC: str = "media-animate"
     MEDIA_EVENTS_TOPIC: str = "media-events"
     MEDIA_DEADLINE_S: int = Field(default=900, ge=1, le=86400)
+    # How often the janitor's sweep runs (Cloud Scheduler; the local stack's own
+    # timer). It closes what would pass its deadline before the next run, so a
+    # stuck request is terminal within MEDIA_DEADLINE_S, not a period later.
+    MEDIA_SWEEP_EVERY_S: int = Field(default=60, ge=5, le=3600)
     # Project-wide kill switch over all sessions; None means off.
     MEDIA_DAILY_CAP_USD: float | None = Field(default=None, ge=0)
     # Operators override prices and model choices with their own catalog file.
@@ -61,6 +85,8 @@ class Settings(BaseSettings):
     # browser's EventSource reconnects) and how often a heartbeat is sent.
     MEDIA_API_SSE_MAX_S: float = Field(default=300.0, gt=0, le=3600)
     MEDIA_API_SSE_HEARTBEAT_S: float = Field(default=15.0, gt=0, le=300)
+    # How many event streams one user may hold open at once (every instance).
+    MEDIA_API_SSE_PER_USER: int = Field(default=4, ge=1, le=100)
     # Origins allowed to call media_api from a browser: "*" or a comma list.
     MEDIA_API_CORS_ORIGINS: str = "*"
 

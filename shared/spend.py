@@ -32,13 +32,29 @@ def reserve(campaign_id: str, session_id: str, asset_id: str, cap_micros: int,
     return choice, {"day": day, "shard": shard}
 
 
+def clip_stage(asset: dict[str, Any]) -> str:
+    """The ledger stage of the asset's current clip attempt: "video" for the
+    first, "video.N" for an owner's N-th try (re-animate), so each attempt can
+    be charged once and a duplicate of one attempt never twice."""
+    attempt = int(asset.get("video_attempt") or 1)
+    return "video" if attempt <= 1 else f"video.{attempt}"
+
+
+def _key_and_day(asset: dict[str, Any], stage: str) -> tuple[str, dict[str, Any] | None]:
+    """The ledger key of a stage ("video" means the current attempt) and the
+    daily shard that holds it (a retried clip's hold lives in its own day's)."""
+    if stage == "video" and clip_stage(asset) != "video":
+        return ledger.hold_key(asset["asset_id"], clip_stage(asset)), asset.get("clip_daily")
+    return ledger.hold_key(asset["asset_id"], stage), (asset.get("plan") or {}).get("daily")
+
+
 def settle(asset: dict[str, Any], stage: str, micros: int) -> bool:
-    """Charge the stage's hold. False: it was not held (the asset was closed
-    and its hold released first), so nothing is charged, here or in the day."""
-    key = ledger.hold_key(asset["asset_id"], stage)
+    """Charge the stage's hold ("video" means the current clip attempt). False:
+    it was not held (the asset was closed and its hold released first), so
+    nothing is charged, here or in the day."""
+    key, where = _key_and_day(asset, stage)
     if not ledger.settle(asset["campaign_id"], asset["session_id"], key, micros):
         return False
-    where = (asset.get("plan") or {}).get("daily")
     if where:
         daily.settle(where["day"], where["shard"], key, micros)
     return True
@@ -50,9 +66,13 @@ def release(asset: dict[str, Any], stages: tuple[str, ...] = STAGES) -> dict[str
     leave an asset without a charge it carries."""
     if not asset.get("session_id"):
         return {}
-    keys = [ledger.hold_key(asset["asset_id"], s) for s in stages]
-    charged = ledger.release(asset["campaign_id"], asset["session_id"], keys)
-    where = (asset.get("plan") or {}).get("daily")
-    if where:
-        daily.release(where["day"], where["shard"], keys)
-    return {key.rsplit(":", 1)[1]: micros for key, micros in charged.items()}
+    found = {s: _key_and_day(asset, s) for s in stages}
+    charged = ledger.release(asset["campaign_id"], asset["session_id"],
+                             [k for k, _ in found.values()])
+    shards: dict[tuple[str, int], list[str]] = {}
+    for key, where in found.values():
+        if where:
+            shards.setdefault((where["day"], where["shard"]), []).append(key)
+    for (day, shard), keys in shards.items():
+        daily.release(day, shard, keys)
+    return {s: charged[k] for s, (k, _) in found.items() if k in charged}

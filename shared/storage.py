@@ -85,3 +85,59 @@ def delete_quietly(name: str) -> None:
         _bucket().blob(name).delete(timeout=TIMEOUT)
     except NotFound:
         pass
+
+
+def delete_stale(prefix: str, older_than_s: float, limit: int = 1000) -> int:
+    """Delete objects under `prefix` created more than `older_than_s` ago;
+    returns how many. For Veo's temporary output: a clip that landed after its
+    asset was closed (a timeout) is never moved into place by anyone."""
+    from datetime import UTC, datetime
+
+    from google.api_core.exceptions import NotFound
+
+    now = datetime.now(UTC)
+    deleted = 0
+    for blob in storage_client().list_blobs(get_settings().MEDIA_BUCKET, prefix=prefix,
+                                            max_results=limit, timeout=TIMEOUT):
+        created = blob.time_created
+        if created is None or (now - created).total_seconds() <= older_than_s:
+            continue
+        try:
+            blob.delete(timeout=TIMEOUT)
+            deleted += 1
+        except NotFound:
+            pass
+    return deleted
+
+
+def delete_all(names: list[str], prefix: str | None = None) -> None:
+    """Delete these objects (and any under `prefix`); absent ones are fine."""
+    from google.api_core.exceptions import NotFound
+
+    bucket = _bucket()
+    if prefix:
+        names = [*names, *(b.name for b in bucket.list_blobs(prefix=prefix, timeout=TIMEOUT))]
+    for name in names:
+        try:
+            bucket.blob(name).delete(timeout=TIMEOUT)
+        except NotFound:
+            pass
+
+
+def first_mp4_under(prefix: str) -> str | None:
+    """gs:// uri of an MP4 under `prefix`, or None (also when the check fails:
+    the caller asks again). Veo writes `{storageUri}/{numeric id}/sample_0.mp4`
+    when its operation finishes, so this finds the clip of an operation whose
+    name we never learned (docs/decisions/0011-veo-start-retries.md)."""
+    from google.api_core import exceptions as gexc
+    from requests import exceptions as rexc
+
+    bucket = get_settings().MEDIA_BUCKET
+    try:
+        for blob in storage_client().list_blobs(bucket, prefix=prefix, timeout=(2, 5),
+                                                retry=None):
+            if blob.name.endswith(".mp4"):
+                return f"gs://{bucket}/{blob.name}"
+    except (gexc.GoogleAPICallError, rexc.RequestException):
+        return None
+    return None

@@ -10,6 +10,7 @@ PUBLIC_ASSET_FIELDS = (
     "cutscene_type", "subject", "status", "status_reason", "image", "video",
     "image_prompt", "motion_prompt", "models", "estimated_cost_usd", "cost_usd",
     "created_at", "updated_at", "completed_at", "stage_ms", "aspect_ratio", "error",
+    "regenerated_from", "video_attempt",
 )
 
 

@@ -53,6 +53,8 @@ class DemoHandler(SimpleHTTPRequestHandler):
         if path == "/config.json":
             self._send_config()
             return
+        if path == "/favicon.ico":  # browsers ask for it whatever the page says
+            path = self.path = "/demo/favicon.svg"
         if path in ("/", "/demo", "/demo/"):
             self.send_response(302)
             self.send_header("Location", "/demo/index.html")
@@ -62,11 +64,13 @@ class DemoHandler(SimpleHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         """The demo page's backend (see demo_trigger.py): POST /api/setup makes
-        the demo campaign, POST /api/trigger publishes a request."""
+        the demo campaign, POST /api/trigger publishes a request, POST
+        /api/player-token mints a member's sign-in token."""
         from infra.local import demo_trigger
 
         routes = {"/api/trigger": demo_trigger.handle_trigger,
-                  "/api/setup": demo_trigger.handle_setup}
+                  "/api/setup": demo_trigger.handle_setup,
+                  "/api/player-token": demo_trigger.handle_player_token}
         handler = routes.get(self.path.split("?", 1)[0])
         if handler is None:
             self._send_json(404, {"error": {"code": 404, "message": "not found"}})

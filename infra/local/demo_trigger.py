@@ -70,6 +70,26 @@ def handle_setup(body: Any, env: dict[str, str] | None = None) -> tuple[int, dic
     return 200, {"campaign_id": campaign_id, "members": DEMO_MEMBERS}
 
 
+def handle_player_token(body: Any, env: dict[str, str] | None = None
+                        ) -> tuple[int, dict[str, Any]]:
+    """What a hosted AIDM's backend does for its page: a custom token for a
+    member of the campaign (the page signs in with it), none for anyone else."""
+    refused = _refusal(body, env)
+    if refused:
+        return refused
+    user = body.get("user")
+    if not is_scope_id(user):
+        return _error(400, "user must be 1-128 characters of [A-Za-z0-9_-]")
+    from shared.client import MediaClient
+
+    try:
+        token = MediaClient().create_custom_token(body.get("campaign_id", "demo"), user)
+    except (LookupError, PermissionError) as exc:
+        # An answer, not an error: the page then signs its visitor in anonymously.
+        return 200, {"token": None, "reason": str(exc)}
+    return 200, {"token": token}
+
+
 def handle_trigger(body: Any, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
     """Publish one request from the demo form; (HTTP status, JSON body)."""
     refused = _refusal(body, env)

@@ -15,8 +15,14 @@ from dataclasses import dataclass
 from google.api_core import exceptions as gexc
 
 ACK_DEADLINE_S = 600
-MIN_BACKOFF_S = 1
-MAX_BACKOFF_S = 10
+# The work subscriptions carry no retry policy here, on purpose: the emulator's
+# backoff path stops redelivering for good after a burst of failed pushes (a
+# function killed mid-burst), see docs/decisions/0009-local-redelivery.md.
+# Without one the emulator retries a failed push after a fixed 1 s, so the
+# attempt limit is the Pub/Sub maximum: about 100 s of retries, longer than a
+# stage lease (45 s) plus a restart, as the cloud's 10 attempts with 10-600 s
+# backoff are.
+LOCAL_DELIVERY_ATTEMPTS = 100
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,7 @@ def ensure_topology(
     render_url: str,
     animate_url: str,
     janitor_url: str | None = None,
-    dead_letter_attempts: int = 5,
+    dead_letter_attempts: int = LOCAL_DELIVERY_ATTEMPTS,
     env: dict[str, str] | None = None,
     emulator_host: str | None = None,
 ) -> dict[str, dict]:
@@ -97,10 +103,6 @@ def ensure_topology(
                     "dead_letter_topic": dead,
                     "max_delivery_attempts": dead_letter_attempts,
                 },
-                "retry_policy": {
-                    "minimum_backoff": {"seconds": MIN_BACKOFF_S},
-                    "maximum_backoff": {"seconds": MAX_BACKOFF_S},
-                },
             }
             _ensure_subscription(subscriber, request)
             summary[sub_name] = {"topic": topic, "push_endpoint": endpoint, "dead_letter": dead}
@@ -129,11 +131,7 @@ def ensure_topology(
                     "name": subscriber.subscription_path(project, sub_name),
                     "topic": tpath[f"{topic}-dead"],
                     "push_config": {"push_endpoint": janitor_url},
-                    "ack_deadline_seconds": 60,
-                    "retry_policy": {
-                        "minimum_backoff": {"seconds": MIN_BACKOFF_S},
-                        "maximum_backoff": {"seconds": MAX_BACKOFF_S},
-                    },
+                    "ack_deadline_seconds": 60,  # no retry policy either (0004)
                 })
                 summary[sub_name] = {"topic": f"{topic}-dead", "push_endpoint": janitor_url}
         return summary
@@ -185,13 +183,14 @@ def ensure_finish_topology(
     project: str,
     finish_url: str,
     topic: str = "media-clips",
-    dead_letter_attempts: int = 5,
+    dead_letter_attempts: int = LOCAL_DELIVERY_ATTEMPTS,
     emulator_host: str | None = None,
 ) -> dict[str, dict]:
     """The bucket-notification path: fake-gcs-server publishes finalize events
     of `veo-out/` objects to `topic`, pushed to finish_clip with a dead-letter
     topic (kept in a pull hold: the janitor's sweep asks Veo about any
-    operation whose event died, so no push to the janitor is needed)."""
+    operation whose event died, so no push to the janitor is needed). No
+    retry policy, as for the work subscriptions (LOCAL_DELIVERY_ATTEMPTS)."""
     publisher, subscriber = clients(emulator_host)
     try:
         main = publisher.topic_path(project, topic)
@@ -209,8 +208,6 @@ def ensure_finish_topology(
             "ack_deadline_seconds": 60,
             "dead_letter_policy": {"dead_letter_topic": dead,
                                    "max_delivery_attempts": dead_letter_attempts},
-            "retry_policy": {"minimum_backoff": {"seconds": MIN_BACKOFF_S},
-                             "maximum_backoff": {"seconds": MAX_BACKOFF_S}},
         })
         _ensure_subscription(subscriber, {
             "name": subscriber.subscription_path(project, f"{topic}-dead-hold"),

@@ -1,42 +1,53 @@
-"""Cloud Scheduler's part locally: POST to the janitor every few seconds.
+"""The local stand-in for the Cloud Scheduler job that runs the janitor's sweep.
 
-It asks the janitor to sweep overdue Veo operations (those that wrote
-nothing: errors, safety blocks, hangs; expired ones are closed on the way;
-shared/janitor.py); in the cloud a Cloud Scheduler job calls the janitor
-once a minute (terraform/). Locally the interval is MEDIA_SWEEP_EVERY_S
-(2 s by default) so tests see failures early. The deadline sweep of every
-other stage stays with `cutscenes janitor`, as before.
-
-    python -m infra.local.scheduler --url JANITOR_URL --every SECONDS
+In the cloud, Cloud Scheduler POSTs `{}` to janitor every MEDIA_SWEEP_EVERY_S
+(terraform/modules/media-pipeline/scheduler.tf). Without it locally, a
+request nobody works on any more (its message dead-lettered while another
+delivery held the stage) would stay open until someone ran `cutscenes
+janitor` by hand; with it, it is closed within MEDIA_DEADLINE_S, as in the
+cloud.
 """
 
 from __future__ import annotations
 
-import argparse
-import signal
-import sys
-import time
+import contextlib
+import threading
 import urllib.error
 import urllib.request
 
+DEFAULT_EVERY_S = 60.0
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--every", type=float, default=2.0)
-    args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    while True:
-        time.sleep(max(0.2, args.every))
-        request = urllib.request.Request(args.url, data=b'{"sweep": "operations"}', method="POST",
+
+class SweepTimer:
+    def __init__(self, janitor_url: str, every_s: float = DEFAULT_EVERY_S) -> None:
+        self.janitor_url = janitor_url
+        self.every_s = every_s
+        self.runs = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sweep-timer", daemon=True)
+
+    def start(self) -> SweepTimer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            req = urllib.request.Request(self.janitor_url, data=b"{}", method="POST",
                                          headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=60) as answer:
-                answer.read()
-        except (urllib.error.URLError, OSError) as exc:
-            # The janitor restarting (tests do) or busy: the next tick tries again.
-            print(f"scheduler: janitor call failed: {exc}", file=sys.stderr, flush=True)
+            # Like the scheduler job (retry_count 0): a failed run waits for the next.
+            with contextlib.suppress(OSError, urllib.error.URLError):
+                with urllib.request.urlopen(req, timeout=120):
+                    pass
+            self.runs += 1
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def every_s(function_env: dict[str, str]) -> float:
+    try:
+        return max(1.0, float(function_env.get("MEDIA_SWEEP_EVERY_S", DEFAULT_EVERY_S)))
+    except ValueError:
+        return DEFAULT_EVERY_S

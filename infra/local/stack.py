@@ -42,6 +42,9 @@ from pathlib import Path
 
 from infra.local import procs
 from infra.local.procs import HOST, Proc
+from infra.local.scheduler import SweepTimer
+from infra.local.scheduler import every_s as sweep_every_s
+from infra.local.supervisor import Supervisor
 
 PROJECT = "demo-cutscenes"
 DEFAULT_BUCKET = "demo-cutscenes-media"
@@ -57,10 +60,16 @@ FUNCTIONS: dict[str, str] = {
     "janitor": "http",
     "finish_clip": "cloudevent",
 }
-# Start order; stop runs it backwards.
-PARTS = ("firestore", "pubsub", "gcs", "media_emulator", *FUNCTIONS, "demo", "scheduler")
+# Start order; stop runs it backwards. "auth" (the Firebase Auth emulator, about
+# 10-15 s of Node module loading) is spawned first so its start overlaps the rest.
+PARTS = ("auth", "firestore", "pubsub", "gcs", "media_emulator", *FUNCTIONS, "demo",
+         "scheduler")
 # Veo's output prefix: fake-gcs-server publishes its finalize events to Pub/Sub.
 VEO_OUTPUT_PREFIX = "veo-out/"
+# Ports the Auth emulator's CLI opens besides its own (hub, logging): named in a
+# firebase.json per stack, or every stack would want the fixed 4400 and 4500.
+AUTH_EXTRA_PORTS = ("auth_hub", "auth_logging")
+FIREBASE_CLI = Path("infra/local/firebase/node_modules/.bin/firebase")
 
 # Headers browsers may send to the Cloud Storage emulator (signed URLs, video
 # range requests, resumable uploads).
@@ -166,6 +175,16 @@ class LocalStack:
         self.ready = True
         # Processes replaced by a restart elsewhere; stopped too, to be safe.
         self._replaced: list[Proc] = []
+        # Each function's extra env from its last restart_function (the
+        # supervisor starts a crashed one again with it).
+        self.function_extra_env: dict[str, dict[str, str]] = {}
+        self.supervisor: Supervisor | None = None
+        # Parts stopped on purpose (`stop_part`: an outage), which the
+        # supervisor must not replace.
+        self.outages: set[str] = set()
+        self.sweeps: SweepTimer | None = None
+        # The process that supervises a detached stack (supervisor.keep).
+        self.keeper: Proc | None = None
 
     # ------------------------------------------------------------------ start
 
@@ -218,6 +237,7 @@ class LocalStack:
             if mode != "detached":
                 # A stack owned by this process must not outlive it.
                 atexit.register(stack.stop)
+                stack.supervise(log)
             return stack
         raise AssertionError("unreachable")
 
@@ -254,6 +274,8 @@ class LocalStack:
     def _spawn(self, name: str, ports: dict[str, int], config: Path) -> Proc:
         port = ports[name]
         root = self.root
+        if name == "auth":
+            return self._spawn_auth(ports)
         if name == "firestore":
             jar = sdk_root() / "platform/cloud-firestore-emulator/cloud-firestore-emulator.jar"
             argv = [
@@ -292,9 +314,9 @@ class LocalStack:
             return procs.spawn(name, argv, env, self.log_dir, port=port, cwd=root)
         if name == "scheduler":
             argv = [
-                _python(), "-m", "infra.local.scheduler",
+                _python(), "-m", "infra.local.operations_tick",
                 "--url", self.env["JANITOR_URL"],
-                "--every", self.env.get("MEDIA_SWEEP_EVERY_S", "2"),
+                "--every", self.env.get("MEDIA_VIDEO_SWEEP_EVERY_S", "2"),
             ]  # fmt: skip
             return procs.spawn(name, argv, {"PYTHONUNBUFFERED": "1"}, self.log_dir, cwd=root)
         if name == "media_emulator":
@@ -329,6 +351,22 @@ class LocalStack:
             "-event.object-prefix", VEO_OUTPUT_PREFIX,
             "-event.list", "finalize",
         ]  # fmt: skip
+
+    def _spawn_auth(self, ports: dict[str, int]) -> Proc:
+        cli = self.root / FIREBASE_CLI
+        if not cli.exists():
+            raise StackError(f"{cli} is missing: run infra/bootstrap.sh (installs firebase-tools)")
+        config = self.log_dir / "firebase.json"
+        config.write_text(json.dumps(firebase_json(ports), indent=2))
+        argv = [
+            str(cli), "emulators:start", "--only", "auth",
+            "--project", self.env["GOOGLE_CLOUD_PROJECT"],
+            "--config", str(config),
+        ]  # fmt: skip
+        # CI=1: no "message of the day" fetch (there is no network to fetch it from).
+        env = {"CI": "1", "FIREBASE_CLI_GA": "false"}
+        return procs.spawn("auth", argv, env, self.log_dir, port=ports["auth"],
+                           cwd=self.log_dir)
 
     def _spawn_function(self, name: str, port: int, env: dict[str, str]) -> Proc:
         argv = [
@@ -431,6 +469,7 @@ class LocalStack:
         proc = self.procs[name]
         base = f"http://{HOST}:{proc.port}"
         probe = {
+            "auth": "/",
             "firestore": "/",
             "pubsub": "/",
             "gcs": "/storage/v1/b",
@@ -477,13 +516,17 @@ class LocalStack:
         if name not in FUNCTIONS:
             raise KeyError(f"{name} is not a function ({', '.join(FUNCTIONS)})")
         with self._lock:
+            self.outages.discard(name)
             old = self.procs[name]
             port = old.port
             assert port is not None
             procs.stop(old)
             env = {**self.function_env, **(extra_env or {})}
+            self.function_extra_env[name] = dict(extra_env or {})
             proc = self._spawn_function(name, port, env)
             self.procs[name] = proc
+            if self.state_dir is not None:
+                self._write_state()  # at once: a supervisor elsewhere must see it
             try:
                 self._wait_ready(name)
             except procs.ProcessDied as exc:
@@ -501,13 +544,16 @@ class LocalStack:
 
     def stop_part(self, name: str) -> None:
         """Stop one part by PID (an outage, for tests); `start_part` brings it
-        back on the same port with the same command line."""
+        back on the same port with the same command line. The supervisor leaves
+        a part stopped this way alone: an outage is not a crash."""
         with self._lock:
+            self.outages.add(name)
             procs.stop(self.procs[name])
 
     def start_part(self, name: str) -> Proc:
         """Start a part stopped by `stop_part` again, same port, and wait for it."""
         with self._lock:
+            self.outages.discard(name)
             old = self.procs[name]
             cwd = Path(old.cwd) if old.cwd else self.root
             proc = procs.spawn(name, old.argv, old.env, self.log_dir, port=old.port, cwd=cwd)
@@ -517,6 +563,32 @@ class LocalStack:
             if self.state_dir is not None:
                 self._write_state()
             return proc
+
+    def start_keeper(self) -> Proc:
+        """A detached stack's supervisor, in a process of its own (it must
+        outlive `up --detach`); recorded in the state file, stopped by `down`."""
+        assert self.state_dir is not None
+        argv = [_python(), "-m", "infra.local.supervisor", "--state-dir", str(self.state_dir)]
+        with self._lock:
+            self.keeper = procs.spawn("keeper", argv, {"PYTHONUNBUFFERED": "1"}, self.log_dir,
+                                      cwd=self.root)
+            self._write_state()
+        return self.keeper
+
+    def supervise(self, log: Log = _stderr) -> Supervisor:
+        """From now on, do what the platform does: replace crashed functions, as
+        Cloud Run would (supervisor.py), and run the janitor's sweep on its
+        schedule, as Cloud Scheduler would (scheduler.py)."""
+        if self.supervisor is None:
+            self.supervisor = Supervisor(self, log).start()
+        if self.sweeps is None:
+            self.sweeps = SweepTimer(self.env["JANITOR_URL"],
+                                     sweep_every_s(self.function_env)).start()
+        return self.supervisor
+
+    def restarts(self, name: str) -> int:
+        """How many times the supervisor has replaced `name` after a crash."""
+        return self.supervisor.restarts.get(name, 0) if self.supervisor else 0
 
     def function_alive(self, name: str) -> bool:
         """Whether the function's process is still running (False after a crash)."""
@@ -593,11 +665,16 @@ class LocalStack:
 
     def stop(self, log: Log = _stderr) -> None:
         """Stop every part by PID, in reverse start order. Safe to call twice."""
+        for helper in (self.supervisor, self.sweeps):
+            if helper is not None:
+                helper.stop()  # first: nothing may be restarted while stopping
         with self._lock:
             if self._stopped:
                 return
             self._stopped = True
             t = time.monotonic()
+            if self.keeper is not None:
+                procs.stop(self.keeper)  # likewise, for a detached stack
             self.sync_from_state()
             targets = [self.procs[n] for n in reversed(PARTS) if n in self.procs]
             procs.stop_many(targets + self._replaced)
@@ -658,6 +735,7 @@ class LocalStack:
             "log_dir": str(self.log_dir),
             "timings": self.timings,
             "procs": {name: p.to_json() for name, p in self.procs.items()},
+            "keeper": self.keeper.to_json() if self.keeper else None,
         }
         path = self.state_dir / STATE_FILE
         tmp = path.with_suffix(".tmp")
@@ -682,6 +760,8 @@ class LocalStack:
             state.get("mode", "detached"),
         )
         stack.owner_pid = state.get("owner_pid")
+        if state.get("keeper"):
+            stack.keeper = Proc.from_json(state["keeper"])
         stack.ready = state.get("ready", True)
         return stack
 
@@ -713,7 +793,7 @@ class LocalStack:
 
 
 def _plan(log_dir: Path, extra_env: dict[str, str]) -> _Plan:
-    names = [*PARTS, "firestore_ws"]
+    names = [*PARTS, "firestore_ws", *AUTH_EXTRA_PORTS]
     ports = dict(zip(names, procs.free_ports(len(names)), strict=True))
     parent = os.environ
 
@@ -726,6 +806,7 @@ def _plan(log_dir: Path, extra_env: dict[str, str]) -> _Plan:
         "FIRESTORE_WEBSOCKET_PORT": str(ports["firestore_ws"]),
         "PUBSUB_EMULATOR_HOST": f"{HOST}:{ports['pubsub']}",
         "STORAGE_EMULATOR_HOST": url("gcs"),
+        "FIREBASE_AUTH_EMULATOR_HOST": f"{HOST}:{ports['auth']}",
         "MEDIA_BUCKET": parent.get("MEDIA_BUCKET", DEFAULT_BUCKET),
         "MEDIA_API_URL": url("media_api"),
         "GENAI_EMULATOR_URL": url("media_emulator"),
@@ -738,7 +819,9 @@ def _plan(log_dir: Path, extra_env: dict[str, str]) -> _Plan:
         "JANITOR_URL": url("janitor"),
         "FINISH_CLIP_URL": url("finish_clip"),
         "MEDIA_FINISH_TOPIC": parent.get("MEDIA_FINISH_TOPIC", "media-clips"),
-        "MEDIA_SWEEP_EVERY_S": extra_env.get("MEDIA_SWEEP_EVERY_S", "2"),
+        # The operations tick (operations_tick.py), local only; the full sweep
+        # keeps MEDIA_SWEEP_EVERY_S (scheduler.py), as in the cloud.
+        "MEDIA_VIDEO_SWEEP_EVERY_S": extra_env.get("MEDIA_VIDEO_SWEEP_EVERY_S", "2"),
     }
     overridable = (
         "MEDIA_BUCKET",
@@ -765,11 +848,22 @@ def _plan(log_dir: Path, extra_env: dict[str, str]) -> _Plan:
         "FIRESTORE_EMULATOR_HOST",
         "PUBSUB_EMULATOR_HOST",
         "STORAGE_EMULATOR_HOST",
+        "FIREBASE_AUTH_EMULATOR_HOST",
         "GENAI_EMULATOR_URL",
         "MEDIA_API_URL",
     ):
         function_env[key] = env[key]
     return _Plan(ports=ports, env=env, function_env=function_env)
+
+
+def firebase_json(ports: dict[str, int]) -> dict:
+    """The Auth emulator's firebase.json: every port it opens is one we picked."""
+    def at(name: str) -> dict:
+        return {"host": HOST, "port": ports[name]}
+
+    return {"emulators": {"auth": at("auth"), "hub": at("auth_hub"),
+                          "logging": at("auth_logging"), "ui": {"enabled": False},
+                          "singleProjectMode": True}}
 
 
 def _prune_runs(runs: Path, keep: int = 5) -> None:
@@ -839,6 +933,7 @@ def friendly_block(env: dict[str, str]) -> str:
         ("Firestore emulator", env["FIRESTORE_EMULATOR_HOST"]),
         ("Pub/Sub emulator", env["PUBSUB_EMULATOR_HOST"]),
         ("Storage emulator", env["STORAGE_EMULATOR_HOST"]),
+        ("Auth emulator", env["FIREBASE_AUTH_EMULATOR_HOST"]),
         ("Vertex AI emulator", env["GENAI_EMULATOR_URL"]),
     ]
     width = max(len(r[0]) for r in rows)
@@ -849,6 +944,7 @@ def friendly_block(env: dict[str, str]) -> str:
         "FIRESTORE_EMULATOR_HOST",
         "PUBSUB_EMULATOR_HOST",
         "STORAGE_EMULATOR_HOST",
+        "FIREBASE_AUTH_EMULATOR_HOST",
         "GOOGLE_CLOUD_PROJECT",
         "MEDIA_BUCKET",
         "MEDIA_API_URL",
@@ -965,6 +1061,7 @@ def run_detached(
     with _stop_on_signals():
         try:
             stack = LocalStack.start(root, extra_env, state_dir, mode="detached")
+            stack.start_keeper()
         except (_Stop, KeyboardInterrupt):
             _stderr("local stack: interrupted while starting; stopped what had started")
             return 130

@@ -9,7 +9,10 @@ with 400, so a test never silently injects a no-op):
   content; pin one with `"variant": "prompt"` or `"variant": "finish"`),
   `hang` (the call does not answer until faults are cleared / the emulator is
   reset, or `hang_s` seconds pass (default 3600), then answers 504).
-- predictLongRunning: `http` (no operation is created), `blocked` (the
+- predictLongRunning: `http` (no operation is created; with `"created": true`
+  the operation IS created and finishes normally, but the caller gets the
+  error after `delay_s` seconds (default 0): the lost answer of a start that
+  timed out or got a 5xx, docs/decisions/0011-veo-start-retries.md), `blocked` (the
   operation finishes with raiMediaFilteredCount 1 and no videos), `op_error`
   (finishes with `error: {code: 13}`), `no_video` (finishes with a response
   holding no videos), `hang` (the operation never finishes).
@@ -91,13 +94,16 @@ class Fault:
     variant: str | None = None  # blocked on generateContent: "prompt" | "finish"
     hang_s: float = 3600.0
     message: str | None = None
+    created: bool = False  # http on predictLongRunning: the job exists anyway
+    delay_s: float = 0.0  # ... and its answer comes this late
 
 
 def parse_fault(body: object) -> Fault:
     """Validate a POST /_emulator/faults body; raise FaultSpecError with a clear reason."""
     if not isinstance(body, dict):
         raise FaultSpecError("body must be a JSON object")
-    unknown = set(body) - {"method", "kind", "status", "count", "variant", "hang_s", "message"}
+    unknown = set(body) - {"method", "kind", "status", "count", "variant", "hang_s", "message",
+                           "created", "delay_s"}
     if unknown:
         raise FaultSpecError(f"unknown keys: {sorted(unknown)}")
     method = body.get("method")
@@ -133,6 +139,16 @@ def parse_fault(body: object) -> Fault:
     message = body.get("message")
     if message is not None and not isinstance(message, str):
         raise FaultSpecError("message must be a string")
+    created = body.get("created", False)
+    if not isinstance(created, bool):
+        raise FaultSpecError("created must be a boolean")
+    if created and (method != "predictLongRunning" or kind != "http"):
+        raise FaultSpecError("created applies only to http faults on predictLongRunning")
+    delay_s = body.get("delay_s", 0.0)
+    if isinstance(delay_s, bool) or not isinstance(delay_s, int | float) or delay_s < 0:
+        raise FaultSpecError(f"delay_s must be a non-negative number, got {delay_s!r}")
+    if delay_s and not created:
+        raise FaultSpecError("delay_s applies only with created")
     return Fault(
         method=method,
         kind=kind,
@@ -141,6 +157,8 @@ def parse_fault(body: object) -> Fault:
         variant=variant,
         hang_s=float(hang_s),
         message=message,
+        created=created,
+        delay_s=float(delay_s),
     )
 
 

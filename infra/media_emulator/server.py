@@ -7,7 +7,10 @@ Routes (both /v1/ and /v1beta1/ prefixes):
   GET  /{v}/{operation name}                         (the same answer as fetchPredictOperation)
 Control routes:
   GET    /_emulator/calls        {"generateContent": n, "predictLongRunning": n,
-                                  "fetchPredictOperation": n}
+                                  "fetchPredictOperation": n, "rejected": {method: n}}
+                                 (rejected: answered 429, by a quota or a fault)
+  POST   /_emulator/quota        {"method", "per_minute"}: rolling 60 s limit (0: none)
+  GET    /_emulator/quota        the limits set
   GET    /_emulator/requests     {"requests": [...]}: the last model requests, oldest
                                  first: method, model, prompt, file_uris (reference
                                  images), inline_images (recorder.py)
@@ -17,8 +20,13 @@ Control routes:
   GET    /_emulator/faults       pending faults
   DELETE /_emulator/faults       clear them (and release hanging calls)
   POST   /_emulator/options      {"thought_parts": bool}
-  POST   /_emulator/reset        faults cleared, latency/options to the CLI defaults,
-                                 counters to zero, recorded requests cleared
+  POST   /_emulator/reset        faults and quotas cleared, latency/options to the
+                                 CLI defaults, counters to zero, recorded requests cleared
+
+Strictness (models.py says which real behaviour each rule copies and where
+it is documented): unknown models and models outside their locations answer
+404 NOT_FOUND; unsupported Veo durations, resolutions and aspect ratios 400
+INVALID_ARGUMENT; quotas 429 RESOURCE_EXHAUSTED (quota.py).
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import base64
 import binascii
 import datetime as _dt
 import json
+import random
 import re
 import sys
 import threading
@@ -37,8 +46,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from . import draw, storage, video
+from . import draw, models, storage, video
 from .faults import METHODS, Fault, FaultBook, FaultSpecError, error_body, parse_fault
+from .quota import QuotaBook
 from .recorder import Recorder
 
 VIDEO_RESPONSE_TYPE = "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse"
@@ -129,6 +139,8 @@ class Emulator:
         self.ops: dict[str, Operation] = {}
         self.image_s, self.video_s, self.thought_parts = self._defaults
         self.calls = dict.fromkeys(METHODS, 0)
+        self.rejected = dict.fromkeys(METHODS, 0)
+        self.quotas = QuotaBook()
         self._blocked_n = 0
         self.recorded = Recorder()
 
@@ -137,14 +149,40 @@ class Emulator:
     def reset(self) -> None:
         self.faults.clear()
         self.recorded.clear()
+        self.quotas.clear()
         with self.lock:
             self.image_s, self.video_s, self.thought_parts = self._defaults
             self.calls = dict.fromkeys(METHODS, 0)
+            self.rejected = dict.fromkeys(METHODS, 0)
             self._blocked_n = 0
 
     def count(self, method: str) -> None:
         with self.lock:
             self.calls[method] += 1
+
+    def count_rejected(self, method: str) -> None:
+        with self.lock:
+            self.rejected[method] += 1
+
+    def counters(self) -> dict:
+        with self.lock:
+            return {**self.calls, "rejected": dict(self.rejected)}
+
+    def set_quota(self, body: object) -> dict:
+        if not isinstance(body, dict):
+            raise ApiError(400, "body must be a JSON object")
+        unknown = set(body) - {"method", "per_minute"}
+        if unknown:
+            raise ApiError(400, f"unknown keys: {sorted(unknown)}; expected method, per_minute")
+        method, limit = body.get("method"), body.get("per_minute", 0)
+        if method not in METHODS:
+            raise ApiError(400, f"method must be one of {list(METHODS)}, got {method!r}")
+        if limit is None:
+            limit = 0
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise ApiError(400, f"per_minute must be a non-negative integer, got {limit!r}")
+        self.quotas.set(method, limit)
+        return {"quota": self.quotas.limits()}
 
     def set_latency(self, body: object) -> dict:
         if not isinstance(body, dict):
@@ -379,9 +417,10 @@ class Emulator:
         model: str,
         body: dict,
         fault: Fault | None,
+        spec: models.ModelSpec | None = None,
     ) -> dict:
-        if fault and fault.kind == "http":
-            raise ApiError(fault.status, fault.message)
+        if fault and fault.kind == "http" and not fault.created:
+            raise ApiError(fault.status, fault.message)  # refused: no operation exists
         instances = body.get("instances")
         if not isinstance(instances, list) or not instances or not isinstance(instances[0], dict):
             raise ApiError(400, "instances must be a non-empty list of objects")
@@ -395,11 +434,20 @@ class Emulator:
             raise ApiError(400, "instances[0].prompt must be a string")
         try:
             duration = video.check_duration(params.get("durationSeconds"))
-            width, height = video.video_dimensions(
-                params.get("aspectRatio"), params.get("resolution")
-            )
+            resolution = params.get("resolution") or "720p"
+            if spec is not None and resolution not in spec.resolutions:
+                raise video.VideoError(
+                    f"resolution {resolution!r} is not supported by {model}; supported:"
+                    f" {', '.join(spec.resolutions)}"
+                )
+            width, height = video.video_dimensions(params.get("aspectRatio"), resolution)
         except video.VideoError as exc:
             raise ApiError(400, str(exc)) from None
+        # generateAudio true: Veo 3.x returns the clip with a sound track (same page,
+        # generateAudio); the emulator adds an AAC tone so players see a real track.
+        audio = params.get("generateAudio")
+        if audio is not None and not isinstance(audio, bool):
+            raise ApiError(400, f"generateAudio must be a boolean, got {audio!r}")
         samples = params.get("sampleCount", 1)
         if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= 4:
             raise ApiError(400, f"sampleCount must be an integer from 1 to 4, got {samples!r}")
@@ -437,12 +485,15 @@ class Emulator:
         elif not prompt.strip():
             raise ApiError(400, "instances[0] needs a prompt or an image")
 
-        op_id = str(uuid.uuid4())
+        # Real operation ids are numeric, and Veo writes under
+        # {storageUri}/{that id}/sample_N.mp4 (https://cloud.google.com/vertex-ai/
+        # generative-ai/docs/model-reference/veo-video-generation, storageUri).
+        op_id = str(random.randrange(10**18, 10**19))
         name = (
             f"projects/{project}/locations/{location}/publishers/{publisher}/models/{model}"
             f"/operations/{op_id}"
         )
-        kind = fault.kind if fault else None
+        kind = fault.kind if fault and not fault.created else None
         with self.lock:
             op = Operation(name=name, op_id=op_id, started=time.monotonic(), delay_s=self.video_s)
             if kind == "hang":
@@ -454,10 +505,16 @@ class Emulator:
         if kind is None:
             threading.Thread(
                 target=self._produce,
-                args=(op, prompt, image_bytes, width, height, duration, samples, storage_uri),
+                args=(op, prompt, image_bytes, width, height, duration, samples, storage_uri,
+                      bool(audio)),
                 name=f"encode-{op_id[:8]}",
                 daemon=True,
             ).start()
+        if fault and fault.created:
+            # The job exists and will be paid for, but the caller never learns
+            # its name: the answer is lost to a 5xx or to the caller's timeout.
+            self.faults.release.wait(fault.delay_s)
+            raise ApiError(fault.status, fault.message)
         return {"name": name}
 
     @staticmethod
@@ -486,12 +543,13 @@ class Emulator:
         duration: int,
         samples: int,
         storage_uri: str | None,
+        audio: bool = False,
     ) -> None:
         t0 = time.monotonic()
         try:
             if image_bytes is None:
                 image_bytes = draw.draw_png(prompt, width, height)
-            mp4 = video.encode_clip(image_bytes, width, height, duration)
+            mp4 = video.encode_clip(image_bytes, width, height, duration, audio=audio)
             t1 = time.monotonic()
             # Veo writes its output when the operation finishes, not before:
             # hold the clip back until the latency setting says it is done.
@@ -565,7 +623,11 @@ class Emulator:
                 and time.monotonic() - op.started >= op.delay_s
             )
             if not done or op.result is None:
-                return {"name": op.name, "done": False}
+                # Like Vertex, a running operation's answer has no `done` at all:
+                # google.longrunning.Operation in proto3 JSON omits a false bool
+                # (https://protobuf.dev/programming-guides/proto3/#json), and the
+                # SDK reads the absence as None (GenerateVideosOperation.done).
+                return {"name": op.name}
             return {"name": op.name, "done": True, **op.result}
 
 
@@ -669,16 +731,29 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(405, f"{method} takes POST")
             emu.count(method)
             body = self._json_body(raw)
+            try:
+                spec = models.check_served(project, location, model, method)
+            except models.NotServed as exc:
+                raise ApiError(404, str(exc)) from None
+            if not emu.quotas.admit(method):
+                emu.count_rejected(method)
+                raise ApiError(
+                    429,
+                    f"Quota exceeded for aiplatform.googleapis.com/{method} per minute"
+                    f" for {model} (emulated quota).",
+                )
             if method != "fetchPredictOperation":
                 emu.recorded.record(method, model, body)
             fault = emu.faults.take(method)
             if fault:
                 _log(f"fault {fault.kind} ({fault.status}) on {method}")
+                if fault.kind == "http" and fault.status == 429:
+                    emu.count_rejected(method)
             if method == "generateContent":
                 return 200, emu.generate_content(model, body, fault)
             if method == "predictLongRunning":
                 return 200, emu.predict_long_running(
-                    project, location, publisher, model, body, fault
+                    project, location, publisher, model, body, fault, spec
                 )
             return 200, emu.fetch_operation(_get(body, "operationName", "operation_name"), fault)
         m = _OPERATION_RE.match(path)
@@ -690,8 +765,12 @@ class Handler(BaseHTTPRequestHandler):
         emu = self.emulator
         route = route.rstrip("/")
         if route == "calls" and verb == "GET":
-            with emu.lock:
-                return 200, dict(emu.calls)
+            return 200, emu.counters()
+        if route == "quota":
+            if verb == "GET":
+                return 200, {"quota": emu.quotas.limits()}
+            if verb == "POST":
+                return 200, emu.set_quota(self._json_body(raw))
         if route == "requests" and verb == "GET":
             return 200, {"requests": emu.recorded.all()}
         if route == "latency":

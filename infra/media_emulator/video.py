@@ -18,8 +18,9 @@ import imageio_ffmpeg
 
 FPS = 24
 VIDEO_ASPECTS = ("16:9", "9:16")
-RESOLUTIONS = {"720p": (1280, 720), "1080p": (1920, 1080)}
-MIN_DURATION_S, MAX_DURATION_S = 1, 8
+RESOLUTIONS = {"720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}
+# Veo 3.1 takes 4, 6 or 8 s, nothing else (models.py has the source).
+DURATIONS = (4, 6, 8)
 
 # At most this many ffmpeg processes at once (the machine may have 2 cores).
 _ENCODE_SLOTS = threading.BoundedSemaphore(max(1, min(2, os.cpu_count() or 1)))
@@ -46,24 +47,22 @@ def video_dimensions(aspect_ratio: str | None, resolution: str | None) -> tuple[
     if aspect_ratio not in VIDEO_ASPECTS:
         raise VideoError(f"unsupported aspectRatio {aspect_ratio!r}; expected 16:9 or 9:16")
     if resolution not in RESOLUTIONS:
-        raise VideoError(f"unsupported resolution {resolution!r}; expected 720p or 1080p")
+        raise VideoError(f"unsupported resolution {resolution!r}; expected one of"
+                         f" {', '.join(RESOLUTIONS)}")
     w, h = RESOLUTIONS[resolution]
     return (w, h) if aspect_ratio == "16:9" else (h, w)
 
 
 def check_duration(value: object) -> int:
-    """durationSeconds: an integer 1..8 (real Veo 3.1 takes 4, 6 or 8)."""
+    """durationSeconds: 4, 6 or 8 (Veo 3.1's only durations); absent means 8."""
     if value is None:
         return 8
     try:
         f = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise VideoError(f"invalid durationSeconds {value!r}") from None
-    if f != int(f) or not MIN_DURATION_S <= f <= MAX_DURATION_S:
-        raise VideoError(
-            f"durationSeconds must be an integer from {MIN_DURATION_S} to {MAX_DURATION_S},"
-            f" got {value!r}"
-        )
+    if f != int(f) or int(f) not in DURATIONS:
+        raise VideoError(f"durationSeconds must be one of 4, 6 or 8, got {value!r}")
     return int(f)
 
 
@@ -84,12 +83,18 @@ def _filter(width: int, height: int, frames: int, seed: int) -> str:
 
 
 def encode_clip(
-    image_bytes: bytes, width: int, height: int, duration_s: int, preset: str = "ultrafast"
+    image_bytes: bytes,
+    width: int,
+    height: int,
+    duration_s: int,
+    preset: str = "ultrafast",
+    audio: bool = False,
 ) -> bytes:
-    """Encode a `duration_s` clip at width x height from one still image."""
+    """Encode a `duration_s` clip at width x height from one still image; with
+    `audio`, an AAC track too (Veo 3.1 adds sound when generateAudio is true)."""
     frames = duration_s * FPS
     key = hashlib.sha256(
-        image_bytes + f"|{width}x{height}|{duration_s}|{preset}".encode()
+        image_bytes + f"|{width}x{height}|{duration_s}|{preset}|{audio}".encode()
     ).hexdigest()
     with _CACHE_LOCK:
         if key in _CACHE:
@@ -113,6 +118,11 @@ def encode_clip(
             "-y",
             "-i",
             src,
+            *(
+                ["-f", "lavfi", "-t", str(duration_s), "-i", "sine=frequency=220:sample_rate=48000"]
+                if audio
+                else []
+            ),
             "-vf",
             _filter(width, height, frames, seed),
             "-frames:v",
@@ -129,7 +139,7 @@ def encode_clip(
             "2",
             "-movflags",
             "+faststart",
-            "-an",
+            *(["-c:a", "aac", "-b:a", "64k", "-shortest"] if audio else ["-an"]),
             dst,
         ]
         proc = subprocess.Popen(

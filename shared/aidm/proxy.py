@@ -5,7 +5,7 @@ and puts each row's `file_url` straight into `<img src>` / `<video src>`,
 which cannot carry an Authorization header. So AIDM's backend calls media_api
 with the player's ID token and hands the browser addresses under its own
 prefix (e.g. `/api/media`), which it answers by asking media_api for the
-stable address's redirect and passing it on (docs/aidm.md, decision 0004).
+stable address's redirect and passing it on (docs/aidm.md, docs/decisions/0004-stable-addresses.md).
 Sync functions (httpx); from AIDM's async routes call them through
 `asyncio.to_thread`.
 """

@@ -9,12 +9,13 @@ whether an asset exists (404).
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from flask import Request, Response
 
 from shared import log
-from shared.api import auth, cors, routes, sse
+from shared.api import auth, cors, routes, sse, streams, takes
 from shared.api.owners import OWNER_ROUTES, require_owner
 from shared.api.queries import turn_assets
 from shared.api.responses import ApiError, error_response, json_response
@@ -51,7 +52,7 @@ def _cursor(raw: str | None) -> str | None:
 
 def asset(route: routes.Route, _request: Request) -> Response:
     doc = load(route.campaign_id, route.asset_id or "")
-    if doc is None:
+    if doc is None or doc.get("hidden"):
         raise ApiError(404, "no such asset")
     return json_response(assets_with_urls([doc], route.campaign_id)[0])
 
@@ -97,29 +98,71 @@ def cost(route: routes.Route, _request: Request) -> Response:
     return json_response(remaining_budget(route.campaign_id, route.session_id or "").as_usd())
 
 
-def events(route: routes.Route, _request: Request) -> Response:
-    return sse.response(route.campaign_id)
+def events(route: routes.Route, _request: Request, uid: str) -> Response:
+    return sse.response(route.campaign_id, uid)
+
+
+def events_ticket(route: routes.Route, _request: Request, uid: str) -> Response:
+    response = json_response(streams.issue_ticket(route.campaign_id, uid))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 HANDLERS = {"asset": asset, "asset_file": asset_file, "turn_media": turn_media,
-            "gallery": gallery, "cost": cost, "events": events, "spend": spend}
+            "gallery": gallery, "cost": cost, "spend": spend,
+            "regenerate": takes.regenerate, "animate": takes.animate, "hide": takes.hide}
+# Routes that need to know who asks, beyond whether they may.
+USER_HANDLERS = {"events": events, "events_ticket": events_ticket}
+
+
+def _caller(route: routes.Route, request: Request) -> str:
+    """The uid: from the Authorization header, or for the event stream from a
+    ticket (a browser's EventSource sends no headers; see shared/api/streams.py)."""
+    ticket = request.args.get("ticket")
+    if route.name == "events" and ticket is not None and not request.headers.get("Authorization"):
+        return streams.redeem_ticket(route.campaign_id, ticket)
+    return auth.user_id(request.headers.get("Authorization"))
+
+
+# Methods other than GET, by route name (DELETE on an asset is `hide`).
+METHODS = {"regenerate": "POST", "animate": "POST", "hide": "DELETE"}
+
+
+class MethodNotAllowed(ApiError):
+    def __init__(self, allow: str) -> None:
+        super().__init__(405, f"this route answers {allow}")
+        self.allow = allow
+
+
+def _route_for(request: Request) -> routes.Route:
+    """The route, with the method checked (405 names the ones it answers)."""
+    route = routes.parse(request.environ, request.path)
+    if route.name == "asset" and request.method == "DELETE":
+        route = replace(route, name="hide")
+    want = METHODS.get(route.name, "GET")
+    if request.method != want:
+        allow = "GET, DELETE" if route.name in ("asset", "hide") else want
+        raise MethodNotAllowed(f"{allow}, OPTIONS")
+    return route
 
 
 def _answer(request: Request) -> tuple[Response, dict[str, Any]]:
     info: dict[str, Any] = {}
     if request.method == "OPTIONS":
         return cors.preflight(), info
-    if request.method != "GET":
-        raise ApiError(405, "only GET is supported")
-    route = routes.parse(request.environ, request.path)
+    if request.method not in ("GET", "POST", "DELETE"):
+        raise MethodNotAllowed("GET, POST, DELETE, OPTIONS")
+    route = _route_for(request)
     info.update(route=route.name, campaign_id=route.campaign_id)
     if route.asset_id:  # so `cutscenes local logs --request-id` finds who fetched it
         info["asset_id"] = route.asset_id
-    uid = auth.user_id(request.headers.get("Authorization"))
+    uid = _caller(route, request)
     info["uid"] = uid
     campaign = auth.authorize(route.campaign_id, uid)
     if route.name in OWNER_ROUTES:
         require_owner(campaign, uid)
+    if route.name in USER_HANDLERS:
+        return USER_HANDLERS[route.name](route, request, uid), info
     return HANDLERS[route.name](route, request), info
 
 
@@ -133,8 +176,8 @@ def handle(request: Request) -> Response:
         response, info = _answer(request)
     except ApiError as exc:
         response = error_response(exc.code, exc.message)
-        if exc.code == 405:
-            response.headers["Allow"] = "GET, OPTIONS"
+        if isinstance(exc, MethodNotAllowed):
+            response.headers["Allow"] = exc.allow
     except Exception as exc:  # noqa: BLE001 - a client gets a JSON 5xx, the log the cause
         if transport_error(exc) is not None:
             # Firestore or Storage away for a moment: the client may retry.

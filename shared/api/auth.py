@@ -1,11 +1,16 @@
 """Who is asking (a Firebase ID token) and may they see this campaign.
 
-In the cloud every token is verified by firebase-admin (signature, issuer,
-audience, expiry). Against the emulators, and only there, unsigned
-emulator-style tokens (alg "none", as the Firestore emulator and the Firebase
-JS SDK's mockUserToken use) are accepted too, so the local stack needs no auth
-emulator. A stray FIREBASE_AUTH_EMULATOR_HOST in the cloud would make
-firebase-admin accept unsigned tokens, so there it fails closed.
+Every token is verified by firebase-admin, `check_revoked=True`: in the cloud
+against Firebase Auth (signature, issuer, audience, expiry, revocation),
+locally against the Firebase Auth emulator the stack runs
+(FIREBASE_AUTH_EMULATOR_HOST). The emulator's own tokens are unsigned and
+firebase-admin checks neither signature nor expiry there, so against it the
+revocation check (which asks the emulator for the user) refuses a token nobody
+signed in for, and this module refuses one not shaped like the emulator's or
+past its expiry. There is no other path: no hand-made token is accepted
+anywhere (docs/decisions/0008-local-auth.md). A stray FIREBASE_AUTH_EMULATOR_HOST
+in the cloud would make firebase-admin accept unsigned tokens, so there it
+fails closed.
 """
 
 from __future__ import annotations
@@ -38,87 +43,97 @@ def bearer_token(authorization: str | None) -> str:
 
 def user_id(authorization: str | None) -> str:
     """The caller's uid, or ApiError(401)."""
-    token = bearer_token(authorization)
-    settings = get_settings()
-    if settings.emulated:
-        claims = unsigned_claims(token)
-        if claims is not None:
-            return _uid(_check_emulator_claims(claims, settings.GOOGLE_CLOUD_PROJECT))
-    return _uid(_verified_claims(token))
-
-
-def _b64json(part: str) -> Any:
-    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-
-
-def unsigned_claims(token: str) -> dict[str, Any] | None:
-    """The payload of an alg-none JWT (empty signature), else None."""
-    parts = token.split(".")
-    if len(parts) != 3 or parts[2]:
-        return None
-    try:
-        header, payload = _b64json(parts[0]), _b64json(parts[1])
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(header, dict) or header.get("alg") != "none":
-        return None
-    return payload if isinstance(payload, dict) else None
-
-
-def _check_emulator_claims(claims: dict[str, Any], project: str) -> dict[str, Any]:
-    exp = claims.get("exp")
-    if isinstance(exp, (int, float)) and exp < time.time():
-        raise ApiError(401, "token expired")
-    aud = claims.get("aud")
-    if aud is not None and aud != project:
-        raise ApiError(401, "token is for another project")
-    return claims
+    return _uid(_verified_claims(bearer_token(authorization)))
 
 
 def _uid(claims: dict[str, Any]) -> str:
-    for key in ("uid", "user_id", "sub"):
-        value = claims.get(key)
-        if isinstance(value, str) and 0 < len(value) <= MAX_UID_CHARS:
-            return value
+    value = claims.get("uid")
+    if isinstance(value, str) and 0 < len(value) <= MAX_UID_CHARS:
+        return value
     raise ApiError(401, "token names no user")
 
 
-@lru_cache(maxsize=1)
-def _firebase_app() -> Any:
-    import firebase_admin
+def _credential_class() -> Any:
     from firebase_admin import credentials
-    from google.auth.credentials import AnonymousCredentials
 
-    class VerifyOnly(credentials.Base):
-        """Verifying an ID token needs the project id and Google's public
-        certificates, never a credential: this app can do nothing else."""
+    class Credential(credentials.Base):
+        """The runtime's own credential: check_revoked reads the user record (role
+        Firebase Authentication Viewer). Without one (a misconfigured machine)
+        tokens still verify but every revocation lookup fails: 503, not a crash.
+        Against the emulator firebase-admin swaps in its own."""
 
         def get_credential(self) -> Any:
-            return AnonymousCredentials()
+            import google.auth
+            from google.auth.credentials import AnonymousCredentials
+            from google.auth.exceptions import DefaultCredentialsError
 
-    name = "media_api"
+            try:
+                return google.auth.default(scopes=credentials._scopes)[0]
+            except DefaultCredentialsError:
+                return AnonymousCredentials()
+
+    return Credential
+
+
+def _firebase_app() -> Any:
+    # One app per (project, Auth emulator): firebase-admin reads the emulator's
+    # address once per app, and tests run stacks one after another.
+    return _app_for(get_settings().GOOGLE_CLOUD_PROJECT,
+                    os.environ.get("FIREBASE_AUTH_EMULATOR_HOST", ""))
+
+
+@lru_cache(maxsize=8)
+def _app_for(project: str, emulator: str) -> Any:
+    import firebase_admin
+
+    name = f"media_api:{project}:{emulator}"
     try:
         return firebase_admin.get_app(name)
     except ValueError:
-        options = {"projectId": get_settings().GOOGLE_CLOUD_PROJECT}
-        return firebase_admin.initialize_app(VerifyOnly(), options=options, name=name)
+        return firebase_admin.initialize_app(_credential_class()(), options={"projectId": project},
+                                             name=name)
 
 
 def _verified_claims(token: str) -> dict[str, Any]:
-    from firebase_admin import auth
-    from firebase_admin.exceptions import FirebaseError
+    from firebase_admin import auth, exceptions
 
     if not get_settings().emulated and os.environ.get("FIREBASE_AUTH_EMULATOR_HOST"):
         log.error("auth_misconfigured",
                   "FIREBASE_AUTH_EMULATOR_HOST is set outside the emulators; refusing tokens")
         raise ApiError(401, "token verification is misconfigured")
+    if os.environ.get("FIREBASE_AUTH_EMULATOR_HOST") and not _shaped_like_the_emulators(token):
+        raise ApiError(401, "invalid token")
     try:
-        return auth.verify_id_token(token, app=_firebase_app())
-    except auth.CertificateFetchError as exc:
-        log.warning("auth_certs_unavailable", f"cannot fetch token certificates: {exc}")
+        claims = auth.verify_id_token(token, app=_firebase_app(), check_revoked=True)
+    except (auth.RevokedIdTokenError, auth.UserDisabledError, auth.UserNotFoundError) as exc:
+        raise ApiError(401, "token revoked or its user is gone") from exc
+    except (auth.CertificateFetchError, exceptions.UnavailableError,
+            exceptions.DeadlineExceededError, exceptions.PermissionDeniedError,
+            exceptions.UnauthenticatedError) as exc:
+        log.warning("auth_unavailable", f"cannot verify tokens: {exc}")
         raise ApiError(503, "cannot verify tokens right now; try again") from exc
-    except (ValueError, FirebaseError) as exc:
+    except (ValueError, exceptions.FirebaseError) as exc:
         raise ApiError(401, "invalid token") from exc
+    # Against the emulator firebase-admin skips the expiry check (it checks no
+    # signature there either); an hour-old token must not live on.
+    exp = claims.get("exp")
+    if not isinstance(exp, (int, float)) or exp < time.time():
+        raise ApiError(401, "token expired")
+    return claims
+
+
+def _shaped_like_the_emulators(token: str) -> bool:
+    """The Auth emulator issues alg-none tokens with an empty signature, and
+    firebase-admin checks no signature against it: a token claiming one (say
+    RS256 over an issued payload) cannot be the emulator's, so it is refused."""
+    parts = token.split(".")
+    if len(parts) != 3 or parts[2]:
+        return False
+    try:
+        header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(header, dict) and header.get("alg") == "none"
 
 
 def authorize(campaign_id: str, uid: str) -> Campaign:
@@ -129,17 +144,3 @@ def authorize(campaign_id: str, uid: str) -> Campaign:
     if uid not in campaign.members:
         raise ApiError(403, "not a member of this campaign")
     return campaign
-
-
-def emulator_token(uid: str, project: str | None = None, **claims: Any) -> str:
-    """An unsigned, emulator-style ID token for `uid` (local stack and tests only:
-    media_api and the Firestore emulator accept it only against the emulators)."""
-
-    def b64(obj: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
-
-    now = int(time.time())
-    project = project or get_settings().GOOGLE_CLOUD_PROJECT
-    payload = {"iss": f"https://securetoken.google.com/{project}", "aud": project,
-               "iat": now, "exp": now + 3600, "sub": uid, "user_id": uid, **claims}
-    return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(payload)}."

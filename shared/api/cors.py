@@ -29,7 +29,7 @@ def apply(request: Request, response: Response) -> None:
 
 def preflight() -> Response:
     response = Response(status=204)
-    response.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
+    response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
     response.headers["Access-Control-Allow-Headers"] = ALLOW_HEADERS
     response.headers["Access-Control-Max-Age"] = "3600"
     return response

@@ -10,7 +10,7 @@ from __future__ import annotations
 from shared.api.responses import ApiError
 from shared.campaigns import Campaign
 
-OWNER_ROUTES = frozenset({"spend"})
+OWNER_ROUTES = frozenset({"spend", "regenerate", "animate", "hide"})
 
 
 def require_owner(campaign: Campaign, uid: str) -> Campaign:

@@ -17,12 +17,16 @@ from shared.ids import SCOPE_ID_RULE, is_scope_id
 MAX_TURN = 10_000_000  # the request message's bound on turn_number
 # A stable address's last segment; the suffixed names let AIDM's viewer tell a
 # video by `src.endsWith('.mp4')` (CONTRACT section 5 names the bare ones).
+# An owner's actions on an asset (POST), named by the path's last segment.
+ACTIONS = ("regenerate", "animate")
 FILE_SEGMENTS = {"image": "image", "image.png": "image", "video": "video", "video.mp4": "video"}
 
 
 @dataclass(frozen=True)
 class Route:
-    name: str  # asset | asset_file | turn_media | gallery | cost | events | spend
+    # asset | asset_file | turn_media | gallery | cost | events | events_ticket |
+    # spend | regenerate | animate | hide (DELETE on the asset)
+    name: str
     campaign_id: str
     asset_id: str | None = None
     file: str | None = None  # asset_file: "image" or "video"
@@ -90,6 +94,9 @@ def parse(environ: dict[str, Any], path: str) -> Route:
             and seg[4] in FILE_SEGMENTS:
         return Route("asset_file", _scope(cid, "campaign id"),
                      asset_id=_scope(seg[3], "asset id"), file=FILE_SEGMENTS[seg[4]])
+    if shape[:4] == ("campaigns", "*", "media", "*") and len(seg) == 5 \
+            and seg[4] in ACTIONS:
+        return Route(seg[4], _scope(cid, "campaign id"), asset_id=_scope(seg[3], "asset id"))
     if shape == ("campaigns", "*", "turns", "*", "media"):
         return Route("turn_media", _scope(cid, "campaign id"), turn=_turn(seg[3]))
     if shape == ("campaigns", "*", "gallery"):
@@ -100,4 +107,6 @@ def parse(environ: dict[str, Any], path: str) -> Route:
         return Route("events", _scope(cid, "campaign id"))
     if shape == ("campaigns", "*", "spend"):
         return Route("spend", _scope(cid, "campaign id"))
+    if shape == ("campaigns", "*", "events", "*") and seg[3] == "ticket":
+        return Route("events_ticket", _scope(cid, "campaign id"))
     raise ApiError(404, "no such route")

@@ -21,6 +21,7 @@ from typing import Any
 from flask import Response
 
 from shared import log
+from shared.api import streams
 from shared.api.queries import media
 from shared.events import event_for
 from shared.settings import get_settings
@@ -44,11 +45,11 @@ def _listen(campaign_id: str, since: datetime, out: queue.Queue) -> Any:
 
 def frame(asset: dict[str, Any]) -> str:
     event = event_for(asset)
-    ident = f"{event['asset_id']}:{event['status']}"
+    ident = f"{event['asset_id']}:{event['status']}{':hidden' if event.get('hidden') else ''}"
     return f"id: {ident}\nevent: media\ndata: {json.dumps(event, default=str)}\n\n"
 
 
-def stream(campaign_id: str) -> Iterator[str]:
+def stream(campaign_id: str, uid: str, stream_id: str) -> Iterator[str]:
     settings = get_settings()
     heartbeat, max_s = settings.MEDIA_API_SSE_HEARTBEAT_S, settings.MEDIA_API_SSE_MAX_S
     started = time.monotonic()
@@ -70,9 +71,11 @@ def stream(campaign_id: str) -> Iterator[str]:
                     yield ": ready\n\n"  # the listener is attached: no change is missed now
                 continue
             if item is not None:
+                # A hide is news too: the player drops the asset.
                 aid, status = item.get("asset_id"), item.get("status")
-                if aid and status and last_status.get(aid) != status:
-                    last_status[aid] = status
+                seen = f"{status}{'/hidden' if item.get('hidden') else ''}"
+                if aid and status and last_status.get(aid) != seen:
+                    last_status[aid] = seen
                     yield frame(item)
             if time.monotonic() >= next_beat:
                 yield ": heartbeat\n\n"
@@ -80,13 +83,19 @@ def stream(campaign_id: str) -> Iterator[str]:
         yield ": stream closed after the maximum duration; reconnect\n\n"
     finally:
         watch.unsubscribe()
+        try:
+            streams.close_stream(uid, stream_id)
+        except Exception as exc:  # noqa: BLE001 - the slot expires by itself
+            log.warning("sse_release_failed", f"could not release a stream slot: {exc}",
+                        campaign_id=campaign_id)
         log.info("sse_closed", f"event stream for {campaign_id} closed",
                  campaign_id=campaign_id, open_s=round(time.monotonic() - started, 1),
                  assets=len(last_status))
 
 
-def response(campaign_id: str) -> Response:
-    out = Response(stream(campaign_id), mimetype="text/event-stream")
+def response(campaign_id: str, uid: str) -> Response:
+    stream_id = streams.open_stream(uid)  # 429 past the per-user limit
+    out = Response(stream(campaign_id, uid, stream_id), mimetype="text/event-stream")
     out.headers["Cache-Control"] = "no-cache, no-store"
     out.headers["X-Accel-Buffering"] = "no"  # proxies must not buffer the stream
     return out

@@ -8,6 +8,9 @@ long it took from `complete` in Firestore to the video element playing.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -26,12 +29,28 @@ def card(asset_id: str) -> str:
     return f'.cs-card[data-asset-id="{asset_id}"]'
 
 
-def open_table(context, stack, user: str):
+def player_token(stack, user: str) -> str:
+    """What a hosted AIDM's backend hands its page: `cutscenes player-token`."""
+    env = {**os.environ, **stack.env, "CUTSCENES_NO_LOCAL": "1"}
+    done = subprocess.run([sys.executable, "-m", "shared.cli", "player-token",
+                           "--campaign", CAMPAIGN, "--user", user],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def open_table(context, stack, user: str, member: bool | None = None):
+    """The demo page signed in as `user`: a member with a token from the CLI, anyone
+    else as an anonymous Firebase user (the demo backend will not mint for them)."""
+    member = user == "alice" if member is None else member
+    configure_campaign(CAMPAIGN, enabled=True, budget_usd=5.0, members=["alice"])
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{stack.env['DEMO_URL']}?user={user}&campaign={CAMPAIGN}&session=s1")
-    page.wait_for_selector("#go:not([disabled])", timeout=15_000)
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    fragment = f"#token={player_token(stack, user)}" if member else ""
+    page.goto(f"{stack.env['DEMO_URL']}?user={user}&campaign={CAMPAIGN}&session=s1{fragment}")
+    page.wait_for_function("window.cutsceneReady === true", timeout=30_000)
     return page, errors
 
 
@@ -67,7 +86,8 @@ def test_member_sees_shimmer_then_still_then_the_clip_playing(e2e_stack, context
     seen, watch = watch_for_complete(CAMPAIGN, asset_id)
     try:
         page.wait_for_selector(f"{card(asset_id)} .cs-shimmer", state="visible", timeout=10_000)
-        assert "rendering" in page.inner_text(f"{card(asset_id)} .cs-shimmer").lower()
+        words = page.inner_text(f"{card(asset_id)} .cs-shimmer").lower()
+        assert words.startswith(("queued", "rendering the still")), words
         page.screenshot(path=str(artifacts / "01-shimmer.png"))
 
         page.wait_for_function(
@@ -129,7 +149,10 @@ def test_the_cinematic_viewer_opens_on_click(e2e_stack, context, artifacts):
     page.keyboard.press("Escape")
     page.wait_for_selector(".cs-viewer", state="detached", timeout=5_000)
     page.click(".cs-tab:has-text('Gallery')")
-    page.wait_for_selector(f'.cs-tile[data-asset-id="{doc["asset_id"]}"] img', timeout=10_000)
+    tile = f'.cs-tile[data-asset-id="{doc["asset_id"]}"]'
+    page.wait_for_selector(f"{tile} img", timeout=10_000)
+    caption = page.inner_text(f"{tile} .cs-tile-caption")
+    assert caption.endswith("· ready") and "complete" not in caption, caption  # words
     page.screenshot(path=str(artifacts / "05-gallery.png"))
     assert not errors, errors
 
@@ -149,6 +172,7 @@ def test_a_non_member_sees_nothing(e2e_stack, context, artifacts):
     assert rendered == 0
     assert page.is_hidden(".cs-cost")
     assert timeline(page, "cutscene:denied")
+    assert page.is_disabled("#go")  # watching is all a non-member may do
     page.screenshot(path=str(artifacts / "06-non-member.png"))
     assert not errors, errors
 
@@ -178,7 +202,8 @@ def test_a_still_without_its_clip_drifts_and_a_failure_is_a_quiet_notice(
     assert page.query_selector(f"{drifting} video") is None
     quiet = card(failed["asset_id"])
     page.wait_for_selector(f"{quiet} .cs-notice", timeout=15_000)
-    assert "couldn't be rendered" in page.inner_text(f"{quiet} .cs-notice")
+    notice = page.inner_text(f"{quiet} .cs-notice")
+    assert "couldn't be rendered" in notice and "safety filters" in notice, notice  # says why
     assert page.query_selector(f"{quiet} img, {quiet} video, {quiet} .cs-shimmer") is None
     page.screenshot(path=str(artifacts / "07-partial-and-failed.png"))
     assert not errors, errors

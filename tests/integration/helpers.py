@@ -8,6 +8,7 @@ import subprocess
 import time
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from typing import Any
 
 from shared.assets import TERMINAL, load
@@ -98,3 +99,30 @@ def probe_video(path: str) -> dict[str, Any]:
         "duration": (int(dur.group(1)) * 3600 + int(dur.group(2)) * 60 + float(dur.group(3))
                      if dur else None),
     }
+
+
+@contextmanager
+def delivery_attempts(stack, attempts: int, subscription: str = "render-still"):
+    """Lower a work subscription's dead-letter attempt limit for one test.
+
+    The local stack allows 100 attempts at a fixed 1 s retry (about 100 s, see
+    infra/local/pubsub_setup.py); a test of the dead-letter path itself needs
+    only a few, so it takes seconds, not minutes."""
+    from infra.local.pubsub_setup import clients
+
+    _, subscriber = clients(stack.env["PUBSUB_EMULATOR_HOST"])
+    path = subscriber.subscription_path(stack.env["GOOGLE_CLOUD_PROJECT"], subscription)
+    sub = subscriber.get_subscription(request={"subscription": path})
+    before = sub.dead_letter_policy.max_delivery_attempts
+
+    def set_limit(limit: int) -> None:
+        sub.dead_letter_policy.max_delivery_attempts = limit
+        subscriber.update_subscription(request={
+            "subscription": sub, "update_mask": {"paths": ["dead_letter_policy"]}})
+
+    set_limit(attempts)
+    try:
+        yield
+    finally:
+        set_limit(before)
+        subscriber.close()

@@ -177,7 +177,7 @@ def test_sakuga_action_beat_publishes_an_action_climax(media, tap):
     assert turn.error is None
     [answer] = [c.result for c in turn.calls]
     assert answer["status"] == "queued", answer
-    assert answer["estimated_cost_usd"] == 0.467  # a 1K flash still + 4 s of fast Veo
+    assert answer["estimated_cost_usd"] == 0.66756  # a flash still, a sheet, 4 s of fast Veo
     [request] = tap.requests(1)
     assert (request.kind, request.cutscene_type) == ("cutscene", "action_climax")
     assert request.request_id == answer["request_id"]
@@ -272,7 +272,7 @@ def test_media_off_is_refused_and_nothing_is_published(media, tap):
 
 
 def test_a_still_only_budget_arrives_as_a_still_as_promised(media, tap):
-    enable(budget=0.30)  # a still is 0.067, a 4 s clip 0.40
+    enable(budget=0.30)  # a still is 0.067, a 4 s clip 0.60
     model = ScriptedModel(model_says(fc("trigger_cutscene", **SAKUGA)))
     turn = run_production_turn(model, SAKUGA_NARRATIVE, context(media))
     answer = turn.calls[0].result

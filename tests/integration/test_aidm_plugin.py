@@ -29,12 +29,12 @@ from shared.aidm import (
 )
 from shared.aidm.declarations import _estimates
 from shared.aidm.proxy import fetch_turn_media, file_location, stable_path
-from shared.api.auth import emulator_token
 from shared.assets import load
 from shared.client import MediaClient, usd
 from shared.pricing import micros_to_usd
 from shared.request import CUTSCENE_TYPES
 from shared.settings import get_settings
+from tests.auth_tokens import id_token
 from tests.integration.helpers import emulator, wait_terminal
 from tests.unit.test_aidm_registry import ToolDefinition, ToolRegistry
 
@@ -55,11 +55,10 @@ def api_url() -> str:
     return os.environ["MEDIA_API_URL"]  # set by the local stack for this process
 
 
-def member_token(uid: str) -> str:
-    """The player's ID token. The one place to switch to real sign-in (a custom
-    token from MediaClient.create_custom_token exchanged with the Firebase Auth
-    emulator) once that lands."""
-    return emulator_token(uid)
+def member_token(stack: Any, uid: str) -> str:
+    """The player's ID token from a real sign-in on the stack's Auth emulator
+    (docs/aidm.md step 5: AIDM's backend mints, the browser signs in)."""
+    return id_token(stack, uid)
 
 
 def configure(campaign: str = "c1") -> None:
@@ -90,18 +89,18 @@ def run(registry: ToolRegistry, name: str, **args: Any) -> dict[str, Any]:
     return answer
 
 
-def browser_get(public_url: str) -> bytes:
+def browser_get(public_url: str, token: str) -> bytes:
     """What AIDM's browser gets for `<img src>`: AIDM's backend answers the public
     address with media_api's redirect (docs/aidm.md step 3), the browser follows."""
     assert public_url.startswith(PUBLIC_PREFIX + "/")
     status, location = file_location(api_url(), public_url[len(PUBLIC_PREFIX):],
-                                     member_token("alice"))
+                                     token)
     assert status == 302 and location, status
     with urllib.request.urlopen(location, timeout=30) as resp:
         return resp.read()
 
 
-def aidm_poller(turn: int) -> tuple[list[dict[str, Any]], int]:
+def aidm_poller(turn: int, token: str) -> tuple[list[dict[str, Any]], int]:
     """AIDM's pollForTurnMedia: every interval, at most 12 tries; stops at the
     first non-empty answer; stops on a type it does not know; shows only
     complete/partial rows, each inserted right after the turn's entry; keys
@@ -110,7 +109,7 @@ def aidm_poller(turn: int) -> tuple[list[dict[str, Any]], int]:
     seen: set[str] = set()
     for attempt in range(1, POLL_TRIES + 1):
         time.sleep(POLL_INTERVAL_S)
-        rows = fetch_turn_media(api_url(), "c1", turn, member_token("alice"),
+        rows = fetch_turn_media(api_url(), "c1", turn, token,
                                 public_prefix=PUBLIC_PREFIX)["assets"]
         if not rows:
             continue
@@ -134,21 +133,22 @@ def test_aidms_poller_sees_the_still_then_the_clip_beside_a_portrait(stack):
                    characters="Rei")
     portrait = run(registry, "generate_npc_portrait", npc_name="Captain Mireille")
 
-    shown, tries = aidm_poller(7)
+    alice = member_token(stack, "alice")
+    shown, tries = aidm_poller(7, alice)
 
     assert [(r["id"], r["asset_type"]) for r in shown] == [
         (cutscene["asset_id"], "image"), (cutscene["asset_id"], "video")], shown
     assert tries > 1  # it kept polling while the clip was being made
     still, clip = shown
     assert clip["file_url"].endswith(".mp4") and not still["file_url"].endswith(".mp4")
-    assert browser_get(still["file_url"]).startswith(b"\x89PNG")
-    assert browser_get(clip["file_url"])[4:8] == b"ftyp"
+    assert browser_get(still["file_url"], alice).startswith(b"\x89PNG")
+    assert browser_get(clip["file_url"], alice)[4:8] == b"ftyp"
     # The portrait finished too, and keeps a permanent address of its own.
     assert wait_terminal("c1", portrait["request_id"])["status"] == "complete"
     portrait_url = PUBLIC_PREFIX + stable_path("c1", portrait["asset_id"])
-    assert browser_get(portrait_url).startswith(b"\x89PNG")
+    assert browser_get(portrait_url, alice).startswith(b"\x89PNG")
     # A reload shows the same URLs, so AIDM's de-duplication holds.
-    again = fetch_turn_media(api_url(), "c1", 7, member_token("alice"),
+    again = fetch_turn_media(api_url(), "c1", 7, member_token(stack, "alice"),
                              public_prefix=PUBLIC_PREFIX)["assets"]
     assert {r["file_url"] for r in again} == {still["file_url"], clip["file_url"]}
 

@@ -10,9 +10,9 @@ from tests.integration.helpers import calls, cutscene, emulator, enable, publish
 
 
 def test_burst_of_50_charges_exactly_what_the_cap_affords(stack):
-    # A 4 s cutscene costs 0.067 + 0.40 = 0.467: 1.50 buys three of them, then
-    # 0.099 is left, which buys one still (0.067) and nothing after that.
-    enable(budget=1.50)
+    # A 4 s cutscene costs 0.067 + 4 * 0.15 = 0.667: 2.10 buys three of them,
+    # then 0.099 is left, which buys one still (0.067) and nothing after that.
+    enable(budget=2.10)
     messages = [cutscene(n) for n in range(50)]
     started = time.monotonic()
     from shared.clients import publisher, topic_path
@@ -31,9 +31,9 @@ def test_burst_of_50_charges_exactly_what_the_cap_affords(stack):
     assert outcome == {("complete", None): 3, ("partial", "budget"): 1,
                        ("rejected", "budget"): 46}, outcome
     balance = ledger.read_balance("c1", "s1")
-    assert balance.spent_micros == 3 * 467_000 + 67_000
+    assert balance.spent_micros == 3 * 667_000 + 67_000
     assert balance.reserved_micros == 0
-    assert balance.spent_micros + balance.reserved_micros <= balance.cap_micros == 1_500_000
+    assert balance.spent_micros + balance.reserved_micros <= balance.cap_micros == 2_100_000
     counted = calls(stack)
     assert (counted["generateContent"], counted["predictLongRunning"]) == (4, 3)
     print(f"\nburst of 50: drained in {drained:.2f} s, outcome {dict(outcome)}")
@@ -47,7 +47,7 @@ def test_same_request_id_in_many_messages_is_one_charge(stack):
     doc = wait_terminal("c1", msg["request_id"])
     time.sleep(1.0)
     assert doc["status"] == "complete"
-    assert ledger.read_balance("c1", "s1").spent_micros == 467_000
+    assert ledger.read_balance("c1", "s1").spent_micros == 667_000
     assert calls(stack)["predictLongRunning"] == 1
 
 

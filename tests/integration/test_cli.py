@@ -24,7 +24,8 @@ from tests.integration.helpers import emulator, wait_terminal
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-SUBCOMMANDS = ["local", "configure", "trigger", "cost", "gallery", "spend", "janitor"]
+SUBCOMMANDS = ["local", "configure", "trigger", "cost", "gallery", "spend", "janitor",
+               "regenerate", "animate", "hide"]
 
 # A valid invocation of each subcommand that needs the stack, for campaign c.
 def valid(c: str) -> dict[str, list[str]]:
@@ -36,6 +37,9 @@ def valid(c: str) -> dict[str, list[str]]:
         "gallery": ["gallery", "--campaign", c],
         "spend": ["spend", "--campaign", c],
         "janitor": ["janitor"],
+        "regenerate": ["regenerate", "--campaign", c, "--asset", "a1", "--image-prompt", "x"],
+        "animate": ["animate", "--campaign", c, "--asset", "a1"],
+        "hide": ["hide", "--campaign", c, "--asset", "a1"],
     }
 
 
@@ -95,6 +99,10 @@ def test_bad_arguments_are_one_line_exit_2(tmp_path):
            ["cost", "--campaign", "bad id", "--session", "s1"],
            ["spend", "--campaign", "c1", "--by", "week"],
            ["local", "logs", "--request-id", "no"],
+           ["regenerate", "--campaign", "c1", "--asset", "a/1"],
+           ["regenerate", "--campaign", "c1", "--asset", "a1", "--image-prompt", " "],
+           ["animate", "--campaign", "c1"],
+           ["hide", "--campaign", "c1", "--asset", "a1", "--wait"],
            ["janitor", "--now"]]
     for done in run_all(bad, no_stack_env(tmp_path)):
         assert_one_line_error(done, 2, "(see cutscenes")

@@ -13,6 +13,7 @@ from shared.ids import asset_id_for
 from tests.integration.helpers import (
     calls,
     cutscene,
+    delivery_attempts,
     emulator,
     enable,
     http_json,
@@ -39,7 +40,7 @@ def test_quota_and_server_errors_are_retried_until_they_pass(stack):
     assert doc["status"] == "complete"
     counted = calls(stack)
     assert counted["generateContent"] == 3 and counted["predictLongRunning"] == 5
-    assert ledger.read_balance("c1", "s1").spent_micros == 467_000
+    assert ledger.read_balance("c1", "s1").spent_micros == 667_000
 
 
 def test_a_bad_request_from_the_model_is_permanent_and_not_retried(stack):
@@ -112,8 +113,9 @@ def test_a_dead_lettered_request_leaves_its_asset_terminal(stack):
     enable()
     fault(stack, "generateContent", "http", 1000, 503)  # never recovers
     msg = cutscene(1)
-    publish(msg)
-    doc = wait_terminal("c1", msg["request_id"], timeout=90)
+    with delivery_attempts(stack, 5):
+        publish(msg)
+        doc = wait_terminal("c1", msg["request_id"], timeout=90)
     assert (doc["status"], doc["status_reason"]) == ("failed", "image_failed")
     assert "dead-lettered" in doc["error"]
     balance = ledger.read_balance("c1", "s1")

@@ -104,6 +104,7 @@ def test_a_thousand_malformed_messages(stack):
     assert kinds[True] > 100 and kinds[False] > 100  # both paths are exercised
     log_file = Path(stack.procs["render_still"].log)
     before = log_file.read_text(errors="replace").count('"request_invalid"')
+    crashes = stack.restarts("render_still")  # the stack replaces a crashed one
     started = time.monotonic()
     for raw in messages:
         publish_raw(raw, source="hostile-test")  # empty data needs an attribute
@@ -123,7 +124,7 @@ def test_a_thousand_malformed_messages(stack):
     time.sleep(2.0)  # a retry loop, if any, would show up as more deliveries
     handled = log_file.read_text(errors="replace").count('"request_invalid"') - before
     assert handled == len(messages), f"{handled} deliveries for {len(messages)} messages"
-    assert stack.function_alive("render_still")
+    assert stack.function_alive("render_still") and stack.restarts("render_still") == crashes
     assert calls(stack)["generateContent"] == 0
     outcomes = Counter()
     for (cid, rid) in expected:

@@ -90,7 +90,7 @@ class ClosedWhileRendering:
 
 
 def test_a_clip_landing_after_its_asset_closed_is_neither_charged_nor_attached(stack, capsys):
-    enable(budget=0.5)
+    enable(budget=0.7)  # a 4 s cutscene: $0.067 + 4 x $0.15
     emulator(stack, "POST", "/_emulator/faults",
              {"method": "predictLongRunning", "kind": "hang", "count": 1})
     message = cutscene(1)
@@ -121,10 +121,10 @@ def test_a_clip_landing_after_its_asset_closed_is_neither_charged_nor_attached(s
     assert bucket_names(f"media/c1/{aid}.mp4") == []
     balance = ledger.read_balance("c1", "s1")
     assert (balance.spent_micros, balance.reserved_micros) == (67_000, 0)  # the still only
-    assert_books_balance(500_000)
+    assert_books_balance(700_000)
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
     late = [x for x in lines if x.get("event") == "late_result"]
-    assert late and late[0]["unbilled_usd"] == 0.4
+    assert late and late[0]["unbilled_usd"] == 0.6
 
 
 def test_a_janitor_sweep_while_the_clip_renders_keeps_the_configured_cap(stack):
@@ -132,7 +132,7 @@ def test_a_janitor_sweep_while_the_clip_renders_keeps_the_configured_cap(stack):
     its video hold, another request takes the room, then the clip lands."""
     stack.restart_function("janitor", {"MEDIA_DEADLINE_S": "1"})
     try:
-        enable(budget=0.5)
+        enable(budget=0.7)  # a 4 s cutscene: $0.067 + 4 x $0.15
         # The clip lands 3 s after Veo starts: after the sweep below, before
         # the poller's first look at the asset (5 s), as in the issue.
         emulator(stack, "POST", "/_emulator/latency", {"video_s": 3.0})
@@ -144,8 +144,8 @@ def test_a_janitor_sweep_while_the_clip_renders_keeps_the_configured_cap(stack):
             assert time.monotonic() < deadline, "Veo was never started"
             time.sleep(0.05)
         # Backdate it past the janitor's 1 s deadline, then sweep.
-        assets.asset_ref("c1", aid).update(
-            {"created_at": datetime.now(UTC) - timedelta(seconds=30)})
+        past = datetime.now(UTC) - timedelta(seconds=30)
+        assets.asset_ref("c1", aid).update({"created_at": past, "published_at": past})
         assert http_json("POST", stack.env["JANITOR_URL"], {}) == {"closed": 1}
         second = cutscene(2)  # the freed room: a still (the clip no longer fits)
         publish(second)
@@ -164,7 +164,7 @@ def test_a_janitor_sweep_while_the_clip_renders_keeps_the_configured_cap(stack):
         settled = time.monotonic() + 10  # the poller's last writes, if any, land by then
         while True:
             try:
-                assert_books_balance(500_000)
+                assert_books_balance(700_000)
                 break
             except AssertionError:
                 if time.monotonic() > settled:

@@ -6,6 +6,7 @@ hostile ids arrive at the function as an attacker would send them.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import time
@@ -16,10 +17,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from shared.api.auth import emulator_token
-from shared.client import remaining_budget
+from shared.client import configure_campaign, remaining_budget
 from shared.clients import firestore_client, storage_client
 from shared.settings import get_settings
+from tests.auth_tokens import id_token
 from tests.integration.helpers import cutscene, enable, publish, wait_terminal
 
 pytestmark = pytest.mark.integration
@@ -35,16 +36,17 @@ class Answer:
 
 
 def call(stack, path: str, user: str | None = "alice", token: str | None = None,
-         method: str = "GET", headers: dict[str, str] | None = None) -> Answer:
+         method: str = "GET", headers: dict[str, str] | None = None,
+         body: bytes | None = None) -> Answer:
     url = urlsplit(stack.env["MEDIA_API_URL"])
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     sent = dict(headers or {})
     if token is None and user:
-        token = emulator_token(user)
+        token = id_token(stack, user)
     if token:
         sent["Authorization"] = f"Bearer {token}"
     try:
-        conn.request(method, path, headers=sent)
+        conn.request(method, path, body=body, headers=sent)
         resp = conn.getresponse()
         return Answer(resp.status, resp.headers, resp.read())
     finally:
@@ -210,8 +212,21 @@ def test_cost_is_the_ledger_of_the_session(stack, finished):
 # ------------------------------------------------------------------- errors
 
 
+def forged(**claims: Any) -> str:
+    """A hand-made alg-none token shaped like the Auth emulator's own."""
+    def b64(obj: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+    now = int(time.time())
+    project = get_settings().GOOGLE_CLOUD_PROJECT
+    payload = {"iss": f"https://securetoken.google.com/{project}", "aud": project,
+               "iat": now, "exp": now + 3600, "auth_time": now,
+               "firebase": {"sign_in_provider": "custom", "identities": {}}, **claims}
+    return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(payload)}."
+
+
 def test_401_without_a_valid_token(stack):
-    enable()
+    configure_campaign("c1", enabled=True, budget_usd=5.0, members=["alice", "forger"])
     path = "/campaigns/c1/gallery"
     assert_error(call(stack, path, user=None), 401)
     assert_error(call(stack, path, user=None, headers={"Authorization": "Basic YWxpY2U6eA=="}), 401)
@@ -219,13 +234,19 @@ def test_401_without_a_valid_token(stack):
     assert_error(call(stack, path, token="garbage"), 401)
     assert_error(call(stack, path, token="a.b.c"), 401)
     assert_error(call(stack, path, token="x" * 9000), 401)
-    no_user = emulator_token("alice", sub=None, user_id=None)
-    assert_error(call(stack, path, token=no_user), 401)
-    assert_error(call(stack, path, token=emulator_token("alice", exp=int(time.time()) - 5)), 401)
-    assert_error(call(stack, path, token=emulator_token("alice", aud="someone-else")), 401)
+    # Hand-made tokens, the Auth emulator running: nobody signed in as "forger".
+    assert_error(call(stack, path, token=forged(sub="forger", user_id="forger")), 401)
+    assert_error(call(stack, path, token=forged()), 401)
+    # A real token with its claims edited keeps no trust either.
+    header, payload, _sig = id_token(stack, "alice").split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    for change in ({"exp": int(time.time()) - 5}, {"aud": "someone-else"}):
+        edited = base64.urlsafe_b64encode(json.dumps({**claims, **change}).encode())
+        assert_error(call(stack, path, token=f"{header}.{edited.decode().rstrip('=')}."), 401)
     # A signed-looking token is checked by firebase-admin, which refuses it.
-    payload = emulator_token("alice").split(".")[1]
     assert_error(call(stack, path, token=f"eyJhbGciOiJSUzI1NiJ9.{payload}.c2ln"), 401)
+    # ...while the real one, from a real sign-in, is a member's.
+    assert call(stack, path).status == 200
 
 
 def test_403_for_a_signed_in_non_member(stack, finished):
@@ -306,7 +327,7 @@ class EventStream:
     def __init__(self, stack, path: str, user: str = "alice") -> None:
         url = urlsplit(stack.env["MEDIA_API_URL"])
         self.conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
-        self.conn.request("GET", path, headers={"Authorization": f"Bearer {emulator_token(user)}"})
+        self.conn.request("GET", path, headers={"Authorization": f"Bearer {id_token(stack, user)}"})
         self.resp = self.conn.getresponse()
 
     def blocks(self):

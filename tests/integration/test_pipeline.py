@@ -56,12 +56,14 @@ def test_cli_trigger_wait_makes_a_complete_cutscene(stack, tmp_path):
     assert info["codec"] == "h264" and (info["width"], info["height"]) == (1280, 720)
     assert abs(info["duration"] - 6) < 0.15, info
     assert asset["video"]["duration_seconds"] == 6
-    # standard quality: a 1K flash still and 6 s of fast Veo at 720p
-    assert asset["cost_usd"] == 0.067 + 0.6
+    # standard quality: a 1K flash still and 6 s of fast Veo at 720p, charged at
+    # the higher of its two quotes ($0.15/s)
+    assert asset["cost_usd"] == 0.967
     balance = ledger.read_balance("c1", "s1")
-    assert (balance.spent_micros, balance.reserved_micros) == (667_000, 0)
-    assert calls(stack) == {"generateContent": 1, "predictLongRunning": 1,
-                            "fetchPredictOperation": calls(stack)["fetchPredictOperation"]}
+    assert (balance.spent_micros, balance.reserved_micros) == (967_000, 0)
+    counted = calls(stack)
+    assert (counted["generateContent"], counted["predictLongRunning"]) == (1, 1)
+    assert counted["rejected"] == dict.fromkeys(counted["rejected"], 0)
     assert set(asset["stage_ms"]) >= {"reserve", "image", "video_wait"}
     print(f"\ncli trigger --wait: complete in {elapsed:.2f} s")
 
@@ -112,7 +114,7 @@ def test_invalid_message_with_readable_ids_leaves_a_rejected_asset(stack):
 
 
 def test_still_fits_but_clip_does_not_degrades_to_partial(stack):
-    enable(budget=0.30)  # a still is 0.067, a 4 s clip 0.40
+    enable(budget=0.30)  # a still is 0.067, a 4 s clip 0.60
     msg = cutscene(1)
     publish(msg)
     asset = wait_terminal("c1", msg["request_id"])
@@ -134,7 +136,7 @@ def test_duplicate_deliveries_make_one_still_one_clip_one_charge(stack):
     counted = calls(stack)
     assert (counted["generateContent"], counted["predictLongRunning"]) == (1, 1)
     balance = ledger.read_balance("c1", "s1")
-    assert (balance.spent_micros, balance.reserved_micros) == (467_000, 0)
+    assert (balance.spent_micros, balance.reserved_micros) == (667_000, 0)
 
 
 def test_concurrent_duplicates_under_image_latency_make_one_still(stack):

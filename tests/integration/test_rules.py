@@ -3,9 +3,10 @@
 Members of a campaign read its media and its session ledgers. Nobody else reads
 anything (not even a member reading the campaign document, which lists the
 members), and no client writes anywhere: the pipeline's service accounts
-bypass rules. Requests go to the emulator's REST API as a real client's would:
-an unsigned JWT acts as a user, no header is a signed-out visitor, and
-`Bearer owner` is the admin that seeds the data.
+bypass rules. Requests go to the emulator's REST API as a real client's would,
+with real ID tokens from the stack's Auth emulator (a custom token signed in
+with signInWithCustomToken); no header is a signed-out visitor, and `Bearer
+owner` is the admin that seeds the data.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from shared.api.auth import emulator_token
+from tests.auth_tokens import id_token
 
 pytestmark = pytest.mark.integration
 
@@ -56,6 +57,8 @@ def fields(**values: Any) -> dict[str, Any]:
     def value(v: Any) -> dict[str, Any]:
         if isinstance(v, list):
             return {"arrayValue": {"values": [value(x) for x in v]}}
+        if isinstance(v, bool):
+            return {"booleanValue": v}
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             return {"doubleValue": float(v)}
         return {"stringValue": str(v)}
@@ -78,10 +81,23 @@ def seeded(local_stack):
     return root
 
 
+def list_media(root: str, parent: str, token: str | None,
+               hidden_filter: bool = True) -> int:
+    """A member's listing of a campaign's media, as the player queries it."""
+    campaign = parent.rpartition("/media")[0]
+    query: dict[str, Any] = {"from": [{"collectionId": "media"}]}
+    if hidden_filter:
+        query["where"] = {"fieldFilter": {"field": {"fieldPath": "hidden"}, "op": "EQUAL",
+                                          "value": {"booleanValue": False}}}
+    return rest("POST", f"{root}/{campaign}:runQuery", token, {"structuredQuery": query})
+
+
 def attempt(root: str, op: str, path: str, token: str | None) -> int:
     parent, _, doc_id = path.rpartition("/")
     if op == "get":
         return rest("GET", f"{root}/{path}", token)
+    if op == "list" and parent.endswith("/media"):
+        return list_media(root, parent, token)  # a listing must leave hidden assets out
     if op == "list":
         return rest("GET", f"{root}/{parent}", token)
     if op == "create":
@@ -95,35 +111,55 @@ def attempt(root: str, op: str, path: str, token: str | None) -> int:
 @pytest.mark.parametrize("op", OPS)
 @pytest.mark.parametrize("collection", list(DOCS))
 @pytest.mark.parametrize("who", list(USERS))
-def test_rules_matrix(seeded, who, collection, op):
+def test_rules_matrix(local_stack, seeded, who, collection, op):
     user = USERS[who]
-    token = emulator_token(user) if user else None
+    token = id_token(local_stack, user) if user else None
     allowed = who == "member" and collection in READABLE and op in ("get", "list")
     status = attempt(seeded, op, DOCS[collection], token)
     assert status == (200 if allowed else 403), (who, collection, op, status)
 
 
-def test_list_of_top_level_collections_is_denied(seeded):
+def test_list_of_top_level_collections_is_denied(local_stack, seeded):
     for collection in ("campaigns", "users"):
-        assert rest("GET", f"{seeded}/{collection}", emulator_token("alice")) == 403
+        assert rest("GET", f"{seeded}/{collection}", id_token(local_stack, "alice")) == 403
 
 
-def test_membership_is_per_campaign(seeded):
-    alice, mallory = emulator_token("alice"), emulator_token("mallory")
+def test_membership_is_per_campaign(local_stack, seeded):
+    alice, mallory = id_token(local_stack, "alice"), id_token(local_stack, "mallory")
     assert rest("GET", f"{seeded}/campaigns/c2/media/b1", alice) == 403
     assert rest("GET", f"{seeded}/campaigns/c2/media/b1", mallory) == 200
     assert rest("GET", f"{seeded}/campaigns/c1/media/a1", mallory) == 403
 
 
-def test_a_campaign_that_does_not_exist_is_unreadable(seeded):
-    assert rest("GET", f"{seeded}/campaigns/ghost/media", emulator_token("alice")) == 403
+def test_a_campaign_that_does_not_exist_is_unreadable(local_stack, seeded):
+    assert rest("GET", f"{seeded}/campaigns/ghost/media", id_token(local_stack, "alice")) == 403
 
 
-def test_a_collection_group_query_across_campaigns_is_denied(seeded):
+def test_a_collection_group_query_across_campaigns_is_denied(local_stack, seeded):
     query = {"structuredQuery": {"from": [{"collectionId": "media", "allDescendants": True}]}}
-    assert rest("POST", f"{seeded}:runQuery", emulator_token("alice"), query) == 403
+    assert rest("POST", f"{seeded}:runQuery", id_token(local_stack, "alice"), query) == 403
 
 
-def test_a_token_without_a_user_is_nobody(seeded):
-    anonymous = emulator_token("x", sub="", user_id="")
-    assert rest("GET", f"{seeded}/campaigns/c1/media/a1", anonymous) in (401, 403)
+def test_an_anonymous_firebase_user_is_nobody(local_stack, seeded):
+    # A real sign-in with no account behind it (signUp without an email).
+    url = (f"http://{local_stack.env['FIREBASE_AUTH_EMULATOR_HOST']}/identitytoolkit."
+           "googleapis.com/v1/accounts:signUp?key=local-stack")
+    req = urllib.request.Request(url, data=b"{}", method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        anonymous = json.loads(resp.read())["idToken"]
+    assert rest("GET", f"{seeded}/campaigns/c1/media/a1", anonymous) == 403
+
+
+def test_a_hidden_asset_is_unreadable_even_to_members(local_stack, seeded):
+    alice = id_token(local_stack, "alice")
+    assert rest("PATCH", f"{seeded}/campaigns/c1/media/h1", "owner",
+                fields(x="seed", hidden=True)) == 200
+    assert rest("PATCH", f"{seeded}/campaigns/c1/media/v1", "owner",
+                fields(x="seed", hidden=False)) == 200
+    assert rest("GET", f"{seeded}/campaigns/c1/media/h1", alice) == 403
+    assert rest("GET", f"{seeded}/campaigns/c1/media/v1", alice) == 200
+    # A listing that could include hidden assets is denied; one that asks for
+    # the visible ones is allowed and returns no hidden one.
+    assert list_media(seeded, "campaigns/c1/media", alice, hidden_filter=False) == 403
+    assert list_media(seeded, "campaigns/c1/media", alice) == 200

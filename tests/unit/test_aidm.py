@@ -35,8 +35,11 @@ from shared.request import CUTSCENE_TYPES, parse_request
 
 BUCKET = "demo-cutscenes-media"
 REF = f"gs://{BUCKET}/refs/c1/rei-sheet.png"
-# Standard quality: a 1K flash still $0.067, fast Veo at 720p $0.10/s, 8 s.
-STILL, CLIP8 = 67_000, 800_000
+# Standard quality: a 1K flash still $0.067, fast Veo at 720p charged at the
+# higher of its two quotes, $0.15/s, 8 s. A reference sheet adds 1120 input
+# tokens at $0.50 per million: $0.00056.
+# The standard tier: a 1K still, a 6 s clip at Veo 3.1 Fast's highest quote ($0.15/s).
+STILL, CLIP = 67_000, 900_000
 
 
 def status(cap_usd: float = 2.0, spent: int = 0, reserved: int = 0, enabled: bool = True,
@@ -116,7 +119,7 @@ def test_descriptions_teach_when_to_call():
     text = {d.name: d.description for d in tool.function_declarations}
     cutscene = text["trigger_cutscene"]
     for needle in ("sakuga", "one turn in five", "climactic narrative weight",
-                   "Never for ordinary dialogue", "$0.87"):
+                   "Never for ordinary dialogue", "$0.97"):
         assert needle in cutscene
     assert "significant new NPC" in text["generate_npc_portrait"]
     assert "arrives at a vivid new location" in text["generate_location_visual"]
@@ -199,7 +202,7 @@ def test_sakuga_beat_publishes_an_action_climax_with_style_cast_and_sheets():
     answer = handle_function_call(call("trigger_cutscene", **SAKUGA, mood="defiant",
                                        characters=["Rei", "Captain Mireille"]), ctx)
     assert answer["status"] == "queued", answer
-    assert answer["estimated_cost_usd"] == 0.867 and answer["budget_left_usd"] == 1.133
+    assert answer["estimated_cost_usd"] == 0.96756 and answer["budget_left_usd"] == 1.03244
     [msg] = client.messages
     request = parse_request(msg, BUCKET)
     assert (request.kind, request.cutscene_type) == ("cutscene", "action_climax")
@@ -280,21 +283,21 @@ def test_spent_budget_is_refused_and_nothing_published():
 
 
 def test_budget_for_a_still_only_queues_the_cutscene_as_a_still():
-    client = FakeClient(status(cap_usd=0.30))  # covers 0.067, not 0.467 (4 s) or more
+    client = FakeClient(status(cap_usd=0.30))  # covers a still, not 0.667 (4 s) or more
     answer = handle_function_call(call("trigger_cutscene", **SAKUGA), context(client))
     assert answer["status"] == "queued"
     assert "covers a still but not a clip" in answer["output"]
     assert "will arrive as a still" in answer["output"]
-    assert answer["estimated_cost_usd"] == 0.067
+    assert answer["estimated_cost_usd"] == 0.06756  # the still and its reference sheet
     assert len(client.messages) == 1
 
 
 def test_budget_for_a_shorter_clip_shortens_it():
-    client = FakeClient(status(cap_usd=0.50))  # 0.067 + 4 s * 0.10 fits, 6 s does not
+    client = FakeClient(status(cap_usd=0.70))  # 0.06756 + 4 s * 0.15 fits, 6 s does not
     answer = handle_function_call(call("trigger_cutscene", **SAKUGA), context(client))
     assert answer["status"] == "queued" and "4 s clip" in answer["output"], answer
     assert client.messages[0]["duration_seconds"] == 4
-    assert answer["estimated_cost_usd"] == 0.467
+    assert answer["estimated_cost_usd"] == 0.66756
 
 
 def test_without_degrading_a_still_only_budget_refuses_the_cutscene():
@@ -305,19 +308,19 @@ def test_without_degrading_a_still_only_budget_refuses_the_cutscene():
 
 
 def test_requests_of_this_turn_count_until_the_pipeline_reserves_them():
-    client = FakeClient(status(cap_usd=1.0))  # one full cutscene (0.867), then 0.133 left
+    client = FakeClient(status(cap_usd=1.1))  # one cutscene (0.96756), then 0.13244 left
     ctx = context(client, max_cutscenes_per_turn=2)
     first = handle_function_call(call("trigger_cutscene", **SAKUGA), ctx)
     second = handle_function_call(call("trigger_cutscene", **SAKUGA), ctx)
-    assert first["estimated_cost_usd"] == 0.867
-    assert "as a still" in second["output"] and second["estimated_cost_usd"] == 0.067
+    assert first["estimated_cost_usd"] == 0.96756
+    assert "as a still" in second["output"] and second["estimated_cost_usd"] == 0.06756
     assert first["request_id"] != second["request_id"]
     # Once the ledger shows the first one's hold, it is not counted twice.
     aid = ctx.published[0].asset_id
-    client.budget = status(cap_usd=1.0, reserved=STILL + CLIP8,
+    client.budget = status(cap_usd=1.1, reserved=STILL + CLIP,
                            recorded=frozenset({f"{aid}:image", f"{aid}:video"}))
     third = handle_function_call(call("generate_npc_portrait", npc_name="Captain Mireille"), ctx)
-    assert third["status"] == "refused" and third["reason"] == "budget"  # 0.133 - 0.067 pending
+    assert third["status"] == "refused" and third["reason"] == "budget"  # 0.133 - 0.06756 pending
     assert "$0.07 left" in third["error"]
 
 
@@ -335,7 +338,7 @@ def test_portrait_of_a_known_npc():
     ctx = context(client, reference_images={"Captain Mireille": [REF]})
     answer = handle_function_call(call("generate_npc_portrait", npc_name="captain  mireille"),
                                   ctx)
-    assert answer["status"] == "queued" and answer["estimated_cost_usd"] == 0.067
+    assert answer["status"] == "queued" and answer["estimated_cost_usd"] == 0.06756
     request = parse_request(client.messages[0], BUCKET)
     assert (request.kind, request.subject, request.aspect_ratio) == (
         "npc_portrait", "Captain Mireille", "1:1")
@@ -450,7 +453,7 @@ def test_budget_guidance(budget, needles):
     text = budget_guidance(context(FakeClient(budget), last_cutscene_turn=9))
     for needle in needles:
         assert needle in text, text
-    if budget.ok and budget.enabled and budget.remaining_micros > STILL + CLIP8:
+    if budget.ok and budget.enabled and budget.remaining_micros > STILL + CLIP:
         assert "The last cutscene was 3 turns ago" in text
 
 

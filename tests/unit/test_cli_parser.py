@@ -18,7 +18,8 @@ def subparsers() -> dict[str, argparse.ArgumentParser]:
 
 def test_every_option_of_every_subcommand_has_help_and_examples():
     subs = subparsers()
-    assert {"local", "configure", "trigger", "cost", "gallery", "spend", "janitor"} <= set(subs)
+    assert {"local", "configure", "trigger", "cost", "gallery", "spend", "janitor",
+            "regenerate", "animate", "hide"} <= set(subs)
     for name, sub in subs.items():
         assert sub.epilog and "examples:" in sub.epilog and f"cutscenes {name}" in sub.epilog
         for action in sub._actions:
@@ -52,6 +53,11 @@ def test_every_option_of_every_subcommand_has_help_and_examples():
     ["cost", "--campaign", "c1"],
     ["spend", "--campaign", "c1", "--by", "week"],
     ["spend", "--campaign", "c1", "--format", "xml"],
+    ["regenerate", "--campaign", "c1", "--asset", "a 1"],
+    ["regenerate", "--campaign", "c1", "--asset", "a1", "--motion-prompt", "m" * 2001],
+    ["regenerate", "--campaign", "c1", "--asset", "a1", "--wait", "--timeout", "-1"],
+    ["animate", "--campaign", "c1", "--asset", ""],
+    ["hide", "--asset", "a1"],
     ["local", "sideways"],
     ["nonsense"],
     [],

@@ -1,6 +1,5 @@
 """Log lines as Cloud Logging's structured logging reads them."""
 
-import io
 import json
 import re
 from datetime import UTC, datetime
@@ -48,12 +47,26 @@ def test_cloud_trace_context_header_and_garbage():
     assert log.trace_from_headers({}, "p") == (None, None)
 
 
-def test_to_stream_moves_lines_off_stdout(capsys):
-    buffer = io.StringIO()
-    log.to_stream(buffer)
+def test_to_stderr_moves_lines_off_stdout(capsys):
+    log.to_stderr()
     try:
         log.warning("x", "aside")
     finally:
-        log.to_stream(None)
-    assert capsys.readouterr().out == ""
-    assert json.loads(buffer.getvalue())["severity"] == "WARNING"
+        log.to_stderr(False)
+    seen = capsys.readouterr()
+    assert seen.out == ""
+    assert json.loads(seen.err)["severity"] == "WARNING"
+    log.info("y", "back")  # and back on stdout afterwards
+    assert json.loads(capsys.readouterr().out)["message"] == "back"
+
+
+def test_the_cli_hands_stdout_back_to_the_logs(capsys, monkeypatch):
+    # A CLI run inside a longer-lived process (a test run, a notebook) must not
+    # leave the logs pointed at its stderr.
+    from shared.cli import main
+
+    monkeypatch.setenv("CUTSCENES_NO_LOCAL", "1")  # no detached stack's env
+    assert main(["prices", "--json"]) == 0
+    capsys.readouterr()
+    log.info("z", "after the cli")
+    assert json.loads(capsys.readouterr().out)["message"] == "after the cli"

@@ -18,9 +18,18 @@ def request(**over):
 
 def test_every_entry_has_a_source_and_date():
     data = catalog().data
-    for entry in data["images"] + data["videos"]:
-        assert entry["source"].startswith("https://")
-        assert entry["as_of"] and isinstance(entry["third_party"], bool)
+    for entry in data["images"] + data["videos"] + data["image_inputs"]:
+        assert entry["quotes"]
+        for quote in entry["quotes"]:
+            assert "https://cloud.google.com/" in quote["source"]
+            assert quote["as_of"] and isinstance(quote["third_party"], bool)
+            # A third-party figure says so in its source too, not only in a flag.
+            if quote["third_party"]:
+                assert "transcription" in quote["source"]
+            else:
+                assert quote["source"].startswith("https://cloud.google.com/")
+    for model, where in data["models"].items():
+        assert where["locations"] and where["source"].startswith("https://"), model
     for quality in ("draft", "standard", "premium"):
         models = catalog().models_for(quality)
         assert models["image_model"] and models["video_model"]
@@ -35,7 +44,8 @@ def test_money_is_exact_in_micros():
 def test_estimate_follows_the_request_duration_and_quality():
     standard = plan_for(request(duration_seconds=4), MediaSettings())
     assert standard.video_model == "veo-3.1-fast-generate-001"
-    assert standard.video_micros == 4 * 100_000
+    # Fast Veo's quotes disagree ($0.10 and $0.15 at 720p): the higher is charged.
+    assert standard.video_micros == 4 * 150_000
     premium = plan_for(request(), MediaSettings(quality="premium"))
     assert premium.duration_seconds == 8
     assert premium.video_micros == 8 * 400_000 and premium.image_micros == 134_000
@@ -55,8 +65,36 @@ def test_unknown_model_is_a_permanent_error():
 
 def test_operator_catalog_overrides_prices(tmp_path):
     data = json.loads(json.dumps(catalog().data))
-    data["videos"][2]["usd_per_second"] = "0.5"
+    data["videos"][2] = {"model": "veo-3.1-fast-generate-001", "resolution": "720p",
+                         "audio": True, "usd_per_second": "0.5"}  # a bare figure still reads
     path = tmp_path / "prices.json"
     path.write_text(json.dumps(data))
     plan = plan_for(request(duration_seconds=4), MediaSettings(), _load(str(path)))
     assert plan.video_micros == 2_000_000
+
+
+def test_operator_picks_which_disagreeing_quote_to_charge(tmp_path):
+    data = json.loads(json.dumps(catalog().data))
+    fast = data["videos"][2]
+    low = min(fast["quotes"], key=lambda q: float(q["usd_per_second"]))
+    fast["charge_source"] = low["source"]
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps(data))
+    plan = plan_for(request(duration_seconds=4), MediaSettings(), _load(str(path)))
+    assert plan.video_micros == 4 * 100_000
+    fast["charge_source"] = "https://nowhere.example"
+    path.write_text(json.dumps(data))
+    with pytest.raises(PermanentError):
+        plan_for(request(duration_seconds=4), MediaSettings(), _load(str(path)))
+
+
+def test_reference_images_are_part_of_a_stills_price():
+    refs = [f"gs://b/refs/c1/characters/n{i}.png" for i in range(3)]
+    plain = plan_for(request(kind="npc_portrait", subject="Rei"), MediaSettings())
+    sheets = plan_for(request(kind="npc_portrait", subject="Rei", reference_images=refs),
+                      MediaSettings())
+    # 1120 input tokens each at $0.50 per million tokens on gemini-3.1-flash-image.
+    assert sheets.image_micros - plain.image_micros == 3 * 560
+    premium = plan_for(request(kind="npc_portrait", subject="Rei", reference_images=refs),
+                       MediaSettings(quality="premium"))
+    assert premium.image_micros == 134_000 + 3 * 2240  # $2.00 per million on the pro model

@@ -661,7 +661,8 @@ def test_pure_locals_evaluate(tmp_path: Path) -> None:
     assert values["optional_env"] == {"MEDIA_DAILY_CAP_USD": "12.5"}
     assert values["browser_origins"] == ["*"]
     assert {g["role"] for g in values["project_grants"].values()} == {
-        "roles/aiplatform.user", "roles/datastore.user", "roles/datastore.viewer"}
+        "roles/aiplatform.user", "roles/datastore.user", "roles/datastore.viewer",
+        "roles/firebaseauth.viewer"}
     assert "asset_terminal" in values["terminal_log_filter"]
 
 
@@ -686,6 +687,8 @@ def remove_block(tmp_path: Path, file: str, opening: str) -> Config:
     end = text.index(f"\n{indent}}}\n", start) + len(indent) + 3
     return broken(tmp_path, file, text[start:end], "")
 
+
+SWEEP_ENV = "      MEDIA_SWEEP_EVERY_S      = tostring(var.janitor.sweep_every_s)\n"
 
 BROKEN = {
     "shared_service_account": (
@@ -765,10 +768,8 @@ BROKEN = {
     ),
     "emulator_var_set": (
         check_environment,
-        lambda p: broken(p, "main.tf",
-                         "    janitor = { MEDIA_VEO_STARTS_PER_MIN = tostring(",
-                         '    janitor = { FIRESTORE_EMULATOR_HOST = "127.0.0.1:8080", '
-                         "MEDIA_VEO_STARTS_PER_MIN = tostring("),
+        lambda p: broken(p, "main.tf", SWEEP_ENV, SWEEP_ENV
+                         + '      FIRESTORE_EMULATOR_HOST = "127.0.0.1:8080"\n'),
         "emulator-only FIRESTORE_EMULATOR_HOST is set",
     ),
     "emulator_var_in_computed_env": (

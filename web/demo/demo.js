@@ -1,5 +1,17 @@
 // The demo table: type a scene, trigger it, watch it arrive.
 // Query parameters: ?user=alice (a member; "mallory" is not), &campaign=demo, &session=s1.
+//
+// It embeds the player exactly as a hosted AIDM would: the page initialises its
+// own Firebase app, signs in with a custom token its backend minted (here the
+// demo server, through `MediaClient.create_custom_token`; `#token=...` in the
+// address takes one from `cutscenes player-token` instead) and mounts the player
+// with that app. A visitor the backend will not mint for signs in anonymously:
+// a real Firebase user who is no member, and so sees nothing.
+import { initializeApp } from "firebase/app";
+import {
+  connectAuthEmulator, getAuth, signInAnonymously, signInWithCustomToken, signOut,
+} from "firebase/auth";
+import { connectFirestoreEmulator, getFirestore } from "firebase/firestore";
 import { mountCutscenePlayer } from "/dist/player.js";
 
 const params = new URLSearchParams(location.search);
@@ -11,36 +23,67 @@ const $ = (id) => document.getElementById(id);
 // For tests and the curious: what happened when, in this browser.
 window.cutsceneTimeline = [];
 
+async function postJson(path, body) {
+  const response = await fetch(path, {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { ok: response.ok, status: response.status, body: await response.json() };
+}
+
+// What AIDM's backend does for its page: a custom token for a member, or a refusal.
+async function customToken() {
+  const fromAddress = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (fromAddress) return fromAddress;
+  const answer = await postJson("/api/player-token", { campaign_id: campaignId, user });
+  return answer.ok ? answer.body.token || null : null;
+}
+
 async function main() {
   setUpForm();
   const config = await (await fetch("/config.json", { cache: "no-store" })).json();
   const [host, port] = config.FIRESTORE_EMULATOR_HOST.split(":");
-  const projectId = config.GOOGLE_CLOUD_PROJECT;
   $("who").textContent = user;
   $("campaign").textContent = campaignId;
   $("session").textContent = sessionId;
 
   // The campaign must exist before anyone listens (rules deny reads of one
   // that does not); in a real game AIDM's backend creates it.
-  await fetch("/api/setup", {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ campaign_id: campaignId }),
-  });
+  await postJson("/api/setup", { campaign_id: campaignId });
+
+  const app = initializeApp({ projectId: config.GOOGLE_CLOUD_PROJECT, apiKey: "demo-key",
+    authDomain: "localhost", appId: "demo" }, `demo-${user}`);
+  const auth = getAuth(app);
+  connectAuthEmulator(auth, `http://${config.FIREBASE_AUTH_EMULATOR_HOST}`,
+    { disableWarnings: true });
+  connectFirestoreEmulator(getFirestore(app), host, Number(port));
+  const token = await customToken();
+  const member = Boolean(token);
+  if (token) await signInWithCustomToken(auth, token);
+  else await signInAnonymously(auth);
+  window.cutsceneAuth = { signOut: () => signOut(auth), uid: () => auth.currentUser?.uid };
+
   const element = $("player");
   for (const name of ["cutscene:status", "cutscene:still", "cutscene:playing",
-    "cutscene:denied", "cutscene:error"]) {
+    "cutscene:denied", "cutscene:signed-out", "cutscene:error"]) {
     element.addEventListener(name, (event) => {
       window.cutsceneTimeline.push({ event: name, t: Date.now(), ...event.detail });
     });
   }
   window.cutscenePlayer = mountCutscenePlayer(element, {
-    firebaseConfig: { projectId, apiKey: "demo-key", appId: "demo" },
-    emulator: { host, port, userId: user },
-    campaignId,
-    sessionId,
-    apiUrl: config.MEDIA_API_URL,
+    firebaseApp: app, campaignId, sessionId, apiUrl: config.MEDIA_API_URL,
   });
-  $("go").disabled = false;
+  $("sign-out").hidden = false;
+  $("sign-out").addEventListener("click", async () => {
+    await signOut(auth);
+    $("go").disabled = true;
+    $("status").textContent = "signed out";
+  });
+  // Only a member may call a scene; anyone else only watches (and sees nothing).
+  $("go").disabled = !member;
+  $("go").title = member ? "" : "Only members of this campaign can trigger scenes";
+  if (!member) $("status").textContent = `${user} is not a member of ${campaignId}`;
+  window.cutsceneReady = true;
 }
 
 function setUpForm() {
@@ -65,6 +108,7 @@ function setUpForm() {
       cutscene_type: cutscene ? $("type").value : null,
       motion_prompt: cutscene ? ($("motion").value.trim() || "slow cinematic push-in") : null,
       subject: cutscene ? null : ($("subject").value.trim() || scene.slice(0, 60)),
+      aspect_ratio: kind.value === "npc_portrait" ? "1:1" : null,  // portraits are square
     };
     $("go").disabled = true;
     $("status").textContent = "sending…";

@@ -5,10 +5,18 @@ import { millis } from "./firestore.js";
 const GLOWING = new Set(["action_climax", "power_awakening"]);
 const WHAT = { cutscene: "Cutscene", npc_portrait: "Portrait", location_visual: "Location" };
 const NOTICES = {
-  failed: "This scene couldn't be rendered.",
   "rejected:budget": "Cutscene skipped: this session's media budget is spent.",
   "rejected:disabled": "Cutscenes are switched off for this campaign.",
   "rejected:invalid": "This cutscene request was not valid.",
+};
+// Why nothing came, in words (status_reason of a failed asset).
+const FAILED_REASONS = {
+  image_blocked: "the picture was held back by safety filters",
+  image_failed: "the image model failed",
+  timeout: "it took too long",
+  hidden: "it was removed",
+  budget: "the session budget ran out",
+  invalid: "the request was not valid",
 };
 const PARTIAL_NOTES = {
   budget: "Still only: the session budget did not cover the clip.",
@@ -17,6 +25,25 @@ const PARTIAL_NOTES = {
   timeout: "Still only: the clip took too long.",
   disabled_video: "Still only.",
 };
+// What each unfinished status is called on screen.
+const STAGES = {
+  queued: "Queued",
+  rendering_image: "Rendering the still",
+  animating: "Animating the clip",
+};
+// Asking media_api for URLs again after a failure: quick at first, never
+// slower than every 3 s, so a restarted media_api is noticed within seconds.
+const RETRY_MS = [500, 1000, 2000, 3000];
+
+export function failedNotice(asset) {
+  const why = FAILED_REASONS[asset.status_reason];
+  return why ? `This scene couldn't be rendered: ${why}.` : "This scene couldn't be rendered.";
+}
+
+function seconds(ms) {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s < 90 ? `${s} s` : `${Math.round(s / 60)} min`;
+}
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -32,13 +59,26 @@ function label(asset) {
   return `${type || WHAT[asset.kind] || "Media"}${subject}${turn}`;
 }
 
-function aspect(asset) {
+// Portraits are square wherever they show (card, gallery tile), whatever was asked.
+export function aspect(asset) {
+  if (asset.kind === "npc_portrait") return "1 / 1";
   return { "9:16": "9 / 16", "1:1": "1 / 1" }[asset.aspect_ratio] || "16 / 9";
 }
 
+function problemText(error, waitMs) {
+  const again = `trying again in ${seconds(waitMs)}`;
+  if (error?.status === 401 || error?.status === 403) {
+    return `Not allowed to load this cutscene (${error.message}); ${again}.`;
+  }
+  if (error?.status >= 500) return `The media server is having trouble; ${again}.`;
+  return `Can't reach the media server; ${again}.`;
+}
+
 export class AssetCard {
-  constructor(asset, { urls, emit, openViewer }) {
+  constructor(asset, { urls, emit, openViewer, estimate }) {
     this.urls = urls;
+    this.estimate = estimate || (() => null);
+    this.retry = 0;
     this.emit = emit;
     this.openViewer = openViewer;
     this.asset = null;
@@ -74,14 +114,36 @@ export class AssetCard {
     this.frame.style.aspectRatio = this.notice ? "auto" : aspect(asset);
     // Until a picture is on screen the frame shimmers, unless nothing is coming.
     this.setShimmer(!this.stillLoaded && !this.notice);
-    this.setBadge(status === "animating" ? "Animating…" : null);
+    this.tick();
     this.root.classList.toggle("cs-drift", status === "partial");
     this.setNote(status === "partial" ? PARTIAL_NOTES[asset.status_reason] || "Still only." : null);
     if (asset.image || asset.video) this.loadMedia();
   }
 
+  // The stage in words, how long it has taken, and (from recent completions)
+  // about how long is left: on the shimmer before the still, on a badge after.
+  tick() {
+    const stage = STAGES[this.asset.status];
+    clearTimeout(this.ticker);
+    if (!stage) {
+      this.setBadge(null);
+      return;
+    }
+    const created = millis(this.asset.created_at);
+    const elapsed = created ? Date.now() - created : null;
+    const total = this.estimate(this.asset);
+    let text = stage;
+    if (elapsed !== null) text += ` · ${seconds(elapsed)}`;
+    if (total && elapsed !== null) {
+      text += total > elapsed + 1000 ? ` · about ${seconds(total - elapsed)} left` : " · almost there";
+    }
+    if (this.shimmer) this.shimmerText.textContent = `${text}…`;
+    this.setBadge(this.stillLoaded ? text : null);
+    this.ticker = setTimeout(() => this.tick(), 1000);
+  }
+
   noticeFor(asset) {
-    if (asset.status === "failed") return NOTICES.failed;
+    if (asset.status === "failed") return failedNotice(asset);
     if (asset.status === "rejected") {
       return NOTICES[`rejected:${asset.status_reason}`] || "This cutscene was not made.";
     }
@@ -90,16 +152,30 @@ export class AssetCard {
 
   async loadMedia() {
     const asset = this.asset;
+    clearTimeout(this.retryTimer);
     let urls;
     try {
       urls = await this.urls.urls(asset);
     } catch (error) {
+      if (this.destroyed || this.asset.id !== asset.id) return;
       this.emit("cutscene:error", { assetId: asset.id, message: String(error.message || error) });
+      // Never a dead end: say what is wrong, and try again until it works.
+      const wait = RETRY_MS[Math.min(this.retry, RETRY_MS.length - 1)];
+      this.retry += 1;
+      this.setProblem(problemText(error, wait));
+      this.retryTimer = setTimeout(() => this.loadMedia(), wait);
       return;
     }
+    this.retry = 0;
+    this.setProblem(null);
     if (urls.image_url && !this.still) this.showStill(urls.image_url);
     const wantsClip = asset.video && asset.status === "complete";
     if (wantsClip && urls.video_url && !this.video) this.showClip(urls.video_url);
+  }
+
+  setProblem(text) {
+    this.problem = this.toggleText(this.problem, "cs-problem", text);
+    this.root.classList.toggle("cs-has-problem", Boolean(text));
   }
 
   showStill(url) {
@@ -174,7 +250,8 @@ export class AssetCard {
     if (on && !this.shimmer) {
       this.shimmer = el("div", "cs-shimmer");
       const what = WHAT[this.asset.kind] || "Cutscene";
-      this.shimmer.append(el("span", "cs-shimmer-text", `${what} rendering…`));
+      this.shimmerText = el("span", "cs-shimmer-text", `${what} rendering…`);
+      this.shimmer.append(this.shimmerText);
       this.frame.append(this.shimmer);
     } else if (!on && this.shimmer) {
       this.shimmer.remove();
@@ -207,6 +284,9 @@ export class AssetCard {
   }
 
   destroy() {
+    this.destroyed = true;
+    clearTimeout(this.ticker);
+    clearTimeout(this.retryTimer);
     if (this.video) {
       this.video.pause();
       this.video.removeAttribute("src");

@@ -1,28 +1,16 @@
-// One Firestore instance per player: its own app, so two players on a page
-// (say, two users in a demo) never share a user or a cache.
-import { initializeApp, deleteApp } from "firebase/app";
+// The campaign's documents, read with the host page's own Firestore (its
+// signed-in user is who the security rules see).
 import {
-  collection, connectFirestoreEmulator, doc, getFirestore, limit, onSnapshot, orderBy, query,
+  collection, doc, limit, onSnapshot, orderBy, query, where,
 } from "firebase/firestore";
-
-let appCount = 0;
-
-export function openFirestore({ firestore, firebaseConfig, emulator }) {
-  if (firestore) return { db: firestore, close: async () => {} };
-  const app = initializeApp(firebaseConfig, `cutscene-player-${++appCount}`);
-  const db = getFirestore(app);
-  if (emulator) {
-    const user = emulator.userId;
-    connectFirestoreEmulator(db, emulator.host, Number(emulator.port),
-      user ? { mockUserToken: { user_id: user, sub: user } } : {});
-  }
-  return { db, close: () => deleteApp(app) };
-}
 
 // The campaign's newest media, live. onChange(docs newest first, changes).
 export function listenToMedia(db, campaignId, max, onChange, onError) {
   const media = collection(db, "campaigns", campaignId, "media");
-  const newest = query(media, orderBy("created_at", "desc"), limit(max));
+  // The rules let members list only assets an owner has not hidden, and
+  // only a query that says so: a hide shows up here as a removal.
+  const newest = query(media, where("hidden", "==", false), orderBy("created_at", "desc"),
+    limit(max));
   return onSnapshot(newest, (snap) => {
     const docs = snap.docs.map((d) => ({ id: d.id, ...d.data() }));
     const changes = snap.docChanges().map((c) => ({ type: c.type, id: c.doc.id }));

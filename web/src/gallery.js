@@ -1,7 +1,18 @@
 // The gallery: every asset of the campaign, newest first, a page at a time
 // from media_api (which signs the URLs in one call).
+import { failedNotice } from "./card.js";
 
 const PAGE = 24;
+// Each status in words; a failed tile says why.
+const WORDS = {
+  queued: "queued", rendering_image: "rendering", animating: "animating",
+  complete: "ready", partial: "still only", rejected: "not made",
+};
+
+function statusWords(asset) {
+  if (asset.status === "failed") return failedNotice(asset);
+  return WORDS[asset.status] || "unknown";
+}
 
 export class Gallery {
   constructor({ api, campaignId, openViewer, emit }) {
@@ -35,9 +46,16 @@ export class Gallery {
       for (const asset of page.assets) this.grid.append(this.tile(asset));
       this.cursor = page.next_cursor;
       this.more.hidden = !page.next_cursor;
+      this.empty.textContent = "No media yet.";
       this.empty.hidden = this.grid.children.length > 0;
     }).catch((error) => {
       this.emit("cutscene:error", { where: "gallery", message: String(error.message || error) });
+      this.empty.textContent = `The gallery could not be loaded (${error.message}); it will try again.`;
+      this.empty.hidden = false;
+      clearTimeout(this.retry);
+      this.retry = setTimeout(() => {
+        if (this.root.isConnected && !this.root.hidden) this.load(cursor);
+      }, 5000);
     }).finally(() => { this.loading = null; });
     return this.loading;
   }
@@ -48,6 +66,7 @@ export class Gallery {
     tile.className = "cs-tile";
     tile.dataset.assetId = asset.asset_id;
     tile.dataset.status = asset.status;
+    tile.dataset.kind = asset.kind || "";
     if (asset.image_url) {
       const img = document.createElement("img");
       img.src = asset.image_url;
@@ -63,7 +82,7 @@ export class Gallery {
     const caption = document.createElement("span");
     caption.className = "cs-tile-caption";
     const what = asset.cutscene_type || asset.subject || asset.kind || "media";
-    caption.textContent = `${what.replace(/_/g, " ")} · ${asset.status}`;
+    caption.textContent = `${what.replace(/_/g, " ")} · ${statusWords(asset)}`;
     if (asset.video_url) tile.classList.add("cs-tile-clip");
     tile.append(caption);
     tile.addEventListener("click", () => {

@@ -2,37 +2,31 @@
 //
 //   import { mountCutscenePlayer } from "./player.js";
 //   const player = mountCutscenePlayer(element, {
-//     firebaseConfig,            // or `firestore`: an existing Firestore instance
+//     firebaseApp,               // the host page's initialised Firebase app
 //     campaignId, sessionId,     // sessionId drives the cost meter
 //     apiUrl,                    // media_api base URL
-//     getIdToken,                // async () => Firebase ID token
-//     emulator: { host, port, userId },  // local stack only: mock user, no auth emulator
 //   });
 //   player.destroy();
 //
-// It listens to the campaign's media in Firestore (security rules let only
-// members read), so every status change shows as it happens: a shimmer while
-// the still renders, the still the moment it exists, then the clip. Events
-// are dispatched on `element`: cutscene:status, cutscene:still,
-// cutscene:playing (with timings), cutscene:denied, cutscene:error.
+// It uses the host's Auth (the signed-in user's ID token for media_api, and
+// for the security rules) and the host's Firestore: `firebase` is a peer
+// dependency, so page and player share one SDK. It listens to the campaign's
+// media while someone is signed in (rules let only members read), so every
+// status change shows as it happens: a shimmer while the still renders, the
+// still the moment it exists, then the clip. Signing out stops the listeners.
+// Events are dispatched on `element`: cutscene:status, cutscene:still,
+// cutscene:playing (with timings), cutscene:denied, cutscene:signed-out,
+// cutscene:error.
+import { getAuth, onAuthStateChanged } from "firebase/auth";
+import { getFirestore } from "firebase/firestore";
 import { MediaApi, UrlCache } from "./api.js";
 import { AssetCard } from "./card.js";
 import { CostMeter } from "./cost.js";
-import { listenToLedger, listenToMedia, openFirestore } from "./firestore.js";
+import { listenToLedger, listenToMedia, millis } from "./firestore.js";
 import { Gallery } from "./gallery.js";
-import { mockIdToken } from "./tokens.js";
 import { openViewer } from "./viewer.js";
 
-export { mockIdToken } from "./tokens.js";
-
 const DEFAULT_LIVE = 12;
-
-function tokenSource(options, projectId) {
-  if (options.getIdToken) return options.getIdToken;
-  const user = options.emulator?.userId;
-  if (user) return async () => mockIdToken(user, projectId);
-  return async () => { throw new Error("no getIdToken given"); };
-}
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -42,11 +36,15 @@ function el(tag, className, text) {
 }
 
 export function mountCutscenePlayer(element, options) {
-  const { campaignId, sessionId } = options;
+  const { campaignId, sessionId, firebaseApp } = options;
   if (!campaignId) throw new Error("campaignId is required");
-  const { db, close } = openFirestore(options);
-  const projectId = options.firebaseConfig?.projectId || db.app?.options?.projectId || "";
-  const api = new MediaApi(options.apiUrl, tokenSource(options, projectId));
+  if (!firebaseApp) throw new Error("firebaseApp (the page's initialised Firebase app) is required");
+  const auth = getAuth(firebaseApp);
+  const db = getFirestore(firebaseApp);
+  const api = new MediaApi(options.apiUrl, async () => {
+    if (!auth.currentUser) throw new Error("nobody is signed in");
+    return auth.currentUser.getIdToken();
+  });
   const urls = new UrlCache(api, campaignId);
   const emit = (name, detail) => element.dispatchEvent(new CustomEvent(name, { detail }));
   const cards = new Map();
@@ -112,8 +110,34 @@ export function mountCutscenePlayer(element, options) {
   }
 
   let galleryRefresh = null;
+  // The cost is asked of media_api once the rules have let this user read
+  // (a non-member's page makes no request that can only be refused).
+  let costAsked = false;
+  function askCost() {
+    if (costAsked || !sessionId || !options.apiUrl) return;
+    costAsked = true;
+    api.cost(campaignId, sessionId).then((cost) => {
+      if (root.dataset.state !== "denied" && auth.currentUser) meter.show(cost);
+    }).catch(() => {});
+  }
+
+  // How long a request of each kind took lately (created -> complete), for the
+  // "about N s left" on unfinished ones: the median of the last few.
+  const recentMs = new Map();
+  function learn(docs) {
+    for (const kind of new Set(docs.map((d) => d.kind))) {
+      const spans = docs.filter((d) => d.kind === kind && d.status === "complete")
+        .map((d) => millis(d.completed_at) - millis(d.created_at))
+        .filter((ms) => ms > 0).slice(0, 9).sort((a, b) => a - b);
+      if (spans.length) recentMs.set(kind, spans[Math.floor(spans.length / 2)]);
+    }
+  }
+  const estimate = (asset) => recentMs.get(asset.kind) || null;
+
   function onMedia(docs) {
     root.dataset.state = "live";
+    askCost();
+    learn(docs);
     retryMs = 3000;
     tabs.hidden = false;
     quiet.hidden = true;
@@ -128,7 +152,7 @@ export function mountCutscenePlayer(element, options) {
       let card = cards.get(asset.id);
       if (card) card.update(asset);
       else {
-        card = new AssetCard(asset, { urls, emit, openViewer });
+        card = new AssetCard(asset, { urls, emit, openViewer, estimate });
         cards.set(asset.id, card);
       }
       // The newest asset takes the stage; the rest line up beside it.
@@ -142,18 +166,46 @@ export function mountCutscenePlayer(element, options) {
     }
   }
 
-  listen();
-  unsubscribe.push(() => { clearTimeout(retryTimer); stopMedia(); });
-  if (sessionId) {
-    if (options.apiUrl) {
-      api.cost(campaignId, sessionId).then((cost) => {
-        if (root.dataset.state !== "denied") meter.show(cost);
-      }).catch(() => {});
-    }
-    unsubscribe.push(listenToLedger(db, campaignId, sessionId,
+  // Listen only while someone is signed in; a sign-out (or a switch of user)
+  // stops every listener and clears the screen before anything else is read.
+  let stopLedger = () => {};
+  function start() {
+    retryMs = 3000;
+    costAsked = false;
+    listen();
+    if (!sessionId) return;
+    stopLedger = listenToLedger(db, campaignId, sessionId,
       (ledger) => { if (ledger && root.dataset.state !== "denied") meter.show(ledger); },
-      (error) => { meter.hide(); if (error?.code !== "permission-denied") denied("ledger", error); }));
+      (error) => { meter.hide(); if (error?.code !== "permission-denied") denied("ledger", error); });
   }
+  function stop() {
+    clearTimeout(retryTimer);
+    stopMedia();
+    stopMedia = () => {};
+    stopLedger();
+    stopLedger = () => {};
+    for (const card of cards.values()) card.destroy();
+    cards.clear();
+    meter.hide();
+  }
+  let currentUid = null;
+  const stopAuth = onAuthStateChanged(auth, (user) => {
+    const uid = user?.uid || null;
+    if (uid === currentUid) return;
+    if (currentUid !== null) stop();
+    currentUid = uid;
+    if (uid) {
+      root.dataset.state = "connecting";
+      start();
+    } else {
+      root.dataset.state = "signed-out";
+      tabs.hidden = true;
+      quiet.textContent = "Sign in to see this table's cutscenes.";
+      quiet.hidden = false;
+      emit("cutscene:signed-out", {});
+    }
+  });
+  unsubscribe.push(stopAuth, stop);
 
   return {
     element: root,
@@ -163,7 +215,6 @@ export function mountCutscenePlayer(element, options) {
       for (const card of cards.values()) card.destroy();
       cards.clear();
       root.remove();
-      await close();
     },
   };
 }

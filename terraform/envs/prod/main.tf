@@ -13,6 +13,7 @@ module "media_pipeline" {
   project_id      = var.project_id
   region          = var.region
   vertex_location = var.vertex_location
+  model_locations = var.model_locations
   bundle_path     = var.bundle_path
   labels          = merge({ app = "cutscenes", env = "prod" }, var.labels)
   bucket          = var.bucket

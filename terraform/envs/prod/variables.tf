@@ -23,12 +23,25 @@ variable "region" {
 }
 
 variable "vertex_location" {
-  description = "Vertex AI location for the image and video models."
+  description = "Preferred Vertex AI location; models not served there are called where they are (the pricing catalog's models)."
   type        = string
   default     = "us-central1"
   validation {
     condition     = var.vertex_location == "global" || can(regex("^[a-z]+-[a-z]+[0-9]+$", var.vertex_location))
     error_message = "vertex_location must be a region or \"global\"."
+  }
+}
+
+variable "model_locations" {
+  description = "Per-model Vertex AI location overrides (MEDIA_MODEL_LOCATIONS), e.g. { \"gemini-3-pro-image\" = \"global\" }. Models not listed are called where the pricing catalog says Vertex serves them: at vertex_location when it is one of those, else the catalog's first (gemini-3.1-flash-image is served only from global). A model asked for elsewhere answers 404."
+  type        = map(string)
+  default     = {}
+  validation {
+    condition = alltrue([
+      for model, location in var.model_locations :
+      location == "global" || can(regex("^[a-z]+-[a-z]+[0-9]+$", location))
+    ])
+    error_message = "model_locations maps model ids to a region or \"global\"."
   }
 }
 
@@ -110,10 +123,11 @@ variable "media_api_public" {
 }
 
 variable "janitor" {
-  description = "Schedule (unix cron) and time zone of the janitor job."
+  description = "Schedule (unix cron), its period in seconds (sweep_every_s, kept equal to the schedule's) and time zone of the janitor job."
   type = object({
-    schedule  = optional(string, "*/5 * * * *")
-    time_zone = optional(string, "Etc/UTC")
+    schedule      = optional(string, "* * * * *")
+    time_zone     = optional(string, "Etc/UTC")
+    sweep_every_s = optional(number, 60)
   })
   default = {}
 }

@@ -73,7 +73,7 @@ resource "google_storage_bucket" "sources" {
 # Veo writes {storageUri}/{operation}/sample_0.mp4 under veo-out/; the bucket's
 # own finalize notification on that prefix runs finish_clip (pubsub.tf pushes
 # the topic to it with retries and a dead-letter topic), so no function waits
-# on Veo. See docs/decisions/0007-finish-from-bucket-events.md.
+# on Veo. See docs/decisions/0012-finish-from-bucket-events.md.
 data "google_storage_project_service_account" "gcs" {
   project = var.project_id
 }

@@ -10,8 +10,21 @@ locals {
       scope      = "COLLECTION"
       fields     = [["turn_number", "ASCENDING"], ["created_at", "ASCENDING"]]
     }
-    # janitor: open assets past the deadline, across every campaign
-    # (shared/janitor.py filters status IN [...] and created_at < cutoff).
+    # The web player's live listing (firestore.rules let members list only
+    # `hidden == false`), newest first.
+    media_visible_newest = {
+      collection = "media"
+      scope      = "COLLECTION"
+      fields     = [["hidden", "ASCENDING"], ["created_at", "DESCENDING"]]
+    }
+    # janitor: open assets near their deadline, across every campaign
+    # (shared/janitor.py filters status IN [...] and published_at < cutoff,
+    # and created_at < cutoff for assets older than published_at).
+    stuck_by_published = {
+      collection = "media"
+      scope      = "COLLECTION_GROUP"
+      fields     = [["status", "ASCENDING"], ["published_at", "ASCENDING"]]
+    }
     stuck_by_created = {
       collection = "media"
       scope      = "COLLECTION_GROUP"

@@ -9,8 +9,9 @@ locals {
     render_still  = ["roles/aiplatform.user", "roles/datastore.user"]
     animate_still = ["roles/aiplatform.user", "roles/datastore.user"]
     finish_clip   = ["roles/aiplatform.user", "roles/datastore.user"]
-    # Reads documents only: asset documents, ledgers, campaign membership.
-    media_api = ["roles/datastore.viewer"]
+    # Reads documents only: asset documents, ledgers, campaign membership;
+    # and users (verify_id_token's check_revoked, create_custom_token's lookups).
+    media_api = ["roles/datastore.viewer", "roles/firebaseauth.viewer"]
     # Its sweep asks Veo about operations that wrote nothing.
     janitor = ["roles/datastore.user", "roles/aiplatform.user"]
   }

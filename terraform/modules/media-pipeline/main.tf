@@ -126,6 +126,9 @@ locals {
     for k, v in {
       MEDIA_DAILY_CAP_USD = var.media.daily_cap_usd
       MEDIA_PRICING_FILE  = var.media.pricing_file
+      MEDIA_MODEL_LOCATIONS = length(var.model_locations) == 0 ? null : join(",", [
+        for model, location in var.model_locations : "${model}=${location}"
+      ])
     } : k => tostring(v) if v != null
   }
   # What one function alone reads.
@@ -143,7 +146,10 @@ locals {
       # Close event streams before the platform cuts the request; browsers reconnect.
       MEDIA_API_SSE_MAX_S = tostring(max(10, min(300, local.sizing["media_api"].timeout_seconds - 30)))
     }
-    janitor = { MEDIA_VEO_STARTS_PER_MIN = tostring(var.media.veo_starts_per_min) }
+    janitor = {
+      MEDIA_SWEEP_EVERY_S      = tostring(var.janitor.sweep_every_s)
+      MEDIA_VEO_STARTS_PER_MIN = tostring(var.media.veo_starts_per_min)
+    }
   }
 
   services = [

@@ -1,4 +1,4 @@
-# janitor every five minutes (var.janitor.schedule), authenticated with an
+# janitor every minute (var.janitor.schedule), authenticated with an
 # OIDC token for the scheduler's own service account. No retries: the next
 # run is never more than a schedule period away and the sweep is idempotent.
 resource "google_cloud_scheduler_job" "janitor" {

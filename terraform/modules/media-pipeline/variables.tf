@@ -17,12 +17,25 @@ variable "region" {
 }
 
 variable "vertex_location" {
-  description = "Vertex AI location the functions call for Gemini image and Veo models (VERTEX_LOCATION)."
+  description = "Preferred Vertex AI location (VERTEX_LOCATION): each model is called here when Vertex serves it here, else where the pricing catalog says it is served (gemini-3.1-flash-image: global only); model_locations overrides per model."
   type        = string
   default     = "us-central1"
   validation {
     condition     = var.vertex_location == "global" || can(regex("^[a-z]+-[a-z]+[0-9]+$", var.vertex_location))
     error_message = "vertex_location must be a region such as us-central1, or \"global\"."
+  }
+}
+
+variable "model_locations" {
+  description = "Per-model Vertex AI location overrides (MEDIA_MODEL_LOCATIONS), e.g. { \"gemini-3-pro-image\" = \"global\" }. Models not listed are called where the pricing catalog says Vertex serves them: at vertex_location when it is one of those, else the catalog's first (gemini-3.1-flash-image is served only from global). A model asked for elsewhere answers 404."
+  type        = map(string)
+  default     = {}
+  validation {
+    condition = alltrue([
+      for model, location in var.model_locations :
+      can(regex("^[a-z0-9][a-z0-9.-]*$", model)) && (location == "global" || can(regex("^[a-z]+-[a-z]+[0-9]+$", location)))
+    ])
+    error_message = "model_locations maps model ids to a region such as us-central1 or \"global\"."
   }
 }
 
@@ -221,10 +234,17 @@ variable "media_api_public" {
 variable "janitor" {
   description = "Cloud Scheduler job that invokes janitor (OIDC) to push stuck assets to a terminal state."
   type = object({
-    schedule  = optional(string, "*/5 * * * *")
+    schedule  = optional(string, "* * * * *")
     time_zone = optional(string, "Etc/UTC")
+    # The schedule's period (MEDIA_SWEEP_EVERY_S): each sweep closes what would
+    # pass its deadline before the next, so keep it equal to the schedule's.
+    sweep_every_s = optional(number, 60)
   })
   default = {}
+  validation {
+    condition     = var.janitor.sweep_every_s >= 5 && var.janitor.sweep_every_s <= 3600 && floor(var.janitor.sweep_every_s) == var.janitor.sweep_every_s
+    error_message = "janitor.sweep_every_s must be a whole number of seconds between 5 and 3600."
+  }
   validation {
     condition     = can(regex("^[0-9*/,A-Za-z-]+( +[0-9*/,A-Za-z-]+){4}$", trimspace(var.janitor.schedule)))
     error_message = "janitor.schedule must be a five-field unix cron expression such as \"*/5 * * * *\"."

@@ -178,6 +178,22 @@ def client(emulator_url: str) -> genai.Client:
 
 
 @pytest.fixture
+def client_at(emulator_url: str):
+    """client_at(location) -> a real genai client bound to that Vertex location."""
+
+    def make(location: str) -> genai.Client:
+        return genai.Client(
+            vertexai=True,
+            project=PROJECT,
+            location=location,
+            credentials=google.oauth2.credentials.Credentials(token="x"),
+            http_options=types.HttpOptions(base_url=emulator_url),
+        )
+
+    return make
+
+
+@pytest.fixture
 def control(emulator_url: str):
     """control(method, route, body) -> (status, json) against /_emulator/."""
 

@@ -6,14 +6,15 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-GEN = "/v1beta1/projects/p/locations/l/publishers/google/models/m:generateContent"
+GEN = "/v1beta1/projects/p/locations/global/publishers/google/models/gemini-3.1-flash-image" \
+    ":generateContent"
+PLR = "/v1beta1/projects/p/locations/us-central1/publishers/google/models/" \
+    "veo-3.1-fast-generate-001:predictLongRunning"
 
 
 def test_calls_start_at_zero_and_count(raw, control):
-    assert control("GET", "calls") == (
-        200,
-        {"generateContent": 0, "predictLongRunning": 0, "fetchPredictOperation": 0},
-    )
+    zero = {"generateContent": 0, "predictLongRunning": 0, "fetchPredictOperation": 0}
+    assert control("GET", "calls") == (200, {**zero, "rejected": zero})
     raw("POST", GEN, {"contents": [{"role": "user", "parts": [{"text": "a"}]}]})
     raw("POST", GEN, b"{not json")  # malformed, still a call
     raw(
@@ -25,6 +26,7 @@ def test_calls_start_at_zero_and_count(raw, control):
         "generateContent": 2,
         "predictLongRunning": 0,
         "fetchPredictOperation": 1,
+        "rejected": zero,
     }
 
 
@@ -119,13 +121,13 @@ def test_bad_generate_content_bodies_are_400(raw, body):
     ],
 )
 def test_bad_predict_bodies_are_400(raw, body):
-    assert raw("POST", GEN.replace("generateContent", "predictLongRunning"), body)[0] == 400
+    assert raw("POST", PLR, body)[0] == 400
 
 
 def test_get_on_operation_name(raw):
     status, body = raw(
         "POST",
-        GEN.replace("generateContent", "predictLongRunning"),
+        PLR,
         {"instances": [{"prompt": "x"}], "parameters": {"durationSeconds": 4}},
     )
     assert status == 200

@@ -145,7 +145,8 @@ def test_thought_parts_come_first_when_enabled(client, control):
 def test_v1_prefix_and_raw_wire_shape(raw):
     status, body = raw(
         "POST",
-        "/v1/projects/p/locations/us-central1/publishers/google/models/m:generateContent",
+        "/v1/projects/p/locations/us-central1/publishers/google/models/gemini-3-pro-image"
+        ":generateContent",
         {
             "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
             "generationConfig": {

@@ -66,7 +66,7 @@ def test_image_to_video_into_storage(client, gcs_get, probe):
     op = start(client, out=out)
     assert re.fullmatch(
         rf"projects/demo-x/locations/us-central1/publishers/google/models/{MODEL}"
-        r"/operations/[0-9a-f-]{36}",
+        r"/operations/[0-9]+",  # numeric, like Vertex's
         op.name,
     )
     op = wait(client, op)
@@ -145,7 +145,8 @@ def test_unknown_operation_is_404(client):
     [
         {"duration_seconds": 9},
         {"aspect_ratio": "4:3"},
-        {"resolution": "4k"},
+        {"resolution": "8k"},
+        {"duration_seconds": 5},
     ],
 )
 def test_invalid_video_parameters_are_400(client, config):

@@ -1,0 +1,68 @@
+"""The owner's routes on one asset (CONTRACT section 5): regenerate, animate, hide."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Request, Response
+
+from shared import takes
+from shared.api import routes
+from shared.api.responses import ApiError, json_response
+
+MAX_BODY_BYTES = 16_384  # two prompts of at most 4000 + 2000 characters, as JSON
+PROMPT_LIMITS = {"image_prompt": 4000, "motion_prompt": 2000}
+
+
+def prompts(raw: bytes) -> dict[str, str]:
+    """The regenerate body: `{"image_prompt"?, "motion_prompt"?}`, each a
+    non-blank string within section 1's bounds; an empty body keeps both."""
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(400, f"the body is larger than {MAX_BODY_BYTES} bytes")
+    if not raw.strip():
+        return {}
+    try:
+        body: Any = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise ApiError(400, "the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    unknown = sorted(set(body) - set(PROMPT_LIMITS))
+    if unknown:
+        raise ApiError(400, f"unknown field {unknown[0][:60]!r}: only image_prompt and "
+                            "motion_prompt may be given")
+    out: dict[str, str] = {}
+    for name, limit in PROMPT_LIMITS.items():
+        value = body.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip() or len(value) > limit:
+            raise ApiError(400, f"{name} must be a non-blank string of 1-{limit} characters")
+        out[name] = value
+    return out
+
+
+def _run(call: Any) -> Any:
+    try:
+        return call()
+    except takes.TakeRefused as exc:
+        raise ApiError(exc.code, exc.message) from None
+
+
+def regenerate(route: routes.Route, request: Request) -> Response:
+    given = prompts(request.get_data(cache=False))
+    made = _run(lambda: takes.regenerate(route.campaign_id, route.asset_id or "", **given))
+    return json_response(made, status=202)
+
+
+def animate(route: routes.Route, _request: Request) -> Response:
+    return json_response(_run(lambda: takes.reanimate(route.campaign_id, route.asset_id or "")),
+                         status=202)
+
+
+def hide(route: routes.Route, _request: Request) -> Response:
+    _run(lambda: takes.hide(route.campaign_id, route.asset_id or ""))
+    response = Response(status=204)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

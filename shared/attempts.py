@@ -1,0 +1,41 @@
+"""An owner's retried clip (re-animate): the worker reserves the attempt's clip.
+
+The owner's POST moves a `partial` cutscene back to `animating` with
+`video_attempt` N (shared/takes.py); the animate worker reserves the clip under
+the ledger key "{asset_id}:video.N" just before Veo is paid, so a duplicate
+delivery of attempt N finds its hold already recorded, and attempt N+1 can be
+charged once more.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared import assets, log, spend
+from shared.campaigns import load_campaign
+from shared.pricing import usd_to_micros
+
+
+def reserve_retry(doc: dict[str, Any]) -> bool:
+    """True when Veo may be called: the first attempt (reserved at admission)
+    or a retry whose clip is now held. A retry that cannot be held ends
+    `partial` (budget, or disabled_video when media was turned off)."""
+    if spend.clip_stage(doc) == "video":
+        return True
+    cid, aid = doc["campaign_id"], doc["asset_id"]
+    campaign = load_campaign(cid)
+    if campaign is None or not campaign.media.enabled:
+        assets.transition(cid, aid, "partial", "disabled_video")
+        return False
+    micros = int((doc.get("plan") or {}).get("video_micros") or 0)
+    cap = usd_to_micros(campaign.media.budget_per_session_usd)
+    choice, daily = spend.reserve(cid, doc["session_id"], aid, cap,
+                                  [{spend.clip_stage(doc): micros}])
+    if choice is None:
+        log.info("retry_refused", "the retried clip does not fit the budget")
+        assets.transition(cid, aid, "partial", "budget")
+        return False
+    if daily and doc.get("clip_daily") != daily:
+        assets.update_fields(cid, aid, clip_daily=daily)
+        doc["clip_daily"] = daily  # settle and release find the day's shard
+    return True

@@ -1,0 +1,154 @@
+"""An owner's moves on an asset (CONTRACT section 5): regenerate, re-animate, hide.
+
+The HTTP routes and the CLI both call these; each raises `TakeRefused` with
+the HTTP code that describes why it cannot (404 unknown or hidden asset, 409
+wrong state, 400 bad input, 503 Pub/Sub unreachable).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared import assets, events, hiding, log
+from shared.campaigns import load_campaign
+from shared.docs import now, read_modify_write
+from shared.pricing import micros_to_usd
+
+
+class TakeRefused(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def visible(campaign_id: str, asset_id: str) -> dict[str, Any]:
+    """The asset, unless it does not exist or was hidden (both: 404)."""
+    doc = assets.load(campaign_id, asset_id)
+    if doc is None or doc.get("hidden"):
+        raise TakeRefused(404, "no such asset")
+    return doc
+
+
+def regenerate(campaign_id: str, asset_id: str, image_prompt: str | None = None,
+               motion_prompt: str | None = None) -> dict[str, str]:
+    """Publish a new request for the same moment (session, turn, kind, type,
+    subject, style, references) with new prompts where given, linked back by
+    `regenerated_from`. The pipeline admits it like any request (budget)."""
+    from shared.client import new_request_id, publish_request
+
+    doc = visible(campaign_id, asset_id)
+    original = doc.get("request")
+    if not isinstance(original, dict) or not doc.get("session_id"):
+        raise TakeRefused(409, "this asset's request was invalid: there is nothing to regenerate")
+    if motion_prompt is not None and doc.get("kind") != "cutscene":
+        raise TakeRefused(400, "motion_prompt is for cutscenes only")
+    message = {**original, "request_id": f"regen-{new_request_id()[4:]}",
+               "regenerated_from": asset_id}
+    if image_prompt is not None:
+        message["image_prompt"] = image_prompt
+    if motion_prompt is not None:
+        message["motion_prompt"] = motion_prompt
+    result = publish_request(message)
+    if not result.accepted:
+        reason = result.reason or "not published"
+        raise TakeRefused(400 if reason.startswith("invalid") else 503, reason)
+    log.info("regenerated", f"asset {asset_id} regenerated as {result.asset_id}",
+             campaign_id=campaign_id, asset_id=asset_id, new_asset_id=result.asset_id,
+             request_id=result.request_id)
+    return {"asset_id": result.asset_id or "", "request_id": result.request_id or ""}
+
+
+def _retry_fields(doc: dict[str, Any]) -> dict[str, Any]:
+    plan = doc.get("plan") or {}
+    stamp = now()
+    return {
+        "status": "animating", "status_reason": None, "error": None,
+        "video_attempt": int(doc.get("video_attempt") or 1) + 1, "restarted_at": stamp,
+        "updated_at": stamp, "completed_at": None, "lease": None, "video": None,
+        "video_operation": None, "video_started_at": None, "video_start_uncertain_at": None,
+        "clip_daily": None,
+        # The last attempt's clip-stage bookkeeping (paced queue, sweep checks):
+        # a retry waits, starts and is checked afresh.
+        "video_waiting": False, "video_queued_at": None, "video_check_at": None,
+        "video_checks": 0, "video_slot": None, "video_token_at": None,
+        "video_wait_ms": None, "video_output_at": None,
+        "models": {**(doc.get("models") or {}), "video": plan.get("video_model")},
+        "estimated_cost_usd": micros_to_usd(int(plan.get("image_micros") or 0)
+                                            + int(plan.get("video_micros") or 0)),
+    }
+
+
+def reanimate(campaign_id: str, asset_id: str) -> dict[str, str]:
+    """Try the clip of a `partial` cutscene again on its existing still: the
+    one way back in the status machine (partial -> animating). Only one of
+    several concurrent calls wins; the others get 409."""
+    from shared.render import publish_animate
+
+    doc = visible(campaign_id, asset_id)
+    if doc.get("kind") != "cutscene" or not doc.get("image") \
+            or not (doc.get("plan") or {}).get("video_model"):
+        raise TakeRefused(409, "only a cutscene with a still can be re-animated")
+    campaign = load_campaign(campaign_id)
+    if campaign is None or not campaign.media.enabled:
+        raise TakeRefused(409, "media is disabled for this campaign")
+
+    def mutate(cur: dict[str, Any] | None) -> tuple[dict[str, Any] | None, Any]:
+        if cur is None or cur.get("hidden"):
+            return None, 404
+        if cur.get("status") != "partial":
+            return None, f"the asset is {cur.get('status')}, not partial"
+        update = _retry_fields(cur)
+        return update, {**cur, **update}
+
+    outcome = read_modify_write(assets.asset_ref(campaign_id, asset_id), mutate)
+    if outcome == 404:
+        raise TakeRefused(404, "no such asset")
+    if not isinstance(outcome, dict):
+        raise TakeRefused(409, str(outcome))
+    events.publish_status(outcome)
+    try:
+        publish_animate(campaign_id, asset_id)
+    except Exception as exc:
+        # Nobody will work on it: put it back where it was, holding nothing.
+        assets.transition(campaign_id, asset_id, "partial", "video_failed",
+                          error=f"re-animate not published: {type(exc).__name__}")
+        raise TakeRefused(503, "could not publish the re-animate request; try again") from exc
+    log.info("reanimated", f"asset {asset_id}: clip attempt {outcome['video_attempt']}",
+             campaign_id=campaign_id, asset_id=asset_id, attempt=outcome["video_attempt"])
+    return {"asset_id": asset_id}
+
+
+def idle_clip(doc: dict[str, Any]) -> bool:
+    """An animating asset no worker holds: its clip started (or waits for a
+    paced start), and only a bucket event or the sweep would look at it."""
+    from shared.animate import started
+
+    return (doc.get("status") == "animating" and not assets.lease_live(doc)
+            and (started(doc) or bool(doc.get("video_waiting"))))
+
+
+def hide(campaign_id: str, asset_id: str) -> None:
+    """Hide the asset and delete its objects. A request in flight notices at
+    its next check and ends (reason `hidden`), releasing its holds. Hiding a
+    hidden asset again is a no-op that deletes its objects again."""
+
+    def mutate(cur: dict[str, Any] | None) -> tuple[dict[str, Any] | None, Any]:
+        if cur is None:
+            return None, None
+        if cur.get("hidden"):
+            return None, cur
+        update = {"hidden": True, "hidden_at": now(), "updated_at": now()}
+        return update, {**cur, **update}
+
+    doc = read_modify_write(assets.asset_ref(campaign_id, asset_id), mutate)
+    if doc is None:
+        raise TakeRefused(404, "no such asset")
+    hiding.delete_objects(campaign_id, asset_id)
+    events.publish_status(doc)  # players drop it (the event carries hidden: true)
+    if idle_clip(doc):
+        # Nothing runs while Veo renders or a paced clip waits (the bucket
+        # event finishes clips): end it now, releasing the clip's hold.
+        hiding.stop(doc)
+    log.info("asset_hidden", f"asset {asset_id} hidden", campaign_id=campaign_id,
+             asset_id=asset_id, status=doc.get("status"))

@@ -1,0 +1,40 @@
+import json
+
+from shared.cli import main
+from shared.pricing import catalog
+
+
+def test_prices_prints_every_entry_with_its_quotes(capsys, monkeypatch):
+    monkeypatch.setenv("CUTSCENES_NO_LOCAL", "1")
+    assert main(["prices"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    data = catalog().data
+    assert len([line for line in lines if line.startswith(("gemini", "veo"))]) == (
+        len(data["images"]) + len(data["image_inputs"]) + len(data["videos"]))
+    [fast_720] = [line for line in lines if line.startswith("veo-3.1-fast") and "720p" in line]
+    assert "$0.15" in fast_720 and "$0.10 third-party" in fast_720 and "2026-10-01" in fast_720
+    [lite_1080] = [line for line in lines if line.startswith("veo-3.1-lite") and "1080p" in line]
+    assert "$0.08" in lite_1080
+    [flash] = [line for line in lines
+               if line.startswith("gemini-3.1-flash-image ") and " 1K " in line]
+    assert "global" in flash
+
+
+def test_prices_json_and_called_location_follow_the_override(capsys, monkeypatch):
+    from shared.settings import get_settings
+
+    monkeypatch.setenv("CUTSCENES_NO_LOCAL", "1")
+    monkeypatch.setenv("MEDIA_MODEL_LOCATIONS", "gemini-3-pro-image=europe-west4")
+    get_settings.cache_clear()
+    try:
+        assert main(["prices", "--json"]) == 0
+    finally:
+        monkeypatch.delenv("MEDIA_MODEL_LOCATIONS")
+        get_settings.cache_clear()
+    prices = json.loads(capsys.readouterr().out)["prices"]
+    called = {p["model"]: p["called_at"] for p in prices}
+    assert called["gemini-3-pro-image"] == "europe-west4"
+    assert called["gemini-3.1-flash-image"] == "global"
+    assert called["veo-3.1-generate-001"] == "us-central1"
+    assert all(q["source"] and q["as_of"] for p in prices for q in p["quotes"])
