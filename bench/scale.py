@@ -84,7 +84,7 @@ def one_run(table: Table, label: str, paced: bool, cutscenes: int, campaigns: in
            "MEDIA_VIDEO_EXPECTED_S": str(clip_s[1] / COMPRESS),
            "MEDIA_VIDEO_EXPECTED_PER_S": "0",
            "MEDIA_VIDEO_SWEEP_FIRST_S": "1", "MEDIA_VIDEO_SWEEP_MAX_S": "5",
-           "MEDIA_SWEEP_EVERY_S": "1", "MEDIA_VEO_FAIRNESS": fairness}
+           "MEDIA_VIDEO_SWEEP_EVERY_S": "1", "MEDIA_VEO_FAIRNESS": fairness}
     stack = start_stack(env, log_dir=ROOT / ".local" / "logs" / f"scale-{label}-{os.getpid()}")
     try:
         rng = random.Random(16)
