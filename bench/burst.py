@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=300)
     args = parser.parse_args(argv)
     table = Table()
-    stack = start_stack({"MEDIA_POLL_BUDGET_S": "120"})
+    stack = start_stack({"MEDIA_VEO_QUOTA_WAIT_S": "120"})
     try:
         figures = run(stack, args.n)
     finally:

@@ -12,7 +12,10 @@ import time
 def main(campaign_id: str) -> None:
     from shared.clients import firestore_client
 
-    media = firestore_client().collection("campaigns").document(campaign_id).collection("media")
+    db = firestore_client()
+    # "*": every campaign's media at once (the scale benchmark).
+    media = (db.collection_group("media") if campaign_id == "*" else
+             db.collection("campaigns").document(campaign_id).collection("media"))
 
     def on_change(_docs, changes, _read_time) -> None:
         stamp = time.time()

@@ -3,6 +3,8 @@
 - `sweep()`: assets stuck past MEDIA_DEADLINE_S are closed and their
   reservations released (Cloud Scheduler in the cloud; `cutscenes janitor`
   locally).
+- `sweep_operations()`: animating assets whose Veo operation wrote nothing
+  by its expected time are asked about, once each, with backoff.
 - `close_dead_letter()`: a message that exhausted its delivery attempts
   reaches a dead-letter topic, which pushes it here; its asset is closed at
   once instead of waiting for the deadline.
@@ -69,6 +71,82 @@ def sweep(limit: int = 500) -> int:
     return closed
 
 
+def sweep_operations(model: Any = None) -> dict[str, int]:
+    """Ask Veo about animating assets whose operation is overdue (its MP4
+    never landed: an error, a safety block, a hang, or a lost event), at
+    most MEDIA_VIDEO_SWEEP_LIMIT per sweep, each backing off on its own."""
+    import time
+
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    from shared.errors import Busy
+    from shared.finish import finish_operation
+    from shared.media_models import GenaiVideoModel
+
+    settings = get_settings()
+    query = (firestore_client().collection_group("media")
+             .where(filter=FieldFilter("status", "==", "animating"))
+             .where(filter=FieldFilter("video_check_at", "<", time.time()))
+             .limit(settings.MEDIA_VIDEO_SWEEP_LIMIT))
+    outcomes: dict[str, int] = {}
+    for snap in query.stream():
+        doc = snap.to_dict() or {}
+        uncertain = doc.get("video_start_uncertain_at") is not None
+        if not doc.get("video_operation") and not uncertain:
+            continue
+        log.bind(campaign_id=doc.get("campaign_id"), asset_id=doc.get("asset_id"),
+                 request_id=doc.get("request_id"))
+        try:
+            if doc.get("video_operation"):
+                what = finish_operation(doc, str(doc["video_operation"]),
+                                        model or GenaiVideoModel())
+            else:
+                what = give_up_uncertain(doc)
+        except Busy:
+            what = "busy"  # the bucket event (or another sweep) is on it
+        except Exception as exc:  # noqa: BLE001 - one bad asset must not stop the sweep
+            what = "error"
+            _log_failure("janitor_check_failed", "could not check an operation", exc)
+        outcomes[what] = outcomes.get(what, 0) + 1
+    if outcomes:
+        log.info("janitor_operations", "checked overdue Veo operations", **outcomes)
+    from shared import dispatch
+
+    for what, n in dispatch.dispatch(model).items():
+        outcomes[what] = outcomes.get(what, 0) + n
+    return {k: v for k, v in outcomes.items() if v}
+
+
+def give_up_uncertain(doc: dict[str, Any]) -> str:
+    """A Veo start whose outcome was lost, past its MEDIA_VEO_ADOPT_WAIT_S
+    (video_check_at): adopt its clip if one landed (a lost event), else close
+    the asset partial with its hold released. Never a second start."""
+    from shared.animate import fail_video
+    from shared.errors import Busy
+    from shared.finish import adopt_output
+    from shared.paths import video_output_prefix
+
+    cid, aid = doc["campaign_id"], doc["asset_id"]
+    uri = storage.first_mp4_under(video_output_prefix(cid, aid))
+    if uri:
+        return adopt_output(doc, uri, None)
+    owner = f"janitor/{assets.new_owner()[:8]}"
+    if not assets.claim(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, "animating"):
+        raise Busy("another worker holds the asset")
+    try:
+        fresh = assets.load(cid, aid) or {}
+        if fresh.get("status") != "animating" or fresh.get("video_operation"):
+            return "closed"
+        waited = float(fresh.get("video_check_at") or 0) - float(
+            fresh.get("video_start_uncertain_at") or 0)
+        fail_video(fresh, "video_failed", (
+            "Veo start failed with an unknown outcome and no clip appeared within "
+            f"{waited:.0f} s; not started again, to never pay for two clips"))
+        return "gave_up"
+    finally:
+        assets.release_lease(cid, aid, owner)
+
+
 def _log_failure(event: str, message: str, exc: Exception) -> None:
     if transport_error(exc) is not None:  # an outage: the next sweep tries again
         log.warning(event, f"{message}: {describe(exc)}", transient=True)
@@ -113,13 +191,20 @@ def close_dead_letter(data: bytes) -> str:
 
 
 def handle_http(body: Any) -> dict[str, Any]:
-    """A Pub/Sub push envelope (dead letters) or anything else (a sweep)."""
+    """A Pub/Sub push envelope (dead letters), `{"sweep": "operations"}`
+    (overdue Veo operations only), or anything else (both sweeps)."""
     from shared.entry import decode_data
 
     message = body.get("message") if isinstance(body, dict) else None
     if isinstance(message, dict):
         return {"dead_letter": dead_letter(decode_data(message.get("data")))}
-    return {"closed": sweep()}
+    if isinstance(body, dict) and body.get("sweep") == "operations":
+        return {"operations": sweep_operations()}  # the local scheduler's tick
+    answer: dict[str, Any] = {"closed": sweep()}
+    checked = sweep_operations()
+    if checked:
+        answer["operations"] = checked
+    return answer
 
 
 def dead_letter(data: bytes) -> str:

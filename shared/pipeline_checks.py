@@ -9,8 +9,7 @@ from typing import Any
 from shared import log
 from shared.settings import get_settings
 
-CRASH_POINTS = ("reserved", "image_made", "png_stored", "veo_started", "mid_poll",
-                "mp4_recorded")
+CRASH_POINTS = ("reserved", "image_made", "png_stored", "veo_started", "mp4_recorded")
 
 
 def checkpoint(step: str) -> None:

@@ -29,10 +29,14 @@ class Settings(BaseSettings):
     MEDIA_IMAGE_TIMEOUT_S: float = Field(default=120.0, gt=0, le=600)
     MEDIA_VEO_START_TIMEOUT_S: float = Field(default=60.0, gt=0, le=600)
     MEDIA_VEO_POLL_TIMEOUT_S: float = Field(default=30.0, gt=0, le=600)
-    # After a Veo start whose outcome is unknown (timeout, 5xx), how long to
-    # watch for the output of an operation it may have created before giving
-    # up on the clip; never a blind second start (docs/decisions/0011-veo-start-retries.md).
+    # After a Veo start whose outcome is unknown (timeout, 5xx), how long the
+    # output of an operation it may have created is awaited (the bucket event
+    # adopts it) before the sweep gives up on the clip; never a blind second
+    # start (docs/decisions/0011-veo-start-retries.md).
     MEDIA_VEO_ADOPT_WAIT_S: float = Field(default=420.0, gt=0, le=3600)
+    # How long one Veo start waits out 429s in-process (renewing its lease)
+    # before handing over to a redelivery; below the 540 s function limit.
+    MEDIA_VEO_QUOTA_WAIT_S: float = Field(default=300.0, gt=0, le=500)
     MEDIA_BUCKET: str = "demo-cutscenes-media"
     MEDIA_REQUESTS_TOPIC: str = "media-requests"
     MEDIA_ANIMATE_TOPIC: str = "media-animate"
@@ -51,13 +55,24 @@ class Settings(BaseSettings):
     MEDIA_SIGNED_URL_TTL_S: int = Field(default=900, ge=60, le=900)
     # Service account that signs URLs through IAM signBlob in the cloud.
     MEDIA_SIGNING_SA: str | None = None
-    # How long one animate_still invocation may poll before handing over to a
-    # redelivery; below the 540 s function limit with room to spare.
-    MEDIA_POLL_BUDGET_S: float = Field(default=480.0, gt=0)
-    # "watch" (look for Veo's output object, poll Veo when it appears or every
-    # 15 s) or "fixed:S" (poll every S seconds); see shared/polling.py.
-    MEDIA_POLL_STRATEGY: str = Field(
-        default="watch", pattern=r"^(watch(:\d+(\.\d+)?)?|fixed:\d+(\.\d+)?)$")
+    # Veo's operations are finished by the bucket's object notification; the
+    # janitor's sweep asks Veo only about those that wrote nothing by
+    # EXPECTED_S + EXPECTED_PER_S * clip seconds, then backs off per
+    # operation (doubling from SWEEP_FIRST_S up to SWEEP_MAX_S).
+    MEDIA_VIDEO_EXPECTED_S: float = Field(default=60.0, ge=0)
+    MEDIA_VIDEO_EXPECTED_PER_S: float = Field(default=5.0, ge=0)
+    MEDIA_VIDEO_SWEEP_FIRST_S: float = Field(default=15.0, gt=0)
+    MEDIA_VIDEO_SWEEP_MAX_S: float = Field(default=120.0, gt=0)
+    # Project-wide budget of Veo starts per window (Vertex's quota is per
+    # minute); 0 means unpaced: animate_still starts its clip at once.
+    # The window is shortened only by time-compressed benchmarks.
+    MEDIA_VEO_STARTS_PER_MIN: int = Field(default=0, ge=0, le=10000)
+    MEDIA_VEO_PACING_WINDOW_S: float = Field(default=60.0, gt=0, le=3600)
+    # Which waiting clip starts next: "round_robin" across campaigns, or
+    # "waiting" (round-robin weighted by waiting time); see shared/dispatch.py.
+    MEDIA_VEO_FAIRNESS: str = Field(default="round_robin", pattern=r"^(round_robin|waiting)$")
+    # How many overdue operations one sweep asks Veo about at most.
+    MEDIA_VIDEO_SWEEP_LIMIT: int = Field(default=50, ge=1, le=1000)
     # How long a delivery owns a stage. A second delivery of the same message
     # backs off meanwhile; a crashed owner delays the takeover this long.
     MEDIA_IMAGE_LEASE_S: float = Field(default=45.0, gt=0, le=600)

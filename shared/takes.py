@@ -68,6 +68,11 @@ def _retry_fields(doc: dict[str, Any]) -> dict[str, Any]:
         "updated_at": stamp, "completed_at": None, "lease": None, "video": None,
         "video_operation": None, "video_started_at": None, "video_start_uncertain_at": None,
         "clip_daily": None,
+        # The last attempt's clip-stage bookkeeping (paced queue, sweep checks):
+        # a retry waits, starts and is checked afresh.
+        "video_waiting": False, "video_queued_at": None, "video_check_at": None,
+        "video_checks": 0, "video_slot": None, "video_token_at": None,
+        "video_wait_ms": None, "video_output_at": None,
         "models": {**(doc.get("models") or {}), "video": plan.get("video_model")},
         "estimated_cost_usd": micros_to_usd(int(plan.get("image_micros") or 0)
                                             + int(plan.get("video_micros") or 0)),
@@ -114,6 +119,15 @@ def reanimate(campaign_id: str, asset_id: str) -> dict[str, str]:
     return {"asset_id": asset_id}
 
 
+def idle_clip(doc: dict[str, Any]) -> bool:
+    """An animating asset no worker holds: its clip started (or waits for a
+    paced start), and only a bucket event or the sweep would look at it."""
+    from shared.animate import started
+
+    return (doc.get("status") == "animating" and not assets.lease_live(doc)
+            and (started(doc) or bool(doc.get("video_waiting"))))
+
+
 def hide(campaign_id: str, asset_id: str) -> None:
     """Hide the asset and delete its objects. A request in flight notices at
     its next check and ends (reason `hidden`), releasing its holds. Hiding a
@@ -132,5 +146,9 @@ def hide(campaign_id: str, asset_id: str) -> None:
         raise TakeRefused(404, "no such asset")
     hiding.delete_objects(campaign_id, asset_id)
     events.publish_status(doc)  # players drop it (the event carries hidden: true)
+    if idle_clip(doc):
+        # Nothing runs while Veo renders or a paced clip waits (the bucket
+        # event finishes clips): end it now, releasing the clip's hold.
+        hiding.stop(doc)
     log.info("asset_hidden", f"asset {asset_id} hidden", campaign_id=campaign_id,
              asset_id=asset_id, status=doc.get("status"))

@@ -177,3 +177,45 @@ def _ensure_subscription(subscriber, request: dict) -> None:
         subscriber.modify_push_config(
             request={"subscription": request["name"], "push_config": {"push_endpoint": wanted}}
         )
+
+
+def ensure_finish_topology(
+    project: str,
+    finish_url: str,
+    topic: str = "media-clips",
+    dead_letter_attempts: int = LOCAL_DELIVERY_ATTEMPTS,
+    emulator_host: str | None = None,
+) -> dict[str, dict]:
+    """The bucket-notification path: fake-gcs-server publishes finalize events
+    of `veo-out/` objects to `topic`, pushed to finish_clip with a dead-letter
+    topic (kept in a pull hold: the janitor's sweep asks Veo about any
+    operation whose event died, so no push to the janitor is needed). No
+    retry policy, as for the work subscriptions (LOCAL_DELIVERY_ATTEMPTS)."""
+    publisher, subscriber = clients(emulator_host)
+    try:
+        main = publisher.topic_path(project, topic)
+        dead = publisher.topic_path(project, f"{topic}-dead")
+        for path in (main, dead):
+            try:
+                publisher.create_topic(request={"name": path})
+            except gexc.AlreadyExists:
+                pass
+        endpoint = push_endpoint(finish_url, project, topic)
+        _ensure_subscription(subscriber, {
+            "name": subscriber.subscription_path(project, "finish-clip"),
+            "topic": main,
+            "push_config": {"push_endpoint": endpoint},
+            "ack_deadline_seconds": 60,
+            "dead_letter_policy": {"dead_letter_topic": dead,
+                                   "max_delivery_attempts": dead_letter_attempts},
+        })
+        _ensure_subscription(subscriber, {
+            "name": subscriber.subscription_path(project, f"{topic}-dead-hold"),
+            "topic": dead, "ack_deadline_seconds": 60,
+        })
+        return {"finish-clip": {"topic": topic, "push_endpoint": endpoint, "dead_letter": dead}}
+    finally:
+        subscriber.close()
+        transport = getattr(publisher, "transport", None) or getattr(publisher, "_transport", None)
+        if transport is not None and hasattr(transport, "close"):
+            transport.close()

@@ -58,10 +58,14 @@ FUNCTIONS: dict[str, str] = {
     "animate_still": "cloudevent",
     "media_api": "http",
     "janitor": "http",
+    "finish_clip": "cloudevent",
 }
 # Start order; stop runs it backwards. "auth" (the Firebase Auth emulator, about
 # 10-15 s of Node module loading) is spawned first so its start overlaps the rest.
-PARTS = ("auth", "firestore", "pubsub", "gcs", "media_emulator", *FUNCTIONS, "demo")
+PARTS = ("auth", "firestore", "pubsub", "gcs", "media_emulator", *FUNCTIONS, "demo",
+         "scheduler")
+# Veo's output prefix: fake-gcs-server publishes its finalize events to Pub/Sub.
+VEO_OUTPUT_PREFIX = "veo-out/"
 # Ports the Auth emulator's CLI opens besides its own (hub, logging): named in a
 # firebase.json per stack, or every stack would want the fixed 4400 and 4500.
 AUTH_EXTRA_PORTS = ("auth_hub", "auth_logging")
@@ -304,8 +308,17 @@ class LocalStack:
                 "-public-host", f"{HOST}:{port}",
                 "-cors-headers", GCS_CORS_HEADERS,
                 "-log-level", "warn",
+                *self._gcs_event_flags(),
             ]  # fmt: skip
-            return procs.spawn(name, argv, {}, self.log_dir, port=port, cwd=root)
+            env = {"PUBSUB_EMULATOR_HOST": self.env["PUBSUB_EMULATOR_HOST"]}
+            return procs.spawn(name, argv, env, self.log_dir, port=port, cwd=root)
+        if name == "scheduler":
+            argv = [
+                _python(), "-m", "infra.local.operations_tick",
+                "--url", self.env["JANITOR_URL"],
+                "--every", self.env.get("MEDIA_VIDEO_SWEEP_EVERY_S", "2"),
+            ]  # fmt: skip
+            return procs.spawn(name, argv, {"PYTHONUNBUFFERED": "1"}, self.log_dir, cwd=root)
         if name == "media_emulator":
             argv = [
                 _python(), "-m", "infra.media_emulator",
@@ -327,6 +340,17 @@ class LocalStack:
         if name in FUNCTIONS:
             return self._spawn_function(name, port, self.function_env)
         raise KeyError(name)
+
+    def _gcs_event_flags(self) -> list[str]:
+        """fake-gcs-server's own notifications, as the bucket's Cloud Storage
+        notification configuration sends them in the cloud (terraform/)."""
+        return [
+            "-event.pubsub-project-id", self.env["GOOGLE_CLOUD_PROJECT"],
+            "-event.pubsub-topic", self.env["MEDIA_FINISH_TOPIC"],
+            "-event.bucket", self.env["MEDIA_BUCKET"],
+            "-event.object-prefix", VEO_OUTPUT_PREFIX,
+            "-event.list", "finalize",
+        ]  # fmt: skip
 
     def _spawn_auth(self, ports: dict[str, int]) -> Proc:
         cli = self.root / FIREBASE_CLI
@@ -400,6 +424,12 @@ class LocalStack:
                     env=self.env,
                     emulator_host=self.env["PUBSUB_EMULATOR_HOST"],
                 )
+                pubsub_setup.ensure_finish_topology(
+                    self.env["GOOGLE_CLOUD_PROJECT"],
+                    self.env["FINISH_CLIP_URL"],
+                    self.env["MEDIA_FINISH_TOPIC"],
+                    emulator_host=self.env["PUBSUB_EMULATOR_HOST"],
+                )
                 self.timings["pubsub_topology"] = round(time.monotonic() - self._t0, 2)
                 log(
                     f"  {'pubsub topics':<15} ready in {self.timings['pubsub_topology']:.2f} s"
@@ -446,6 +476,8 @@ class LocalStack:
             "media_emulator": "/_emulator/calls",
             "demo": "/config.json",
         }
+        if name == "scheduler":
+            return  # no port: it only calls the janitor
         if name in probe:
             procs.wait_http(base + probe[name], timeout, proc, cancel=cancel)
         else:
@@ -785,17 +817,27 @@ def _plan(log_dir: Path, extra_env: dict[str, str]) -> _Plan:
         "RENDER_STILL_URL": url("render_still"),
         "ANIMATE_STILL_URL": url("animate_still"),
         "JANITOR_URL": url("janitor"),
+        "FINISH_CLIP_URL": url("finish_clip"),
+        "MEDIA_FINISH_TOPIC": parent.get("MEDIA_FINISH_TOPIC", "media-clips"),
+        # The operations tick (operations_tick.py), local only; the full sweep
+        # keeps MEDIA_SWEEP_EVERY_S (scheduler.py), as in the cloud.
+        "MEDIA_VIDEO_SWEEP_EVERY_S": extra_env.get("MEDIA_VIDEO_SWEEP_EVERY_S", "2"),
     }
     overridable = (
         "MEDIA_BUCKET",
         "MEDIA_REQUESTS_TOPIC",
         "MEDIA_ANIMATE_TOPIC",
         "MEDIA_EVENTS_TOPIC",
+        "MEDIA_FINISH_TOPIC",
     )
     for key in overridable:
         if key in extra_env:
             env[key] = extra_env[key]
     function_env = {
+        # The media emulator renders a clip in seconds, not Veo's minute: the
+        # sweep asks about an operation that wrote nothing after 5 s.
+        "MEDIA_VIDEO_EXPECTED_S": "5",
+        "MEDIA_VIDEO_EXPECTED_PER_S": "0",
         **{k: v for k, v in parent.items() if k.startswith("MEDIA_")},
         **env,
         "PYTHONUNBUFFERED": "1",

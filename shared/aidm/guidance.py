@@ -8,6 +8,24 @@ from shared.aidm.context import TurnContext
 from shared.aidm.declarations import _a, _estimates
 from shared.client import BudgetStatus, usd
 
+# Above this wait for a Veo start, the agent is told the video queue is long.
+LONG_QUEUE_MIN = 2.0
+
+
+def queue_note() -> str:
+    """A sentence when clips wait long for Veo's start budget (paced starts)."""
+    try:
+        from shared.dispatch import queue_minutes
+
+        minutes = queue_minutes()
+    except Exception as exc:  # noqa: BLE001 - guidance never fails a turn
+        log.warning("aidm_queue_unknown", f"video queue length unavailable: {exc}")
+        return ""
+    if minutes is None or minutes < LONG_QUEUE_MIN:
+        return ""
+    return (f" The video queue is long (about {minutes:.0f} min before a clip starts): "
+            "a cutscene may arrive as a still only; prefer one only for a major beat.")
+
 
 def budget_guidance(context: TurnContext, status: BudgetStatus | None = None) -> str:
     """A paragraph for the ProductionAgent's system prompt: what the session can
@@ -42,7 +60,7 @@ def budget_guidance(context: TurnContext, status: BudgetStatus | None = None) ->
             return (f"{head} That no longer covers a clip: {clip_note}. Prefer portraits and "
                     f"location visuals, or nothing. {pace}")
         return (f"{head} That covers about {left // full} more cutscene"
-                f"{'s' if left // full != 1 else ''}. {pace}")
+                f"{'s' if left // full != 1 else ''}. {pace}{queue_note()}")
     except Exception as exc:  # noqa: BLE001
         log.warning("aidm_guidance_failed", f"budget guidance unavailable: {exc}")
         return "Media budget: unknown right now. Be sparing with media tools."

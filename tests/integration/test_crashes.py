@@ -13,7 +13,6 @@ from tests.integration.helpers import (
     bucket_names,
     calls,
     cutscene,
-    emulator,
     enable,
     publish,
     wait_terminal,
@@ -22,7 +21,7 @@ from tests.integration.helpers import (
 FAST_LEASES = {"MEDIA_IMAGE_LEASE_S": "2", "MEDIA_VIDEO_LEASE_S": "2"}
 FUNCTION_OF = {"reserved": "render_still", "image_made": "render_still",
                "png_stored": "render_still", "veo_started": "animate_still",
-               "mid_poll": "animate_still", "mp4_recorded": "animate_still"}
+               "mp4_recorded": "finish_clip"}
 
 
 def wait_replaced(stack, name: str, before: int, timeout: float = 60.0) -> None:
@@ -44,8 +43,6 @@ def test_killed_after_step_then_redelivered_finishes_once(stack, step):
     stack.restart_function(name, {**FAST_LEASES, "MEDIA_CRASH_AFTER": step})
     try:
         enable()
-        if step == "mid_poll":  # the first poll must find the clip unfinished
-            emulator(stack, "POST", "/_emulator/latency", {"video_s": 2.0})
         before = stack.restarts(name)
         msg = cutscene(1)
         publish(msg)

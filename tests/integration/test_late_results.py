@@ -12,17 +12,17 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from shared import assets, ledger
-from shared.animate import animate
 from shared.client import configure_campaign
 from shared.clients import storage_client
+from shared.errors import Busy
+from shared.finish import finish_operation
 from shared.ids import asset_id_for
-from shared.media_models import ClipResult
+from shared.media_models import ClipResult, GenaiVideoModel
 from shared.paths import video_output_prefix
 from shared.render import close_expired
 from shared.settings import get_settings
 from tests.integration.helpers import (
     bucket_names,
-    calls,
     cutscene,
     emulator,
     enable,
@@ -106,7 +106,15 @@ def test_a_clip_landing_after_its_asset_closed_is_neither_charged_nor_attached(s
     bucket = storage_client().bucket(get_settings().MEDIA_BUCKET)
     bucket.blob(output).upload_from_string(b"\x00\x00\x00\x18ftypmp42", content_type="video/mp4")
     uri = f"gs://{get_settings().MEDIA_BUCKET}/{output}"
-    animate(doc, "test-poller", ClosedWhileRendering(doc, uri))
+    # The bucket event for that object runs finish_clip too (it finds the
+    # operation hanging): this call waits its turn for the asset's lease.
+    while True:
+        try:
+            finish_operation(doc, doc["video_operation"], ClosedWhileRendering(doc, uri))
+            break
+        except Busy:
+            assert time.monotonic() < deadline, "the lease never came free"
+            time.sleep(0.1)
     final = assets.load("c1", aid)
     assert (final["status"], final["status_reason"]) == ("partial", "timeout")
     assert final.get("video") is None
@@ -142,10 +150,12 @@ def test_a_janitor_sweep_while_the_clip_renders_keeps_the_configured_cap(stack):
         second = cutscene(2)  # the freed room: a still (the clip no longer fits)
         publish(second)
         wait_terminal("c1", second["request_id"], timeout=60)
-        # The clip lands and its poller acts on it: Veo was asked, and its
-        # output left veo-out/ (moved into place, or dropped as late).
+        # The clip lands (the operation reads done once its MP4 is written)
+        # and its bucket event acts on it: the output left veo-out/ (dropped
+        # as late).
+        operation = assets.load("c1", aid)["video_operation"]
         deadline = time.monotonic() + 60
-        while calls(stack)["fetchPredictOperation"] < 1 or bucket_names("veo-out/"):
+        while not GenaiVideoModel().poll(operation).done or bucket_names("veo-out/"):
             assert time.monotonic() < deadline, "the clip never landed"
             time.sleep(0.1)
         closed = assets.load("c1", aid)

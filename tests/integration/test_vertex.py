@@ -108,7 +108,7 @@ def test_a_start_lost_to_a_5xx_is_adopted_not_restarted(stack):
     assert doc["status"] == "complete", (doc["status_reason"], doc.get("error"))
     assert calls(stack)["predictLongRunning"] == 1  # one paid job, never a second
     assert ledger.read_balance("c1", "s1").spent_micros == 667_000
-    assert any(e.get("event") == "veo_output_adopted" for e in log_events(stack, "animate_still"))
+    assert any(e.get("event") == "veo_output_adopted" for e in log_events(stack, "finish_clip"))
 
 
 def test_a_start_that_timed_out_is_adopted_not_restarted(stack):

@@ -26,7 +26,7 @@ from hcl2.utils import SerializationOptions
 REPO = Path(__file__).resolve().parents[2]
 TERRAFORM = REPO / "terraform"
 MODULE = "modules/media-pipeline"
-EXPECTED_FUNCTIONS = {"render_still", "animate_still", "media_api", "janitor"}
+EXPECTED_FUNCTIONS = {"render_still", "animate_still", "finish_clip", "media_api", "janitor"}
 
 BASIC_ROLE = re.compile(r"\broles/(owner|editor|viewer)(?![\w.])")
 PUBLIC_MEMBERS = {"allUsers", "allAuthenticatedUsers"}
@@ -46,7 +46,6 @@ INFRA_BOUND = {"GOOGLE_CLOUD_PROJECT", "VERTEX_LOCATION", "MEDIA_BUCKET", "MEDIA
 # event-stream length must end before the function's timeout does.
 PER_FUNCTION = {
     "media_api": {"MEDIA_SIGNING_SA", "MEDIA_API_CORS_ORIGINS", "MEDIA_API_SSE_MAX_S"},
-    "animate_still": {"MEDIA_POLL_BUDGET_S"},
 }
 
 _OPTIONS = SerializationOptions(with_comments=False, explicit_blocks=False,
@@ -485,7 +484,7 @@ def test_real_tree_has_no_violations(config: Config, check: Callable[[Config], l
     assert check(config) == []
 
 
-def test_all_four_functions_are_deployed(config: Config) -> None:
+def test_every_function_is_deployed(config: Config) -> None:
     deployed = {fn.entry_point for fn in deployed_functions(config)}
     assert deployed == EXPECTED_FUNCTIONS
 
@@ -493,7 +492,7 @@ def test_all_four_functions_are_deployed(config: Config) -> None:
 def test_the_evaluator_sees_what_the_checks_rely_on(config: Config) -> None:
     """Guards against checks passing because they saw nothing."""
     functions = deployed_functions(config)
-    assert len(functions) == 4
+    assert len(functions) == 5
     media_api = next(f for f in functions if f.entry_point == "media_api")
     env = media_api.scope.resolve(
         first(media_api.body.get("service_config")).get("environment_variables"))
@@ -655,7 +654,7 @@ def test_pure_locals_evaluate(tmp_path: Path) -> None:
     tf("plan", "-input=false", "-no-color", "-var-file=test.tfvars", "-out=plan")
     shown = tf("show", "-json", "plan")
     values = {k: v["after"] for k, v in json.loads(shown)["output_changes"].items()}
-    assert set(values["event_functions"]) == {"render_still", "animate_still"}
+    assert set(values["event_functions"]) == {"render_still", "animate_still", "finish_clip"}
     assert values["sizing"]["animate_still"]["timeout_seconds"] == 300
     assert values["sizing"]["animate_still"]["memory"] == "512Mi"
     assert values["sizing"]["render_still"]["timeout_seconds"] == 540
@@ -689,7 +688,7 @@ def remove_block(tmp_path: Path, file: str, opening: str) -> Config:
     return broken(tmp_path, file, text[start:end], "")
 
 
-SWEEP_ENV = "      MEDIA_SWEEP_EVERY_S = tostring(var.janitor.sweep_every_s)\n"
+SWEEP_ENV = "      MEDIA_SWEEP_EVERY_S      = tostring(var.janitor.sweep_every_s)\n"
 
 BROKEN = {
     "shared_service_account": (
@@ -767,12 +766,6 @@ BROKEN = {
                          'google_service_account.function["media_api"].email\n', ""),
         "MEDIA_SIGNING_SA is not set",
     ),
-    "poll_budget_missing": (
-        check_environment,
-        lambda p: broken(p, "main.tf", "      MEDIA_POLL_BUDGET_S = tostring(",
-                         "      POLL_BUDGET = tostring("),
-        "animate_still\"]: MEDIA_POLL_BUDGET_S is not set",
-    ),
     "emulator_var_set": (
         check_environment,
         lambda p: broken(p, "main.tf", SWEEP_ENV, SWEEP_ENV
@@ -826,4 +819,18 @@ def test_required_env_follows_settings(config: Config, tmp_path: Path) -> None:
     settings.write_text(source.replace("class Settings(BaseSettings):\n",
                                        "class Settings(BaseSettings):\n    MEDIA_NEW_KNOB: str\n"))
     violations = check_environment(config, settings_fields(settings))
-    assert len([v for v in violations if "MEDIA_NEW_KNOB is not set" in v]) == 4
+    assert len([v for v in violations if "MEDIA_NEW_KNOB is not set" in v]) == 5
+
+
+def test_veo_output_notifies_finish_clip() -> None:
+    """The bucket's finalize events on veo-out/ reach finish_clip's topic, which
+    Cloud Storage's service agent may publish to (no function waits on Veo)."""
+    module = REPO / "terraform" / MODULE
+    text = (module / "bucket.tf").read_text()
+    block = text[text.index('resource "google_storage_notification" "veo_output"'):]
+    block = block[:block.index("\n}\n")]
+    assert 'topic              = google_pubsub_topic.pipeline["clips"].id' in block
+    assert 'object_name_prefix = "veo-out/"' in block
+    assert 'event_types        = ["OBJECT_FINALIZE"]' in block
+    assert "google_storage_project_service_account.gcs.email_address" in text
+    assert 'clips    = "media-clips-dead"' in (module / "main.tf").read_text()

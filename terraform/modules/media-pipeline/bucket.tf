@@ -18,7 +18,7 @@ resource "google_storage_bucket" "media" {
     max_age_seconds = 3600
   }
 
-  # animate_still copies Veo's MP4 to its final name and deletes the temporary
+  # finish_clip copies Veo's MP4 to its final name and deletes the temporary
   # object; this catches what a crash left behind.
   lifecycle_rule {
     condition {
@@ -68,4 +68,29 @@ resource "google_storage_bucket" "sources" {
   }
 
   depends_on = [google_project_service.this]
+}
+
+# Veo writes {storageUri}/{operation}/sample_0.mp4 under veo-out/; the bucket's
+# own finalize notification on that prefix runs finish_clip (pubsub.tf pushes
+# the topic to it with retries and a dead-letter topic), so no function waits
+# on Veo. See docs/decisions/0012-finish-from-bucket-events.md.
+data "google_storage_project_service_account" "gcs" {
+  project = var.project_id
+}
+
+# Cloud Storage's service agent publishes the notifications.
+resource "google_pubsub_topic_iam_member" "gcs_publishes_clips" {
+  project = var.project_id
+  topic   = google_pubsub_topic.pipeline["clips"].name
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${data.google_storage_project_service_account.gcs.email_address}"
+}
+
+resource "google_storage_notification" "veo_output" {
+  bucket             = google_storage_bucket.media.name
+  topic              = google_pubsub_topic.pipeline["clips"].id
+  payload_format     = "JSON_API_V1"
+  event_types        = ["OBJECT_FINALIZE"]
+  object_name_prefix = "veo-out/"
+  depends_on         = [google_pubsub_topic_iam_member.gcs_publishes_clips]
 }

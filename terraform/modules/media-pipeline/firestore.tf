@@ -30,6 +30,13 @@ locals {
       scope      = "COLLECTION_GROUP"
       fields     = [["status", "ASCENDING"], ["created_at", "ASCENDING"]]
     }
+    # janitor: animating assets whose Veo operation is overdue
+    # (shared/janitor.py sweep_operations: status == and video_check_at <).
+    overdue_operations = {
+      collection = "media"
+      scope      = "COLLECTION_GROUP"
+      fields     = [["status", "ASCENDING"], ["video_check_at", "ASCENDING"]]
+    }
     # The same sweep keyed on the last transition, for a janitor that measures
     # staleness by updated_at.
     stuck_by_updated = {

@@ -8,25 +8,31 @@ locals {
   function_project_roles = {
     render_still  = ["roles/aiplatform.user", "roles/datastore.user"]
     animate_still = ["roles/aiplatform.user", "roles/datastore.user"]
+    finish_clip   = ["roles/aiplatform.user", "roles/datastore.user"]
     # Reads documents only: asset documents, ledgers, campaign membership;
     # and users (verify_id_token's check_revoked, create_custom_token's lookups).
     media_api = ["roles/datastore.viewer", "roles/firebaseauth.viewer"]
-    janitor   = ["roles/datastore.user"]
+    # Its sweep asks Veo about operations that wrote nothing.
+    janitor = ["roles/datastore.user", "roles/aiplatform.user"]
   }
   # Roles on the media bucket only.
   function_bucket_roles = {
     # Writes stills, reads refs/.
     render_still = ["roles/storage.objectAdmin"]
+    # Reads the still it sends to Veo.
+    animate_still = ["roles/storage.objectViewer"]
     # Copies Veo's MP4 out of veo-out/ and deletes the temporary object.
-    animate_still = ["roles/storage.objectAdmin"]
+    finish_clip = ["roles/storage.objectAdmin"]
     # Signed URLs act with the signer's permissions: it must be able to read.
     media_api = ["roles/storage.objectViewer"]
-    janitor   = []
+    # Its sweep finishes a clip whose event was lost (the same copy).
+    janitor = ["roles/storage.objectAdmin"]
   }
   # Publisher on these topics (local.topics keys).
   function_publishes = {
     render_still  = ["animate", "events"]
     animate_still = ["events"]
+    finish_clip   = ["events"]
     media_api     = []
     janitor       = ["events"]
   }

@@ -20,13 +20,28 @@ locals {
     }
     animate_still = {
       name        = "animate-still"
-      description = "media-animate -> Veo image-to-video, resumable polling, MP4 in the bucket, cost settled."
+      description = "media-animate -> Veo image-to-video started and recorded; returns at once."
       trigger     = "animate"
       ingress     = "ALLOW_INTERNAL_ONLY"
       sizing = {
         memory          = "512Mi"
         cpu             = "1"
         timeout_seconds = 540
+        min_instances   = 0
+        max_instances   = 20
+        concurrency     = 1
+      }
+    }
+    finish_clip = {
+      name        = "finish-clip"
+      description = "Bucket finalize on veo-out/ -> Veo operation checked once, MP4 in place, clip settled."
+      trigger     = "clips"
+      ingress     = "ALLOW_INTERNAL_ONLY"
+      sizing = {
+        # A check, a copy and two writes: seconds, never a wait on Veo.
+        memory          = "512Mi"
+        cpu             = "1"
+        timeout_seconds = 60
         min_instances   = 0
         max_instances   = 20
         concurrency     = 1
@@ -79,10 +94,14 @@ locals {
     requests = "media-requests"
     animate  = "media-animate"
     events   = "media-events"
+    # Veo's output objects (the bucket's notification, bucket.tf): not part
+    # of the public contract.
+    clips = "media-clips"
   }
   dead_letter_topics = {
     requests = "media-requests-dead"
     animate  = "media-animate-dead"
+    clips    = "media-clips-dead"
   }
 
   browser_origins = length(var.browser_origins) == 0 ? ["*"] : var.browser_origins
@@ -117,10 +136,9 @@ locals {
     render_still = {
       MEDIA_IMAGE_BLOCK_RETRIES = tostring(var.media.image_block_retries)
     }
-    animate_still = {
-      # Hand over to a redelivery a minute before the invocation is killed.
-      MEDIA_POLL_BUDGET_S = tostring(local.sizing["animate_still"].timeout_seconds - 60)
-    }
+    # Every dispatcher of paced Veo starts reads the same budget.
+    animate_still = { MEDIA_VEO_STARTS_PER_MIN = tostring(var.media.veo_starts_per_min) }
+    finish_clip   = { MEDIA_VEO_STARTS_PER_MIN = tostring(var.media.veo_starts_per_min) }
     media_api = {
       MEDIA_SIGNING_SA       = google_service_account.function["media_api"].email
       MEDIA_SIGNED_URL_TTL_S = tostring(var.media.signed_url_ttl_s)
@@ -129,7 +147,8 @@ locals {
       MEDIA_API_SSE_MAX_S = tostring(max(10, min(300, local.sizing["media_api"].timeout_seconds - 30)))
     }
     janitor = {
-      MEDIA_SWEEP_EVERY_S = tostring(var.janitor.sweep_every_s)
+      MEDIA_SWEEP_EVERY_S      = tostring(var.janitor.sweep_every_s)
+      MEDIA_VEO_STARTS_PER_MIN = tostring(var.media.veo_starts_per_min)
     }
   }
 

@@ -116,6 +116,10 @@ variable "media" {
     image_block_retries = optional(number, 1)
     # MEDIA_SIGNED_URL_TTL_S: lifetime of V4 signed URLs (CONTRACT: at most 900 s).
     signed_url_ttl_s = optional(number, 900)
+    # MEDIA_VEO_STARTS_PER_MIN: project-wide Veo starts per minute, paced and
+    # fair across campaigns; 0 starts every clip at once. Veo 3.1 -001 allows
+    # about 50 a minute per project (preview ids 10).
+    veo_starts_per_min = optional(number, 45)
   })
   default = {}
   validation {
@@ -129,6 +133,10 @@ variable "media" {
   validation {
     condition     = var.media.image_block_retries >= 0 && var.media.image_block_retries <= 5 && floor(var.media.image_block_retries) == var.media.image_block_retries
     error_message = "media.image_block_retries must be a whole number from 0 to 5."
+  }
+  validation {
+    condition     = var.media.veo_starts_per_min >= 0 && floor(var.media.veo_starts_per_min) == var.media.veo_starts_per_min
+    error_message = "media.veo_starts_per_min must be a whole number >= 0 (0: unpaced)."
   }
   validation {
     condition     = var.media.signed_url_ttl_s >= 60 && var.media.signed_url_ttl_s <= 900

@@ -1,0 +1,221 @@
+"""Scale: many campaigns publishing cutscenes at twice Veo's start quota.
+
+Two runs in one command, side by side: unpaced (every animate_still starts
+its clip at once, as before pacing) and paced (MEDIA_VEO_STARTS_PER_MIN, fair
+across campaigns, `busy` when a start would come too late). Time is
+compressed by COMPRESS: the quota's minute, the clips' 20-60 s of generation
+and MEDIA_DEADLINE_S all shrink by the same factor, so a run takes minutes.
+The emulator on main has no quota yet, so "429s" are the starts a rolling
+quota window would have refused, counted from the recorded start times.
+
+"Unpaced" is the new flow without the start budget; the waiting design it
+replaced (animate_still polling its own clip) is gone from the tree.
+
+Figures: Veo starts per quota window while a backlog exists (vs the quota),
+would-be-429 share, function instance-seconds per clip (from animate_still's and
+finish_clip's access-log latencies), Jain's fairness index of
+per-campaign mean wait (queued -> started), completion lag p50 (operation
+done -> `complete` seen by a listener), and the books: every request
+terminal, zero overspend, zero double charges, reserved == 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from collections import defaultdict
+from typing import Any
+
+from bench.common import ROOT, Table, start_stack, summary
+from bench.pipeline import Listener, _publish
+from shared.client import build_message, configure_campaign
+from shared.ids import asset_id_for
+from tests.integration.helpers import emulator
+
+COMPRESS = 3.0  # one real minute of the quota is 20 s here
+
+
+def jain(values: list[float]) -> float:
+    if not values or not any(values):
+        return 1.0
+    return sum(values) ** 2 / (len(values) * sum(v * v for v in values))
+
+
+def over_quota(starts: list[float], quota: int, window_s: float) -> int:
+    """Starts that a rolling `window_s` quota of `quota` would have refused
+    (refused calls do not use the quota, as on Vertex)."""
+    served: list[float] = []
+    refused = 0
+    for t in sorted(starts):
+        recent = [s for s in served if t - s < window_s]
+        if len(recent) >= quota:
+            refused += 1
+        else:
+            served.append(t)
+    return refused
+
+
+def instance_seconds(log_dir, functions: tuple[str, ...]) -> float:
+    total = 0.0
+    for name in functions:
+        path = log_dir / f"{name}.log"
+        if not path.exists():
+            continue
+        for line in path.read_text(errors="replace").splitlines():
+            if '"http_access"' not in line:
+                continue
+            try:
+                latency = json.loads(line)["httpRequest"]["latency"]
+            except (ValueError, KeyError, TypeError):
+                continue
+            total += float(str(latency).rstrip("s"))
+    return total
+
+
+def one_run(table: Table, label: str, paced: bool, cutscenes: int, campaigns: int,
+            quota_per_min: int, clip_s: tuple[float, float],
+            fairness: str = "round_robin") -> None:
+    window = 60.0 / COMPRESS
+    env = {"MEDIA_DEADLINE_S": str(int(900 / COMPRESS)),
+           "MEDIA_VEO_PACING_WINDOW_S": str(window),
+           "MEDIA_VEO_STARTS_PER_MIN": str(quota_per_min if paced else 0),
+           "MEDIA_VIDEO_EXPECTED_S": str(clip_s[1] / COMPRESS),
+           "MEDIA_VIDEO_EXPECTED_PER_S": "0",
+           "MEDIA_VIDEO_SWEEP_FIRST_S": "1", "MEDIA_VIDEO_SWEEP_MAX_S": "5",
+           "MEDIA_VIDEO_SWEEP_EVERY_S": "1", "MEDIA_VEO_FAIRNESS": fairness}
+    stack = start_stack(env, log_dir=ROOT / ".local" / "logs" / f"scale-{label}-{os.getpid()}")
+    try:
+        rng = random.Random(16)
+        video_s = (clip_s[0] + clip_s[1]) / 2 / COMPRESS
+        emulator(stack, "POST", "/_emulator/latency", {"image_s": 0, "video_s": video_s})
+        # Unequal bursts: a few loud campaigns, many quiet ones.
+        names = [f"scale{c:02d}" for c in range(campaigns)]
+        weights = [8 if c < campaigns // 8 else 1 for c in range(campaigns)]
+        for name in names:
+            configure_campaign(name, enabled=True, budget_usd=1000, members=["alice"])
+        plan = [rng.choices(names, weights)[0] for _ in range(cutscenes - campaigns)] + names
+        rng.shuffle(plan)
+        listener = Listener(stack.env, "*")
+        published: dict[str, tuple[str, float]] = {}
+        gap = window / (2 * quota_per_min)  # twice the quota's rate
+        try:
+            t0 = time.time()
+            for n, campaign in enumerate(plan):
+                msg = build_message(campaign_id=campaign, session_id="s1", turn_number=n + 1,
+                                    kind="cutscene", cutscene_type="action_climax",
+                                    image_prompt=f"scale still {n}", motion_prompt="push in",
+                                    duration_seconds=4)
+                published[asset_id_for(msg["request_id"])] = (campaign, time.time())
+                _publish(msg)
+                time.sleep(max(0.0, t0 + (n + 1) * gap - time.time()))
+            docs = wait_all(published, 900 / COMPRESS * 2 + 60)
+            seen = {aid: dict(listener.seen.get(aid, {})) for aid in published}
+        finally:
+            listener.stop()
+        report(table, label, stack, published, docs, seen, quota_per_min, window, video_s)
+    finally:
+        stack.stop()
+
+
+def wait_all(published: dict[str, tuple[str, float]], timeout: float) -> dict[str, dict]:
+    from shared import assets
+
+    docs: dict[str, dict] = {}
+    deadline = time.monotonic() + timeout
+    while len(docs) < len(published) and time.monotonic() < deadline:
+        for aid, (campaign, _) in published.items():
+            if aid not in docs:
+                doc = assets.load(campaign, aid)
+                if doc and assets.is_terminal(doc):
+                    docs[aid] = doc
+        time.sleep(1.0)
+    return docs
+
+
+def report(table: Table, label: str, stack: Any, published: dict[str, tuple[str, float]],
+           docs: dict[str, dict], seen: dict[str, dict], quota: int, window: float,
+           video_s: float) -> None:
+    from shared import ledger
+
+    bench = f"scale {label}"
+    starts = sorted(float(d["video_started_at"]) for d in docs.values()
+                    if d.get("video_started_at"))
+    if len(starts) > 1:
+        rate = (len(starts) - 1) / (starts[-1] - starts[0]) * window
+        table.add(bench, "Veo starts per quota window (backlog)", rate, f">= 90% of {quota}",
+                  rate >= 0.9 * quota)
+    # The quota counts requests as they arrive: the token's time, not the
+    # start call's return, is when a start reached Veo.
+    tokens = [float(d.get("video_token_at") or d["video_started_at"]) for d in docs.values()
+              if d.get("video_started_at")]
+    refused = over_quota(tokens, quota, window)
+    share = refused / max(1, len(starts))
+    table.add(bench, "would-be 429 share of starts", share, "<= 5%", share <= 0.05)
+    clips = sum(1 for d in docs.values() if d.get("status") == "complete")
+    # Function work is not compressed: its seconds are real.
+    busy = instance_seconds(stack.log_dir, ("animate_still", "finish_clip"))
+    per_clip = busy / max(1, clips)
+    table.add(bench, "instance-s per clip", per_clip, "<= 5 s", per_clip <= 5)
+    waits: dict[str, list[float]] = defaultdict(list)
+    for aid, doc in docs.items():
+        if doc.get("video_started_at"):
+            waits[published[aid][0]].append(
+                float(doc["video_started_at"]) - published[aid][1])
+    means = [sum(w) / len(w) for w in waits.values() if w]
+    fairness = jain(means)
+    table.add(bench, "Jain index of campaign mean wait", fairness, ">= 0.9", fairness >= 0.9)
+    # Operation done ~ its MP4 written (the finalize event's timeCreated).
+    lags = [seen[aid]["status:complete"] - float(doc["video_output_at"])
+            for aid, doc in docs.items()
+            if doc.get("status") == "complete" and doc.get("video_output_at")
+            and "status:complete" in seen.get(aid, {})]
+    p50 = summary(lags)["p50"] if lags else float("nan")
+    table.add(bench, "completion lag p50 s (listener)", p50, "<= 1 s", p50 <= 1.0)
+    written = [d["updated_at"].timestamp() - float(d["video_output_at"])
+               for d in docs.values() if d.get("status") == "complete"
+               and d.get("video_output_at") and d.get("updated_at")]
+    table.add(bench, "completion lag p50 s (complete written)",
+              summary(written)["p50"] if written else float("nan"))
+    statuses: dict[str, int] = defaultdict(int)
+    for doc in docs.values():
+        statuses[f"{doc['status']}:{doc.get('status_reason') or ''}"] += 1
+    table.add(bench, "outcomes", json.dumps(dict(statuses), sort_keys=True))
+    terminal = len(docs) == len(published)
+    table.add(bench, "terminal / published", f"{len(docs)}/{len(published)}", "all", terminal)
+    overspend = reserved = double = 0
+    for campaign in {c for c, _ in published.values()}:
+        balance = ledger.read_balance(campaign, "s1")
+        overspend += max(0, balance.spent_micros + balance.reserved_micros - balance.cap_micros)
+        reserved += balance.reserved_micros
+        costs = sum(round((d.get("cost_usd") or 0) * 1_000_000) for a, d in docs.items()
+                    if published[a][0] == campaign)
+        double += abs(balance.spent_micros - costs)  # a double charge shows here
+    table.add(bench, "overspend usd", overspend / 1e6, "0", overspend == 0)
+    table.add(bench, "charged beyond recorded cost usd", double / 1e6, "0", double == 0)
+    table.add(bench, "reserved after usd", reserved / 1e6, "0", reserved == 0)
+
+
+RUNS = {"unpaced": (False, "round_robin"), "paced": (True, "round_robin"),
+        "paced-waiting": (True, "waiting")}
+
+
+def run(table: Table, cutscenes: int = 200, campaigns: int = 40, quota_per_min: int = 30,
+        clip_s: tuple[float, float] = (20.0, 60.0),
+        labels: tuple[str, ...] = ("unpaced", "paced")) -> None:
+    for label in labels:
+        paced, fairness = RUNS[label]
+        print(f"== scale {label}: {cutscenes} cutscenes, {campaigns} campaigns, "
+              f"quota {quota_per_min}/min, time / {COMPRESS:g}", flush=True)
+        one_run(table, label, paced, cutscenes, campaigns, quota_per_min, clip_s, fairness)
+
+
+if __name__ == "__main__":
+    import sys
+
+    t = Table()
+    quick = "--quick" in sys.argv
+    chosen = tuple(a for a in sys.argv[1:] if a in RUNS) or ("unpaced", "paced")
+    run(t, cutscenes=40 if quick else 200, campaigns=8 if quick else 40, labels=chosen)
+    t.write("scale-quick" if quick else "scale")

@@ -1,0 +1,12 @@
+"""finish_clip: Veo's MP4 landed in the bucket (a Storage notification) -> asset complete."""
+
+import functions_framework
+
+from shared.entry import run_pubsub
+
+
+@functions_framework.cloud_event
+def finish_clip(cloud_event):
+    from shared.finish import handle_finalize
+
+    run_pubsub(cloud_event, "finish_clip", handle_finalize)

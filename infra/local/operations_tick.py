@@ -1,0 +1,43 @@
+"""The operations sweep's tick locally: POST to the janitor every few seconds.
+
+It asks the janitor to sweep overdue Veo operations (those that wrote
+nothing: errors, safety blocks, hangs; expired ones are closed on the way;
+shared/janitor.py); in the cloud a Cloud Scheduler job calls the janitor
+once a minute (terraform/). Locally the interval is MEDIA_VIDEO_SWEEP_EVERY_S
+(2 s by default, a local-only setting) so tests see failures early. The full
+sweep (deadlines, stale output) is scheduler.py's SweepTimer, every
+MEDIA_SWEEP_EVERY_S, as in the cloud.
+
+    python -m infra.local.operations_tick --url JANITOR_URL --every SECONDS
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+import urllib.error
+import urllib.request
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--every", type=float, default=2.0)
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    while True:
+        time.sleep(max(0.2, args.every))
+        request = urllib.request.Request(args.url, data=b'{"sweep": "operations"}', method="POST",
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                answer.read()
+        except (urllib.error.URLError, OSError) as exc:
+            # The janitor restarting (tests do) or busy: the next tick tries again.
+            print(f"scheduler: janitor call failed: {exc}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,235 @@
+"""finish_clip: Veo's MP4 landed in the bucket -> the asset completes.
+
+The bucket's object-finalize notification (Pub/Sub, prefix `veo-out/`) runs
+this once per object, at least once. It checks the asset's operation once
+(the object alone says nothing of safety filters), copies the MP4 to its
+final name, settles the clip and completes the asset. Every step is
+idempotent, so duplicate or out-of-order events, and a sweep that finds the
+same operation done, record the clip once and charge it once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+from shared import assets, log, spend, storage
+from shared.errors import TransientError
+from shared.ids import is_scope_id
+from shared.media_models import ClipResult, GenaiVideoModel, VideoModel
+from shared.paths import gs_uri, split_gs_uri, video_object
+from shared.pipeline_checks import checkpoint, expired
+from shared.polling import next_check_s
+from shared.pricing import micros_to_usd
+from shared.render import close_expired, stored_plan, unbilled
+from shared.retry import with_retries
+from shared.settings import get_settings
+
+# veo-out/{campaign}/{asset}/{operation folder}/sample_{n}.mp4
+_OUTPUT = re.compile(r"^veo-out/([^/]+)/([^/]+)/[^/]+/sample_\d+\.mp4$")
+# Veo writes the object a moment before its operation reads done.
+RECHECK_S = 0.25
+
+
+def written_at(data: bytes) -> float | None:
+    """When the object was written (the event's timeCreated), for the
+    completion-lag figure: Veo writes it as its operation finishes."""
+    from datetime import datetime
+
+    try:
+        stamp = json.loads(data).get("timeCreated")
+        return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def parse_finalize(data: bytes) -> tuple[str, str, str] | None:
+    """(campaign_id, asset_id, gs uri) of a Veo output object, from a Cloud
+    Storage notification's payload (the object's JSON resource)."""
+    try:
+        body = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(body, dict):
+        return None
+    name, bucket = body.get("name"), body.get("bucket")
+    if not isinstance(name, str) or not isinstance(bucket, str):
+        return None
+    found = _OUTPUT.match(name)
+    if found is None or not (is_scope_id(found[1]) and is_scope_id(found[2])):
+        return None
+    return found[1], found[2], gs_uri(bucket, name)
+
+
+def handle_finalize(data: bytes, delivery_id: str, published_at: object = None,
+                    model: VideoModel | None = None) -> None:
+    parsed = parse_finalize(data)
+    if parsed is None:
+        log.info("finish_ignored", "not a Veo output object; acked")
+        return
+    cid, aid, uri = parsed
+    log.bind(campaign_id=cid, asset_id=aid, delivery_id=delivery_id)
+    doc = assets.load(cid, aid)
+    if doc is None:
+        storage.delete_quietly(split_gs_uri(uri)[1])  # nothing will ever claim it
+        return
+    log.bind(request_id=doc.get("request_id"), session_id=doc.get("session_id"))
+    if doc.get("status") != "animating":
+        late_output(doc, uri)
+        return
+    if doc.get("hidden"):  # hidden while Veo worked: end it, the clip is a loss
+        hidden_output(doc, uri)
+        return
+    if not uri.startswith(gs_uri(get_settings().MEDIA_BUCKET, "veo-out/")):
+        return
+    operation = doc.get("video_operation")
+    if operation:
+        finish_operation(doc, str(operation), model or GenaiVideoModel(), wait_done=True,
+                         output_at=written_at(data))
+    elif doc.get("video_start_uncertain_at") is not None:
+        adopt_output(doc, uri, written_at(data))
+    else:
+        # Veo answered before animate_still recorded the name: retry shortly.
+        raise TransientError("output arrived before its operation was recorded")
+    redispatch(model)
+
+
+def hidden_output(doc: dict[str, Any], uri: str) -> None:
+    """An owner hid the asset while its clip rendered: end it (holds released,
+    objects deleted: shared/hiding.py) and log the clip as a loss, deleted."""
+    from shared import hiding
+
+    hiding.stop(doc)
+    micros = stored_plan(doc)[0].video_micros if doc.get("plan") else 0
+    late_clip(micros, uri, None)
+
+
+def adopt_output(doc: dict[str, Any], uri: str, output_at: float | None) -> str:
+    """The clip of a start whose answer was lost (video_start_uncertain_at):
+    it landed under this asset's own output folder, so it is this attempt's
+    paid job. Recorded without asking Veo (we never got the operation's
+    name); see docs/decisions/0011-veo-start-retries.md."""
+    cid, aid = doc["campaign_id"], doc["asset_id"]
+    if expired(doc):
+        close_expired(doc)
+        return "timeout"
+    owner = f"finish/{assets.new_owner()[:8]}"
+    with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, "animating"):
+        fresh = assets.load(cid, aid)
+        if fresh is None or fresh.get("status") != "animating":
+            return "closed"
+        log.info("veo_output_adopted", f"found {uri} from the uncertain start")
+        return record(fresh, ClipResult(done=True, uri=uri), output_at)
+
+
+def redispatch(model: VideoModel | None) -> None:
+    """A clip finished: a good moment to start waiting ones (paced starts)."""
+    from shared import dispatch
+
+    try:
+        dispatch.dispatch(model)
+    except Exception as exc:  # noqa: BLE001 - the janitor's tick dispatches too
+        log.warning("dispatch_failed", f"dispatch after a finish failed: {exc}")
+
+
+def finish_operation(doc: dict[str, Any], operation: str, model: VideoModel,
+                     wait_done: bool = False, output_at: float | None = None) -> str:
+    """Ask Veo once about `operation` and record the outcome; returns what
+    happened ("pending", "complete", "video_failed", ...). Shared by the
+    bucket event and the sweep."""
+    cid, aid = doc["campaign_id"], doc["asset_id"]
+    if expired(doc):
+        close_expired(doc)
+        return "timeout"
+    owner = f"finish/{assets.new_owner()[:8]}"
+    with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, "animating"):
+        fresh = assets.load(cid, aid)
+        if fresh is None or fresh.get("status") != "animating":
+            return "closed"
+        if fresh.get("hidden"):  # the sweep's look at a clip still rendering
+            from shared import hiding
+
+            hiding.stop(fresh)
+            return "hidden"
+        result = with_retries(lambda: model.poll(operation), what="Veo check")
+        if not result.done and wait_done:
+            time.sleep(RECHECK_S)
+            result = with_retries(lambda: model.poll(operation), what="Veo check")
+        if not wait_done:  # a sweep's check: counted, and the next one backs off
+            checks = int(fresh.get("video_checks") or 0) + 1
+            fresh["video_checks"] = checks
+            if not result.done:
+                settings = get_settings()
+                wait = next_check_s(checks, settings.MEDIA_VIDEO_SWEEP_FIRST_S,
+                                    settings.MEDIA_VIDEO_SWEEP_MAX_S)
+                assets.update_fields(cid, aid, video_checks=checks,
+                                     video_check_at=time.time() + wait)
+                return "pending"
+        if not result.done:
+            raise TransientError("output seen, operation not done yet")
+        return record(fresh, result, output_at)
+
+
+def record(doc: dict[str, Any], result: ClipResult, output_at: float | None = None) -> str:
+    """Record a finished operation on its asset (the caller holds the lease)."""
+    from shared.animate import fail_video
+
+    cid, aid = doc["campaign_id"], doc["asset_id"]
+    plan, _ = stored_plan(doc)
+    checks = int(doc.get("video_checks") or 0)
+    if result.blocked:
+        fail_video(doc, "video_blocked", result.error or "clip blocked by safety filters",
+                   video_checks=checks)
+        return "video_blocked"
+    if result.error or not result.uri:
+        fail_video(doc, "video_failed", result.error or "no video", video_checks=checks)
+        return "video_failed"
+    name = video_object(cid, aid)
+    try:
+        storage.move_into_place(result.uri, name)
+    except Exception as exc:  # noqa: BLE001
+        if storage.stat(name) is None:
+            raise TransientError(f"could not store the clip: {exc}") from exc
+    checkpoint("mp4_recorded")
+    if not spend.settle(doc, "video", plan.video_micros):
+        # Closed between the look above and the settle: its hold is gone.
+        late_clip(plan.video_micros, None, name)
+        return "late"
+    started = doc.get("video_started_at")
+    done_ms = int((time.time() - float(started)) * 1000) if started else None
+    assets.transition(
+        cid, aid, "complete",
+        video={"uri": gs_uri(get_settings().MEDIA_BUCKET, name), "mime_type": "video/mp4",
+               "duration_seconds": plan.duration_seconds},
+        cost_usd=micros_to_usd(plan.image_micros + plan.video_micros),
+        stage_ms={"video_wait": done_ms} if done_ms is not None else None,
+        video_checks=checks, video_output_at=output_at,
+    )
+    log.info("video_recorded", "clip recorded and settled", video_checks=checks)
+    return "complete"
+
+
+def late_output(doc: dict[str, Any], uri: str) -> None:
+    """Veo's object for an asset that is no longer animating: a duplicate
+    event of a finished clip (its source is already moved) or a clip that
+    landed after the asset was closed (deleted, not charged)."""
+    if doc.get("status") == "complete":
+        return
+    if assets.is_terminal(doc):
+        micros = stored_plan(doc)[0].video_micros if doc.get("plan") else 0
+        late_clip(micros, uri, None)
+
+
+def late_clip(micros: int, veo_uri: str | None, stored: str | None) -> None:
+    """The clip landed after its asset was closed (deadline, janitor, hide):
+    not attached (the asset stays as the player was told) and not charged to
+    the session (its hold was released). Google bills it anyway: logged as a
+    loss. See docs/decisions/0006-late-clips.md."""
+    unbilled("clip", micros, "not attached, not charged to the session")
+    if veo_uri:
+        storage.delete_quietly(split_gs_uri(veo_uri)[1])
+    if stored:
+        storage.delete_quietly(stored)
+
