@@ -54,4 +54,7 @@ def test_a_hidden_asset_disappears_for_a_watching_member(e2e_stack, context, art
     with pytest.raises(urllib.error.HTTPError) as answer:
         urllib.request.urlopen(request, timeout=30)
     assert answer.value.code == 404
-    assert not errors, errors
+    # The hidden asset's files and routes answer 404 by design; a load of one
+    # that was in flight when it was hidden may log that. Nothing else may.
+    unexpected = [e for e in errors if not ("404" in e and hidden_id in e)]
+    assert not unexpected, errors

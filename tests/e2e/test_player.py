@@ -47,7 +47,9 @@ def open_table(context, stack, user: str, member: bool | None = None):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    # With the resource's address: a test may expect a 404 of one it deleted.
+    page.on("console", lambda msg: errors.append(f"{msg.text} [{msg.location.get('url', '')}]")
+            if msg.type == "error" else None)
     fragment = f"#token={player_token(stack, user)}" if member else ""
     page.goto(f"{stack.env['DEMO_URL']}?user={user}&campaign={CAMPAIGN}&session=s1{fragment}")
     page.wait_for_function("window.cutsceneReady === true", timeout=30_000)
