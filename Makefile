@@ -7,8 +7,8 @@ demo:  ## run the whole pipeline locally, in the foreground (Ctrl-C stops it)
 
 test:  ## run every test: lint, unit, integration (emulators), e2e (Chromium)
 	@WANT_BROWSER=1 bash infra/bootstrap.sh
-	@.venv/bin/ruff check shared functions infra tests bench
-	@.venv/bin/mypy shared functions infra bench
+	@.venv/bin/ruff check shared cutscenes functions infra tests bench
+	@.venv/bin/mypy shared cutscenes functions infra bench
 	@.venv/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench:  ## start a local stack, run the benchmarks, print a table, write JSON

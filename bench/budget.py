@@ -10,16 +10,16 @@ import time
 from collections import Counter
 
 from bench.common import Table
-from shared import ledger
 from shared.client import build_message, configure_campaign
-from shared.clients import publisher, topic_path
-from shared.settings import get_settings
+from shared.core.settings import get_settings
+from shared.store import ledger
+from shared.store.connections import publisher, topic_path
 from tests.integration.helpers import wait_terminal
 
 
 def cutscene_micros() -> int:
     """A standard still plus a 4 s clip, at the catalog's charged prices."""
-    from shared.pricing import catalog
+    from shared.domain.pricing import catalog
 
     cat = catalog()
     models = cat.models_for("standard")

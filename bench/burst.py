@@ -44,8 +44,8 @@ def _message(i: int, rng: random.Random) -> dict[str, Any]:
 
 
 def _publish_all(messages: list[bytes]) -> None:
-    from shared.clients import publisher, topic_path
-    from shared.settings import get_settings
+    from shared.core.settings import get_settings
+    from shared.store.connections import publisher, topic_path
 
     topic = topic_path(get_settings().MEDIA_REQUESTS_TOPIC)
     futures = [publisher().publish(topic, data) for data in messages]
@@ -76,11 +76,11 @@ def _kill(stack, name: str) -> bool:
 
 
 def run(stack, n: int = 300, deadline_s: float | None = None, seed: int = 11) -> dict[str, Any]:
-    from shared import ledger
-    from shared.assets import TERMINAL, load
     from shared.client import configure_campaign
-    from shared.ids import asset_id_for
-    from shared.settings import get_settings
+    from shared.core.settings import get_settings
+    from shared.domain.ids import asset_id_for
+    from shared.store import ledger
+    from shared.store.assets import TERMINAL, load
     from tests.integration.helpers import calls, emulator
 
     rng = random.Random(seed)

@@ -15,7 +15,7 @@ RESULTS = ROOT / "bench" / "results"
 
 def start_stack(extra_env: dict[str, str] | None = None, log_dir: Path | None = None):
     from infra.local.stack import LocalStack
-    from shared.clients import reset_all
+    from shared.store.connections import reset_all
 
     stack = LocalStack.start(ROOT, extra_env=extra_env or {}, log_dir=log_dir)
     os.environ.update(stack.env)

@@ -10,7 +10,7 @@ import time
 
 
 def main(campaign_id: str) -> None:
-    from shared.clients import firestore_client
+    from shared.store.connections import firestore_client
 
     db = firestore_client()
     # "*": every campaign's media at once (the scale benchmark).

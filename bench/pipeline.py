@@ -12,9 +12,9 @@ from collections import defaultdict
 
 from bench.common import ROOT, Table, summary
 from shared.client import build_message, configure_campaign
-from shared.clients import publisher, topic_path
-from shared.ids import asset_id_for
-from shared.settings import get_settings
+from shared.core.settings import get_settings
+from shared.domain.ids import asset_id_for
+from shared.store.connections import publisher, topic_path
 from tests.integration.helpers import calls, emulator, wait_terminal
 
 CAMPAIGN = "bench"
@@ -140,7 +140,7 @@ def completion_lag(table: Table, stack, latencies: list[float]) -> None:
     listener = Listener(stack.env)
     try:
         started: dict[str, float] = {}
-        from shared.assets import load
+        from shared.store.assets import load
 
         for n, video_s in enumerate(latencies):
             emulator(stack, "POST", "/_emulator/latency", {"image_s": 0, "video_s": video_s})

@@ -31,7 +31,7 @@ from typing import Any
 from bench.common import ROOT, Table, start_stack, summary
 from bench.pipeline import Listener, _publish
 from shared.client import build_message, configure_campaign
-from shared.ids import asset_id_for
+from shared.domain.ids import asset_id_for
 from tests.integration.helpers import emulator
 
 COMPRESS = 3.0  # one real minute of the quota is 20 s here
@@ -120,7 +120,7 @@ def one_run(table: Table, label: str, paced: bool, cutscenes: int, campaigns: in
 
 
 def wait_all(published: dict[str, tuple[str, float]], timeout: float) -> dict[str, dict]:
-    from shared import assets
+    from shared.store import assets
 
     docs: dict[str, dict] = {}
     deadline = time.monotonic() + timeout
@@ -137,7 +137,7 @@ def wait_all(published: dict[str, tuple[str, float]], timeout: float) -> dict[st
 def report(table: Table, label: str, stack: Any, published: dict[str, tuple[str, float]],
            docs: dict[str, dict], seen: dict[str, dict], quota: int, window: float,
            video_s: float) -> None:
-    from shared import ledger
+    from shared.store import ledger
 
     bench = f"scale {label}"
     starts = sorted(float(d["video_started_at"]) for d in docs.values()

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from shared.ids import SCOPE_ID_RULE, is_request_id, is_scope_id
+from shared.domain.ids import SCOPE_ID_RULE, is_request_id, is_scope_id
 
 USAGE = 2
 ERROR = 1
@@ -173,7 +173,7 @@ def _recorded_not_ready(state_file: Path) -> bool:
 
 def require_campaign(campaign_id: str) -> Any:
     """The campaign, or CliError: a typo must not look like a rejected request."""
-    from shared.campaigns import load_campaign
+    from shared.store.campaigns import load_campaign
 
     campaign = load_campaign(campaign_id)
     if campaign is None:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shared.cli_args import (
+from cutscenes.args import (
     USAGE,
     CliError,
     Parser,
@@ -30,7 +30,7 @@ from shared.cli_args import (
     text,
     user_id,
 )
-from shared.request import CUTSCENE_TYPES, KINDS
+from shared.domain.request import CUTSCENE_TYPES, KINDS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = REPO_ROOT / ".local"
@@ -72,7 +72,7 @@ def _load_local_env() -> None:
 
 
 def _print(obj: Any) -> None:
-    from shared.views import jsonable
+    from shared.domain.asset_view import jsonable
 
     print(json.dumps(jsonable(obj), indent=2, sort_keys=True))
 
@@ -119,9 +119,9 @@ def trigger_message(args: argparse.Namespace) -> dict[str, Any]:
 def check_trigger(args: argparse.Namespace) -> None:
     """The request message's own rules (a cutscene needs --type and
     --motion-prompt, ...), before anything is reached or published."""
-    from shared.errors import InvalidRequest
-    from shared.request import parse_request
-    from shared.settings import get_settings
+    from shared.core.errors import InvalidRequest
+    from shared.core.settings import get_settings
+    from shared.domain.request import parse_request
 
     args.message = trigger_message(args)
     try:
@@ -155,7 +155,7 @@ def _status_line(doc: dict[str, Any] | None) -> str:
 def follow(campaign_id: str, asset_id: str, timeout_s: float) -> dict[str, Any] | None:
     """Watch the asset until it is terminal, reporting each status change (with
     its reason) and, while a stage works (Veo takes a minute), how long so far."""
-    from shared.assets import TERMINAL, load
+    from shared.store.assets import TERMINAL, load
 
     started = time.monotonic()
     deadline = started + timeout_s
@@ -179,7 +179,7 @@ def follow(campaign_id: str, asset_id: str, timeout_s: float) -> dict[str, Any] 
 
 
 def _wait_exit(doc: dict[str, Any] | None, timeout_s: float) -> int:
-    from shared.views import public_asset
+    from shared.domain.asset_view import public_asset
 
     if doc is None:
         print(f"gave up: no terminal state within {timeout_s:g} s (the request goes on; "
@@ -208,7 +208,7 @@ def cmd_trigger(args: argparse.Namespace) -> int:
 
 def _take(call: Any) -> Any:
     """Run an owner's move; its refusal is one line (a bad prompt: exit 2)."""
-    from shared.takes import TakeRefused
+    from shared.pipeline.takes import TakeRefused
 
     try:
         return call()
@@ -217,7 +217,7 @@ def _take(call: Any) -> Any:
 
 
 def cmd_regenerate(args: argparse.Namespace) -> int:
-    from shared.takes import regenerate
+    from shared.pipeline.takes import regenerate
 
     require_campaign(args.campaign)
     made = _take(lambda: regenerate(args.campaign, args.asset, image_prompt=args.image_prompt,
@@ -230,7 +230,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
 
 
 def cmd_animate(args: argparse.Namespace) -> int:
-    from shared.takes import reanimate
+    from shared.pipeline.takes import reanimate
 
     require_campaign(args.campaign)
     made = _take(lambda: reanimate(args.campaign, args.asset))
@@ -242,7 +242,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
 
 
 def cmd_hide(args: argparse.Namespace) -> int:
-    from shared.takes import hide
+    from shared.pipeline.takes import hide
 
     require_campaign(args.campaign)
     _take(lambda: hide(args.campaign, args.asset))
@@ -259,8 +259,8 @@ def cmd_cost(args: argparse.Namespace) -> int:
 
 
 def cmd_gallery(args: argparse.Namespace) -> int:
-    from shared.gallery import gallery_page
-    from shared.views import public_asset
+    from shared.domain.asset_view import public_asset
+    from shared.store.gallery import gallery_page
 
     require_campaign(args.campaign)
     docs, cursor = gallery_page(args.campaign, args.limit, args.cursor)
@@ -269,7 +269,7 @@ def cmd_gallery(args: argparse.Namespace) -> int:
 
 
 def cmd_spend(args: argparse.Namespace) -> int:
-    from shared.spend_report import csv_text, report, spend_rows
+    from shared.store.spend_report import csv_text, report, spend_rows
 
     require_campaign(args.campaign)
     if args.format == "csv":
@@ -280,7 +280,7 @@ def cmd_spend(args: argparse.Namespace) -> int:
 
 
 def cmd_janitor(_: argparse.Namespace) -> int:
-    from shared.janitor import sweep
+    from shared.pipeline.janitor import sweep
 
     _print({"closed": sweep()})
     return 0
@@ -441,7 +441,7 @@ def parser() -> argparse.ArgumentParser:
                      help="the member's user id (a Firebase uid, 1-128 characters)")
     tok.set_defaults(func=cmd_player_token)
 
-    from shared.prices_table import add_parser as add_prices
+    from shared.domain.prices_table import add_parser as add_prices
 
     add_prices(sub)  # `prices`: self-contained, reads only the catalog
     return p
@@ -506,7 +506,7 @@ def _error_line(exc: BaseException) -> str:
     """One line for an error the checks did not foresee."""
     name = type(exc).__name__
     if name == "DefaultCredentialsError":
-        from shared.cli_args import CREDENTIALS_HINT, LOCAL_HINT
+        from cutscenes.args import CREDENTIALS_HINT, LOCAL_HINT
 
         return f"no Google Cloud credentials: {LOCAL_HINT}, {CREDENTIALS_HINT}"
     if name in ("ServiceUnavailable", "RetryError", "DeadlineExceeded"):
@@ -516,7 +516,7 @@ def _error_line(exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from shared import log
+    from shared.core import log
 
     args = parser().parse_args(argv)
     if args.command != "local":

@@ -87,13 +87,13 @@ def model_sheet_png() -> bytes:
 def load_local_stack() -> None:
     """Use the stack `cutscenes local up --detach` recorded, unless the
     environment already points somewhere."""
-    from shared.cli import _load_local_env
+    from cutscenes.cli import _load_local_env
 
     _load_local_env()
 
 
 def follow(campaign_id: str, asset_id: str, timeout_s: float) -> dict[str, Any] | None:
-    from shared.assets import TERMINAL, load
+    from shared.store.assets import TERMINAL, load
 
     started = time.monotonic()
     last = None
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from shared.aidm import TurnContext, configure_from_aidm, run_production_turn
     from shared.client import MediaClient
-    from shared.views import jsonable
+    from shared.domain.asset_view import jsonable
 
     client = MediaClient()
     print(f"clients ready in {client.warm() * 1000:.0f} ms")

@@ -22,7 +22,7 @@ import time
 import uuid
 from typing import Any
 
-from shared.errors import MediaError
+from shared.core.errors import MediaError
 
 EMULATOR_VARS = ("GENAI_EMULATOR_URL", "STORAGE_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST")
 
@@ -33,7 +33,7 @@ class Refused(Exception):
 
 def check_environment(dry_run: bool) -> None:
     if dry_run:
-        from shared.cli import _load_local_env
+        from cutscenes.cli import _load_local_env
 
         _load_local_env()
         missing = [v for v in ("GENAI_EMULATOR_URL", "STORAGE_EMULATOR_HOST")
@@ -65,13 +65,13 @@ def check_environment(dry_run: bool) -> None:
 
 
 def run(quality: str, clip: bool, out: Any = sys.stdout) -> float:
-    from shared import storage
-    from shared.campaigns import MediaSettings, plan_for
-    from shared.locations import location_for
-    from shared.media_models import GenaiImageModel, GenaiVideoModel
-    from shared.pricing import micros_to_usd
-    from shared.request import parse_request
-    from shared.settings import get_settings
+    from shared.core.settings import get_settings
+    from shared.domain.campaign import MediaSettings, plan_for
+    from shared.domain.locations import location_for
+    from shared.domain.pricing import micros_to_usd
+    from shared.domain.request import parse_request
+    from shared.store import storage
+    from shared.store.media_models import GenaiImageModel, GenaiVideoModel
 
     settings = get_settings()
     request = parse_request({

@@ -13,7 +13,7 @@ import time
 import urllib.request
 from typing import Any
 
-from shared.player_tokens import custom_token
+from shared.store.player_tokens import custom_token
 
 _CACHE: dict[tuple[str, str], tuple[str, float]] = {}
 REFRESH_MARGIN_S = 300

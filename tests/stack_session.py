@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from infra.local.stack import LocalStack
-from shared.clients import reset_all
+from shared.store.connections import reset_all
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -2,11 +2,11 @@
 
 import functions_framework
 
-from shared.entry import run_pubsub
+from shared.pipeline.entry import run_pubsub
 
 
 @functions_framework.cloud_event
 def animate_still(cloud_event):
-    from shared.animate import handle_animate
+    from shared.pipeline.animate import handle_animate
 
     run_pubsub(cloud_event, "animate_still", handle_animate)

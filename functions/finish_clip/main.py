@@ -2,11 +2,11 @@
 
 import functions_framework
 
-from shared.entry import run_pubsub
+from shared.pipeline.entry import run_pubsub
 
 
 @functions_framework.cloud_event
 def finish_clip(cloud_event):
-    from shared.finish import handle_finalize
+    from shared.pipeline.finish import handle_finalize
 
     run_pubsub(cloud_event, "finish_clip", handle_finalize)

@@ -7,10 +7,10 @@ import functions_framework
 
 @functions_framework.http
 def janitor(request):
-    from shared import log
-    from shared.janitor import handle_http, parse_body
-    from shared.settings import get_settings
-    from shared.transient import describe, transport_error
+    from shared.core import log
+    from shared.core.settings import get_settings
+    from shared.core.transient import describe, transport_error
+    from shared.pipeline.janitor import handle_http, parse_body
 
     log.clear()
     trace, span = log.trace_from_headers(request.headers, get_settings().GOOGLE_CLOUD_PROJECT)

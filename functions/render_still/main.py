@@ -2,11 +2,11 @@
 
 import functions_framework
 
-from shared.entry import run_pubsub
+from shared.pipeline.entry import run_pubsub
 
 
 @functions_framework.cloud_event
 def render_still(cloud_event):
-    from shared.render import handle_request
+    from shared.pipeline.render import handle_request
 
     run_pubsub(cloud_event, "render_still", handle_request)

@@ -18,7 +18,7 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler
 
-from shared.log import SPAN_FIELD, TRACE_FIELD, rfc3339, trace_from_headers
+from shared.core.log import SPAN_FIELD, TRACE_FIELD, rfc3339, trace_from_headers
 
 PROJECT = os.environ.get("GOOGLE_CLOUD_PROJECT", "demo-cutscenes")
 

@@ -12,7 +12,7 @@ import os
 import threading
 from typing import Any
 
-from shared.ids import SCOPE_ID_RULE, is_scope_id
+from shared.domain.ids import SCOPE_ID_RULE, is_scope_id
 
 DEMO_MEMBERS = ["alice"]
 DEMO_OWNERS = ["alice"]  # the demo's game master: regenerate, retry clip, hide
@@ -29,7 +29,7 @@ def use_stack_env(env: dict[str, str] | None) -> None:
     with _lock:
         changed = {k: v for k, v in env.items() if isinstance(v, str) and os.environ.get(k) != v}
         if changed:
-            from shared.clients import reset_all
+            from shared.store.connections import reset_all
 
             os.environ.update(changed)
             reset_all()
@@ -40,8 +40,8 @@ def _error(code: int, message: str) -> tuple[int, dict[str, Any]]:
 
 
 def _ensure_campaign(campaign_id: str) -> None:
-    from shared.campaigns import load_campaign
     from shared.client import configure_campaign
+    from shared.store.campaigns import load_campaign
 
     campaign = load_campaign(campaign_id)
     if campaign is None or not campaign.media.enabled:

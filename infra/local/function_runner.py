@@ -1,7 +1,7 @@
 """Serve one Cloud Function locally: functions-framework's app in one process.
 
 `functions-framework` on Linux runs gunicorn, whose arbiter quietly respawns a
-worker that died. Crash tests (MEDIA_CRASH_AFTER, see shared/pipeline_checks.py)
+worker that died. Crash tests (MEDIA_CRASH_AFTER, see shared/pipeline/checks.py)
 need the opposite: `os._exit` in a handler must take the whole "instance" down,
 as a crashed Cloud Run instance would, so that Pub/Sub redelivery (after
 `LocalStack.restart_function`) is what finishes the work. So the local stack

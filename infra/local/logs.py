@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared.ids import asset_id_for
+from shared.domain.ids import asset_id_for
 
 POLL_S = 0.25
 
@@ -91,7 +91,7 @@ def log_dir_of(state_dir: Path) -> Path:
     try:
         state = json.loads((state_dir / "stack.json").read_text())
     except (OSError, ValueError) as exc:
-        from shared.cli_args import CliError
+        from cutscenes.args import CliError
 
         raise CliError(f"no local stack is recorded in {state_dir}: run `cutscenes local up "
                        "--detach` first") from exc

@@ -2,7 +2,7 @@
 
 It asks the janitor to sweep overdue Veo operations (those that wrote
 nothing: errors, safety blocks, hangs; expired ones are closed on the way;
-shared/janitor.py); in the cloud a Cloud Scheduler job calls the janitor
+shared/pipeline/janitor.py); in the cloud a Cloud Scheduler job calls the janitor
 once a minute (terraform/). Locally the interval is MEDIA_VIDEO_SWEEP_EVERY_S
 (2 s by default, a local-only setting) so tests see failures early. The full
 sweep (deadlines, stale output) is scheduler.py's SweepTimer, every

@@ -148,7 +148,7 @@ def clients(emulator_host: str | None = None):
     Passing the host explicitly, rather than setting PUBSUB_EMULATOR_HOST, keeps
     the caller's process environment untouched (pytest fixtures, the CLI).
     """
-    import google.cloud.pubsub_v1 as pubsub_v1  # not "from google.cloud": see shared/clients.py
+    import google.cloud.pubsub_v1 as pubsub_v1  # see shared/store/connections.py
 
     if not emulator_host:
         return pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()

@@ -25,7 +25,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from shared import ledger, log
 from shared.aidm.context import Published, TurnContext
 from shared.aidm.declarations import (
     GENERATE_LOCATION_VISUAL,
@@ -36,11 +35,13 @@ from shared.aidm.declarations import (
     _a,
 )
 from shared.aidm.settings import as_media_settings
-from shared.campaigns import MediaSettings, plan_for
 from shared.client import BudgetStatus, PublishResult, cutscene_message, still_message, usd
-from shared.errors import InvalidRequest
-from shared.pricing import micros_to_usd
-from shared.request import CUTSCENE_TYPES, MAX_REFERENCE_IMAGES, MediaRequest, parse_request
+from shared.core import log
+from shared.core.errors import InvalidRequest
+from shared.domain.campaign import MediaSettings, plan_for
+from shared.domain.pricing import micros_to_usd
+from shared.domain.request import CUTSCENE_TYPES, MAX_REFERENCE_IMAGES, MediaRequest, parse_request
+from shared.store import ledger
 
 
 class _Refusal(Exception):

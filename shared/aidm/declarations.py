@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.aidm.settings import as_media_settings
-from shared.campaigns import MediaSettings, plan_for
 from shared.client import usd
-from shared.request import CUTSCENE_TYPES, MediaRequest
+from shared.domain.campaign import MediaSettings, plan_for
+from shared.domain.request import CUTSCENE_TYPES, MediaRequest
 
 TRIGGER_CUTSCENE = "trigger_cutscene"
 GENERATE_NPC_PORTRAIT = "generate_npc_portrait"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from shared import log
 from shared.aidm.calls import _available, _media_for, _status
 from shared.aidm.context import TurnContext
 from shared.aidm.declarations import _a, _estimates
 from shared.client import BudgetStatus, usd
+from shared.core import log
 
 # Above this wait for a Veo start, the agent is told the video queue is long.
 LONG_QUEUE_MIN = 2.0
@@ -15,7 +15,7 @@ LONG_QUEUE_MIN = 2.0
 def queue_note() -> str:
     """A sentence when clips wait long for Veo's start budget (paced starts)."""
     try:
-        from shared.dispatch import queue_minutes
+        from shared.pipeline.dispatch import queue_minutes
 
         minutes = queue_minutes()
     except Exception as exc:  # noqa: BLE001 - guidance never fails a turn

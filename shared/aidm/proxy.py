@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 
-from shared import log
 from shared.api.turn_rows import FILE_NAMES
+from shared.core import log
 
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 # Only stable addresses pass through, never any other media_api path.

@@ -22,11 +22,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared import log
 from shared.aidm.calls import handle_function_call
 from shared.aidm.context import TurnContext
 from shared.aidm.declarations import ToolSpec, tool_specs
 from shared.client import MediaClient
+from shared.core import log
 
 # AIDM's ToolParam types are Python-ish names; every media parameter is text
 # (a list of names travels as "Rei, Asuka", which calls.py splits).

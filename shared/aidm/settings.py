@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from shared import log
-from shared.campaigns import MediaSettings
 from shared.client import MediaClient
-from shared.pricing import catalog
+from shared.core import log
+from shared.domain.campaign import MediaSettings
+from shared.domain.pricing import catalog
 
 _DEFAULTS = MediaSettings.model_validate({})  # docs/interface.md section 2's defaults
 # AIDM's UserSettings ship these (src/settings/models.py). Every player who never

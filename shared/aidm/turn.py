@@ -6,11 +6,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared import log
 from shared.aidm.calls import _names_list, _status, handle_function_call
 from shared.aidm.context import Published, TurnContext
 from shared.aidm.declarations import MEDIA_DIRECTION, MEDIA_TOOLS, production_tools
 from shared.aidm.guidance import budget_guidance
+from shared.core import log
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import Request, Response
 
-from shared import log
 from shared.api import auth, cors, routes, sse, streams, takes
 from shared.api.me import me
 from shared.api.owners import OWNER_ROUTES, require_owner
@@ -24,12 +23,13 @@ from shared.api.signing import signed_url, ttl_s
 from shared.api.spend import spend
 from shared.api.turn_rows import turn_rows
 from shared.api.views import assets_with_urls
-from shared.assets import load
-from shared.client import remaining_budget
-from shared.gallery import gallery_page
-from shared.ids import is_scope_id
-from shared.settings import get_settings
-from shared.transient import describe, transport_error
+from shared.core import log
+from shared.core.settings import get_settings
+from shared.core.transient import describe, transport_error
+from shared.domain.ids import is_scope_id
+from shared.store.assets import load
+from shared.store.budget import remaining_budget
+from shared.store.gallery import gallery_page
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100

@@ -22,10 +22,11 @@ import time
 from functools import lru_cache
 from typing import Any
 
-from shared import log
 from shared.api.responses import ApiError
-from shared.campaigns import Campaign, load_campaign
-from shared.settings import get_settings
+from shared.core import log
+from shared.core.settings import get_settings
+from shared.domain.campaign import Campaign
+from shared.store.campaigns import load_campaign
 
 MAX_TOKEN_CHARS = 8192
 MAX_UID_CHARS = 128

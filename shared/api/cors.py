@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Request, Response
 
-from shared.settings import get_settings
+from shared.core.settings import get_settings
 
 ALLOW_HEADERS = "Authorization, Content-Type, Last-Event-ID, Cache-Control"
 

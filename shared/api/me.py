@@ -13,7 +13,7 @@ from flask import Request, Response
 
 from shared.api import routes
 from shared.api.responses import json_response
-from shared.campaigns import load_campaign
+from shared.store.campaigns import load_campaign
 
 
 def me(route: routes.Route, _request: Request, uid: str) -> Response:

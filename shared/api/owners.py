@@ -8,7 +8,7 @@ only adds its name here.
 from __future__ import annotations
 
 from shared.api.responses import ApiError
-from shared.campaigns import Campaign
+from shared.domain.campaign import Campaign
 
 OWNER_ROUTES = frozenset({"spend", "regenerate", "animate", "hide"})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.clients import firestore_client
+from shared.store.connections import firestore_client
 
 
 def media(campaign_id: str) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from shared.api.responses import ApiError
-from shared.ids import SCOPE_ID_RULE, is_scope_id
+from shared.domain.ids import SCOPE_ID_RULE, is_scope_id
 
 MAX_TURN = 10_000_000  # the request message's bound on turn_number
 # A stable address's last segment; the suffixed names let AIDM's viewer tell a

@@ -15,10 +15,10 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from shared import log
-from shared.clients import storage_client
-from shared.paths import split_gs_uri
-from shared.settings import get_settings
+from shared.core import log
+from shared.core.settings import get_settings
+from shared.domain.paths import split_gs_uri
+from shared.store.connections import storage_client
 
 MAX_TTL_S = 900
 _SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]

@@ -6,7 +6,7 @@ from flask import Request, Response
 
 from shared.api import routes
 from shared.api.responses import ApiError, json_response
-from shared.spend_report import GROUPINGS, report
+from shared.store.spend_report import GROUPINGS, report
 
 
 def spend(route: routes.Route, request: Request) -> Response:

@@ -20,11 +20,11 @@ from typing import Any
 
 from flask import Response
 
-from shared import log
 from shared.api import streams
 from shared.api.queries import media
-from shared.events import event_for
-from shared.settings import get_settings
+from shared.core import log
+from shared.core.settings import get_settings
+from shared.store.events import event_for
 
 RETRY_MS = 2000
 _READY = object()

@@ -22,9 +22,9 @@ import time
 from typing import Any
 
 from shared.api.responses import ApiError
-from shared.clients import firestore_client
-from shared.docs import read_modify_write
-from shared.settings import get_settings
+from shared.core.settings import get_settings
+from shared.store.connections import firestore_client
+from shared.store.optimistic import read_modify_write
 
 TICKET_TTL_S = 60
 TICKET_RE = re.compile(r"[A-Za-z0-9_-]{32}")

@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Request, Response
 
-from shared import takes
 from shared.api import routes
 from shared.api.responses import ApiError, json_response
+from shared.pipeline import takes
 
 MAX_BODY_BYTES = 16_384  # two prompts of at most 4000 + 2000 characters, as JSON
 PROMPT_LIMITS = {"image_prompt": 4000, "motion_prompt": 2000}

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.assets import TERMINAL
-from shared.views import jsonable
+from shared.domain.asset_view import jsonable
+from shared.store.assets import TERMINAL
 
 SHOWN = ("complete", "partial")  # terminal states that have files to show
 FILE_NAMES = {"image": "image.png", "video": "video.mp4"}

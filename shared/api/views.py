@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.api.signing import signed_urls
-from shared.views import public_asset
+from shared.domain.asset_view import public_asset
 
 
 def _uri(doc: dict[str, Any], field: str) -> str | None:

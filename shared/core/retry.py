@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from shared import log
-from shared.errors import Busy, RetriesSpent, TransientError
+from shared.core import log
+from shared.core.errors import Busy, RetriesSpent, TransientError
 
 T = TypeVar("T")
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from shared.pricing import catalog
-from shared.settings import get_settings
+from shared.core.settings import get_settings
+from shared.domain.pricing import catalog
 
 
 @lru_cache(maxsize=8)

@@ -7,8 +7,8 @@ import argparse
 import json
 from typing import Any
 
-from shared.locations import location_for
-from shared.pricing import Catalog, catalog, charged, quotes
+from shared.domain.locations import location_for
+from shared.domain.pricing import Catalog, catalog, charged, quotes
 
 UNITS = {"images": ("usd_per_image", "image"), "image_inputs": ("usd_per_million_tokens",
          "1M input tokens"), "videos": ("usd_per_second", "second")}

@@ -14,8 +14,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from shared.errors import PermanentError
-from shared.settings import get_settings
+from shared.core.errors import PermanentError
+from shared.core.settings import get_settings
 
 MICROS_PER_USD = 1_000_000
 
@@ -105,7 +105,7 @@ def _load(path: str | None) -> Catalog:
     if path:
         text = Path(path).read_text(encoding="utf-8")
     else:
-        text = resources.files("shared").joinpath("pricing.json").read_text(encoding="utf-8")
+        text = resources.files("shared.domain").joinpath("pricing.json").read_text(encoding="utf-8")
     return Catalog(json.loads(text))
 
 

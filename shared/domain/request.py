@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from shared.errors import InvalidRequest
-from shared.ids import (
+from shared.core.errors import InvalidRequest
+from shared.domain.ids import (
     REQUEST_ID_RE,
     SCOPE_ID_RE,
     SCOPE_ID_RULE,

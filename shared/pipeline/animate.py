@@ -3,7 +3,7 @@
 Nothing here waits on Veo. The operation name is stored on the asset the
 moment Veo accepts the job (so a redelivery never starts a second one), and
 the function returns. Veo writes the MP4 into our bucket; the bucket's
-object-finalize notification runs `finish_clip` (shared/finish.py), and the
+object-finalize notification runs `finish_clip` (shared/pipeline/finish.py), and the
 janitor's sweep asks Veo about the few operations that write nothing.
 See docs/decisions/0012-finish-from-bucket-events.md.
 """
@@ -16,15 +16,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from shared import assets, attempts, dispatch, hiding, log, pacing, spend, storage
-from shared.errors import Busy, PermanentError, QuotaExceeded, RetriesSpent, StartUncertain
-from shared.ids import is_scope_id
-from shared.media_models import GenaiVideoModel, VideoModel
-from shared.paths import gs_uri, split_gs_uri, video_output_prefix
-from shared.pipeline_checks import checkpoint, expired
-from shared.render import close_expired, ms_since, stored_plan
-from shared.retry import with_retries
-from shared.settings import get_settings
+from shared.core import log
+from shared.core.errors import Busy, PermanentError, QuotaExceeded, RetriesSpent, StartUncertain
+from shared.core.retry import with_retries
+from shared.core.settings import get_settings
+from shared.domain.ids import is_scope_id
+from shared.domain.paths import gs_uri, split_gs_uri, video_output_prefix
+from shared.pipeline import attempts, dispatch, hiding
+from shared.pipeline.checks import checkpoint, expired
+from shared.pipeline.render import close_expired, ms_since, stored_plan
+from shared.store import assets, pacing, spend, storage
+from shared.store.media_models import GenaiVideoModel, VideoModel
 
 
 def parse_animate(data: bytes) -> tuple[str, str] | None:
@@ -160,7 +162,7 @@ def start_job(doc: dict[str, Any], model: VideoModel, owner: str) -> str:
     except StartUncertain as exc:
         # Never a blind second start. No watcher either: if the lost job writes
         # its clip under this asset's output folder, the bucket event adopts it
-        # (shared/finish.py); if nothing lands within MEDIA_VEO_ADOPT_WAIT_S the
+        # (shared/pipeline/finish.py); if nothing lands within MEDIA_VEO_ADOPT_WAIT_S the
         # sweep closes the asset partial, hold released
         # (docs/decisions/0011-veo-start-retries.md).
         log.warning("veo_start_uncertain", f"{exc}; adopting its output, not restarting")

@@ -1,7 +1,7 @@
 """An owner's retried clip (re-animate): the worker reserves the attempt's clip.
 
 The owner's POST moves a `partial` cutscene back to `animating` with
-`video_attempt` N (shared/takes.py); the animate worker reserves the clip under
+`video_attempt` N (shared/pipeline/takes.py); the animate worker reserves the clip under
 the ledger key "{asset_id}:video.N" just before Veo is paid, so a duplicate
 delivery of attempt N finds its hold already recorded, and attempt N+1 can be
 charged once more.
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import assets, log, spend
-from shared.campaigns import load_campaign
-from shared.pricing import usd_to_micros
+from shared.core import log
+from shared.domain.pricing import usd_to_micros
+from shared.store import assets, spend
+from shared.store.campaigns import load_campaign
 
 
 def reserve_retry(doc: dict[str, Any]) -> bool:

@@ -6,8 +6,8 @@ import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared import log
-from shared.settings import get_settings
+from shared.core import log
+from shared.core.settings import get_settings
 
 CRASH_POINTS = ("reserved", "image_made", "png_stored", "veo_started", "mp4_recorded")
 

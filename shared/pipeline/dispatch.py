@@ -18,11 +18,12 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from shared import assets, log, pacing
-from shared.clients import firestore_client
-from shared.media_models import GenaiVideoModel, VideoModel
-from shared.pipeline_checks import deadline_start
-from shared.settings import get_settings
+from shared.core import log
+from shared.core.settings import get_settings
+from shared.pipeline.checks import deadline_start
+from shared.store import assets, pacing
+from shared.store.connections import firestore_client
+from shared.store.media_models import GenaiVideoModel, VideoModel
 
 
 def enqueue(doc: dict[str, Any]) -> None:
@@ -38,7 +39,7 @@ def animating(limit: int = 2000) -> list[dict[str, Any]]:
     # status == and updated_at > : served by the composite index
     # stuck_by_updated (terraform firestore.tf). updated_at, not created_at:
     # an owner's re-animate of an old asset moves it to animating now
-    # (shared/takes.py), and an asset animating longer than this is closed.
+    # (shared/pipeline/takes.py), and an asset animating longer than this is closed.
     since = datetime.fromtimestamp(time.time() - 2 * get_settings().MEDIA_DEADLINE_S, UTC)
     query = (firestore_client().collection_group("media")
              .where(filter=FieldFilter("status", "==", "animating"))
@@ -47,7 +48,7 @@ def animating(limit: int = 2000) -> list[dict[str, Any]]:
 
 
 def waiting(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from shared.animate import started
+    from shared.pipeline.animate import started
 
     return [d for d in docs if d.get("video_waiting") and not started(d)]
 
@@ -83,7 +84,7 @@ def fair_order(docs: list[dict[str, Any]], in_flight: dict[str, int] | None = No
 
 
 def in_flight(docs: list[dict[str, Any]]) -> dict[str, int]:
-    from shared.animate import started
+    from shared.pipeline.animate import started
 
     counts: dict[str, int] = {}
     for doc in docs:
@@ -95,8 +96,8 @@ def in_flight(docs: list[dict[str, Any]]) -> dict[str, int]:
 def too_late(doc: dict[str, Any], start_at: float) -> bool:
     """Whether a clip that starts at `start_at` would still be rendering at
     its deadline."""
-    from shared.animate import expected_s
-    from shared.render import stored_plan
+    from shared.pipeline.animate import expected_s
+    from shared.pipeline.render import stored_plan
 
     start = deadline_start(doc)  # the publish, or an owner's retry
     if start is None:
@@ -144,7 +145,7 @@ def dispatch(model: VideoModel | None = None) -> dict[str, int]:
 def _one(doc: dict[str, Any], model: VideoModel, start_at: float, may_start: bool) -> int:
     """Under the asset's lease: degrade it if `start_at` is too late (1), or
     start it (2; -1 when no token is left), or nothing (0)."""
-    from shared.animate import fail_video, start_clip, started
+    from shared.pipeline.animate import fail_video, start_clip, started
 
     cid, aid = doc["campaign_id"], doc["asset_id"]
     owner = f"dispatch/{assets.new_owner()[:8]}"

@@ -15,17 +15,18 @@ import re
 import time
 from typing import Any
 
-from shared import assets, log, spend, storage
-from shared.errors import TransientError
-from shared.ids import is_scope_id
-from shared.media_models import ClipResult, GenaiVideoModel, VideoModel
-from shared.paths import gs_uri, split_gs_uri, video_object
-from shared.pipeline_checks import checkpoint, expired
-from shared.polling import next_check_s
-from shared.pricing import micros_to_usd
-from shared.render import close_expired, stored_plan, unbilled
-from shared.retry import with_retries
-from shared.settings import get_settings
+from shared.core import log
+from shared.core.errors import TransientError
+from shared.core.retry import with_retries
+from shared.core.settings import get_settings
+from shared.domain.ids import is_scope_id
+from shared.domain.paths import gs_uri, split_gs_uri, video_object
+from shared.domain.polling import next_check_s
+from shared.domain.pricing import micros_to_usd
+from shared.pipeline.checks import checkpoint, expired
+from shared.pipeline.render import close_expired, stored_plan, unbilled
+from shared.store import assets, spend, storage
+from shared.store.media_models import ClipResult, GenaiVideoModel, VideoModel
 
 # veo-out/{campaign}/{asset}/{operation folder}/sample_{n}.mp4
 _OUTPUT = re.compile(r"^veo-out/([^/]+)/([^/]+)/[^/]+/sample_\d+\.mp4$")
@@ -98,8 +99,8 @@ def handle_finalize(data: bytes, delivery_id: str, published_at: object = None,
 
 def hidden_output(doc: dict[str, Any], uri: str) -> None:
     """An owner hid the asset while its clip rendered: end it (holds released,
-    objects deleted: shared/hiding.py) and log the clip as a loss, deleted."""
-    from shared import hiding
+    objects deleted: shared/pipeline/hiding.py) and log the clip as a loss, deleted."""
+    from shared.pipeline import hiding
 
     hiding.stop(doc)
     micros = stored_plan(doc)[0].video_micros if doc.get("plan") else 0
@@ -126,7 +127,7 @@ def adopt_output(doc: dict[str, Any], uri: str, output_at: float | None) -> str:
 
 def redispatch(model: VideoModel | None) -> None:
     """A clip finished: a good moment to start waiting ones (paced starts)."""
-    from shared import dispatch
+    from shared.pipeline import dispatch
 
     try:
         dispatch.dispatch(model)
@@ -149,7 +150,7 @@ def finish_operation(doc: dict[str, Any], operation: str, model: VideoModel,
         if fresh is None or fresh.get("status") != "animating":
             return "closed"
         if fresh.get("hidden"):  # the sweep's look at a clip still rendering
-            from shared import hiding
+            from shared.pipeline import hiding
 
             hiding.stop(fresh)
             return "hidden"
@@ -174,7 +175,7 @@ def finish_operation(doc: dict[str, Any], operation: str, model: VideoModel,
 
 def record(doc: dict[str, Any], result: ClipResult, output_at: float | None = None) -> str:
     """Record a finished operation on its asset (the caller holds the lease)."""
-    from shared.animate import fail_video
+    from shared.pipeline.animate import fail_video
 
     cid, aid = doc["campaign_id"], doc["asset_id"]
     plan, _ = stored_plan(doc)

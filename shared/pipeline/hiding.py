@@ -1,6 +1,6 @@
 """An owner hid an asset while it was in flight: stop, keep the books exact.
 
-Hiding only sets `hidden` (shared/takes.py); the pipeline notices at each
+Hiding only sets `hidden` (shared/pipeline/takes.py); the pipeline notices at each
 stage boundary (a hidden asset's next transition becomes the hidden end, see
 assets.transition) and before each paid call, then ends the asset here: what
 was already made (the still) stays charged, every other hold is released,
@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import log, spend, storage
-from shared.paths import image_object, video_object, video_output_prefix
+from shared.core import log
+from shared.domain.paths import image_object, video_object, video_output_prefix
+from shared.store import spend, storage
 
 
 def delete_objects(campaign_id: str, asset_id: str) -> None:
@@ -34,14 +35,14 @@ def finish(doc: dict[str, Any]) -> None:
 
 def stop(doc: dict[str, Any]) -> None:
     """End a hidden asset that is still in flight (the transition calls finish)."""
-    from shared import assets
+    from shared.store import assets
 
     assets.transition(doc["campaign_id"], doc["asset_id"], assets.hidden_end(doc), "hidden")
 
 
 def stop_if_hidden(campaign_id: str, asset_id: str) -> bool:
     """Before a paid call: read the asset, and stop it if it was hidden."""
-    from shared import assets
+    from shared.store import assets
 
     doc = assets.load(campaign_id, asset_id)
     if doc is not None and doc.get("hidden") and not assets.is_terminal(doc):

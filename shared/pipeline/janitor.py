@@ -15,17 +15,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared import assets, log, storage
-from shared.animate import parse_animate
-from shared.clients import firestore_client
-from shared.errors import InvalidRequest
-from shared.ids import asset_id_for
-from shared.paths import VEO_OUTPUT_ROOT
-from shared.pipeline_checks import deadline_start, sweep_cutoff
-from shared.render import close, close_expired, reject_invalid
-from shared.request import parse_request
-from shared.settings import get_settings
-from shared.transient import describe, transport_error
+from shared.core import log
+from shared.core.errors import InvalidRequest
+from shared.core.settings import get_settings
+from shared.core.transient import describe, transport_error
+from shared.domain.ids import asset_id_for
+from shared.domain.paths import VEO_OUTPUT_ROOT
+from shared.domain.request import parse_request
+from shared.pipeline.animate import parse_animate
+from shared.pipeline.checks import deadline_start, sweep_cutoff
+from shared.pipeline.render import close, close_expired, reject_invalid
+from shared.store import assets, storage
+from shared.store.connections import firestore_client
 
 OPEN = ["queued", "rendering_image", "animating"]
 GAVE_UP = "delivery failed repeatedly; the message was dead-lettered"
@@ -79,9 +80,9 @@ def sweep_operations(model: Any = None) -> dict[str, int]:
 
     from google.cloud.firestore_v1.base_query import FieldFilter
 
-    from shared.errors import Busy
-    from shared.finish import finish_operation
-    from shared.media_models import GenaiVideoModel
+    from shared.core.errors import Busy
+    from shared.pipeline.finish import finish_operation
+    from shared.store.media_models import GenaiVideoModel
 
     settings = get_settings()
     query = (firestore_client().collection_group("media")
@@ -110,7 +111,7 @@ def sweep_operations(model: Any = None) -> dict[str, int]:
         outcomes[what] = outcomes.get(what, 0) + 1
     if outcomes:
         log.info("janitor_operations", "checked overdue Veo operations", **outcomes)
-    from shared import dispatch
+    from shared.pipeline import dispatch
 
     for what, n in dispatch.dispatch(model).items():
         outcomes[what] = outcomes.get(what, 0) + n
@@ -121,10 +122,10 @@ def give_up_uncertain(doc: dict[str, Any]) -> str:
     """A Veo start whose outcome was lost, past its MEDIA_VEO_ADOPT_WAIT_S
     (video_check_at): adopt its clip if one landed (a lost event), else close
     the asset partial with its hold released. Never a second start."""
-    from shared.animate import fail_video
-    from shared.errors import Busy
-    from shared.finish import adopt_output
-    from shared.paths import video_output_prefix
+    from shared.core.errors import Busy
+    from shared.domain.paths import video_output_prefix
+    from shared.pipeline.animate import fail_video
+    from shared.pipeline.finish import adopt_output
 
     cid, aid = doc["campaign_id"], doc["asset_id"]
     uri = storage.first_mp4_under(video_output_prefix(cid, aid))
@@ -193,7 +194,7 @@ def close_dead_letter(data: bytes) -> str:
 def handle_http(body: Any) -> dict[str, Any]:
     """A Pub/Sub push envelope (dead letters), `{"sweep": "operations"}`
     (overdue Veo operations only), or anything else (both sweeps)."""
-    from shared.entry import decode_data
+    from shared.pipeline.entry import decode_data
 
     message = body.get("message") if isinstance(body, dict) else None
     if isinstance(message, dict):

@@ -13,19 +13,22 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from shared import assets, hiding, log, model_sheets, spend, storage
-from shared.campaigns import Campaign, MediaSettings, Plan, load_campaign, plan_for
-from shared.clients import publisher, topic_path
-from shared.docs import now
-from shared.errors import InvalidRequest, PermanentError, SafetyBlocked
-from shared.ids import asset_id_for
-from shared.media_models import GenaiImageModel, ImageModel, Still
-from shared.paths import gs_uri, image_object, video_object
-from shared.pipeline_checks import checkpoint, expired, past_deadline
-from shared.pricing import micros_to_usd, usd_to_micros
-from shared.request import MediaRequest, parse_request
-from shared.retry import with_retries
-from shared.settings import get_settings
+from shared.core import log
+from shared.core.errors import InvalidRequest, PermanentError, SafetyBlocked
+from shared.core.retry import with_retries
+from shared.core.settings import get_settings
+from shared.domain.campaign import Campaign, MediaSettings, Plan, plan_for
+from shared.domain.ids import asset_id_for
+from shared.domain.paths import gs_uri, image_object, video_object
+from shared.domain.pricing import micros_to_usd, usd_to_micros
+from shared.domain.request import MediaRequest, parse_request
+from shared.pipeline import hiding
+from shared.pipeline.checks import checkpoint, expired, past_deadline
+from shared.store import assets, model_sheets, spend, storage
+from shared.store.campaigns import load_campaign
+from shared.store.connections import publisher, topic_path
+from shared.store.media_models import GenaiImageModel, ImageModel, Still
+from shared.store.optimistic import now
 
 # A few threads for reads that can overlap other round trips.
 _reads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="reads")

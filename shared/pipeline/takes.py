@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import assets, events, hiding, log
-from shared.campaigns import load_campaign
-from shared.docs import now, read_modify_write
-from shared.pricing import micros_to_usd
+from shared.core import log
+from shared.domain.pricing import micros_to_usd
+from shared.pipeline import hiding
+from shared.store import assets, events
+from shared.store.campaigns import load_campaign
+from shared.store.optimistic import now, read_modify_write
 
 
 class TakeRefused(Exception):
@@ -35,7 +37,8 @@ def regenerate(campaign_id: str, asset_id: str, image_prompt: str | None = None,
     """Publish a new request for the same moment (session, turn, kind, type,
     subject, style, references) with new prompts where given, linked back by
     `regenerated_from`. The pipeline admits it like any request (budget)."""
-    from shared.client import new_request_id, publish_request
+    from shared.domain.messages import new_request_id
+    from shared.store.publish import publish_request
 
     doc = visible(campaign_id, asset_id)
     original = doc.get("request")
@@ -83,7 +86,7 @@ def reanimate(campaign_id: str, asset_id: str) -> dict[str, str]:
     """Try the clip of a `partial` cutscene again on its existing still: the
     one way back in the status machine (partial -> animating). Only one of
     several concurrent calls wins; the others get 409."""
-    from shared.render import publish_animate
+    from shared.pipeline.render import publish_animate
 
     doc = visible(campaign_id, asset_id)
     if doc.get("kind") != "cutscene" or not doc.get("image") \
@@ -122,7 +125,7 @@ def reanimate(campaign_id: str, asset_id: str) -> dict[str, str]:
 def idle_clip(doc: dict[str, Any]) -> bool:
     """An animating asset no worker holds: its clip started (or waits for a
     paced start), and only a bucket event or the sweep would look at it."""
-    from shared.animate import started
+    from shared.pipeline.animate import started
 
     return (doc.get("status") == "animating" and not assets.lease_live(doc)
             and (started(doc) or bool(doc.get("video_waiting"))))

@@ -10,11 +10,12 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from shared import events, log
-from shared.clients import firestore_client
-from shared.docs import now, read_modify_write, remember
-from shared.errors import Busy
-from shared.request import MediaRequest
+from shared.core import log
+from shared.core.errors import Busy
+from shared.domain.request import MediaRequest
+from shared.store import events
+from shared.store.connections import firestore_client
+from shared.store.optimistic import now, read_modify_write, remember
 
 RANK = {"queued": 0, "rendering_image": 1, "animating": 2,
         "complete": 3, "partial": 3, "failed": 3, "rejected": 3}
@@ -124,7 +125,7 @@ def transition(campaign_id: str, asset_id: str, status: str, reason: str | None 
                      cost_usd=updated.get("cost_usd"), stage_ms=updated.get("stage_ms"),
                      kind=updated.get("kind"), error=updated.get("error"))
         if updated.get("status_reason") == "hidden" and updated.get("hidden"):
-            from shared import hiding
+            from shared.pipeline import hiding
 
             hiding.finish(updated)
     return updated

@@ -1,48 +1,16 @@
-"""Campaign documents: who may watch, and the campaign's media settings."""
+"""Campaign documents: read one, or merge settings, members and owners into it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from shared.clients import firestore_client
-from shared.pricing import Catalog, catalog
-from shared.request import MediaRequest
-
-Quality = Literal["draft", "standard", "premium"]
-
-
-class MediaSettings(BaseModel):
-    """`media_settings` on a campaign; missing keys take these defaults."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    enabled: bool = False
-    budget_per_session_usd: float = Field(2.00, ge=0, le=10_000)
-    quality: Quality = "standard"
-    image_model: str | None = None
-    video_model: str | None = None
-    video_resolution: Literal["720p", "1080p"] | None = None
-    video_duration_seconds: Literal[4, 6, 8] | None = None
-    auto_play: bool = True
-    degrade_to_still: bool = True
-
-
-@dataclass(frozen=True)
-class Campaign:
-    campaign_id: str
-    members: tuple[str, ...]
-    media: MediaSettings
-    # The game masters: members who may also regenerate, re-animate and hide
-    # media and read the spend report (docs/interface.md section 2).
-    owners: tuple[str, ...] = ()
-
-    def is_owner(self, uid: str) -> bool:
-        """An owner acts only while still a member: removing a member takes
-        every right away, whatever `owners` still says."""
-        return uid in self.members and uid in self.owners
+from shared.domain.campaign import Campaign, MediaSettings
+from shared.domain.ids import SCOPE_ID_RULE, is_scope_id
+from shared.domain.pricing import usd_to_micros
+from shared.store import ledger
+from shared.store.connections import firestore_client
+from shared.store.optimistic import read_modify_write
 
 
 def campaign_ref(campaign_id: str) -> Any:
@@ -65,41 +33,62 @@ def load_campaign(campaign_id: str) -> Campaign | None:
     )
 
 
-@dataclass(frozen=True)
-class Plan:
-    """What a request will use and what each paid call is expected to cost."""
-
-    image_model: str
-    image_size: str
-    image_micros: int
-    video_model: str | None
-    video_resolution: str
-    video_audio: bool
-    duration_seconds: int
-    video_micros: int
+MAX_UID_CHARS = 128
 
 
-def plan_for(request: MediaRequest, media: MediaSettings, cat: Catalog | None = None) -> Plan:
-    cat = cat or catalog()
-    defaults = cat.defaults
-    tier = cat.tier(media.quality)
-    models = cat.models_for(media.quality)
-    image_model = media.image_model or models["image_model"]
-    image_size = defaults["image_size"]
-    resolution = media.video_resolution or defaults["video_resolution"]
-    audio = bool(defaults["video_audio"])
-    duration = (request.duration_seconds or media.video_duration_seconds
-                or int(tier.get("video_duration_seconds") or defaults["video_duration_seconds"]))
-    video_model = (media.video_model or models["video_model"]) if request.wants_video else None
-    return Plan(
-        image_model=image_model,
-        image_size=image_size,
-        # Reference images (model sheets) ride along as billed input tokens.
-        image_micros=cat.image_micros(image_model, image_size, len(request.reference_images)),
-        video_model=video_model,
-        video_resolution=resolution,
-        video_audio=audio,
-        duration_seconds=duration,
-        video_micros=(cat.video_micros(video_model, resolution, audio, duration)
-                      if video_model else 0),
-    )
+def _uids(values: Sequence[str] | None, what: str) -> list[str]:
+    out = []
+    for uid in values or []:
+        if not isinstance(uid, str) or not 0 < len(uid) <= MAX_UID_CHARS or uid != uid.strip():
+            raise ValueError(f"{what} {str(uid)[:40]!r} must be a user id of 1-{MAX_UID_CHARS} "
+                             "characters without surrounding spaces")
+        out.append(uid)
+    return out
+
+
+def _merged(current: Sequence[Any] | None, add: list[str], remove: list[str]) -> list[str]:
+    kept = [u for u in (current or []) if isinstance(u, str) and u not in remove]
+    return kept + [u for u in dict.fromkeys(add) if u not in kept]
+
+
+def configure_campaign(campaign_id: str, *, enabled: bool | None = None,
+                       budget_usd: float | None = None, members: list[str] | None = None,
+                       quality: str | None = None, owners: list[str] | None = None,
+                       remove_members: list[str] | None = None,
+                       remove_owners: list[str] | None = None,
+                       **settings: Any) -> dict[str, Any]:
+    """Merge media settings, add members and owners (an owner is also made a
+    member), remove members (which takes their ownership too) or only
+    ownerships; returns the stored campaign. One atomic write."""
+    if not is_scope_id(campaign_id):
+        raise ValueError(f"campaign id {campaign_id!r} must be {SCOPE_ID_RULE}")
+    add_members, add_owners = _uids(members, "member"), _uids(owners, "owner")
+    drop_members = _uids(remove_members, "member to remove")
+    drop_owners = _uids(remove_owners, "owner to remove") + drop_members
+    clash = (set(add_members) | set(add_owners)) & set(drop_members) or \
+        set(add_owners) & set(drop_owners)
+    if clash:
+        raise ValueError(f"user {sorted(clash)[0]!r} is both added and removed")
+    changes: dict[str, Any] = {k: v for k, v in settings.items() if v is not None}
+    if enabled is not None:
+        changes["enabled"] = enabled
+    if budget_usd is not None:
+        changes["budget_per_session_usd"] = budget_usd
+    if quality is not None:
+        changes["quality"] = quality
+
+    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any], None]:
+        current = doc or {}
+        old = current.get("media_settings")
+        media = {**(old if isinstance(old, dict) else {}), **changes}
+        MediaSettings.model_validate(media)  # refuse bad settings before storing them
+        return {"media_settings": media,
+                "members": _merged(current.get("members"), add_members + add_owners,
+                                   drop_members),
+                "owners": _merged(current.get("owners"), add_owners, drop_owners)}, None
+
+    ref = campaign_ref(campaign_id)
+    read_modify_write(ref, mutate)
+    if budget_usd is not None:
+        ledger.set_cap(campaign_id, usd_to_micros(budget_usd))
+    return ref.get().to_dict() or {}

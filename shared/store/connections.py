@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
-from shared.settings import get_settings
+from shared.core.settings import get_settings
 
 if TYPE_CHECKING:
     # google-cloud-pubsub and -storage ship no py.typed; mypy reports

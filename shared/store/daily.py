@@ -15,9 +15,9 @@ import random
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.clients import firestore_client
-from shared.docs import now, read_modify_write
-from shared.ledger import held_maps, release_in, settle_in
+from shared.store.connections import firestore_client
+from shared.store.ledger import held_maps, release_in, settle_in
+from shared.store.optimistic import now, read_modify_write
 
 SHARDS = 10
 

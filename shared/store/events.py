@@ -6,9 +6,9 @@ import json
 from contextvars import ContextVar
 from typing import Any
 
-from shared import log
-from shared.clients import publisher, topic_path
-from shared.settings import get_settings
+from shared.core import log
+from shared.core.settings import get_settings
+from shared.store.connections import publisher, topic_path
 
 EVENT_FIELDS = ("campaign_id", "session_id", "asset_id", "request_id", "turn_number",
                 "kind", "cutscene_type", "status", "status_reason")

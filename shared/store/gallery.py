@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.clients import firestore_client
+from shared.store.connections import firestore_client
 
 
 def gallery_page(campaign_id: str, limit: int,

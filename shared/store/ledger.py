@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shared.clients import firestore_client
-from shared.docs import now, read_modify_write
-from shared.pricing import micros_to_usd
+from shared.domain.pricing import micros_to_usd
+from shared.store.connections import firestore_client
+from shared.store.optimistic import now, read_modify_write
 
 
 @dataclass(frozen=True)

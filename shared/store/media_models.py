@@ -8,9 +8,8 @@ import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from shared import log
-from shared.clients import genai_client
-from shared.errors import (
+from shared.core import log
+from shared.core.errors import (
     MediaError,
     PermanentError,
     QuotaExceeded,
@@ -19,9 +18,10 @@ from shared.errors import (
     StartUncertain,
     TransientError,
 )
-from shared.locations import location_for, location_of_operation
-from shared.settings import get_settings
-from shared.transient import transport_error
+from shared.core.settings import get_settings
+from shared.core.transient import transport_error
+from shared.domain.locations import location_for, location_of_operation
+from shared.store.connections import genai_client
 
 if TYPE_CHECKING:
     from google.genai import types as genai_types

@@ -13,12 +13,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from shared import log
-from shared.campaigns import campaign_ref
-from shared.clients import storage_client
-from shared.paths import gs_uri, split_gs_uri
-from shared.request import MAX_REFERENCE_IMAGES, MediaRequest
-from shared.settings import get_settings
+from shared.core import log
+from shared.core.settings import get_settings
+from shared.domain.paths import gs_uri, split_gs_uri
+from shared.domain.request import MAX_REFERENCE_IMAGES, MediaRequest
+from shared.store.campaigns import campaign_ref
+from shared.store.connections import storage_client
 
 TIMEOUT = (5, 30)
 

@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from shared.errors import TransientError
+from shared.core.errors import TransientError
 
 T = TypeVar("T")
 # mutate(current or None) -> (fields to write or None for "no write", result)
@@ -56,7 +56,7 @@ def read_modify_write(ref: Any, mutate: Mutation[T], *, give_up_s: float = 20.0,
     any, instead of reading it (one round trip less on the common path)."""
     from google.api_core import exceptions as gexc
 
-    from shared.clients import firestore_client
+    from shared.store.connections import firestore_client
 
     client = firestore_client()
     started = time.monotonic()

@@ -19,9 +19,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from shared.clients import firestore_client
-from shared.docs import read_modify_write
-from shared.settings import get_settings
+from shared.core.settings import get_settings
+from shared.store.connections import firestore_client
+from shared.store.optimistic import read_modify_write
 
 
 def enabled() -> bool:

@@ -15,7 +15,7 @@ import os
 from functools import lru_cache
 from typing import Any
 
-from shared.settings import get_settings
+from shared.core.settings import get_settings
 
 
 def custom_token(uid: str) -> str:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import daily, ledger
-from shared.pricing import usd_to_micros
-from shared.settings import get_settings
+from shared.core.settings import get_settings
+from shared.domain.pricing import usd_to_micros
+from shared.store import daily, ledger
 
 STAGES = ("image", "video")
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from shared.campaigns import campaign_ref
-from shared.clients import firestore_client
-from shared.ledger import held_maps
-from shared.pricing import MICROS_PER_USD, micros_to_usd
+from shared.domain.pricing import MICROS_PER_USD, micros_to_usd
+from shared.store.campaigns import campaign_ref
+from shared.store.connections import firestore_client
+from shared.store.ledger import held_maps
 
 By = Literal["session", "day"]
 GROUPINGS: tuple[By, ...] = ("session", "day")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.clients import storage_client
-from shared.paths import split_gs_uri
-from shared.settings import get_settings
+from shared.core.settings import get_settings
+from shared.domain.paths import split_gs_uri
+from shared.store.connections import storage_client
 
 # (connect, read) seconds. The library's default is 60 s; a stalled call
 # should fail fast and be retried, not hold a delivery for a minute.

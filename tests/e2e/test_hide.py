@@ -14,8 +14,8 @@ import urllib.request
 
 import pytest
 
-from shared import takes
 from shared.client import configure_campaign
+from shared.pipeline import takes
 from tests.auth_tokens import id_token
 from tests.e2e.conftest import set_latency
 from tests.e2e.test_player import CAMPAIGN, card, open_table

@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from shared.assets import asset_ref
 from shared.client import configure_campaign
+from shared.store.assets import asset_ref
 from tests.e2e.conftest import set_faults, set_latency
 from tests.integration.helpers import cutscene, publish, wait_terminal
 
@@ -32,7 +32,7 @@ def card(asset_id: str) -> str:
 def player_token(stack, user: str) -> str:
     """What a hosted AIDM's backend hands its page: `cutscenes player-token`."""
     env = {**os.environ, **stack.env, "CUTSCENES_NO_LOCAL": "1"}
-    done = subprocess.run([sys.executable, "-m", "shared.cli", "player-token",
+    done = subprocess.run([sys.executable, "-m", "cutscenes.cli", "player-token",
                            "--campaign", CAMPAIGN, "--user", user],
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from shared import takes
-from shared.assets import load
 from shared.client import configure_campaign
+from shared.pipeline import takes
+from shared.store.assets import load
 from tests.e2e.conftest import set_faults, set_latency
 from tests.e2e.test_player import CAMPAIGN, card, open_table, timeline
 from tests.integration.helpers import cutscene, publish, wait_terminal

@@ -11,11 +11,11 @@ import uuid
 from contextlib import contextmanager
 from typing import Any
 
-from shared.assets import TERMINAL, load
 from shared.client import build_message, configure_campaign
-from shared.clients import publisher, storage_client, topic_path
-from shared.ids import asset_id_for
-from shared.settings import get_settings
+from shared.core.settings import get_settings
+from shared.domain.ids import asset_id_for
+from shared.store.assets import TERMINAL, load
+from shared.store.connections import publisher, storage_client, topic_path
 
 
 def http_json(method: str, url: str, body: Any = None) -> Any:

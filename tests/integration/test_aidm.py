@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 from google.genai import types
 
-from shared import ledger
 from shared.aidm import TurnContext, budget_guidance, handle_function_call, run_production_turn
 from shared.client import MediaClient, configure_campaign
-from shared.request import MediaRequest, parse_request
-from shared.settings import get_settings
+from shared.core.settings import get_settings
+from shared.domain.request import MediaRequest, parse_request
+from shared.store import ledger
 from tests.integration.helpers import wait_terminal
 
 ROOT = Path(__file__).resolve().parents[2]

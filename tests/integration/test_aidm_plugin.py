@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from shared import model_sheets
 from shared.aidm import (
     AIDM_DEFAULT_MODELS,
     TurnContext,
@@ -29,11 +28,12 @@ from shared.aidm import (
 )
 from shared.aidm.declarations import _estimates
 from shared.aidm.proxy import fetch_turn_media, file_location, stable_path
-from shared.assets import load
 from shared.client import MediaClient, usd
-from shared.pricing import micros_to_usd
-from shared.request import CUTSCENE_TYPES
-from shared.settings import get_settings
+from shared.core.settings import get_settings
+from shared.domain.pricing import micros_to_usd
+from shared.domain.request import CUTSCENE_TYPES
+from shared.store import model_sheets
+from shared.store.assets import load
 from tests.auth_tokens import id_token
 from tests.integration.helpers import emulator, wait_terminal
 from tests.unit.test_aidm_registry import ToolDefinition, ToolRegistry

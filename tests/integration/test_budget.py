@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-from shared import daily, ledger
+from shared.store import daily, ledger
 from tests.integration.helpers import calls, cutscene, emulator, enable, publish, wait_terminal
 
 
@@ -15,8 +15,8 @@ def test_burst_of_50_charges_exactly_what_the_cap_affords(stack):
     enable(budget=2.10)
     messages = [cutscene(n) for n in range(50)]
     started = time.monotonic()
-    from shared.clients import publisher, topic_path
-    from shared.settings import get_settings
+    from shared.core.settings import get_settings
+    from shared.store.connections import publisher, topic_path
 
     topic = topic_path(get_settings().MEDIA_REQUESTS_TOPIC)
     import json

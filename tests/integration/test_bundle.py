@@ -148,7 +148,7 @@ def test_bundle_is_deterministic(tmp_path: Path) -> None:
     assert one["sha256"] == two["sha256"]
     assert Path(str(one["path"])).read_bytes() == Path(str(two["path"])).read_bytes()
 
-    settings = second / "shared" / "settings.py"
+    settings = second / "shared" / "core" / "settings.py"
     settings.write_text(settings.read_text() + "\n# changed\n")
     assert run_bundle(tmp_path / "out3", root=second)["sha256"] != one["sha256"]
 

@@ -18,7 +18,7 @@ import pytest
 from infra.local.procs import free_port
 from infra.local.stack import PARTS
 from shared.client import configure_campaign
-from shared.ids import asset_id_for
+from shared.domain.ids import asset_id_for
 from tests.integration.helpers import emulator, wait_terminal
 
 pytestmark = pytest.mark.integration
@@ -55,7 +55,7 @@ def no_stack_env(home: Path) -> dict[str, str]:
 
 
 def run(argv: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "shared.cli", *argv], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "cutscenes.cli", *argv], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -126,7 +126,7 @@ def test_an_unknown_campaign_is_an_error_not_a_rejection(stack):
     commands = [v for k, v in valid("nope").items() if k not in ("configure", "janitor")]
     for done in run_all(commands, stack_env(stack)):
         assert_one_line_error(done, 1, "'nope'")
-    from shared.assets import load
+    from shared.store.assets import load
 
     # Nothing was published: no rejected asset appeared for the typo.
     assert load("nope", asset_id_for("req-never")) is None

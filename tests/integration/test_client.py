@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from shared import ledger
 from shared.aidm import TurnContext, budget_guidance, handle_function_call
 from shared.client import MediaClient, configure_campaign, remaining_budget
-from shared.clients import reset_all, storage_client
-from shared.request import parse_request
-from shared.settings import get_settings
+from shared.core.settings import get_settings
+from shared.domain.request import parse_request
+from shared.store import ledger
+from shared.store.connections import reset_all, storage_client
 from tests.integration.helpers import wait_terminal
 
 QUIET_TOPIC = "aidm-latency-requests"

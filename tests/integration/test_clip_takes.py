@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.assets import asset_ref, load
-from shared.ids import asset_id_for
+from shared.domain.ids import asset_id_for
+from shared.store.assets import asset_ref, load
 from tests.integration.helpers import bucket_names, calls, cutscene, emulator, publish
 from tests.integration.test_paced_starts import restart_paced
 from tests.integration.test_takes import (

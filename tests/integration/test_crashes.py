@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from shared import ledger
-from shared.pipeline_checks import CRASH_POINTS
+from shared.pipeline.checks import CRASH_POINTS
+from shared.store import ledger
 from tests.integration.helpers import (
     bucket_names,
     calls,

@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from infra.local.scheduler import SweepTimer
-from shared import assets, ledger
+from shared.store import assets, ledger
 from tests.integration.helpers import (
     bucket_names,
     cutscene,

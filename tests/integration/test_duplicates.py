@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import time
 
-from shared import assets, ledger
-from shared.ids import asset_id_for
-from shared.render import handle_request
-from shared.request import parse_request
-from shared.settings import get_settings
+from shared.core.settings import get_settings
+from shared.domain.ids import asset_id_for
+from shared.domain.request import parse_request
+from shared.pipeline.render import handle_request
+from shared.store import assets, ledger
 from tests.integration.helpers import (
     calls,
     cutscene,

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from shared.client import configure_campaign
-from shared.settings import get_settings
+from shared.core.settings import get_settings
 from tests.integration.test_media_api import EventStream, assert_error, call
 
 pytestmark = pytest.mark.integration

@@ -8,8 +8,8 @@ import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 
-from shared import assets, ledger
-from shared.ids import asset_id_for
+from shared.domain.ids import asset_id_for
+from shared.store import assets, ledger
 from tests.integration.helpers import (
     calls,
     cutscene,

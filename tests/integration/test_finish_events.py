@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import time
 
-from shared import assets, ledger
-from shared.finish import handle_finalize
-from shared.ids import asset_id_for
-from shared.settings import get_settings
+from shared.core.settings import get_settings
+from shared.domain.ids import asset_id_for
+from shared.pipeline.finish import handle_finalize
+from shared.store import assets, ledger
 from tests.integration.helpers import (
     bucket_names,
     calls,

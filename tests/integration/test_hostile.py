@@ -11,12 +11,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from shared.assets import load
-from shared.clients import firestore_client
-from shared.errors import InvalidRequest
-from shared.ids import asset_id_for, is_request_id, is_scope_id
-from shared.request import parse_request
-from shared.settings import get_settings
+from shared.core.errors import InvalidRequest
+from shared.core.settings import get_settings
+from shared.domain.ids import asset_id_for, is_request_id, is_scope_id
+from shared.domain.request import parse_request
+from shared.store.assets import load
+from shared.store.connections import firestore_client
 from tests.integration.helpers import calls, enable, publish_raw
 
 COUNT = 1000

@@ -11,16 +11,16 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
-from shared import assets, ledger
 from shared.client import configure_campaign
-from shared.clients import storage_client
-from shared.errors import Busy
-from shared.finish import finish_operation
-from shared.ids import asset_id_for
-from shared.media_models import ClipResult, GenaiVideoModel
-from shared.paths import video_output_prefix
-from shared.render import close_expired
-from shared.settings import get_settings
+from shared.core.errors import Busy
+from shared.core.settings import get_settings
+from shared.domain.ids import asset_id_for
+from shared.domain.paths import video_output_prefix
+from shared.pipeline.finish import finish_operation
+from shared.pipeline.render import close_expired
+from shared.store import assets, ledger
+from shared.store.connections import storage_client
+from shared.store.media_models import ClipResult, GenaiVideoModel
 from tests.integration.helpers import (
     bucket_names,
     cutscene,

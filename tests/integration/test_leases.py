@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from shared import assets
-from shared.errors import Busy
+from shared.core.errors import Busy
+from shared.store import assets
 
 
 def make(status: str, lease=None) -> str:

@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from shared.client import configure_campaign, remaining_budget
-from shared.clients import firestore_client, storage_client
-from shared.settings import get_settings
+from shared.core.settings import get_settings
+from shared.store.connections import firestore_client, storage_client
 from tests.auth_tokens import id_token
 from tests.integration.helpers import cutscene, enable, publish, wait_terminal
 

@@ -10,7 +10,7 @@ import json
 import time
 from pathlib import Path
 
-from shared import ledger
+from shared.store import ledger
 from tests.integration.helpers import cutscene, enable, publish, wait_terminal
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 
-from shared import assets, ledger
-from shared.clients import firestore_client
-from shared.ids import asset_id_for
+from shared.domain.ids import asset_id_for
+from shared.store import assets, ledger
+from shared.store.connections import firestore_client
 from tests.integration.helpers import calls, cutscene, emulator, enable, publish, wait_terminal
 
 PACED_FUNCTIONS = ("animate_still", "finish_clip", "janitor")

@@ -8,8 +8,8 @@ import subprocess
 import sys
 import time
 
-from shared import ledger
-from shared.ids import asset_id_for
+from shared.domain.ids import asset_id_for
+from shared.store import ledger
 from tests.integration.helpers import (
     bucket_names,
     calls,
@@ -26,7 +26,7 @@ from tests.integration.helpers import (
 
 def test_cli_trigger_wait_makes_a_complete_cutscene(stack, tmp_path):
     env = {**os.environ, **stack.env}
-    cli = [sys.executable, "-m", "shared.cli"]
+    cli = [sys.executable, "-m", "cutscenes.cli"]
     subprocess.run([*cli, "configure", "--campaign", "c1", "--enable", "--budget", "5",
                     "--member", "alice"], env=env, check=True, capture_output=True)
     # A still that takes half a second, so --wait's progress report (polled

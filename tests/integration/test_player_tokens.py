@@ -39,7 +39,7 @@ def test_no_token_for_a_non_member_or_an_unknown_campaign(stack):
 def test_the_cli_prints_a_token_alone_and_refuses_in_one_line(stack):
     configure_campaign("c1", enabled=True, budget_usd=5.0, members=["alice"])
     env = {**os.environ, **stack.env, "CUTSCENES_NO_LOCAL": "1"}
-    cli = [sys.executable, "-m", "shared.cli", "player-token", "--campaign", "c1"]
+    cli = [sys.executable, "-m", "cutscenes.cli", "player-token", "--campaign", "c1"]
     ok = subprocess.run([*cli, "--user", "alice"], env=env, capture_output=True, text=True,
                         timeout=120)
     assert ok.returncode == 0, ok.stderr

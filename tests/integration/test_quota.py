@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-from shared import ledger
+from shared.store import ledger
 from tests.integration.helpers import calls, cutscene, emulator, enable, publish, wait_terminal
 
 DEADLINE_S = 75  # short, so the run takes about two minutes

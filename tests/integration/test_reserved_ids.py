@@ -6,8 +6,8 @@ import base64
 import json
 from datetime import UTC, datetime, timedelta
 
-from shared import assets, ledger
-from shared.ids import asset_id_for
+from shared.domain.ids import asset_id_for
+from shared.store import assets, ledger
 from tests.integration.helpers import cutscene, enable, http_json, publish, wait_terminal
 
 

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared import ledger
 from shared.client import configure_campaign
-from shared.clients import firestore_client
+from shared.store import ledger
+from shared.store.connections import firestore_client
 from tests.integration.helpers import cutscene, publish, wait_terminal
 from tests.integration.test_media_api import assert_error, call
 
@@ -100,7 +100,7 @@ def test_bad_ids_and_unknown_campaign(books):
 
 def cli(stack, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, **stack.env, "CUTSCENES_NO_LOCAL": "1"}
-    return subprocess.run([sys.executable, "-m", "shared.cli", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "cutscenes.cli", *args], env=env,
                           capture_output=True, text=True, timeout=60)
 
 

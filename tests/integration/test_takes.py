@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from shared import ledger
-from shared.assets import load
 from shared.client import configure_campaign
-from shared.ids import asset_id_for
-from shared.render import publish_animate
+from shared.domain.ids import asset_id_for
+from shared.pipeline.render import publish_animate
+from shared.store import ledger
+from shared.store.assets import load
 from tests.integration.helpers import (
     bucket_names,
     calls,
@@ -277,9 +277,9 @@ def test_hide_while_queued_behind_a_backlog_never_pays(stack):
     aid = asset_id_for(msg["request_id"])
     # The asset exists (as the pipeline's first write makes it) but its message
     # has not been worked on: the hide is seen before anything is reserved.
-    from shared.assets import create_if_absent, new_asset
-    from shared.request import parse_request
-    from shared.settings import get_settings
+    from shared.core.settings import get_settings
+    from shared.domain.request import parse_request
+    from shared.store.assets import create_if_absent, new_asset
 
     create_if_absent("c1", aid, new_asset(parse_request(msg, get_settings().MEDIA_BUCKET), aid))
     assert act(stack, "DELETE", "", aid).status == 204
@@ -357,7 +357,7 @@ def test_cli_animate_regenerate_and_hide(stack):
 
 
 def test_gallery_pages_skip_hidden_assets_and_stay_full(stack):
-    from shared.clients import firestore_client
+    from shared.store.connections import firestore_client
     from tests.integration.test_media_api import seed
 
     owners()
@@ -400,8 +400,8 @@ def test_events_tell_watchers_an_asset_was_hidden(stack):
 def test_a_retry_of_an_old_asset_gets_a_deadline_of_its_own(stack):
     from datetime import UTC, datetime, timedelta
 
-    from shared.assets import asset_ref
-    from shared.janitor import sweep
+    from shared.pipeline.janitor import sweep
+    from shared.store.assets import asset_ref
 
     owners()
     aid = partial_cutscene(stack)["asset_id"]

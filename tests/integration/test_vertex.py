@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from shared import ledger
-from shared.pricing import catalog
+from shared.domain.pricing import catalog
+from shared.store import ledger
 from tests.integration.helpers import (
     calls,
     cutscene,

@@ -14,7 +14,6 @@ from google.genai import types
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared import ledger
 from shared.aidm import (
     MEDIA_TOOLS,
     TurnContext,
@@ -27,11 +26,12 @@ from shared.aidm import (
     run_production_turn,
 )
 from shared.aidm.declarations import _estimates
-from shared.campaigns import MediaSettings
 from shared.client import BudgetStatus, PublishResult
-from shared.ids import asset_id_for
-from shared.pricing import catalog, usd_to_micros
-from shared.request import CUTSCENE_TYPES, parse_request
+from shared.domain.campaign import MediaSettings
+from shared.domain.ids import asset_id_for
+from shared.domain.pricing import catalog, usd_to_micros
+from shared.domain.request import CUTSCENE_TYPES, parse_request
+from shared.store import ledger
 
 BUCKET = "demo-cutscenes-media"
 REF = f"gs://{BUCKET}/refs/c1/rei-sheet.png"

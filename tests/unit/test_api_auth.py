@@ -13,7 +13,7 @@ import pytest
 
 from shared.api import auth
 from shared.api.responses import ApiError
-from shared.clients import reset_all
+from shared.store.connections import reset_all
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_a_token_claiming_a_signature_goes_to_firebase_admin(env):
 
 
 def test_membership(monkeypatch):
-    from shared.campaigns import Campaign, MediaSettings
+    from shared.domain.campaign import Campaign, MediaSettings
 
     campaign = Campaign("c1", ("alice",), MediaSettings())
     monkeypatch.setattr(auth, "load_campaign", lambda cid: campaign if cid == "c1" else None)
@@ -102,7 +102,7 @@ def test_membership(monkeypatch):
 
 def test_owner_routes_need_an_owner_who_is_still_a_member():
     from shared.api.owners import OWNER_ROUTES, require_owner
-    from shared.campaigns import Campaign, MediaSettings
+    from shared.domain.campaign import Campaign, MediaSettings
 
     campaign = Campaign("c1", ("alice", "gm"), MediaSettings(), owners=("gm", "former"))
     assert "spend" in OWNER_ROUTES

@@ -6,7 +6,7 @@ import pytest
 
 from infra.local import demo_trigger
 from shared.client import PublishResult
-from shared.clients import reset_all
+from shared.store.connections import reset_all
 
 
 @pytest.fixture
@@ -48,6 +48,6 @@ def test_bad_bodies_are_400(emulated, body):
 def test_the_stack_env_reaches_the_clients(monkeypatch, emulated):
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", "127.0.0.1:2")
     demo_trigger.use_stack_env({"PUBSUB_EMULATOR_HOST": "127.0.0.1:3"})
-    from shared.settings import get_settings
+    from shared.core.settings import get_settings
 
     assert get_settings().PUBSUB_EMULATOR_HOST == "127.0.0.1:3"

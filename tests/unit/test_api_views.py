@@ -10,7 +10,7 @@ import pytest
 from flask import Flask, Response, request
 
 from shared.api import cors, signing, sse
-from shared.clients import reset_all
+from shared.store.connections import reset_all
 
 
 @pytest.fixture

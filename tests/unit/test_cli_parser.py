@@ -6,8 +6,8 @@ import argparse
 
 import pytest
 
-from shared import cli
-from shared.spend_report import Row, csv_text, usd_text
+from cutscenes import cli
+from shared.store.spend_report import Row, csv_text, usd_text
 
 
 def subparsers() -> dict[str, argparse.ArgumentParser]:

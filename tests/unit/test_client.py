@@ -6,7 +6,6 @@ import pytest
 
 from shared.client import (
     MediaClient,
-    _looks_like,
     build_message,
     cutscene_message,
     publish_request,
@@ -14,7 +13,8 @@ from shared.client import (
     still_message,
     usd,
 )
-from shared.request import Style, parse_request
+from shared.domain.references import looks_like
+from shared.domain.request import Style, parse_request
 
 BUCKET = "demo-cutscenes-media"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
@@ -107,9 +107,9 @@ def test_reference_names_that_are_refused(campaign, name, content_type, needle):
 
 
 def test_reference_data_must_match_its_type():
-    assert _looks_like(PNG, "image/png") and not _looks_like(PNG, "image/jpeg")
-    assert _looks_like(b"\xff\xd8\xff\xe0rest", "image/jpeg")
-    assert _looks_like(b"RIFF\0\0\0\0WEBPVP8 ", "image/webp")
+    assert looks_like(PNG, "image/png") and not looks_like(PNG, "image/jpeg")
+    assert looks_like(b"\xff\xd8\xff\xe0rest", "image/jpeg")
+    assert looks_like(b"RIFF\0\0\0\0WEBPVP8 ", "image/webp")
     client = MediaClient()
     with pytest.raises(ValueError, match="not a image/jpeg"):
         client.upload_reference("c1", "rei.jpg", PNG, "image/jpeg")

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.pipeline_checks import deadline_start, expired, sweep_cutoff
-from shared.settings import get_settings
+from shared.core.settings import get_settings
+from shared.pipeline.checks import deadline_start, expired, sweep_cutoff
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared import pacing
-from shared.dispatch import fair_order
-from shared.settings import get_settings
+from shared.core.settings import get_settings
+from shared.pipeline.dispatch import fair_order
+from shared.store import pacing
 
 
 def waiting(campaign: str, n: int, first_at: float) -> list[dict]:
@@ -54,11 +54,11 @@ def test_no_rolling_window_holds_more_starts_than_the_budget(
 def test_guidance_says_when_the_video_queue_is_long(monkeypatch):
     from shared.aidm import guidance
 
-    monkeypatch.setattr("shared.dispatch.queue_minutes", lambda: 6.4)
+    monkeypatch.setattr("shared.pipeline.dispatch.queue_minutes", lambda: 6.4)
     assert "video queue is long (about 6 min" in guidance.queue_note()
-    monkeypatch.setattr("shared.dispatch.queue_minutes", lambda: 0.5)
+    monkeypatch.setattr("shared.pipeline.dispatch.queue_minutes", lambda: 0.5)
     assert guidance.queue_note() == ""
-    monkeypatch.setattr("shared.dispatch.queue_minutes", lambda: None)  # unpaced
+    monkeypatch.setattr("shared.pipeline.dispatch.queue_minutes", lambda: None)  # unpaced
     assert guidance.queue_note() == ""
 
 

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from shared import log
-from shared.entry import pubsub_payload, run_pubsub, trace_of
-from shared.errors import Busy, TransientError
+from shared.core import log
+from shared.core.errors import Busy, TransientError
+from shared.pipeline.entry import pubsub_payload, run_pubsub, trace_of
 
 
 class Event(dict):

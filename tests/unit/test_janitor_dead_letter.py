@@ -13,7 +13,8 @@ import json
 import pytest
 from google.api_core import exceptions as gexc
 
-from shared import janitor, log
+from shared.core import log
+from shared.pipeline import janitor
 
 
 def failing(exc: Exception):

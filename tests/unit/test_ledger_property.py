@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared import ledger
+from shared.store import ledger
 
 
 class Conflict(Exception):
@@ -70,7 +70,7 @@ def patched(doc: FakeDoc) -> pytest.MonkeyPatch:
     patch = pytest.MonkeyPatch()
     patch.setattr(gexc, "Conflict", Conflict)
     client = SimpleNamespace(write_option=lambda last_update_time: last_update_time)
-    patch.setattr("shared.clients.firestore_client", lambda: client)
+    patch.setattr("shared.store.connections.firestore_client", lambda: client)
     patch.setattr(ledger, "ledger_ref", lambda c, s: doc)
     return patch
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from infra.local import logs
-from shared.ids import asset_id_for
+from shared.domain.ids import asset_id_for
 
 
 def line(stamp: str, **fields) -> str:

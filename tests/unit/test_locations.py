@@ -2,10 +2,10 @@ import httpx
 import pytest
 from google.genai import errors
 
-from shared.clients import genai_client
-from shared.locations import location_for, location_of_operation
-from shared.media_models import start_outcome_unknown
-from shared.settings import get_settings
+from shared.core.settings import get_settings
+from shared.domain.locations import location_for, location_of_operation
+from shared.store.connections import genai_client
+from shared.store.media_models import start_outcome_unknown
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import json
 import re
 from datetime import UTC, datetime
 
-from shared import log
+from shared.core import log
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
@@ -63,7 +63,7 @@ def test_to_stderr_moves_lines_off_stdout(capsys):
 def test_the_cli_hands_stdout_back_to_the_logs(capsys, monkeypatch):
     # A CLI run inside a longer-lived process (a test run, a notebook) must not
     # leave the logs pointed at its stderr.
-    from shared.cli import main
+    from cutscenes.cli import main
 
     monkeypatch.setenv("CUTSCENES_NO_LOCAL", "1")  # no detached stack's env
     assert main(["prices", "--json"]) == 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared import model_sheets
-from shared.clients import reset_all
-from shared.request import parse_request
+from shared.domain.request import parse_request
+from shared.store import model_sheets
+from shared.store.connections import reset_all
 
 PREFIX = "gs://bkt/refs/c1/"
 

@@ -1,8 +1,8 @@
 import pytest
 
-from shared.errors import Busy, TransientError
-from shared.polling import next_check_s
-from shared.retry import with_retries
+from shared.core.errors import Busy, TransientError
+from shared.core.retry import with_retries
+from shared.domain.polling import next_check_s
 
 
 def test_the_sweep_backs_off_per_operation_up_to_its_cap():

@@ -5,9 +5,9 @@ import itertools
 import typing
 
 from shared.aidm import media_settings_from_aidm
-from shared.campaigns import MediaSettings, plan_for
-from shared.pricing import catalog
-from shared.request import MAX_REFERENCE_IMAGES, MediaRequest, parse_request
+from shared.domain.campaign import MediaSettings, plan_for
+from shared.domain.pricing import catalog
+from shared.domain.request import MAX_REFERENCE_IMAGES, MediaRequest, parse_request
 
 # Model ids AIDM's own settings may carry (its defaults, previews, GA ids).
 AIDM_IDS = {

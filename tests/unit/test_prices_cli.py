@@ -1,7 +1,7 @@
 import json
 
-from shared.cli import main
-from shared.pricing import catalog
+from cutscenes.cli import main
+from shared.domain.pricing import catalog
 
 
 def test_prices_prints_every_entry_with_its_quotes(capsys, monkeypatch):
@@ -22,7 +22,7 @@ def test_prices_prints_every_entry_with_its_quotes(capsys, monkeypatch):
 
 
 def test_prices_json_and_called_location_follow_the_override(capsys, monkeypatch):
-    from shared.settings import get_settings
+    from shared.core.settings import get_settings
 
     monkeypatch.setenv("CUTSCENES_NO_LOCAL", "1")
     monkeypatch.setenv("MEDIA_MODEL_LOCATIONS", "gemini-3-pro-image=europe-west4")

@@ -2,10 +2,10 @@ import json
 
 import pytest
 
-from shared.campaigns import MediaSettings, plan_for
-from shared.errors import PermanentError
-from shared.pricing import _load, catalog, micros_to_usd, usd_to_micros
-from shared.request import parse_request
+from shared.core.errors import PermanentError
+from shared.domain.campaign import MediaSettings, plan_for
+from shared.domain.pricing import _load, catalog, micros_to_usd, usd_to_micros
+from shared.domain.request import parse_request
 
 
 def request(**over):

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from shared.campaigns import Plan
-from shared.errors import Busy, TransientError
-from shared.media_models import Still
-from shared.render import make_still
-from shared.request import parse_request
+from shared.core.errors import Busy, TransientError
+from shared.domain.campaign import Plan
+from shared.domain.request import parse_request
+from shared.pipeline.render import make_still
+from shared.store.media_models import Still
 
 PLAN = Plan(image_model="gemini-3.1-flash-image", image_size="1K", image_micros=67_000,
             video_model=None, video_resolution="720p", video_audio=False, duration_seconds=4,

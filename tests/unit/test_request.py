@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.errors import InvalidRequest
-from shared.ids import asset_id_for, is_scope_id
-from shared.request import parse_request
+from shared.core.errors import InvalidRequest
+from shared.domain.ids import asset_id_for, is_scope_id
+from shared.domain.request import parse_request
 
 BUCKET = "media-bucket"
 
@@ -127,7 +127,7 @@ def test_any_bytes_either_parse_or_are_invalid(raw):
 
 
 def test_cli_takes_members_as_the_contract_writes_them():
-    from shared.cli import parser
+    from cutscenes.cli import parser
 
     args = parser().parse_args(["configure", "--campaign", "c1", "--member", "alice", "bob",
                                 "--member", "carol"])
@@ -135,7 +135,7 @@ def test_cli_takes_members_as_the_contract_writes_them():
 
 
 def test_model_sheets_and_characters_in_the_shot():
-    from shared.request import parse_request as parse
+    from shared.domain.request import parse_request as parse
 
     base = {"schema": "media.request.v1", "request_id": "req-sheet-0001", "campaign_id": "c1",
             "session_id": "s1", "turn_number": 0, "image_prompt": "turnaround"}
@@ -202,7 +202,7 @@ def test_json_nested_too_deep_with_bad_ids_has_none():
     ["gallery", "--campaign", "__c__"],
 ])
 def test_cli_refuses_reserved_ids_with_one_line(argv, capsys):
-    from shared.cli import main
+    from cutscenes.cli import main
 
     with pytest.raises(SystemExit) as exited:
         main(argv)

@@ -268,7 +268,7 @@ class SettingsField:
     default: Any
 
 
-def settings_fields(path: Path = REPO / "shared" / "settings.py") -> dict[str, SettingsField]:
+def settings_fields(path: Path = REPO / "shared" / "core" / "settings.py") -> dict[str, SettingsField]:
     tree = ast.parse(path.read_text())
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Settings")
     fields: dict[str, SettingsField] = {}
@@ -815,7 +815,7 @@ def test_deployed_check_follows_the_functions_directory(config: Config) -> None:
 def test_required_env_follows_settings(config: Config, tmp_path: Path) -> None:
     """A new Settings field without a default must be set on every function."""
     settings = tmp_path / "settings.py"
-    source = (REPO / "shared" / "settings.py").read_text()
+    source = (REPO / "shared" / "core" / "settings.py").read_text()
     settings.write_text(source.replace("class Settings(BaseSettings):\n",
                                        "class Settings(BaseSettings):\n    MEDIA_NEW_KNOB: str\n"))
     violations = check_environment(config, settings_fields(settings))

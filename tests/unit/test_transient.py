@@ -20,11 +20,11 @@ import requests
 from google.api_core import exceptions as gexc
 from google.genai import errors as genai_errors
 
-from shared import log
-from shared.entry import run_pubsub
-from shared.errors import PermanentError, TransientError
-from shared.media_models import classify
-from shared.transient import transport_error
+from shared.core import log
+from shared.core.errors import PermanentError, TransientError
+from shared.core.transient import transport_error
+from shared.pipeline.entry import run_pubsub
+from shared.store.media_models import classify
 from tests.unit.test_entry_log import envelope
 
 

@@ -18,7 +18,7 @@ locals {
       fields     = [["hidden", "ASCENDING"], ["created_at", "DESCENDING"]]
     }
     # janitor: open assets near their deadline, across every campaign
-    # (shared/janitor.py filters status IN [...] and published_at < cutoff,
+    # (shared/pipeline/janitor.py filters status IN [...] and published_at < cutoff,
     # and created_at < cutoff for assets older than published_at).
     stuck_by_published = {
       collection = "media"
@@ -31,7 +31,7 @@ locals {
       fields     = [["status", "ASCENDING"], ["created_at", "ASCENDING"]]
     }
     # janitor: animating assets whose Veo operation is overdue
-    # (shared/janitor.py sweep_operations: status == and video_check_at <).
+    # (shared/pipeline/janitor.py sweep_operations: status == and video_check_at <).
     overdue_operations = {
       collection = "media"
       scope      = "COLLECTION_GROUP"

@@ -109,7 +109,7 @@ locals {
   media_bucket  = coalesce(var.bucket.name, "${var.project_id}-cutscenes-media")
   source_bucket = coalesce(var.bucket.source_name, "${var.project_id}-cutscenes-sources")
 
-  # Settings (shared/settings.py) that must match what this module creates:
+  # Settings (shared/core/settings.py) that must match what this module creates:
   # every function gets them. Emulator-only settings (*_EMULATOR_*,
   # MEDIA_API_URL, MEDIA_CRASH_AFTER, MEDIA_SIGNING_KEY_FILE) are never set here.
   common_env = {

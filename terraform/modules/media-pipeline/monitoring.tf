@@ -1,4 +1,4 @@
-# Metrics from the functions' JSON log lines (shared/log.py): every asset that
+# Metrics from the functions' JSON log lines (shared/core/log.py): every asset that
 # reaches a terminal state logs event="asset_terminal" with status,
 # status_reason and cost_usd (the settled cost).
 

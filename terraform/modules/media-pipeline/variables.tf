@@ -104,7 +104,7 @@ variable "browser_origins" {
 }
 
 variable "media" {
-  description = "Pipeline settings passed to the functions as environment variables (shared/settings.py)."
+  description = "Pipeline settings passed to the functions as environment variables (shared/core/settings.py)."
   type = object({
     # MEDIA_DEADLINE_S: every request reaches a terminal state within this.
     deadline_s = optional(number, 900)

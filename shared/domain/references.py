@@ -1,0 +1,51 @@
+"""Character model sheets (reference images): which names and files are valid.
+
+The one answer to "is this a valid reference sheet": the SDK's upload, the
+request's `reference_images` and the pipeline's reader all ask here."""
+
+from __future__ import annotations
+
+import re
+
+from shared.domain.ids import SCOPE_ID_RULE, is_scope_id
+from shared.domain.paths import refs_prefix
+
+# Reference sheets: what the image model accepts, by the name's extension (the
+# pipeline derives the MIME type from it, see media_models._mime_for).
+REFERENCE_TYPES: dict[str, tuple[str, ...]] = {
+    "image/png": (".png",),
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/webp": (".webp",),
+}
+# Gemini's documented limit for one inline image on Vertex; a sheet larger than
+# this would fail at render time, so it is refused at upload time.
+MAX_REFERENCE_BYTES = 7 * 1024 * 1024
+_REF_SEGMENT_RE = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+
+
+def reference_object(campaign_id: str, name: str, content_type: str) -> str:
+    """`refs/{campaign_id}/{name}` after checking the name: plain path segments
+    (no '..', '.', empty or absolute parts) ending in the type's extension."""
+    if not is_scope_id(campaign_id):
+        raise ValueError(f"campaign id {campaign_id!r} must be {SCOPE_ID_RULE}")
+    if content_type not in REFERENCE_TYPES:
+        raise ValueError(f"content type {content_type!r} is not one of "
+                         f"{', '.join(REFERENCE_TYPES)}")
+    segments = name.split("/") if isinstance(name, str) else [""]
+    if (not 1 <= len(segments) <= 4 or len(name) > 400
+            or any(s in ("", ".", "..") or not _REF_SEGMENT_RE.fullmatch(s) for s in segments)):
+        raise ValueError(f"reference name {str(name)[:100]!r} must be 1-4 segments of "
+                         "[A-Za-z0-9._-] separated by '/', without '.' or '..'")
+    if not name.lower().endswith(REFERENCE_TYPES[content_type]):
+        raise ValueError(f"reference name {name!r} must end in "
+                         f"{' or '.join(REFERENCE_TYPES[content_type])} for {content_type}")
+    return refs_prefix(campaign_id) + name
+
+
+def looks_like(data: bytes, content_type: str) -> bool:
+    if content_type == "image/png":
+        return data.startswith(b"\x89PNG\r\n\x1a\n")
+    if content_type == "image/jpeg":
+        return data.startswith(b"\xff\xd8\xff")
+    return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+
