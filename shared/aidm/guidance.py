@@ -15,7 +15,7 @@ LONG_QUEUE_MIN = 2.0
 def queue_note() -> str:
     """A sentence when clips wait long for Veo's start budget (paced starts)."""
     try:
-        from shared.pipeline.dispatch import queue_minutes
+        from shared.store.pacing import queue_minutes
 
         minutes = queue_minutes()
     except Exception as exc:  # noqa: BLE001 - guidance never fails a turn

@@ -17,19 +17,13 @@ from typing import Any
 
 import httpx
 
-from shared.api.turn_rows import FILE_NAMES
 from shared.core import log
+from shared.domain.paths import stable_path  # noqa: F401 - AIDM imports it from here (docs/aidm.md)
 
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 # Only stable addresses pass through, never any other media_api path.
 _STABLE = re.compile(r"^/campaigns/[A-Za-z0-9_-]{1,128}/media/[A-Za-z0-9_-]{1,128}/"
                      r"(image|video)(\.png|\.mp4)?$")
-
-
-def stable_path(campaign_id: str, asset_id: str, kind: str = "image") -> str:
-    """The stable address of a file, without the API's origin: a permanent
-    `portrait_url` is `public_prefix + stable_path(campaign_id, asset_id)`."""
-    return f"/campaigns/{campaign_id}/media/{asset_id}/{FILE_NAMES[kind]}"
 
 
 def _public(url: str | None, public_prefix: str) -> str | None:

@@ -17,9 +17,7 @@ from flask import Request, Response
 from shared.api import auth, cors, routes, sse, streams, takes
 from shared.api.me import me
 from shared.api.owners import OWNER_ROUTES, require_owner
-from shared.api.queries import turn_assets
 from shared.api.responses import ApiError, error_response, json_response
-from shared.api.signing import signed_url, ttl_s
 from shared.api.spend import spend
 from shared.api.turn_rows import turn_rows
 from shared.api.views import assets_with_urls
@@ -27,9 +25,11 @@ from shared.core import log
 from shared.core.settings import get_settings
 from shared.core.transient import describe, transport_error
 from shared.domain.ids import is_scope_id
+from shared.store.asset_queries import turn_assets
 from shared.store.assets import load
 from shared.store.budget import remaining_budget
 from shared.store.gallery import gallery_page
+from shared.store.signing import signed_url, ttl_s
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100

@@ -21,9 +21,9 @@ from typing import Any
 from flask import Response
 
 from shared.api import streams
-from shared.api.queries import media
 from shared.core import log
 from shared.core.settings import get_settings
+from shared.store.asset_queries import watch_updates
 from shared.store.events import event_for
 
 RETRY_MS = 2000
@@ -31,16 +31,12 @@ _READY = object()
 
 
 def _listen(campaign_id: str, since: datetime, out: queue.Queue) -> Any:
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    def on_snapshot(_snaps: Any, changes: Any, _read_time: Any) -> None:
-        for change in changes:
-            if change.type.name in ("ADDED", "MODIFIED"):
-                out.put(change.document.to_dict() or {})
+    def on_change(docs: list[dict[str, Any]]) -> None:
+        for doc in docs:
+            out.put(doc)
         out.put(_READY)
 
-    query = media(campaign_id).where(filter=FieldFilter("updated_at", ">=", since))
-    return query.on_snapshot(on_snapshot)
+    return watch_updates(campaign_id, since, on_change)
 
 
 def frame(asset: dict[str, Any]) -> str:

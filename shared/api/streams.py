@@ -15,7 +15,6 @@ MEDIA_API_SSE_MAX_S), so one whose instance died is forgotten by itself.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import time
@@ -23,8 +22,8 @@ from typing import Any
 
 from shared.api.responses import ApiError
 from shared.core.settings import get_settings
-from shared.store.connections import firestore_client
 from shared.store.optimistic import read_modify_write
+from shared.store.stream_docs import streams_ref, ticket_ref
 
 TICKET_TTL_S = 60
 TICKET_RE = re.compile(r"[A-Za-z0-9_-]{32}")
@@ -32,7 +31,7 @@ TICKET_RE = re.compile(r"[A-Za-z0-9_-]{32}")
 
 def issue_ticket(campaign_id: str, uid: str) -> dict[str, Any]:
     ticket = secrets.token_urlsafe(24)  # 32 characters
-    firestore_client().collection("sse_tickets").document(ticket).create(
+    ticket_ref(ticket).create(
         {"uid": uid, "campaign_id": campaign_id, "expires_at": time.time() + TICKET_TTL_S,
          "used": False})
     return {"ticket": ticket, "expires_in_s": TICKET_TTL_S}
@@ -43,7 +42,7 @@ def redeem_ticket(campaign_id: str, ticket: str) -> str:
     for another campaign. Spends it (exactly once, even when raced)."""
     if not TICKET_RE.fullmatch(ticket):
         raise ApiError(401, "invalid ticket")
-    ref = firestore_client().collection("sse_tickets").document(ticket)
+    ref = ticket_ref(ticket)
 
     def spend(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, str | None]:
         if (doc is None or doc.get("used") or doc.get("campaign_id") != campaign_id
@@ -55,11 +54,6 @@ def redeem_ticket(campaign_id: str, ticket: str) -> str:
     if uid is None:
         raise ApiError(401, "ticket unknown, spent or expired; ask for a new one")
     return uid
-
-
-def _streams_ref(uid: str) -> Any:
-    key = hashlib.sha256(uid.encode()).hexdigest()  # any uid, a safe document id
-    return firestore_client().collection("sse_streams").document(key)
 
 
 def open_stream(uid: str) -> str:
@@ -77,7 +71,7 @@ def open_stream(uid: str) -> str:
         live[stream_id] = now + settings.MEDIA_API_SSE_MAX_S + 30
         return {"open": live}, True
 
-    if not read_modify_write(_streams_ref(uid), add):
+    if not read_modify_write(streams_ref(uid), add):
         raise ApiError(429, f"at most {limit} event streams at once per user; close one")
     return stream_id
 
@@ -89,4 +83,4 @@ def close_stream(uid: str, stream_id: str) -> None:
             return None, None
         return {"open": {k: v for k, v in current.items() if k != stream_id}}, None
 
-    read_modify_write(_streams_ref(uid), remove)
+    read_modify_write(streams_ref(uid), remove)

@@ -16,15 +16,15 @@ from __future__ import annotations
 from typing import Any
 
 from shared.domain.asset_view import jsonable
+from shared.domain.paths import stable_path
 from shared.store.assets import TERMINAL
 
 SHOWN = ("complete", "partial")  # terminal states that have files to show
-FILE_NAMES = {"image": "image.png", "video": "video.mp4"}
 
 
 def stable_url(base_url: str, campaign_id: str, asset_id: str, kind: str) -> str:
     """The permanent address of one file: a 302 to a fresh signed URL."""
-    return f"{base_url.rstrip('/')}/campaigns/{campaign_id}/media/{asset_id}/{FILE_NAMES[kind]}"
+    return base_url.rstrip("/") + stable_path(campaign_id, asset_id, kind)
 
 
 def _has(doc: dict[str, Any], kind: str) -> bool:

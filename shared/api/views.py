@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.api.signing import signed_urls
 from shared.domain.asset_view import public_asset
+from shared.store.signing import signed_urls
 
 
 def _uri(doc: dict[str, Any], field: str) -> str | None:

@@ -24,11 +24,10 @@ from shared.domain.messages import cutscene_message, still_message
 from shared.domain.paths import gs_uri
 from shared.domain.pricing import micros_to_usd
 from shared.domain.references import MAX_REFERENCE_BYTES, looks_like, reference_object
-from shared.store import ledger
-from shared.store.budget import effective_balance
-from shared.store.campaigns import campaign_ref, configure_campaign, load_campaign
-from shared.store.connections import firestore_client, publisher, storage_client
-from shared.store.publish import PUBLISH_TIMEOUT_S, PublishResult, publish_request
+from shared.store import ledger, storage
+from shared.store.budget import effective_balance, read_budget_docs
+from shared.store.campaigns import configure_campaign, load_campaign
+from shared.store.publish import PUBLISH_TIMEOUT_S, PublishResult, publish_request, warm_clients
 
 READ_TIMEOUT_S = 2.0
 
@@ -85,8 +84,7 @@ class MediaClient:
         """Build the Pub/Sub and Firestore clients now (imports, channels), so the
         first turn does not pay for them. Returns the seconds it took."""
         started = time.monotonic()
-        publisher()
-        firestore_client()
+        warm_clients()
         return time.monotonic() - started
 
     # ------------------------------------------------------------- requests
@@ -150,15 +148,10 @@ class MediaClient:
             return BudgetStatus(False, f"invalid: campaign and session ids must be {SCOPE_ID_RULE}",
                                 elapsed_ms=ms())
         try:
-            camp, led = campaign_ref(campaign_id), ledger.ledger_ref(campaign_id, session_id)
-            snaps = {s.reference.path: s for s in firestore_client().get_all(
-                [camp, led], retry=None, timeout=self.read_timeout_s)}
-            camp_snap, led_snap = snaps.get(camp.path), snaps.get(led.path)
-            campaign = camp_snap.to_dict() if camp_snap is not None and camp_snap.exists else None
+            campaign, doc = read_budget_docs(campaign_id, session_id, self.read_timeout_s)
             found = campaign is not None
             raw = (campaign or {}).get("media_settings")
             media = MediaSettings.model_validate(raw if isinstance(raw, dict) else {})
-            doc = led_snap.to_dict() if led_snap is not None and led_snap.exists else None
             balance = effective_balance(media if found else None, ledger.balance_of(doc))
             recorded = frozenset((doc or {}).get("holds") or {}) | frozenset(
                 (doc or {}).get("charges") or {})
@@ -196,8 +189,7 @@ class MediaClient:
             raise ValueError(f"reference is {len(data)} bytes; at most {MAX_REFERENCE_BYTES}")
         if not looks_like(bytes(data), content_type):
             raise ValueError(f"the data is not a {content_type} file")
-        blob = storage_client().bucket(self.bucket).blob(object_name)
-        blob.upload_from_string(bytes(data), content_type=content_type)
+        storage.upload(object_name, bytes(data), content_type)
         return gs_uri(self.bucket, object_name)
 
     def create_custom_token(self, campaign_id: str, uid: str) -> str:

@@ -9,6 +9,9 @@ from typing import Any
 
 from shared.domain.request import SCHEMA, Style
 
+# render_still -> animate_still: which asset to animate; everything else is on the asset.
+ANIMATE_SCHEMA = "media.animate.v1"
+
 
 def new_request_id() -> str:
     return f"req-{uuid.uuid4().hex}"
@@ -67,3 +70,7 @@ def still_message(*, kind: str, campaign_id: str, session_id: str, turn_number: 
                   reference_images, aspect_ratio, request_id, characters),
         subject=subject)
 
+
+
+def animate_message(campaign_id: str, asset_id: str) -> dict[str, Any]:
+    return {"schema": ANIMATE_SCHEMA, "campaign_id": campaign_id, "asset_id": asset_id}

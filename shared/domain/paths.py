@@ -34,3 +34,13 @@ def split_gs_uri(uri: str) -> tuple[str, str]:
     if not bucket or not name:
         raise ValueError(f"not a gs:// object uri: {uri!r}")
     return bucket, name
+
+
+# The HTTP API's stable address of an asset's file (docs/interface.md section 5).
+FILE_NAMES = {"image": "image.png", "video": "video.mp4"}
+
+
+def stable_path(campaign_id: str, asset_id: str, kind: str = "image") -> str:
+    """Without the API's origin: a permanent `portrait_url` is
+    `public_prefix + stable_path(campaign_id, asset_id)`."""
+    return f"/campaigns/{campaign_id}/media/{asset_id}/{FILE_NAMES[kind]}"

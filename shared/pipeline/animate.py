@@ -20,11 +20,13 @@ from shared.core import log
 from shared.core.errors import Busy, PermanentError, QuotaExceeded, RetriesSpent, StartUncertain
 from shared.core.retry import with_retries
 from shared.core.settings import get_settings
+from shared.domain.asset_state import started
 from shared.domain.ids import is_scope_id
+from shared.domain.messages import ANIMATE_SCHEMA
 from shared.domain.paths import gs_uri, split_gs_uri, video_output_prefix
 from shared.pipeline import attempts, dispatch, hiding
 from shared.pipeline.checks import checkpoint, expired
-from shared.pipeline.render import close_expired, ms_since, stored_plan
+from shared.pipeline.lifecycle import close_expired, ms_since, stored_plan, transition
 from shared.store import assets, pacing, spend, storage
 from shared.store.media_models import GenaiVideoModel, VideoModel
 
@@ -34,7 +36,7 @@ def parse_animate(data: bytes) -> tuple[str, str] | None:
         body = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
-    if not isinstance(body, dict) or body.get("schema") != "media.animate.v1":
+    if not isinstance(body, dict) or body.get("schema") != ANIMATE_SCHEMA:
         return None
     cid, aid = body.get("campaign_id"), body.get("asset_id")
     if not (is_scope_id(cid) and is_scope_id(aid)):
@@ -71,12 +73,6 @@ def handle_animate(data: bytes, delivery_id: str, published_at: object = None,
         start_clip(doc, model or GenaiVideoModel(), owner)
 
 
-def started(doc: dict[str, Any]) -> bool:
-    """Whether Veo was (or may have been) asked for this attempt's clip: a
-    recorded operation, or a start whose outcome was lost (never restarted)."""
-    return bool(doc.get("video_operation")) or doc.get("video_start_uncertain_at") is not None
-
-
 def start_clip(doc: dict[str, Any], model: VideoModel, owner: str) -> str | None:
     """Start the clip for this asset (the caller holds its "animating" lease
     as `owner`) and record the operation; returns its name, or None if it was
@@ -106,7 +102,7 @@ def start_clip(doc: dict[str, Any], model: VideoModel, owner: str) -> str | None
 
 def fail_video(doc: dict[str, Any], reason: str, detail: str, **fields: Any) -> None:
     spend.release(doc, ("video",))
-    assets.transition(doc["campaign_id"], doc["asset_id"], "partial", reason,
+    transition(doc["campaign_id"], doc["asset_id"], "partial", reason,
                       error=detail[:1000], **fields)
 
 

@@ -15,14 +15,13 @@ degrades at once to its still: `partial`, reason `busy`.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from shared.core import log
 from shared.core.settings import get_settings
+from shared.domain.asset_state import waiting
 from shared.pipeline.checks import deadline_start
-from shared.store import assets, pacing
-from shared.store.connections import firestore_client
+from shared.store import asset_queries, assets, pacing
 from shared.store.media_models import GenaiVideoModel, VideoModel
 
 
@@ -30,27 +29,6 @@ def enqueue(doc: dict[str, Any]) -> None:
     if not doc.get("video_queued_at"):
         assets.update_fields(doc["campaign_id"], doc["asset_id"], video_waiting=True,
                              video_queued_at=time.time())
-
-
-def animating(limit: int = 2000) -> list[dict[str, Any]]:
-    """Every animating asset: waiting for a start, or rendering at Veo."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    # status == and updated_at > : served by the composite index
-    # stuck_by_updated (terraform firestore.tf). updated_at, not created_at:
-    # an owner's re-animate of an old asset moves it to animating now
-    # (shared/pipeline/takes.py), and an asset animating longer than this is closed.
-    since = datetime.fromtimestamp(time.time() - 2 * get_settings().MEDIA_DEADLINE_S, UTC)
-    query = (firestore_client().collection_group("media")
-             .where(filter=FieldFilter("status", "==", "animating"))
-             .where(filter=FieldFilter("updated_at", ">", since)).limit(limit))
-    return [s.to_dict() or {} for s in query.stream()]
-
-
-def waiting(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from shared.pipeline.animate import started
-
-    return [d for d in docs if d.get("video_waiting") and not started(d)]
 
 
 def fair_order(docs: list[dict[str, Any]], in_flight: dict[str, int] | None = None,
@@ -84,7 +62,7 @@ def fair_order(docs: list[dict[str, Any]], in_flight: dict[str, int] | None = No
 
 
 def in_flight(docs: list[dict[str, Any]]) -> dict[str, int]:
-    from shared.pipeline.animate import started
+    from shared.domain.asset_state import started
 
     counts: dict[str, int] = {}
     for doc in docs:
@@ -97,7 +75,7 @@ def too_late(doc: dict[str, Any], start_at: float) -> bool:
     """Whether a clip that starts at `start_at` would still be rendering at
     its deadline."""
     from shared.pipeline.animate import expected_s
-    from shared.pipeline.render import stored_plan
+    from shared.pipeline.lifecycle import stored_plan
 
     start = deadline_start(doc)  # the publish, or an owner's retry
     if start is None:
@@ -116,7 +94,7 @@ def dispatch(model: VideoModel | None = None) -> dict[str, int]:
     counts = {"started": 0, "busy": 0}
     next_free: float | None = None  # when starts resume, once the tokens ran out
     ahead = 0  # clips that will start before this one from then on
-    current = animating()
+    current = asset_queries.animating()
     interval = (1 / pacing.starts_per_s()
                 if get_settings().MEDIA_VEO_FAIRNESS == "waiting" else None)
     for doc in fair_order(waiting(current), in_flight(current), interval):
@@ -175,10 +153,3 @@ def _one(doc: dict[str, Any], model: VideoModel, start_at: float, may_start: boo
         assets.release_lease(cid, aid, owner)
 
 
-def queue_minutes() -> float | None:
-    """How long a clip asked for now would wait for its start, in minutes
-    (None when starts are unpaced). One query."""
-    if not pacing.enabled():
-        return None
-    waiting_now = len(waiting(animating()))
-    return waiting_now / pacing.starts_per_s() / 60.0

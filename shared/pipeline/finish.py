@@ -24,7 +24,7 @@ from shared.domain.paths import gs_uri, split_gs_uri, video_object
 from shared.domain.polling import next_check_s
 from shared.domain.pricing import micros_to_usd
 from shared.pipeline.checks import checkpoint, expired
-from shared.pipeline.render import close_expired, stored_plan, unbilled
+from shared.pipeline.lifecycle import close_expired, stored_plan, transition, unbilled
 from shared.store import assets, spend, storage
 from shared.store.media_models import ClipResult, GenaiVideoModel, VideoModel
 
@@ -200,7 +200,7 @@ def record(doc: dict[str, Any], result: ClipResult, output_at: float | None = No
         return "late"
     started = doc.get("video_started_at")
     done_ms = int((time.time() - float(started)) * 1000) if started else None
-    assets.transition(
+    transition(
         cid, aid, "complete",
         video={"uri": gs_uri(get_settings().MEDIA_BUCKET, name), "mime_type": "video/mp4",
                "duration_seconds": plan.duration_seconds},

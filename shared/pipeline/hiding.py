@@ -35,9 +35,10 @@ def finish(doc: dict[str, Any]) -> None:
 
 def stop(doc: dict[str, Any]) -> None:
     """End a hidden asset that is still in flight (the transition calls finish)."""
+    from shared.pipeline.lifecycle import transition
     from shared.store import assets
 
-    assets.transition(doc["campaign_id"], doc["asset_id"], assets.hidden_end(doc), "hidden")
+    transition(doc["campaign_id"], doc["asset_id"], assets.hidden_end(doc), "hidden")
 
 
 def stop_if_hidden(campaign_id: str, asset_id: str) -> bool:

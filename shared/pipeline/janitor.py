@@ -24,9 +24,8 @@ from shared.domain.paths import VEO_OUTPUT_ROOT
 from shared.domain.request import parse_request
 from shared.pipeline.animate import parse_animate
 from shared.pipeline.checks import deadline_start, sweep_cutoff
-from shared.pipeline.render import close, close_expired, reject_invalid
-from shared.store import assets, storage
-from shared.store.connections import firestore_client
+from shared.pipeline.lifecycle import close, close_expired, reject_invalid
+from shared.store import asset_queries, assets, storage
 
 OPEN = ["queued", "rendering_image", "animating"]
 GAVE_UP = "delivery failed repeatedly; the message was dead-lettered"
@@ -35,18 +34,11 @@ GAVE_UP = "delivery failed repeatedly; the message was dead-lettered"
 def _stuck(limit: int) -> list[dict[str, Any]]:
     """Open assets whose deadline passes before the next sweep. Keyed on the
     publish time; created_at as well for assets written before it was kept."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
     cutoff = sweep_cutoff()
     found: dict[str, dict[str, Any]] = {}
     for field in ("published_at", "created_at"):
-        # Keyword filters: the positional form prints a UserWarning, a two-line
-        # text entry in the middle of the JSON logs.
-        query = (firestore_client().collection_group("media")
-                 .where(filter=FieldFilter("status", "in", OPEN))
-                 .where(filter=FieldFilter(field, "<", cutoff)).limit(limit))
-        for snap in query.stream():
-            found.setdefault(snap.reference.path, snap.to_dict() or {})
+        for doc in asset_queries.open_before(OPEN, field, cutoff, limit):
+            found.setdefault(f"{doc.get('campaign_id')}/{doc.get('asset_id')}", doc)
     # A retried clip (re-animate) counts from its retry, which no query sees.
     return [doc for doc in found.values()
             if (deadline_start(doc) or cutoff) < cutoff][:limit]
@@ -78,20 +70,13 @@ def sweep_operations(model: Any = None) -> dict[str, int]:
     most MEDIA_VIDEO_SWEEP_LIMIT per sweep, each backing off on its own."""
     import time
 
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
     from shared.core.errors import Busy
     from shared.pipeline.finish import finish_operation
     from shared.store.media_models import GenaiVideoModel
 
     settings = get_settings()
-    query = (firestore_client().collection_group("media")
-             .where(filter=FieldFilter("status", "==", "animating"))
-             .where(filter=FieldFilter("video_check_at", "<", time.time()))
-             .limit(settings.MEDIA_VIDEO_SWEEP_LIMIT))
     outcomes: dict[str, int] = {}
-    for snap in query.stream():
-        doc = snap.to_dict() or {}
+    for doc in asset_queries.animating_checks_due(time.time(), settings.MEDIA_VIDEO_SWEEP_LIMIT):
         uncertain = doc.get("video_start_uncertain_at") is not None
         if not doc.get("video_operation") and not uncertain:
             continue

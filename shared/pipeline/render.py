@@ -6,7 +6,6 @@ redelivered or concurrent message resumes instead of repeating paid work.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,23 +18,26 @@ from shared.core.retry import with_retries
 from shared.core.settings import get_settings
 from shared.domain.campaign import Campaign, MediaSettings, Plan, plan_for
 from shared.domain.ids import asset_id_for
-from shared.domain.paths import gs_uri, image_object, video_object
+from shared.domain.paths import gs_uri, image_object
 from shared.domain.pricing import micros_to_usd, usd_to_micros
 from shared.domain.request import MediaRequest, parse_request
 from shared.pipeline import hiding
 from shared.pipeline.checks import checkpoint, expired, past_deadline
+from shared.pipeline.lifecycle import (
+    close_expired,
+    ms_since,
+    reject_invalid,
+    stored_plan,
+    transition,
+    unbilled,
+)
 from shared.store import assets, model_sheets, spend, storage
 from shared.store.campaigns import load_campaign
-from shared.store.connections import publisher, topic_path
 from shared.store.media_models import GenaiImageModel, ImageModel, Still
-from shared.store.optimistic import now
+from shared.store.publish import publish_animate
 
 # A few threads for reads that can overlap other round trips.
 _reads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="reads")
-
-
-def ms_since(start: float) -> int:
-    return int((time.monotonic() - start) * 1000)
 
 
 def handle_request(data: bytes, delivery_id: str, published_at: datetime | None = None,
@@ -74,7 +76,7 @@ def handle_request(data: bytes, delivery_id: str, published_at: datetime | None 
     if created and published_at is not None and past_deadline(published_at):
         # Redelivered for longer than the deadline (or stuck in a backlog):
         # nobody is waiting for it any more, so close it instead of paying.
-        assets.transition(request.campaign_id, asset_id, "failed", "timeout")
+        transition(request.campaign_id, asset_id, "failed", "timeout")
         return
     if expired(doc):
         close_expired(doc)
@@ -107,25 +109,6 @@ def stored_request(doc: dict[str, Any], delivered: MediaRequest) -> MediaRequest
     return stored
 
 
-def reject_invalid(exc: InvalidRequest) -> None:
-    log.warning("request_invalid", f"invalid request: {exc}",
-                campaign_id=exc.campaign_id, request_id=exc.request_id)
-    if not (exc.campaign_id and exc.request_id):
-        return  # ids unreadable: logged and dropped, never retried
-    asset_id = asset_id_for(exc.request_id)
-    stamp = now()
-    fields: dict[str, Any] = {
-        "asset_id": asset_id, "request_id": exc.request_id, "campaign_id": exc.campaign_id,
-        "session_id": None, "turn_number": None, "kind": None, "cutscene_type": None,
-        "subject": None, "status": "rejected", "status_reason": "invalid",
-        "error": str(exc)[:1000], "image": None, "video": None, "models": {},
-        "estimated_cost_usd": 0.0, "cost_usd": 0.0, "stage_ms": {},
-        "created_at": stamp, "updated_at": stamp, "completed_at": stamp, "hidden": False,
-    }
-    # If a valid delivery of that id got there first, its asset is left alone.
-    assets.create_if_absent(exc.campaign_id, asset_id, fields)
-
-
 def cap_micros(media: MediaSettings) -> int:
     return usd_to_micros(media.budget_per_session_usd)
 
@@ -134,24 +117,17 @@ def plan_fields(plan: Plan, video_planned: bool, daily: dict | None) -> dict[str
     return {"plan": {**plan.__dict__, "video_planned": video_planned, "daily": daily}}
 
 
-def stored_plan(doc: dict[str, Any]) -> tuple[Plan, bool]:
-    raw = dict(doc["plan"])
-    video_planned = bool(raw.pop("video_planned"))
-    raw.pop("daily", None)
-    return Plan(**raw), video_planned
-
-
 def admit(request: MediaRequest, asset_id: str, started: float, owner: str,
           campaign: Campaign | None) -> dict[str, Any] | None:
     """Check the campaign, price the request and reserve its cost."""
     cid, sid = request.campaign_id, request.session_id
     if campaign is None or not campaign.media.enabled:
-        return assets.transition(cid, asset_id, "rejected", "disabled")
+        return transition(cid, asset_id, "rejected", "disabled")
     try:
         plan = plan_for(request, campaign.media)
     except PermanentError as exc:
         log.error("plan_failed", str(exc))
-        return assets.transition(cid, asset_id, "rejected", "invalid", error=str(exc))
+        return transition(cid, asset_id, "rejected", "invalid", error=str(exc))
     still_only = {"image": plan.image_micros}
     options = [still_only]
     if request.wants_video:
@@ -162,12 +138,12 @@ def admit(request: MediaRequest, asset_id: str, started: float, owner: str,
     choice, daily = spend.reserve(cid, sid, asset_id, cap_micros(campaign.media), options)
     reserve_ms = ms_since(t0)
     if choice is None:
-        return assets.transition(cid, asset_id, "rejected", "budget",
+        return transition(cid, asset_id, "rejected", "budget",
                                  stage_ms={"reserve": reserve_ms})
     video_planned = request.wants_video and choice == 0
     estimate = plan.image_micros + (plan.video_micros if video_planned else 0)
     checkpoint("reserved")
-    return assets.transition(
+    return transition(
         cid, asset_id, "rendering_image",
         lease=assets.lease_for(owner, get_settings().MEDIA_IMAGE_LEASE_S),
         models={"image": plan.image_model, "video": plan.video_model if video_planned else None},
@@ -248,13 +224,13 @@ def render(request: MediaRequest, asset_id: str, doc: dict[str, Any], owner: str
         # operator's fix (location settings), not a bad prompt.
         reason = exc.reason if exc.reason in ("image_blocked", "model_unavailable") \
             else "image_failed"
-        return assets.transition(cid, asset_id, "failed", reason, error=str(exc)[:1000])
+        return transition(cid, asset_id, "failed", reason, error=str(exc)[:1000])
     checkpoint("image_made")
     fields: dict[str, Any] = {"image": image, "cost_usd": micros_to_usd(plan.image_micros)}
     if request.kind == "cutscene" and video_planned:
         # The player sees the still first; its charge is settled just after
         # (a redelivery that finds the asset animating settles it again).
-        updated = assets.transition(cid, asset_id, "animating", stage_ms=timing, **fields)
+        updated = transition(cid, asset_id, "animating", stage_ms=timing, **fields)
         checkpoint("png_stored")
         if not spend.settle(doc, "image", plan.image_micros):
             unbilled("image", plan.image_micros, "its closer recorded the asset's cost")
@@ -267,47 +243,7 @@ def render(request: MediaRequest, asset_id: str, doc: dict[str, Any], owner: str
     if request.kind == "model_sheet":  # registered before it is complete: a retry redoes it
         model_sheets.register(request, asset_id, image["uri"])
     if request.kind != "cutscene":
-        return assets.transition(cid, asset_id, "complete", stage_ms=timing, **fields)
-    return assets.transition(cid, asset_id, "partial", "budget", stage_ms=timing, **fields)
+        return transition(cid, asset_id, "complete", stage_ms=timing, **fields)
+    return transition(cid, asset_id, "partial", "budget", stage_ms=timing, **fields)
 
 
-def publish_animate(campaign_id: str, asset_id: str) -> None:
-    body = {"schema": "media.animate.v1", "campaign_id": campaign_id, "asset_id": asset_id}
-    publisher().publish(topic_path(get_settings().MEDIA_ANIMATE_TOPIC),
-                        json.dumps(body).encode("utf-8"), campaign_id=campaign_id
-                        ).result(timeout=30)
-
-
-def close_expired(doc: dict[str, Any]) -> None:
-    """Past MEDIA_DEADLINE_S: stop, keep what exists, release what is held."""
-    close(doc, "timeout", "timeout")
-
-
-def close(doc: dict[str, Any], partial_reason: str, failed_reason: str,
-          **fields: Any) -> dict[str, Any] | None:
-    """Close an open asset that its worker gave up on (deadline, dead letter).
-
-    Holds are released first, so a worker finishing at the same moment finds
-    its key no longer held and charges nothing. A stage its worker settled
-    just before stays charged and is recorded as such: a settled clip means
-    its MP4 is in place (the poller stores it before settling), so the asset
-    is complete; otherwise cost_usd is what was charged, so the session's
-    spent always equals the sum of its assets' costs."""
-    cid, aid = doc["campaign_id"], doc["asset_id"]
-    charged = spend.release(doc)
-    cost = micros_to_usd(sum(charged.values()))
-    if "video" in charged and doc.get("image") and doc.get("plan"):
-        plan, _ = stored_plan(doc)
-        video = {"uri": gs_uri(get_settings().MEDIA_BUCKET, video_object(cid, aid)),
-                 "mime_type": "video/mp4", "duration_seconds": plan.duration_seconds}
-        return assets.transition(cid, aid, "complete", video=video, cost_usd=cost)
-    if doc.get("image"):
-        return assets.transition(cid, aid, "partial", partial_reason, cost_usd=cost, **fields)
-    return assets.transition(cid, aid, "failed", failed_reason, cost_usd=cost, **fields)
-
-
-def unbilled(what: str, micros: int, detail: str) -> None:
-    """A paid result that arrived after its asset was closed: Google bills it,
-    the session does not (docs/decisions/0006-late-clips.md)."""
-    log.warning("late_result", f"{what} arrived after its asset was closed; {detail}",
-                unbilled_usd=micros_to_usd(micros), stage=what)

@@ -12,6 +12,7 @@ from typing import Any
 from shared.core import log
 from shared.domain.pricing import micros_to_usd
 from shared.pipeline import hiding
+from shared.pipeline.lifecycle import transition
 from shared.store import assets, events
 from shared.store.campaigns import load_campaign
 from shared.store.optimistic import now, read_modify_write
@@ -86,7 +87,7 @@ def reanimate(campaign_id: str, asset_id: str) -> dict[str, str]:
     """Try the clip of a `partial` cutscene again on its existing still: the
     one way back in the status machine (partial -> animating). Only one of
     several concurrent calls wins; the others get 409."""
-    from shared.pipeline.render import publish_animate
+    from shared.store.publish import publish_animate
 
     doc = visible(campaign_id, asset_id)
     if doc.get("kind") != "cutscene" or not doc.get("image") \
@@ -114,7 +115,7 @@ def reanimate(campaign_id: str, asset_id: str) -> dict[str, str]:
         publish_animate(campaign_id, asset_id)
     except Exception as exc:
         # Nobody will work on it: put it back where it was, holding nothing.
-        assets.transition(campaign_id, asset_id, "partial", "video_failed",
+        transition(campaign_id, asset_id, "partial", "video_failed",
                           error=f"re-animate not published: {type(exc).__name__}")
         raise TakeRefused(503, "could not publish the re-animate request; try again") from exc
     log.info("reanimated", f"asset {asset_id}: clip attempt {outcome['video_attempt']}",
@@ -125,7 +126,7 @@ def reanimate(campaign_id: str, asset_id: str) -> dict[str, str]:
 def idle_clip(doc: dict[str, Any]) -> bool:
     """An animating asset no worker holds: its clip started (or waits for a
     paced start), and only a bucket event or the sweep would look at it."""
-    from shared.pipeline.animate import started
+    from shared.domain.asset_state import started
 
     return (doc.get("status") == "animating" and not assets.lease_live(doc)
             and (started(doc) or bool(doc.get("video_waiting"))))

@@ -124,10 +124,6 @@ def transition(campaign_id: str, asset_id: str, status: str, reason: str | None 
                      status=updated["status"], status_reason=updated.get("status_reason"),
                      cost_usd=updated.get("cost_usd"), stage_ms=updated.get("stage_ms"),
                      kind=updated.get("kind"), error=updated.get("error"))
-        if updated.get("status_reason") == "hidden" and updated.get("hidden"):
-            from shared.pipeline import hiding
-
-            hiding.finish(updated)
     return updated
 
 

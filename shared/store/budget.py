@@ -3,10 +3,13 @@ configured cap over the session ledger's spent and reserved amounts."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from shared.domain.campaign import MediaSettings
 from shared.domain.pricing import usd_to_micros
 from shared.store import ledger
-from shared.store.campaigns import load_campaign
+from shared.store.campaigns import campaign_ref, load_campaign
+from shared.store.connections import firestore_client
 
 
 def effective_balance(media: MediaSettings | None, balance: ledger.Balance) -> ledger.Balance:
@@ -23,3 +26,14 @@ def remaining_budget(campaign_id: str, session_id: str) -> ledger.Balance:
     cap = usd_to_micros(media.budget_per_session_usd if media else 0)
     return effective_balance(media, ledger.read_balance(campaign_id, session_id, cap))
 
+
+def read_budget_docs(campaign_id: str, session_id: str,
+                     timeout_s: float) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The campaign and session-ledger documents in one round trip, bounded by
+    `timeout_s` and never retried (the turn loop is waiting); None if absent."""
+    camp, led = campaign_ref(campaign_id), ledger.ledger_ref(campaign_id, session_id)
+    snaps = {s.reference.path: s for s in firestore_client().get_all(
+        [camp, led], retry=None, timeout=timeout_s)}
+    found = [snaps.get(ref.path) for ref in (camp, led)]
+    return tuple(s.to_dict() if s is not None and s.exists else None  # type: ignore[return-value]
+                 for s in found)

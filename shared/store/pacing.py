@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from shared.core.settings import get_settings
+from shared.domain.asset_state import waiting
 from shared.store.connections import firestore_client
 from shared.store.optimistic import read_modify_write
 
@@ -63,3 +64,13 @@ def next_slot_at(now: float | None = None) -> float:
     slot_s, _ = slot_shape()
     t = now if now is not None else time.time()
     return (int(t // slot_s) + 1) * slot_s
+
+
+def queue_minutes() -> float | None:
+    """How long a clip asked for now would wait for its start, in minutes
+    (None when starts are unpaced). One query."""
+    from shared.store.asset_queries import animating
+
+    if not enabled():
+        return None
+    return len(waiting(animating())) / starts_per_s() / 60.0

@@ -11,8 +11,9 @@ from typing import Any
 from shared.core.errors import InvalidRequest
 from shared.core.settings import get_settings
 from shared.domain.ids import asset_id_for
+from shared.domain.messages import animate_message
 from shared.domain.request import parse_request
-from shared.store.connections import publisher, topic_path
+from shared.store.connections import firestore_client, publisher, topic_path
 
 # The turn loop waits at most this long for Pub/Sub's answer. A healthy publish
 # takes a few milliseconds (see tests/integration/test_client.py); two seconds
@@ -88,3 +89,15 @@ def publish_request(message: dict[str, Any], wait: bool = True,
                              elapsed_ms=ms())
     return PublishResult(True, request.request_id, asset_id, None, message_id, elapsed_ms=ms())
 
+
+def publish_animate(campaign_id: str, asset_id: str) -> None:
+    body = animate_message(campaign_id, asset_id)
+    publisher().publish(topic_path(get_settings().MEDIA_ANIMATE_TOPIC),
+                        json.dumps(body).encode("utf-8"), campaign_id=campaign_id
+                        ).result(timeout=30)
+
+
+def warm_clients() -> None:
+    """Build the Pub/Sub and Firestore clients now (imports, channels)."""
+    publisher()
+    firestore_client()

@@ -17,6 +17,11 @@ def _bucket() -> Any:
     return storage_client().bucket(get_settings().MEDIA_BUCKET)
 
 
+def upload(name: str, data: bytes, content_type: str) -> None:
+    """Write an object, replacing one of that name."""
+    _bucket().blob(name).upload_from_string(data, content_type=content_type)
+
+
 def stat(name: str) -> Any | None:
     """The blob with its metadata, or None if absent."""
     return _bucket().get_blob(name, timeout=TIMEOUT)

@@ -17,7 +17,7 @@ from shared.core.settings import get_settings
 from shared.domain.ids import asset_id_for
 from shared.domain.paths import video_output_prefix
 from shared.pipeline.finish import finish_operation
-from shared.pipeline.render import close_expired
+from shared.pipeline.lifecycle import close_expired
 from shared.store import assets, ledger
 from shared.store.connections import storage_client
 from shared.store.media_models import ClipResult, GenaiVideoModel

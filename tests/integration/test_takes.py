@@ -15,9 +15,9 @@ import pytest
 
 from shared.client import configure_campaign
 from shared.domain.ids import asset_id_for
-from shared.pipeline.render import publish_animate
 from shared.store import ledger
 from shared.store.assets import load
+from shared.store.publish import publish_animate
 from tests.integration.helpers import (
     bucket_names,
     calls,

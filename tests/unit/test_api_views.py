@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask, Response, request
 
-from shared.api import cors, signing, sse
+from shared.api import cors, sse
+from shared.store import signing
 from shared.store.connections import reset_all
 
 

@@ -54,11 +54,11 @@ def test_no_rolling_window_holds_more_starts_than_the_budget(
 def test_guidance_says_when_the_video_queue_is_long(monkeypatch):
     from shared.aidm import guidance
 
-    monkeypatch.setattr("shared.pipeline.dispatch.queue_minutes", lambda: 6.4)
+    monkeypatch.setattr("shared.store.pacing.queue_minutes", lambda: 6.4)
     assert "video queue is long (about 6 min" in guidance.queue_note()
-    monkeypatch.setattr("shared.pipeline.dispatch.queue_minutes", lambda: 0.5)
+    monkeypatch.setattr("shared.store.pacing.queue_minutes", lambda: 0.5)
     assert guidance.queue_note() == ""
-    monkeypatch.setattr("shared.pipeline.dispatch.queue_minutes", lambda: None)  # unpaced
+    monkeypatch.setattr("shared.store.pacing.queue_minutes", lambda: None)  # unpaced
     assert guidance.queue_note() == ""
 
 

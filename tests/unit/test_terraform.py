@@ -268,7 +268,10 @@ class SettingsField:
     default: Any
 
 
-def settings_fields(path: Path = REPO / "shared" / "core" / "settings.py") -> dict[str, SettingsField]:
+SETTINGS_PY = REPO / "shared" / "core" / "settings.py"
+
+
+def settings_fields(path: Path = SETTINGS_PY) -> dict[str, SettingsField]:
     tree = ast.parse(path.read_text())
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Settings")
     fields: dict[str, SettingsField] = {}

@@ -1,0 +1,95 @@
+"""Steps of an asset's life that every stage shares: timing, the stored plan,
+closing an asset its worker gave up on, rejecting an invalid request, and
+logging a paid result that came too late to bill."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from shared.core import log
+from shared.core.errors import InvalidRequest
+from shared.core.settings import get_settings
+from shared.domain.campaign import Plan
+from shared.domain.ids import asset_id_for
+from shared.domain.paths import gs_uri, video_object
+from shared.domain.pricing import micros_to_usd
+from shared.store import assets, spend
+from shared.store.optimistic import now
+
+
+def ms_since(start: float) -> int:
+    return int((time.monotonic() - start) * 1000)
+
+
+def reject_invalid(exc: InvalidRequest) -> None:
+    log.warning("request_invalid", f"invalid request: {exc}",
+                campaign_id=exc.campaign_id, request_id=exc.request_id)
+    if not (exc.campaign_id and exc.request_id):
+        return  # ids unreadable: logged and dropped, never retried
+    asset_id = asset_id_for(exc.request_id)
+    stamp = now()
+    fields: dict[str, Any] = {
+        "asset_id": asset_id, "request_id": exc.request_id, "campaign_id": exc.campaign_id,
+        "session_id": None, "turn_number": None, "kind": None, "cutscene_type": None,
+        "subject": None, "status": "rejected", "status_reason": "invalid",
+        "error": str(exc)[:1000], "image": None, "video": None, "models": {},
+        "estimated_cost_usd": 0.0, "cost_usd": 0.0, "stage_ms": {},
+        "created_at": stamp, "updated_at": stamp, "completed_at": stamp, "hidden": False,
+    }
+    # If a valid delivery of that id got there first, its asset is left alone.
+    assets.create_if_absent(exc.campaign_id, asset_id, fields)
+
+
+def stored_plan(doc: dict[str, Any]) -> tuple[Plan, bool]:
+    raw = dict(doc["plan"])
+    video_planned = bool(raw.pop("video_planned"))
+    raw.pop("daily", None)
+    return Plan(**raw), video_planned
+
+
+def close_expired(doc: dict[str, Any]) -> None:
+    """Past MEDIA_DEADLINE_S: stop, keep what exists, release what is held."""
+    close(doc, "timeout", "timeout")
+
+
+def close(doc: dict[str, Any], partial_reason: str, failed_reason: str,
+          **fields: Any) -> dict[str, Any] | None:
+    """Close an open asset that its worker gave up on (deadline, dead letter).
+
+    Holds are released first, so a worker finishing at the same moment finds
+    its key no longer held and charges nothing. A stage its worker settled
+    just before stays charged and is recorded as such: a settled clip means
+    its MP4 is in place (the poller stores it before settling), so the asset
+    is complete; otherwise cost_usd is what was charged, so the session's
+    spent always equals the sum of its assets' costs."""
+    cid, aid = doc["campaign_id"], doc["asset_id"]
+    charged = spend.release(doc)
+    cost = micros_to_usd(sum(charged.values()))
+    if "video" in charged and doc.get("image") and doc.get("plan"):
+        plan, _ = stored_plan(doc)
+        video = {"uri": gs_uri(get_settings().MEDIA_BUCKET, video_object(cid, aid)),
+                 "mime_type": "video/mp4", "duration_seconds": plan.duration_seconds}
+        return transition(cid, aid, "complete", video=video, cost_usd=cost)
+    if doc.get("image"):
+        return transition(cid, aid, "partial", partial_reason, cost_usd=cost, **fields)
+    return transition(cid, aid, "failed", failed_reason, cost_usd=cost, **fields)
+
+
+def unbilled(what: str, micros: int, detail: str) -> None:
+    """A paid result that arrived after its asset was closed: Google bills it,
+    the session does not (docs/decisions/0006-late-clips.md)."""
+    log.warning("late_result", f"{what} arrived after its asset was closed; {detail}",
+                unbilled_usd=micros_to_usd(micros), stage=what)
+
+
+def transition(campaign_id: str, asset_id: str, status: str, reason: str | None = None,
+               stage_ms: dict[str, int] | None = None, **fields: Any) -> dict[str, Any] | None:
+    """`assets.transition`, then, if the move ended a hidden asset (an owner hid
+    it in flight), keep the books exact and delete its objects (hiding.finish)."""
+    from shared.pipeline import hiding
+
+    updated = assets.transition(campaign_id, asset_id, status, reason, stage_ms, **fields)
+    if updated is not None and updated.get("status_reason") == "hidden" and updated.get("hidden"):
+        hiding.finish(updated)
+    return updated

@@ -1,0 +1,80 @@
+"""The queries over assets: a turn's assets, a campaign's live updates, and the
+sweeps' and dispatch's collection-group scans.
+
+Keyword filters throughout: the positional form prints a UserWarning, a
+two-line text entry in the middle of the JSON logs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.core.settings import get_settings
+from shared.store.connections import firestore_client
+
+
+def media(campaign_id: str) -> Any:
+    return firestore_client().collection("campaigns").document(campaign_id).collection("media")
+
+
+def turn_assets(campaign_id: str, turn: int, limit: int = 50) -> list[dict[str, Any]]:
+    """This turn's assets, oldest first (the order they were asked for)."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    query = media(campaign_id).where(filter=FieldFilter("turn_number", "==", turn)).limit(limit)
+    docs = [snap.to_dict() or {} for snap in query.stream()]
+    return sorted(docs, key=lambda d: (str(d.get("created_at") or ""), d.get("asset_id") or ""))
+
+
+def watch_updates(campaign_id: str, since: datetime,
+                  on_change: Callable[[list[dict[str, Any]]], None]) -> Any:
+    """Call `on_change` with the assets added or changed since `since`, first
+    with what exists, then on every change; returns the watch (`.unsubscribe()`)."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    def on_snapshot(_snaps: Any, changes: Any, _read_time: Any) -> None:
+        on_change([change.document.to_dict() or {} for change in changes
+                   if change.type.name in ("ADDED", "MODIFIED")])
+
+    query = media(campaign_id).where(filter=FieldFilter("updated_at", ">=", since))
+    return query.on_snapshot(on_snapshot)
+
+
+def open_before(statuses: list[str], field: str, cutoff: Any,
+                limit: int) -> list[dict[str, Any]]:
+    """Assets in one of `statuses` whose `field` is before `cutoff`, any campaign."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    query = (firestore_client().collection_group("media")
+             .where(filter=FieldFilter("status", "in", statuses))
+             .where(filter=FieldFilter(field, "<", cutoff)).limit(limit))
+    return [snap.to_dict() or {} for snap in query.stream()]
+
+
+def animating_checks_due(now_s: float, limit: int) -> list[dict[str, Any]]:
+    """Animating assets whose `video_check_at` has passed, any campaign."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    query = (firestore_client().collection_group("media")
+             .where(filter=FieldFilter("status", "==", "animating"))
+             .where(filter=FieldFilter("video_check_at", "<", now_s)).limit(limit))
+    return [snap.to_dict() or {} for snap in query.stream()]
+
+
+def animating(limit: int = 2000) -> list[dict[str, Any]]:
+    """Every animating asset: waiting for a start, or rendering at Veo.
+
+    Those updated in the last two deadlines: updated_at, not created_at, as an
+    owner's re-animate of an old asset moves it to animating now
+    (shared/pipeline/takes.py), and an asset animating longer than one deadline
+    is closed. status == and updated_at > : served by the composite index
+    stuck_by_updated (terraform firestore.tf)."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    since = datetime.fromtimestamp(time.time() - 2 * get_settings().MEDIA_DEADLINE_S, UTC)
+    query = (firestore_client().collection_group("media")
+             .where(filter=FieldFilter("status", "==", "animating"))
+             .where(filter=FieldFilter("updated_at", ">", since)).limit(limit))
+    return [s.to_dict() or {} for s in query.stream()]

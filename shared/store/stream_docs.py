@@ -1,0 +1,18 @@
+"""The documents behind the HTTP API's event streams: one-use tickets, and
+each user's open streams (for the per-user limit)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from shared.store.connections import firestore_client
+
+
+def ticket_ref(ticket: str) -> Any:
+    return firestore_client().collection("sse_tickets").document(ticket)
+
+
+def streams_ref(uid: str) -> Any:
+    key = hashlib.sha256(uid.encode()).hexdigest()  # any uid, a safe document id
+    return firestore_client().collection("sse_streams").document(key)
