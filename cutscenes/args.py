@@ -1,6 +1,6 @@
 """What `cutscenes` needs before it runs a command: arguments that are right,
 a stack or project it can reach, a campaign that exists. Each failure is one
-line on stderr, never a traceback (CONTRACT section 7):
+line on stderr, never a traceback (docs/interface.md section 7):
 
   exit 2  a bad argument (usage)
   exit 1  no reachable stack or project, no credentials, an unknown campaign,

@@ -22,7 +22,7 @@ from typing import Any
 
 from shared.api.responses import ApiError
 from shared.core.settings import get_settings
-from shared.store.optimistic import read_modify_write
+from shared.store.optimistic import read_modify_write, ttl_timestamp
 from shared.store.stream_docs import streams_ref, ticket_ref
 
 TICKET_TTL_S = 60
@@ -33,7 +33,7 @@ def issue_ticket(campaign_id: str, uid: str) -> dict[str, Any]:
     ticket = secrets.token_urlsafe(24)  # 32 characters
     ticket_ref(ticket).create(
         {"uid": uid, "campaign_id": campaign_id, "expires_at": time.time() + TICKET_TTL_S,
-         "used": False})
+         "used": False, "delete_after": ttl_timestamp(TICKET_TTL_S + 3600)})
     return {"ticket": ticket, "expires_in_s": TICKET_TTL_S}
 
 

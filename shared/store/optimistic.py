@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from shared.core.errors import TransientError
@@ -90,3 +90,8 @@ def read_modify_write(ref: Any, mutate: Mutation[T], *, give_up_s: float = 20.0,
             raise TransientError(f"contention on {ref.path} for {give_up_s:.0f} s")
         time.sleep(random.uniform(0, pause))  # full jitter spreads the losers out
         pause = min(pause * 2, 0.25)
+
+def ttl_timestamp(after_s: float) -> datetime:
+    """`delete_after` for a short-lived document: Firestore's TTL policy
+    (terraform firestore.tf) deletes it some time after this instant."""
+    return datetime.now(UTC) + timedelta(seconds=after_s)

@@ -16,3 +16,4 @@ def ticket_ref(ticket: str) -> Any:
 def streams_ref(uid: str) -> Any:
     key = hashlib.sha256(uid.encode()).hexdigest()  # any uid, a safe document id
     return firestore_client().collection("sse_streams").document(key)
+

@@ -18,7 +18,7 @@ locals {
       fields     = [["hidden", "ASCENDING"], ["created_at", "DESCENDING"]]
     }
     # janitor: open assets near their deadline, across every campaign
-    # (shared/pipeline/janitor.py filters status IN [...] and published_at < cutoff,
+    # (shared/store/asset_queries.py open_before: status IN [...] and published_at < cutoff,
     # and created_at < cutoff for assets older than published_at).
     stuck_by_published = {
       collection = "media"
@@ -31,7 +31,7 @@ locals {
       fields     = [["status", "ASCENDING"], ["created_at", "ASCENDING"]]
     }
     # janitor: animating assets whose Veo operation is overdue
-    # (shared/pipeline/janitor.py sweep_operations: status == and video_check_at <).
+    # (shared/store/asset_queries.py animating_checks_due: status == and video_check_at <).
     overdue_operations = {
       collection = "media"
       scope      = "COLLECTION_GROUP"
@@ -57,6 +57,25 @@ resource "google_firestore_database" "default" {
   # `terraform destroy` leaves the data alone.
   deletion_policy = "ABANDON"
   depends_on      = [google_project_service.this]
+}
+
+# Short-lived documents Firestore deletes itself: the event-stream tickets
+# (shared/api/streams.py) and the Veo start-pacing slots (shared/store/pacing.py)
+# carry `delete_after`, a Timestamp (a TTL policy ignores any other type).
+# Deletion comes within about a day of it; the code never trusts a document
+# past its own `expires_at`, so the delay is only storage.
+resource "google_firestore_field" "ttl" {
+  for_each   = toset(["sse_tickets", "pacing"])
+  project    = var.project_id
+  database   = local.firestore_database
+  collection = each.key
+  field      = "delete_after"
+
+  ttl_config {}
+  # Nothing queries the field: no single-field index for it.
+  index_config {}
+
+  depends_on = [google_firestore_database.default, google_project_service.this]
 }
 
 resource "google_firestore_index" "this" {

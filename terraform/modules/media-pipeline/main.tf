@@ -89,7 +89,7 @@ locals {
 
   event_functions = { for k, f in local.functions : k => f if f.trigger != null }
 
-  # Topic names are part of the public contract (CONTRACT.md sections 1 and 4).
+  # Topic names are part of the public contract (docs/interface.md sections 1 and 4).
   topics = {
     requests = "media-requests"
     animate  = "media-animate"

@@ -114,7 +114,7 @@ variable "media" {
     pricing_file = optional(string)
     # MEDIA_IMAGE_BLOCK_RETRIES: tries after a safety-blocked image prompt.
     image_block_retries = optional(number, 1)
-    # MEDIA_SIGNED_URL_TTL_S: lifetime of V4 signed URLs (CONTRACT: at most 900 s).
+    # MEDIA_SIGNED_URL_TTL_S: lifetime of V4 signed URLs (docs/interface.md: at most 900 s).
     signed_url_ttl_s = optional(number, 900)
     # MEDIA_VEO_STARTS_PER_MIN: project-wide Veo starts per minute, paced and
     # fair across campaigns; 0 starts every clip at once. Veo 3.1 -001 allows
