@@ -96,3 +96,17 @@ def test_one_user_may_hold_only_so_many_streams(stack):
     finally:
         for s in opened:
             s.close()
+
+
+def test_a_ticket_carries_a_timestamp_for_firestores_ttl(stack):
+    """terraform's TTL policy on sse_tickets.delete_after deletes spent and
+    abandoned tickets; a policy ignores any field that is not a Timestamp."""
+    from datetime import UTC, datetime
+
+    from shared.store.stream_docs import ticket_ref
+
+    configure_campaign("c1", enabled=True, budget_usd=5.0, members=["alice"])
+    doc = ticket_ref(ticket(stack)).get().to_dict()
+    assert isinstance(doc["delete_after"], datetime)
+    assert doc["delete_after"] > datetime.now(UTC)
+    assert doc["delete_after"].timestamp() > doc["expires_at"]  # never before it is spent
