@@ -25,7 +25,7 @@ from shared.domain.ids import is_scope_id
 from shared.domain.messages import ANIMATE_SCHEMA
 from shared.domain.paths import gs_uri, split_gs_uri, video_output_prefix
 from shared.pipeline import attempts, dispatch, hiding
-from shared.pipeline.checks import checkpoint, expired
+from shared.pipeline.checks import checkpoint, expected_s, expired, too_late
 from shared.pipeline.lifecycle import close_expired, ms_since, stored_plan, transition
 from shared.store import assets, pacing, spend, storage
 from shared.store.media_models import GenaiVideoModel, VideoModel
@@ -95,6 +95,9 @@ def start_clip(doc: dict[str, Any], model: VideoModel, owner: str) -> str | None
         return start_job(fresh, model, owner)
     except AdoptInstead:
         return None
+    except TooLate:
+        fail_video(fresh, "busy", "Veo could not start the clip in time for its deadline")
+        return None
     except PermanentError as exc:
         fail_video(fresh, "video_failed", str(exc))
         return None
@@ -118,6 +121,8 @@ def within_quota(doc: dict[str, Any], owner: str, start: Callable[[], str]) -> s
     budget_end = time.monotonic() + settings.MEDIA_VEO_QUOTA_WAIT_S
     attempt = 0
     while True:
+        if too_late(doc, time.time()):
+            raise TooLate()
         try:
             return start()
         except QuotaExceeded as exc:
@@ -129,6 +134,10 @@ def within_quota(doc: dict[str, Any], owner: str, start: Callable[[], str]) -> s
             if not assets.claim(cid, aid, owner, settings.MEDIA_VIDEO_LEASE_S, "animating"):
                 raise Busy("lost the lease while waiting for Veo quota") from exc
             time.sleep(pause)
+
+
+class TooLate(Exception):
+    """The clip would still be rendering at the asset's deadline: not started."""
 
 
 class AdoptInstead(Exception):
@@ -175,9 +184,3 @@ def start_job(doc: dict[str, Any], model: VideoModel, owner: str) -> str:
     log.info("video_started", "Veo operation started; the bucket event finishes it",
              operation=name)
     return name
-
-
-def expected_s(duration_seconds: int) -> float:
-    """When the sweep first asks Veo about an operation that wrote nothing."""
-    settings = get_settings()
-    return settings.MEDIA_VIDEO_EXPECTED_S + settings.MEDIA_VIDEO_EXPECTED_PER_S * duration_seconds

@@ -48,3 +48,22 @@ def sweep_cutoff() -> datetime:
     settings = get_settings()
     lead = min(settings.MEDIA_SWEEP_EVERY_S, settings.MEDIA_DEADLINE_S // 2)
     return datetime.now(UTC) - timedelta(seconds=settings.MEDIA_DEADLINE_S - lead)
+
+
+def expected_s(duration_seconds: int) -> float:
+    """How long a clip is expected to take from its start: when the sweep first
+    asks Veo about an operation that wrote nothing, and the least time before
+    its deadline a clip may still start with."""
+    settings = get_settings()
+    return settings.MEDIA_VIDEO_EXPECTED_S + settings.MEDIA_VIDEO_EXPECTED_PER_S * duration_seconds
+
+
+def too_late(doc: dict[str, Any], start_at: float) -> bool:
+    """Whether a clip that starts at `start_at` would still be rendering at
+    its deadline: Google would bill a clip the asset can no longer take."""
+    start = deadline_start(doc)  # the publish, or an owner's retry
+    if start is None:
+        return False
+    deadline = start.timestamp() + get_settings().MEDIA_DEADLINE_S
+    duration = int((doc.get("plan") or {}).get("duration_seconds") or 0)
+    return start_at + expected_s(duration) > deadline

@@ -20,7 +20,7 @@ from typing import Any
 from shared.core import log
 from shared.core.settings import get_settings
 from shared.domain.asset_state import waiting
-from shared.pipeline.checks import deadline_start
+from shared.pipeline.checks import too_late
 from shared.store import asset_queries, assets, pacing
 from shared.store.media_models import GenaiVideoModel, VideoModel
 
@@ -69,20 +69,6 @@ def in_flight(docs: list[dict[str, Any]]) -> dict[str, int]:
         if started(doc):
             counts[str(doc["campaign_id"])] = counts.get(str(doc["campaign_id"]), 0) + 1
     return counts
-
-
-def too_late(doc: dict[str, Any], start_at: float) -> bool:
-    """Whether a clip that starts at `start_at` would still be rendering at
-    its deadline."""
-    from shared.pipeline.animate import expected_s
-    from shared.pipeline.lifecycle import stored_plan
-
-    start = deadline_start(doc)  # the publish, or an owner's retry
-    if start is None:
-        return False
-    deadline = start.timestamp() + get_settings().MEDIA_DEADLINE_S
-    plan, _ = stored_plan(doc)
-    return start_at + expected_s(plan.duration_seconds) > deadline
 
 
 def dispatch(model: VideoModel | None = None) -> dict[str, int]:
