@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from cutscenes import cli
+from cutscenes import cli, commands
 from shared.store.spend_report import Row, csv_text, usd_text
 
 
@@ -80,13 +80,13 @@ def test_exact_dollars_for_the_books():
 
 
 def test_wait_exit_codes_follow_the_contract(capsys):
-    assert cli._wait_exit({"status": "complete"}, 1) == 0
-    assert cli._wait_exit({"status": "partial", "status_reason": "budget"}, 1) == 3
-    assert cli._wait_exit({"status": "failed"}, 1) == 4
-    assert cli._wait_exit({"status": "rejected"}, 1) == 4
+    assert commands._wait_exit({"status": "complete"}, 1) == 0
+    assert commands._wait_exit({"status": "partial", "status_reason": "budget"}, 1) == 3
+    assert commands._wait_exit({"status": "failed"}, 1) == 4
+    assert commands._wait_exit({"status": "rejected"}, 1) == 4
     capsys.readouterr()
-    assert cli._wait_exit(None, 1) == 1
+    assert commands._wait_exit(None, 1) == 1
     out = capsys.readouterr()
     assert out.out == "" and len(out.err.strip().splitlines()) == 1
-    assert cli._status_line({"status": "partial", "status_reason": "budget"}) == \
+    assert commands._status_line({"status": "partial", "status_reason": "budget"}) == \
         "partial (budget)"
