@@ -23,6 +23,7 @@ from shared.domain.ids import is_scope_id
 from shared.domain.paths import gs_uri, split_gs_uri, video_object
 from shared.domain.polling import next_check_s
 from shared.domain.pricing import micros_to_usd
+from shared.domain.status import Reason, Status
 from shared.pipeline.checks import checkpoint, expired
 from shared.pipeline.lifecycle import close_expired, stored_plan, transition, unbilled
 from shared.store import assets, spend, storage
@@ -77,7 +78,7 @@ def handle_finalize(data: bytes, delivery_id: str, published_at: object = None,
         storage.delete_quietly(split_gs_uri(uri)[1])  # nothing will ever claim it
         return
     log.bind(request_id=doc.get("request_id"), session_id=doc.get("session_id"))
-    if doc.get("status") != "animating":
+    if doc.get("status") != Status.ANIMATING:
         late_output(doc, uri)
         return
     if doc.get("hidden"):  # hidden while Veo worked: end it, the clip is a loss
@@ -117,9 +118,9 @@ def adopt_output(doc: dict[str, Any], uri: str, output_at: float | None) -> str:
         close_expired(doc)
         return "timeout"
     owner = f"finish/{assets.new_owner()[:8]}"
-    with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, "animating"):
+    with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, Status.ANIMATING):
         fresh = assets.load(cid, aid)
-        if fresh is None or fresh.get("status") != "animating":
+        if fresh is None or fresh.get("status") != Status.ANIMATING:
             return "closed"
         log.info("veo_output_adopted", f"found {uri} from the uncertain start")
         return record(fresh, ClipResult(done=True, uri=uri), output_at)
@@ -145,9 +146,9 @@ def finish_operation(doc: dict[str, Any], operation: str, model: VideoModel,
         close_expired(doc)
         return "timeout"
     owner = f"finish/{assets.new_owner()[:8]}"
-    with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, "animating"):
+    with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, Status.ANIMATING):
         fresh = assets.load(cid, aid)
-        if fresh is None or fresh.get("status") != "animating":
+        if fresh is None or fresh.get("status") != Status.ANIMATING:
             return "closed"
         if fresh.get("hidden"):  # the sweep's look at a clip still rendering
             from shared.pipeline import hiding
@@ -181,11 +182,11 @@ def record(doc: dict[str, Any], result: ClipResult, output_at: float | None = No
     plan, _ = stored_plan(doc)
     checks = int(doc.get("video_checks") or 0)
     if result.blocked:
-        fail_video(doc, "video_blocked", result.error or "clip blocked by safety filters",
+        fail_video(doc, Reason.VIDEO_BLOCKED, result.error or "clip blocked by safety filters",
                    video_checks=checks)
         return "video_blocked"
     if result.error or not result.uri:
-        fail_video(doc, "video_failed", result.error or "no video", video_checks=checks)
+        fail_video(doc, Reason.VIDEO_FAILED, result.error or "no video", video_checks=checks)
         return "video_failed"
     name = video_object(cid, aid)
     try:
@@ -201,7 +202,7 @@ def record(doc: dict[str, Any], result: ClipResult, output_at: float | None = No
     started = doc.get("video_started_at")
     done_ms = int((time.time() - float(started)) * 1000) if started else None
     transition(
-        cid, aid, "complete",
+        cid, aid, Status.COMPLETE,
         video={"uri": gs_uri(get_settings().MEDIA_BUCKET, name), "mime_type": "video/mp4",
                "duration_seconds": plan.duration_seconds},
         cost_usd=micros_to_usd(plan.image_micros + plan.video_micros),
@@ -216,7 +217,7 @@ def late_output(doc: dict[str, Any], uri: str) -> None:
     """Veo's object for an asset that is no longer animating: a duplicate
     event of a finished clip (its source is already moved) or a clip that
     landed after the asset was closed (deleted, not charged)."""
-    if doc.get("status") == "complete":
+    if doc.get("status") == Status.COMPLETE:
         return
     if assets.is_terminal(doc):
         micros = stored_plan(doc)[0].video_micros if doc.get("plan") else 0

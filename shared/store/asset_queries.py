@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.core.settings import get_settings
+from shared.domain.status import Status
 from shared.store.connections import firestore_client
 
 
@@ -58,7 +59,7 @@ def animating_checks_due(now_s: float, limit: int) -> list[dict[str, Any]]:
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     query = (firestore_client().collection_group("media")
-             .where(filter=FieldFilter("status", "==", "animating"))
+             .where(filter=FieldFilter("status", "==", Status.ANIMATING))
              .where(filter=FieldFilter("video_check_at", "<", now_s)).limit(limit))
     return [snap.to_dict() or {} for snap in query.stream()]
 
@@ -75,6 +76,6 @@ def animating(limit: int = 2000) -> list[dict[str, Any]]:
 
     since = datetime.fromtimestamp(time.time() - 2 * get_settings().MEDIA_DEADLINE_S, UTC)
     query = (firestore_client().collection_group("media")
-             .where(filter=FieldFilter("status", "==", "animating"))
+             .where(filter=FieldFilter("status", "==", Status.ANIMATING))
              .where(filter=FieldFilter("updated_at", ">", since)).limit(limit))
     return [s.to_dict() or {} for s in query.stream()]
