@@ -12,6 +12,7 @@ from typing import Any
 
 from shared.core import log
 from shared.core.errors import Busy
+from shared.domain.paths import asset_doc
 from shared.domain.request import MediaRequest
 from shared.domain.status import TERMINAL, Reason, Status, hidden_end, moves_forward
 from shared.domain.status import is_terminal as is_terminal  # for the store's callers
@@ -21,8 +22,7 @@ from shared.store.optimistic import now, read_modify_write, remember
 
 
 def asset_ref(campaign_id: str, asset_id: str) -> Any:
-    return (firestore_client().collection("campaigns").document(campaign_id)
-            .collection("media").document(asset_id))
+    return firestore_client().document(asset_doc(campaign_id, asset_id))
 
 
 def load(campaign_id: str, asset_id: str) -> dict[str, Any] | None:
