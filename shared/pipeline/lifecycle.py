@@ -10,6 +10,7 @@ from typing import Any
 from shared.core import log
 from shared.core.errors import InvalidRequest
 from shared.core.settings import get_settings
+from shared.domain.asset_fields import rejected_asset
 from shared.domain.campaign import Plan
 from shared.domain.ids import asset_id_for
 from shared.domain.paths import gs_uri, video_object
@@ -29,15 +30,7 @@ def reject_invalid(exc: InvalidRequest) -> None:
     if not (exc.campaign_id and exc.request_id):
         return  # ids unreadable: logged and dropped, never retried
     asset_id = asset_id_for(exc.request_id)
-    stamp = now()
-    fields: dict[str, Any] = {
-        "asset_id": asset_id, "request_id": exc.request_id, "campaign_id": exc.campaign_id,
-        "session_id": None, "turn_number": None, "kind": None, "cutscene_type": None,
-        "subject": None, "status": Status.REJECTED, "status_reason": Reason.INVALID,
-        "error": str(exc)[:1000], "image": None, "video": None, "models": {},
-        "estimated_cost_usd": 0.0, "cost_usd": 0.0, "stage_ms": {},
-        "created_at": stamp, "updated_at": stamp, "completed_at": stamp, "hidden": False,
-    }
+    fields = rejected_asset(asset_id, exc.request_id, exc.campaign_id, now(), str(exc))
     # If a valid delivery of that id got there first, its asset is left alone.
     assets.create_if_absent(exc.campaign_id, asset_id, fields)
 

@@ -12,9 +12,10 @@ from typing import Any
 
 from shared.core import log
 from shared.core.errors import Busy
+from shared.domain.asset_fields import queued_asset
 from shared.domain.paths import asset_doc
 from shared.domain.request import MediaRequest
-from shared.domain.status import TERMINAL, Reason, Status, hidden_end, moves_forward
+from shared.domain.status import TERMINAL, Reason, hidden_end, moves_forward
 from shared.domain.status import is_terminal as is_terminal  # for the store's callers
 from shared.store import events
 from shared.store.connections import firestore_client
@@ -32,26 +33,7 @@ def load(campaign_id: str, asset_id: str) -> dict[str, Any] | None:
 
 def new_asset(request: MediaRequest, asset_id: str,
               published_at: datetime | None = None) -> dict[str, Any]:
-    stamp = now()
-    return {
-        "asset_id": asset_id, "request_id": request.request_id,
-        "campaign_id": request.campaign_id, "session_id": request.session_id,
-        "turn_number": request.turn_number, "kind": request.kind,
-        "cutscene_type": request.cutscene_type, "subject": request.subject,
-        "status": Status.QUEUED, "status_reason": None,
-        "image": None, "video": None,
-        "image_prompt": request.image_prompt, "motion_prompt": request.motion_prompt,
-        "aspect_ratio": request.aspect_ratio, "request": request.to_message(),
-        "models": {"image": None, "video": None},
-        "estimated_cost_usd": None, "cost_usd": 0.0,
-        "created_at": stamp, "updated_at": stamp, "completed_at": None,
-        # The deadline counts from here (shared/pipeline_checks.deadline_start).
-        "published_at": min(published_at, stamp) if published_at else stamp,
-        "stage_ms": {}, "regenerated_from": request.regenerated_from,
-        # Always present: the security rules let members list only
-        # `hidden == false`, and a missing field matches no such query.
-        "hidden": False,
-    }
+    return queued_asset(request, asset_id, now(), published_at)
 
 
 def create_if_absent(campaign_id: str, asset_id: str,
