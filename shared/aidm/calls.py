@@ -40,6 +40,7 @@ from shared.core import log
 from shared.core.errors import InvalidRequest
 from shared.domain.campaign import MediaSettings, plan_for
 from shared.domain.pricing import micros_to_usd
+from shared.domain.references import reference_name
 from shared.domain.request import CUTSCENE_TYPES, MAX_REFERENCE_IMAGES, MediaRequest, parse_request
 from shared.store import ledger
 
@@ -107,13 +108,11 @@ def _names_list(names: Sequence[str], limit: int = 12) -> str:
 
 def _references(ctx: TurnContext, names: Sequence[str], bucket: str) -> list[str]:
     """Model sheets of these characters, valid for this campaign, at most six."""
-    prefix = f"gs://{bucket}/refs/{ctx.campaign_id}/"
     out: list[str] = []
     for name in names:
         found = _lookup(ctx.reference_images, name)
         for uri in (found[1] if found else ()) or ():
-            rest = uri[len(prefix):] if isinstance(uri, str) and uri.startswith(prefix) else ""
-            if not rest or ".." in rest.split("/"):
+            if reference_name(uri, bucket, ctx.campaign_id) is None:
                 log.warning("aidm_reference_dropped", "reference image not under the "
                             "campaign's refs/ prefix", campaign_id=ctx.campaign_id)
                 continue

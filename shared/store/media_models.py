@@ -21,6 +21,7 @@ from shared.core.errors import (
 from shared.core.settings import get_settings
 from shared.core.transient import transport_error
 from shared.domain.locations import location_for, location_of_operation
+from shared.domain.references import mime_for
 from shared.domain.status import Reason
 from shared.store.connections import genai_client
 
@@ -163,21 +164,12 @@ def _to_png(data: bytes, mime_type: str) -> Still:
     return Still(data=data, mime_type="image/png", width=width, height=height)
 
 
-def _mime_for(uri: str) -> str:
-    lower = uri.lower()
-    if lower.endswith((".jpg", ".jpeg")):
-        return "image/jpeg"
-    if lower.endswith(".webp"):
-        return "image/webp"
-    return "image/png"
-
-
 class GenaiImageModel:
     def generate(self, model: str, prompt: str, aspect_ratio: str, image_size: str,
                  references: list[str]) -> Still:
         from google.genai import types
 
-        parts = [types.Part.from_uri(file_uri=uri, mime_type=_mime_for(uri))
+        parts = [types.Part.from_uri(file_uri=uri, mime_type=mime_for(uri))
                  for uri in references]
         parts.append(types.Part.from_text(text=prompt))
         location = location_for(model)
