@@ -13,6 +13,9 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from shared.core import log
@@ -108,22 +111,41 @@ def hidden_output(doc: dict[str, Any], uri: str) -> None:
     late_clip(micros, uri, None)
 
 
+@dataclass(frozen=True)
+class Held:
+    doc: dict[str, Any] | None  # the asset as it is now; None: nothing to record
+    outcome: str = ""  # with no doc: what happened instead ("timeout", "closed")
+
+
+@contextmanager
+def animating(doc: dict[str, Any]) -> Iterator[Held]:
+    """How both ways of recording a clip begin: past the deadline the asset is
+    closed instead; otherwise hold its "animating" lease (Busy if another
+    delivery has it) and read it again, for it may have moved on meanwhile."""
+    cid, aid = doc["campaign_id"], doc["asset_id"]
+    if expired(doc):
+        close_expired(doc)
+        yield Held(None, "timeout")
+        return
+    owner = f"finish/{assets.new_owner()[:8]}"
+    with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, Status.ANIMATING):
+        fresh = assets.load(cid, aid)
+        if fresh is None or fresh.get("status") != Status.ANIMATING:
+            yield Held(None, "closed")
+        else:
+            yield Held(fresh)
+
+
 def adopt_output(doc: dict[str, Any], uri: str, output_at: float | None) -> str:
     """The clip of a start whose answer was lost (video_start_uncertain_at):
     it landed under this asset's own output folder, so it is this attempt's
     paid job. Recorded without asking Veo (we never got the operation's
     name); see docs/decisions/0011-veo-start-retries.md."""
-    cid, aid = doc["campaign_id"], doc["asset_id"]
-    if expired(doc):
-        close_expired(doc)
-        return "timeout"
-    owner = f"finish/{assets.new_owner()[:8]}"
-    with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, Status.ANIMATING):
-        fresh = assets.load(cid, aid)
-        if fresh is None or fresh.get("status") != Status.ANIMATING:
-            return "closed"
+    with animating(doc) as held:
+        if held.doc is None:
+            return held.outcome
         log.info("veo_output_adopted", f"found {uri} from the uncertain start")
-        return record(fresh, ClipResult(done=True, uri=uri), output_at)
+        return record(held.doc, ClipResult(done=True, uri=uri), output_at)
 
 
 def redispatch(model: VideoModel | None) -> None:
@@ -142,14 +164,10 @@ def finish_operation(doc: dict[str, Any], operation: str, model: VideoModel,
     happened ("pending", "complete", "video_failed", ...). Shared by the
     bucket event and the sweep."""
     cid, aid = doc["campaign_id"], doc["asset_id"]
-    if expired(doc):
-        close_expired(doc)
-        return "timeout"
-    owner = f"finish/{assets.new_owner()[:8]}"
-    with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, Status.ANIMATING):
-        fresh = assets.load(cid, aid)
-        if fresh is None or fresh.get("status") != Status.ANIMATING:
-            return "closed"
+    with animating(doc) as held:
+        if held.doc is None:
+            return held.outcome
+        fresh = held.doc
         if fresh.get("hidden"):  # the sweep's look at a clip still rendering
             from shared.pipeline import hiding
 
