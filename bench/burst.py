@@ -79,8 +79,9 @@ def run(stack, n: int = 300, deadline_s: float | None = None, seed: int = 11) ->
     from shared.client import configure_campaign
     from shared.core.settings import get_settings
     from shared.domain.ids import asset_id_for
+    from shared.domain.status import TERMINAL
     from shared.store import ledger
-    from shared.store.assets import TERMINAL, load
+    from shared.store.assets import load
     from tests.integration.helpers import calls, emulator
 
     rng = random.Random(seed)

@@ -136,7 +136,8 @@ def _status_line(doc: dict[str, Any] | None) -> str:
 def follow(campaign_id: str, asset_id: str, timeout_s: float) -> dict[str, Any] | None:
     """Watch the asset until it is terminal, reporting each status change (with
     its reason) and, while a stage works (Veo takes a minute), how long so far."""
-    from shared.store.assets import TERMINAL, load
+    from shared.domain.status import TERMINAL
+    from shared.store.assets import load
 
     started = time.monotonic()
     deadline = started + timeout_s

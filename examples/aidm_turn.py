@@ -93,7 +93,8 @@ def load_local_stack() -> None:
 
 
 def follow(campaign_id: str, asset_id: str, timeout_s: float) -> dict[str, Any] | None:
-    from shared.store.assets import TERMINAL, load
+    from shared.domain.status import TERMINAL
+    from shared.store.assets import load
 
     started = time.monotonic()
     last = None

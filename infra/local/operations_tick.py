@@ -16,9 +16,23 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import time
-import urllib.error
-import urllib.request
+
+from infra.local.ticker import Ticker, post_json
+
+
+class OperationsTick(Ticker):
+    name = "operations-tick"
+
+    def __init__(self, url: str, every_s: float) -> None:
+        super().__init__(max(0.2, every_s))
+        self.url = url
+
+    def tick(self) -> None:
+        try:
+            post_json(self.url, b'{"sweep": "operations"}', timeout_s=60)
+        except OSError as exc:
+            # The janitor restarting (tests do) or busy: the next tick tries again.
+            print(f"scheduler: janitor call failed: {exc}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,16 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=float, default=2.0)
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    while True:
-        time.sleep(max(0.2, args.every))
-        request = urllib.request.Request(args.url, data=b'{"sweep": "operations"}', method="POST",
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=60) as answer:
-                answer.read()
-        except (urllib.error.URLError, OSError) as exc:
-            # The janitor restarting (tests do) or busy: the next tick tries again.
-            print(f"scheduler: janitor call failed: {exc}", file=sys.stderr, flush=True)
+    OperationsTick(args.url, args.every).run()
+    return 0
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from infra.local import procs
+from infra.local.ticker import Ticker
 
 if TYPE_CHECKING:
     from infra.local.stack import LocalStack
@@ -30,43 +31,32 @@ CHECK_EVERY_S = 0.2
 GRACE_S = 2.0
 
 
-class Supervisor:
+class Supervisor(Ticker):
+    name = "function-supervisor"
+
     def __init__(self, stack: LocalStack, log: Callable[[str], None],
                  every_s: float = CHECK_EVERY_S) -> None:
+        super().__init__(every_s)
         self.stack = stack
         self.log = log
-        self.every_s = every_s
         self.restarts: dict[str, int] = {}
         self._dead_since: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="function-supervisor",
-                                        daemon=True)
 
-    def start(self) -> Supervisor:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=30)
-
-    def _run(self) -> None:
+    def tick(self) -> None:
         from infra.local.stack import FUNCTIONS
 
-        while not self._stop.wait(self.every_s):
-            for name in FUNCTIONS:
-                if self._stop.is_set():
-                    return
-                try:
-                    self._check(name)
-                except Exception as exc:  # noqa: BLE001 - keep watching the others
-                    self.log(f"local stack: could not restart {name}: {exc}")
+        for name in FUNCTIONS:
+            if self.stopping:
+                return
+            try:
+                self._check(name)
+            except Exception as exc:  # noqa: BLE001 - keep watching the others
+                self.log(f"local stack: could not restart {name}: {exc}")
 
     def _check(self, name: str) -> None:
         stack = self.stack
         with stack._lock:  # restart_function and stop hold it too
-            if self._stop.is_set() or stack._stopped:
+            if self.stopping or stack._stopped:
                 return
             # Another process may have restarted it (a test against a running
             # `local up`) and recorded the new PID in the state file.

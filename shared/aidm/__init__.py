@@ -16,9 +16,11 @@ or all of it at once: `run_production_turn(genai_client, narrative, ctx)`; or,
 in AIDM's own ToolRegistry (any provider): `register_tools(registry, ctx)`.
 
 Layout: settings.py (AIDM's flat settings), context.py (TurnContext),
-declarations.py (the tools as the model sees them), calls.py (a call ->
-a request), guidance.py (the budget paragraph), turn.py (a google-genai
-turn), registry.py (AIDM's ToolRegistry), model_sheets.py. The names below
+declarations.py (the tools as the model sees them), calls.py (a call -> a
+request: the tools' handlers), arguments.py (a call's arguments, read and
+checked), refusals.py (the refusals and budget checks), guidance.py (the
+budget paragraph), turn.py (a google-genai turn), registry.py (AIDM's
+ToolRegistry), proxy.py. The names below
 are the public ones (docs/interface.md section 9).
 """
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from shared.aidm.calls import _available, _media_for, _status
 from shared.aidm.context import TurnContext
 from shared.aidm.declarations import _a, _estimates
+from shared.aidm.refusals import budget_left, budget_status, media_for
 from shared.client import BudgetStatus, usd
 from shared.core import log
 
@@ -31,11 +31,11 @@ def budget_guidance(context: TurnContext, status: BudgetStatus | None = None) ->
     """A paragraph for the ProductionAgent's system prompt: what the session can
     still afford and what that means for the media tools. Never raises."""
     try:
-        status = status or _status(context)
+        status = status or budget_status(context)
         if status.ok and not status.enabled:
             return ("Media generation is off for this campaign: do not call trigger_cutscene, "
                     "generate_npc_portrait or generate_location_visual.")
-        media = _media_for(context, status)
+        media = media_for(context, status)
         still, clip, seconds = _estimates(media)
         full = still + clip
         costs = (f"A cutscene (a still and {_a(seconds)} {seconds} s clip) costs about "
@@ -48,7 +48,7 @@ def budget_guidance(context: TurnContext, status: BudgetStatus | None = None) ->
         if not status.ok:
             return (f"Media budget: unknown right now (the pipeline still enforces the session "
                     f"cap). {costs} Be sparing. {pace}")
-        left = _available(context, status) or 0
+        left = budget_left(context, status) or 0
         head = (f"Media budget this session: {usd(left)} left of "
                 f"{usd(status.balance.cap_micros if status.balance else 0)}. {costs}")
         if left < still:

@@ -6,10 +6,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.aidm.calls import _names_list, _status, handle_function_call
+from shared.aidm.arguments import names_list
+from shared.aidm.calls import handle_function_call
 from shared.aidm.context import Published, TurnContext
 from shared.aidm.declarations import MEDIA_DIRECTION, MEDIA_TOOLS, production_tools
 from shared.aidm.guidance import budget_guidance
+from shared.aidm.refusals import budget_status
 from shared.core import log
 
 
@@ -31,9 +33,9 @@ class ProductionTurn:
 def _turn_message(narrative: str, ctx: TurnContext) -> str:
     lines = [f"## Narrative just generated (turn {ctx.turn_number})", "", narrative.strip(), ""]
     if ctx.npcs:
-        lines.append(f"Known NPCs: {_names_list(list(ctx.npcs), 40)}")
+        lines.append(f"Known NPCs: {names_list(list(ctx.npcs), 40)}")
     if ctx.locations:
-        lines.append(f"Known locations: {_names_list(list(ctx.locations), 40)}")
+        lines.append(f"Known locations: {names_list(list(ctx.locations), 40)}")
     lines.append("Decide whether this turn deserves media; most turns do not.")
     return "\n".join(lines)
 
@@ -74,7 +76,7 @@ def run_production_turn(model: Any, narrative: str, context: TurnContext, *,
     try:
         models = getattr(model, "models", None)
         generate = models.generate_content if models is not None else model.generate_content
-        status = _status(context)
+        status = budget_status(context)
         settings = status.media if status.ok and status.media else context.settings
         tools = production_tools(settings) + list(extra_tools)
         instruction = "\n\n".join(x for x in (system_prompt, MEDIA_DIRECTION,

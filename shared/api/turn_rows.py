@@ -17,9 +17,7 @@ from typing import Any
 
 from shared.domain.asset_view import jsonable
 from shared.domain.paths import stable_path
-from shared.store.assets import TERMINAL
-
-SHOWN = ("complete", "partial")  # terminal states that have files to show
+from shared.domain.status import SHOWN, TERMINAL
 
 
 def stable_url(base_url: str, campaign_id: str, asset_id: str, kind: str) -> str:

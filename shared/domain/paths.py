@@ -1,4 +1,6 @@
-"""Where objects live in the media bucket (docs/interface.md section 3)."""
+"""Where things live: objects in the media bucket (docs/interface.md section
+3) and documents in Firestore (docs/interface.md section 2). Pure strings: the
+store opens them (`firestore_client().document(path)`)."""
 
 from __future__ import annotations
 
@@ -44,3 +46,54 @@ def stable_path(campaign_id: str, asset_id: str, kind: str = "image") -> str:
     """Without the API's origin: a permanent `portrait_url` is
     `public_prefix + stable_path(campaign_id, asset_id)`."""
     return f"/campaigns/{campaign_id}/media/{asset_id}/{FILE_NAMES[kind]}"
+
+
+# Firestore. Each id is one path segment: a '/' in it would name another
+# document, so it is refused (as the SDK refuses `collection(c).document("a/b")`).
+MEDIA = "media"  # an asset's collection id, also queried as a collection group
+
+
+def _doc_path(*segments: str) -> str:
+    for segment in segments:
+        if not isinstance(segment, str) or not segment or "/" in segment:
+            raise ValueError(f"not a document id: {segment!r}")
+    return "/".join(segments)
+
+
+def campaign_doc(campaign_id: str) -> str:
+    return _doc_path("campaigns", campaign_id)
+
+
+def media_collection(campaign_id: str) -> str:
+    return f"{campaign_doc(campaign_id)}/{MEDIA}"
+
+
+def asset_doc(campaign_id: str, asset_id: str) -> str:
+    return _doc_path("campaigns", campaign_id, MEDIA, asset_id)
+
+
+def sessions_collection(campaign_id: str) -> str:
+    """A campaign's session ledgers."""
+    return f"{campaign_doc(campaign_id)}/sessions"
+
+
+def ledger_doc(campaign_id: str, session_id: str) -> str:
+    return _doc_path("campaigns", campaign_id, "sessions", session_id)
+
+
+def spend_shard_doc(day: str, shard: int) -> str:
+    """One of the day's shards of the daily cap (shared/store/daily.py)."""
+    return _doc_path("spend_days", day, "shards", str(shard))
+
+
+def pacing_doc(slot: str) -> str:
+    """One slot of Veo's start budget (shared/store/pacing.py)."""
+    return _doc_path("pacing", f"veo-{slot}")
+
+
+def sse_ticket_doc(ticket: str) -> str:
+    return _doc_path("sse_tickets", ticket)
+
+
+def sse_streams_doc(key: str) -> str:
+    return _doc_path("sse_streams", key)

@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 
 from shared.domain.ids import SCOPE_ID_RULE, is_scope_id
-from shared.domain.paths import refs_prefix
+from shared.domain.paths import gs_uri, refs_prefix
 
 # Reference sheets: what the image model accepts, by the name's extension (the
-# pipeline derives the MIME type from it, see media_models._mime_for).
+# pipeline sends each with the type its name stands for: mime_for).
 REFERENCE_TYPES: dict[str, tuple[str, ...]] = {
     "image/png": (".png",),
     "image/jpeg": (".jpg", ".jpeg"),
@@ -23,6 +23,42 @@ MAX_REFERENCE_BYTES = 7 * 1024 * 1024
 _REF_SEGMENT_RE = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 
 
+def _plain_segments(name: object) -> bool:
+    """1-4 plain path segments (no '..', '.', empty or absolute parts)."""
+    if not isinstance(name, str) or len(name) > 400:
+        return False
+    segments = name.split("/")
+    return 1 <= len(segments) <= 4 and all(
+        s not in (".", "..") and _REF_SEGMENT_RE.fullmatch(s) for s in segments)
+
+
+def type_of(name: str) -> str | None:
+    """The MIME type a reference's name stands for (by its extension), if any."""
+    lower = name.lower()
+    return next((t for t, ends in REFERENCE_TYPES.items() if lower.endswith(ends)), None)
+
+
+def is_reference_name(name: object) -> bool:
+    """The one rule: a valid reference sheet's name under `refs/{campaign_id}/`."""
+    return _plain_segments(name) and type_of(str(name)) is not None
+
+
+def reference_name(uri: object, bucket: str, campaign_id: str) -> str | None:
+    """The name of `uri` under the campaign's `refs/` in `bucket`, if it names a
+    valid reference sheet there (a request may use only its own campaign's)."""
+    prefix = gs_uri(bucket, refs_prefix(campaign_id))
+    if not isinstance(uri, str) or not uri.startswith(prefix):
+        return None
+    name = uri[len(prefix):]
+    return name if is_reference_name(name) else None
+
+
+def mime_for(uri: str) -> str:
+    """The MIME type to send a reference with; PNG (what model sheets are)
+    for a name the rule above never let in."""
+    return type_of(uri) or "image/png"
+
+
 def reference_object(campaign_id: str, name: str, content_type: str) -> str:
     """`refs/{campaign_id}/{name}` after checking the name: plain path segments
     (no '..', '.', empty or absolute parts) ending in the type's extension."""
@@ -31,12 +67,10 @@ def reference_object(campaign_id: str, name: str, content_type: str) -> str:
     if content_type not in REFERENCE_TYPES:
         raise ValueError(f"content type {content_type!r} is not one of "
                          f"{', '.join(REFERENCE_TYPES)}")
-    segments = name.split("/") if isinstance(name, str) else [""]
-    if (not 1 <= len(segments) <= 4 or len(name) > 400
-            or any(s in ("", ".", "..") or not _REF_SEGMENT_RE.fullmatch(s) for s in segments)):
+    if not _plain_segments(name):
         raise ValueError(f"reference name {str(name)[:100]!r} must be 1-4 segments of "
                          "[A-Za-z0-9._-] separated by '/', without '.' or '..'")
-    if not name.lower().endswith(REFERENCE_TYPES[content_type]):
+    if type_of(name) != content_type:
         raise ValueError(f"reference name {name!r} must end in "
                          f"{' or '.join(REFERENCE_TYPES[content_type])} for {content_type}")
     return refs_prefix(campaign_id) + name

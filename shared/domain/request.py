@@ -18,6 +18,8 @@ from shared.domain.ids import (
     is_reserved_id,
     is_scope_id,
 )
+from shared.domain.paths import gs_uri, refs_prefix
+from shared.domain.references import reference_name
 
 SCHEMA = "media.request.v1"
 Kind = Literal["cutscene", "location_visual", "npc_portrait", "model_sheet"]
@@ -29,7 +31,6 @@ CUTSCENE_TYPES: tuple[str, ...] = CutsceneType.__args__  # type: ignore[attr-def
 KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
 MAX_REFERENCE_IMAGES = 6
 # Object names under refs/ are plain path segments: no '..', no empty segment.
-_REF_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 
 
 def _not_blank(value: str) -> str:
@@ -107,10 +108,9 @@ class MediaRequest(BaseModel):
         return self.kind == "cutscene"
 
     def check_references(self, bucket: str) -> None:
-        prefix = f"gs://{bucket}/refs/{self.campaign_id}/"
+        prefix = gs_uri(bucket, refs_prefix(self.campaign_id))
         for uri in self.reference_images:
-            rest = uri[len(prefix):] if uri.startswith(prefix) else None
-            if rest is None or not _REF_NAME_RE.fullmatch(rest) or ".." in rest.split("/"):
+            if reference_name(uri, bucket, self.campaign_id) is None:
                 raise ValueError(f"reference image {uri[:200]!r} is not under {prefix}")
 
     def to_message(self) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from shared.domain.asset_state import started
 from shared.domain.ids import is_scope_id
 from shared.domain.messages import ANIMATE_SCHEMA
 from shared.domain.paths import gs_uri, split_gs_uri, video_output_prefix
+from shared.domain.status import Reason, Status
 from shared.pipeline import attempts, dispatch, hiding
 from shared.pipeline.checks import checkpoint, expected_s, expired, too_late
 from shared.pipeline.lifecycle import close_expired, ms_since, stored_plan, transition
@@ -53,7 +54,7 @@ def handle_animate(data: bytes, delivery_id: str, published_at: object = None,
     cid, aid = parsed
     log.bind(campaign_id=cid, asset_id=aid, delivery_id=delivery_id)
     doc = assets.load(cid, aid)
-    if doc is None or assets.is_terminal(doc) or doc.get("status") != "animating":
+    if doc is None or assets.is_terminal(doc) or doc.get("status") != Status.ANIMATING:
         return
     log.bind(request_id=doc.get("request_id"), session_id=doc.get("session_id"))
     if doc.get("hidden"):  # checked before Veo is paid
@@ -69,7 +70,7 @@ def handle_animate(data: bytes, delivery_id: str, published_at: object = None,
         dispatch.dispatch(model)
         return
     owner = f"{delivery_id}/{assets.new_owner()[:8]}"  # duplicates share the event id
-    with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, "animating"):
+    with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, Status.ANIMATING):
         start_clip(doc, model or GenaiVideoModel(), owner)
 
 
@@ -96,16 +97,16 @@ def start_clip(doc: dict[str, Any], model: VideoModel, owner: str) -> str | None
     except AdoptInstead:
         return None
     except TooLate:
-        fail_video(fresh, "busy", "Veo could not start the clip in time for its deadline")
+        fail_video(fresh, Reason.BUSY, "Veo could not start the clip in time for its deadline")
         return None
     except PermanentError as exc:
-        fail_video(fresh, "video_failed", str(exc))
+        fail_video(fresh, Reason.VIDEO_FAILED, str(exc))
         return None
 
 
 def fail_video(doc: dict[str, Any], reason: str, detail: str, **fields: Any) -> None:
     spend.release(doc, ("video",))
-    transition(doc["campaign_id"], doc["asset_id"], "partial", reason,
+    transition(doc["campaign_id"], doc["asset_id"], Status.PARTIAL, reason,
                       error=detail[:1000], **fields)
 
 
@@ -131,7 +132,7 @@ def within_quota(doc: dict[str, Any], owner: str, start: Callable[[], str]) -> s
             if time.monotonic() + pause > budget_end or expired(doc):
                 raise RetriesSpent(f"Veo quota still exhausted after {attempt} tries") from exc
             log.info("veo_quota_wait", f"{exc}; trying again in {pause:.1f} s", attempt=attempt)
-            if not assets.claim(cid, aid, owner, settings.MEDIA_VIDEO_LEASE_S, "animating"):
+            if not assets.claim(cid, aid, owner, settings.MEDIA_VIDEO_LEASE_S, Status.ANIMATING):
                 raise Busy("lost the lease while waiting for Veo quota") from exc
             time.sleep(pause)
 

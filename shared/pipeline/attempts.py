@@ -13,6 +13,7 @@ from typing import Any
 
 from shared.core import log
 from shared.domain.pricing import usd_to_micros
+from shared.domain.status import Reason, Status
 from shared.pipeline.lifecycle import transition
 from shared.store import assets, spend
 from shared.store.campaigns import load_campaign
@@ -27,7 +28,7 @@ def reserve_retry(doc: dict[str, Any]) -> bool:
     cid, aid = doc["campaign_id"], doc["asset_id"]
     campaign = load_campaign(cid)
     if campaign is None or not campaign.media.enabled:
-        transition(cid, aid, "partial", "disabled_video")
+        transition(cid, aid, Status.PARTIAL, Reason.DISABLED_VIDEO)
         return False
     micros = int((doc.get("plan") or {}).get("video_micros") or 0)
     cap = usd_to_micros(campaign.media.budget_per_session_usd)
@@ -35,7 +36,7 @@ def reserve_retry(doc: dict[str, Any]) -> bool:
                                   [{spend.clip_stage(doc): micros}])
     if choice is None:
         log.info("retry_refused", "the retried clip does not fit the budget")
-        transition(cid, aid, "partial", "budget")
+        transition(cid, aid, Status.PARTIAL, Reason.BUDGET)
         return False
     if daily and doc.get("clip_daily") != daily:
         assets.update_fields(cid, aid, clip_daily=daily)

@@ -20,6 +20,7 @@ from typing import Any
 from shared.core import log
 from shared.core.settings import get_settings
 from shared.domain.asset_state import waiting
+from shared.domain.status import Reason, Status
 from shared.pipeline.checks import too_late
 from shared.store import asset_queries, assets, pacing
 from shared.store.media_models import GenaiVideoModel, VideoModel
@@ -113,14 +114,14 @@ def _one(doc: dict[str, Any], model: VideoModel, start_at: float, may_start: boo
 
     cid, aid = doc["campaign_id"], doc["asset_id"]
     owner = f"dispatch/{assets.new_owner()[:8]}"
-    if not assets.claim(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, "animating"):
+    if not assets.claim(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, Status.ANIMATING):
         return 0  # another dispatcher has it
     try:
         fresh = assets.load(cid, aid) or {}
-        if fresh.get("status") != "animating" or started(fresh):
+        if fresh.get("status") != Status.ANIMATING or started(fresh):
             return 0
         if too_late(fresh, start_at):
-            fail_video(fresh, "busy", "Veo's start budget is taken until past the deadline",
+            fail_video(fresh, Reason.BUSY, "Veo's start budget is taken until past the deadline",
                        video_waiting=False)
             return 1
         if not may_start:

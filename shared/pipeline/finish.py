@@ -13,6 +13,9 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from shared.core import log
@@ -23,6 +26,7 @@ from shared.domain.ids import is_scope_id
 from shared.domain.paths import gs_uri, split_gs_uri, video_object
 from shared.domain.polling import next_check_s
 from shared.domain.pricing import micros_to_usd
+from shared.domain.status import Reason, Status
 from shared.pipeline.checks import checkpoint, expired
 from shared.pipeline.lifecycle import close_expired, stored_plan, transition, unbilled
 from shared.store import assets, spend, storage
@@ -77,7 +81,7 @@ def handle_finalize(data: bytes, delivery_id: str, published_at: object = None,
         storage.delete_quietly(split_gs_uri(uri)[1])  # nothing will ever claim it
         return
     log.bind(request_id=doc.get("request_id"), session_id=doc.get("session_id"))
-    if doc.get("status") != "animating":
+    if doc.get("status") != Status.ANIMATING:
         late_output(doc, uri)
         return
     if doc.get("hidden"):  # hidden while Veo worked: end it, the clip is a loss
@@ -107,22 +111,41 @@ def hidden_output(doc: dict[str, Any], uri: str) -> None:
     late_clip(micros, uri, None)
 
 
+@dataclass(frozen=True)
+class Held:
+    doc: dict[str, Any] | None  # the asset as it is now; None: nothing to record
+    outcome: str = ""  # with no doc: what happened instead ("timeout", "closed")
+
+
+@contextmanager
+def animating(doc: dict[str, Any]) -> Iterator[Held]:
+    """How both ways of recording a clip begin: past the deadline the asset is
+    closed instead; otherwise hold its "animating" lease (Busy if another
+    delivery has it) and read it again, for it may have moved on meanwhile."""
+    cid, aid = doc["campaign_id"], doc["asset_id"]
+    if expired(doc):
+        close_expired(doc)
+        yield Held(None, "timeout")
+        return
+    owner = f"finish/{assets.new_owner()[:8]}"
+    with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, Status.ANIMATING):
+        fresh = assets.load(cid, aid)
+        if fresh is None or fresh.get("status") != Status.ANIMATING:
+            yield Held(None, "closed")
+        else:
+            yield Held(fresh)
+
+
 def adopt_output(doc: dict[str, Any], uri: str, output_at: float | None) -> str:
     """The clip of a start whose answer was lost (video_start_uncertain_at):
     it landed under this asset's own output folder, so it is this attempt's
     paid job. Recorded without asking Veo (we never got the operation's
     name); see docs/decisions/0011-veo-start-retries.md."""
-    cid, aid = doc["campaign_id"], doc["asset_id"]
-    if expired(doc):
-        close_expired(doc)
-        return "timeout"
-    owner = f"finish/{assets.new_owner()[:8]}"
-    with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, "animating"):
-        fresh = assets.load(cid, aid)
-        if fresh is None or fresh.get("status") != "animating":
-            return "closed"
+    with animating(doc) as held:
+        if held.doc is None:
+            return held.outcome
         log.info("veo_output_adopted", f"found {uri} from the uncertain start")
-        return record(fresh, ClipResult(done=True, uri=uri), output_at)
+        return record(held.doc, ClipResult(done=True, uri=uri), output_at)
 
 
 def redispatch(model: VideoModel | None) -> None:
@@ -141,14 +164,10 @@ def finish_operation(doc: dict[str, Any], operation: str, model: VideoModel,
     happened ("pending", "complete", "video_failed", ...). Shared by the
     bucket event and the sweep."""
     cid, aid = doc["campaign_id"], doc["asset_id"]
-    if expired(doc):
-        close_expired(doc)
-        return "timeout"
-    owner = f"finish/{assets.new_owner()[:8]}"
-    with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, "animating"):
-        fresh = assets.load(cid, aid)
-        if fresh is None or fresh.get("status") != "animating":
-            return "closed"
+    with animating(doc) as held:
+        if held.doc is None:
+            return held.outcome
+        fresh = held.doc
         if fresh.get("hidden"):  # the sweep's look at a clip still rendering
             from shared.pipeline import hiding
 
@@ -181,11 +200,11 @@ def record(doc: dict[str, Any], result: ClipResult, output_at: float | None = No
     plan, _ = stored_plan(doc)
     checks = int(doc.get("video_checks") or 0)
     if result.blocked:
-        fail_video(doc, "video_blocked", result.error or "clip blocked by safety filters",
+        fail_video(doc, Reason.VIDEO_BLOCKED, result.error or "clip blocked by safety filters",
                    video_checks=checks)
         return "video_blocked"
     if result.error or not result.uri:
-        fail_video(doc, "video_failed", result.error or "no video", video_checks=checks)
+        fail_video(doc, Reason.VIDEO_FAILED, result.error or "no video", video_checks=checks)
         return "video_failed"
     name = video_object(cid, aid)
     try:
@@ -201,7 +220,7 @@ def record(doc: dict[str, Any], result: ClipResult, output_at: float | None = No
     started = doc.get("video_started_at")
     done_ms = int((time.time() - float(started)) * 1000) if started else None
     transition(
-        cid, aid, "complete",
+        cid, aid, Status.COMPLETE,
         video={"uri": gs_uri(get_settings().MEDIA_BUCKET, name), "mime_type": "video/mp4",
                "duration_seconds": plan.duration_seconds},
         cost_usd=micros_to_usd(plan.image_micros + plan.video_micros),
@@ -216,7 +235,7 @@ def late_output(doc: dict[str, Any], uri: str) -> None:
     """Veo's object for an asset that is no longer animating: a duplicate
     event of a finished clip (its source is already moved) or a clip that
     landed after the asset was closed (deleted, not charged)."""
-    if doc.get("status") == "complete":
+    if doc.get("status") == Status.COMPLETE:
         return
     if assets.is_terminal(doc):
         micros = stored_plan(doc)[0].video_micros if doc.get("plan") else 0

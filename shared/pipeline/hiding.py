@@ -13,6 +13,7 @@ from typing import Any
 
 from shared.core import log
 from shared.domain.paths import image_object, video_object, video_output_prefix
+from shared.domain.status import Reason
 from shared.store import spend, storage
 
 
@@ -38,7 +39,7 @@ def stop(doc: dict[str, Any]) -> None:
     from shared.pipeline.lifecycle import transition
     from shared.store import assets
 
-    transition(doc["campaign_id"], doc["asset_id"], assets.hidden_end(doc), "hidden")
+    transition(doc["campaign_id"], doc["asset_id"], assets.hidden_end(doc), Reason.HIDDEN)
 
 
 def stop_if_hidden(campaign_id: str, asset_id: str) -> bool:

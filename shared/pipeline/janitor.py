@@ -22,12 +22,12 @@ from shared.core.transient import describe, transport_error
 from shared.domain.ids import asset_id_for
 from shared.domain.paths import VEO_OUTPUT_ROOT
 from shared.domain.request import parse_request
+from shared.domain.status import OPEN, Reason, Status
 from shared.pipeline.animate import parse_animate
 from shared.pipeline.checks import deadline_start, sweep_cutoff
 from shared.pipeline.lifecycle import close, close_expired, reject_invalid
 from shared.store import asset_queries, assets, storage
 
-OPEN = ["queued", "rendering_image", "animating"]
 GAVE_UP = "delivery failed repeatedly; the message was dead-lettered"
 
 
@@ -37,7 +37,7 @@ def _stuck(limit: int) -> list[dict[str, Any]]:
     cutoff = sweep_cutoff()
     found: dict[str, dict[str, Any]] = {}
     for field in ("published_at", "created_at"):
-        for doc in asset_queries.open_before(OPEN, field, cutoff, limit):
+        for doc in asset_queries.open_before(list(OPEN), field, cutoff, limit):
             found.setdefault(f"{doc.get('campaign_id')}/{doc.get('asset_id')}", doc)
     # A retried clip (re-animate) counts from its retry, which no query sees.
     return [doc for doc in found.values()
@@ -117,15 +117,15 @@ def give_up_uncertain(doc: dict[str, Any]) -> str:
     if uri:
         return adopt_output(doc, uri, None)
     owner = f"janitor/{assets.new_owner()[:8]}"
-    if not assets.claim(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, "animating"):
+    if not assets.claim(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, Status.ANIMATING):
         raise Busy("another worker holds the asset")
     try:
         fresh = assets.load(cid, aid) or {}
-        if fresh.get("status") != "animating" or fresh.get("video_operation"):
+        if fresh.get("status") != Status.ANIMATING or fresh.get("video_operation"):
             return "closed"
         waited = float(fresh.get("video_check_at") or 0) - float(
             fresh.get("video_start_uncertain_at") or 0)
-        fail_video(fresh, "video_failed", (
+        fail_video(fresh, Reason.VIDEO_FAILED, (
             "Veo start failed with an unknown outcome and no clip appeared within "
             f"{waited:.0f} s; not started again, to never pay for two clips"))
         return "gave_up"
@@ -171,7 +171,7 @@ def close_dead_letter(data: bytes) -> str:
         # delivery's own message is still outstanding, and the deadline sweep
         # remains the backstop.
         return "in progress"
-    close(doc, "video_failed", "image_failed", error=GAVE_UP)
+    close(doc, Reason.VIDEO_FAILED, Reason.IMAGE_FAILED, error=GAVE_UP)
     log.warning("dead_letter_closed", "closed the asset of a dead-lettered message")
     return "closed"
 

@@ -10,10 +10,12 @@ from typing import Any
 from shared.core import log
 from shared.core.errors import InvalidRequest
 from shared.core.settings import get_settings
+from shared.domain.asset_fields import rejected_asset
 from shared.domain.campaign import Plan
 from shared.domain.ids import asset_id_for
 from shared.domain.paths import gs_uri, video_object
 from shared.domain.pricing import micros_to_usd
+from shared.domain.status import Reason, Status
 from shared.store import assets, spend
 from shared.store.optimistic import now
 
@@ -28,15 +30,7 @@ def reject_invalid(exc: InvalidRequest) -> None:
     if not (exc.campaign_id and exc.request_id):
         return  # ids unreadable: logged and dropped, never retried
     asset_id = asset_id_for(exc.request_id)
-    stamp = now()
-    fields: dict[str, Any] = {
-        "asset_id": asset_id, "request_id": exc.request_id, "campaign_id": exc.campaign_id,
-        "session_id": None, "turn_number": None, "kind": None, "cutscene_type": None,
-        "subject": None, "status": "rejected", "status_reason": "invalid",
-        "error": str(exc)[:1000], "image": None, "video": None, "models": {},
-        "estimated_cost_usd": 0.0, "cost_usd": 0.0, "stage_ms": {},
-        "created_at": stamp, "updated_at": stamp, "completed_at": stamp, "hidden": False,
-    }
+    fields = rejected_asset(asset_id, exc.request_id, exc.campaign_id, now(), str(exc))
     # If a valid delivery of that id got there first, its asset is left alone.
     assets.create_if_absent(exc.campaign_id, asset_id, fields)
 
@@ -50,7 +44,7 @@ def stored_plan(doc: dict[str, Any]) -> tuple[Plan, bool]:
 
 def close_expired(doc: dict[str, Any]) -> None:
     """Past MEDIA_DEADLINE_S: stop, keep what exists, release what is held."""
-    close(doc, "timeout", "timeout")
+    close(doc, Reason.TIMEOUT, Reason.TIMEOUT)
 
 
 def close(doc: dict[str, Any], partial_reason: str, failed_reason: str,
@@ -70,10 +64,10 @@ def close(doc: dict[str, Any], partial_reason: str, failed_reason: str,
         plan, _ = stored_plan(doc)
         video = {"uri": gs_uri(get_settings().MEDIA_BUCKET, video_object(cid, aid)),
                  "mime_type": "video/mp4", "duration_seconds": plan.duration_seconds}
-        return transition(cid, aid, "complete", video=video, cost_usd=cost)
+        return transition(cid, aid, Status.COMPLETE, video=video, cost_usd=cost)
     if doc.get("image"):
-        return transition(cid, aid, "partial", partial_reason, cost_usd=cost, **fields)
-    return transition(cid, aid, "failed", failed_reason, cost_usd=cost, **fields)
+        return transition(cid, aid, Status.PARTIAL, partial_reason, cost_usd=cost, **fields)
+    return transition(cid, aid, Status.FAILED, failed_reason, cost_usd=cost, **fields)
 
 
 def unbilled(what: str, micros: int, detail: str) -> None:
@@ -90,6 +84,7 @@ def transition(campaign_id: str, asset_id: str, status: str, reason: str | None 
     from shared.pipeline import hiding
 
     updated = assets.transition(campaign_id, asset_id, status, reason, stage_ms, **fields)
-    if updated is not None and updated.get("status_reason") == "hidden" and updated.get("hidden"):
+    if updated is not None and updated.get("status_reason") == Reason.HIDDEN \
+            and updated.get("hidden"):
         hiding.finish(updated)
     return updated

@@ -21,6 +21,7 @@ from shared.domain.ids import asset_id_for
 from shared.domain.paths import gs_uri, image_object
 from shared.domain.pricing import micros_to_usd, usd_to_micros
 from shared.domain.request import MediaRequest, parse_request
+from shared.domain.status import Reason, Status
 from shared.pipeline import hiding
 from shared.pipeline.checks import checkpoint, expired, past_deadline
 from shared.pipeline.lifecycle import (
@@ -76,19 +77,19 @@ def handle_request(data: bytes, delivery_id: str, published_at: datetime | None 
     if created and published_at is not None and past_deadline(published_at):
         # Redelivered for longer than the deadline (or stuck in a backlog):
         # nobody is waiting for it any more, so close it instead of paying.
-        transition(request.campaign_id, asset_id, "failed", "timeout")
+        transition(request.campaign_id, asset_id, Status.FAILED, Reason.TIMEOUT)
         return
     if expired(doc):
         close_expired(doc)
         return
     owner = f"{delivery_id}/{assets.new_owner()[:8]}"  # duplicates share the event id
-    admitted = doc["status"] == "queued"
+    admitted = doc["status"] == Status.QUEUED
     if admitted:
         doc = admit(request, asset_id, started, owner, campaign.result())
-    if doc is not None and doc["status"] == "rendering_image":
+    if doc is not None and doc["status"] == Status.RENDERING_IMAGE:
         doc = render(request, asset_id, doc, owner, image_model or GenaiImageModel(),
                      leased=admitted)
-    if doc is not None and doc["status"] == "animating":
+    if doc is not None and doc["status"] == Status.ANIMATING:
         if not admitted:  # a redelivery: the still's charge may not be settled yet
             spend.settle(doc, "image", stored_plan(doc)[0].image_micros)
         if admitted or not assets.lease_live(doc):  # nobody animating it: (re)start
@@ -122,12 +123,12 @@ def admit(request: MediaRequest, asset_id: str, started: float, owner: str,
     """Check the campaign, price the request and reserve its cost."""
     cid, sid = request.campaign_id, request.session_id
     if campaign is None or not campaign.media.enabled:
-        return transition(cid, asset_id, "rejected", "disabled")
+        return transition(cid, asset_id, Status.REJECTED, Reason.DISABLED)
     try:
         plan = plan_for(request, campaign.media)
     except PermanentError as exc:
         log.error("plan_failed", str(exc))
-        return transition(cid, asset_id, "rejected", "invalid", error=str(exc))
+        return transition(cid, asset_id, Status.REJECTED, Reason.INVALID, error=str(exc))
     still_only = {"image": plan.image_micros}
     options = [still_only]
     if request.wants_video:
@@ -138,13 +139,13 @@ def admit(request: MediaRequest, asset_id: str, started: float, owner: str,
     choice, daily = spend.reserve(cid, sid, asset_id, cap_micros(campaign.media), options)
     reserve_ms = ms_since(t0)
     if choice is None:
-        return transition(cid, asset_id, "rejected", "budget",
+        return transition(cid, asset_id, Status.REJECTED, Reason.BUDGET,
                                  stage_ms={"reserve": reserve_ms})
     video_planned = request.wants_video and choice == 0
     estimate = plan.image_micros + (plan.video_micros if video_planned else 0)
     checkpoint("reserved")
     return transition(
-        cid, asset_id, "rendering_image",
+        cid, asset_id, Status.RENDERING_IMAGE,
         lease=assets.lease_for(owner, get_settings().MEDIA_IMAGE_LEASE_S),
         models={"image": plan.image_model, "video": plan.video_model if video_planned else None},
         estimated_cost_usd=micros_to_usd(estimate),
@@ -213,7 +214,7 @@ def render(request: MediaRequest, asset_id: str, doc: dict[str, Any], owner: str
         return None
     try:
         with assets.leased(cid, asset_id, owner, get_settings().MEDIA_IMAGE_LEASE_S,
-                           "rendering_image", held=leased) as lease:
+                           Status.RENDERING_IMAGE, held=leased) as lease:
             image, timing = make_still(request, plan, model, fresh=leased, owns=lease.ensure)
             # The PNG is stored (a taker-over finds it and pays for nothing);
             # moving the asset on is for whoever holds the stage now.
@@ -222,15 +223,15 @@ def render(request: MediaRequest, asset_id: str, doc: dict[str, Any], owner: str
         spend.release(doc)
         # model_unavailable: the model is not served where we called it, an
         # operator's fix (location settings), not a bad prompt.
-        reason = exc.reason if exc.reason in ("image_blocked", "model_unavailable") \
-            else "image_failed"
-        return transition(cid, asset_id, "failed", reason, error=str(exc)[:1000])
+        reason = exc.reason if exc.reason in (Reason.IMAGE_BLOCKED, Reason.MODEL_UNAVAILABLE) \
+            else Reason.IMAGE_FAILED
+        return transition(cid, asset_id, Status.FAILED, reason, error=str(exc)[:1000])
     checkpoint("image_made")
     fields: dict[str, Any] = {"image": image, "cost_usd": micros_to_usd(plan.image_micros)}
     if request.kind == "cutscene" and video_planned:
         # The player sees the still first; its charge is settled just after
         # (a redelivery that finds the asset animating settles it again).
-        updated = transition(cid, asset_id, "animating", stage_ms=timing, **fields)
+        updated = transition(cid, asset_id, Status.ANIMATING, stage_ms=timing, **fields)
         checkpoint("png_stored")
         if not spend.settle(doc, "image", plan.image_micros):
             unbilled("image", plan.image_micros, "its closer recorded the asset's cost")
@@ -243,7 +244,7 @@ def render(request: MediaRequest, asset_id: str, doc: dict[str, Any], owner: str
     if request.kind == "model_sheet":  # registered before it is complete: a retry redoes it
         model_sheets.register(request, asset_id, image["uri"])
     if request.kind != "cutscene":
-        return transition(cid, asset_id, "complete", stage_ms=timing, **fields)
-    return transition(cid, asset_id, "partial", "budget", stage_ms=timing, **fields)
+        return transition(cid, asset_id, Status.COMPLETE, stage_ms=timing, **fields)
+    return transition(cid, asset_id, Status.PARTIAL, Reason.BUDGET, stage_ms=timing, **fields)
 
 

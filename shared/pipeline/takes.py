@@ -11,6 +11,7 @@ from typing import Any
 
 from shared.core import log
 from shared.domain.pricing import micros_to_usd
+from shared.domain.status import Reason, Status
 from shared.pipeline import hiding
 from shared.pipeline.lifecycle import transition
 from shared.store import assets, events
@@ -67,7 +68,7 @@ def _retry_fields(doc: dict[str, Any]) -> dict[str, Any]:
     plan = doc.get("plan") or {}
     stamp = now()
     return {
-        "status": "animating", "status_reason": None, "error": None,
+        "status": Status.ANIMATING, "status_reason": None, "error": None,
         "video_attempt": int(doc.get("video_attempt") or 1) + 1, "restarted_at": stamp,
         "updated_at": stamp, "completed_at": None, "lease": None, "video": None,
         "video_operation": None, "video_started_at": None, "video_start_uncertain_at": None,
@@ -100,7 +101,7 @@ def reanimate(campaign_id: str, asset_id: str) -> dict[str, str]:
     def mutate(cur: dict[str, Any] | None) -> tuple[dict[str, Any] | None, Any]:
         if cur is None or cur.get("hidden"):
             return None, 404
-        if cur.get("status") != "partial":
+        if cur.get("status") != Status.PARTIAL:
             return None, f"the asset is {cur.get('status')}, not partial"
         update = _retry_fields(cur)
         return update, {**cur, **update}
@@ -115,7 +116,7 @@ def reanimate(campaign_id: str, asset_id: str) -> dict[str, str]:
         publish_animate(campaign_id, asset_id)
     except Exception as exc:
         # Nobody will work on it: put it back where it was, holding nothing.
-        transition(campaign_id, asset_id, "partial", "video_failed",
+        transition(campaign_id, asset_id, Status.PARTIAL, Reason.VIDEO_FAILED,
                           error=f"re-animate not published: {type(exc).__name__}")
         raise TakeRefused(503, "could not publish the re-animate request; try again") from exc
     log.info("reanimated", f"asset {asset_id}: clip attempt {outcome['video_attempt']}",

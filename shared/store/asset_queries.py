@@ -12,11 +12,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.core.settings import get_settings
+from shared.domain.paths import MEDIA, media_collection
+from shared.domain.status import Status
 from shared.store.connections import firestore_client
 
 
 def media(campaign_id: str) -> Any:
-    return firestore_client().collection("campaigns").document(campaign_id).collection("media")
+    return firestore_client().collection(media_collection(campaign_id))
 
 
 def turn_assets(campaign_id: str, turn: int, limit: int = 50) -> list[dict[str, Any]]:
@@ -47,7 +49,7 @@ def open_before(statuses: list[str], field: str, cutoff: Any,
     """Assets in one of `statuses` whose `field` is before `cutoff`, any campaign."""
     from google.cloud.firestore_v1.base_query import FieldFilter
 
-    query = (firestore_client().collection_group("media")
+    query = (firestore_client().collection_group(MEDIA)
              .where(filter=FieldFilter("status", "in", statuses))
              .where(filter=FieldFilter(field, "<", cutoff)).limit(limit))
     return [snap.to_dict() or {} for snap in query.stream()]
@@ -57,8 +59,8 @@ def animating_checks_due(now_s: float, limit: int) -> list[dict[str, Any]]:
     """Animating assets whose `video_check_at` has passed, any campaign."""
     from google.cloud.firestore_v1.base_query import FieldFilter
 
-    query = (firestore_client().collection_group("media")
-             .where(filter=FieldFilter("status", "==", "animating"))
+    query = (firestore_client().collection_group(MEDIA)
+             .where(filter=FieldFilter("status", "==", Status.ANIMATING))
              .where(filter=FieldFilter("video_check_at", "<", now_s)).limit(limit))
     return [snap.to_dict() or {} for snap in query.stream()]
 
@@ -74,7 +76,7 @@ def animating(limit: int = 2000) -> list[dict[str, Any]]:
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     since = datetime.fromtimestamp(time.time() - 2 * get_settings().MEDIA_DEADLINE_S, UTC)
-    query = (firestore_client().collection_group("media")
-             .where(filter=FieldFilter("status", "==", "animating"))
+    query = (firestore_client().collection_group(MEDIA)
+             .where(filter=FieldFilter("status", "==", Status.ANIMATING))
              .where(filter=FieldFilter("updated_at", ">", since)).limit(limit))
     return [s.to_dict() or {} for s in query.stream()]

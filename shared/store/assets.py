@@ -12,30 +12,18 @@ from typing import Any
 
 from shared.core import log
 from shared.core.errors import Busy
+from shared.domain.asset_fields import queued_asset
+from shared.domain.paths import asset_doc
 from shared.domain.request import MediaRequest
+from shared.domain.status import TERMINAL, Reason, hidden_end, moves_forward
+from shared.domain.status import is_terminal as is_terminal  # for the store's callers
 from shared.store import events
 from shared.store.connections import firestore_client
 from shared.store.optimistic import now, read_modify_write, remember
 
-RANK = {"queued": 0, "rendering_image": 1, "animating": 2,
-        "complete": 3, "partial": 3, "failed": 3, "rejected": 3}
-TERMINAL = frozenset(s for s, r in RANK.items() if r == 3)
-
 
 def asset_ref(campaign_id: str, asset_id: str) -> Any:
-    return (firestore_client().collection("campaigns").document(campaign_id)
-            .collection("media").document(asset_id))
-
-
-def hidden_end(doc: dict[str, Any]) -> str:
-    """A hidden asset ends `partial` if its still was made (and paid), else `failed`."""
-    return "partial" if doc.get("image") else "failed"
-
-
-def is_terminal(doc: dict[str, Any] | None) -> bool:
-    if not doc:
-        return False
-    return doc.get("status") in TERMINAL
+    return firestore_client().document(asset_doc(campaign_id, asset_id))
 
 
 def load(campaign_id: str, asset_id: str) -> dict[str, Any] | None:
@@ -45,26 +33,7 @@ def load(campaign_id: str, asset_id: str) -> dict[str, Any] | None:
 
 def new_asset(request: MediaRequest, asset_id: str,
               published_at: datetime | None = None) -> dict[str, Any]:
-    stamp = now()
-    return {
-        "asset_id": asset_id, "request_id": request.request_id,
-        "campaign_id": request.campaign_id, "session_id": request.session_id,
-        "turn_number": request.turn_number, "kind": request.kind,
-        "cutscene_type": request.cutscene_type, "subject": request.subject,
-        "status": "queued", "status_reason": None,
-        "image": None, "video": None,
-        "image_prompt": request.image_prompt, "motion_prompt": request.motion_prompt,
-        "aspect_ratio": request.aspect_ratio, "request": request.to_message(),
-        "models": {"image": None, "video": None},
-        "estimated_cost_usd": None, "cost_usd": 0.0,
-        "created_at": stamp, "updated_at": stamp, "completed_at": None,
-        # The deadline counts from here (shared/pipeline_checks.deadline_start).
-        "published_at": min(published_at, stamp) if published_at else stamp,
-        "stage_ms": {}, "regenerated_from": request.regenerated_from,
-        # Always present: the security rules let members list only
-        # `hidden == false`, and a missing field matches no such query.
-        "hidden": False,
-    }
+    return queued_asset(request, asset_id, now(), published_at)
 
 
 def create_if_absent(campaign_id: str, asset_id: str,
@@ -96,12 +65,12 @@ def transition(campaign_id: str, asset_id: str, status: str, reason: str | None 
         if doc is None or doc.get("status") in TERMINAL:
             return None, None
         to, why, extra = status, reason, fields
-        if doc.get("hidden") and reason != "hidden":
+        if doc.get("hidden") and reason != Reason.HIDDEN:
             # Hidden in flight: whatever stage just ended, the asset ends here
             # (in the same transaction, so no stage moves past a hide).
             extra = {**fields, "lease": None}
-            to, why = hidden_end({**doc, **fields}), "hidden"
-        elif RANK[status] < RANK[doc["status"]] or status == doc["status"]:
+            to, why = hidden_end({**doc, **fields}), Reason.HIDDEN
+        elif not moves_forward(doc["status"], status):
             # Already there: another delivery made this move (and may hold the
             # stage's lease, which a repeated move would wrongly clear).
             return None, None

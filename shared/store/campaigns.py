@@ -7,6 +7,7 @@ from typing import Any
 
 from shared.domain.campaign import Campaign, MediaSettings
 from shared.domain.ids import SCOPE_ID_RULE, is_scope_id
+from shared.domain.paths import campaign_doc
 from shared.domain.pricing import usd_to_micros
 from shared.store import ledger
 from shared.store.connections import firestore_client
@@ -14,7 +15,7 @@ from shared.store.optimistic import read_modify_write
 
 
 def campaign_ref(campaign_id: str) -> Any:
-    return firestore_client().collection("campaigns").document(campaign_id)
+    return firestore_client().document(campaign_doc(campaign_id))
 
 
 def load_campaign(campaign_id: str) -> Campaign | None:

@@ -15,6 +15,7 @@ import random
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.domain.paths import spend_shard_doc
 from shared.store.connections import firestore_client
 from shared.store.ledger import held_maps, release_in, settle_in
 from shared.store.optimistic import now, read_modify_write
@@ -27,8 +28,7 @@ def today() -> str:
 
 
 def shard_ref(day: str, shard: int) -> Any:
-    return (firestore_client().collection("spend_days").document(day)
-            .collection("shards").document(str(shard)))
+    return firestore_client().document(spend_shard_doc(day, shard))
 
 
 def allowance(cap_micros: int, shard: int) -> int:

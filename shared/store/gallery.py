@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.domain.paths import media_collection
 from shared.store.connections import firestore_client
 
 
@@ -16,7 +17,7 @@ def gallery_page(campaign_id: str, limit: int,
                  cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
     from google.cloud import firestore
 
-    media = firestore_client().collection("campaigns").document(campaign_id).collection("media")
+    media = firestore_client().collection(media_collection(campaign_id))
     query = media.order_by("created_at", direction=firestore.Query.DESCENDING).order_by(
         "__name__", direction=firestore.Query.DESCENDING)
     start = media.document(cursor).get() if cursor else None

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from shared.domain.paths import ledger_doc, sessions_collection
 from shared.domain.pricing import micros_to_usd
 from shared.store.connections import firestore_client
 from shared.store.optimistic import now, read_modify_write
@@ -48,8 +49,7 @@ def hold_key(asset_id: str, stage: str) -> str:
 
 
 def ledger_ref(campaign_id: str, session_id: str) -> Any:
-    return (firestore_client().collection("campaigns").document(campaign_id)
-            .collection("sessions").document(session_id))
+    return firestore_client().document(ledger_doc(campaign_id, session_id))
 
 
 def held_maps(doc: dict[str, Any] | None) -> tuple[dict[str, int], dict[str, int]]:
@@ -169,8 +169,7 @@ def set_cap(campaign_id: str, cap_micros: int) -> int:
     """Store a changed budget on every session ledger of the campaign, so the
     documents players watch show it at once (not at the next reservation).
     Returns how many ledgers changed."""
-    sessions = (firestore_client().collection("campaigns").document(campaign_id)
-                .collection("sessions"))
+    sessions = firestore_client().collection(sessions_collection(campaign_id))
     changed = 0
     for snap in sessions.stream():
         def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:

@@ -21,6 +21,8 @@ from shared.core.errors import (
 from shared.core.settings import get_settings
 from shared.core.transient import transport_error
 from shared.domain.locations import location_for, location_of_operation
+from shared.domain.references import mime_for
+from shared.domain.status import Reason
 from shared.store.connections import genai_client
 
 if TYPE_CHECKING:
@@ -162,21 +164,12 @@ def _to_png(data: bytes, mime_type: str) -> Still:
     return Still(data=data, mime_type="image/png", width=width, height=height)
 
 
-def _mime_for(uri: str) -> str:
-    lower = uri.lower()
-    if lower.endswith((".jpg", ".jpeg")):
-        return "image/jpeg"
-    if lower.endswith(".webp"):
-        return "image/webp"
-    return "image/png"
-
-
 class GenaiImageModel:
     def generate(self, model: str, prompt: str, aspect_ratio: str, image_size: str,
                  references: list[str]) -> Still:
         from google.genai import types
 
-        parts = [types.Part.from_uri(file_uri=uri, mime_type=_mime_for(uri))
+        parts = [types.Part.from_uri(file_uri=uri, mime_type=mime_for(uri))
                  for uri in references]
         parts.append(types.Part.from_text(text=prompt))
         location = location_for(model)
@@ -190,11 +183,11 @@ class GenaiImageModel:
             response = genai_client(location).models.generate_content(
                 model=model, contents=[types.Content(role="user", parts=parts)], config=config)
         except Exception as exc:  # noqa: BLE001 - classified below
-            raise (not_served(exc, model, location, "model_unavailable")
-                   or _after_sdk_retries(exc, "image_failed")) from exc
+            raise (not_served(exc, model, location, Reason.MODEL_UNAVAILABLE)
+                   or _after_sdk_retries(exc, Reason.IMAGE_FAILED)) from exc
         feedback = getattr(response, "prompt_feedback", None)
         if feedback is not None and feedback.block_reason:
-            raise SafetyBlocked("image_blocked", f"prompt blocked: {feedback.block_reason}")
+            raise SafetyBlocked(Reason.IMAGE_BLOCKED, f"prompt blocked: {feedback.block_reason}")
         for candidate in response.candidates or []:
             for part in (candidate.content.parts if candidate.content else None) or []:
                 if part.thought or part.inline_data is None or not part.inline_data.data:
@@ -204,7 +197,7 @@ class GenaiImageModel:
         if response.candidates:
             reason = str(response.candidates[0].finish_reason or "")
         if any(word in reason for word in ("SAFETY", "PROHIBITED", "BLOCK", "RECITATION")):
-            raise SafetyBlocked("image_blocked", f"no image: {reason}")
+            raise SafetyBlocked(Reason.IMAGE_BLOCKED, f"no image: {reason}")
         # NO_IMAGE and friends: the same prompt often works on the next try.
         raise TransientError(f"no image in the answer ({reason or 'no candidates'})")
 
@@ -234,8 +227,8 @@ class GenaiVideoModel:
                                      f"{str(exc)[:300]}") from exc
             if getattr(exc, "code", None) == 429:
                 raise QuotaExceeded(f"Veo quota at {location}: {str(exc)[:200]}") from exc
-            raise (not_served(exc, model, location, "video_failed")
-                   or classify(exc, "video_failed")) from exc
+            raise (not_served(exc, model, location, Reason.VIDEO_FAILED)
+                   or classify(exc, Reason.VIDEO_FAILED)) from exc
         if not operation.name:
             raise TransientError("Veo answered without an operation name")
         return operation.name
@@ -254,7 +247,7 @@ class GenaiVideoModel:
             client = genai_client(location_of_operation(operation_name))
             op = client.operations.get(pending, config=config)
         except Exception as exc:  # noqa: BLE001
-            raise _after_sdk_retries(exc, "video_failed") from exc
+            raise _after_sdk_retries(exc, Reason.VIDEO_FAILED) from exc
         if not op.done:
             return ClipResult(done=False)
         if op.error:

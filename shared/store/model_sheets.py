@@ -15,12 +15,14 @@ from typing import Any
 
 from shared.core import log
 from shared.core.settings import get_settings
-from shared.domain.paths import gs_uri, split_gs_uri
+from shared.domain.paths import gs_uri, refs_prefix, split_gs_uri
+from shared.domain.references import reference_name
 from shared.domain.request import MAX_REFERENCE_IMAGES, MediaRequest
 from shared.store.campaigns import campaign_ref
 from shared.store.connections import storage_client
 
 TIMEOUT = (5, 30)
+CHARACTERS = "characters/"  # registered sheets, under the campaign's refs/
 
 
 def slug(name: str) -> str:
@@ -30,7 +32,7 @@ def slug(name: str) -> str:
 
 
 def sheet_object(campaign_id: str, name: str) -> str:
-    return f"refs/{campaign_id}/characters/{slug(name)}.png"
+    return f"{refs_prefix(campaign_id)}{CHARACTERS}{slug(name)}.png"
 
 
 def registered(campaign_id: str) -> dict[str, dict[str, Any]]:
@@ -46,11 +48,12 @@ def references_for(request: MediaRequest) -> list[str]:
     refs = list(request.reference_images)
     if not request.characters:
         return refs
-    prefix = gs_uri(get_settings().MEDIA_BUCKET, f"refs/{request.campaign_id}/characters/")
+    bucket = get_settings().MEDIA_BUCKET
     sheets = registered(request.campaign_id)
     for name in request.characters:
         uri = (sheets.get(slug(name)) or {}).get("ref_uri")
-        if not isinstance(uri, str) or not uri.startswith(prefix):
+        ref = reference_name(uri, bucket, request.campaign_id)
+        if not isinstance(uri, str) or ref is None or not ref.startswith(CHARACTERS):
             continue  # no sheet yet (or not one of ours): the prompt carries the character
         if uri not in refs and len(refs) < MAX_REFERENCE_IMAGES:
             refs.append(uri)

@@ -21,6 +21,7 @@ from typing import Any
 
 from shared.core.settings import get_settings
 from shared.domain.asset_state import waiting
+from shared.domain.paths import pacing_doc
 from shared.store.connections import firestore_client
 from shared.store.optimistic import read_modify_write
 
@@ -43,7 +44,7 @@ def take_start(now: float | None = None) -> int | None:
         return -1
     slot_s, per_slot = slot_shape()
     slot = int((now if now is not None else time.time()) // slot_s)
-    ref = firestore_client().collection("pacing").document(f"veo-{slot}")
+    ref = firestore_client().document(pacing_doc(str(slot)))
 
     def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
         used = int((doc or {}).get("used", 0))

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from shared.domain.paths import media_collection, sessions_collection
 from shared.domain.pricing import MICROS_PER_USD, micros_to_usd
-from shared.store.campaigns import campaign_ref
 from shared.store.connections import firestore_client
 from shared.store.ledger import held_maps
 
@@ -36,7 +36,7 @@ class Row:
 def charged_assets(campaign_id: str) -> dict[str, tuple[str, int]]:
     """asset id -> (session id, settled micro-dollars) over every session ledger."""
     out: dict[str, tuple[str, int]] = {}
-    for snap in campaign_ref(campaign_id).collection("sessions").stream():
+    for snap in firestore_client().collection(sessions_collection(campaign_id)).stream():
         _, charges = held_maps(snap.to_dict())
         for key, micros in charges.items():
             asset_id = key.rpartition(":")[0] or key
@@ -46,7 +46,7 @@ def charged_assets(campaign_id: str) -> dict[str, tuple[str, int]]:
 
 
 def _days(campaign_id: str, asset_ids: list[str]) -> dict[str, str]:
-    media = campaign_ref(campaign_id).collection("media")
+    media = firestore_client().collection(media_collection(campaign_id))
     days: dict[str, str] = {}
     for start in range(0, len(asset_ids), _BATCH):
         refs = [media.document(a) for a in asset_ids[start:start + _BATCH]]

@@ -14,7 +14,8 @@ from typing import Any
 from shared.client import build_message, configure_campaign
 from shared.core.settings import get_settings
 from shared.domain.ids import asset_id_for
-from shared.store.assets import TERMINAL, load
+from shared.domain.status import TERMINAL
+from shared.store.assets import load
 from shared.store.connections import publisher, storage_client, topic_path
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from shared.api.responses import ApiError
 from shared.api.takes import prompts
-from shared.store.assets import hidden_end
+from shared.domain.status import hidden_end
 from shared.store.events import event_for
 from shared.store.spend import _key_and_day, clip_stage
 from tests.unit.test_api_routes import code, route

@@ -1,0 +1,64 @@
+"""How both ways of recording a clip begin (shared/pipeline/finish.py
+`animating`): closed when past the deadline, else leased and read again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from shared.pipeline import finish
+from shared.store import assets
+
+DOC = {"campaign_id": "c1", "asset_id": "a1", "status": "animating"}
+
+
+@pytest.fixture
+def seen(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    seen: dict[str, Any] = {"expired": False, "closed": 0, "leases": [], "now": dict(DOC)}
+
+    @contextmanager
+    def leased(cid: str, aid: str, owner: str, lease_s: float, stage: str) -> Iterator[None]:
+        seen["leases"].append((cid, aid, stage, "held"))
+        yield
+        seen["leases"][-1] = (cid, aid, stage, "released")
+
+    monkeypatch.setattr(finish, "expired", lambda doc: seen["expired"])
+    monkeypatch.setattr(finish, "close_expired",
+                        lambda doc: seen.__setitem__("closed", seen["closed"] + 1))
+    monkeypatch.setattr(assets, "leased", leased)
+    monkeypatch.setattr(assets, "load", lambda cid, aid: seen["now"])
+    return seen
+
+
+def test_past_the_deadline_it_is_closed_without_a_lease(seen: dict[str, Any]) -> None:
+    seen["expired"] = True
+    assert finish.adopt_output(DOC, "gs://b/veo-out/c1/a1/x/sample_0.mp4", None) == "timeout"
+    assert finish.finish_operation(DOC, "op", model=None) == "timeout"  # type: ignore[arg-type]
+    assert seen["closed"] == 2 and seen["leases"] == []
+
+
+@pytest.mark.parametrize("now", [None, {**DOC, "status": "partial"}])
+def test_an_asset_that_moved_on_is_left_alone(seen: dict[str, Any], now: Any) -> None:
+    seen["now"] = now
+    assert finish.adopt_output(DOC, "gs://b/veo-out/c1/a1/x/sample_0.mp4", None) == "closed"
+    assert finish.finish_operation(DOC, "op", model=None) == "closed"  # type: ignore[arg-type]
+    assert seen["leases"] == [("c1", "a1", "animating", "released")] * 2
+
+
+def test_the_fresh_document_is_recorded_under_the_lease(seen: dict[str, Any],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded: list[tuple[Any, ...]] = []
+
+    def record(doc: dict[str, Any], result: Any, output_at: Any = None) -> str:
+        recorded.append((doc, result.uri, list(seen["leases"])))
+        return "complete"
+
+    seen["now"] = {**DOC, "video_checks": 1}
+    monkeypatch.setattr(finish, "record", record)
+    assert finish.adopt_output(DOC, "gs://b/o.mp4", 1.0) == "complete"
+    assert recorded == [({**DOC, "video_checks": 1}, "gs://b/o.mp4",
+                         [("c1", "a1", "animating", "held")])]
+    assert seen["leases"] == [("c1", "a1", "animating", "released")]
