@@ -431,6 +431,11 @@ class World:
         return {p: d for p, (d, _) in self.db.docs.items()
                 if p.startswith("campaigns/") and p.split("/")[2:3] == ["sessions"]}
 
+    def edit(self, campaign_id: str, asset_id: str, **fields: Any) -> None:
+        """Change an asset as time would (an older publish, a check now due)."""
+        self.db.write(f"campaigns/{campaign_id}/media/{asset_id}",
+                      {**self.asset(campaign_id, asset_id), **fields})
+
     def expire_leases(self) -> None:
         """Time passes: every lease a crashed delivery held runs out."""
         for path, (doc, _) in list(self.db.docs.items()):

@@ -32,15 +32,19 @@ def configure(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
     get_settings.cache_clear()
 
 
-def crash_at(monkeypatch: pytest.MonkeyPatch, step: str) -> None:
-    """Kill the delivery right after `step` (shared/pipeline/checks.CRASH_POINTS)."""
+def crash_at(monkeypatch: pytest.MonkeyPatch, step: str) -> list[str]:
+    """Kill the first delivery that gets past `step`
+    (shared/pipeline/checks.CRASH_POINTS); returns the steps it fired at."""
+    fired: list[str] = []
 
     def checkpoint(name: str) -> None:
-        if name == step:
+        if name == step and not fired:
+            fired.append(name)
             raise Crash(step)
 
     for module in (render, animate, finish):
         monkeypatch.setattr(module, "checkpoint", checkpoint)
+    return fired
 
 
 def request(request_id: str = "req-0001", kind: str = "cutscene", session: str = "s1",
