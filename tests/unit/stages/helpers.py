@@ -3,7 +3,9 @@ shared/pipeline/entry.run_pubsub), crashes at checkpoints, and requests."""
 
 from __future__ import annotations
 
+import contextvars
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -65,22 +67,29 @@ def aid(request_id: str = "req-0001") -> str:
     return asset_id_for(request_id)
 
 
+def invoke(function: str, handler: Callable[..., None], event: CloudEvent) -> None:
+    """One invocation of a Pub/Sub function, in a context of its own: what one
+    delivery remembers (shared/store/optimistic.py) never reaches the test's
+    own calls, which stand for another process (the API, the janitor)."""
+    contextvars.Context().run(run_pubsub, event, function, handler)
+
+
 def deliver_request(data: bytes, image: FakeImageModel, event_id: str = "ev-1",
                     published_at: datetime | None = None) -> None:
     event = CloudEvent(data, event_id, published_at or datetime.now(UTC))
-    run_pubsub(event, "render_still", partial(render.handle_request, image_model=image))
+    invoke("render_still", partial(render.handle_request, image_model=image), event)
 
 
 def deliver_animate(campaign_id: str, asset_id: str, video: FakeVideoModel,
                     event_id: str = "an-1") -> None:
     data = json.dumps(animate_message(campaign_id, asset_id)).encode()
-    run_pubsub(CloudEvent(data, event_id, None), "animate_still",
-               partial(animate.handle_animate, model=video))
+    invoke("animate_still", partial(animate.handle_animate, model=video),
+           CloudEvent(data, event_id, None))
 
 
 def deliver_finalize(payload: bytes, video: FakeVideoModel, event_id: str = "fin-1") -> None:
-    run_pubsub(CloudEvent(payload, event_id, None), "finish_clip",
-               partial(finish.handle_finalize, model=video))
+    invoke("finish_clip", partial(finish.handle_finalize, model=video),
+           CloudEvent(payload, event_id, None))
 
 
 def drain(world: World, video: FakeVideoModel) -> None:
