@@ -4,6 +4,7 @@ and a failure on one asset does not stop the sweep."""
 
 from __future__ import annotations
 
+import contextvars
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +13,7 @@ from google.api_core import exceptions as gexc
 from shared.pipeline import janitor
 from shared.store.media_models import ClipResult
 from tests.unit.fakes import Crash, FakeImageModel, FakeVideoModel, World
-from tests.unit.stages.helpers import aid, deliver_request, plan_of, request, run
+from tests.unit.stages.helpers import aid, deliver_request, drain, plan_of, request, run
 
 LONG_AGO = datetime.now(UTC) - timedelta(hours=2)
 
@@ -100,4 +101,24 @@ def test_an_operation_check_that_fails_does_not_stop_the_others(
     assert world.asset("c1", aid("req-second"))["status_reason"] == "video_failed"
     assert list(world.books("c1", "s1")[0]) == [f"{aid('req-first')}:video"]
     assert janitor.sweep_operations(video) == {"video_failed": 1}
+    assert world.books("c1", "s1")[0] == {}
+
+
+def test_a_warm_janitor_closes_again_an_asset_an_owner_retried_after_it_closed_it(
+        world: World, image: FakeImageModel) -> None:
+    from shared.pipeline import takes
+
+    janitor_process = contextvars.Context()  # one warm instance serves every tick
+    video = FakeVideoModel(world, ["pending", "pending"])
+    run(world, image, video)
+    world.edit("c1", aid(), published_at=LONG_AGO, created_at=LONG_AGO)
+    assert janitor_process.run(janitor.handle_http, {}) == {"closed": 1}
+    takes.reanimate("c1", aid())  # the owner tries the clip again: animating, attempt 2
+    drain(world, video)
+    assert world.books("c1", "s1")[0] == {f"{aid()}:video.2": plan_of(
+        world.asset("c1", aid())).video_micros}
+    world.edit("c1", aid(), restarted_at=LONG_AGO)  # and this attempt stalls too
+    assert janitor_process.run(janitor.handle_http, {}) == {"closed": 1}
+    doc = world.asset("c1", aid())
+    assert (doc["status"], doc["status_reason"]) == ("partial", "timeout")
     assert world.books("c1", "s1")[0] == {}
