@@ -161,3 +161,21 @@ def test_a_redelivered_reserve_returns_the_same_choice_and_holds_nothing_more(
     assert first == again == (0, None)
     assert world.books("c1", "s1")[0] == {ledger.hold_key("a1", "image"): 60_000,
                                           ledger.hold_key("a1", "video"): 400_000}
+
+
+def test_an_invalid_request_is_rejected_holding_nothing(
+        world: World, image: FakeImageModel) -> None:
+    deliver_request(request(kind="cutscene", motion_prompt=None), image)
+    doc = world.asset("c1", aid())
+    assert (doc["status"], doc["status_reason"]) == ("rejected", "invalid")
+    assert image.calls == 0 and world.ledgers() == {}
+
+
+def test_a_request_first_delivered_past_its_deadline_is_closed_unpaid(
+        world: World, image: FakeImageModel) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    deliver_request(request(), image, published_at=datetime.now(UTC) - timedelta(hours=1))
+    doc = world.asset("c1", aid())
+    assert (doc["status"], doc["status_reason"]) == ("failed", "timeout")
+    assert image.calls == 0 and world.ledgers() == {}
