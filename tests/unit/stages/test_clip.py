@@ -12,6 +12,7 @@ import pytest
 from shared.core.errors import PermanentError, SafetyBlocked
 from shared.pipeline import janitor
 from shared.store import spend
+from shared.store.media_models import ClipResult
 from tests.unit.fakes import FakeImageModel, FakeVideoModel, World
 from tests.unit.stages.helpers import (
     aid,
@@ -150,3 +151,19 @@ def test_a_still_that_fails_releases_everything(
     assert world.books("c1", "s1") == ({}, {})
     assert doc["cost_usd"] == 0.0 and video.starts == []
     assert image.calls == (2 if reason == "image_blocked" else 1)
+
+
+def test_a_clip_whose_asset_is_closed_while_it_is_recorded_is_not_charged(
+        world: World, image: FakeImageModel) -> None:
+    class ClosedMeanwhile(FakeVideoModel):
+        def poll(self, operation_name: str) -> ClipResult:
+            long_ago = datetime.now(UTC) - timedelta(hours=1)
+            world.edit("c1", aid(), published_at=long_ago, created_at=long_ago)
+            assert janitor.sweep() == 1  # the janitor closes it while Veo answers
+            return super().poll(operation_name)
+
+    video = ClosedMeanwhile(world)
+    doc = run(world, image, video)
+    assert (doc["status"], doc["status_reason"]) == ("partial", "timeout")
+    still_only(world)
+    assert not [n for n in world.storage.objects if n.endswith(".mp4")]  # deleted
