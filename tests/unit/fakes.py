@@ -44,7 +44,7 @@ from typing import Any
 import pytest
 from google.api_core import exceptions as gexc
 
-from shared.core.errors import PermanentError, StartUncertain
+from shared.core.errors import PermanentError, QuotaExceeded, StartUncertain
 from shared.core.settings import get_settings
 from shared.domain.paths import split_gs_uri
 from shared.store import ledger
@@ -306,7 +306,8 @@ class FakeImageModel:
 
 class FakeVideoModel:
     """Each start takes the next outcome: "ok" (the MP4 lands under the output
-    folder and the operation reads done), "pending" (not done; `land()` later),
+    folder and the operation reads done), "quota" (a 429: nothing starts),
+    "pending" (not done; `land()` later),
     "blocked", "failed" (done with an error), "refused" (the start raises a
     PermanentError), "uncertain" (StartUncertain, nothing lands) or
     "uncertain_landed" (StartUncertain, yet the job ran and its MP4 lands)."""
@@ -322,8 +323,10 @@ class FakeVideoModel:
               aspect_ratio: str, resolution: str, audio: bool, output_gcs_uri: str) -> str:
         assert image_png == PNG, "the clip starts from the stored still"
         self.world.check_video_call(output_gcs_uri)
-        self.starts.append(output_gcs_uri)
         outcome = self.outcomes.pop(0) if self.outcomes else "ok"
+        if outcome == "quota":
+            raise QuotaExceeded("429 RESOURCE_EXHAUSTED")  # refused: nothing started
+        self.starts.append(output_gcs_uri)
         n = len(self.starts)
         operation = f"projects/p/locations/us-central1/operations/op-{n}"
         self.outputs[operation] = f"{output_gcs_uri.rstrip('/')}/{1000 + n}/sample_0.mp4"

@@ -168,7 +168,10 @@ def test_an_invalid_request_is_rejected_holding_nothing(
     deliver_request(request(kind="cutscene", motion_prompt=None), image)
     doc = world.asset("c1", aid())
     assert (doc["status"], doc["status_reason"]) == ("rejected", "invalid")
+    assert "motion_prompt" in doc["error"]
+    deliver_request(b"\x00not json", image, event_id="ev-2")  # unreadable: logged, acked
     assert image.calls == 0 and world.ledgers() == {}
+    assert [p for p in world.db.docs if "/media/" in p] == [f"campaigns/c1/media/{aid()}"]
 
 
 def test_a_request_first_delivered_past_its_deadline_is_closed_unpaid(

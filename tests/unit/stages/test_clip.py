@@ -16,6 +16,7 @@ from shared.store.media_models import ClipResult
 from tests.unit.fakes import FakeImageModel, FakeVideoModel, World
 from tests.unit.stages.helpers import (
     aid,
+    configure,
     deliver_animate,
     deliver_finalize,
     deliver_request,
@@ -167,3 +168,19 @@ def test_a_clip_whose_asset_is_closed_while_it_is_recorded_is_not_charged(
     assert (doc["status"], doc["status_reason"]) == ("partial", "timeout")
     still_only(world)
     assert not [n for n in world.storage.objects if n.endswith(".mp4")]  # deleted
+
+
+def test_a_start_veo_refuses_for_quota_keeps_its_hold_and_starts_once_redelivered(
+        world: World, image: FakeImageModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.core.errors import TransientError
+
+    configure(monkeypatch, MEDIA_VEO_QUOTA_WAIT_S="0.01")  # hand over to a redelivery at once
+    video = FakeVideoModel(world, ["quota"])
+    deliver_request(request(), image)
+    with pytest.raises(TransientError):
+        deliver_animate(*world.animate_messages[0], video, event_id="an-1")
+    assert video.starts == []
+    plan = plan_of(world.asset("c1", aid()))
+    assert world.books("c1", "s1")[0] == {f"{aid()}:video": plan.video_micros}
+    drain(world, video)  # Pub/Sub redelivers; the quota has room again
+    assert (world.asset("c1", aid())["status"], len(video.starts)) == ("complete", 1)
