@@ -85,6 +85,7 @@ def test_a_start_with_a_lost_answer_is_never_repeated_and_gives_up_partial(
     assert janitor.sweep_operations(video) == {"gave_up": 1}
     doc, _ = still_only(world)
     assert (doc["status_reason"], len(video.starts)) == ("video_failed", 1)
+    assert "not started again" in doc["error"]
 
 
 def test_the_clip_of_a_start_with_a_lost_answer_is_adopted_and_charged_once(
