@@ -29,6 +29,7 @@ from shared.store.asset_queries import turn_assets
 from shared.store.assets import load
 from shared.store.budget import remaining_budget
 from shared.store.gallery import gallery_page
+from shared.store.optimistic import forget_versions
 from shared.store.signing import signed_url, ttl_s
 
 DEFAULT_LIMIT = 20
@@ -171,6 +172,9 @@ def handle(request: Request) -> Response:
     started = time.monotonic()
     info: dict[str, Any] = {}
     log.clear()
+    # A worker thread serves many requests: each starts from Firestore's state,
+    # not from document versions an earlier request wrote (read_modify_write).
+    forget_versions()
     trace, span = log.trace_from_headers(request.headers, get_settings().GOOGLE_CLOUD_PROJECT)
     log.bind(function="media_api", trace=trace, span=span)
     try:

@@ -180,7 +180,13 @@ def handle_http(body: Any) -> dict[str, Any]:
     """A Pub/Sub push envelope (dead letters), `{"sweep": "operations"}`
     (overdue Veo operations only), or anything else (both sweeps)."""
     from shared.pipeline.entry import decode_data
+    from shared.store.optimistic import forget_versions
 
+    # A warm instance serves tick after tick: start each from what Firestore
+    # holds, not from the versions an earlier tick wrote (an asset this
+    # janitor closed may have been re-animated since; its remembered
+    # `partial` would make closing it again a silent no-op).
+    forget_versions()
     message = body.get("message") if isinstance(body, dict) else None
     if isinstance(message, dict):
         return {"dead_letter": dead_letter(decode_data(message.get("data")))}

@@ -16,7 +16,7 @@ from shared.pipeline import hiding
 from shared.pipeline.lifecycle import transition
 from shared.store import assets, events
 from shared.store.campaigns import load_campaign
-from shared.store.optimistic import now, read_modify_write
+from shared.store.optimistic import forget_versions, now, read_modify_write
 
 
 class TakeRefused(Exception):
@@ -88,6 +88,10 @@ def reanimate(campaign_id: str, asset_id: str) -> dict[str, str]:
     """Try the clip of a `partial` cutscene again on its existing still: the
     one way back in the status machine (partial -> animating). Only one of
     several concurrent calls wins; the others get 409."""
+    # An API worker serves one owner's clicks one after another: versions an
+    # earlier call wrote are stale (a `partial` it wrote would make this
+    # call's rollback below a silent no-op, leaving the asset animating).
+    forget_versions()
     from shared.store.publish import publish_animate
 
     doc = visible(campaign_id, asset_id)
@@ -137,6 +141,7 @@ def hide(campaign_id: str, asset_id: str) -> None:
     """Hide the asset and delete its objects. A request in flight notices at
     its next check and ends (reason `hidden`), releasing its holds. Hiding a
     hidden asset again is a no-op that deletes its objects again."""
+    forget_versions()  # as in reanimate: start from Firestore's state
 
     def mutate(cur: dict[str, Any] | None) -> tuple[dict[str, Any] | None, Any]:
         if cur is None:

@@ -1,0 +1,63 @@
+"""Paced starts (shared/pipeline/dispatch.py): with MEDIA_VEO_STARTS_PER_MIN
+set, a clip waits for a start token with its hold kept, starts once when a
+token frees, and degrades to its still (`partial`, busy, hold released) when
+its turn would come after its deadline."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+
+from shared.pipeline import dispatch
+from shared.store import pacing
+from tests.unit.fakes import FakeImageModel, FakeVideoModel, World
+from tests.unit.stages.helpers import aid, configure, deliver_request, drain, plan_of, request
+
+
+@pytest.fixture
+def paced(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One start token per hour: the second clip always waits for the next slot.
+    configure(monkeypatch, MEDIA_VEO_STARTS_PER_MIN="2", MEDIA_VEO_PACING_WINDOW_S="3600")
+
+
+def test_a_clip_waits_for_a_token_holding_its_budget_and_starts_once_when_one_frees(
+        world: World, image: FakeImageModel, video: FakeVideoModel, paced: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pacing, "next_slot_at", lambda now=None: time.time() + 60)
+    mid_slot = time.time() // 3600 * 3600 + 1800  # pacing's clock: no slot ends meanwhile
+    monkeypatch.setattr(pacing, "time", SimpleNamespace(time=lambda: mid_slot))
+    for request_id in ("req-first", "req-second"):
+        deliver_request(request(request_id), image)
+    drain(world, video)
+    first, second = (world.asset("c1", aid(r)) for r in ("req-first", "req-second"))
+    assert first["status"] == "complete"
+    assert (second["status"], second["video_waiting"]) == ("animating", True)
+    assert len(video.starts) == 1
+    held = {f"{aid('req-second')}:video": plan_of(second).video_micros}
+    assert world.books("c1", "s1")[0] == held
+    assert dispatch.dispatch(video) == {"started": 0, "busy": 0}  # same slot: no token
+    monkeypatch.setattr(pacing, "time", SimpleNamespace(time=lambda: mid_slot + 3600))
+    assert dispatch.dispatch(video)["started"] == 1
+    assert dispatch.dispatch(video)["started"] == 0  # started once
+    drain(world, video)
+    assert world.asset("c1", aid("req-second"))["status"] == "complete"
+    assert len(video.starts) == 2 and world.books("c1", "s1")[0] == {}
+
+
+def test_a_clip_whose_turn_comes_after_its_deadline_degrades_at_once(
+        world: World, image: FakeImageModel, video: FakeVideoModel, paced: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pacing, "next_slot_at", lambda now=None: time.time() + 600)
+    deliver_request(request("req-first"), image)
+    # Published 14 minutes ago: a start in 10 minutes ends past the 15-minute deadline.
+    late = datetime.now(UTC) - timedelta(minutes=14)
+    deliver_request(request("req-late"), image, event_id="ev-2", published_at=late)
+    drain(world, video)
+    doc = world.asset("c1", aid("req-late"))
+    assert (doc["status"], doc["status_reason"]) == ("partial", "busy")
+    assert len(video.starts) == 1
+    assert world.books("c1", "s1")[0] == {}
+    assert f"{aid('req-late')}:image" in world.books("c1", "s1")[1]
