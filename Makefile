@@ -1,5 +1,5 @@
 # The two front doors. Each does its own set-up first (infra/bootstrap.sh).
-.PHONY: demo test bench lint down
+.PHONY: demo test bench lint down lock
 
 demo:  ## run the whole pipeline locally, in the foreground (Ctrl-C stops it)
 	@bash infra/bootstrap.sh
@@ -17,3 +17,8 @@ bench:  ## start a local stack, run the benchmarks, print a table, write JSON
 
 down:  ## stop a stack started with `cutscenes local up --detach`
 	@.venv/bin/cutscenes local down
+
+lock:  ## re-resolve pyproject.toml in a scratch venv and rewrite requirements/constraints.txt
+	@bash infra/bootstrap.sh
+	@.venv/bin/python -m infra.lock
+	@bash infra/bootstrap.sh

