@@ -6,9 +6,8 @@ import struct
 import zlib
 
 import pytest
-
-from shared.errors import PermanentError
-from shared.media_models import png_size, png_still
+from shared.core.errors import PermanentError
+from shared.store.media_models import png_size, png_still
 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:
