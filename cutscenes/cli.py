@@ -1,10 +1,5 @@
-"""`cutscenes`: run the local stack, configure campaigns, trigger and inspect media.
-
-Answers (JSON, or CSV for `spend --format csv`) go to stdout; progress, log
-lines and errors to stderr. Exit codes: 0 done; 1 an error (no reachable
-stack or project, an unknown campaign, `--wait` giving up); 2 a bad argument;
-3 `--wait` ended `partial`; 4 `--wait` ended `failed` or `rejected`.
-"""
+"""The `cutscenes` entry point: parse, check, run one command, answer with an
+exit code (the codes: `cutscenes --help`, declared in parser.py)."""
 
 from __future__ import annotations
 

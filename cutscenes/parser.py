@@ -1,4 +1,13 @@
-"""The `cutscenes` command line: its commands, arguments, help and examples."""
+"""`cutscenes`: run the local stack, configure campaigns, trigger and inspect media.
+
+Answers (JSON, or CSV for `spend --format csv`) go to stdout; progress, log
+lines and errors to stderr. Exit codes: 0 done; 1 an error (no reachable
+stack or project, an unknown campaign, `--wait` giving up); 2 a bad argument;
+3 `--wait` ended `partial`; 4 `--wait` ended `failed` or `rejected`.
+"""
+
+# This module declares the commands and their arguments; its docstring is
+# the top-level `cutscenes --help`. cli.py runs them, commands.py does them.
 
 from __future__ import annotations
 
