@@ -92,8 +92,8 @@ def dispatch(model: VideoModel | None = None) -> dict[str, int]:
                 counts["busy"] += _one(doc, model, start_at, may_start=False)
             continue
         outcome = _one(doc, model, time.time(), may_start=True)
-        if outcome == -1:  # no token left in this slot
-            next_free = pacing.next_slot_at()
+        if outcome == -1:  # the budget is used up for now
+            next_free = pacing.next_start_at()
             start_at = next_free
             ahead = 1
             if too_late(doc, start_at):
@@ -126,14 +126,12 @@ def _one(doc: dict[str, Any], model: VideoModel, start_at: float, may_start: boo
             return 1
         if not may_start:
             return 0
-        slot = pacing.take_start()
-        if slot is None:
+        token_at = pacing.take_start()
+        if token_at is None:
             return -1
-        token_at = time.time()
         queued = float(fresh.get("video_queued_at") or token_at)
         if start_clip(fresh, model, owner) is not None:
-            assets.update_fields(cid, aid, video_waiting=False, video_slot=slot,
-                                 video_token_at=token_at,
+            assets.update_fields(cid, aid, video_waiting=False, video_token_at=token_at,
                                  video_wait_ms=int((token_at - queued) * 1000))
         return 2
     finally:
