@@ -101,4 +101,42 @@ def test_weighted_by_waiting_time_an_old_clip_is_not_overtaken_forever():
     # of the quiet campaign's clip queued at 5 s, the later two yield to it.
     docs = waiting("big", 4, 0.0) + waiting("quiet", 1, 5.0)
     order = [d["asset_id"] for d in fair_order(docs, {}, interval_s=2.0)]
-    assert order == ["big-0", "big-1", "quiet-0", "big-2", "big-3"]
+    assert order == ["big-0", "big-1", "big-2", "quiet-0", "big-3"]
+
+
+def burst(campaign: str, n: int, at: float) -> list[dict]:
+    return [{"campaign_id": campaign, "asset_id": f"{campaign}-{i}",
+             "video_queued_at": at + i * 0.01} for i in range(n)]
+
+
+def test_a_burst_holds_others_back_no_longer_than_if_published_at_the_quota_rate():
+    # 10 clips at once, one start a second: a clip queued 3.5 s later goes
+    # after the burst's first four (turns 0-3 s), not after all ten.
+    docs = burst("big", 10, 0.0) + waiting("quiet", 1, 3.5)
+    order = [d["asset_id"] for d in fair_order(docs, {}, interval_s=1.0)]
+    assert order.index("quiet-0") == 4
+
+
+def test_a_campaign_publishing_no_faster_than_the_quota_keeps_its_place():
+    # A busy campaign with five clips rendering and more waiting, each queued
+    # 2 s apart (slower than one start a second): none of them was a burst,
+    # so a quiet campaign's clip queued at 12.5 s goes after every busy clip
+    # queued before it, not ahead of them.
+    rendering = [dict(d, video_operation="op") for d in waiting("busy", 5, 0.0)]
+    for i, d in enumerate(rendering):
+        d["video_queued_at"] = i * 2.0
+    queued = [{"campaign_id": "busy", "asset_id": f"busy-{i}", "video_queued_at": i * 2.0}
+              for i in range(5, 8)]
+    docs = queued + waiting("quiet", 1, 12.5)
+    order = [d["asset_id"] for d in fair_order(docs, {"busy": 5}, 1.0, rendering)]
+    assert order == ["busy-5", "busy-6", "quiet-0", "busy-7"]
+
+
+def test_clips_already_rendering_keep_a_burst_spread_across_dispatch_calls():
+    # Four of a 10-clip burst started already; the other six keep the turns
+    # 4..9 s, so a clip queued at 5.5 s still goes between them.
+    clips = burst("big", 10, 0.0)
+    rendering = [dict(d, video_operation="op") for d in clips[:4]]
+    docs = clips[4:] + waiting("quiet", 1, 5.5)
+    order = [d["asset_id"] for d in fair_order(docs, {"big": 4}, 1.0, rendering)]
+    assert order == ["big-4", "big-5", "quiet-0", "big-6", "big-7", "big-8", "big-9"]
