@@ -20,13 +20,19 @@ later dispatch takes it. The document takes one write per start (0.83 a
 second at 50/min), under Firestore's sustained one write per second per
 document; budgets above 60/min would need the log sharded.
 MEDIA_VEO_PACING_WINDOW_S shortens the window for time-compressed benchmarks.
+
+Image calls can take the same kind of token from their own log
+(`pacing/image-log`, MEDIA_IMAGE_CALLS_PER_MIN, off by default): see
+wait_for_image_call.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any
 
+from shared.core.errors import RetriesSpent
 from shared.core.settings import get_settings
 from shared.domain.asset_state import waiting
 from shared.domain.paths import pacing_doc
@@ -34,17 +40,23 @@ from shared.store.connections import firestore_client
 from shared.store.optimistic import read_modify_write, ttl_timestamp
 
 LOG_DOC = "veo-log"
+IMAGE_LOG_DOC = "image-log"
 
 
-def enabled() -> bool:
-    return bool(get_settings().MEDIA_VEO_STARTS_PER_MIN)
-
-
-def budget_and_span() -> tuple[int, float]:
-    """(starts allowed, seconds they are counted over)."""
+def _per_min(kind: str) -> int:
     settings = get_settings()
-    budget = max(1, int(settings.MEDIA_VEO_STARTS_PER_MIN or 0))
-    window = settings.MEDIA_VEO_PACING_WINDOW_S
+    return int((settings.MEDIA_IMAGE_CALLS_PER_MIN if kind == "image"
+                else settings.MEDIA_VEO_STARTS_PER_MIN) or 0)
+
+
+def enabled(kind: str = "veo") -> bool:
+    return bool(_per_min(kind))
+
+
+def budget_and_span(kind: str = "veo") -> tuple[int, float]:
+    """(starts allowed, seconds they are counted over)."""
+    budget = max(1, _per_min(kind))
+    window = get_settings().MEDIA_VEO_PACING_WINDOW_S
     return budget, window + window / budget
 
 
@@ -66,16 +78,16 @@ def free_at(starts: list[float], now: float, budget: int, span: float) -> float:
     return kept[len(kept) - budget] + span
 
 
-def _log_ref() -> Any:
-    return firestore_client().document(pacing_doc(LOG_DOC))
+def _log_ref(kind: str = "veo") -> Any:
+    return firestore_client().document(pacing_doc(IMAGE_LOG_DOC if kind == "image" else LOG_DOC))
 
 
-def take_start(now: float | None = None) -> float | None:
+def take_start(now: float | None = None, kind: str = "veo") -> float | None:
     """Take one start token: its time, or None when the budget is used up.
     Unpaced: always the current time."""
-    if not enabled():
+    if not enabled(kind):
         return now if now is not None else time.time()
-    budget, span = budget_and_span()
+    budget, span = budget_and_span(kind)
     taken: list[float] = []
 
     def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
@@ -87,7 +99,7 @@ def take_start(now: float | None = None) -> float | None:
         taken[:] = [t]
         return {"starts": starts, "delete_after": ttl_timestamp(span + 3600)}, True
 
-    return taken[0] if read_modify_write(_log_ref(), mutate) else None
+    return taken[0] if read_modify_write(_log_ref(kind), mutate) else None
 
 
 def starts_per_s() -> float:
@@ -95,11 +107,11 @@ def starts_per_s() -> float:
     return budget / span
 
 
-def next_start_at(now: float | None = None) -> float:
+def next_start_at(now: float | None = None, kind: str = "veo") -> float:
     """When the next start token is free."""
     t = now if now is not None else time.time()
-    budget, span = budget_and_span()
-    snap = _log_ref().get()
+    budget, span = budget_and_span(kind)
+    snap = _log_ref(kind).get()
     starts = [float(s) for s in ((snap.to_dict() or {}) if snap.exists else {}).get("starts", [])]
     return free_at(starts, t, budget, span)
 
@@ -112,3 +124,24 @@ def queue_minutes() -> float | None:
     if not enabled():
         return None
     return len(waiting(animating())) / starts_per_s() / 60.0
+
+
+def wait_for_image_call() -> None:
+    """Take an image-call token, waiting in this invocation for one to free up
+    (MEDIA_IMAGE_CALLS_PER_MIN; nothing to do when it is 0).
+
+    Unlike Veo starts, a still is made inside its own delivery (the player
+    waits for it, and an image call takes seconds, not minutes), so there is
+    no queue to dispatch from: the render waits for its turn, as it would
+    wait out a 429, but without spending the call. Past
+    MEDIA_IMAGE_PACING_WAIT_S the delivery is handed back (RetriesSpent, not
+    retried in-process) for the platform to redeliver later."""
+    if not enabled("image"):
+        return
+    give_up = time.monotonic() + get_settings().MEDIA_IMAGE_PACING_WAIT_S
+    while take_start(kind="image") is None:
+        pause = max(0.05, next_start_at(kind="image") - time.time())
+        if time.monotonic() + pause > give_up:
+            raise RetriesSpent("image-call budget (MEDIA_IMAGE_CALLS_PER_MIN) used up")
+        # A little jitter: instances woken for the same token spread out.
+        time.sleep(pause + random.uniform(0, 0.05))

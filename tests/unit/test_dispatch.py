@@ -140,3 +140,28 @@ def test_clips_already_rendering_keep_a_burst_spread_across_dispatch_calls():
     docs = clips[4:] + waiting("quiet", 1, 5.5)
     order = [d["asset_id"] for d in fair_order(docs, {"big": 4}, 1.0, rendering)]
     assert order == ["big-4", "big-5", "quiet-0", "big-6", "big-7", "big-8", "big-9"]
+
+
+def test_an_image_call_waits_for_its_token_or_hands_the_delivery_back(monkeypatch):
+    import time
+
+    from shared.core.errors import RetriesSpent
+
+    monkeypatch.setenv("MEDIA_IMAGE_CALLS_PER_MIN", "2")
+    monkeypatch.setenv("MEDIA_IMAGE_PACING_WAIT_S", "5")
+    get_settings.cache_clear()
+    try:
+        tokens = iter([None, None, 1.0])
+        asked: list[str] = []
+        monkeypatch.setattr(pacing, "take_start",
+                            lambda kind="veo": asked.append(kind) or next(tokens))
+        monkeypatch.setattr(pacing, "next_start_at", lambda kind="veo": time.time() + 0.01)
+        pacing.wait_for_image_call()
+        assert asked == ["image"] * 3
+        # The next token is past the wait budget: no sleeping, straight back.
+        monkeypatch.setattr(pacing, "take_start", lambda kind="veo": None)
+        monkeypatch.setattr(pacing, "next_start_at", lambda kind="veo": time.time() + 100)
+        with pytest.raises(RetriesSpent):
+            pacing.wait_for_image_call()
+    finally:
+        get_settings.cache_clear()
