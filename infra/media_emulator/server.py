@@ -9,7 +9,9 @@ Control routes:
   GET    /_emulator/calls        {"generateContent": n, "predictLongRunning": n,
                                   "fetchPredictOperation": n, "rejected": {method: n}}
                                  (rejected: answered 429, by a quota or a fault)
-  POST   /_emulator/quota        {"method", "per_minute"}: rolling 60 s limit (0: none)
+  POST   /_emulator/quota        {"method", "per_minute", "window_s"?}: at most per_minute
+                                 served in any rolling 60 s (window_s: a shorter
+                                 "minute" for time-compressed benchmarks; 0: no limit)
   GET    /_emulator/quota        the limits set
   GET    /_emulator/requests     {"requests": [...]}: the last model requests, oldest
                                  first: method, model, prompt, file_uris (reference
@@ -171,9 +173,10 @@ class Emulator:
     def set_quota(self, body: object) -> dict:
         if not isinstance(body, dict):
             raise ApiError(400, "body must be a JSON object")
-        unknown = set(body) - {"method", "per_minute"}
+        unknown = set(body) - {"method", "per_minute", "window_s"}
         if unknown:
-            raise ApiError(400, f"unknown keys: {sorted(unknown)}; expected method, per_minute")
+            raise ApiError(400, f"unknown keys: {sorted(unknown)}; expected method, per_minute"
+                           ", window_s")
         method, limit = body.get("method"), body.get("per_minute", 0)
         if method not in METHODS:
             raise ApiError(400, f"method must be one of {list(METHODS)}, got {method!r}")
@@ -181,7 +184,11 @@ class Emulator:
             limit = 0
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
             raise ApiError(400, f"per_minute must be a non-negative integer, got {limit!r}")
-        self.quotas.set(method, limit)
+        window = body.get("window_s", 60.0)
+        number = isinstance(window, (int, float)) and not isinstance(window, bool)
+        if not number or not 0 < window <= 3600:
+            raise ApiError(400, f"window_s must be seconds in (0, 3600], got {window!r}")
+        self.quotas.set(method, limit, float(window))
         return {"quota": self.quotas.limits()}
 
     def set_latency(self, body: object) -> dict:

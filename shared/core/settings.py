@@ -68,9 +68,15 @@ class Settings(BaseSettings):
     # The window is shortened only by time-compressed benchmarks.
     MEDIA_VEO_STARTS_PER_MIN: int = Field(default=0, ge=0, le=10000)
     MEDIA_VEO_PACING_WINDOW_S: float = Field(default=60.0, gt=0, le=3600)
-    # Which waiting clip starts next: "round_robin" across campaigns, or
-    # "waiting" (round-robin weighted by waiting time); see shared/pipeline/dispatch.py.
-    MEDIA_VEO_FAIRNESS: str = Field(default="round_robin", pattern=r"^(round_robin|waiting)$")
+    # Which waiting clip starts next: "waiting" (first come, first served, a
+    # campaign's burst spread out at the quota's rate) or "round_robin" across
+    # campaigns; see shared/pipeline/dispatch.py.
+    MEDIA_VEO_FAIRNESS: str = Field(default="waiting", pattern=r"^(round_robin|waiting)$")
+    # Project-wide budget of image-model calls per window (0: unpaced); a
+    # render waits up to MEDIA_IMAGE_PACING_WAIT_S for a token, then hands its
+    # delivery back. See shared/store/pacing.py.
+    MEDIA_IMAGE_CALLS_PER_MIN: int = Field(default=0, ge=0, le=10000)
+    MEDIA_IMAGE_PACING_WAIT_S: float = Field(default=60.0, gt=0, le=500)
     # How many overdue operations one sweep asks Veo about at most.
     MEDIA_VIDEO_SWEEP_LIMIT: int = Field(default=50, ge=1, le=1000)
     # How long a delivery owns a stage. A second delivery of the same message

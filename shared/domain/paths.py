@@ -86,9 +86,10 @@ def spend_shard_doc(day: str, shard: int) -> str:
     return _doc_path("spend_days", day, "shards", str(shard))
 
 
-def pacing_doc(slot: str) -> str:
-    """One slot of Veo's start budget (shared/store/pacing.py)."""
-    return _doc_path("pacing", f"veo-{slot}")
+def pacing_doc(name: str) -> str:
+    """A start budget's rolling log: `veo-log`, `image-log`
+    (shared/store/pacing.py)."""
+    return _doc_path("pacing", name)
 
 
 def sse_ticket_doc(ticket: str) -> str:

@@ -32,7 +32,7 @@ from shared.pipeline.lifecycle import (
     transition,
     unbilled,
 )
-from shared.store import assets, model_sheets, spend, storage
+from shared.store import assets, model_sheets, pacing, spend, storage
 from shared.store.campaigns import load_campaign
 from shared.store.media_models import GenaiImageModel, ImageModel, Still
 from shared.store.publish import publish_animate
@@ -184,6 +184,7 @@ def make_still(request: MediaRequest, plan: Plan, model: ImageModel,
             try:
                 t_model = time.monotonic()
                 def call() -> Still:
+                    pacing.wait_for_image_call()  # the image model's quota, if paced
                     owns()
                     return model.generate(plan.image_model, styled_prompt(request),
                                           request.aspect_ratio, plan.image_size,

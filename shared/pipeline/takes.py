@@ -76,7 +76,7 @@ def _retry_fields(doc: dict[str, Any]) -> dict[str, Any]:
         # The last attempt's clip-stage bookkeeping (paced queue, sweep checks):
         # a retry waits, starts and is checked afresh.
         "video_waiting": False, "video_queued_at": None, "video_check_at": None,
-        "video_checks": 0, "video_slot": None, "video_token_at": None,
+        "video_checks": 0, "video_token_at": None,
         "video_wait_ms": None, "video_output_at": None,
         "models": {**(doc.get("models") or {}), "video": plan.get("video_model")},
         "estimated_cost_usd": micros_to_usd(int(plan.get("image_micros") or 0)

@@ -2,69 +2,118 @@
 
 Vertex's Veo quota is per project and per minute (about 50 starts for 3.1
 -001), counted over a rolling window. Starting faster only buys 429s and
-spent delivery attempts, so a start takes a token first. Time is cut into
-slots of window / (budget - 1) seconds with one token each, one Firestore
-document per slot (`pacing/veo-{slot}`): any rolling window then touches at
-most `budget` slots, so starts never exceed the quota, while a backlog still
-starts at (budget - 1) / budget of it (97% at 30/min, 98% at 50). Each
-document takes one successful write per slot (1.2 s at 50/min), under
-Firestore's sustained one write per second per document. (A first version
-put a tenth of the budget in each of ten slots: a rolling window could then
-see 11 slots' worth, and the scale benchmark measured 7.5% over the quota.)
+spent delivery attempts, so a start takes a token first.
+
+The tokens are a rolling log: one Firestore document (`pacing/veo-log`)
+holds the times of the starts of the last `span` seconds, and a start is
+admitted while fewer than the budget are in it. `span` is the window plus
+one start interval (window / budget), a margin for the time between taking
+the token and the call reaching Veo, so Veo's own rolling window never sees
+more than the budget; under a backlog starts run at budget / (budget + 1) of
+the quota (97% at 30/min, 98% at 50).
+
+Why a log and not fixed slots: the first design cut time into slots of one
+token each, and a slot's token was lost whenever no dispatch (an arrival, a
+finished clip, the janitor's tick) happened to run during it; the scale
+benchmark measured 83% of the quota. A log keeps every unused start until a
+later dispatch takes it. The document takes one write per start (0.83 a
+second at 50/min), under Firestore's sustained one write per second per
+document; budgets above 60/min would need the log sharded.
 MEDIA_VEO_PACING_WINDOW_S shortens the window for time-compressed benchmarks.
+
+Image calls can take the same kind of token from their own log
+(`pacing/image-log`, MEDIA_IMAGE_CALLS_PER_MIN, off by default): see
+wait_for_image_call.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any
 
+from shared.core.errors import RetriesSpent
 from shared.core.settings import get_settings
 from shared.domain.asset_state import waiting
 from shared.domain.paths import pacing_doc
 from shared.store.connections import firestore_client
-from shared.store.optimistic import read_modify_write
+from shared.store.optimistic import read_modify_write, ttl_timestamp
+
+LOG_DOC = "veo-log"
+IMAGE_LOG_DOC = "image-log"
 
 
-def enabled() -> bool:
-    return bool(get_settings().MEDIA_VEO_STARTS_PER_MIN)
-
-
-def slot_shape() -> tuple[float, int]:
-    """(seconds per slot, tokens per slot)."""
+def _per_min(kind: str) -> int:
     settings = get_settings()
-    rate = int(settings.MEDIA_VEO_STARTS_PER_MIN or 0)
-    return settings.MEDIA_VEO_PACING_WINDOW_S / max(1, rate - 1), 1
+    return int((settings.MEDIA_IMAGE_CALLS_PER_MIN if kind == "image"
+                else settings.MEDIA_VEO_STARTS_PER_MIN) or 0)
 
 
-def take_start(now: float | None = None) -> int | None:
-    """Take one start token from the current slot: the slot's number, or None
-    when it is used up. Unpaced: always -1."""
-    if not enabled():
-        return -1
-    slot_s, per_slot = slot_shape()
-    slot = int((now if now is not None else time.time()) // slot_s)
-    ref = firestore_client().document(pacing_doc(str(slot)))
+def enabled(kind: str = "veo") -> bool:
+    return bool(_per_min(kind))
+
+
+def budget_and_span(kind: str = "veo") -> tuple[int, float]:
+    """(starts allowed, seconds they are counted over)."""
+    budget = max(1, _per_min(kind))
+    window = get_settings().MEDIA_VEO_PACING_WINDOW_S
+    return budget, window + window / budget
+
+
+def admit(starts: list[float], now: float, budget: int, span: float) -> list[float] | None:
+    """The log after one more start at `now`, or None when the last `span`
+    seconds already hold `budget` starts. Entries later than `now` (another
+    instance's clock, or a test holding the budget) count too."""
+    kept = sorted(t for t in starts if t > now - span)
+    if len(kept) >= budget:
+        return None
+    return [*kept, now]
+
+
+def free_at(starts: list[float], now: float, budget: int, span: float) -> float:
+    """When the log admits its next start (now if it has room)."""
+    kept = sorted(t for t in starts if t > now - span)
+    if len(kept) < budget:
+        return now
+    return kept[len(kept) - budget] + span
+
+
+def _log_ref(kind: str = "veo") -> Any:
+    return firestore_client().document(pacing_doc(IMAGE_LOG_DOC if kind == "image" else LOG_DOC))
+
+
+def take_start(now: float | None = None, kind: str = "veo") -> float | None:
+    """Take one start token: its time, or None when the budget is used up.
+    Unpaced: always the current time."""
+    if not enabled(kind):
+        return now if now is not None else time.time()
+    budget, span = budget_and_span(kind)
+    taken: list[float] = []
 
     def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
-        used = int((doc or {}).get("used", 0))
-        if used >= per_slot:
+        # The clock is read on each try: a retry after contention starts later.
+        t = now if now is not None else time.time()
+        starts = admit([float(s) for s in (doc or {}).get("starts", [])], t, budget, span)
+        if starts is None:
             return None, False
-        return {"used": used + 1, "slot_s": slot_s, "expires_at": time.time() + 3600}, True
+        taken[:] = [t]
+        return {"starts": starts, "delete_after": ttl_timestamp(span + 3600)}, True
 
-    return slot if read_modify_write(ref, mutate) else None
+    return taken[0] if read_modify_write(_log_ref(kind), mutate) else None
 
 
 def starts_per_s() -> float:
-    slot_s, per_slot = slot_shape()
-    return per_slot / slot_s
+    budget, span = budget_and_span()
+    return budget / span
 
 
-def next_slot_at(now: float | None = None) -> float:
-    """When the next slot (and its tokens) begins."""
-    slot_s, _ = slot_shape()
+def next_start_at(now: float | None = None, kind: str = "veo") -> float:
+    """When the next start token is free."""
     t = now if now is not None else time.time()
-    return (int(t // slot_s) + 1) * slot_s
+    budget, span = budget_and_span(kind)
+    snap = _log_ref(kind).get()
+    starts = [float(s) for s in ((snap.to_dict() or {}) if snap.exists else {}).get("starts", [])]
+    return free_at(starts, t, budget, span)
 
 
 def queue_minutes() -> float | None:
@@ -75,3 +124,24 @@ def queue_minutes() -> float | None:
     if not enabled():
         return None
     return len(waiting(animating())) / starts_per_s() / 60.0
+
+
+def wait_for_image_call() -> None:
+    """Take an image-call token, waiting in this invocation for one to free up
+    (MEDIA_IMAGE_CALLS_PER_MIN; nothing to do when it is 0).
+
+    Unlike Veo starts, a still is made inside its own delivery (the player
+    waits for it, and an image call takes seconds, not minutes), so there is
+    no queue to dispatch from: the render waits for its turn, as it would
+    wait out a 429, but without spending the call. Past
+    MEDIA_IMAGE_PACING_WAIT_S the delivery is handed back (RetriesSpent, not
+    retried in-process) for the platform to redeliver later."""
+    if not enabled("image"):
+        return
+    give_up = time.monotonic() + get_settings().MEDIA_IMAGE_PACING_WAIT_S
+    while take_start(kind="image") is None:
+        pause = max(0.05, next_start_at(kind="image") - time.time())
+        if time.monotonic() + pause > give_up:
+            raise RetriesSpent("image-call budget (MEDIA_IMAGE_CALLS_PER_MIN) used up")
+        # A little jitter: instances woken for the same token spread out.
+        time.sleep(pause + random.uniform(0, 0.05))

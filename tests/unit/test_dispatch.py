@@ -1,4 +1,4 @@
-"""Paced Veo starts: round-robin across campaigns, and the token slots."""
+"""Paced Veo starts: round-robin across campaigns, and the rolling start log."""
 
 from __future__ import annotations
 
@@ -34,19 +34,53 @@ def test_each_campaign_is_served_oldest_first():
     assert [d["asset_id"] for d in fair_order(docs)] == [f"c-{i}" for i in range(5)]
 
 
-@pytest.mark.parametrize(("rate", "window", "shape"), [
-    (50, 60.0, (60 / 49, 1)), (30, 60.0, (60 / 29, 1)), (6, 60.0, (12.0, 1))])
-def test_no_rolling_window_holds_more_starts_than_the_budget(
-        monkeypatch, rate, window, shape):
-    monkeypatch.setenv("MEDIA_VEO_STARTS_PER_MIN", str(rate))
-    monkeypatch.setenv("MEDIA_VEO_PACING_WINDOW_S", str(window))
+def rolling_max(times: list[float], window: float) -> int:
+    times = sorted(times)
+    return max((sum(1 for u in times if t <= u < t + window) for t in times), default=0)
+
+
+@pytest.mark.parametrize(("budget", "window"), [(50, 60.0), (30, 20.0), (5, 4.0)])
+def test_no_rolling_window_holds_more_starts_than_the_budget(budget, window):
+    # Dispatches at irregular moments, some far apart: whatever their times,
+    # the admitted starts keep to the budget in every window, with one start
+    # interval to spare for the time a call takes to reach Veo.
+    span = window + window / budget
+    log: list[float] = []
+    taken = []
+    t = 0.0
+    for step in [0.01, 0.3, 2.5, 0.05, 7.0, 0.01, 0.01, 1.1] * 60:
+        t += step * window / 200  # about 150 dispatches a window
+        after = pacing.admit(log, t, budget, span)
+        if after is not None:
+            log = after
+            taken.append(t)
+    assert rolling_max([x + 0.99 * window / budget for x in taken[::2]] + taken[1::2],
+                       window) <= budget
+    assert len(taken) >= 0.9 * budget * (t / window)
+
+
+def test_a_start_nobody_took_in_time_is_not_lost():
+    # Budget 5 per 4 s. After a start at 0 nobody dispatches until 3.0 s: the
+    # four tokens unused meanwhile are still there, and the sixth start waits
+    # until the first leaves the span (4.8 s).
+    budget, span = 5, 4.8
+    log = pacing.admit([], 0.0, budget, span)
+    assert log == [0.0]
+    for _ in range(4):
+        log = pacing.admit(log, 3.0, budget, span)
+        assert log is not None
+    assert pacing.admit(log, 3.0, budget, span) is None
+    assert pacing.free_at(log, 3.0, budget, span) == pytest.approx(4.8)
+    assert pacing.admit(log, 4.81, budget, span) is not None
+
+
+def test_the_span_is_the_window_plus_one_start_interval(monkeypatch):
+    monkeypatch.setenv("MEDIA_VEO_STARTS_PER_MIN", "30")
+    monkeypatch.setenv("MEDIA_VEO_PACING_WINDOW_S", "60")
     get_settings.cache_clear()
     try:
-        assert pacing.slot_shape() == pytest.approx(shape)
-        slot_s, per_slot = pacing.slot_shape()
-        # A rolling window touches window / slot_s + 1 slots at most.
-        assert per_slot * (window / slot_s + 1) <= rate + 1e-9
-        assert per_slot * window / slot_s >= 0.9 * rate or rate < 10
+        assert pacing.budget_and_span() == (30, pytest.approx(62.0))
+        assert pacing.starts_per_s() * 60 == pytest.approx(30 * 30 / 31)
     finally:
         get_settings.cache_clear()
 
@@ -67,4 +101,67 @@ def test_weighted_by_waiting_time_an_old_clip_is_not_overtaken_forever():
     # of the quiet campaign's clip queued at 5 s, the later two yield to it.
     docs = waiting("big", 4, 0.0) + waiting("quiet", 1, 5.0)
     order = [d["asset_id"] for d in fair_order(docs, {}, interval_s=2.0)]
-    assert order == ["big-0", "big-1", "quiet-0", "big-2", "big-3"]
+    assert order == ["big-0", "big-1", "big-2", "quiet-0", "big-3"]
+
+
+def burst(campaign: str, n: int, at: float) -> list[dict]:
+    return [{"campaign_id": campaign, "asset_id": f"{campaign}-{i}",
+             "video_queued_at": at + i * 0.01} for i in range(n)]
+
+
+def test_a_burst_holds_others_back_no_longer_than_if_published_at_the_quota_rate():
+    # 10 clips at once, one start a second: a clip queued 3.5 s later goes
+    # after the burst's first four (turns 0-3 s), not after all ten.
+    docs = burst("big", 10, 0.0) + waiting("quiet", 1, 3.5)
+    order = [d["asset_id"] for d in fair_order(docs, {}, interval_s=1.0)]
+    assert order.index("quiet-0") == 4
+
+
+def test_a_campaign_publishing_no_faster_than_the_quota_keeps_its_place():
+    # A busy campaign with five clips rendering and more waiting, each queued
+    # 2 s apart (slower than one start a second): none of them was a burst,
+    # so a quiet campaign's clip queued at 12.5 s goes after every busy clip
+    # queued before it, not ahead of them.
+    rendering = [dict(d, video_operation="op") for d in waiting("busy", 5, 0.0)]
+    for i, d in enumerate(rendering):
+        d["video_queued_at"] = i * 2.0
+    queued = [{"campaign_id": "busy", "asset_id": f"busy-{i}", "video_queued_at": i * 2.0}
+              for i in range(5, 8)]
+    docs = queued + waiting("quiet", 1, 12.5)
+    order = [d["asset_id"] for d in fair_order(docs, {"busy": 5}, 1.0, rendering)]
+    assert order == ["busy-5", "busy-6", "quiet-0", "busy-7"]
+
+
+def test_clips_already_rendering_keep_a_burst_spread_across_dispatch_calls():
+    # Four of a 10-clip burst started already; the other six keep the turns
+    # 4..9 s, so a clip queued at 5.5 s still goes between them.
+    clips = burst("big", 10, 0.0)
+    rendering = [dict(d, video_operation="op") for d in clips[:4]]
+    docs = clips[4:] + waiting("quiet", 1, 5.5)
+    order = [d["asset_id"] for d in fair_order(docs, {"big": 4}, 1.0, rendering)]
+    assert order == ["big-4", "big-5", "quiet-0", "big-6", "big-7", "big-8", "big-9"]
+
+
+def test_an_image_call_waits_for_its_token_or_hands_the_delivery_back(monkeypatch):
+    import time
+
+    from shared.core.errors import RetriesSpent
+
+    monkeypatch.setenv("MEDIA_IMAGE_CALLS_PER_MIN", "2")
+    monkeypatch.setenv("MEDIA_IMAGE_PACING_WAIT_S", "5")
+    get_settings.cache_clear()
+    try:
+        tokens = iter([None, None, 1.0])
+        asked: list[str] = []
+        monkeypatch.setattr(pacing, "take_start",
+                            lambda kind="veo": asked.append(kind) or next(tokens))
+        monkeypatch.setattr(pacing, "next_start_at", lambda kind="veo": time.time() + 0.01)
+        pacing.wait_for_image_call()
+        assert asked == ["image"] * 3
+        # The next token is past the wait budget: no sleeping, straight back.
+        monkeypatch.setattr(pacing, "take_start", lambda kind="veo": None)
+        monkeypatch.setattr(pacing, "next_start_at", lambda kind="veo": time.time() + 100)
+        with pytest.raises(RetriesSpent):
+            pacing.wait_for_image_call()
+    finally:
+        get_settings.cache_clear()

@@ -27,7 +27,7 @@ def test_the_same_documents_as_the_chained_references(db: firestore.Client) -> N
     assert db.collection(paths.sessions_collection("c1")).document("s1").path \
         == paths.ledger_doc("c1", "s1")
     assert paths.spend_shard_doc("2026-11-26", 3) == "spend_days/2026-11-26/shards/3"
-    assert paths.pacing_doc("42") == "pacing/veo-42"
+    assert paths.pacing_doc("veo-log") == "pacing/veo-log"
     assert paths.sse_ticket_doc("t") == "sse_tickets/t"
     assert paths.sse_streams_doc("k") == "sse_streams/k"
     assert paths.asset_doc("c", "a").split("/")[-2] == paths.MEDIA

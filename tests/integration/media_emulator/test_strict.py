@@ -162,6 +162,22 @@ def test_quota_rejects_bad_specs(control):
     assert control("POST", "quota", {"method": "nope", "per_minute": 1})[0] == 400
     assert control("POST", "quota", {"method": "generateContent", "per_minute": -1})[0] == 400
     assert control("POST", "quota", {"method": "generateContent", "limit": 1})[0] == 400
+    assert control("POST", "quota", {"method": "generateContent", "per_minute": 1,
+                                     "window_s": 0})[0] == 400
+
+
+def test_a_compressed_benchmark_shortens_the_quota_window(monkeypatch):
+    from infra.media_emulator import quota
+
+    book = quota.QuotaBook()
+    book.set("predictLongRunning", 2, window_s=20.0)
+    now = [1000.0]
+    monkeypatch.setattr(quota.time, "monotonic", lambda: now[0])
+    assert book.admit("predictLongRunning") and book.admit("predictLongRunning")
+    now[0] += 19.5
+    assert not book.admit("predictLongRunning")
+    now[0] += 0.6
+    assert book.admit("predictLongRunning")
 
 
 def test_quota_is_a_rolling_window(monkeypatch):

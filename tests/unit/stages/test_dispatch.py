@@ -19,16 +19,16 @@ from tests.unit.stages.helpers import aid, configure, deliver_request, drain, pl
 
 @pytest.fixture
 def paced(monkeypatch: pytest.MonkeyPatch) -> None:
-    # One start token per hour: the second clip always waits for the next slot.
-    configure(monkeypatch, MEDIA_VEO_STARTS_PER_MIN="2", MEDIA_VEO_PACING_WINDOW_S="3600")
+    # One start per hour (counted over two): the second clip always waits.
+    configure(monkeypatch, MEDIA_VEO_STARTS_PER_MIN="1", MEDIA_VEO_PACING_WINDOW_S="3600")
 
 
 def test_a_clip_waits_for_a_token_holding_its_budget_and_starts_once_when_one_frees(
         world: World, image: FakeImageModel, video: FakeVideoModel, paced: None,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pacing, "next_slot_at", lambda now=None: time.time() + 60)
-    mid_slot = time.time() // 3600 * 3600 + 1800  # pacing's clock: no slot ends meanwhile
-    monkeypatch.setattr(pacing, "time", SimpleNamespace(time=lambda: mid_slot))
+    monkeypatch.setattr(pacing, "next_start_at", lambda now=None, kind="veo": time.time() + 60)
+    frozen = time.time()  # pacing's clock: no start leaves the log meanwhile
+    monkeypatch.setattr(pacing, "time", SimpleNamespace(time=lambda: frozen))
     for request_id in ("req-first", "req-second"):
         deliver_request(request(request_id), image)
     drain(world, video)
@@ -38,8 +38,9 @@ def test_a_clip_waits_for_a_token_holding_its_budget_and_starts_once_when_one_fr
     assert len(video.starts) == 1
     held = {f"{aid('req-second')}:video": plan_of(second).video_micros}
     assert world.books("c1", "s1")[0] == held
-    assert dispatch.dispatch(video) == {"started": 0, "busy": 0}  # same slot: no token
-    monkeypatch.setattr(pacing, "time", SimpleNamespace(time=lambda: mid_slot + 3600))
+    assert dispatch.dispatch(video) == {"started": 0, "busy": 0}  # the budget is used
+    # Past the log's span (window + one start interval): the token is free.
+    monkeypatch.setattr(pacing, "time", SimpleNamespace(time=lambda: frozen + 7201))
     assert dispatch.dispatch(video)["started"] == 1
     assert dispatch.dispatch(video)["started"] == 0  # started once
     drain(world, video)
@@ -50,7 +51,7 @@ def test_a_clip_waits_for_a_token_holding_its_budget_and_starts_once_when_one_fr
 def test_a_clip_whose_turn_comes_after_its_deadline_degrades_at_once(
         world: World, image: FakeImageModel, video: FakeVideoModel, paced: None,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pacing, "next_slot_at", lambda now=None: time.time() + 600)
+    monkeypatch.setattr(pacing, "next_start_at", lambda now=None, kind="veo": time.time() + 600)
     deliver_request(request("req-first"), image)
     # Published 14 minutes ago: a start in 10 minutes ends past the 15-minute deadline.
     late = datetime.now(UTC) - timedelta(minutes=14)
