@@ -6,6 +6,7 @@ import struct
 import zlib
 
 import pytest
+
 from shared.core.errors import PermanentError
 from shared.store.media_models import png_size, png_still
 

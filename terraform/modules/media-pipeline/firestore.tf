@@ -60,7 +60,7 @@ resource "google_firestore_database" "default" {
 }
 
 # Short-lived documents Firestore deletes itself: the event-stream tickets
-# (shared/api/streams.py) and the Veo start-pacing slots (shared/store/pacing.py)
+# (shared/api/streams.py) and the idle start logs (shared/store/pacing.py)
 # carry `delete_after`, a Timestamp (a TTL policy ignores any other type).
 # Deletion comes within about a day of it; the code never trusts a document
 # past its own `expires_at`, so the delay is only storage.
