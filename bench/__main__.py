@@ -25,8 +25,7 @@ def main(argv: list[str] | None = None) -> int:
             pipeline.still_overhead(table, stack, sequential=3, concurrent=3)
         else:
             pipeline.still_overhead(table, stack)
-        print("== completion lag (Veo ops of 20-60 s, finished by the bucket's event)",
-              flush=True)
+        print("== completion lag (Veo ops of 20-60 s, finished by the bucket's event)", flush=True)
         latencies = [2.0, 3.0] if args.quick else [20.0, 28.0, 36.0, 44.0, 52.0, 60.0]
         pipeline.completion_lag(table, stack, latencies)
         print("== ledger contention", flush=True)

@@ -57,8 +57,11 @@ async def _turn(call: Any) -> float:
 
 
 def _args(i: int) -> dict[str, Any]:
-    return {"cutscene_type": "emotional_peak", "image_prompt": f"rain on the bridge, take {i}",
-            "motion_prompt": "camera holds"}
+    return {
+        "cutscene_type": "emotional_peak",
+        "image_prompt": f"rain on the bridge, take {i}",
+        "motion_prompt": "camera holds",
+    }
 
 
 def run(table: Table, stack: Any, turns: int = 10) -> None:
@@ -71,19 +74,26 @@ def run(table: Table, stack: Any, turns: int = 10) -> None:
         ctx = TurnContext(campaign_id="loop", session_id=f"s{i}", turn_number=i, client=client)
         registry = Registry()
         register_tools(registry, ctx)
-        adapter.append(asyncio.run(_turn(
-            lambda r=registry, i=i: r.async_execute("trigger_cutscene", _args(i)))))
+        adapter.append(
+            asyncio.run(
+                _turn(lambda r=registry, i=i: r.async_execute("trigger_cutscene", _args(i)))
+            )
+        )
 
-        fresh = TurnContext(campaign_id="loop", session_id=f"b{i}", turn_number=i,
-                            client=client)
+        fresh = TurnContext(campaign_id="loop", session_id=f"b{i}", turn_number=i, client=client)
 
         async def blocking(c: TurnContext = fresh, i: int = i) -> Any:
             return handle_function_call({"name": "trigger_cutscene", "args": _args(i)}, c)
 
         baseline.append(asyncio.run(_turn(blocking)))
     a, b = summary(adapter), summary(baseline)
-    table.add("aidm loop lag", "register_tools max lag ms (worst turn)", a["max"],
-              f"<= {TARGET_MS:.0f} ms", a["max"] <= TARGET_MS)
+    table.add(
+        "aidm loop lag",
+        "register_tools max lag ms (worst turn)",
+        a["max"],
+        f"<= {TARGET_MS:.0f} ms",
+        a["max"] <= TARGET_MS,
+    )
     table.add("aidm loop lag", "register_tools lag ms p50", a["p50"])
     table.add("aidm loop lag", "sync handler on the loop max lag ms", b["max"])
     table.add("aidm loop lag", "sync handler on the loop lag ms p50", b["p50"])

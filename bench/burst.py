@@ -35,12 +35,17 @@ def _message(i: int, rng: random.Random) -> dict[str, Any]:
     campaign = "c1" if i % 2 else "c2"
     still = i % 3 == 0
     return build_message(
-        request_id=f"burst-{os.getpid()}-{i:05d}", campaign_id=campaign,
-        session_id=rng.choice(SESSIONS), turn_number=i,
+        request_id=f"burst-{os.getpid()}-{i:05d}",
+        campaign_id=campaign,
+        session_id=rng.choice(SESSIONS),
+        turn_number=i,
         kind="npc_portrait" if still else "cutscene",
-        cutscene_type=None if still else "action_climax", subject="Rei" if still else None,
+        cutscene_type=None if still else "action_climax",
+        subject="Rei" if still else None,
         image_prompt=f"a duel on a bridge at dusk, take {i}",
-        motion_prompt=None if still else "slow push in", duration_seconds=None if still else 4)
+        motion_prompt=None if still else "slow push in",
+        duration_seconds=None if still else 4,
+    )
 
 
 def _publish_all(messages: list[bytes]) -> None:
@@ -96,14 +101,25 @@ def run(stack, n: int = 300, deadline_s: float | None = None, seed: int = 11) ->
     for m in rng.sample(originals, max(1, n // 10)):  # duplicates, same body
         bodies.append(json.dumps(m).encode())
     for m in rng.sample(originals, max(1, n // 20)):  # duplicates, another body
-        bodies.append(json.dumps({**m, "turn_number": m["turn_number"] + 1000,
-                                  "session_id": rng.choice(SESSIONS)}).encode())
+        bodies.append(
+            json.dumps(
+                {**m, "turn_number": m["turn_number"] + 1000, "session_id": rng.choice(SESSIONS)}
+            ).encode()
+        )
     rng.shuffle(bodies)
     faults = max(5, n // 20)
-    emulator(stack, "POST", "/_emulator/faults",
-             {"method": "generateContent", "kind": "http", "status": 503, "count": faults})
-    emulator(stack, "POST", "/_emulator/faults",
-             {"method": "predictLongRunning", "kind": "http", "status": 429, "count": faults})
+    emulator(
+        stack,
+        "POST",
+        "/_emulator/faults",
+        {"method": "generateContent", "kind": "http", "status": 503, "count": faults},
+    )
+    emulator(
+        stack,
+        "POST",
+        "/_emulator/faults",
+        {"method": "predictLongRunning", "kind": "http", "status": 429, "count": faults},
+    )
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=len(KILLED) + 1) as pool:
         kills = [pool.submit(_kill_when_busy, stack, name) for name in WORKERS]
@@ -133,20 +149,38 @@ def run(stack, n: int = 300, deadline_s: float | None = None, seed: int = 11) ->
     for cid in CAMPAIGNS:
         for sid in SESSIONS:
             bal = ledger.read_balance(cid, sid)
-            cost = sum(round((d.get("cost_usd") or 0) * 1_000_000) for d in docs
-                       if d.get("campaign_id") == cid and d.get("session_id") == sid)
-            sessions.append({"campaign": cid, "session": sid, "spent": bal.spent_micros,
-                             "reserved": bal.reserved_micros, "cost": cost,
-                             "cap": round(caps[cid] * 1_000_000)})
+            cost = sum(
+                round((d.get("cost_usd") or 0) * 1_000_000)
+                for d in docs
+                if d.get("campaign_id") == cid and d.get("session_id") == sid
+            )
+            sessions.append(
+                {
+                    "campaign": cid,
+                    "session": sid,
+                    "spent": bal.spent_micros,
+                    "reserved": bal.reserved_micros,
+                    "cost": cost,
+                    "cap": round(caps[cid] * 1_000_000),
+                }
+            )
     counted = calls(stack)
     images = sum(1 for d in docs if d.get("image"))
     videos = sum(1 for d in docs if d.get("video"))
     return {
-        "requests": n, "messages": len(bodies), "killed": killed, "faults": faults * 2,
+        "requests": n,
+        "messages": len(bodies),
+        "killed": killed,
+        "faults": faults * 2,
         "restarts": {name: stack.restarts(name) for name in KILLED},
-        "open": len(open_ids), "statuses": statuses, "elapsed_s": round(elapsed, 1),
+        "open": len(open_ids),
+        "statuses": statuses,
+        "elapsed_s": round(elapsed, 1),
         "slowest_terminal_s": round(max(last_change.values(), default=0.0), 1),
-        "sessions": sessions, "calls": counted, "images": images, "videos": videos,
+        "sessions": sessions,
+        "calls": counted,
+        "images": images,
+        "videos": videos,
         "ok": {
             "all_terminal": not open_ids,
             "nothing_reserved": all(s["reserved"] == 0 for s in sessions),
@@ -159,20 +193,37 @@ def run(stack, n: int = 300, deadline_s: float | None = None, seed: int = 11) ->
 
 
 def report(table: Table, figures: dict[str, Any]) -> None:
-    table.add("burst", "requests (messages with duplicates)",
-              f"{figures['requests']} ({figures['messages']})")
+    table.add(
+        "burst",
+        "requests (messages with duplicates)",
+        f"{figures['requests']} ({figures['messages']})",
+    )
     table.add("burst", "Vertex faults injected", figures["faults"])
-    table.add("burst", "functions killed / replaced",
-              f"{len(figures['killed'])} / {sum(figures['restarts'].values())}")
-    table.add("burst", "all terminal: slowest (s)", figures["slowest_terminal_s"],
-              "< MEDIA_DEADLINE_S", figures["ok"]["all_terminal"])
+    table.add(
+        "burst",
+        "functions killed / replaced",
+        f"{len(figures['killed'])} / {sum(figures['restarts'].values())}",
+    )
+    table.add(
+        "burst",
+        "all terminal: slowest (s)",
+        figures["slowest_terminal_s"],
+        "< MEDIA_DEADLINE_S",
+        figures["ok"]["all_terminal"],
+    )
     table.add("burst", "statuses", json.dumps(figures["statuses"], sort_keys=True))
     for key in ("nothing_reserved", "spent_is_cost", "within_cap", "calls_cover_charges"):
         table.add("burst", key, str(figures["ok"][key]), "True", figures["ok"][key])
-    table.add("burst", "image calls / stills kept",
-              f"{figures['calls'].get('generateContent')} / {figures['images']}")
-    table.add("burst", "Veo starts / clips kept",
-              f"{figures['calls'].get('predictLongRunning')} / {figures['videos']}")
+    table.add(
+        "burst",
+        "image calls / stills kept",
+        f"{figures['calls'].get('generateContent')} / {figures['images']}",
+    )
+    table.add(
+        "burst",
+        "Veo starts / clips kept",
+        f"{figures['calls'].get('predictLongRunning')} / {figures['videos']}",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

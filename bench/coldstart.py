@@ -36,8 +36,13 @@ from google.cloud import firestore, storage, pubsub_v1
 def measure(body: str, runs: int = 5) -> tuple[float, float]:
     times, rss = [], []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", PROBE.format(root=str(ROOT), body=body)],
-                             capture_output=True, text=True, check=True, cwd=ROOT)
+        out = subprocess.run(
+            [sys.executable, "-c", PROBE.format(root=str(ROOT), body=body)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
         row = json.loads(out.stdout.strip().splitlines()[-1])
         times.append(row["ms"])
         rss.append(row["rss_mb"])

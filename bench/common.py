@@ -32,9 +32,13 @@ def pct(values: list[float], q: float) -> float:
 
 
 def summary(values: list[float]) -> dict[str, float]:
-    return {"n": len(values), "p50": pct(values, 50), "p95": pct(values, 95),
-            "mean": statistics.fmean(values) if values else float("nan"),
-            "max": max(values) if values else float("nan")}
+    return {
+        "n": len(values),
+        "p50": pct(values, 50),
+        "p95": pct(values, 95),
+        "mean": statistics.fmean(values) if values else float("nan"),
+        "max": max(values) if values else float("nan"),
+    }
 
 
 class Table:
@@ -43,10 +47,12 @@ class Table:
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
 
-    def add(self, bench: str, figure: str, value: Any, target: str = "",
-            met: bool | None = None) -> None:
-        self.rows.append({"bench": bench, "figure": figure, "value": value,
-                          "target": target, "met": met})
+    def add(
+        self, bench: str, figure: str, value: Any, target: str = "", met: bool | None = None
+    ) -> None:
+        self.rows.append(
+            {"bench": bench, "figure": figure, "value": value, "target": target, "met": met}
+        )
         shown = f"{value:.3f}" if isinstance(value, float) else str(value)
         mark = "" if met is None else ("  met" if met else "  NOT MET")
         print(f"  {bench:<18} {figure:<40} {shown:>12}  {target}{mark}", flush=True)

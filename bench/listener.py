@@ -14,16 +14,28 @@ def main(campaign_id: str) -> None:
 
     db = firestore_client()
     # "*": every campaign's media at once (the scale benchmark).
-    media = (db.collection_group("media") if campaign_id == "*" else
-             db.collection("campaigns").document(campaign_id).collection("media"))
+    media = (
+        db.collection_group("media")
+        if campaign_id == "*"
+        else db.collection("campaigns").document(campaign_id).collection("media")
+    )
 
     def on_change(_docs, changes, _read_time) -> None:
         stamp = time.time()
         for change in changes:
             doc = change.document.to_dict() or {}
-            print(json.dumps({"t": stamp, "asset_id": change.document.id,
-                              "status": doc.get("status"), "image": bool(doc.get("image")),
-                              "video": bool(doc.get("video"))}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "t": stamp,
+                        "asset_id": change.document.id,
+                        "status": doc.get("status"),
+                        "image": bool(doc.get("image")),
+                        "video": bool(doc.get("video")),
+                    }
+                ),
+                flush=True,
+            )
 
     watch = media.on_snapshot(on_change)
     print(json.dumps({"ready": True}), flush=True)

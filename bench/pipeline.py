@@ -26,8 +26,12 @@ class Listener:
 
     def __init__(self, env: dict[str, str], campaign: str = CAMPAIGN) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.listener", campaign], cwd=ROOT,
-            env={**os.environ, **env}, stdout=subprocess.PIPE, text=True)
+            [sys.executable, "-m", "bench.listener", campaign],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         self.seen: dict[str, dict[str, float]] = defaultdict(dict)
         self.ready = threading.Event()
         self.lock = threading.Lock()
@@ -72,9 +76,17 @@ def _publish(message: dict) -> float:
 
 
 def _cutscene(n: int, **over) -> dict:
-    return build_message(campaign_id=CAMPAIGN, session_id="s1", turn_number=n, kind="cutscene",
-                         cutscene_type="action_climax", image_prompt=f"bench still {n}",
-                         motion_prompt="slow push in", duration_seconds=4, **over)
+    return build_message(
+        campaign_id=CAMPAIGN,
+        session_id="s1",
+        turn_number=n,
+        kind="cutscene",
+        cutscene_type="action_climax",
+        image_prompt=f"bench still {n}",
+        motion_prompt="slow push in",
+        duration_seconds=4,
+        **over,
+    )
 
 
 def still_overhead(table: Table, stack, sequential: int = 30, concurrent: int = 10) -> None:
@@ -101,18 +113,23 @@ def still_overhead(table: Table, stack, sequential: int = 30, concurrent: int = 
     # time, so concurrent requests queue in front of the function; the asset
     # is created as its delivery starts, so visible - created_at leaves that
     # queue (and the publish) out.
-    docs = {m["request_id"]: wait_terminal(CAMPAIGN, m["request_id"], timeout=120)
-            for m in sequential_msgs + msgs}
-    seen = {m["request_id"]: listener.seen[asset_id_for(m["request_id"])]["image"]
-            for m in sequential_msgs + msgs}
+    docs = {
+        m["request_id"]: wait_terminal(CAMPAIGN, m["request_id"], timeout=120)
+        for m in sequential_msgs + msgs
+    }
+    seen = {
+        m["request_id"]: listener.seen[asset_id_for(m["request_id"])]["image"]
+        for m in sequential_msgs + msgs
+    }
     for doc in docs.values():
         for stage, ms in (doc.get("stage_ms") or {}).items():
             stages[stage].append(ms)
     for name, group in (("sequential", sequential_msgs), ("concurrent", msgs)):
-        from_delivery = [(seen[m["request_id"]] - docs[m["request_id"]]["created_at"].timestamp())
-                         * 1000 for m in group]
-        model = [(docs[m["request_id"]].get("stage_ms") or {}).get("image_model", 0)
-                 for m in group]
+        from_delivery = [
+            (seen[m["request_id"]] - docs[m["request_id"]]["created_at"].timestamp()) * 1000
+            for m in group
+        ]
+        model = [(docs[m["request_id"]].get("stage_ms") or {}).get("image_model", 0) for m in group]
         s_fd = summary(from_delivery)
         s_ours = summary([d - mm for d, mm in zip(from_delivery, model, strict=True)])
         table.add("still overhead", f"{name} from delivery p50 ms", s_fd["p50"])
@@ -120,12 +137,29 @@ def still_overhead(table: Table, stack, sequential: int = 30, concurrent: int = 
         table.add("still overhead", f"{name} ours (minus model) p50 ms", s_ours["p50"])
     for name, values in (("sequential", seq), ("concurrent", conc)):
         s = summary([v * 1000 for v in values])
-        table.add("still overhead", f"{name} x{len(values)} p50 ms", s["p50"], "<= 250 ms",
-                  s["p50"] <= 250)
-        table.add("still overhead", f"{name} x{len(values)} p95 ms", s["p95"], "<= 500 ms",
-                  s["p95"] <= 500)
-    for stage in ("admit", "reserve", "image", "image_model", "video_start", "video_wait",
-                  "video_store"):
+        table.add(
+            "still overhead",
+            f"{name} x{len(values)} p50 ms",
+            s["p50"],
+            "<= 250 ms",
+            s["p50"] <= 250,
+        )
+        table.add(
+            "still overhead",
+            f"{name} x{len(values)} p95 ms",
+            s["p95"],
+            "<= 500 ms",
+            s["p95"] <= 500,
+        )
+    for stage in (
+        "admit",
+        "reserve",
+        "image",
+        "image_model",
+        "video_start",
+        "video_wait",
+        "video_store",
+    ):
         if stages.get(stage):
             table.add("still overhead", f"stage_ms {stage} p50", summary(stages[stage])["p50"])
 
@@ -155,8 +189,10 @@ def completion_lag(table: Table, stack, latencies: list[float]) -> None:
                     started[aid] = float(doc["video_started_at"]) + video_s
                     break
                 time.sleep(0.02)
-        lags = [listener.wait_for(aid, "status:complete", timeout=200) - done_at
-                for aid, done_at in started.items()]
+        lags = [
+            listener.wait_for(aid, "status:complete", timeout=200) - done_at
+            for aid, done_at in started.items()
+        ]
         veo_polls = calls(stack)["fetchPredictOperation"]
     finally:
         listener.stop()

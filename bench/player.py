@@ -21,9 +21,16 @@ from pathlib import Path
 from bench.common import ROOT, Table, start_stack, summary
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 CAMPAIGN = "bench-player"
 
 
@@ -43,9 +50,12 @@ def stack_start(table: Table, runs: int) -> None:
 
 
 def _latency(stack, image_s: float, video_s: float) -> None:
-    req = urllib.request.Request(stack.env["GENAI_EMULATOR_URL"] + "/_emulator/latency",
-                                 data=json.dumps({"image_s": image_s, "video_s": video_s}).encode(),
-                                 method="POST", headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        stack.env["GENAI_EMULATOR_URL"] + "/_emulator/latency",
+        data=json.dumps({"image_s": image_s, "video_s": video_s}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     urllib.request.urlopen(req, timeout=10).close()
 
 
@@ -63,18 +73,23 @@ def complete_to_playing(table: Table, stack, n: int) -> None:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.goto(f"{stack.env['DEMO_URL']}?user=alice&campaign={CAMPAIGN}"
-                      f"&session=s1#token={token}")
+            page.goto(
+                f"{stack.env['DEMO_URL']}?user=alice&campaign={CAMPAIGN}&session=s1#token={token}"
+            )
             page.wait_for_function("window.cutsceneReady === true", timeout=60_000)
             for i in range(n):
                 message = cutscene(100 + i, campaign_id=CAMPAIGN)
                 publish(message)
                 doc = wait_terminal(CAMPAIGN, message["request_id"])
                 page.wait_for_selector(
-                    f'.cs-card[data-asset-id="{doc["asset_id"]}"].cs-playing', timeout=60_000)
+                    f'.cs-card[data-asset-id="{doc["asset_id"]}"].cs-playing', timeout=60_000
+                )
                 events = page.evaluate("window.cutsceneTimeline")
-                played = [e for e in events if e["event"] == "cutscene:playing"
-                          and e["assetId"] == doc["asset_id"]]
+                played = [
+                    e
+                    for e in events
+                    if e["event"] == "cutscene:playing" and e["assetId"] == doc["asset_id"]
+                ]
                 values.append(float(played[0]["msFromCompletedAt"]))
         finally:
             browser.close()

@@ -69,28 +69,42 @@ def instance_seconds(log_dir, functions: tuple[str, ...]) -> float:
     return total
 
 
-def one_run(table: Table, label: str, paced: bool, cutscenes: int, campaigns: int,
-            quota_per_min: int, clip_s: tuple[float, float],
-            fairness: str = "waiting") -> dict[str, float]:
+def one_run(
+    table: Table,
+    label: str,
+    paced: bool,
+    cutscenes: int,
+    campaigns: int,
+    quota_per_min: int,
+    clip_s: tuple[float, float],
+    fairness: str = "waiting",
+) -> dict[str, float]:
     window = 60.0 / COMPRESS
-    env = {"MEDIA_DEADLINE_S": str(int(900 / COMPRESS)),
-           "MEDIA_VEO_PACING_WINDOW_S": str(window),
-           "MEDIA_VEO_STARTS_PER_MIN": str(quota_per_min if paced else 0),
-           "MEDIA_VIDEO_EXPECTED_S": str(clip_s[1] / COMPRESS),
-           "MEDIA_VIDEO_EXPECTED_PER_S": "0",
-           "MEDIA_VIDEO_SWEEP_FIRST_S": "1", "MEDIA_VIDEO_SWEEP_MAX_S": "5",
-           "MEDIA_VIDEO_SWEEP_EVERY_S": "1", "MEDIA_VEO_FAIRNESS": fairness,
-           # Unpaced starts wait out 429s in-process, on the compressed clock too.
-           "MEDIA_VEO_QUOTA_WAIT_S": str(int(300 / COMPRESS))}
+    env = {
+        "MEDIA_DEADLINE_S": str(int(900 / COMPRESS)),
+        "MEDIA_VEO_PACING_WINDOW_S": str(window),
+        "MEDIA_VEO_STARTS_PER_MIN": str(quota_per_min if paced else 0),
+        "MEDIA_VIDEO_EXPECTED_S": str(clip_s[1] / COMPRESS),
+        "MEDIA_VIDEO_EXPECTED_PER_S": "0",
+        "MEDIA_VIDEO_SWEEP_FIRST_S": "1",
+        "MEDIA_VIDEO_SWEEP_MAX_S": "5",
+        "MEDIA_VIDEO_SWEEP_EVERY_S": "1",
+        "MEDIA_VEO_FAIRNESS": fairness,
+        # Unpaced starts wait out 429s in-process, on the compressed clock too.
+        "MEDIA_VEO_QUOTA_WAIT_S": str(int(300 / COMPRESS)),
+    }
     stack = start_stack(env, log_dir=ROOT / ".local" / "logs" / f"scale-{label}-{os.getpid()}")
     try:
         rng = random.Random(16)
         video_s = (clip_s[0] + clip_s[1]) / 2 / COMPRESS
         emulator(stack, "POST", "/_emulator/latency", {"image_s": 0, "video_s": video_s})
         # Veo's quota, enforced by the emulator on the compressed clock.
-        emulator(stack, "POST", "/_emulator/quota", {"method": "predictLongRunning",
-                                                     "per_minute": quota_per_min,
-                                                     "window_s": window})
+        emulator(
+            stack,
+            "POST",
+            "/_emulator/quota",
+            {"method": "predictLongRunning", "per_minute": quota_per_min, "window_s": window},
+        )
         # Unequal bursts: a few loud campaigns, many quiet ones.
         names = [f"scale{c:02d}" for c in range(campaigns)]
         weights = [8 if c < campaigns // 8 else 1 for c in range(campaigns)]
@@ -104,10 +118,16 @@ def one_run(table: Table, label: str, paced: bool, cutscenes: int, campaigns: in
         try:
             t0 = time.time()
             for n, campaign in enumerate(plan):
-                msg = build_message(campaign_id=campaign, session_id="s1", turn_number=n + 1,
-                                    kind="cutscene", cutscene_type="action_climax",
-                                    image_prompt=f"scale still {n}", motion_prompt="push in",
-                                    duration_seconds=4)
+                msg = build_message(
+                    campaign_id=campaign,
+                    session_id="s1",
+                    turn_number=n + 1,
+                    kind="cutscene",
+                    cutscene_type="action_climax",
+                    image_prompt=f"scale still {n}",
+                    motion_prompt="push in",
+                    duration_seconds=4,
+                )
                 published[asset_id_for(msg["request_id"])] = (campaign, time.time())
                 _publish(msg)
                 time.sleep(max(0.0, t0 + (n + 1) * gap - time.time()))
@@ -135,20 +155,33 @@ def wait_all(published: dict[str, tuple[str, float]], timeout: float) -> dict[st
     return docs
 
 
-def report(table: Table, label: str, stack: Any, published: dict[str, tuple[str, float]],
-           docs: dict[str, dict], seen: dict[str, dict], quota: int,
-           window: float) -> dict[str, float]:
+def report(
+    table: Table,
+    label: str,
+    stack: Any,
+    published: dict[str, tuple[str, float]],
+    docs: dict[str, dict],
+    seen: dict[str, dict],
+    quota: int,
+    window: float,
+) -> dict[str, float]:
     from shared.store import ledger
 
     bench = f"scale {label}"
     figures: dict[str, float] = {}
     dump_starts(stack.log_dir, published, docs)
-    starts = sorted(float(d["video_started_at"]) for d in docs.values()
-                    if d.get("video_started_at"))
+    starts = sorted(
+        float(d["video_started_at"]) for d in docs.values() if d.get("video_started_at")
+    )
     if starts and starts[-1] - starts[0] > window:
         rate = per_window(starts, window)
-        table.add(bench, "Veo starts per quota window (backlog)", rate, f">= 90% of {quota}",
-                  rate >= 0.9 * quota)
+        table.add(
+            bench,
+            "Veo starts per quota window (backlog)",
+            rate,
+            f">= 90% of {quota}",
+            rate >= 0.9 * quota,
+        )
         figures["starts per window"] = rate
     # The emulator's own 429s on Veo starts (a start waits them out and tries
     # again, so one clip may count several).
@@ -169,8 +202,7 @@ def report(table: Table, label: str, stack: Any, published: dict[str, tuple[str,
     waits: dict[str, list[float]] = defaultdict(list)
     for aid, doc in docs.items():
         if doc.get("video_started_at"):
-            waits[published[aid][0]].append(
-                float(doc["video_started_at"]) - published[aid][1])
+            waits[published[aid][0]].append(float(doc["video_started_at"]) - published[aid][1])
     means = [sum(w) / len(w) for w in waits.values() if w]
     fairness = jain(means)
     table.add(bench, "Jain index of campaign mean wait", fairness, ">= 0.9", fairness >= 0.9)
@@ -184,18 +216,26 @@ def report(table: Table, label: str, stack: Any, published: dict[str, tuple[str,
     figures["mean wait s"] = sum(every) / max(1, len(every))
     table.add(bench, "mean wait s (published -> started)", figures["mean wait s"])
     # Operation done ~ its MP4 written (the finalize event's timeCreated).
-    lags = [seen[aid]["status:complete"] - float(doc["video_output_at"])
-            for aid, doc in docs.items()
-            if doc.get("status") == "complete" and doc.get("video_output_at")
-            and "status:complete" in seen.get(aid, {})]
+    lags = [
+        seen[aid]["status:complete"] - float(doc["video_output_at"])
+        for aid, doc in docs.items()
+        if doc.get("status") == "complete"
+        and doc.get("video_output_at")
+        and "status:complete" in seen.get(aid, {})
+    ]
     p50 = summary(lags)["p50"] if lags else float("nan")
     table.add(bench, "completion lag p50 s (listener)", p50, "<= 1 s", p50 <= 1.0)
     figures["completion lag p50 s"] = p50
-    written = [d["updated_at"].timestamp() - float(d["video_output_at"])
-               for d in docs.values() if d.get("status") == "complete"
-               and d.get("video_output_at") and d.get("updated_at")]
-    table.add(bench, "completion lag p50 s (complete written)",
-              summary(written)["p50"] if written else float("nan"))
+    written = [
+        d["updated_at"].timestamp() - float(d["video_output_at"])
+        for d in docs.values()
+        if d.get("status") == "complete" and d.get("video_output_at") and d.get("updated_at")
+    ]
+    table.add(
+        bench,
+        "completion lag p50 s (complete written)",
+        summary(written)["p50"] if written else float("nan"),
+    )
     statuses: dict[str, int] = defaultdict(int)
     for doc in docs.values():
         statuses[f"{doc['status']}:{doc.get('status_reason') or ''}"] += 1
@@ -207,8 +247,11 @@ def report(table: Table, label: str, stack: Any, published: dict[str, tuple[str,
         balance = ledger.read_balance(campaign, "s1")
         overspend += max(0, balance.spent_micros + balance.reserved_micros - balance.cap_micros)
         reserved += balance.reserved_micros
-        costs = sum(round((d.get("cost_usd") or 0) * 1_000_000) for a, d in docs.items()
-                    if published[a][0] == campaign)
+        costs = sum(
+            round((d.get("cost_usd") or 0) * 1_000_000)
+            for a, d in docs.items()
+            if published[a][0] == campaign
+        )
         double += abs(balance.spent_micros - costs)  # a double charge shows here
     table.add(bench, "overspend usd", overspend / 1e6, "0", overspend == 0)
     table.add(bench, "charged beyond recorded cost usd", double / 1e6, "0", double == 0)
@@ -223,19 +266,24 @@ def per_window(starts: list[float], window: float) -> float:
     last overstates it when starts come in clumps: a window's worth at once
     at the start, as the rolling log allows, counts as if it had taken no
     time.)"""
-    positions = [starts[0] + i * 0.1
-                 for i in range(int((starts[-1] - window - starts[0]) / 0.1) + 1)]
-    counts = [bisect.bisect_left(starts, t + window) - bisect.bisect_left(starts, t)
-              for t in positions]
+    positions = [
+        starts[0] + i * 0.1 for i in range(int((starts[-1] - window - starts[0]) / 0.1) + 1)
+    ]
+    counts = [
+        bisect.bisect_left(starts, t + window) - bisect.bisect_left(starts, t) for t in positions
+    ]
     return sum(counts) / len(counts)
 
 
-def fifo_means(published: dict[str, tuple[str, float]],
-               docs: dict[str, dict]) -> list[float]:
-    started = [(float(d.get("video_queued_at") or published[a][1]), a)
-               for a, d in docs.items() if d.get("video_started_at")]
-    starts = sorted(float(d["video_started_at"]) for d in docs.values()
-                    if d.get("video_started_at"))
+def fifo_means(published: dict[str, tuple[str, float]], docs: dict[str, dict]) -> list[float]:
+    started = [
+        (float(d.get("video_queued_at") or published[a][1]), a)
+        for a, d in docs.items()
+        if d.get("video_started_at")
+    ]
+    starts = sorted(
+        float(d["video_started_at"]) for d in docs.values() if d.get("video_started_at")
+    )
     waits: dict[str, list[float]] = defaultdict(list)
     for at, (_, aid) in zip(starts, sorted(started), strict=True):
         campaign, published_at = published[aid]
@@ -243,31 +291,58 @@ def fifo_means(published: dict[str, tuple[str, float]],
     return [sum(w) / len(w) for w in waits.values()]
 
 
-def dump_starts(log_dir: Any, published: dict[str, tuple[str, float]],
-                docs: dict[str, dict]) -> None:
+def dump_starts(
+    log_dir: Any, published: dict[str, tuple[str, float]], docs: dict[str, dict]
+) -> None:
     """Each clip's times, for a closer look at where starts went."""
-    rows = [{"asset_id": aid, "campaign_id": campaign, "published_at": at,
-             **{k: docs.get(aid, {}).get(k) for k in (
-                 "status", "status_reason", "video_queued_at", "video_token_at",
-                 "video_started_at", "video_output_at")}}
-            for aid, (campaign, at) in published.items()]
+    rows = [
+        {
+            "asset_id": aid,
+            "campaign_id": campaign,
+            "published_at": at,
+            **{
+                k: docs.get(aid, {}).get(k)
+                for k in (
+                    "status",
+                    "status_reason",
+                    "video_queued_at",
+                    "video_token_at",
+                    "video_started_at",
+                    "video_output_at",
+                )
+            },
+        }
+        for aid, (campaign, at) in published.items()
+    ]
     (log_dir / "starts.json").write_text(json.dumps(rows, indent=1, default=str))
 
 
-RUNS = {"unpaced": (False, "waiting"), "paced": (True, "waiting"),
-        "paced-round-robin": (True, "round_robin")}
+RUNS = {
+    "unpaced": (False, "waiting"),
+    "paced": (True, "waiting"),
+    "paced-round-robin": (True, "round_robin"),
+}
 
 
-def run(table: Table, cutscenes: int = 200, campaigns: int = 40, quota_per_min: int = 30,
-        clip_s: tuple[float, float] = (20.0, 60.0),
-        labels: tuple[str, ...] = ("unpaced", "paced")) -> None:
+def run(
+    table: Table,
+    cutscenes: int = 200,
+    campaigns: int = 40,
+    quota_per_min: int = 30,
+    clip_s: tuple[float, float] = (20.0, 60.0),
+    labels: tuple[str, ...] = ("unpaced", "paced"),
+) -> None:
     results: dict[str, dict[str, float]] = {}
     for label in labels:
         paced, fairness = RUNS[label]
-        print(f"== scale {label}: {cutscenes} cutscenes, {campaigns} campaigns, "
-              f"quota {quota_per_min}/min, time / {COMPRESS:g}", flush=True)
-        results[label] = one_run(table, label, paced, cutscenes, campaigns, quota_per_min,
-                                 clip_s, fairness)
+        print(
+            f"== scale {label}: {cutscenes} cutscenes, {campaigns} campaigns, "
+            f"quota {quota_per_min}/min, time / {COMPRESS:g}",
+            flush=True,
+        )
+        results[label] = one_run(
+            table, label, paced, cutscenes, campaigns, quota_per_min, clip_s, fairness
+        )
     compare(table, results)
 
 
@@ -295,6 +370,10 @@ if __name__ == "__main__":
     t = Table()
     quick = "--quick" in sys.argv
     chosen = tuple(a for a in sys.argv[1:] if a in RUNS) or ("unpaced", "paced")
-    run(t, cutscenes=option(sys.argv, "--cutscenes", 40 if quick else 200),
-        campaigns=option(sys.argv, "--campaigns", 8 if quick else 40), labels=chosen)
+    run(
+        t,
+        cutscenes=option(sys.argv, "--cutscenes", 40 if quick else 200),
+        campaigns=option(sys.argv, "--campaigns", 8 if quick else 40),
+        labels=chosen,
+    )
     t.write("scale-quick" if quick else "scale")

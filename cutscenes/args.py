@@ -23,8 +23,10 @@ from shared.domain.ids import SCOPE_ID_RULE, is_request_id, is_scope_id
 USAGE = 2
 ERROR = 1
 LOCAL_HINT = "run `cutscenes local up --detach`"
-CREDENTIALS_HINT = ("or, for a Google Cloud project, set GOOGLE_CLOUD_PROJECT and credentials "
-                    "(`gcloud auth application-default login` or GOOGLE_APPLICATION_CREDENTIALS)")
+CREDENTIALS_HINT = (
+    "or, for a Google Cloud project, set GOOGLE_CLOUD_PROJECT and credentials "
+    "(`gcloud auth application-default login` or GOOGLE_APPLICATION_CREDENTIALS)"
+)
 
 
 class CliError(Exception):
@@ -58,8 +60,7 @@ class Parser(argparse.ArgumentParser):
 def scope_id(what: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         if not is_scope_id(value):
-            raise argparse.ArgumentTypeError(
-                f"{what} {value[:60]!r} must be {SCOPE_ID_RULE}")
+            raise argparse.ArgumentTypeError(f"{what} {value[:60]!r} must be {SCOPE_ID_RULE}")
         return value
 
     check.__name__ = what  # argparse names the type in its messages
@@ -69,14 +70,16 @@ def scope_id(what: str) -> Callable[[str], str]:
 def request_id(value: str) -> str:
     if not is_request_id(value):
         raise argparse.ArgumentTypeError(
-            f"request id {value[:60]!r} must be 8-128 characters of A-Z a-z 0-9 . _ : -")
+            f"request id {value[:60]!r} must be 8-128 characters of A-Z a-z 0-9 . _ : -"
+        )
     return value
 
 
 def user_id(value: str) -> str:
     if not 0 < len(value) <= 128 or value != value.strip():
         raise argparse.ArgumentTypeError(
-            f"user id {value[:60]!r} must be 1-128 characters without surrounding spaces")
+            f"user id {value[:60]!r} must be 1-128 characters without surrounding spaces"
+        )
     return value
 
 
@@ -87,16 +90,18 @@ def int_range(low: int, high: int, what: str) -> Callable[[str], int]:
         except ValueError:
             number = None
         if number is None or not low <= number <= high:
-            raise argparse.ArgumentTypeError(f"must be an integer from {low} to {high}, "
-                                             f"not {value[:30]!r}")
+            raise argparse.ArgumentTypeError(
+                f"must be an integer from {low} to {high}, not {value[:30]!r}"
+            )
         return number
 
     check.__name__ = what
     return check
 
 
-def number_range(low: float, high: float, what: str, unit: str,
-                 low_open: bool = False) -> Callable[[str], float]:
+def number_range(
+    low: float, high: float, what: str, unit: str, low_open: bool = False
+) -> Callable[[str], float]:
     def check(value: str) -> float:
         try:
             number = float(value)
@@ -104,8 +109,9 @@ def number_range(low: float, high: float, what: str, unit: str,
             number = float("nan")
         if not (low < number if low_open else low <= number) or not number <= high:
             bound = f"more than {low:g}" if low_open else f"from {low:g}"
-            raise argparse.ArgumentTypeError(f"must be a number {bound} to {high:g} {unit}, "
-                                             f"not {value[:30]!r}")
+            raise argparse.ArgumentTypeError(
+                f"must be a number {bound} to {high:g} {unit}, not {value[:30]!r}"
+            )
         return number
 
     check.__name__ = what
@@ -141,24 +147,31 @@ def require_backend(state_file: Path, pubsub: bool = False) -> None:
     against a dead emulator, or end in a DefaultCredentialsError traceback."""
     firestore = os.environ.get("FIRESTORE_EMULATOR_HOST")
     if firestore:
-        hosts = [firestore] + ([os.environ["PUBSUB_EMULATOR_HOST"]]
-                               if pubsub and os.environ.get("PUBSUB_EMULATOR_HOST") else [])
+        hosts = [firestore] + (
+            [os.environ["PUBSUB_EMULATOR_HOST"]]
+            if pubsub and os.environ.get("PUBSUB_EMULATOR_HOST")
+            else []
+        )
         for host in hosts:
             if not _answers(host):
-                raise CliError(f"no local stack answers at {host} (it was stopped or it "
-                               f"crashed): {LOCAL_HINT}")
+                raise CliError(
+                    f"no local stack answers at {host} (it was stopped or it crashed): {LOCAL_HINT}"
+                )
         return
     if _recorded_not_ready(state_file):
-        raise CliError(f"the local stack recorded in {state_file} is still starting or "
-                       f"failed to start: wait for it, or `cutscenes local down` and {LOCAL_HINT}")
+        raise CliError(
+            f"the local stack recorded in {state_file} is still starting or "
+            f"failed to start: wait for it, or `cutscenes local down` and {LOCAL_HINT}"
+        )
     import google.auth
     from google.auth.exceptions import DefaultCredentialsError
 
     try:
         google.auth.default()
     except DefaultCredentialsError:
-        raise CliError(f"no local stack and no Google Cloud credentials: {LOCAL_HINT}, "
-                       f"{CREDENTIALS_HINT}") from None
+        raise CliError(
+            f"no local stack and no Google Cloud credentials: {LOCAL_HINT}, {CREDENTIALS_HINT}"
+        ) from None
     if not os.environ.get("GOOGLE_CLOUD_PROJECT"):
         # Settings would fall back to the local demo project id.
         raise CliError(f"no Google Cloud project: set GOOGLE_CLOUD_PROJECT, or {LOCAL_HINT}")
@@ -177,6 +190,8 @@ def require_campaign(campaign_id: str) -> Any:
 
     campaign = load_campaign(campaign_id)
     if campaign is None:
-        raise CliError(f"no campaign {campaign_id!r}: create it with `cutscenes configure "
-                       f"--campaign {campaign_id} --enable --member UID`")
+        raise CliError(
+            f"no campaign {campaign_id!r}: create it with `cutscenes configure "
+            f"--campaign {campaign_id} --enable --member UID`"
+        )
     return campaign

@@ -24,8 +24,10 @@ def _error_line(exc: BaseException) -> str:
 
         return f"no Google Cloud credentials: {LOCAL_HINT}, {CREDENTIALS_HINT}"
     if name in ("ServiceUnavailable", "RetryError", "DeadlineExceeded"):
-        return f"cannot reach Firestore or Pub/Sub ({name}): is the stack up? " \
-               "`cutscenes local up --detach`"
+        return (
+            f"cannot reach Firestore or Pub/Sub ({name}): is the stack up? "
+            "`cutscenes local up --detach`"
+        )
     return f"{name}: {exc}"
 
 

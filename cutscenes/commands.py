@@ -26,12 +26,15 @@ def state_dir() -> Path:
 def state_file() -> Path:
     return state_dir() / "stack.json"
 
+
 # --wait's exit codes (docs/interface.md section 7).
 EXIT_FOR_STATUS = {"complete": 0, "partial": 3, "failed": 4, "rejected": 4}
 EXIT_GAVE_UP = 1
 PROGRESS_EVERY_S = 5.0  # a line this often while a stage (Veo, mostly) is working
-STAGE_WORK = {"animating": "Veo is making the clip",
-              "rendering_image": "the image model is drawing the still"}
+STAGE_WORK = {
+    "animating": "Veo is making the clip",
+    "rendering_image": "the image model is drawing the still",
+}
 
 
 def _load_local_env() -> None:
@@ -64,8 +67,7 @@ def cmd_local(args: argparse.Namespace) -> int:
     if args.action == "logs":
         from infra.local.logs import show
 
-        return show(state_dir(), follow=args.follow, request_id=args.request_id,
-                    as_json=args.json)
+        return show(state_dir(), follow=args.follow, request_id=args.request_id, as_json=args.json)
     base = ["--root", str(REPO_ROOT), "--state-dir", str(state_dir())]
     if args.action == "down":
         return stack.main([*base, "down"])
@@ -78,21 +80,31 @@ def no_check(_: argparse.Namespace) -> None:
 
 def check_configure(args: argparse.Namespace) -> None:
     added = set(args.member or []) | set(args.owner or [])
-    both = added & set(args.remove_member or []) or \
-        set(args.owner or []) & set(args.remove_owner or [])
+    both = added & set(args.remove_member or []) or set(args.owner or []) & set(
+        args.remove_owner or []
+    )
     if both:
-        raise CliError(f"user {sorted(both)[0]!r} is both added and removed (see cutscenes "
-                       "configure --help)", USAGE)
+        raise CliError(
+            f"user {sorted(both)[0]!r} is both added and removed (see cutscenes configure --help)",
+            USAGE,
+        )
 
 
 def trigger_message(args: argparse.Namespace) -> dict[str, Any]:
     from shared.client import build_message
 
     return build_message(
-        request_id=args.request_id, campaign_id=args.campaign, session_id=args.session,
-        turn_number=args.turn, kind=args.kind, cutscene_type=args.type,
-        image_prompt=args.image_prompt, motion_prompt=args.motion_prompt,
-        subject=args.subject, aspect_ratio=args.aspect, duration_seconds=args.duration,
+        request_id=args.request_id,
+        campaign_id=args.campaign,
+        session_id=args.session,
+        turn_number=args.turn,
+        kind=args.kind,
+        cutscene_type=args.type,
+        image_prompt=args.image_prompt,
+        motion_prompt=args.motion_prompt,
+        subject=args.subject,
+        aspect_ratio=args.aspect,
+        duration_seconds=args.duration,
         characters=args.character or None,
     )
 
@@ -116,10 +128,16 @@ def cmd_configure(args: argparse.Namespace) -> int:
 
     enabled = True if args.enable else False if args.disable else None
     try:
-        doc = configure_campaign(args.campaign, enabled=enabled, budget_usd=args.budget,
-                                 members=args.member, quality=args.quality, owners=args.owner,
-                                 remove_members=args.remove_member,
-                                 remove_owners=args.remove_owner)
+        doc = configure_campaign(
+            args.campaign,
+            enabled=enabled,
+            budget_usd=args.budget,
+            members=args.member,
+            quality=args.quality,
+            owners=args.owner,
+            remove_members=args.remove_member,
+            remove_owners=args.remove_owner,
+        )
     except ValueError as exc:
         raise CliError(str(exc), USAGE) from None
     _print({"campaign_id": args.campaign, **doc})
@@ -151,8 +169,11 @@ def follow(campaign_id: str, asset_id: str, timeout_s: float) -> dict[str, Any] 
             last, since, told = line, now, now
         elif now - told >= PROGRESS_EVERY_S:
             what = STAGE_WORK.get(str((doc or {}).get("status")), "waiting")
-            print(f"[{now - started:6.1f}s] {line}: {what}, {now - since:.0f} s so far",
-                  file=sys.stderr, flush=True)
+            print(
+                f"[{now - started:6.1f}s] {line}: {what}, {now - since:.0f} s so far",
+                file=sys.stderr,
+                flush=True,
+            )
             told = now
         if doc and doc.get("status") in TERMINAL:
             return doc
@@ -164,8 +185,11 @@ def _wait_exit(doc: dict[str, Any] | None, timeout_s: float) -> int:
     from shared.domain.asset_view import public_asset
 
     if doc is None:
-        print(f"gave up: no terminal state within {timeout_s:g} s (the request goes on; "
-              "`cutscenes gallery` shows how it ends)", file=sys.stderr)
+        print(
+            f"gave up: no terminal state within {timeout_s:g} s (the request goes on; "
+            "`cutscenes gallery` shows how it ends)",
+            file=sys.stderr,
+        )
         return EXIT_GAVE_UP
     _print(public_asset(doc))
     return EXIT_FOR_STATUS.get(str(doc.get("status")), 1)
@@ -178,12 +202,16 @@ def cmd_trigger(args: argparse.Namespace) -> int:
     result = publish_request(getattr(args, "message", None) or trigger_message(args))
     if not result.accepted:
         reason = result.reason or "unknown"
-        raise CliError(f"not published: {reason}",
-                       USAGE if reason.startswith("invalid") else 1)
+        raise CliError(f"not published: {reason}", USAGE if reason.startswith("invalid") else 1)
     print(f"published {result.request_id} -> asset {result.asset_id}", file=sys.stderr)
     if not args.wait:
-        _print({"request_id": result.request_id, "asset_id": result.asset_id,
-                "message_id": result.message_id})
+        _print(
+            {
+                "request_id": result.request_id,
+                "asset_id": result.asset_id,
+                "message_id": result.message_id,
+            }
+        )
         return 0
     return _wait_exit(follow(args.campaign, result.asset_id or "", args.timeout), args.timeout)
 
@@ -202,8 +230,14 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
     from shared.pipeline.takes import regenerate
 
     require_campaign(args.campaign)
-    made = _take(lambda: regenerate(args.campaign, args.asset, image_prompt=args.image_prompt,
-                                    motion_prompt=args.motion_prompt))
+    made = _take(
+        lambda: regenerate(
+            args.campaign,
+            args.asset,
+            image_prompt=args.image_prompt,
+            motion_prompt=args.motion_prompt,
+        )
+    )
     print(f"regenerated {args.asset} -> asset {made['asset_id']}", file=sys.stderr)
     if not args.wait:
         _print(made)

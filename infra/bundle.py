@@ -46,10 +46,18 @@ PACKAGES = ("shared", "functions")
 RUNTIME_EXTRAS = ("functions",)
 LOCAL_EXTRA = "local"
 LOCK_PATH = Path("requirements") / "constraints.txt"
-SKIP_DIRS = frozenset({
-    "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".venv", "node_modules",
-    "tests", "test",
-})
+SKIP_DIRS = frozenset(
+    {
+        "__pycache__",
+        ".pytest_cache",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".venv",
+        "node_modules",
+        "tests",
+        "test",
+    }
+)
 SKIP_SUFFIXES = (".pyc", ".pyo", ".swp")
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644 << 16
@@ -71,9 +79,14 @@ class Bundle:
     warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
-        return {"path": str(self.path), "sha256": self.sha256, "bytes": self.size,
-                "entry_points": self.entry_points, "requirements": self.requirements,
-                "warnings": self.warnings}
+        return {
+            "path": str(self.path),
+            "sha256": self.sha256,
+            "bytes": self.size,
+            "entry_points": self.entry_points,
+            "requirements": self.requirements,
+            "warnings": self.warnings,
+        }
 
 
 def discover_entry_points(root: Path) -> list[str]:
@@ -84,13 +97,23 @@ def discover_entry_points(root: Path) -> list[str]:
         if not name.isidentifier():
             raise BundleError(f"{main_py}: directory name {name!r} is not a Python identifier")
         tree = ast.parse(main_py.read_bytes(), filename=str(main_py))
-        defined = {node.name for node in tree.body
-                   if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
-        defined |= {t.id for node in tree.body if isinstance(node, ast.Assign)
-                    for t in node.targets if isinstance(t, ast.Name)}
+        defined = {
+            node.name
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
+        defined |= {
+            t.id
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            for t in node.targets
+            if isinstance(t, ast.Name)
+        }
         if name not in defined:
-            raise BundleError(f"{main_py} does not define {name}(); the entry point must be "
-                              "named after its directory")
+            raise BundleError(
+                f"{main_py} does not define {name}(); the entry point must be "
+                "named after its directory"
+            )
         names.append(name)
     return names
 
@@ -135,12 +158,16 @@ def pin_closure(roots: list[Requirement], root: Path) -> dict[str, str]:
         pins = lock.read_lock(root / LOCK_PATH)
     except (closure.ClosureError, lock.LockError) as exc:
         raise BundleError(str(exc)) from None
-    wrong = [f"{name} {version} (lock: {pins.get(name, 'absent')})"
-             for name, version in sorted(installed.items()) if pins.get(name) != version]
+    wrong = [
+        f"{name} {version} (lock: {pins.get(name, 'absent')})"
+        for name, version in sorted(installed.items())
+        if pins.get(name) != version
+    ]
     if wrong:
-        raise BundleError("the venv does not hold the locked versions (run infra/bootstrap.sh, "
-                          "or python -m infra.lock after changing pyproject.toml): "
-                          + ", ".join(wrong))
+        raise BundleError(
+            "the venv does not hold the locked versions (run infra/bootstrap.sh, "
+            "or python -m infra.lock after changing pyproject.toml): " + ", ".join(wrong)
+        )
     return {name: pins[name] for name in installed}
 
 
@@ -180,6 +207,7 @@ def __dir__() -> list[str]:
 
 # ---- which distribution provides an imported module --------------------------
 
+
 def _module_providers(project: str) -> dict[str, set[str]]:
     """Dotted module path -> canonical names of installed distributions with files there.
 
@@ -216,8 +244,11 @@ def _bundled(module: str, bundled: set[str]) -> bool:
     parts = module.split(".")
     for candidate in (parts, parts[:-1]):
         path = "/".join(candidate)
-        if candidate and (f"{path}.py" in bundled or f"{path}/__init__.py" in bundled
-                          or any(name.startswith(f"{path}/") for name in bundled)):
+        if candidate and (
+            f"{path}.py" in bundled
+            or f"{path}/__init__.py" in bundled
+            or any(name.startswith(f"{path}/") for name in bundled)
+        ):
             return True
     return False
 
@@ -242,8 +273,9 @@ def _imports(rel: str, source: bytes) -> list[_Import]:
             if isinstance(child, ast.Import):
                 found.extend(_Import(a.name, where, top_level) for a in child.names)
             elif isinstance(child, ast.ImportFrom) and child.level == 0 and child.module:
-                found.extend(_Import(f"{child.module}.{a.name}", where, top_level)
-                             for a in child.names)
+                found.extend(
+                    _Import(f"{child.module}.{a.name}", where, top_level) for a in child.names
+                )
             nested = isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Try)
             visit(child, top_level and not nested)
 
@@ -251,8 +283,13 @@ def _imports(rel: str, source: bytes) -> list[_Import]:
     return found
 
 
-def check_imports(files: list[tuple[str, bytes]], pinned: dict[str, str], declared: set[str],
-                  project: str, local: frozenset[str]) -> tuple[list[str], list[str]]:
+def check_imports(
+    files: list[tuple[str, bytes]],
+    pinned: dict[str, str],
+    declared: set[str],
+    project: str,
+    local: frozenset[str],
+) -> tuple[list[str], list[str]]:
     """Errors: bundled code imports something the deployed function will not have.
     Warnings: code only the local tooling can run, and direct use of transitive dependencies."""
     providers = _module_providers(project)
@@ -278,24 +315,33 @@ def check_imports(files: list[tuple[str, bytes]], pinned: dict[str, str], declar
                         undeclared.setdefault(dist, []).append(imp.where)
             elif dists & local:
                 names = "/".join(sorted(dists & local))
-                errors.append(f"{imp.where}: imports {imp.module}, but {names} is local-only "
-                              "and not deployed")
+                errors.append(
+                    f"{imp.where}: imports {imp.module}, but {names} is local-only and not deployed"
+                )
             elif dists:
-                errors.append(f"{imp.where}: imports {imp.module} from {'/'.join(sorted(dists))}, "
-                              "which is not a runtime dependency in pyproject.toml")
+                errors.append(
+                    f"{imp.where}: imports {imp.module} from {'/'.join(sorted(dists))}, "
+                    "which is not a runtime dependency in pyproject.toml"
+                )
             elif imp.top_level:
-                errors.append(f"{imp.where}: imports {imp.module}, which nothing in the bundle "
-                              "provides")
+                errors.append(
+                    f"{imp.where}: imports {imp.module}, which nothing in the bundle provides"
+                )
             else:
-                warnings.append(f"{imp.where}: lazily imports {imp.module}, which is not in the "
-                                "bundle (fine only if that code path never runs in the cloud)")
-    warnings.extend(f"{dist} is imported directly ({', '.join(where)}) but pyproject.toml only "
-                    "gets it transitively; declare it to keep it pinned on purpose"
-                    for dist, where in sorted(undeclared.items()))
+                warnings.append(
+                    f"{imp.where}: lazily imports {imp.module}, which is not in the "
+                    "bundle (fine only if that code path never runs in the cloud)"
+                )
+    warnings.extend(
+        f"{dist} is imported directly ({', '.join(where)}) but pyproject.toml only "
+        "gets it transitively; declare it to keep it pinned on purpose"
+        for dist, where in sorted(undeclared.items())
+    )
     return errors, warnings
 
 
 # ---- the archive --------------------------------------------------------------
+
 
 def write_zip(entries: list[tuple[str, bytes]]) -> bytes:
     buffer = io.BytesIO()
@@ -325,9 +371,11 @@ def build(out_dir: Path, root: Path = REPO_ROOT) -> Bundle:
     if not entry_points:
         warnings.append("functions/ has no <name>/main.py: the bundle exposes no entry point")
     requirements = render_requirements(pinned)
-    header = ("# Generated by infra/bundle.py: the runtime closure of pyproject.toml's\n"
-              "# dependencies and [functions] extra, pinned at the versions of the lock\n"
-              "# (requirements/constraints.txt) that CI tested.\n")
+    header = (
+        "# Generated by infra/bundle.py: the runtime closure of pyproject.toml's\n"
+        "# dependencies and [functions] extra, pinned at the versions of the lock\n"
+        "# (requirements/constraints.txt) that CI tested.\n"
+    )
     entries = [
         *files,
         ("main.py", render_main(entry_points).encode()),
@@ -343,13 +391,22 @@ def build(out_dir: Path, root: Path = REPO_ROOT) -> Bundle:
     tmp = path.with_suffix(".zip.tmp")
     tmp.write_bytes(data)
     tmp.replace(path)
-    return Bundle(path=path, sha256=digest, size=len(data), entry_points=entry_points,
-                  requirements=requirements, warnings=warnings)
+    return Bundle(
+        path=path,
+        sha256=digest,
+        size=len(data),
+        entry_points=entry_points,
+        requirements=requirements,
+        warnings=warnings,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.bundle", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.bundle",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--out", type=Path, default=Path("build"), help="output directory")
     parser.add_argument("--root", type=Path, default=REPO_ROOT, help="repository root to bundle")
     parser.add_argument("--json", action="store_true", help="print one JSON object")

@@ -95,11 +95,14 @@ def closure(reqs: list[Requirement]) -> dict[str, str]:
         try:
             dist = metadata.distribution(req.name)
         except metadata.PackageNotFoundError:
-            raise ClosureError(f"{req.name} (needed by {wanted_by}) is not installed in this "
-                               "venv; run infra/bootstrap.sh") from None
+            raise ClosureError(
+                f"{req.name} (needed by {wanted_by}) is not installed in this "
+                "venv; run infra/bootstrap.sh"
+            ) from None
         if not req.specifier.contains(dist.version, prereleases=True):
-            raise ClosureError(f"{req.name} {dist.version} is installed but {wanted_by} "
-                               f"needs {req.specifier}")
+            raise ClosureError(
+                f"{req.name} {dist.version} is installed but {wanted_by} needs {req.specifier}"
+            )
         pinned[name] = dist.version
         for spec in dist.requires or []:
             dep = Requirement(spec)

@@ -36,26 +36,31 @@ def check_environment(dry_run: bool) -> None:
         from cutscenes.cli import _load_local_env
 
         _load_local_env()
-        missing = [v for v in ("GENAI_EMULATOR_URL", "STORAGE_EMULATOR_HOST")
-                   if not os.environ.get(v)]
+        missing = [
+            v for v in ("GENAI_EMULATOR_URL", "STORAGE_EMULATOR_HOST") if not os.environ.get(v)
+        ]
         if missing:
-            raise Refused(f"--dry-run needs the local stack ({', '.join(missing)} unset); "
-                          "start it with `cutscenes local up --detach`")
+            raise Refused(
+                f"--dry-run needs the local stack ({', '.join(missing)} unset); "
+                "start it with `cutscenes local up --detach`"
+            )
         return
     set_vars = [v for v in EMULATOR_VARS if os.environ.get(v)]
     if set_vars:
-        raise Refused(f"{', '.join(set_vars)} set: this would talk to emulators; unset them "
-                      "for a live check, or pass --dry-run")
+        raise Refused(
+            f"{', '.join(set_vars)} set: this would talk to emulators; unset them "
+            "for a live check, or pass --dry-run"
+        )
     import google.auth
     from google.auth.exceptions import DefaultCredentialsError
 
     try:
-        _, project = google.auth.default(
-            scopes=["https://www.googleapis.com/auth/cloud-platform"])
+        _, project = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
     except DefaultCredentialsError:
-        raise Refused("no Application Default Credentials: run `gcloud auth "
-                      "application-default login` or set GOOGLE_APPLICATION_CREDENTIALS"
-                      ) from None
+        raise Refused(
+            "no Application Default Credentials: run `gcloud auth "
+            "application-default login` or set GOOGLE_APPLICATION_CREDENTIALS"
+        ) from None
     if not os.environ.get("GOOGLE_CLOUD_PROJECT"):
         if not project:
             raise Refused("no project: set GOOGLE_CLOUD_PROJECT")
@@ -74,34 +79,56 @@ def run(quality: str, clip: bool, out: Any = sys.stdout) -> float:
     from shared.store.media_models import GenaiImageModel, GenaiVideoModel
 
     settings = get_settings()
-    request = parse_request({
-        "schema": "media.request.v1", "request_id": f"live-check-{uuid.uuid4().hex[:12]}",
-        "campaign_id": "live-check", "session_id": "live-check", "turn_number": 1,
-        "kind": "cutscene", "cutscene_type": "location_reveal", "duration_seconds": 4,
-        "image_prompt": "A lighthouse on a cliff at dusk, anime key visual",
-        "motion_prompt": "slow push in, waves break below",
-    }, settings.MEDIA_BUCKET)
+    request = parse_request(
+        {
+            "schema": "media.request.v1",
+            "request_id": f"live-check-{uuid.uuid4().hex[:12]}",
+            "campaign_id": "live-check",
+            "session_id": "live-check",
+            "turn_number": 1,
+            "kind": "cutscene",
+            "cutscene_type": "location_reveal",
+            "duration_seconds": 4,
+            "image_prompt": "A lighthouse on a cliff at dusk, anime key visual",
+            "motion_prompt": "slow push in, waves break below",
+        },
+        settings.MEDIA_BUCKET,
+    )
     plan = plan_for(request, MediaSettings.model_validate({"quality": quality}))
     folder = f"live-check/{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    print(f"project {settings.GOOGLE_CLOUD_PROJECT}, bucket {settings.MEDIA_BUCKET},"
-          f" quality {quality}", file=out)
+    print(
+        f"project {settings.GOOGLE_CLOUD_PROJECT}, bucket {settings.MEDIA_BUCKET},"
+        f" quality {quality}",
+        file=out,
+    )
 
     t0 = time.monotonic()
-    still = GenaiImageModel().generate(plan.image_model, request.image_prompt, "16:9",
-                                       plan.image_size, [])
+    still = GenaiImageModel().generate(
+        plan.image_model, request.image_prompt, "16:9", plan.image_size, []
+    )
     name = f"{folder}/still.png"
     storage.upload_once(name, still.data, still.mime_type, {})
     spent = plan.image_micros
-    print(f"still: {plan.image_model} at {location_for(plan.image_model)} -> "
-          f"gs://{settings.MEDIA_BUCKET}/{name} ({still.width}x{still.height}, "
-          f"{time.monotonic() - t0:.1f} s), ${micros_to_usd(plan.image_micros)}", file=out)
+    print(
+        f"still: {plan.image_model} at {location_for(plan.image_model)} -> "
+        f"gs://{settings.MEDIA_BUCKET}/{name} ({still.width}x{still.height}, "
+        f"{time.monotonic() - t0:.1f} s), ${micros_to_usd(plan.image_micros)}",
+        file=out,
+    )
     if clip and plan.video_model:
         t1 = time.monotonic()
         video = GenaiVideoModel()
         output = f"gs://{settings.MEDIA_BUCKET}/{folder}/veo/"
-        operation = video.start(plan.video_model, still.data, request.motion_prompt or "",
-                                plan.duration_seconds, "16:9", plan.video_resolution,
-                                plan.video_audio, output)
+        operation = video.start(
+            plan.video_model,
+            still.data,
+            request.motion_prompt or "",
+            plan.duration_seconds,
+            "16:9",
+            plan.video_resolution,
+            plan.video_audio,
+            output,
+        )
         print(f"clip: started {operation}", file=out)
         deadline = time.monotonic() + 600
         while True:
@@ -112,21 +139,28 @@ def run(quality: str, clip: bool, out: Any = sys.stdout) -> float:
                 raise Refused(f"the clip did not finish within 600 s: {operation}")
             time.sleep(5)
         if result.error or not result.uri:
-            print(f"clip: {plan.video_model} finished without a clip: {result.error}"
-                  " (not billed)", file=out)
+            print(
+                f"clip: {plan.video_model} finished without a clip: {result.error} (not billed)",
+                file=out,
+            )
         else:
             spent += plan.video_micros
-            print(f"clip: {plan.video_model} at {location_for(plan.video_model)} -> "
-                  f"{result.uri} ({plan.duration_seconds} s {plan.video_resolution}, "
-                  f"{time.monotonic() - t1:.1f} s), ${micros_to_usd(plan.video_micros)}",
-                  file=out)
+            print(
+                f"clip: {plan.video_model} at {location_for(plan.video_model)} -> "
+                f"{result.uri} ({plan.duration_seconds} s {plan.video_resolution}, "
+                f"{time.monotonic() - t1:.1f} s), ${micros_to_usd(plan.video_micros)}",
+                file=out,
+            )
     print(f"total: ${micros_to_usd(spent)}", file=out)
     return micros_to_usd(spent)
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m infra.live_check", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m infra.live_check",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--dry-run", action="store_true", help="against the local emulators")
     p.add_argument("--quality", choices=["draft", "standard", "premium"], default="draft")
     p.add_argument("--no-clip", action="store_true", help="only the still")

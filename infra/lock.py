@@ -78,29 +78,39 @@ def resolve(root: Path = REPO_ROOT) -> dict[str, str]:
 
 
 def installed() -> dict[str, str]:
-    return {canonicalize_name(d.metadata["Name"] or ""): d.version
-            for d in metadata.distributions()
-            if canonicalize_name(d.metadata["Name"] or "") != PROJECT}
+    return {
+        canonicalize_name(d.metadata["Name"] or ""): d.version
+        for d in metadata.distributions()
+        if canonicalize_name(d.metadata["Name"] or "") != PROJECT
+    }
 
 
 def differences(locked: dict[str, str], have: dict[str, str]) -> list[str]:
     """Locked packages missing or at another version in `have`."""
-    return [f"{name}: locked {version}, installed {have.get(name, 'nothing')}"
-            for name, version in sorted(locked.items()) if have.get(name) != version]
+    return [
+        f"{name}: locked {version}, installed {have.get(name, 'nothing')}"
+        for name, version in sorted(locked.items())
+        if have.get(name) != version
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.lock", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true",
-                        help="compare this venv with the lock instead of rewriting it")
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.lock",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="compare this venv with the lock instead of rewriting it",
+    )
     args = parser.parse_args(argv)
     if args.check:
         wrong = differences(read_lock(), installed())
         for line in wrong:
             print(line, file=sys.stderr)
-        print(f"{len(wrong)} packages differ from {LOCK.relative_to(REPO_ROOT)}",
-              file=sys.stderr)
+        print(f"{len(wrong)} packages differ from {LOCK.relative_to(REPO_ROOT)}", file=sys.stderr)
         return 1 if wrong else 0
     pins = resolve()
     LOCK.parent.mkdir(exist_ok=True)

@@ -21,11 +21,14 @@ REFRESH_MARGIN_S = 300
 
 def sign_in(auth_host: str, token: str) -> dict[str, Any]:
     """signInWithCustomToken on the Auth emulator: {"idToken", "expiresIn", ...}."""
-    url = (f"http://{auth_host}/identitytoolkit.googleapis.com/v1/"
-           "accounts:signInWithCustomToken?key=local-stack")
+    url = (
+        f"http://{auth_host}/identitytoolkit.googleapis.com/v1/"
+        "accounts:signInWithCustomToken?key=local-stack"
+    )
     body = json.dumps({"token": token, "returnSecureToken": True}).encode()
-    req = urllib.request.Request(url, data=body, method="POST",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read())
 

@@ -14,8 +14,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Overdue Veo operations (errors, blocks) are asked about after 3 s, not a
 # minute, so tests of them end quickly; the backoff stays exponential.
-FAST_SWEEP = {"MEDIA_VIDEO_EXPECTED_S": "3", "MEDIA_VIDEO_EXPECTED_PER_S": "0",
-              "MEDIA_VIDEO_SWEEP_FIRST_S": "1", "MEDIA_VIDEO_SWEEP_MAX_S": "5"}
+FAST_SWEEP = {
+    "MEDIA_VIDEO_EXPECTED_S": "3",
+    "MEDIA_VIDEO_EXPECTED_PER_S": "0",
+    "MEDIA_VIDEO_SWEEP_FIRST_S": "1",
+    "MEDIA_VIDEO_SWEEP_MAX_S": "5",
+}
 
 
 @contextmanager

@@ -29,13 +29,22 @@ def write(severity: str, message: str, **fields: Any) -> None:
     sys.stdout.flush()
 
 
-def http_request(method: str, path: str, status: int, size: Any, latency_s: float,
-                 remote: str, headers: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = {"event": "http_access", "httpRequest": {
-        "requestMethod": method, "requestUrl": path, "status": status,
-        "responseSize": str(size) if str(size).isdigit() else None,
-        "latency": f"{latency_s:.6f}s", "remoteIp": remote,
-        "userAgent": headers.get("User-Agent"), "protocol": "HTTP/1.1"}}
+def http_request(
+    method: str, path: str, status: int, size: Any, latency_s: float, remote: str, headers: Any
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "event": "http_access",
+        "httpRequest": {
+            "requestMethod": method,
+            "requestUrl": path,
+            "status": status,
+            "responseSize": str(size) if str(size).isdigit() else None,
+            "latency": f"{latency_s:.6f}s",
+            "remoteIp": remote,
+            "userAgent": headers.get("User-Agent"),
+            "protocol": "HTTP/1.1",
+        },
+    }
     trace, span = trace_from_headers(headers, PROJECT)
     if trace:
         fields[TRACE_FIELD] = trace
@@ -57,11 +66,23 @@ class JsonRequestHandler(WSGIRequestHandler):
         status = int(code) if isinstance(code, int) or str(code).isdigit() else 0
         method = (self.requestline or "").partition(" ")[0]
         severity = "ERROR" if status >= 500 else "WARNING" if status >= 400 else "INFO"
-        write(severity, f"{method} {self.path} {status}",
-              **http_request(method, self.path, status, size,
-                             time.monotonic() - self._started if self._started else 0.0,
-                             self.address_string(), self.headers))
+        write(
+            severity,
+            f"{method} {self.path} {status}",
+            **http_request(
+                method,
+                self.path,
+                status,
+                size,
+                time.monotonic() - self._started if self._started else 0.0,
+                self.address_string(),
+                self.headers,
+            ),
+        )
 
     def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's name
-        write("ERROR" if type == "error" else "INFO", message % args if args else message,
-              event="http_server")
+        write(
+            "ERROR" if type == "error" else "INFO",
+            message % args if args else message,
+            event="http_server",
+        )

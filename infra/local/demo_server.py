@@ -39,9 +39,19 @@ class DemoHandler(SimpleHTTPRequestHandler):
 
         status = int(code) if isinstance(code, int) or str(code).isdigit() else 0
         latency = time.monotonic() - getattr(self, "_started", time.monotonic())
-        write("WARNING" if status >= 400 else "INFO", f"{self.command} {self.path} {status}",
-              **http_request(self.command or "", self.path, status, size, latency,
-                             self.address_string(), self.headers))
+        write(
+            "WARNING" if status >= 400 else "INFO",
+            f"{self.command} {self.path} {status}",
+            **http_request(
+                self.command or "",
+                self.path,
+                status,
+                size,
+                latency,
+                self.address_string(),
+                self.headers,
+            ),
+        )
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib's name
         from infra.local.access_log import write
@@ -68,9 +78,11 @@ class DemoHandler(SimpleHTTPRequestHandler):
         /api/player-token mints a member's sign-in token."""
         from infra.local import demo_trigger
 
-        routes = {"/api/trigger": demo_trigger.handle_trigger,
-                  "/api/setup": demo_trigger.handle_setup,
-                  "/api/player-token": demo_trigger.handle_player_token}
+        routes = {
+            "/api/trigger": demo_trigger.handle_trigger,
+            "/api/setup": demo_trigger.handle_setup,
+            "/api/player-token": demo_trigger.handle_player_token,
+        }
         handler = routes.get(self.path.split("?", 1)[0])
         if handler is None:
             self._send_json(404, {"error": {"code": 404, "message": "not found"}})

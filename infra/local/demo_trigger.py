@@ -17,8 +17,18 @@ from shared.domain.ids import SCOPE_ID_RULE, is_scope_id
 DEMO_MEMBERS = ["alice"]
 DEMO_OWNERS = ["alice"]  # the demo's game master: regenerate, retry clip, hide
 DEMO_BUDGET_USD = 20.0  # about twenty 8 s clips at standard quality
-FIELDS = ("campaign_id", "session_id", "turn_number", "kind", "cutscene_type",
-          "image_prompt", "motion_prompt", "subject", "aspect_ratio", "duration_seconds")
+FIELDS = (
+    "campaign_id",
+    "session_id",
+    "turn_number",
+    "kind",
+    "cutscene_type",
+    "image_prompt",
+    "motion_prompt",
+    "subject",
+    "aspect_ratio",
+    "duration_seconds",
+)
 _lock = threading.Lock()
 
 
@@ -45,8 +55,13 @@ def _ensure_campaign(campaign_id: str) -> None:
 
     campaign = load_campaign(campaign_id)
     if campaign is None or not campaign.media.enabled:
-        configure_campaign(campaign_id, enabled=True, budget_usd=DEMO_BUDGET_USD,
-                           members=DEMO_MEMBERS, owners=DEMO_OWNERS)
+        configure_campaign(
+            campaign_id,
+            enabled=True,
+            budget_usd=DEMO_BUDGET_USD,
+            members=DEMO_MEMBERS,
+            owners=DEMO_OWNERS,
+        )
 
 
 def _refusal(body: Any, env: dict[str, str] | None) -> tuple[int, dict[str, Any]] | None:
@@ -71,8 +86,7 @@ def handle_setup(body: Any, env: dict[str, str] | None = None) -> tuple[int, dic
     return 200, {"campaign_id": campaign_id, "members": DEMO_MEMBERS}
 
 
-def handle_player_token(body: Any, env: dict[str, str] | None = None
-                        ) -> tuple[int, dict[str, Any]]:
+def handle_player_token(body: Any, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
     """What a hosted AIDM's backend does for its page: a custom token for a
     member of the campaign (the page signs in with it), none for anyone else."""
     refused = _refusal(body, env)
@@ -107,5 +121,9 @@ def handle_trigger(body: Any, env: dict[str, str] | None = None) -> tuple[int, d
     result = publish_request(build_message(**fields))
     if not result.accepted:
         return _error(400, result.reason or "not accepted")
-    return 202, {"request_id": result.request_id, "asset_id": result.asset_id,
-                 "campaign_id": campaign_id, "turn_number": fields["turn_number"]}
+    return 202, {
+        "request_id": result.request_id,
+        "asset_id": result.asset_id,
+        "campaign_id": campaign_id,
+        "turn_number": fields["turn_number"],
+    }

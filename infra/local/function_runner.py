@@ -37,11 +37,16 @@ def main(argv: list[str] | None = None) -> int:
     # One thread per connection, no pool: 50 simultaneous pushes all run at once,
     # like 50 concurrent requests on a scaled-out function.
     # Access lines are JSON like the function's own (see access_log.py).
-    server = make_server(args.host, args.port, app, threaded=True,
-                         request_handler=JsonRequestHandler)
+    server = make_server(
+        args.host, args.port, app, threaded=True, request_handler=JsonRequestHandler
+    )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    write("INFO", f"serving {args.target} ({args.signature_type}) on "
-          f"http://{args.host}:{args.port}", event="server_start", function=args.target)
+    write(
+        "INFO",
+        f"serving {args.target} ({args.signature_type}) on http://{args.host}:{args.port}",
+        event="server_start",
+        function=args.target,
+    )
     try:
         server.serve_forever()
     except (KeyboardInterrupt, SystemExit):

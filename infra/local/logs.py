@@ -65,8 +65,9 @@ def matches(line: Line, request_id: str | None) -> bool:
         return True
     if line.record is None:
         return False
-    return (line.record.get("request_id") == request_id
-            or line.record.get("asset_id") == asset_id_for(request_id))
+    return line.record.get("request_id") == request_id or line.record.get(
+        "asset_id"
+    ) == asset_id_for(request_id)
 
 
 def merged(batches: Iterable[list[Line]]) -> Iterator[Line]:
@@ -76,15 +77,21 @@ def merged(batches: Iterable[list[Line]]) -> Iterator[Line]:
 
 def render(line: Line, as_json: bool) -> str:
     if as_json:
-        return json.dumps({**(line.record or {"message": line.raw, "timestamp": line.timestamp
-                                              or None}), "source": line.source})
+        return json.dumps(
+            {
+                **(line.record or {"message": line.raw, "timestamp": line.timestamp or None}),
+                "source": line.source,
+            }
+        )
     if line.record is None:
         return f"{line.timestamp or '-':27} {line.source:<15} {line.raw}"
     rec = line.record
     ids = " ".join(f"{k}={rec[k]}" for k in ("request_id", "asset_id") if rec.get(k))
     event = rec.get("event") or ""
-    return (f"{line.timestamp:27} {line.source:<15} {rec.get('severity', ''):<7} "
-            f"{event}: {rec.get('message', '')}" + (f"  [{ids}]" if ids else ""))
+    return (
+        f"{line.timestamp:27} {line.source:<15} {rec.get('severity', ''):<7} "
+        f"{event}: {rec.get('message', '')}" + (f"  [{ids}]" if ids else "")
+    )
 
 
 def log_dir_of(state_dir: Path) -> Path:
@@ -93,13 +100,20 @@ def log_dir_of(state_dir: Path) -> Path:
     except (OSError, ValueError) as exc:
         from cutscenes.args import CliError
 
-        raise CliError(f"no local stack is recorded in {state_dir}: run `cutscenes local up "
-                       "--detach` first") from exc
+        raise CliError(
+            f"no local stack is recorded in {state_dir}: run `cutscenes local up --detach` first"
+        ) from exc
     return Path(state["log_dir"])
 
 
-def show(state_dir: Path, follow: bool = False, request_id: str | None = None,
-         as_json: bool = False, out: Any = None, stop: threading.Event | None = None) -> int:
+def show(
+    state_dir: Path,
+    follow: bool = False,
+    request_id: str | None = None,
+    as_json: bool = False,
+    out: Any = None,
+    stop: threading.Event | None = None,
+) -> int:
     """Print the merged lines; with `follow`, new ones as they come until Ctrl-C
     (or `stop` is set)."""
     out = out or sys.stdout

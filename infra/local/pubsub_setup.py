@@ -127,12 +127,15 @@ def ensure_topology(
             # so a player never watches a request that nobody works on.
             for topic in (topics.requests, topics.animate):
                 sub_name = f"{topic}-dead-janitor"
-                _ensure_subscription(subscriber, {
-                    "name": subscriber.subscription_path(project, sub_name),
-                    "topic": tpath[f"{topic}-dead"],
-                    "push_config": {"push_endpoint": janitor_url},
-                    "ack_deadline_seconds": 60,  # no retry policy either (0004)
-                })
+                _ensure_subscription(
+                    subscriber,
+                    {
+                        "name": subscriber.subscription_path(project, sub_name),
+                        "topic": tpath[f"{topic}-dead"],
+                        "push_config": {"push_endpoint": janitor_url},
+                        "ack_deadline_seconds": 60,  # no retry policy either (0004)
+                    },
+                )
                 summary[sub_name] = {"topic": f"{topic}-dead", "push_endpoint": janitor_url}
         return summary
     finally:
@@ -201,18 +204,27 @@ def ensure_finish_topology(
             except gexc.AlreadyExists:
                 pass
         endpoint = push_endpoint(finish_url, project, topic)
-        _ensure_subscription(subscriber, {
-            "name": subscriber.subscription_path(project, "finish-clip"),
-            "topic": main,
-            "push_config": {"push_endpoint": endpoint},
-            "ack_deadline_seconds": 60,
-            "dead_letter_policy": {"dead_letter_topic": dead,
-                                   "max_delivery_attempts": dead_letter_attempts},
-        })
-        _ensure_subscription(subscriber, {
-            "name": subscriber.subscription_path(project, f"{topic}-dead-hold"),
-            "topic": dead, "ack_deadline_seconds": 60,
-        })
+        _ensure_subscription(
+            subscriber,
+            {
+                "name": subscriber.subscription_path(project, "finish-clip"),
+                "topic": main,
+                "push_config": {"push_endpoint": endpoint},
+                "ack_deadline_seconds": 60,
+                "dead_letter_policy": {
+                    "dead_letter_topic": dead,
+                    "max_delivery_attempts": dead_letter_attempts,
+                },
+            },
+        )
+        _ensure_subscription(
+            subscriber,
+            {
+                "name": subscriber.subscription_path(project, f"{topic}-dead-hold"),
+                "topic": dead,
+                "ack_deadline_seconds": 60,
+            },
+        )
         return {"finish-clip": {"topic": topic, "push_endpoint": endpoint, "dead_letter": dead}}
     finally:
         subscriber.close()

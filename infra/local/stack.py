@@ -66,8 +66,7 @@ FUNCTIONS: dict[str, str] = {
 }
 # Start order; stop runs it backwards. "auth" (the Firebase Auth emulator, about
 # 10-15 s of Node module loading) is spawned first so its start overlaps the rest.
-PARTS = ("auth", "firestore", "pubsub", "gcs", "media_emulator", *FUNCTIONS, "demo",
-         "scheduler")
+PARTS = ("auth", "firestore", "pubsub", "gcs", "media_emulator", *FUNCTIONS, "demo", "scheduler")
 # Veo's output prefix: fake-gcs-server publishes its finalize events to Pub/Sub.
 VEO_OUTPUT_PREFIX = "veo-out/"
 # Ports the Auth emulator's CLI opens besides its own (hub, logging): named in a
@@ -369,8 +368,7 @@ class LocalStack:
         ]  # fmt: skip
         # CI=1: no "message of the day" fetch (there is no network to fetch it from).
         env = {"CI": "1", "FIREBASE_CLI_GA": "false"}
-        return procs.spawn("auth", argv, env, self.log_dir, port=ports["auth"],
-                           cwd=self.log_dir)
+        return procs.spawn("auth", argv, env, self.log_dir, port=ports["auth"], cwd=self.log_dir)
 
     def _spawn_function(self, name: str, port: int, env: dict[str, str]) -> Proc:
         argv = [
@@ -574,8 +572,9 @@ class LocalStack:
         assert self.state_dir is not None
         argv = [_python(), "-m", "infra.local.supervisor", "--state-dir", str(self.state_dir)]
         with self._lock:
-            self.keeper = procs.spawn("keeper", argv, {"PYTHONUNBUFFERED": "1"}, self.log_dir,
-                                      cwd=self.root)
+            self.keeper = procs.spawn(
+                "keeper", argv, {"PYTHONUNBUFFERED": "1"}, self.log_dir, cwd=self.root
+            )
             self._write_state()
         return self.keeper
 
@@ -586,8 +585,9 @@ class LocalStack:
         if self.supervisor is None:
             self.supervisor = Supervisor(self, log).start()
         if self.sweeps is None:
-            self.sweeps = SweepTimer(self.env["JANITOR_URL"],
-                                     sweep_every_s(self.function_env)).start()
+            self.sweeps = SweepTimer(
+                self.env["JANITOR_URL"], sweep_every_s(self.function_env)
+            ).start()
         return self.supervisor
 
     def restarts(self, name: str) -> int:
@@ -862,12 +862,19 @@ def _plan(log_dir: Path, extra_env: dict[str, str]) -> _Plan:
 
 def firebase_json(ports: dict[str, int]) -> dict:
     """The Auth emulator's firebase.json: every port it opens is one we picked."""
+
     def at(name: str) -> dict:
         return {"host": HOST, "port": ports[name]}
 
-    return {"emulators": {"auth": at("auth"), "hub": at("auth_hub"),
-                          "logging": at("auth_logging"), "ui": {"enabled": False},
-                          "singleProjectMode": True}}
+    return {
+        "emulators": {
+            "auth": at("auth"),
+            "hub": at("auth_hub"),
+            "logging": at("auth_logging"),
+            "ui": {"enabled": False},
+            "singleProjectMode": True,
+        }
+    }
 
 
 def _prune_runs(runs: Path, keep: int = 5) -> None:

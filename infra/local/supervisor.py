@@ -34,8 +34,9 @@ GRACE_S = 2.0
 class Supervisor(Ticker):
     name = "function-supervisor"
 
-    def __init__(self, stack: LocalStack, log: Callable[[str], None],
-                 every_s: float = CHECK_EVERY_S) -> None:
+    def __init__(
+        self, stack: LocalStack, log: Callable[[str], None], every_s: float = CHECK_EVERY_S
+    ) -> None:
         super().__init__(every_s)
         self.stack = stack
         self.log = log
@@ -72,13 +73,18 @@ class Supervisor(Ticker):
                 return
             self._dead_since.pop(name, None)
             code = procs.exited(proc)
-            extra = {k: v for k, v in stack.function_extra_env.get(name, {}).items()
-                     if k not in ONE_SHOT_FAULTS}
+            extra = {
+                k: v
+                for k, v in stack.function_extra_env.get(name, {}).items()
+                if k not in ONE_SHOT_FAULTS
+            }
             t = time.monotonic()
             stack.restart_function(name, extra)
             self.restarts[name] = self.restarts.get(name, 0) + 1
-        self.log(f"local stack: {name} exited (code {code}); replaced on port {proc.port} "
-                 f"in {time.monotonic() - t:.2f} s")
+        self.log(
+            f"local stack: {name} exited (code {code}); replaced on port {proc.port} "
+            f"in {time.monotonic() - t:.2f} s"
+        )
 
 
 def _listening(port: int | None) -> bool:

@@ -48,8 +48,9 @@ class Ticker:
 def post_json(url: str, body: bytes, timeout_s: float) -> None:
     """POST `body` (JSON) and read the answer; raises OSError on any failure
     (urllib's URLError and HTTPError are OSErrors; a broken answer becomes one)."""
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as answer:
             answer.read()

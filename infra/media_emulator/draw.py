@@ -177,8 +177,10 @@ def output_format(options: object) -> tuple[str, int]:
         raise DrawError("imageOutputOptions must be an object")
     mime = options.get("mimeType", options.get("mime_type")) or "image/png"
     if mime not in OUTPUT_FORMATS:
-        raise DrawError(f"unsupported imageOutputOptions.mimeType {mime!r}; expected one of "
-                        f"{', '.join(OUTPUT_FORMATS)}")
+        raise DrawError(
+            f"unsupported imageOutputOptions.mimeType {mime!r}; expected one of "
+            f"{', '.join(OUTPUT_FORMATS)}"
+        )
     quality = options.get("compressionQuality", options.get("compression_quality"))
     if quality is None:
         return mime, DEFAULT_JPEG_QUALITY

@@ -102,8 +102,17 @@ def parse_fault(body: object) -> Fault:
     """Validate a POST /_emulator/faults body; raise FaultSpecError with a clear reason."""
     if not isinstance(body, dict):
         raise FaultSpecError("body must be a JSON object")
-    unknown = set(body) - {"method", "kind", "status", "count", "variant", "hang_s", "message",
-                           "created", "delay_s"}
+    unknown = set(body) - {
+        "method",
+        "kind",
+        "status",
+        "count",
+        "variant",
+        "hang_s",
+        "message",
+        "created",
+        "delay_s",
+    }
     if unknown:
         raise FaultSpecError(f"unknown keys: {sorted(unknown)}")
     method = body.get("method")

@@ -54,8 +54,11 @@ MODELS: dict[str, ModelSpec] = {
     "veo-3.1-lite-generate-preview": _VEO_LITE,
 }
 # Which kind of model serves each method.
-METHOD_KIND = {"generateContent": "image", "predictLongRunning": "video",
-               "fetchPredictOperation": "video"}
+METHOD_KIND = {
+    "generateContent": "image",
+    "predictLongRunning": "video",
+    "fetchPredictOperation": "video",
+}
 
 
 class NotServed(LookupError):
@@ -70,5 +73,6 @@ def check_served(project: str, location: str, model: str, method: str) -> ModelS
         raise NotServed(
             f"Publisher Model `{resource}` was not found or your project does not have "
             "access to it. Please ensure you are using a valid model version. (emulated:"
-            f" {model!r} is served from {list(spec.locations) if spec else 'nowhere'})")
+            f" {model!r} is served from {list(spec.locations) if spec else 'nowhere'})"
+        )
     return spec

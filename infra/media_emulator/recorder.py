@@ -35,15 +35,19 @@ def summary(method: str, model: str, body: Any) -> dict[str, Any]:
             texts.append(instance["prompt"])
     files = [p.get("fileData") or p.get("file_data") for p in parts]
     uris = [f.get("fileUri") or f.get("file_uri") for f in files if isinstance(f, dict)]
-    inline = sum(1 for p in parts if isinstance(p.get("inlineData") or p.get("inline_data"),
-                                                 dict))
+    inline = sum(1 for p in parts if isinstance(p.get("inlineData") or p.get("inline_data"), dict))
     gen = body.get("generationConfig")
     image_config = gen.get("imageConfig") if isinstance(gen, dict) else None
     options = image_config.get("imageOutputOptions") if isinstance(image_config, dict) else None
     output = options.get("mimeType") if isinstance(options, dict) else None
-    return {"method": method, "model": model, "prompt": "\n".join(texts)[:4000],
-            "file_uris": [u for u in uris if isinstance(u, str)], "inline_images": inline,
-            "output_mime_type": output}
+    return {
+        "method": method,
+        "model": model,
+        "prompt": "\n".join(texts)[:4000],
+        "file_uris": [u for u in uris if isinstance(u, str)],
+        "inline_images": inline,
+        "output_mime_type": output,
+    }
 
 
 class Recorder:

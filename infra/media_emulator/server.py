@@ -175,8 +175,9 @@ class Emulator:
             raise ApiError(400, "body must be a JSON object")
         unknown = set(body) - {"method", "per_minute", "window_s"}
         if unknown:
-            raise ApiError(400, f"unknown keys: {sorted(unknown)}; expected method, per_minute"
-                           ", window_s")
+            raise ApiError(
+                400, f"unknown keys: {sorted(unknown)}; expected method, per_minute, window_s"
+            )
         method, limit = body.get("method"), body.get("per_minute", 0)
         if method not in METHODS:
             raise ApiError(400, f"method must be one of {list(METHODS)}, got {method!r}")
@@ -292,7 +293,8 @@ class Emulator:
         try:
             width, height = draw.image_dimensions(aspect, size)
             out_mime, quality = draw.output_format(
-                _get(img_cfg, "imageOutputOptions", "image_output_options"))
+                _get(img_cfg, "imageOutputOptions", "image_output_options")
+            )
         except draw.DrawError as exc:
             raise ApiError(400, str(exc)) from None
 
@@ -367,7 +369,8 @@ class Emulator:
         label = f"{model} {width}x{height} (media emulator)"
         still = draw.encode(
             draw.draw_image(prompt or "(reference images only)", width, height, refs, label),
-            out_mime, quality,
+            out_mime,
+            quality,
         )
         out_parts: list[dict] = []
         final_part: dict[str, Any] = {
@@ -517,8 +520,17 @@ class Emulator:
         if kind is None:
             threading.Thread(
                 target=self._produce,
-                args=(op, prompt, image_bytes, width, height, duration, samples, storage_uri,
-                      bool(audio)),
+                args=(
+                    op,
+                    prompt,
+                    image_bytes,
+                    width,
+                    height,
+                    duration,
+                    samples,
+                    storage_uri,
+                    bool(audio),
+                ),
                 name=f"encode-{op_id[:8]}",
                 daemon=True,
             ).start()

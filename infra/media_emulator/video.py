@@ -47,8 +47,9 @@ def video_dimensions(aspect_ratio: str | None, resolution: str | None) -> tuple[
     if aspect_ratio not in VIDEO_ASPECTS:
         raise VideoError(f"unsupported aspectRatio {aspect_ratio!r}; expected 16:9 or 9:16")
     if resolution not in RESOLUTIONS:
-        raise VideoError(f"unsupported resolution {resolution!r}; expected one of"
-                         f" {', '.join(RESOLUTIONS)}")
+        raise VideoError(
+            f"unsupported resolution {resolution!r}; expected one of {', '.join(RESOLUTIONS)}"
+        )
     w, h = RESOLUTIONS[resolution]
     return (w, h) if aspect_ratio == "16:9" else (h, w)
 

@@ -25,25 +25,31 @@ def name_and_args(call: Any) -> tuple[str, dict[str, Any]]:
     if args is None:
         args = {}
     if not isinstance(name, str) or not isinstance(args, Mapping):
-        raise Refusal("invalid_call", "The function call has no name or its arguments are "
-                      "not an object.")
+        raise Refusal(
+            "invalid_call", "The function call has no name or its arguments are not an object."
+        )
     return name, dict(args)
 
 
-def text_arg(args: Mapping[str, Any], key: str, limit: int, tool: str,
-          required: bool = True) -> str | None:
+def text_arg(
+    args: Mapping[str, Any], key: str, limit: int, tool: str, required: bool = True
+) -> str | None:
     value = args.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise Refusal("invalid_args", f"{tool} needs {key} (non-empty text). Call it again "
-                          f"with {key}, or skip it.")
+            raise Refusal(
+                "invalid_args",
+                f"{tool} needs {key} (non-empty text). Call it again with {key}, or skip it.",
+            )
         return None
     if not isinstance(value, str):
         raise Refusal("invalid_args", f"{key} must be text, not {type(value).__name__}.")
     value = value.strip()
     if len(value) > limit:
-        raise Refusal("invalid_args", f"{key} is {len(value)} characters; keep it under "
-                      f"{limit} and call {tool} again.")
+        raise Refusal(
+            "invalid_args",
+            f"{key} is {len(value)} characters; keep it under {limit} and call {tool} again.",
+        )
     return value
 
 
@@ -72,8 +78,11 @@ def references(ctx: TurnContext, names: Sequence[str], bucket: str) -> list[str]
         found = lookup(ctx.reference_images, name)
         for uri in (found[1] if found else ()) or ():
             if reference_name(uri, bucket, ctx.campaign_id) is None:
-                log.warning("aidm_reference_dropped", "reference image not under the "
-                            "campaign's refs/ prefix", campaign_id=ctx.campaign_id)
+                log.warning(
+                    "aidm_reference_dropped",
+                    "reference image not under the campaign's refs/ prefix",
+                    campaign_id=ctx.campaign_id,
+                )
                 continue
             if uri not in out:
                 out.append(uri)
@@ -82,12 +91,12 @@ def references(ctx: TurnContext, names: Sequence[str], bucket: str) -> list[str]
 
 def cast_in(ctx: TurnContext, text: str) -> list[str]:
     """Characters with descriptions or sheets whose names the prompt mentions."""
-    known = list(ctx.npcs) + [n for n in [*ctx.party, *ctx.reference_images]
-                              if lookup(ctx.npcs, n) is None]
+    known = list(ctx.npcs) + [
+        n for n in [*ctx.party, *ctx.reference_images] if lookup(ctx.npcs, n) is None
+    ]
     known = list(dict.fromkeys(known))
     low = text.casefold()
-    return [n for n in known
-            if re.search(r"(?<!\w)" + re.escape(n.casefold()) + r"(?!\w)", low)]
+    return [n for n in known if re.search(r"(?<!\w)" + re.escape(n.casefold()) + r"(?!\w)", low)]
 
 
 def characters_arg(args: Mapping[str, Any]) -> list[str] | None:

@@ -62,14 +62,22 @@ class TurnContext:
         return self.client
 
     def style(self) -> dict[str, str] | None:
-        style = {"art_style": self.art_style, "ip_title": self.ip_title,
-                 "palette": self.palette, "notes": self.style_notes}
+        style = {
+            "art_style": self.art_style,
+            "ip_title": self.ip_title,
+            "palette": self.palette,
+            "notes": self.style_notes,
+        }
         clean = {k: v.strip()[:1000] for k, v in style.items() if v and v.strip()}
         return clean or None
 
     def request_id(self, kind: str, key: str) -> str:
-        parts = [self.campaign_id, self.session_id, str(self.turn_number),
-                 self.idempotency_key, kind, key]
+        parts = [
+            self.campaign_id,
+            self.session_id,
+            str(self.turn_number),
+            self.idempotency_key,
+            kind,
+            key,
+        ]
         return "aidm-" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
-
-

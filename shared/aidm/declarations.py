@@ -19,8 +19,12 @@ TRIGGER_CUTSCENE = "trigger_cutscene"
 GENERATE_NPC_PORTRAIT = "generate_npc_portrait"
 GENERATE_LOCATION_VISUAL = "generate_location_visual"
 GENERATE_MODEL_SHEET = "generate_model_sheet"
-MEDIA_TOOLS = (TRIGGER_CUTSCENE, GENERATE_NPC_PORTRAIT, GENERATE_LOCATION_VISUAL,
-               GENERATE_MODEL_SHEET)
+MEDIA_TOOLS = (
+    TRIGGER_CUTSCENE,
+    GENERATE_NPC_PORTRAIT,
+    GENERATE_LOCATION_VISUAL,
+    GENERATE_MODEL_SHEET,
+)
 
 CUTSCENE_TYPE_MEANINGS = {
     "character_intro": "a significant new character's first entrance",
@@ -57,10 +61,19 @@ def _a(seconds: int) -> str:
 
 def _estimates(media: MediaSettings) -> tuple[int, int, int]:
     """(still micros, clip micros, clip seconds) for these settings."""
-    probe = MediaRequest.model_validate({
-        "schema": "media.request.v1", "request_id": "estimate-0", "campaign_id": "c",
-        "session_id": "s", "turn_number": 0, "kind": "cutscene",
-        "cutscene_type": "action_climax", "image_prompt": "x", "motion_prompt": "x"})
+    probe = MediaRequest.model_validate(
+        {
+            "schema": "media.request.v1",
+            "request_id": "estimate-0",
+            "campaign_id": "c",
+            "session_id": "s",
+            "turn_number": 0,
+            "kind": "cutscene",
+            "cutscene_type": "action_climax",
+            "image_prompt": "x",
+            "motion_prompt": "x",
+        }
+    )
     plan = plan_for(probe, media)
     return plan.image_micros, plan.video_micros, plan.duration_seconds
 
@@ -86,59 +99,109 @@ def _costs(media: MediaSettings) -> tuple[str, str]:
         still, clip, seconds = _estimates(media)
     except Exception:  # noqa: BLE001 - an unpriced model: describe without figures
         return "", ""
-    return (f" (about {usd(still + clip)} for a still and {_a(seconds)} {seconds} s clip)",
-            f" (about {usd(still)})")
+    return (
+        f" (about {usd(still + clip)} for a still and {_a(seconds)} {seconds} s clip)",
+        f" (about {usd(still)})",
+    )
 
 
 def tool_specs(settings: Any) -> list[ToolSpec]:
     """The four media tools, with what they cost under these settings."""
     cutscene_cost, still_cost = _costs(as_media_settings(settings))
     types_doc = "; ".join(f"{k}: {v}" for k, v in CUTSCENE_TYPE_MEANINGS.items())
-    cutscene = ToolSpec(TRIGGER_CUTSCENE, (
-        "Render an animated cutscene of this turn's most cinematic moment: a still image, "
-        "then a few seconds of animation, shown to the players when ready (the game never "
-        "waits for it). Call it ONLY for climactic narrative weight: a sakuga-level action "
-        "climax, a power awakening, an emotional peak, a plot twist, a significant new "
-        "character's entrance, the reveal of a striking location, an arc transition. "
-        "Never for ordinary dialogue, travel, shopping, planning or routine rolls. At most "
-        "one per turn and roughly one turn in five at most. It costs real money"
-        f"{cutscene_cost}: follow the media budget note in your instructions."), (
-        Param("cutscene_type", "string", f"Which kind of moment this is. {types_doc}.",
-              enum=CUTSCENE_TYPES),
-        Param("image_prompt", "string", (
-            "The still frame, in detail: who is in it (by name), poses, expressions, setting, "
-            "lighting, camera angle, mood. The more specific the better; the campaign's art "
-            "style is added for you. At most 4000 characters.")),
-        Param("motion_prompt", "string", (
-            "How the still comes alive in a few seconds: camera move (push in, orbit, pan), "
-            "character motion, effects (wind, sparks, energy). Simple and focused. At most "
-            "2000 characters.")),
-        Param("characters", "array", (
-            "Optional: names of the characters in the shot, exactly as in the story; their "
-            "model sheets keep them on-model."), required=False),
-        Param("mood", "string", (
-            "Optional: the emotional tone in a few words, e.g. 'defiant', 'grief-stricken', "
-            "'ominous calm'."), required=False),
-    ))
-    portrait = ToolSpec(GENERATE_NPC_PORTRAIT, (
-        f"Render a portrait of an NPC{still_cost}. Call it when a significant new NPC is "
-        "introduced with a vivid description, or when a known NPC becomes important and "
-        "has no portrait yet. Not for unnamed extras or passing characters. It appears "
-        "for the players when ready."), (
-        Param("npc_name", "string", "Exact name of the NPC as the game knows it."),))
-    location = ToolSpec(GENERATE_LOCATION_VISUAL, (
-        f"Render an establishing image of a location{still_cost}. Call it when the party "
-        "arrives at a vivid new location, or a known place is dramatically changed. Not "
-        "for every room, road or corridor."), (
-        Param("location_name", "string", "Exact name of the location as the game knows it."),))
-    sheet = ToolSpec(GENERATE_MODEL_SHEET, (
-        f"Render a character model sheet{still_cost}: a turnaround of one character that "
-        "later cutscenes and portraits naming them use as a reference, so they stay "
-        "on-model. Call it once per recurring character (the party at character creation, "
-        "a significant NPC when introduced) who has no sheet yet; never twice for one "
-        "character. Players do not see it in the story."), (
-        Param("character_name", "string",
-              "Exact name of the character (party member or NPC) as the game knows it."),))
+    cutscene = ToolSpec(
+        TRIGGER_CUTSCENE,
+        (
+            "Render an animated cutscene of this turn's most cinematic moment: a still image, "
+            "then a few seconds of animation, shown to the players when ready (the game never "
+            "waits for it). Call it ONLY for climactic narrative weight: a sakuga-level action "
+            "climax, a power awakening, an emotional peak, a plot twist, a significant new "
+            "character's entrance, the reveal of a striking location, an arc transition. "
+            "Never for ordinary dialogue, travel, shopping, planning or routine rolls. At most "
+            "one per turn and roughly one turn in five at most. It costs real money"
+            f"{cutscene_cost}: follow the media budget note in your instructions."
+        ),
+        (
+            Param(
+                "cutscene_type",
+                "string",
+                f"Which kind of moment this is. {types_doc}.",
+                enum=CUTSCENE_TYPES,
+            ),
+            Param(
+                "image_prompt",
+                "string",
+                (
+                    "The still frame, in detail: who is in it (by name), poses, expressions, "
+                    "setting, lighting, camera angle, mood. The more specific the better; the "
+                    "campaign's art style is added for you. At most 4000 characters."
+                ),
+            ),
+            Param(
+                "motion_prompt",
+                "string",
+                (
+                    "How the still comes alive in a few seconds: camera move (push in, orbit, "
+                    "pan), character motion, effects (wind, sparks, energy). Simple and focused. "
+                    "At most 2000 characters."
+                ),
+            ),
+            Param(
+                "characters",
+                "array",
+                (
+                    "Optional: names of the characters in the shot, exactly as in the story; "
+                    "their model sheets keep them on-model."
+                ),
+                required=False,
+            ),
+            Param(
+                "mood",
+                "string",
+                (
+                    "Optional: the emotional tone in a few words, e.g. 'defiant', "
+                    "'grief-stricken', 'ominous calm'."
+                ),
+                required=False,
+            ),
+        ),
+    )
+    portrait = ToolSpec(
+        GENERATE_NPC_PORTRAIT,
+        (
+            f"Render a portrait of an NPC{still_cost}. Call it when a significant new NPC is "
+            "introduced with a vivid description, or when a known NPC becomes important and "
+            "has no portrait yet. Not for unnamed extras or passing characters. It appears "
+            "for the players when ready."
+        ),
+        (Param("npc_name", "string", "Exact name of the NPC as the game knows it."),),
+    )
+    location = ToolSpec(
+        GENERATE_LOCATION_VISUAL,
+        (
+            f"Render an establishing image of a location{still_cost}. Call it when the party "
+            "arrives at a vivid new location, or a known place is dramatically changed. Not "
+            "for every room, road or corridor."
+        ),
+        (Param("location_name", "string", "Exact name of the location as the game knows it."),),
+    )
+    sheet = ToolSpec(
+        GENERATE_MODEL_SHEET,
+        (
+            f"Render a character model sheet{still_cost}: a turnaround of one character that "
+            "later cutscenes and portraits naming them use as a reference, so they stay "
+            "on-model. Call it once per recurring character (the party at character creation, "
+            "a significant NPC when introduced) who has no sheet yet; never twice for one "
+            "character. Players do not see it in the story."
+        ),
+        (
+            Param(
+                "character_name",
+                "string",
+                "Exact name of the character (party member or NPC) as the game knows it.",
+            ),
+        ),
+    )
     return [cutscene, portrait, location, sheet]
 
 
@@ -153,15 +216,23 @@ def production_tools(settings: Any) -> list[Any]:
 
     def schema(p: Param) -> Any:
         if p.type == "array":
-            return s(type=types.Type.ARRAY, items=s(type=types.Type.STRING),
-                     description=p.description)
-        return s(type=types.Type.STRING, description=p.description,
-                 enum=list(p.enum) if p.enum else None)
+            return s(
+                type=types.Type.ARRAY, items=s(type=types.Type.STRING), description=p.description
+            )
+        return s(
+            type=types.Type.STRING, description=p.description, enum=list(p.enum) if p.enum else None
+        )
 
-    declarations = [types.FunctionDeclaration(
-        name=spec.name, description=spec.description,
-        parameters=s(type=types.Type.OBJECT,
-                     properties={p.name: schema(p) for p in spec.params},
-                     required=[p.name for p in spec.params if p.required]))
-        for spec in tool_specs(settings)]
+    declarations = [
+        types.FunctionDeclaration(
+            name=spec.name,
+            description=spec.description,
+            parameters=s(
+                type=types.Type.OBJECT,
+                properties={p.name: schema(p) for p in spec.params},
+                required=[p.name for p in spec.params if p.required],
+            ),
+        )
+        for spec in tool_specs(settings)
+    ]
     return [types.Tool(function_declarations=declarations)]

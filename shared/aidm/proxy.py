@@ -22,34 +22,49 @@ from shared.domain.paths import stable_path  # noqa: F401 - AIDM imports it from
 
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 # Only stable addresses pass through, never any other media_api path.
-_STABLE = re.compile(r"^/campaigns/[A-Za-z0-9_-]{1,128}/media/[A-Za-z0-9_-]{1,128}/"
-                     r"(image|video)(\.png|\.mp4)?$")
+_STABLE = re.compile(
+    r"^/campaigns/[A-Za-z0-9_-]{1,128}/media/[A-Za-z0-9_-]{1,128}/"
+    r"(image|video)(\.png|\.mp4)?$"
+)
 
 
 def _public(url: str | None, public_prefix: str) -> str | None:
     if not url or "/campaigns/" not in url:
         return url
-    return public_prefix.rstrip("/") + url[url.index("/campaigns/"):]
+    return public_prefix.rstrip("/") + url[url.index("/campaigns/") :]
 
 
-def fetch_turn_media(api_url: str, campaign_id: str, turn: int, id_token: str, *,
-                     public_prefix: str, progressive: bool = False) -> dict[str, Any]:
+def fetch_turn_media(
+    api_url: str,
+    campaign_id: str,
+    turn: int,
+    id_token: str,
+    *,
+    public_prefix: str,
+    progressive: bool = False,
+) -> dict[str, Any]:
     """media_api's turn rows with file URLs under AIDM's `public_prefix`.
 
     Any failure answers `{"assets": []}`: AIDM's poller then simply asks again
     at its next tick."""
     url = f"{api_url.rstrip('/')}/campaigns/{campaign_id}/turns/{int(turn)}/media"
     try:
-        response = httpx.get(url, params={"progressive": "1"} if progressive else None,
-                             headers={"Authorization": f"Bearer {id_token}"}, timeout=TIMEOUT)
+        response = httpx.get(
+            url,
+            params={"progressive": "1"} if progressive else None,
+            headers={"Authorization": f"Bearer {id_token}"},
+            timeout=TIMEOUT,
+        )
         response.raise_for_status()
         rows = response.json()["assets"]
     except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-        log.warning("aidm_turn_media_failed", f"turn media unavailable: {exc}",
-                    campaign_id=campaign_id)
+        log.warning(
+            "aidm_turn_media_failed", f"turn media unavailable: {exc}", campaign_id=campaign_id
+        )
         return {"assets": []}
-    return {"assets": [{**row, "file_url": _public(row.get("file_url"), public_prefix)}
-                       for row in rows]}
+    return {
+        "assets": [{**row, "file_url": _public(row.get("file_url"), public_prefix)} for row in rows]
+    }
 
 
 def file_location(api_url: str, path: str, id_token: str) -> tuple[int, str | None]:
@@ -58,8 +73,12 @@ def file_location(api_url: str, path: str, id_token: str) -> tuple[int, str | No
     if not _STABLE.fullmatch(path):
         return 404, None
     try:
-        response = httpx.get(f"{api_url.rstrip('/')}{path}", follow_redirects=False,
-                             headers={"Authorization": f"Bearer {id_token}"}, timeout=TIMEOUT)
+        response = httpx.get(
+            f"{api_url.rstrip('/')}{path}",
+            follow_redirects=False,
+            headers={"Authorization": f"Bearer {id_token}"},
+            timeout=TIMEOUT,
+        )
     except httpx.HTTPError as exc:
         log.warning("aidm_media_file_failed", f"media file unavailable: {exc}")
         return 503, None

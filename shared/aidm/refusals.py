@@ -40,11 +40,17 @@ def media_for(ctx: TurnContext, status: BudgetStatus) -> MediaSettings:
 
 
 def check_enabled(ctx: TurnContext, status: BudgetStatus) -> None:
-    off = (not status.enabled) if status.ok else (
-        ctx.settings is not None and not as_media_settings(ctx.settings).enabled)
+    off = (
+        (not status.enabled)
+        if status.ok
+        else (ctx.settings is not None and not as_media_settings(ctx.settings).enabled)
+    )
     if off:
-        raise Refusal("disabled", "Media generation is off for this campaign: nothing was "
-                      "made. Do not call media tools; carry on with the story.")
+        raise Refusal(
+            "disabled",
+            "Media generation is off for this campaign: nothing was "
+            "made. Do not call media tools; carry on with the story.",
+        )
 
 
 def budget_left(ctx: TurnContext, status: BudgetStatus) -> int | None:
@@ -52,8 +58,11 @@ def budget_left(ctx: TurnContext, status: BudgetStatus) -> int | None:
     None when the budget could not be read."""
     if not status.ok:
         return None
-    pending = sum(p.estimate_micros for p in ctx.published
-                  if ledger.hold_key(p.asset_id, "image") not in status.recorded)
+    pending = sum(
+        p.estimate_micros
+        for p in ctx.published
+        if ledger.hold_key(p.asset_id, "image") not in status.recorded
+    )
     return max(0, status.remaining_micros - pending)
 
 
@@ -61,16 +70,21 @@ def parse(message: dict[str, Any], bucket: str) -> MediaRequest:
     try:
         return parse_request(message, bucket)
     except InvalidRequest as exc:
-        raise Refusal("invalid_args", f"The request is not valid: {exc}. Fix it and call "
-                      "again, or skip it.") from None
+        raise Refusal(
+            "invalid_args", f"The request is not valid: {exc}. Fix it and call again, or skip it."
+        ) from None
 
 
 def plan_micros(request: MediaRequest, media: MediaSettings) -> tuple[int, int, int]:
     try:
         plan = plan_for(request, media)
     except Exception as exc:  # noqa: BLE001 - PermanentError: an unpriced model
-        raise Refusal("misconfigured", f"Media settings name a model without a price ({exc}); "
-                      "nothing was made. Carry on with the story.", "failed") from None
+        raise Refusal(
+            "misconfigured",
+            f"Media settings name a model without a price ({exc}); "
+            "nothing was made. Carry on with the story.",
+            "failed",
+        ) from None
     return plan.image_micros, plan.video_micros, plan.duration_seconds
 
 
@@ -78,13 +92,17 @@ def refuse_if_spent(available: int | None, still: int, even: bool = False) -> No
     """Refuse when the budget left (None: not read) does not cover one still,
     the cheapest thing there is (`even`: the caller asked for more)."""
     if available is not None and available < still:
-        raise Refusal("budget", f"Refused: this session's media budget is spent "
-                      f"({usd(available)} left; {'even ' if even else ''}a still costs "
-                      f"{usd(still)}). Do not call media tools again this session.")
+        raise Refusal(
+            "budget",
+            f"Refused: this session's media budget is spent "
+            f"({usd(available)} left; {'even ' if even else ''}a still costs "
+            f"{usd(still)}). Do not call media tools again this session.",
+        )
 
 
 def left_note(available: int | None, estimate: int, status: BudgetStatus) -> str:
     if available is None:
-        return (f" Budget not checked ({status.reason}); the pipeline still enforces the "
-                "session cap.")
+        return (
+            f" Budget not checked ({status.reason}); the pipeline still enforces the session cap."
+        )
     return f" About {usd(max(0, available - estimate))} of the session budget left after it."

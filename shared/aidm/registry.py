@@ -61,8 +61,9 @@ def _shapes(registry: Any) -> tuple[Any, Any]:
     return definition, param
 
 
-def _handler(name: str, ctx: TurnContext, lock: threading.Lock
-             ) -> Callable[..., Awaitable[dict[str, Any]]]:
+def _handler(
+    name: str, ctx: TurnContext, lock: threading.Lock
+) -> Callable[..., Awaitable[dict[str, Any]]]:
     def run(args: dict[str, Any]) -> dict[str, Any]:
         with lock:  # one call of this turn at a time: the turn limits count published ones
             return handle_function_call({"name": name, "args": args}, ctx)
@@ -71,21 +72,33 @@ def _handler(name: str, ctx: TurnContext, lock: threading.Lock
         try:
             return await asyncio.to_thread(run, kwargs)
         except Exception as exc:  # noqa: BLE001 - never into AIDM's turn
-            log.error("aidm_tool_failed", f"{name} failed: {type(exc).__name__}: {exc}",
-                      campaign_id=ctx.campaign_id)
-            return {"status": "failed", "reason": "internal",
-                    "error": "The media request failed; nothing was made. Carry on."}
+            log.error(
+                "aidm_tool_failed",
+                f"{name} failed: {type(exc).__name__}: {exc}",
+                campaign_id=ctx.campaign_id,
+            )
+            return {
+                "status": "failed",
+                "reason": "internal",
+                "error": "The media request failed; nothing was made. Carry on.",
+            }
 
     handler.__name__ = name
     return handler
 
 
-def _definition(spec: ToolSpec, ctx: TurnContext, lock: threading.Lock,
-                definition: Any, param: Any) -> Any:
-    params = [param(p.name, _AIDM_TYPE[p.type], _param_text(p), required=p.required)
-              for p in spec.params]
-    return definition(name=spec.name, description=spec.description, parameters=params,
-                      handler=_handler(spec.name, ctx, lock))
+def _definition(
+    spec: ToolSpec, ctx: TurnContext, lock: threading.Lock, definition: Any, param: Any
+) -> Any:
+    params = [
+        param(p.name, _AIDM_TYPE[p.type], _param_text(p), required=p.required) for p in spec.params
+    ]
+    return definition(
+        name=spec.name,
+        description=spec.description,
+        parameters=params,
+        handler=_handler(spec.name, ctx, lock),
+    )
 
 
 def _param_text(p: Any) -> str:
@@ -111,8 +124,7 @@ def _remove(registry: Any, name: str) -> None:
         tools.pop(name, None)
 
 
-def register_tools(registry: Any, ctx: TurnContext,
-                   client: MediaClient | None = None) -> list[str]:
+def register_tools(registry: Any, ctx: TurnContext, client: MediaClient | None = None) -> list[str]:
     """Install the media tools in AIDM's ToolRegistry, replacing AIDM's own tools
     of the same names and leaving its others; returns the names installed.
 

@@ -16,8 +16,7 @@ _DEFAULTS = MediaSettings.model_validate({})  # docs/interface.md section 2's de
 # AIDM's UserSettings ship these (src/settings/models.py). Every player who never
 # opened the settings page has them, so they say nothing about what the player
 # wants: the campaign's quality tier picks the models instead of the dearest ones.
-AIDM_DEFAULT_MODELS = {"image": "gemini-3-pro-image-preview",
-                       "video": "veo-3.1-generate-preview"}
+AIDM_DEFAULT_MODELS = {"image": "gemini-3-pro-image-preview", "video": "veo-3.1-generate-preview"}
 
 
 @dataclass(frozen=True)
@@ -47,8 +46,11 @@ def current_model_id(model: str, kind: str) -> str | None:
     gemini-2.x image models) have no equivalent: None.
     """
     priced = _priced_models(kind)
-    candidates = [model, re.sub(r"-preview(-[0-9-]+)?$", "", model),
-                  re.sub(r"-preview(-[0-9-]+)?$", "-001", model)]
+    candidates = [
+        model,
+        re.sub(r"-preview(-[0-9-]+)?$", "", model),
+        re.sub(r"-preview(-[0-9-]+)?$", "-001", model),
+    ]
     return next((c for c in candidates if c in priced), None)
 
 
@@ -85,13 +87,17 @@ def media_settings_from_aidm(flat: Any, *, warn: bool = True) -> AidmSettings:
                 raise ValueError
             out["budget_per_session_usd"] = value
         except (TypeError, ValueError):
-            notes.append(f"media_budget_per_session_usd {budget!r} is not an amount in "
-                         "0-10000 USD; the default cap ($2.00) applies")
+            notes.append(
+                f"media_budget_per_session_usd {budget!r} is not an amount in "
+                "0-10000 USD; the default cap ($2.00) applies"
+            )
     if _flat_get(flat, "media_budget_enabled") is False:
         cap = out.get("budget_per_session_usd", _DEFAULTS.budget_per_session_usd)
-        notes.append(f"media_budget_enabled is false, but this pipeline always caps spending "
-                     f"per session: ${cap:.2f} (media_budget_per_session_usd) applies; "
-                     "raise it to spend more")
+        notes.append(
+            f"media_budget_enabled is false, but this pipeline always caps spending "
+            f"per session: ${cap:.2f} (media_budget_per_session_usd) applies; "
+            "raise it to spend more"
+        )
     auto_play = _flat_get(flat, "media_auto_play")
     if auto_play is not None:
         out["auto_play"] = bool(auto_play)
@@ -108,8 +114,10 @@ def media_settings_from_aidm(flat: Any, *, warn: bool = True) -> AidmSettings:
             notes.append(f"{key} {model!r} is now {current!r}")
         else:
             default = catalog().models_for(_DEFAULTS.quality)[f"{kind}_model"]
-            notes.append(f"{key} {model!r} is retired or unpriced; the campaign's quality picks "
-                         f"the current model ({default!r} at quality 'standard')")
+            notes.append(
+                f"{key} {model!r} is retired or unpriced; the campaign's quality picks "
+                f"the current model ({default!r} at quality 'standard')"
+            )
     for note in notes if warn else ():
         log.warning("aidm_settings", note)
     return AidmSettings(out, tuple(notes))
@@ -129,8 +137,13 @@ def as_media_settings(settings: Any) -> MediaSettings:
     return MediaSettings.model_validate(mapped.media_settings)
 
 
-def configure_from_aidm(client: MediaClient, campaign_id: str, flat_settings: Any,
-                        members: list[str] | None = None, **overrides: Any) -> AidmSettings:
+def configure_from_aidm(
+    client: MediaClient,
+    campaign_id: str,
+    flat_settings: Any,
+    members: list[str] | None = None,
+    **overrides: Any,
+) -> AidmSettings:
     """Store AIDM's flat settings as the campaign's media settings; returns the
     mapping (with its warnings). `overrides` are media_settings keys."""
     mapped = media_settings_from_aidm(flat_settings)

@@ -46,17 +46,23 @@ def _response_parts(response: Any) -> tuple[Any, list[Any], str]:
     content = candidates[0].content if candidates else None
     parts = (content.parts if content is not None else None) or []
     calls = [p.function_call for p in parts if getattr(p, "function_call", None)]
-    text = "".join(p.text for p in parts
-                   if getattr(p, "text", None) and not getattr(p, "thought", False))
+    text = "".join(
+        p.text for p in parts if getattr(p, "text", None) and not getattr(p, "thought", False)
+    )
     return content, calls, text
 
 
-def run_production_turn(model: Any, narrative: str, context: TurnContext, *,
-                        model_name: str = "gemini-2.5-flash",
-                        system_prompt: str | None = None,
-                        extra_tools: Sequence[Any] = (),
-                        extra_handlers: Mapping[str, Callable[[dict[str, Any]], Any]] | None = None,
-                        max_rounds: int = 3) -> ProductionTurn:
+def run_production_turn(
+    model: Any,
+    narrative: str,
+    context: TurnContext,
+    *,
+    model_name: str = "gemini-2.5-flash",
+    system_prompt: str | None = None,
+    extra_tools: Sequence[Any] = (),
+    extra_handlers: Mapping[str, Callable[[dict[str, Any]], Any]] | None = None,
+    max_rounds: int = 3,
+) -> ProductionTurn:
     """Ask the model about one narrative turn and carry out its media calls.
 
     `model` is a google.genai Client (its `.models` is used) or anything with
@@ -79,13 +85,19 @@ def run_production_turn(model: Any, narrative: str, context: TurnContext, *,
         status = budget_status(context)
         settings = status.media if status.ok and status.media else context.settings
         tools = production_tools(settings) + list(extra_tools)
-        instruction = "\n\n".join(x for x in (system_prompt, MEDIA_DIRECTION,
-                                             budget_guidance(context, status)) if x)
+        instruction = "\n\n".join(
+            x for x in (system_prompt, MEDIA_DIRECTION, budget_guidance(context, status)) if x
+        )
         config = types.GenerateContentConfig(
-            system_instruction=instruction, tools=tools or None,
-            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True))
-        contents: list[Any] = [types.Content(role="user", parts=[
-            types.Part.from_text(text=_turn_message(narrative, context))])]
+            system_instruction=instruction,
+            tools=tools or None,
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+        )
+        contents: list[Any] = [
+            types.Content(
+                role="user", parts=[types.Part.from_text(text=_turn_message(narrative, context))]
+            )
+        ]
         for _ in range(max_rounds):
             response = generate(model=model_name, contents=contents, config=config)
             content, calls, text = _response_parts(response)
@@ -105,12 +117,20 @@ def run_production_turn(model: Any, narrative: str, context: TurnContext, *,
                     except Exception as exc:  # noqa: BLE001 - AIDM's tool, AIDM's error
                         result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
                 turn.calls.append(ToolCall(call.name, args, result))
-                replies.append(types.Part(function_response=types.FunctionResponse(
-                    id=call.id, name=call.name, response=result)))
+                replies.append(
+                    types.Part(
+                        function_response=types.FunctionResponse(
+                            id=call.id, name=call.name, response=result
+                        )
+                    )
+                )
             contents.append(types.Content(role="user", parts=replies))
     except Exception as exc:  # noqa: BLE001 - the turn loop must never see this
         turn.error = f"{type(exc).__name__}: {exc}"
-        log.warning("aidm_production_turn_failed", f"production turn failed: {turn.error}",
-                    campaign_id=context.campaign_id)
+        log.warning(
+            "aidm_production_turn_failed",
+            f"production turn failed: {turn.error}",
+            campaign_id=context.campaign_id,
+        )
     turn.published = context.published[start:]
     return turn

@@ -92,8 +92,9 @@ def gallery(route: routes.Route, request: Request) -> Response:
     limit = _limit(request.args.get("limit"))
     cursor = _cursor(request.args.get("cursor"))
     docs, next_cursor = gallery_page(route.campaign_id, limit, cursor)
-    return json_response({"assets": assets_with_urls(docs, route.campaign_id),
-                          "next_cursor": next_cursor})
+    return json_response(
+        {"assets": assets_with_urls(docs, route.campaign_id), "next_cursor": next_cursor}
+    )
 
 
 def cost(route: routes.Route, _request: Request) -> Response:
@@ -110,9 +111,17 @@ def events_ticket(route: routes.Route, _request: Request, uid: str) -> Response:
     return response
 
 
-HANDLERS = {"asset": asset, "asset_file": asset_file, "turn_media": turn_media,
-            "gallery": gallery, "cost": cost, "spend": spend,
-            "regenerate": takes.regenerate, "animate": takes.animate, "hide": takes.hide}
+HANDLERS = {
+    "asset": asset,
+    "asset_file": asset_file,
+    "turn_media": turn_media,
+    "gallery": gallery,
+    "cost": cost,
+    "spend": spend,
+    "regenerate": takes.regenerate,
+    "animate": takes.animate,
+    "hide": takes.hide,
+}
 # Routes that need to know who asks, beyond whether they may.
 USER_HANDLERS = {"events": events, "events_ticket": events_ticket, "me": me}
 
@@ -192,7 +201,11 @@ def handle(request: Request) -> Response:
             log.error("api_error", f"{request.method} {request.path} failed", exc_info=True)
             response = error_response(500, "internal error")
     cors.apply(request, response)
-    log.info("api_request", f"{request.method} {info.get('route', request.path)} "
-             f"{response.status_code}", status=response.status_code,
-             ms=round((time.monotonic() - started) * 1000, 1), **info)
+    log.info(
+        "api_request",
+        f"{request.method} {info.get('route', request.path)} {response.status_code}",
+        status=response.status_code,
+        ms=round((time.monotonic() - started) * 1000, 1),
+        **info,
+    )
     return response

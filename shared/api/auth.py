@@ -79,8 +79,9 @@ def _credential_class() -> Any:
 def _firebase_app() -> Any:
     # One app per (project, Auth emulator): firebase-admin reads the emulator's
     # address once per app, and tests run stacks one after another.
-    return _app_for(get_settings().GOOGLE_CLOUD_PROJECT,
-                    os.environ.get("FIREBASE_AUTH_EMULATOR_HOST", ""))
+    return _app_for(
+        get_settings().GOOGLE_CLOUD_PROJECT, os.environ.get("FIREBASE_AUTH_EMULATOR_HOST", "")
+    )
 
 
 @lru_cache(maxsize=8)
@@ -91,16 +92,19 @@ def _app_for(project: str, emulator: str) -> Any:
     try:
         return firebase_admin.get_app(name)
     except ValueError:
-        return firebase_admin.initialize_app(_credential_class()(), options={"projectId": project},
-                                             name=name)
+        return firebase_admin.initialize_app(
+            _credential_class()(), options={"projectId": project}, name=name
+        )
 
 
 def _verified_claims(token: str) -> dict[str, Any]:
     from firebase_admin import auth, exceptions
 
     if not get_settings().emulated and os.environ.get("FIREBASE_AUTH_EMULATOR_HOST"):
-        log.error("auth_misconfigured",
-                  "FIREBASE_AUTH_EMULATOR_HOST is set outside the emulators; refusing tokens")
+        log.error(
+            "auth_misconfigured",
+            "FIREBASE_AUTH_EMULATOR_HOST is set outside the emulators; refusing tokens",
+        )
         raise ApiError(401, "token verification is misconfigured")
     if os.environ.get("FIREBASE_AUTH_EMULATOR_HOST") and not _shaped_like_the_emulators(token):
         raise ApiError(401, "invalid token")
@@ -108,9 +112,13 @@ def _verified_claims(token: str) -> dict[str, Any]:
         claims = auth.verify_id_token(token, app=_firebase_app(), check_revoked=True)
     except (auth.RevokedIdTokenError, auth.UserDisabledError, auth.UserNotFoundError) as exc:
         raise ApiError(401, "token revoked or its user is gone") from exc
-    except (auth.CertificateFetchError, exceptions.UnavailableError,
-            exceptions.DeadlineExceededError, exceptions.PermissionDeniedError,
-            exceptions.UnauthenticatedError) as exc:
+    except (
+        auth.CertificateFetchError,
+        exceptions.UnavailableError,
+        exceptions.DeadlineExceededError,
+        exceptions.PermissionDeniedError,
+        exceptions.UnauthenticatedError,
+    ) as exc:
         log.warning("auth_unavailable", f"cannot verify tokens: {exc}")
         raise ApiError(503, "cannot verify tokens right now; try again") from exc
     except (ValueError, exceptions.FirebaseError) as exc:

@@ -18,8 +18,11 @@ class ApiError(Exception):
 
 
 def json_response(body: Any, status: int = 200) -> Response:
-    response = Response(json.dumps(body, ensure_ascii=False, default=str), status=status,
-                        mimetype="application/json")
+    response = Response(
+        json.dumps(body, ensure_ascii=False, default=str),
+        status=status,
+        mimetype="application/json",
+    )
     # Bodies carry signed URLs and private media: no shared caches, no reuse.
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -41,7 +41,7 @@ def _raw_path(environ: dict[str, Any], fallback: str) -> str:
     path = urlsplit(raw).path or "/"
     script = environ.get("SCRIPT_NAME") or ""
     if script and path.startswith(script):
-        path = path[len(script):]
+        path = path[len(script) :]
     return path
 
 
@@ -90,12 +90,14 @@ def parse(environ: dict[str, Any], path: str) -> Route:
     cid = seg[1]
     if shape == ("campaigns", "*", "media", "*"):
         return Route("asset", _scope(cid, "campaign id"), asset_id=_scope(seg[3], "asset id"))
-    if shape[:4] == ("campaigns", "*", "media", "*") and len(seg) == 5 \
-            and seg[4] in FILE_SEGMENTS:
-        return Route("asset_file", _scope(cid, "campaign id"),
-                     asset_id=_scope(seg[3], "asset id"), file=FILE_SEGMENTS[seg[4]])
-    if shape[:4] == ("campaigns", "*", "media", "*") and len(seg) == 5 \
-            and seg[4] in ACTIONS:
+    if shape[:4] == ("campaigns", "*", "media", "*") and len(seg) == 5 and seg[4] in FILE_SEGMENTS:
+        return Route(
+            "asset_file",
+            _scope(cid, "campaign id"),
+            asset_id=_scope(seg[3], "asset id"),
+            file=FILE_SEGMENTS[seg[4]],
+        )
+    if shape[:4] == ("campaigns", "*", "media", "*") and len(seg) == 5 and seg[4] in ACTIONS:
         return Route(seg[4], _scope(cid, "campaign id"), asset_id=_scope(seg[3], "asset id"))
     if shape == ("campaigns", "*", "turns", "*", "media"):
         return Route("turn_media", _scope(cid, "campaign id"), turn=_turn(seg[3]))

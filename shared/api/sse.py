@@ -82,11 +82,18 @@ def stream(campaign_id: str, uid: str, stream_id: str) -> Iterator[str]:
         try:
             streams.close_stream(uid, stream_id)
         except Exception as exc:  # noqa: BLE001 - the slot expires by itself
-            log.warning("sse_release_failed", f"could not release a stream slot: {exc}",
-                        campaign_id=campaign_id)
-        log.info("sse_closed", f"event stream for {campaign_id} closed",
-                 campaign_id=campaign_id, open_s=round(time.monotonic() - started, 1),
-                 assets=len(last_status))
+            log.warning(
+                "sse_release_failed",
+                f"could not release a stream slot: {exc}",
+                campaign_id=campaign_id,
+            )
+        log.info(
+            "sse_closed",
+            f"event stream for {campaign_id} closed",
+            campaign_id=campaign_id,
+            open_s=round(time.monotonic() - started, 1),
+            assets=len(last_status),
+        )
 
 
 def response(campaign_id: str, uid: str) -> Response:

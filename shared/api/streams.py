@@ -32,8 +32,14 @@ TICKET_RE = re.compile(r"[A-Za-z0-9_-]{32}")
 def issue_ticket(campaign_id: str, uid: str) -> dict[str, Any]:
     ticket = secrets.token_urlsafe(24)  # 32 characters
     ticket_ref(ticket).create(
-        {"uid": uid, "campaign_id": campaign_id, "expires_at": time.time() + TICKET_TTL_S,
-         "used": False, "delete_after": ttl_timestamp(TICKET_TTL_S + 3600)})
+        {
+            "uid": uid,
+            "campaign_id": campaign_id,
+            "expires_at": time.time() + TICKET_TTL_S,
+            "used": False,
+            "delete_after": ttl_timestamp(TICKET_TTL_S + 3600),
+        }
+    )
     return {"ticket": ticket, "expires_in_s": TICKET_TTL_S}
 
 
@@ -45,8 +51,12 @@ def redeem_ticket(campaign_id: str, ticket: str) -> str:
     ref = ticket_ref(ticket)
 
     def spend(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, str | None]:
-        if (doc is None or doc.get("used") or doc.get("campaign_id") != campaign_id
-                or float(doc.get("expires_at") or 0) < time.time()):
+        if (
+            doc is None
+            or doc.get("used")
+            or doc.get("campaign_id") != campaign_id
+            or float(doc.get("expires_at") or 0) < time.time()
+        ):
             return None, None
         return {"used": True}, str(doc["uid"])
 

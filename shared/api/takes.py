@@ -30,8 +30,10 @@ def prompts(raw: bytes) -> dict[str, str]:
         raise ApiError(400, "the body must be a JSON object")
     unknown = sorted(set(body) - set(PROMPT_LIMITS))
     if unknown:
-        raise ApiError(400, f"unknown field {unknown[0][:60]!r}: only image_prompt and "
-                            "motion_prompt may be given")
+        raise ApiError(
+            400,
+            f"unknown field {unknown[0][:60]!r}: only image_prompt and motion_prompt may be given",
+        )
     out: dict[str, str] = {}
     for name, limit in PROMPT_LIMITS.items():
         value = body.get(name)
@@ -57,8 +59,9 @@ def regenerate(route: routes.Route, request: Request) -> Response:
 
 
 def animate(route: routes.Route, _request: Request) -> Response:
-    return json_response(_run(lambda: takes.reanimate(route.campaign_id, route.asset_id or "")),
-                         status=202)
+    return json_response(
+        _run(lambda: takes.reanimate(route.campaign_id, route.asset_id or "")), status=202
+    )
 
 
 def hide(route: routes.Route, _request: Request) -> Response:

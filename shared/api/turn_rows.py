@@ -35,18 +35,28 @@ def _rows_of(doc: dict[str, Any], base_url: str, progressive: bool) -> list[dict
     status = doc.get("status")
     if status not in SHOWN and not (progressive and status not in TERMINAL):
         return []  # failed or rejected: nothing usable
-    base = {"id": doc.get("asset_id"), "cutscene_type": doc.get("cutscene_type"),
-            "category": "cutscenes", "status": status}
+    base = {
+        "id": doc.get("asset_id"),
+        "cutscene_type": doc.get("cutscene_type"),
+        "category": "cutscenes",
+        "status": status,
+    }
     files = [k for k in ("image", "video") if _has(doc, k)]
     if not files:
         return [{**base, "asset_type": "image", "file_url": None}] if progressive else []
-    return [{**base, "asset_type": kind,
-             "file_url": stable_url(base_url, doc["campaign_id"], doc["asset_id"], kind)}
-            for kind in files]
+    return [
+        {
+            **base,
+            "asset_type": kind,
+            "file_url": stable_url(base_url, doc["campaign_id"], doc["asset_id"], kind),
+        }
+        for kind in files
+    ]
 
 
-def turn_rows(docs: list[dict[str, Any]], base_url: str,
-              progressive: bool = False) -> list[dict[str, Any]]:
+def turn_rows(
+    docs: list[dict[str, Any]], base_url: str, progressive: bool = False
+) -> list[dict[str, Any]]:
     """`docs`: the turn's assets, oldest first. Returns the rows, listed so that
     AIDM's insert-after-the-turn shows them oldest first, each still before its
     clip: the display order reversed."""

@@ -10,8 +10,20 @@ from shared.store.campaigns import configure_campaign
 from shared.store.publish import PUBLISH_TIMEOUT_S, PublishResult, publish_request
 
 __all__ = [
-    "MAX_REFERENCE_BYTES", "PUBLISH_TIMEOUT_S", "READ_TIMEOUT_S", "REFERENCE_TYPES",
-    "BudgetStatus", "MediaClient", "PublishResult", "build_message", "configure_campaign",
-    "cutscene_message", "new_request_id", "publish_request", "reference_object",
-    "remaining_budget", "still_message", "usd",
+    "MAX_REFERENCE_BYTES",
+    "PUBLISH_TIMEOUT_S",
+    "READ_TIMEOUT_S",
+    "REFERENCE_TYPES",
+    "BudgetStatus",
+    "MediaClient",
+    "PublishResult",
+    "build_message",
+    "configure_campaign",
+    "cutscene_message",
+    "new_request_id",
+    "publish_request",
+    "reference_object",
+    "remaining_budget",
+    "still_message",
+    "usd",
 ]

@@ -69,8 +69,12 @@ class MediaClient:
     directly or through `asyncio.to_thread`.
     """
 
-    def __init__(self, *, publish_timeout_s: float = PUBLISH_TIMEOUT_S,
-                 read_timeout_s: float = READ_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        *,
+        publish_timeout_s: float = PUBLISH_TIMEOUT_S,
+        read_timeout_s: float = READ_TIMEOUT_S,
+    ) -> None:
         if publish_timeout_s <= 0 or read_timeout_s <= 0:
             raise ValueError("timeouts must be positive")
         self.publish_timeout_s = publish_timeout_s
@@ -96,44 +100,94 @@ class MediaClient:
         try:
             message = build(**fields)
         except Exception as exc:  # noqa: BLE001 - wrong argument types, say so
-            return PublishResult(False, fields.get("request_id"), None,
-                                 f"invalid: {type(exc).__name__}: {exc}")
+            return PublishResult(
+                False, fields.get("request_id"), None, f"invalid: {type(exc).__name__}: {exc}"
+            )
         return self.publish(message)
 
-    def request_cutscene(self, *, campaign_id: str, session_id: str, turn_number: int,
-                         cutscene_type: str, image_prompt: str, motion_prompt: str,
-                         style: Any = None, reference_images: Sequence[str] | None = None,
-                         aspect_ratio: str | None = None, duration_seconds: int | None = None,
-                         request_id: str | None = None) -> PublishResult:
+    def request_cutscene(
+        self,
+        *,
+        campaign_id: str,
+        session_id: str,
+        turn_number: int,
+        cutscene_type: str,
+        image_prompt: str,
+        motion_prompt: str,
+        style: Any = None,
+        reference_images: Sequence[str] | None = None,
+        aspect_ratio: str | None = None,
+        duration_seconds: int | None = None,
+        request_id: str | None = None,
+    ) -> PublishResult:
         return self._publish_built(
-            cutscene_message, campaign_id=campaign_id, session_id=session_id,
-            turn_number=turn_number, cutscene_type=cutscene_type, image_prompt=image_prompt,
-            motion_prompt=motion_prompt, style=style, reference_images=reference_images,
-            aspect_ratio=aspect_ratio, duration_seconds=duration_seconds,
-            request_id=request_id)
+            cutscene_message,
+            campaign_id=campaign_id,
+            session_id=session_id,
+            turn_number=turn_number,
+            cutscene_type=cutscene_type,
+            image_prompt=image_prompt,
+            motion_prompt=motion_prompt,
+            style=style,
+            reference_images=reference_images,
+            aspect_ratio=aspect_ratio,
+            duration_seconds=duration_seconds,
+            request_id=request_id,
+        )
 
-    def request_location_visual(self, *, campaign_id: str, session_id: str, turn_number: int,
-                                location_name: str, image_prompt: str | None = None,
-                                style: Any = None,
-                                reference_images: Sequence[str] | None = None,
-                                aspect_ratio: str | None = None,
-                                request_id: str | None = None) -> PublishResult:
+    def request_location_visual(
+        self,
+        *,
+        campaign_id: str,
+        session_id: str,
+        turn_number: int,
+        location_name: str,
+        image_prompt: str | None = None,
+        style: Any = None,
+        reference_images: Sequence[str] | None = None,
+        aspect_ratio: str | None = None,
+        request_id: str | None = None,
+    ) -> PublishResult:
         return self._publish_built(
-            still_message, kind="location_visual", campaign_id=campaign_id,
-            session_id=session_id, turn_number=turn_number, subject=location_name,
-            image_prompt=image_prompt, style=style, reference_images=reference_images,
-            aspect_ratio=aspect_ratio, request_id=request_id)
+            still_message,
+            kind="location_visual",
+            campaign_id=campaign_id,
+            session_id=session_id,
+            turn_number=turn_number,
+            subject=location_name,
+            image_prompt=image_prompt,
+            style=style,
+            reference_images=reference_images,
+            aspect_ratio=aspect_ratio,
+            request_id=request_id,
+        )
 
-    def request_npc_portrait(self, *, campaign_id: str, session_id: str, turn_number: int,
-                             npc_name: str, image_prompt: str | None = None, style: Any = None,
-                             reference_images: Sequence[str] | None = None,
-                             aspect_ratio: str | None = "1:1",
-                             request_id: str | None = None) -> PublishResult:
+    def request_npc_portrait(
+        self,
+        *,
+        campaign_id: str,
+        session_id: str,
+        turn_number: int,
+        npc_name: str,
+        image_prompt: str | None = None,
+        style: Any = None,
+        reference_images: Sequence[str] | None = None,
+        aspect_ratio: str | None = "1:1",
+        request_id: str | None = None,
+    ) -> PublishResult:
         return self._publish_built(
-            still_message, kind="npc_portrait", campaign_id=campaign_id,
-            session_id=session_id, turn_number=turn_number, subject=npc_name,
-            image_prompt=image_prompt, style=style, reference_images=reference_images,
-            aspect_ratio=aspect_ratio, request_id=request_id)
+            still_message,
+            kind="npc_portrait",
+            campaign_id=campaign_id,
+            session_id=session_id,
+            turn_number=turn_number,
+            subject=npc_name,
+            image_prompt=image_prompt,
+            style=style,
+            reference_images=reference_images,
+            aspect_ratio=aspect_ratio,
+            request_id=request_id,
+        )
 
     # --------------------------------------------------------------- budget
 
@@ -145,8 +199,9 @@ class MediaClient:
             return round((time.monotonic() - started) * 1000, 3)
 
         if not (is_scope_id(campaign_id) and is_scope_id(session_id)):
-            return BudgetStatus(False, f"invalid: campaign and session ids must be {SCOPE_ID_RULE}",
-                                elapsed_ms=ms())
+            return BudgetStatus(
+                False, f"invalid: campaign and session ids must be {SCOPE_ID_RULE}", elapsed_ms=ms()
+            )
         try:
             campaign, doc = read_budget_docs(campaign_id, session_id, self.read_timeout_s)
             found = campaign is not None
@@ -154,32 +209,47 @@ class MediaClient:
             media = MediaSettings.model_validate(raw if isinstance(raw, dict) else {})
             balance = effective_balance(media if found else None, ledger.balance_of(doc))
             recorded = frozenset((doc or {}).get("holds") or {}) | frozenset(
-                (doc or {}).get("charges") or {})
+                (doc or {}).get("charges") or {}
+            )
         except Exception as exc:  # noqa: BLE001 - the turn loop must never see this
             text = str(exc).splitlines()[0][:300] if str(exc) else ""
-            return BudgetStatus(False, f"budget unreadable: {type(exc).__name__}: {text}",
-                                elapsed_ms=ms())
+            return BudgetStatus(
+                False, f"budget unreadable: {type(exc).__name__}: {text}", elapsed_ms=ms()
+            )
         return BudgetStatus(True, None, found, media, balance, recorded, ms())
 
     # ---------------------------------------------------------------- admin
 
-    def configure(self, campaign_id: str, *, enabled: bool | None = None,
-                  budget_usd: float | None = None, members: list[str] | None = None,
-                  quality: str | None = None, owners: list[str] | None = None,
-                  remove_members: list[str] | None = None,
-                  remove_owners: list[str] | None = None,
-                  **media_settings: Any) -> dict[str, Any]:
+    def configure(
+        self,
+        campaign_id: str,
+        *,
+        enabled: bool | None = None,
+        budget_usd: float | None = None,
+        members: list[str] | None = None,
+        quality: str | None = None,
+        owners: list[str] | None = None,
+        remove_members: list[str] | None = None,
+        remove_owners: list[str] | None = None,
+        **media_settings: Any,
+    ) -> dict[str, Any]:
         """Merge `media_settings` keys (docs/interface.md section 2), add members and
         owners (the game master; an owner is made a member too), remove members
         (and with them their ownership) or ownerships only; raises ValueError on
         settings the pipeline would not accept."""
-        return configure_campaign(campaign_id, enabled=enabled, budget_usd=budget_usd,
-                                  members=members, quality=quality, owners=owners,
-                                  remove_members=remove_members,
-                                  remove_owners=remove_owners, **media_settings)
+        return configure_campaign(
+            campaign_id,
+            enabled=enabled,
+            budget_usd=budget_usd,
+            members=members,
+            quality=quality,
+            owners=owners,
+            remove_members=remove_members,
+            remove_owners=remove_owners,
+            **media_settings,
+        )
 
-    def upload_reference(self, campaign_id: str, name: str, data: bytes,
-                         content_type: str) -> str:
+    def upload_reference(self, campaign_id: str, name: str, data: bytes, content_type: str) -> str:
         """Store a character model sheet under refs/{campaign_id}/ and return its
         gs:// URI, ready for `reference_images`. Replaces an object of that name."""
         object_name = reference_object(campaign_id, name, content_type)

@@ -18,8 +18,9 @@ class PermanentError(MediaError):
 class InvalidRequest(PermanentError):
     """A message that breaks docs/interface.md section 1."""
 
-    def __init__(self, message: str, campaign_id: str | None = None,
-                 request_id: str | None = None) -> None:
+    def __init__(
+        self, message: str, campaign_id: str | None = None, request_id: str | None = None
+    ) -> None:
         super().__init__("invalid", message)
         self.campaign_id = campaign_id
         self.request_id = request_id

@@ -68,8 +68,12 @@ def trace_from_headers(headers: Any, project: str) -> tuple[str | None, str | No
 
 
 def emit(severity: str, event: str, message: str, **fields: Any) -> None:
-    record: dict[str, Any] = {"severity": severity, "message": message, "event": event,
-                              "timestamp": rfc3339()}
+    record: dict[str, Any] = {
+        "severity": severity,
+        "message": message,
+        "event": event,
+        "timestamp": rfc3339(),
+    }
     ctx = dict(_context.get() or {})
     trace, span = ctx.pop("trace", None), ctx.pop("span", None)
     record.update(ctx)

@@ -17,8 +17,14 @@ from shared.core.errors import Busy, RetriesSpent, TransientError
 T = TypeVar("T")
 
 
-def with_retries(call: Callable[[], T], *, attempts: int = 3, base_s: float = 0.5,
-                 cap_s: float = 8.0, what: str = "call") -> T:
+def with_retries(
+    call: Callable[[], T],
+    *,
+    attempts: int = 3,
+    base_s: float = 0.5,
+    cap_s: float = 8.0,
+    what: str = "call",
+) -> T:
     for attempt in range(1, attempts + 1):
         try:
             return call()
@@ -28,7 +34,10 @@ def with_retries(call: Callable[[], T], *, attempts: int = 3, base_s: float = 0.
             if attempt == attempts:
                 raise
             pause = random.uniform(0, min(cap_s, base_s * 2 ** (attempt - 1)))
-            log.warning("retry", f"{what} failed transiently ({exc}); retry in {pause:.2f} s",
-                        attempt=attempt)
+            log.warning(
+                "retry",
+                f"{what} failed transiently ({exc}); retry in {pause:.2f} s",
+                attempt=attempt,
+            )
             time.sleep(pause)
     raise AssertionError("unreachable")

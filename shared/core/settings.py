@@ -23,7 +23,8 @@ class Settings(BaseSettings):
     VERTEX_LOCATION: str = "us-central1"
     # Operator override, per model: "model=location,model=location".
     MEDIA_MODEL_LOCATIONS: str = Field(
-        default="", pattern=r"^\s*([\w.-]+\s*=\s*[\w-]+\s*(,\s*[\w.-]+\s*=\s*[\w-]+\s*)*)?$")
+        default="", pattern=r"^\s*([\w.-]+\s*=\s*[\w-]+\s*(,\s*[\w.-]+\s*=\s*[\w-]+\s*)*)?$"
+    )
     # HTTP timeouts for the media models (google-genai sets none by default):
     # an image call, a Veo start and a Veo poll. See docs/decisions/0011-veo-start-retries.md.
     MEDIA_IMAGE_TIMEOUT_S: float = Field(default=120.0, gt=0, le=600)

@@ -21,17 +21,24 @@ from __future__ import annotations
 # was unreachable, overloaded or too slow": retrying later can succeed.
 _TRANSPORT_CLASSES = {
     ("httpx", "TransportError"),  # and its httpx2 copy: ConnectError, ReadTimeout...
-    ("httpcore", "NetworkError"), ("httpcore", "TimeoutException"),
+    ("httpcore", "NetworkError"),
+    ("httpcore", "TimeoutException"),
     ("httpcore", "ProtocolError"),
-    ("requests", "ConnectionError"), ("requests", "Timeout"),
+    ("requests", "ConnectionError"),
+    ("requests", "Timeout"),
     ("requests", "ChunkedEncodingError"),
-    ("urllib3", "ProtocolError"), ("urllib3", "TimeoutError"),
+    ("urllib3", "ProtocolError"),
+    ("urllib3", "TimeoutError"),
     ("urllib3", "NewConnectionError"),
     ("google.auth", "TransportError"),
-    ("google.api_core", "ServiceUnavailable"), ("google.api_core", "DeadlineExceeded"),
-    ("google.api_core", "InternalServerError"), ("google.api_core", "BadGateway"),
-    ("google.api_core", "GatewayTimeout"), ("google.api_core", "TooManyRequests"),
-    ("google.api_core", "ResourceExhausted"), ("google.api_core", "Aborted"),
+    ("google.api_core", "ServiceUnavailable"),
+    ("google.api_core", "DeadlineExceeded"),
+    ("google.api_core", "InternalServerError"),
+    ("google.api_core", "BadGateway"),
+    ("google.api_core", "GatewayTimeout"),
+    ("google.api_core", "TooManyRequests"),
+    ("google.api_core", "ResourceExhausted"),
+    ("google.api_core", "Aborted"),
     ("google.api_core", "RetryError"),
 }
 _MAX_DEPTH = 8
@@ -86,5 +93,7 @@ def describe(exc: BaseException) -> str:
         current = current.__cause__ or current.__context__
     if deepest is None or deepest is exc:
         return outer
-    return (f"{outer} (caused by {type(deepest).__module__}.{type(deepest).__name__}: "
-            f"{str(deepest)[:200]})")
+    return (
+        f"{outer} (caused by {type(deepest).__module__}.{type(deepest).__name__}: "
+        f"{str(deepest)[:200]})"
+    )

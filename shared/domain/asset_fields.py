@@ -11,15 +11,34 @@ from shared.domain.request import MediaRequest
 from shared.domain.status import TERMINAL, Reason, Status
 
 
-def _asset(asset_id: str, request_id: str, campaign_id: str, stamp: datetime,
-           status: Status, reason: Reason | None, **fields: Any) -> dict[str, Any]:
+def _asset(
+    asset_id: str,
+    request_id: str,
+    campaign_id: str,
+    stamp: datetime,
+    status: Status,
+    reason: Reason | None,
+    **fields: Any,
+) -> dict[str, Any]:
     return {
-        "asset_id": asset_id, "request_id": request_id, "campaign_id": campaign_id,
-        "session_id": None, "turn_number": None, "kind": None, "cutscene_type": None,
-        "subject": None, "status": status, "status_reason": reason,
-        "image": None, "video": None, "models": {},
-        "estimated_cost_usd": None, "cost_usd": 0.0, "stage_ms": {},
-        "created_at": stamp, "updated_at": stamp,
+        "asset_id": asset_id,
+        "request_id": request_id,
+        "campaign_id": campaign_id,
+        "session_id": None,
+        "turn_number": None,
+        "kind": None,
+        "cutscene_type": None,
+        "subject": None,
+        "status": status,
+        "status_reason": reason,
+        "image": None,
+        "video": None,
+        "models": {},
+        "estimated_cost_usd": None,
+        "cost_usd": 0.0,
+        "stage_ms": {},
+        "created_at": stamp,
+        "updated_at": stamp,
         "completed_at": stamp if status in TERMINAL else None,
         # Always present: the security rules let members list only
         # `hidden == false`, and a missing field matches no such query.
@@ -28,15 +47,26 @@ def _asset(asset_id: str, request_id: str, campaign_id: str, stamp: datetime,
     }
 
 
-def queued_asset(request: MediaRequest, asset_id: str, stamp: datetime,
-                 published_at: datetime | None = None) -> dict[str, Any]:
+def queued_asset(
+    request: MediaRequest, asset_id: str, stamp: datetime, published_at: datetime | None = None
+) -> dict[str, Any]:
     """A valid request's asset, before any stage ran."""
     return _asset(
-        asset_id, request.request_id, request.campaign_id, stamp, Status.QUEUED, None,
-        session_id=request.session_id, turn_number=request.turn_number, kind=request.kind,
-        cutscene_type=request.cutscene_type, subject=request.subject,
-        image_prompt=request.image_prompt, motion_prompt=request.motion_prompt,
-        aspect_ratio=request.aspect_ratio, request=request.to_message(),
+        asset_id,
+        request.request_id,
+        request.campaign_id,
+        stamp,
+        Status.QUEUED,
+        None,
+        session_id=request.session_id,
+        turn_number=request.turn_number,
+        kind=request.kind,
+        cutscene_type=request.cutscene_type,
+        subject=request.subject,
+        image_prompt=request.image_prompt,
+        motion_prompt=request.motion_prompt,
+        aspect_ratio=request.aspect_ratio,
+        request=request.to_message(),
         models={"image": None, "video": None},
         # The deadline counts from here (shared/pipeline/checks.deadline_start).
         published_at=min(published_at, stamp) if published_at else stamp,
@@ -44,8 +74,17 @@ def queued_asset(request: MediaRequest, asset_id: str, stamp: datetime,
     )
 
 
-def rejected_asset(asset_id: str, request_id: str, campaign_id: str, stamp: datetime,
-                   error: str) -> dict[str, Any]:
+def rejected_asset(
+    asset_id: str, request_id: str, campaign_id: str, stamp: datetime, error: str
+) -> dict[str, Any]:
     """An invalid request's asset: only its ids could be read."""
-    return _asset(asset_id, request_id, campaign_id, stamp, Status.REJECTED, Reason.INVALID,
-                  error=error[:1000], estimated_cost_usd=0.0)
+    return _asset(
+        asset_id,
+        request_id,
+        campaign_id,
+        stamp,
+        Status.REJECTED,
+        Reason.INVALID,
+        error=error[:1000],
+        estimated_cost_usd=0.0,
+    )

@@ -6,11 +6,31 @@ from datetime import datetime
 from typing import Any
 
 PUBLIC_ASSET_FIELDS = (
-    "asset_id", "request_id", "campaign_id", "session_id", "turn_number", "kind",
-    "cutscene_type", "subject", "status", "status_reason", "image", "video",
-    "image_prompt", "motion_prompt", "models", "estimated_cost_usd", "cost_usd",
-    "created_at", "updated_at", "completed_at", "stage_ms", "aspect_ratio", "error",
-    "regenerated_from", "video_attempt",
+    "asset_id",
+    "request_id",
+    "campaign_id",
+    "session_id",
+    "turn_number",
+    "kind",
+    "cutscene_type",
+    "subject",
+    "status",
+    "status_reason",
+    "image",
+    "video",
+    "image_prompt",
+    "motion_prompt",
+    "models",
+    "estimated_cost_usd",
+    "cost_usd",
+    "created_at",
+    "updated_at",
+    "completed_at",
+    "stage_ms",
+    "aspect_ratio",
+    "error",
+    "regenerated_from",
+    "video_attempt",
 )
 
 

@@ -68,8 +68,11 @@ def plan_for(request: MediaRequest, media: MediaSettings, cat: Catalog | None = 
     image_size = defaults["image_size"]
     resolution = media.video_resolution or defaults["video_resolution"]
     audio = bool(defaults["video_audio"])
-    duration = (request.duration_seconds or media.video_duration_seconds
-                or int(tier.get("video_duration_seconds") or defaults["video_duration_seconds"]))
+    duration = (
+        request.duration_seconds
+        or media.video_duration_seconds
+        or int(tier.get("video_duration_seconds") or defaults["video_duration_seconds"])
+    )
     video_model = (media.video_model or models["video_model"]) if request.wants_video else None
     return Plan(
         image_model=image_model,
@@ -80,6 +83,7 @@ def plan_for(request: MediaRequest, media: MediaSettings, cat: Catalog | None = 
         video_resolution=resolution,
         video_audio=audio,
         duration_seconds=duration,
-        video_micros=(cat.video_micros(video_model, resolution, audio, duration)
-                      if video_model else 0),
+        video_micros=(
+            cat.video_micros(video_model, resolution, audio, duration) if video_model else 0
+        ),
     )

@@ -24,8 +24,11 @@ def is_reserved_id(value: str) -> bool:
 
 
 def is_scope_id(value: object) -> TypeGuard[str]:
-    return (isinstance(value, str) and SCOPE_ID_RE.fullmatch(value) is not None
-            and not is_reserved_id(value))
+    return (
+        isinstance(value, str)
+        and SCOPE_ID_RE.fullmatch(value) is not None
+        and not is_reserved_id(value)
+    )
 
 
 def asset_id_for(request_id: str) -> str:

@@ -27,49 +27,103 @@ def _style_dict(style: Style | Mapping[str, Any] | None) -> dict[str, Any] | Non
     if style is None:
         return None
     raw = style.model_dump() if isinstance(style, Style) else dict(style)
-    clean = {k: v for k, v in raw.items()
-             if v is not None and (not isinstance(v, str) or v.strip())}
+    clean = {
+        k: v for k, v in raw.items() if v is not None and (not isinstance(v, str) or v.strip())
+    }
     return clean or None
 
 
-def _common(campaign_id: str, session_id: str, turn_number: int, kind: str,
-            image_prompt: str, style: Any, reference_images: Sequence[str] | None,
-            aspect_ratio: str | None, request_id: str | None,
-            characters: Sequence[str] | None = None) -> dict[str, Any]:
-    return dict(request_id=request_id, campaign_id=campaign_id, session_id=session_id,
-                turn_number=turn_number, kind=kind, image_prompt=image_prompt,
-                style=_style_dict(style),
-                reference_images=list(reference_images) if reference_images else None,
-                characters=list(characters) if characters else None,
-                aspect_ratio=aspect_ratio)
+def _common(
+    campaign_id: str,
+    session_id: str,
+    turn_number: int,
+    kind: str,
+    image_prompt: str,
+    style: Any,
+    reference_images: Sequence[str] | None,
+    aspect_ratio: str | None,
+    request_id: str | None,
+    characters: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    return dict(
+        request_id=request_id,
+        campaign_id=campaign_id,
+        session_id=session_id,
+        turn_number=turn_number,
+        kind=kind,
+        image_prompt=image_prompt,
+        style=_style_dict(style),
+        reference_images=list(reference_images) if reference_images else None,
+        characters=list(characters) if characters else None,
+        aspect_ratio=aspect_ratio,
+    )
 
 
-def cutscene_message(*, campaign_id: str, session_id: str, turn_number: int,
-                     cutscene_type: str, image_prompt: str, motion_prompt: str,
-                     style: Any = None, reference_images: Sequence[str] | None = None,
-                     aspect_ratio: str | None = None, duration_seconds: int | None = None,
-                     request_id: str | None = None,
-                     characters: Sequence[str] | None = None) -> dict[str, Any]:
+def cutscene_message(
+    *,
+    campaign_id: str,
+    session_id: str,
+    turn_number: int,
+    cutscene_type: str,
+    image_prompt: str,
+    motion_prompt: str,
+    style: Any = None,
+    reference_images: Sequence[str] | None = None,
+    aspect_ratio: str | None = None,
+    duration_seconds: int | None = None,
+    request_id: str | None = None,
+    characters: Sequence[str] | None = None,
+) -> dict[str, Any]:
     return build_message(
-        **_common(campaign_id, session_id, turn_number, "cutscene", image_prompt, style,
-                  reference_images, aspect_ratio, request_id, characters),
-        cutscene_type=cutscene_type, motion_prompt=motion_prompt,
-        duration_seconds=duration_seconds)
+        **_common(
+            campaign_id,
+            session_id,
+            turn_number,
+            "cutscene",
+            image_prompt,
+            style,
+            reference_images,
+            aspect_ratio,
+            request_id,
+            characters,
+        ),
+        cutscene_type=cutscene_type,
+        motion_prompt=motion_prompt,
+        duration_seconds=duration_seconds,
+    )
 
 
-def still_message(*, kind: str, campaign_id: str, session_id: str, turn_number: int,
-                  subject: str, image_prompt: str | None = None, style: Any = None,
-                  reference_images: Sequence[str] | None = None,
-                  aspect_ratio: str | None = None,
-                  request_id: str | None = None,
-                  characters: Sequence[str] | None = None) -> dict[str, Any]:
+def still_message(
+    *,
+    kind: str,
+    campaign_id: str,
+    session_id: str,
+    turn_number: int,
+    subject: str,
+    image_prompt: str | None = None,
+    style: Any = None,
+    reference_images: Sequence[str] | None = None,
+    aspect_ratio: str | None = None,
+    request_id: str | None = None,
+    characters: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """A location visual, an NPC portrait or a model sheet; the subject is the
     prompt if none is given."""
     return build_message(
-        **_common(campaign_id, session_id, turn_number, kind, image_prompt or subject, style,
-                  reference_images, aspect_ratio, request_id, characters),
-        subject=subject)
-
+        **_common(
+            campaign_id,
+            session_id,
+            turn_number,
+            kind,
+            image_prompt or subject,
+            style,
+            reference_images,
+            aspect_ratio,
+            request_id,
+            characters,
+        ),
+        subject=subject,
+    )
 
 
 def animate_message(campaign_id: str, asset_id: str) -> dict[str, Any]:

@@ -32,8 +32,14 @@ def quotes(entry: dict[str, Any], field: str) -> list[dict[str, Any]]:
     """An entry's price quotes; an operator's older file may give one bare figure."""
     if "quotes" in entry:
         return list(entry["quotes"])
-    return [{field: entry[field], "source": entry.get("source", ""),
-             "as_of": entry.get("as_of", ""), "third_party": entry.get("third_party", False)}]
+    return [
+        {
+            field: entry[field],
+            "source": entry.get("source", ""),
+            "as_of": entry.get("as_of", ""),
+            "third_party": entry.get("third_party", False),
+        }
+    ]
 
 
 def charged(entry: dict[str, Any], field: str) -> Decimal:
@@ -98,7 +104,8 @@ class Catalog:
             if (entry["model"], entry["resolution"], entry["audio"]) == (model, resolution, audio):
                 return usd_to_micros(charged(entry, "usd_per_second") * seconds)
         raise PermanentError(
-            "invalid", f"no price for video model {model!r} at {resolution}, audio={audio}")
+            "invalid", f"no price for video model {model!r} at {resolution}, audio={audio}"
+        )
 
 
 def _load(path: str | None) -> Catalog:

@@ -29,7 +29,8 @@ def _plain_segments(name: object) -> bool:
         return False
     segments = name.split("/")
     return 1 <= len(segments) <= 4 and all(
-        s not in (".", "..") and _REF_SEGMENT_RE.fullmatch(s) for s in segments)
+        s not in (".", "..") and _REF_SEGMENT_RE.fullmatch(s) for s in segments
+    )
 
 
 def type_of(name: str) -> str | None:
@@ -49,7 +50,7 @@ def reference_name(uri: object, bucket: str, campaign_id: str) -> str | None:
     prefix = gs_uri(bucket, refs_prefix(campaign_id))
     if not isinstance(uri, str) or not uri.startswith(prefix):
         return None
-    name = uri[len(prefix):]
+    name = uri[len(prefix) :]
     return name if is_reference_name(name) else None
 
 
@@ -65,14 +66,19 @@ def reference_object(campaign_id: str, name: str, content_type: str) -> str:
     if not is_scope_id(campaign_id):
         raise ValueError(f"campaign id {campaign_id!r} must be {SCOPE_ID_RULE}")
     if content_type not in REFERENCE_TYPES:
-        raise ValueError(f"content type {content_type!r} is not one of "
-                         f"{', '.join(REFERENCE_TYPES)}")
+        raise ValueError(
+            f"content type {content_type!r} is not one of {', '.join(REFERENCE_TYPES)}"
+        )
     if not _plain_segments(name):
-        raise ValueError(f"reference name {str(name)[:100]!r} must be 1-4 segments of "
-                         "[A-Za-z0-9._-] separated by '/', without '.' or '..'")
+        raise ValueError(
+            f"reference name {str(name)[:100]!r} must be 1-4 segments of "
+            "[A-Za-z0-9._-] separated by '/', without '.' or '..'"
+        )
     if type_of(name) != content_type:
-        raise ValueError(f"reference name {name!r} must end in "
-                         f"{' or '.join(REFERENCE_TYPES[content_type])} for {content_type}")
+        raise ValueError(
+            f"reference name {name!r} must end in "
+            f"{' or '.join(REFERENCE_TYPES[content_type])} for {content_type}"
+        )
     return refs_prefix(campaign_id) + name
 
 
@@ -82,4 +88,3 @@ def looks_like(data: bytes, content_type: str) -> bool:
     if content_type == "image/jpeg":
         return data.startswith(b"\xff\xd8\xff")
     return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
-

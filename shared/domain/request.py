@@ -24,8 +24,13 @@ from shared.domain.references import reference_name
 SCHEMA = "media.request.v1"
 Kind = Literal["cutscene", "location_visual", "npc_portrait", "model_sheet"]
 CutsceneType = Literal[
-    "character_intro", "location_reveal", "action_climax", "emotional_peak",
-    "power_awakening", "plot_twist", "arc_transition",
+    "character_intro",
+    "location_reveal",
+    "action_climax",
+    "emotional_peak",
+    "power_awakening",
+    "plot_twist",
+    "arc_transition",
 ]
 CUTSCENE_TYPES: tuple[str, ...] = CutsceneType.__args__  # type: ignore[attr-defined]
 KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
@@ -48,11 +53,14 @@ class Style(BaseModel):
 
     def as_text(self) -> str:
         parts = [
-            ("Art style", self.art_style), ("In the style of", self.ip_title),
-            ("Palette", self.palette), ("Notes", self.notes),
+            ("Art style", self.art_style),
+            ("In the style of", self.ip_title),
+            ("Palette", self.palette),
+            ("Notes", self.notes),
         ]
-        return ". ".join(f"{label}: {text.strip()}"
-                         for label, text in parts if text and text.strip())
+        return ". ".join(
+            f"{label}: {text.strip()}" for label, text in parts if text and text.strip()
+        )
 
 
 class MediaRequest(BaseModel):
@@ -72,7 +80,8 @@ class MediaRequest(BaseModel):
     reference_images: list[str] = Field(default_factory=list, max_length=MAX_REFERENCE_IMAGES)
     # Names in the shot: their registered model sheets ride along (model_sheets.py).
     characters: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
-        default_factory=list, max_length=MAX_REFERENCE_IMAGES)
+        default_factory=list, max_length=MAX_REFERENCE_IMAGES
+    )
     # Set by the pipeline for a regeneration (an owner's new take): the asset
     # this one was regenerated from, in the same campaign.
     regenerated_from: str | None = Field(None, pattern=SCOPE_ID_RE.pattern)
@@ -80,7 +89,8 @@ class MediaRequest(BaseModel):
     duration_seconds: Literal[4, 6, 8] | None = None
 
     _blank_prompt = field_validator("image_prompt", "motion_prompt", "subject")(
-        lambda v: v if v is None else _not_blank(v))
+        lambda v: v if v is None else _not_blank(v)
+    )
     _blank_names = field_validator("characters")(lambda v: [_not_blank(n) for n in v])
 
     @field_validator("campaign_id", "session_id")
@@ -129,8 +139,10 @@ def _readable_ids(obj: Any) -> tuple[str | None, str | None]:
 
 def describe(error: ValidationError) -> str:
     """A short, log-safe summary: field paths and messages, never the input."""
-    items = [f"{'.'.join(str(p) for p in e['loc']) or 'message'}: {e['msg']}"
-             for e in error.errors(include_input=False, include_url=False)[:5]]
+    items = [
+        f"{'.'.join(str(p) for p in e['loc']) or 'message'}: {e['msg']}"
+        for e in error.errors(include_input=False, include_url=False)[:5]
+    ]
     return "; ".join(items)
 
 
@@ -163,7 +175,7 @@ def top_level_strings(text: str, wanted: frozenset[str]) -> dict[str, str]:
                 return found
             if depth != 1:
                 continue
-            after = text[i:i + 64].lstrip()
+            after = text[i : i + 64].lstrip()
             if after.startswith(":"):
                 key = value
             elif key is not None:

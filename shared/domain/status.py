@@ -44,8 +44,13 @@ class Reason(StrEnum):
 
 # Forward-only: a move to a lower rank (or to the same status) is a repeat.
 RANK: dict[str, int] = {
-    Status.QUEUED: 0, Status.RENDERING_IMAGE: 1, Status.ANIMATING: 2,
-    Status.COMPLETE: 3, Status.PARTIAL: 3, Status.FAILED: 3, Status.REJECTED: 3,
+    Status.QUEUED: 0,
+    Status.RENDERING_IMAGE: 1,
+    Status.ANIMATING: 2,
+    Status.COMPLETE: 3,
+    Status.PARTIAL: 3,
+    Status.FAILED: 3,
+    Status.REJECTED: 3,
 }
 TERMINAL: frozenset[Status] = frozenset(Status(s) for s, r in RANK.items() if r == 3)
 OPEN: tuple[Status, ...] = tuple(Status(s) for s, r in RANK.items() if r < 3)

@@ -45,8 +45,9 @@ def parse_animate(data: bytes) -> tuple[str, str] | None:
     return cid, aid
 
 
-def handle_animate(data: bytes, delivery_id: str, published_at: object = None,
-                   model: VideoModel | None = None) -> None:
+def handle_animate(
+    data: bytes, delivery_id: str, published_at: object = None, model: VideoModel | None = None
+) -> None:
     parsed = parse_animate(data)
     if parsed is None:
         log.warning("animate_invalid", "animate message unreadable; dropped")
@@ -106,8 +107,9 @@ def start_clip(doc: dict[str, Any], model: VideoModel, owner: str) -> str | None
 
 def fail_video(doc: dict[str, Any], reason: str, detail: str, **fields: Any) -> None:
     spend.release(doc, ("video",))
-    transition(doc["campaign_id"], doc["asset_id"], Status.PARTIAL, reason,
-                      error=detail[:1000], **fields)
+    transition(
+        doc["campaign_id"], doc["asset_id"], Status.PARTIAL, reason, error=detail[:1000], **fields
+    )
 
 
 def within_quota(doc: dict[str, Any], owner: str, start: Callable[[], str]) -> str:
@@ -128,7 +130,7 @@ def within_quota(doc: dict[str, Any], owner: str, start: Callable[[], str]) -> s
             return start()
         except QuotaExceeded as exc:
             attempt += 1
-            pause = random.uniform(0.5, min(15.0, 2.0 ** attempt))
+            pause = random.uniform(0.5, min(15.0, 2.0**attempt))
             if time.monotonic() + pause > budget_end or expired(doc):
                 raise RetriesSpent(f"Veo quota still exhausted after {attempt} tries") from exc
             log.info("veo_quota_wait", f"{exc}; trying again in {pause:.1f} s", attempt=attempt)
@@ -161,10 +163,23 @@ def start_job(doc: dict[str, Any], model: VideoModel, owner: str) -> str:
         # Only an asset whose plan includes a clip is ever sent to animate.
         raise RuntimeError(f"asset {aid} reached animate without a planned video model")
     try:
-        name = with_retries(lambda: within_quota(doc, owner, lambda: model.start(
-            video_model, image_png, doc["motion_prompt"], plan.duration_seconds,
-            doc.get("aspect_ratio") or "16:9", plan.video_resolution, plan.video_audio, output)),
-            what="Veo start")
+        name = with_retries(
+            lambda: within_quota(
+                doc,
+                owner,
+                lambda: model.start(
+                    video_model,
+                    image_png,
+                    doc["motion_prompt"],
+                    plan.duration_seconds,
+                    doc.get("aspect_ratio") or "16:9",
+                    plan.video_resolution,
+                    plan.video_audio,
+                    output,
+                ),
+            ),
+            what="Veo start",
+        )
     except StartUncertain as exc:
         # Never a blind second start. No watcher either: if the lost job writes
         # its clip under this asset's output folder, the bucket event adopts it
@@ -173,15 +188,26 @@ def start_job(doc: dict[str, Any], model: VideoModel, owner: str) -> str:
         # (docs/decisions/0011-veo-start-retries.md).
         log.warning("veo_start_uncertain", f"{exc}; adopting its output, not restarting")
         since = time.time()
-        assets.update_fields(cid, aid, video_start_uncertain_at=since, video_waiting=False,
-                             video_check_at=since + get_settings().MEDIA_VEO_ADOPT_WAIT_S,
-                             video_checks=0, stage_ms={"video_start": ms_since(t0)})
+        assets.update_fields(
+            cid,
+            aid,
+            video_start_uncertain_at=since,
+            video_waiting=False,
+            video_check_at=since + get_settings().MEDIA_VEO_ADOPT_WAIT_S,
+            video_checks=0,
+            stage_ms={"video_start": ms_since(t0)},
+        )
         raise AdoptInstead(since) from exc
     now = time.time()
-    assets.update_fields(cid, aid, video_operation=name, video_started_at=now,
-                         video_check_at=now + expected_s(plan.duration_seconds),
-                         video_checks=0, stage_ms={"video_start": ms_since(t0)})
+    assets.update_fields(
+        cid,
+        aid,
+        video_operation=name,
+        video_started_at=now,
+        video_check_at=now + expected_s(plan.duration_seconds),
+        video_checks=0,
+        stage_ms={"video_start": ms_since(t0)},
+    )
     checkpoint("veo_started")
-    log.info("video_started", "Veo operation started; the bucket event finishes it",
-             operation=name)
+    log.info("video_started", "Veo operation started; the bucket event finishes it", operation=name)
     return name

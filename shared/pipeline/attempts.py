@@ -32,8 +32,9 @@ def reserve_retry(doc: dict[str, Any]) -> bool:
         return False
     micros = int((doc.get("plan") or {}).get("video_micros") or 0)
     cap = usd_to_micros(campaign.media.budget_per_session_usd)
-    choice, daily = spend.reserve(cid, doc["session_id"], aid, cap,
-                                  [{spend.clip_stage(doc): micros}])
+    choice, daily = spend.reserve(
+        cid, doc["session_id"], aid, cap, [{spend.clip_stage(doc): micros}]
+    )
     if choice is None:
         log.info("retry_refused", "the retried clip does not fit the budget")
         transition(cid, aid, Status.PARTIAL, Reason.BUDGET)

@@ -28,13 +28,17 @@ from shared.store.media_models import GenaiVideoModel, VideoModel
 
 def enqueue(doc: dict[str, Any]) -> None:
     if not doc.get("video_queued_at"):
-        assets.update_fields(doc["campaign_id"], doc["asset_id"], video_waiting=True,
-                             video_queued_at=time.time())
+        assets.update_fields(
+            doc["campaign_id"], doc["asset_id"], video_waiting=True, video_queued_at=time.time()
+        )
 
 
-def fair_order(docs: list[dict[str, Any]], in_flight: dict[str, int] | None = None,
-               interval_s: float | None = None,
-               rendering: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def fair_order(
+    docs: list[dict[str, Any]],
+    in_flight: dict[str, int] | None = None,
+    interval_s: float | None = None,
+    rendering: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """Round-robin across campaigns that remembers: a campaign's k-th waiting
     clip ranks k + its clips already rendering at Veo, so a campaign holding
     many starts yields to one holding none, across dispatch calls too; ties
@@ -58,8 +62,9 @@ def fair_order(docs: list[dict[str, Any]], in_flight: dict[str, int] | None = No
     return [doc for _, doc in ranked]
 
 
-def virtual_clock(docs: list[dict[str, Any]], rendering: list[dict[str, Any]],
-                  interval_s: float) -> list[dict[str, Any]]:
+def virtual_clock(
+    docs: list[dict[str, Any]], rendering: list[dict[str, Any]], interval_s: float
+) -> list[dict[str, Any]]:
     """First come, first served, with each campaign's burst spread out at the
     quota's rate: a campaign's clips, in the order they were queued (those
     already rendering included), take turns at max(queued, the campaign's
@@ -106,8 +111,7 @@ def dispatch(model: VideoModel | None = None) -> dict[str, int]:
     next_free: float | None = None  # when starts resume, once the tokens ran out
     ahead = 0  # clips that will start before this one from then on
     current = asset_queries.animating()
-    interval = (1 / pacing.starts_per_s()
-                if get_settings().MEDIA_VEO_FAIRNESS == "waiting" else None)
+    interval = 1 / pacing.starts_per_s() if get_settings().MEDIA_VEO_FAIRNESS == "waiting" else None
     rendering = [doc for doc in current if started(doc)]
     for doc in fair_order(waiting(current), in_flight(current), interval, rendering):
         if next_free is not None:
@@ -146,8 +150,12 @@ def _one(doc: dict[str, Any], model: VideoModel, start_at: float, may_start: boo
         if fresh.get("status") != Status.ANIMATING or started(fresh):
             return 0
         if too_late(fresh, start_at):
-            fail_video(fresh, Reason.BUSY, "Veo's start budget is taken until past the deadline",
-                       video_waiting=False)
+            fail_video(
+                fresh,
+                Reason.BUSY,
+                "Veo's start budget is taken until past the deadline",
+                video_waiting=False,
+            )
             return 1
         if not may_start:
             return 0
@@ -156,10 +164,13 @@ def _one(doc: dict[str, Any], model: VideoModel, start_at: float, may_start: boo
             return -1
         queued = float(fresh.get("video_queued_at") or token_at)
         if start_clip(fresh, model, owner) is not None:
-            assets.update_fields(cid, aid, video_waiting=False, video_token_at=token_at,
-                                 video_wait_ms=int((token_at - queued) * 1000))
+            assets.update_fields(
+                cid,
+                aid,
+                video_waiting=False,
+                video_token_at=token_at,
+                video_wait_ms=int((token_at - queued) * 1000),
+            )
         return 2
     finally:
         assets.release_lease(cid, aid, owner)
-
-

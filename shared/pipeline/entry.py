@@ -24,8 +24,11 @@ def pubsub_payload(cloud_event: Any) -> tuple[bytes, str, datetime | None]:
     data = cloud_event.data if isinstance(cloud_event.data, dict) else {}
     raw_message = data.get("message")
     message = raw_message if isinstance(raw_message, dict) else {}
-    return (decode_data(message.get("data")), str(cloud_event["id"]),
-            parse_time(message.get("publishTime") or message.get("publish_time")))
+    return (
+        decode_data(message.get("data")),
+        str(cloud_event["id"]),
+        parse_time(message.get("publishTime") or message.get("publish_time")),
+    )
 
 
 def trace_of(cloud_event: Any) -> str | None:
@@ -60,8 +63,9 @@ def parse_time(value: Any) -> datetime | None:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
-def run_pubsub(cloud_event: Any, function: str,
-               handler: Callable[[bytes, str, datetime | None], None]) -> None:
+def run_pubsub(
+    cloud_event: Any, function: str, handler: Callable[[bytes, str, datetime | None], None]
+) -> None:
     log.clear()
     payload, delivery_id, published_at = pubsub_payload(cloud_event)
     log.bind(function=function, delivery_id=delivery_id, trace=trace_of(cloud_event))

@@ -68,8 +68,9 @@ def parse_finalize(data: bytes) -> tuple[str, str, str] | None:
     return found[1], found[2], gs_uri(bucket, name)
 
 
-def handle_finalize(data: bytes, delivery_id: str, published_at: object = None,
-                    model: VideoModel | None = None) -> None:
+def handle_finalize(
+    data: bytes, delivery_id: str, published_at: object = None, model: VideoModel | None = None
+) -> None:
     parsed = parse_finalize(data)
     if parsed is None:
         log.info("finish_ignored", "not a Veo output object; acked")
@@ -91,8 +92,13 @@ def handle_finalize(data: bytes, delivery_id: str, published_at: object = None,
         return
     operation = doc.get("video_operation")
     if operation:
-        finish_operation(doc, str(operation), model or GenaiVideoModel(), wait_done=True,
-                         output_at=written_at(data))
+        finish_operation(
+            doc,
+            str(operation),
+            model or GenaiVideoModel(),
+            wait_done=True,
+            output_at=written_at(data),
+        )
     elif doc.get("video_start_uncertain_at") is not None:
         adopt_output(doc, uri, written_at(data))
     else:
@@ -158,8 +164,13 @@ def redispatch(model: VideoModel | None) -> None:
         log.warning("dispatch_failed", f"dispatch after a finish failed: {exc}")
 
 
-def finish_operation(doc: dict[str, Any], operation: str, model: VideoModel,
-                     wait_done: bool = False, output_at: float | None = None) -> str:
+def finish_operation(
+    doc: dict[str, Any],
+    operation: str,
+    model: VideoModel,
+    wait_done: bool = False,
+    output_at: float | None = None,
+) -> str:
     """Ask Veo once about `operation` and record the outcome; returns what
     happened ("pending", "complete", "video_failed", ...). Shared by the
     bucket event and the sweep."""
@@ -182,10 +193,12 @@ def finish_operation(doc: dict[str, Any], operation: str, model: VideoModel,
             fresh["video_checks"] = checks
             if not result.done:
                 settings = get_settings()
-                wait = next_check_s(checks, settings.MEDIA_VIDEO_SWEEP_FIRST_S,
-                                    settings.MEDIA_VIDEO_SWEEP_MAX_S)
-                assets.update_fields(cid, aid, video_checks=checks,
-                                     video_check_at=time.time() + wait)
+                wait = next_check_s(
+                    checks, settings.MEDIA_VIDEO_SWEEP_FIRST_S, settings.MEDIA_VIDEO_SWEEP_MAX_S
+                )
+                assets.update_fields(
+                    cid, aid, video_checks=checks, video_check_at=time.time() + wait
+                )
                 return "pending"
         if not result.done:
             raise TransientError("output seen, operation not done yet")
@@ -200,8 +213,12 @@ def record(doc: dict[str, Any], result: ClipResult, output_at: float | None = No
     plan, _ = stored_plan(doc)
     checks = int(doc.get("video_checks") or 0)
     if result.blocked:
-        fail_video(doc, Reason.VIDEO_BLOCKED, result.error or "clip blocked by safety filters",
-                   video_checks=checks)
+        fail_video(
+            doc,
+            Reason.VIDEO_BLOCKED,
+            result.error or "clip blocked by safety filters",
+            video_checks=checks,
+        )
         return "video_blocked"
     if result.error or not result.uri:
         fail_video(doc, Reason.VIDEO_FAILED, result.error or "no video", video_checks=checks)
@@ -220,12 +237,18 @@ def record(doc: dict[str, Any], result: ClipResult, output_at: float | None = No
     started = doc.get("video_started_at")
     done_ms = int((time.time() - float(started)) * 1000) if started else None
     transition(
-        cid, aid, Status.COMPLETE,
-        video={"uri": gs_uri(get_settings().MEDIA_BUCKET, name), "mime_type": "video/mp4",
-               "duration_seconds": plan.duration_seconds},
+        cid,
+        aid,
+        Status.COMPLETE,
+        video={
+            "uri": gs_uri(get_settings().MEDIA_BUCKET, name),
+            "mime_type": "video/mp4",
+            "duration_seconds": plan.duration_seconds,
+        },
         cost_usd=micros_to_usd(plan.image_micros + plan.video_micros),
         stage_ms={"video_wait": done_ms} if done_ms is not None else None,
-        video_checks=checks, video_output_at=output_at,
+        video_checks=checks,
+        video_output_at=output_at,
     )
     log.info("video_recorded", "clip recorded and settled", video_checks=checks)
     return "complete"
@@ -252,4 +275,3 @@ def late_clip(micros: int, veo_uri: str | None, stored: str | None) -> None:
         storage.delete_quietly(split_gs_uri(veo_uri)[1])
     if stored:
         storage.delete_quietly(stored)
-

@@ -30,8 +30,12 @@ def finish(doc: dict[str, Any]) -> None:
         spend.settle(doc, "image", int(plan["image_micros"]))
     spend.release(doc)
     delete_objects(doc["campaign_id"], doc["asset_id"])
-    log.info("asset_hidden_stopped", "the asset was hidden in flight; stopped",
-             status=doc.get("status"), cost_usd=doc.get("cost_usd"))
+    log.info(
+        "asset_hidden_stopped",
+        "the asset was hidden in flight; stopped",
+        status=doc.get("status"),
+        cost_usd=doc.get("cost_usd"),
+    )
 
 
 def stop(doc: dict[str, Any]) -> None:

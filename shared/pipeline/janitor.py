@@ -40,15 +40,17 @@ def _stuck(limit: int) -> list[dict[str, Any]]:
         for doc in asset_queries.open_before(list(OPEN), field, cutoff, limit):
             found.setdefault(f"{doc.get('campaign_id')}/{doc.get('asset_id')}", doc)
     # A retried clip (re-animate) counts from its retry, which no query sees.
-    return [doc for doc in found.values()
-            if (deadline_start(doc) or cutoff) < cutoff][:limit]
+    return [doc for doc in found.values() if (deadline_start(doc) or cutoff) < cutoff][:limit]
 
 
 def sweep(limit: int = 500) -> int:
     closed = failed = 0
     for doc in _stuck(limit):
-        log.bind(campaign_id=doc.get("campaign_id"), asset_id=doc.get("asset_id"),
-                 request_id=doc.get("request_id"))
+        log.bind(
+            campaign_id=doc.get("campaign_id"),
+            asset_id=doc.get("asset_id"),
+            request_id=doc.get("request_id"),
+        )
         try:
             close_expired(doc)
             closed += 1
@@ -59,8 +61,13 @@ def sweep(limit: int = 500) -> int:
     # has it moved into place within seconds): the bucket's lifecycle rule in
     # the cloud, and the only cleanup on the local Storage emulator.
     stale = storage.delete_stale(VEO_OUTPUT_ROOT, get_settings().MEDIA_DEADLINE_S)
-    log.info("janitor_sweep", f"closed {closed} stuck assets", closed=closed, failed=failed,
-             veo_output_deleted=stale)
+    log.info(
+        "janitor_sweep",
+        f"closed {closed} stuck assets",
+        closed=closed,
+        failed=failed,
+        veo_output_deleted=stale,
+    )
     return closed
 
 
@@ -80,12 +87,16 @@ def sweep_operations(model: Any = None) -> dict[str, int]:
         uncertain = doc.get("video_start_uncertain_at") is not None
         if not doc.get("video_operation") and not uncertain:
             continue
-        log.bind(campaign_id=doc.get("campaign_id"), asset_id=doc.get("asset_id"),
-                 request_id=doc.get("request_id"))
+        log.bind(
+            campaign_id=doc.get("campaign_id"),
+            asset_id=doc.get("asset_id"),
+            request_id=doc.get("request_id"),
+        )
         try:
             if doc.get("video_operation"):
-                what = finish_operation(doc, str(doc["video_operation"]),
-                                        model or GenaiVideoModel())
+                what = finish_operation(
+                    doc, str(doc["video_operation"]), model or GenaiVideoModel()
+                )
             else:
                 what = give_up_uncertain(doc)
         except Busy:
@@ -124,10 +135,16 @@ def give_up_uncertain(doc: dict[str, Any]) -> str:
         if fresh.get("status") != Status.ANIMATING or fresh.get("video_operation"):
             return "closed"
         waited = float(fresh.get("video_check_at") or 0) - float(
-            fresh.get("video_start_uncertain_at") or 0)
-        fail_video(fresh, Reason.VIDEO_FAILED, (
-            "Veo start failed with an unknown outcome and no clip appeared within "
-            f"{waited:.0f} s; not started again, to never pay for two clips"))
+            fresh.get("video_start_uncertain_at") or 0
+        )
+        fail_video(
+            fresh,
+            Reason.VIDEO_FAILED,
+            (
+                "Veo start failed with an unknown outcome and no clip appeared within "
+                f"{waited:.0f} s; not started again, to never pay for two clips"
+            ),
+        )
         return "gave_up"
     finally:
         assets.release_lease(cid, aid, owner)

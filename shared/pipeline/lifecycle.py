@@ -25,8 +25,12 @@ def ms_since(start: float) -> int:
 
 
 def reject_invalid(exc: InvalidRequest) -> None:
-    log.warning("request_invalid", f"invalid request: {exc}",
-                campaign_id=exc.campaign_id, request_id=exc.request_id)
+    log.warning(
+        "request_invalid",
+        f"invalid request: {exc}",
+        campaign_id=exc.campaign_id,
+        request_id=exc.request_id,
+    )
     if not (exc.campaign_id and exc.request_id):
         return  # ids unreadable: logged and dropped, never retried
     asset_id = asset_id_for(exc.request_id)
@@ -47,8 +51,9 @@ def close_expired(doc: dict[str, Any]) -> None:
     close(doc, Reason.TIMEOUT, Reason.TIMEOUT)
 
 
-def close(doc: dict[str, Any], partial_reason: str, failed_reason: str,
-          **fields: Any) -> dict[str, Any] | None:
+def close(
+    doc: dict[str, Any], partial_reason: str, failed_reason: str, **fields: Any
+) -> dict[str, Any] | None:
     """Close an open asset that its worker gave up on (deadline, dead letter).
 
     Holds are released first, so a worker finishing at the same moment finds
@@ -62,8 +67,11 @@ def close(doc: dict[str, Any], partial_reason: str, failed_reason: str,
     cost = micros_to_usd(sum(charged.values()))
     if "video" in charged and doc.get("image") and doc.get("plan"):
         plan, _ = stored_plan(doc)
-        video = {"uri": gs_uri(get_settings().MEDIA_BUCKET, video_object(cid, aid)),
-                 "mime_type": "video/mp4", "duration_seconds": plan.duration_seconds}
+        video = {
+            "uri": gs_uri(get_settings().MEDIA_BUCKET, video_object(cid, aid)),
+            "mime_type": "video/mp4",
+            "duration_seconds": plan.duration_seconds,
+        }
         return transition(cid, aid, Status.COMPLETE, video=video, cost_usd=cost)
     if doc.get("image"):
         return transition(cid, aid, Status.PARTIAL, partial_reason, cost_usd=cost, **fields)
@@ -73,18 +81,31 @@ def close(doc: dict[str, Any], partial_reason: str, failed_reason: str,
 def unbilled(what: str, micros: int, detail: str) -> None:
     """A paid result that arrived after its asset was closed: Google bills it,
     the session does not (docs/decisions/0006-late-clips.md)."""
-    log.warning("late_result", f"{what} arrived after its asset was closed; {detail}",
-                unbilled_usd=micros_to_usd(micros), stage=what)
+    log.warning(
+        "late_result",
+        f"{what} arrived after its asset was closed; {detail}",
+        unbilled_usd=micros_to_usd(micros),
+        stage=what,
+    )
 
 
-def transition(campaign_id: str, asset_id: str, status: str, reason: str | None = None,
-               stage_ms: dict[str, int] | None = None, **fields: Any) -> dict[str, Any] | None:
+def transition(
+    campaign_id: str,
+    asset_id: str,
+    status: str,
+    reason: str | None = None,
+    stage_ms: dict[str, int] | None = None,
+    **fields: Any,
+) -> dict[str, Any] | None:
     """`assets.transition`, then, if the move ended a hidden asset (an owner hid
     it in flight), keep the books exact and delete its objects (hiding.finish)."""
     from shared.pipeline import hiding
 
     updated = assets.transition(campaign_id, asset_id, status, reason, stage_ms, **fields)
-    if updated is not None and updated.get("status_reason") == Reason.HIDDEN \
-            and updated.get("hidden"):
+    if (
+        updated is not None
+        and updated.get("status_reason") == Reason.HIDDEN
+        and updated.get("hidden")
+    ):
         hiding.finish(updated)
     return updated

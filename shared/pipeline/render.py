@@ -41,8 +41,12 @@ from shared.store.publish import publish_animate
 _reads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="reads")
 
 
-def handle_request(data: bytes, delivery_id: str, published_at: datetime | None = None,
-                   image_model: ImageModel | None = None) -> None:
+def handle_request(
+    data: bytes,
+    delivery_id: str,
+    published_at: datetime | None = None,
+    image_model: ImageModel | None = None,
+) -> None:
     """Process one delivery of a request message. Returns to ack; raises
     TransientError to have the platform redeliver."""
     started = time.monotonic()
@@ -53,13 +57,19 @@ def handle_request(data: bytes, delivery_id: str, published_at: datetime | None 
         reject_invalid(exc)
         return
     asset_id = asset_id_for(request.request_id)
-    log.bind(request_id=request.request_id, campaign_id=request.campaign_id,
-             session_id=request.session_id, asset_id=asset_id, delivery_id=delivery_id)
+    log.bind(
+        request_id=request.request_id,
+        campaign_id=request.campaign_id,
+        session_id=request.session_id,
+        asset_id=asset_id,
+        delivery_id=delivery_id,
+    )
     doc: dict[str, Any] | None  # None once admit()/render() find it moved on
     # The campaign is read while the asset is created: two round trips at once.
     campaign = _reads.submit(load_campaign, request.campaign_id)
-    doc, created = assets.create_if_absent(request.campaign_id, asset_id,
-                                           assets.new_asset(request, asset_id, published_at))
+    doc, created = assets.create_if_absent(
+        request.campaign_id, asset_id, assets.new_asset(request, asset_id, published_at)
+    )
     if not created:
         log.info("redelivery", f"request already known, status {doc.get('status')}")
     if assets.is_terminal(doc):
@@ -87,8 +97,9 @@ def handle_request(data: bytes, delivery_id: str, published_at: datetime | None 
     if admitted:
         doc = admit(request, asset_id, started, owner, campaign.result())
     if doc is not None and doc["status"] == Status.RENDERING_IMAGE:
-        doc = render(request, asset_id, doc, owner, image_model or GenaiImageModel(),
-                     leased=admitted)
+        doc = render(
+            request, asset_id, doc, owner, image_model or GenaiImageModel(), leased=admitted
+        )
     if doc is not None and doc["status"] == Status.ANIMATING:
         if not admitted:  # a redelivery: the still's charge may not be settled yet
             spend.settle(doc, "image", stored_plan(doc)[0].image_micros)
@@ -105,8 +116,12 @@ def stored_request(doc: dict[str, Any], delivered: MediaRequest) -> MediaRequest
     if stored != delivered:
         ours, theirs = stored.to_message(), delivered.to_message()
         differ = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
-        log.warning("request_conflict", "a delivery of this request id differs from the "
-                    "stored request; acting on the stored one", fields=differ)
+        log.warning(
+            "request_conflict",
+            "a delivery of this request id differs from the "
+            "stored request; acting on the stored one",
+            fields=differ,
+        )
     return stored
 
 
@@ -118,8 +133,9 @@ def plan_fields(plan: Plan, video_planned: bool, daily: dict | None) -> dict[str
     return {"plan": {**plan.__dict__, "video_planned": video_planned, "daily": daily}}
 
 
-def admit(request: MediaRequest, asset_id: str, started: float, owner: str,
-          campaign: Campaign | None) -> dict[str, Any] | None:
+def admit(
+    request: MediaRequest, asset_id: str, started: float, owner: str, campaign: Campaign | None
+) -> dict[str, Any] | None:
     """Check the campaign, price the request and reserve its cost."""
     cid, sid = request.campaign_id, request.session_id
     if campaign is None or not campaign.media.enabled:
@@ -139,13 +155,16 @@ def admit(request: MediaRequest, asset_id: str, started: float, owner: str,
     choice, daily = spend.reserve(cid, sid, asset_id, cap_micros(campaign.media), options)
     reserve_ms = ms_since(t0)
     if choice is None:
-        return transition(cid, asset_id, Status.REJECTED, Reason.BUDGET,
-                                 stage_ms={"reserve": reserve_ms})
+        return transition(
+            cid, asset_id, Status.REJECTED, Reason.BUDGET, stage_ms={"reserve": reserve_ms}
+        )
     video_planned = request.wants_video and choice == 0
     estimate = plan.image_micros + (plan.video_micros if video_planned else 0)
     checkpoint("reserved")
     return transition(
-        cid, asset_id, Status.RENDERING_IMAGE,
+        cid,
+        asset_id,
+        Status.RENDERING_IMAGE,
         lease=assets.lease_for(owner, get_settings().MEDIA_IMAGE_LEASE_S),
         models={"image": plan.image_model, "video": plan.video_model if video_planned else None},
         estimated_cost_usd=micros_to_usd(estimate),
@@ -157,17 +176,22 @@ def admit(request: MediaRequest, asset_id: str, started: float, owner: str,
 def styled_prompt(request: MediaRequest) -> str:
     prompt = request.image_prompt
     if request.subject and request.kind != "cutscene":
-        label = {"npc_portrait": "Portrait of", "model_sheet": "Character model sheet of"
-                 }.get(request.kind, "Location")
+        label = {"npc_portrait": "Portrait of", "model_sheet": "Character model sheet of"}.get(
+            request.kind, "Location"
+        )
         prompt = f"{label}: {request.subject}. {prompt}"
     if request.style and request.style.as_text():
         prompt = f"{prompt}\n\nArt direction: {request.style.as_text()}"
     return prompt
 
 
-def make_still(request: MediaRequest, plan: Plan, model: ImageModel,
-               fresh: bool, owns: Callable[[], None] = lambda: None
-               ) -> tuple[dict, dict[str, int]]:
+def make_still(
+    request: MediaRequest,
+    plan: Plan,
+    model: ImageModel,
+    fresh: bool,
+    owns: Callable[[], None] = lambda: None,
+) -> tuple[dict, dict[str, int]]:
     """Generate (or find, after a crash) the PNG; returns image fields and
     timings: the whole stage, and the model's own share of it. `fresh`: this
     delivery admitted the request, so no earlier one can have stored a PNG.
@@ -183,12 +207,17 @@ def make_still(request: MediaRequest, plan: Plan, model: ImageModel,
         for attempt in range(1, tries + 1):
             try:
                 t_model = time.monotonic()
+
                 def call() -> Still:
                     pacing.wait_for_image_call()  # the image model's quota, if paced
                     owns()
-                    return model.generate(plan.image_model, styled_prompt(request),
-                                          request.aspect_ratio, plan.image_size,
-                                          references)
+                    return model.generate(
+                        plan.image_model,
+                        styled_prompt(request),
+                        request.aspect_ratio,
+                        plan.image_size,
+                        references,
+                    )
 
                 still = with_retries(call, what="image call")
                 model_ms = ms_since(t_model)
@@ -197,25 +226,45 @@ def make_still(request: MediaRequest, plan: Plan, model: ImageModel,
                 log.warning("image_blocked", f"image blocked, try {attempt} of {tries}")
                 if attempt == tries:
                     raise
-        storage.upload_once(name, still.data, still.mime_type,
-                            {"width": str(still.width), "height": str(still.height)})
+        storage.upload_once(
+            name,
+            still.data,
+            still.mime_type,
+            {"width": str(still.width), "height": str(still.height)},
+        )
         width, height = still.width, still.height
     else:
         width, height = int(blob.metadata["width"]), int(blob.metadata["height"])
-    image = {"uri": gs_uri(get_settings().MEDIA_BUCKET, name), "mime_type": "image/png",
-             "width": width, "height": height}
+    image = {
+        "uri": gs_uri(get_settings().MEDIA_BUCKET, name),
+        "mime_type": "image/png",
+        "width": width,
+        "height": height,
+    }
     return image, {"image": ms_since(t0), "image_model": model_ms}
 
 
-def render(request: MediaRequest, asset_id: str, doc: dict[str, Any], owner: str,
-           model: ImageModel, leased: bool = False) -> dict[str, Any] | None:
+def render(
+    request: MediaRequest,
+    asset_id: str,
+    doc: dict[str, Any],
+    owner: str,
+    model: ImageModel,
+    leased: bool = False,
+) -> dict[str, Any] | None:
     cid = request.campaign_id
     plan, video_planned = stored_plan(doc)
     if hiding.stop_if_hidden(cid, asset_id):  # checked before the paid call
         return None
     try:
-        with assets.leased(cid, asset_id, owner, get_settings().MEDIA_IMAGE_LEASE_S,
-                           Status.RENDERING_IMAGE, held=leased) as lease:
+        with assets.leased(
+            cid,
+            asset_id,
+            owner,
+            get_settings().MEDIA_IMAGE_LEASE_S,
+            Status.RENDERING_IMAGE,
+            held=leased,
+        ) as lease:
             image, timing = make_still(request, plan, model, fresh=leased, owns=lease.ensure)
             # The PNG is stored (a taker-over finds it and pays for nothing);
             # moving the asset on is for whoever holds the stage now.
@@ -224,8 +273,11 @@ def render(request: MediaRequest, asset_id: str, doc: dict[str, Any], owner: str
         spend.release(doc)
         # model_unavailable: the model is not served where we called it, an
         # operator's fix (location settings), not a bad prompt.
-        reason = exc.reason if exc.reason in (Reason.IMAGE_BLOCKED, Reason.MODEL_UNAVAILABLE) \
+        reason = (
+            exc.reason
+            if exc.reason in (Reason.IMAGE_BLOCKED, Reason.MODEL_UNAVAILABLE)
             else Reason.IMAGE_FAILED
+        )
         return transition(cid, asset_id, Status.FAILED, reason, error=str(exc)[:1000])
     checkpoint("image_made")
     fields: dict[str, Any] = {"image": image, "cost_usd": micros_to_usd(plan.image_micros)}
@@ -247,5 +299,3 @@ def render(request: MediaRequest, asset_id: str, doc: dict[str, Any], owner: str
     if request.kind != "cutscene":
         return transition(cid, asset_id, Status.COMPLETE, stage_ms=timing, **fields)
     return transition(cid, asset_id, Status.PARTIAL, Reason.BUDGET, stage_ms=timing, **fields)
-
-

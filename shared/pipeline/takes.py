@@ -34,8 +34,12 @@ def visible(campaign_id: str, asset_id: str) -> dict[str, Any]:
     return doc
 
 
-def regenerate(campaign_id: str, asset_id: str, image_prompt: str | None = None,
-               motion_prompt: str | None = None) -> dict[str, str]:
+def regenerate(
+    campaign_id: str,
+    asset_id: str,
+    image_prompt: str | None = None,
+    motion_prompt: str | None = None,
+) -> dict[str, str]:
     """Publish a new request for the same moment (session, turn, kind, type,
     subject, style, references) with new prompts where given, linked back by
     `regenerated_from`. The pipeline admits it like any request (budget)."""
@@ -48,8 +52,11 @@ def regenerate(campaign_id: str, asset_id: str, image_prompt: str | None = None,
         raise TakeRefused(409, "this asset's request was invalid: there is nothing to regenerate")
     if motion_prompt is not None and doc.get("kind") != "cutscene":
         raise TakeRefused(400, "motion_prompt is for cutscenes only")
-    message = {**original, "request_id": f"regen-{new_request_id()[4:]}",
-               "regenerated_from": asset_id}
+    message = {
+        **original,
+        "request_id": f"regen-{new_request_id()[4:]}",
+        "regenerated_from": asset_id,
+    }
     if image_prompt is not None:
         message["image_prompt"] = image_prompt
     if motion_prompt is not None:
@@ -58,9 +65,14 @@ def regenerate(campaign_id: str, asset_id: str, image_prompt: str | None = None,
     if not result.accepted:
         reason = result.reason or "not published"
         raise TakeRefused(400 if reason.startswith("invalid") else 503, reason)
-    log.info("regenerated", f"asset {asset_id} regenerated as {result.asset_id}",
-             campaign_id=campaign_id, asset_id=asset_id, new_asset_id=result.asset_id,
-             request_id=result.request_id)
+    log.info(
+        "regenerated",
+        f"asset {asset_id} regenerated as {result.asset_id}",
+        campaign_id=campaign_id,
+        asset_id=asset_id,
+        new_asset_id=result.asset_id,
+        request_id=result.request_id,
+    )
     return {"asset_id": result.asset_id or "", "request_id": result.request_id or ""}
 
 
@@ -68,19 +80,32 @@ def _retry_fields(doc: dict[str, Any]) -> dict[str, Any]:
     plan = doc.get("plan") or {}
     stamp = now()
     return {
-        "status": Status.ANIMATING, "status_reason": None, "error": None,
-        "video_attempt": int(doc.get("video_attempt") or 1) + 1, "restarted_at": stamp,
-        "updated_at": stamp, "completed_at": None, "lease": None, "video": None,
-        "video_operation": None, "video_started_at": None, "video_start_uncertain_at": None,
+        "status": Status.ANIMATING,
+        "status_reason": None,
+        "error": None,
+        "video_attempt": int(doc.get("video_attempt") or 1) + 1,
+        "restarted_at": stamp,
+        "updated_at": stamp,
+        "completed_at": None,
+        "lease": None,
+        "video": None,
+        "video_operation": None,
+        "video_started_at": None,
+        "video_start_uncertain_at": None,
         "clip_daily": None,
         # The last attempt's clip-stage bookkeeping (paced queue, sweep checks):
         # a retry waits, starts and is checked afresh.
-        "video_waiting": False, "video_queued_at": None, "video_check_at": None,
-        "video_checks": 0, "video_token_at": None,
-        "video_wait_ms": None, "video_output_at": None,
+        "video_waiting": False,
+        "video_queued_at": None,
+        "video_check_at": None,
+        "video_checks": 0,
+        "video_token_at": None,
+        "video_wait_ms": None,
+        "video_output_at": None,
         "models": {**(doc.get("models") or {}), "video": plan.get("video_model")},
-        "estimated_cost_usd": micros_to_usd(int(plan.get("image_micros") or 0)
-                                            + int(plan.get("video_micros") or 0)),
+        "estimated_cost_usd": micros_to_usd(
+            int(plan.get("image_micros") or 0) + int(plan.get("video_micros") or 0)
+        ),
     }
 
 
@@ -95,8 +120,11 @@ def reanimate(campaign_id: str, asset_id: str) -> dict[str, str]:
     from shared.store.publish import publish_animate
 
     doc = visible(campaign_id, asset_id)
-    if doc.get("kind") != "cutscene" or not doc.get("image") \
-            or not (doc.get("plan") or {}).get("video_model"):
+    if (
+        doc.get("kind") != "cutscene"
+        or not doc.get("image")
+        or not (doc.get("plan") or {}).get("video_model")
+    ):
         raise TakeRefused(409, "only a cutscene with a still can be re-animated")
     campaign = load_campaign(campaign_id)
     if campaign is None or not campaign.media.enabled:
@@ -120,11 +148,21 @@ def reanimate(campaign_id: str, asset_id: str) -> dict[str, str]:
         publish_animate(campaign_id, asset_id)
     except Exception as exc:
         # Nobody will work on it: put it back where it was, holding nothing.
-        transition(campaign_id, asset_id, Status.PARTIAL, Reason.VIDEO_FAILED,
-                          error=f"re-animate not published: {type(exc).__name__}")
+        transition(
+            campaign_id,
+            asset_id,
+            Status.PARTIAL,
+            Reason.VIDEO_FAILED,
+            error=f"re-animate not published: {type(exc).__name__}",
+        )
         raise TakeRefused(503, "could not publish the re-animate request; try again") from exc
-    log.info("reanimated", f"asset {asset_id}: clip attempt {outcome['video_attempt']}",
-             campaign_id=campaign_id, asset_id=asset_id, attempt=outcome["video_attempt"])
+    log.info(
+        "reanimated",
+        f"asset {asset_id}: clip attempt {outcome['video_attempt']}",
+        campaign_id=campaign_id,
+        asset_id=asset_id,
+        attempt=outcome["video_attempt"],
+    )
     return {"asset_id": asset_id}
 
 
@@ -133,8 +171,11 @@ def idle_clip(doc: dict[str, Any]) -> bool:
     paced start), and only a bucket event or the sweep would look at it."""
     from shared.domain.asset_state import started
 
-    return (doc.get("status") == "animating" and not assets.lease_live(doc)
-            and (started(doc) or bool(doc.get("video_waiting"))))
+    return (
+        doc.get("status") == "animating"
+        and not assets.lease_live(doc)
+        and (started(doc) or bool(doc.get("video_waiting")))
+    )
 
 
 def hide(campaign_id: str, asset_id: str) -> None:
@@ -160,5 +201,10 @@ def hide(campaign_id: str, asset_id: str) -> None:
         # Nothing runs while Veo renders or a paced clip waits (the bucket
         # event finishes clips): end it now, releasing the clip's hold.
         hiding.stop(doc)
-    log.info("asset_hidden", f"asset {asset_id} hidden", campaign_id=campaign_id,
-             asset_id=asset_id, status=doc.get("status"))
+    log.info(
+        "asset_hidden",
+        f"asset {asset_id} hidden",
+        campaign_id=campaign_id,
+        asset_id=asset_id,
+        status=doc.get("status"),
+    )

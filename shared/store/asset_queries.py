@@ -30,28 +30,37 @@ def turn_assets(campaign_id: str, turn: int, limit: int = 50) -> list[dict[str, 
     return sorted(docs, key=lambda d: (str(d.get("created_at") or ""), d.get("asset_id") or ""))
 
 
-def watch_updates(campaign_id: str, since: datetime,
-                  on_change: Callable[[list[dict[str, Any]]], None]) -> Any:
+def watch_updates(
+    campaign_id: str, since: datetime, on_change: Callable[[list[dict[str, Any]]], None]
+) -> Any:
     """Call `on_change` with the assets added or changed since `since`, first
     with what exists, then on every change; returns the watch (`.unsubscribe()`)."""
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     def on_snapshot(_snaps: Any, changes: Any, _read_time: Any) -> None:
-        on_change([change.document.to_dict() or {} for change in changes
-                   if change.type.name in ("ADDED", "MODIFIED")])
+        on_change(
+            [
+                change.document.to_dict() or {}
+                for change in changes
+                if change.type.name in ("ADDED", "MODIFIED")
+            ]
+        )
 
     query = media(campaign_id).where(filter=FieldFilter("updated_at", ">=", since))
     return query.on_snapshot(on_snapshot)
 
 
-def open_before(statuses: list[str], field: str, cutoff: Any,
-                limit: int) -> list[dict[str, Any]]:
+def open_before(statuses: list[str], field: str, cutoff: Any, limit: int) -> list[dict[str, Any]]:
     """Assets in one of `statuses` whose `field` is before `cutoff`, any campaign."""
     from google.cloud.firestore_v1.base_query import FieldFilter
 
-    query = (firestore_client().collection_group(MEDIA)
-             .where(filter=FieldFilter("status", "in", statuses))
-             .where(filter=FieldFilter(field, "<", cutoff)).limit(limit))
+    query = (
+        firestore_client()
+        .collection_group(MEDIA)
+        .where(filter=FieldFilter("status", "in", statuses))
+        .where(filter=FieldFilter(field, "<", cutoff))
+        .limit(limit)
+    )
     return [snap.to_dict() or {} for snap in query.stream()]
 
 
@@ -59,9 +68,13 @@ def animating_checks_due(now_s: float, limit: int) -> list[dict[str, Any]]:
     """Animating assets whose `video_check_at` has passed, any campaign."""
     from google.cloud.firestore_v1.base_query import FieldFilter
 
-    query = (firestore_client().collection_group(MEDIA)
-             .where(filter=FieldFilter("status", "==", Status.ANIMATING))
-             .where(filter=FieldFilter("video_check_at", "<", now_s)).limit(limit))
+    query = (
+        firestore_client()
+        .collection_group(MEDIA)
+        .where(filter=FieldFilter("status", "==", Status.ANIMATING))
+        .where(filter=FieldFilter("video_check_at", "<", now_s))
+        .limit(limit)
+    )
     return [snap.to_dict() or {} for snap in query.stream()]
 
 
@@ -76,7 +89,11 @@ def animating(limit: int = 2000) -> list[dict[str, Any]]:
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     since = datetime.fromtimestamp(time.time() - 2 * get_settings().MEDIA_DEADLINE_S, UTC)
-    query = (firestore_client().collection_group(MEDIA)
-             .where(filter=FieldFilter("status", "==", Status.ANIMATING))
-             .where(filter=FieldFilter("updated_at", ">", since)).limit(limit))
+    query = (
+        firestore_client()
+        .collection_group(MEDIA)
+        .where(filter=FieldFilter("status", "==", Status.ANIMATING))
+        .where(filter=FieldFilter("updated_at", ">", since))
+        .limit(limit)
+    )
     return [s.to_dict() or {} for s in query.stream()]

@@ -31,13 +31,15 @@ def load(campaign_id: str, asset_id: str) -> dict[str, Any] | None:
     return snap.to_dict() if snap.exists else None
 
 
-def new_asset(request: MediaRequest, asset_id: str,
-              published_at: datetime | None = None) -> dict[str, Any]:
+def new_asset(
+    request: MediaRequest, asset_id: str, published_at: datetime | None = None
+) -> dict[str, Any]:
     return queued_asset(request, asset_id, now(), published_at)
 
 
-def create_if_absent(campaign_id: str, asset_id: str,
-                     fields: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+def create_if_absent(
+    campaign_id: str, asset_id: str, fields: dict[str, Any]
+) -> tuple[dict[str, Any], bool]:
     """Create the asset, or return the one a previous delivery created.
 
     Creating first (rather than reading first) saves a round trip on the
@@ -57,8 +59,14 @@ def create_if_absent(campaign_id: str, asset_id: str,
     return fields, True
 
 
-def transition(campaign_id: str, asset_id: str, status: str, reason: str | None = None,
-               stage_ms: dict[str, int] | None = None, **fields: Any) -> dict[str, Any] | None:
+def transition(
+    campaign_id: str,
+    asset_id: str,
+    status: str,
+    reason: str | None = None,
+    stage_ms: dict[str, int] | None = None,
+    **fields: Any,
+) -> dict[str, Any] | None:
     """Move forward to `status` with `fields`; None if the asset is there or past it."""
 
     def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict | None]:
@@ -77,8 +85,13 @@ def transition(campaign_id: str, asset_id: str, status: str, reason: str | None 
         stamp = now()
         # A lease covers one stage: the next stage's worker must not wait it
         # out (unless the caller takes the next stage itself: fields["lease"]).
-        update: dict[str, Any] = {"status": to, "status_reason": why,
-                                  "updated_at": stamp, "lease": None, **extra}
+        update: dict[str, Any] = {
+            "status": to,
+            "status_reason": why,
+            "updated_at": stamp,
+            "lease": None,
+            **extra,
+        }
         if stage_ms:
             update["stage_ms"] = {**(doc.get("stage_ms") or {}), **stage_ms}
         if to in TERMINAL:
@@ -89,10 +102,16 @@ def transition(campaign_id: str, asset_id: str, status: str, reason: str | None 
     if updated is not None:
         events.publish_status(updated)
         if updated["status"] in TERMINAL:
-            log.info("asset_terminal", f"asset {asset_id} is {updated['status']}",
-                     status=updated["status"], status_reason=updated.get("status_reason"),
-                     cost_usd=updated.get("cost_usd"), stage_ms=updated.get("stage_ms"),
-                     kind=updated.get("kind"), error=updated.get("error"))
+            log.info(
+                "asset_terminal",
+                f"asset {asset_id} is {updated['status']}",
+                status=updated["status"],
+                status_reason=updated.get("status_reason"),
+                cost_usd=updated.get("cost_usd"),
+                stage_ms=updated.get("stage_ms"),
+                kind=updated.get("kind"),
+                error=updated.get("error"),
+            )
     return updated
 
 
@@ -165,14 +184,14 @@ class Keeper:
     whether it is still ours: a paid call must never start (nor its result be
     recorded) for a stage another delivery has taken over."""
 
-    def __init__(self, campaign_id: str, asset_id: str, owner: str, lease_s: float,
-                 stage: str) -> None:
+    def __init__(
+        self, campaign_id: str, asset_id: str, owner: str, lease_s: float, stage: str
+    ) -> None:
         self._args = (campaign_id, asset_id, owner, lease_s, stage)
         self._every = max(0.2, lease_s / 3)
         self._stop = threading.Event()
         self._lost = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name=f"lease-{asset_id[:8]}")
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"lease-{asset_id[:8]}")
 
     def _run(self) -> None:
         while not self._stop.wait(self._every):
@@ -199,8 +218,9 @@ class Keeper:
 
 
 @contextmanager
-def leased(campaign_id: str, asset_id: str, owner: str, lease_s: float, stage: str,
-           held: bool = False) -> Iterator[Keeper]:
+def leased(
+    campaign_id: str, asset_id: str, owner: str, lease_s: float, stage: str, held: bool = False
+) -> Iterator[Keeper]:
     """Hold the asset's lease for `stage` (`held`: this delivery's transition
     just wrote it), renewed while the block runs, and give it back however the
     block ends."""

@@ -27,13 +27,18 @@ def remaining_budget(campaign_id: str, session_id: str) -> ledger.Balance:
     return effective_balance(media, ledger.read_balance(campaign_id, session_id, cap))
 
 
-def read_budget_docs(campaign_id: str, session_id: str,
-                     timeout_s: float) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+def read_budget_docs(
+    campaign_id: str, session_id: str, timeout_s: float
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """The campaign and session-ledger documents in one round trip, bounded by
     `timeout_s` and never retried (the turn loop is waiting); None if absent."""
     camp, led = campaign_ref(campaign_id), ledger.ledger_ref(campaign_id, session_id)
-    snaps = {s.reference.path: s for s in firestore_client().get_all(
-        [camp, led], retry=None, timeout=timeout_s)}
+    snaps = {
+        s.reference.path: s
+        for s in firestore_client().get_all([camp, led], retry=None, timeout=timeout_s)
+    }
     found = [snaps.get(ref.path) for ref in (camp, led)]
-    return tuple(s.to_dict() if s is not None and s.exists else None  # type: ignore[return-value]
-                 for s in found)
+    return tuple(
+        s.to_dict() if s is not None and s.exists else None  # type: ignore[return-value]
+        for s in found
+    )

@@ -41,8 +41,10 @@ def _uids(values: Sequence[str] | None, what: str) -> list[str]:
     out = []
     for uid in values or []:
         if not isinstance(uid, str) or not 0 < len(uid) <= MAX_UID_CHARS or uid != uid.strip():
-            raise ValueError(f"{what} {str(uid)[:40]!r} must be a user id of 1-{MAX_UID_CHARS} "
-                             "characters without surrounding spaces")
+            raise ValueError(
+                f"{what} {str(uid)[:40]!r} must be a user id of 1-{MAX_UID_CHARS} "
+                "characters without surrounding spaces"
+            )
         out.append(uid)
     return out
 
@@ -52,12 +54,18 @@ def _merged(current: Sequence[Any] | None, add: list[str], remove: list[str]) ->
     return kept + [u for u in dict.fromkeys(add) if u not in kept]
 
 
-def configure_campaign(campaign_id: str, *, enabled: bool | None = None,
-                       budget_usd: float | None = None, members: list[str] | None = None,
-                       quality: str | None = None, owners: list[str] | None = None,
-                       remove_members: list[str] | None = None,
-                       remove_owners: list[str] | None = None,
-                       **settings: Any) -> dict[str, Any]:
+def configure_campaign(
+    campaign_id: str,
+    *,
+    enabled: bool | None = None,
+    budget_usd: float | None = None,
+    members: list[str] | None = None,
+    quality: str | None = None,
+    owners: list[str] | None = None,
+    remove_members: list[str] | None = None,
+    remove_owners: list[str] | None = None,
+    **settings: Any,
+) -> dict[str, Any]:
     """Merge media settings, add members and owners (an owner is also made a
     member), remove members (which takes their ownership too) or only
     ownerships; returns the stored campaign. One atomic write."""
@@ -66,8 +74,9 @@ def configure_campaign(campaign_id: str, *, enabled: bool | None = None,
     add_members, add_owners = _uids(members, "member"), _uids(owners, "owner")
     drop_members = _uids(remove_members, "member to remove")
     drop_owners = _uids(remove_owners, "owner to remove") + drop_members
-    clash = (set(add_members) | set(add_owners)) & set(drop_members) or \
-        set(add_owners) & set(drop_owners)
+    clash = (set(add_members) | set(add_owners)) & set(drop_members) or set(add_owners) & set(
+        drop_owners
+    )
     if clash:
         raise ValueError(f"user {sorted(clash)[0]!r} is both added and removed")
     changes: dict[str, Any] = {k: v for k, v in settings.items() if v is not None}
@@ -83,10 +92,11 @@ def configure_campaign(campaign_id: str, *, enabled: bool | None = None,
         old = current.get("media_settings")
         media = {**(old if isinstance(old, dict) else {}), **changes}
         MediaSettings.model_validate(media)  # refuse bad settings before storing them
-        return {"media_settings": media,
-                "members": _merged(current.get("members"), add_members + add_owners,
-                                   drop_members),
-                "owners": _merged(current.get("owners"), add_owners, drop_owners)}, None
+        return {
+            "media_settings": media,
+            "members": _merged(current.get("members"), add_members + add_owners, drop_members),
+            "owners": _merged(current.get("owners"), add_owners, drop_owners),
+        }, None
 
     ref = campaign_ref(campaign_id)
     read_modify_write(ref, mutate)

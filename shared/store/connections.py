@@ -72,8 +72,9 @@ def storage_client() -> storage.Client:
     if settings.STORAGE_EMULATOR_HOST:
         from google.auth.credentials import AnonymousCredentials
 
-        return storage.Client(project=settings.GOOGLE_CLOUD_PROJECT,
-                              credentials=AnonymousCredentials())
+        return storage.Client(
+            project=settings.GOOGLE_CLOUD_PROJECT, credentials=AnonymousCredentials()
+        )
     return storage.Client(project=settings.GOOGLE_CLOUD_PROJECT)
 
 
@@ -125,8 +126,13 @@ def _build_genai(location: str) -> genai.Client:
 
         kwargs["credentials"] = Credentials(token="emulator")
         http_options.base_url = settings.GENAI_EMULATOR_URL
-    return genai.Client(vertexai=True, project=settings.GOOGLE_CLOUD_PROJECT,
-                        location=location, http_options=http_options, **kwargs)
+    return genai.Client(
+        vertexai=True,
+        project=settings.GOOGLE_CLOUD_PROJECT,
+        location=location,
+        http_options=http_options,
+        **kwargs,
+    )
 
 
 genai_client = _PerLocation()

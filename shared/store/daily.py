@@ -37,12 +37,18 @@ def allowance(cap_micros: int, shard: int) -> int:
 
 
 def _fields(holds: dict[str, int], charges: dict[str, int]) -> dict[str, Any]:
-    return {"holds": holds, "charges": charges, "reserved_micros": sum(holds.values()),
-            "spent_micros": sum(charges.values()), "updated_at": now()}
+    return {
+        "holds": holds,
+        "charges": charges,
+        "reserved_micros": sum(holds.values()),
+        "spent_micros": sum(charges.values()),
+        "updated_at": now(),
+    }
 
 
-def _shard_fields(_doc: dict[str, Any] | None, holds: dict[str, int],
-                  charges: dict[str, int]) -> dict[str, Any]:
+def _shard_fields(
+    _doc: dict[str, Any] | None, holds: dict[str, int], charges: dict[str, int]
+) -> dict[str, Any]:
     return _fields(holds, charges)
 
 
@@ -60,6 +66,7 @@ def reserve(day: str, cap_micros: int, asset_id: str, items: dict[str, int]) -> 
     order = list(range(SHARDS))
     random.Random(hashlib.sha256(asset_id.encode()).digest()).shuffle(order)
     for n in order:
+
         def mutate(doc: dict[str, Any] | None, n: int = n) -> tuple[dict | None, bool]:
             holds, charges = held_maps(doc)
             used = sum(holds.values()) + sum(charges.values())

@@ -10,8 +10,17 @@ from shared.core import log
 from shared.core.settings import get_settings
 from shared.store.connections import publisher, topic_path
 
-EVENT_FIELDS = ("campaign_id", "session_id", "asset_id", "request_id", "turn_number",
-                "kind", "cutscene_type", "status", "status_reason")
+EVENT_FIELDS = (
+    "campaign_id",
+    "session_id",
+    "asset_id",
+    "request_id",
+    "turn_number",
+    "kind",
+    "cutscene_type",
+    "status",
+    "status_reason",
+)
 
 
 def event_for(asset: dict[str, Any]) -> dict[str, Any]:
@@ -35,7 +44,8 @@ def publish_status(asset: dict[str, Any]) -> None:
         future = publisher().publish(
             topic_path(get_settings().MEDIA_EVENTS_TOPIC),
             json.dumps(event).encode("utf-8"),
-            campaign_id=str(event["campaign_id"]), status=str(event["status"]),
+            campaign_id=str(event["campaign_id"]),
+            status=str(event["status"]),
         )
     except Exception as exc:  # noqa: BLE001 - events are best effort by design
         _failed(exc, event["status"])

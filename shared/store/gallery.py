@@ -13,13 +13,15 @@ from shared.domain.paths import media_collection
 from shared.store.connections import firestore_client
 
 
-def gallery_page(campaign_id: str, limit: int,
-                 cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+def gallery_page(
+    campaign_id: str, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
     from google.cloud import firestore
 
     media = firestore_client().collection(media_collection(campaign_id))
     query = media.order_by("created_at", direction=firestore.Query.DESCENDING).order_by(
-        "__name__", direction=firestore.Query.DESCENDING)
+        "__name__", direction=firestore.Query.DESCENDING
+    )
     start = media.document(cursor).get() if cursor else None
     shown: list[dict[str, Any]] = []
     while len(shown) <= limit:

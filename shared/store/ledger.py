@@ -60,10 +60,15 @@ def held_maps(doc: dict[str, Any] | None) -> tuple[dict[str, int], dict[str, int
 def _fields(cap: int, holds: dict[str, int], charges: dict[str, int]) -> dict[str, Any]:
     spent, reserved = sum(charges.values()), sum(holds.values())
     return {
-        "cap_micros": cap, "spent_micros": spent, "reserved_micros": reserved,
-        "cap_usd": micros_to_usd(cap), "spent_usd": micros_to_usd(spent),
+        "cap_micros": cap,
+        "spent_micros": spent,
+        "reserved_micros": reserved,
+        "cap_usd": micros_to_usd(cap),
+        "spent_usd": micros_to_usd(spent),
         "reserved_usd": micros_to_usd(reserved),
-        "holds": holds, "charges": charges, "updated_at": now(),
+        "holds": holds,
+        "charges": charges,
+        "updated_at": now(),
     }
 
 
@@ -71,8 +76,9 @@ def balance_of(doc: dict[str, Any] | None, default_cap_micros: int = 0) -> Balan
     if not doc:
         return Balance(default_cap_micros, 0, 0)
     holds, charges = held_maps(doc)
-    return Balance(int(doc.get("cap_micros", default_cap_micros)),
-                   sum(charges.values()), sum(holds.values()))
+    return Balance(
+        int(doc.get("cap_micros", default_cap_micros)), sum(charges.values()), sum(holds.values())
+    )
 
 
 def read_balance(campaign_id: str, session_id: str, default_cap_micros: int = 0) -> Balance:
@@ -80,8 +86,9 @@ def read_balance(campaign_id: str, session_id: str, default_cap_micros: int = 0)
     return balance_of(snap.to_dict() if snap.exists else None, default_cap_micros)
 
 
-def reserve_first_fit(campaign_id: str, session_id: str, cap_micros: int,
-                      options: list[dict[str, int]]) -> int | None:
+def reserve_first_fit(
+    campaign_id: str, session_id: str, cap_micros: int, options: list[dict[str, int]]
+) -> int | None:
     """Reserve the first option (a set of keyed amounts) that fits under the cap.
 
     Returns the index of the option now held (or held before: a redelivery gets
@@ -148,8 +155,9 @@ def release_in(ref: Any, keys: list[str], fields_for: FieldsFor) -> dict[str, in
     return read_modify_write(ref, mutate)
 
 
-def _session_fields(doc: dict[str, Any] | None, holds: dict[str, int],
-                    charges: dict[str, int]) -> dict[str, Any]:
+def _session_fields(
+    doc: dict[str, Any] | None, holds: dict[str, int], charges: dict[str, int]
+) -> dict[str, Any]:
     return _fields(int((doc or {}).get("cap_micros", 0)), holds, charges)
 
 
@@ -172,6 +180,7 @@ def set_cap(campaign_id: str, cap_micros: int) -> int:
     sessions = firestore_client().collection(sessions_collection(campaign_id))
     changed = 0
     for snap in sessions.stream():
+
         def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
             if doc is None or int(doc.get("cap_micros", -1)) == cap_micros:
                 return None, False

@@ -52,13 +52,23 @@ class ClipResult:
 
 
 class ImageModel(Protocol):
-    def generate(self, model: str, prompt: str, aspect_ratio: str, image_size: str,
-                 references: list[str]) -> Still: ...
+    def generate(
+        self, model: str, prompt: str, aspect_ratio: str, image_size: str, references: list[str]
+    ) -> Still: ...
 
 
 class VideoModel(Protocol):
-    def start(self, model: str, image_png: bytes, prompt: str, duration_seconds: int,
-              aspect_ratio: str, resolution: str, audio: bool, output_gcs_uri: str) -> str: ...
+    def start(
+        self,
+        model: str,
+        image_png: bytes,
+        prompt: str,
+        duration_seconds: int,
+        aspect_ratio: str,
+        resolution: str,
+        audio: bool,
+        output_gcs_uri: str,
+    ) -> str: ...
 
     def poll(self, operation_name: str) -> ClipResult: ...
 
@@ -78,8 +88,7 @@ def classify(exc: Exception, permanent_reason: str) -> MediaError:
     # RemoteProtocolError, ReadError, ReadTimeout), not httpx's: see transient.py.
     found = transport_error(exc)
     if found is not None:
-        return TransientError(f"transport error: {type(found).__module__}."
-                              f"{type(found).__name__}")
+        return TransientError(f"transport error: {type(found).__module__}.{type(found).__name__}")
     return PermanentError(permanent_reason, f"{type(exc).__name__}: {exc}")
 
 
@@ -90,8 +99,9 @@ def _ms(seconds: float) -> int:
 def _retry_options() -> genai_types.HttpRetryOptions:
     from google.genai import types
 
-    return types.HttpRetryOptions(attempts=3, initial_delay=1.0, max_delay=8.0,
-                                  http_status_codes=SDK_RETRY_CODES)
+    return types.HttpRetryOptions(
+        attempts=3, initial_delay=1.0, max_delay=8.0, http_status_codes=SDK_RETRY_CODES
+    )
 
 
 def not_served(exc: Exception, model: str, location: str, reason: str) -> PermanentError | None:
@@ -101,8 +111,10 @@ def not_served(exc: Exception, model: str, location: str, reason: str) -> Perman
 
     if not (isinstance(exc, errors.APIError) and exc.code == 404):
         return None
-    detail = (f"{model} is not served in location {location!r} (Vertex answered 404 "
-              f"NOT_FOUND); check the catalog's models or MEDIA_MODEL_LOCATIONS")
+    detail = (
+        f"{model} is not served in location {location!r} (Vertex answered 404 "
+        f"NOT_FOUND); check the catalog's models or MEDIA_MODEL_LOCATIONS"
+    )
     log.error("model_unavailable", detail, model=model, location=location)
     return PermanentError(reason, detail)
 
@@ -166,11 +178,14 @@ def png_size(data: bytes) -> tuple[int, int]:
         raise PermanentError("image_failed", f"the image model answered {kind}, not a PNG")
     # signature, IHDR length (13), "IHDR", width, height, 5 more bytes, CRC
     if len(data) < 33 + len(PNG_IEND) or data[8:16] != b"\x00\x00\x00\x0dIHDR":
-        raise PermanentError("image_failed", f"truncated PNG from the image model "
-                             f"({len(data)} bytes, no complete IHDR)")
+        raise PermanentError(
+            "image_failed",
+            f"truncated PNG from the image model ({len(data)} bytes, no complete IHDR)",
+        )
     if not data.endswith(PNG_IEND):
-        raise PermanentError("image_failed", f"truncated PNG from the image model "
-                             f"({len(data)} bytes, no IEND)")
+        raise PermanentError(
+            "image_failed", f"truncated PNG from the image model ({len(data)} bytes, no IEND)"
+        )
     width, height = struct.unpack(">II", data[16:24])
     if not width or not height:
         raise PermanentError("image_failed", f"PNG from the image model is {width}x{height}")
@@ -179,34 +194,40 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 def png_still(data: bytes, mime_type: str) -> Still:
     if mime_type != "image/png":
-        raise PermanentError("image_failed", f"the image model answered {mime_type}, not the "
-                             "image/png asked for")
+        raise PermanentError(
+            "image_failed", f"the image model answered {mime_type}, not the image/png asked for"
+        )
     width, height = png_size(data)
     return Still(data=data, mime_type="image/png", width=width, height=height)
 
 
 class GenaiImageModel:
-    def generate(self, model: str, prompt: str, aspect_ratio: str, image_size: str,
-                 references: list[str]) -> Still:
+    def generate(
+        self, model: str, prompt: str, aspect_ratio: str, image_size: str, references: list[str]
+    ) -> Still:
         from google.genai import types
 
-        parts = [types.Part.from_uri(file_uri=uri, mime_type=mime_for(uri))
-                 for uri in references]
+        parts = [types.Part.from_uri(file_uri=uri, mime_type=mime_for(uri)) for uri in references]
         parts.append(types.Part.from_text(text=prompt))
         location = location_for(model)
         config = types.GenerateContentConfig(
             response_modalities=["IMAGE"],
-            image_config=types.ImageConfig(aspect_ratio=aspect_ratio, image_size=image_size,
-                                           output_mime_type="image/png"),
-            http_options=types.HttpOptions(timeout=_ms(get_settings().MEDIA_IMAGE_TIMEOUT_S),
-                                           retry_options=_retry_options()),
+            image_config=types.ImageConfig(
+                aspect_ratio=aspect_ratio, image_size=image_size, output_mime_type="image/png"
+            ),
+            http_options=types.HttpOptions(
+                timeout=_ms(get_settings().MEDIA_IMAGE_TIMEOUT_S), retry_options=_retry_options()
+            ),
         )
         try:
             response = genai_client(location).models.generate_content(
-                model=model, contents=[types.Content(role="user", parts=parts)], config=config)
+                model=model, contents=[types.Content(role="user", parts=parts)], config=config
+            )
         except Exception as exc:  # noqa: BLE001 - classified below
-            raise (not_served(exc, model, location, Reason.MODEL_UNAVAILABLE)
-                   or _after_sdk_retries(exc, Reason.IMAGE_FAILED)) from exc
+            raise (
+                not_served(exc, model, location, Reason.MODEL_UNAVAILABLE)
+                or _after_sdk_retries(exc, Reason.IMAGE_FAILED)
+            ) from exc
         feedback = getattr(response, "prompt_feedback", None)
         if feedback is not None and feedback.block_reason:
             raise SafetyBlocked(Reason.IMAGE_BLOCKED, f"prompt blocked: {feedback.block_reason}")
@@ -225,32 +246,49 @@ class GenaiImageModel:
 
 
 class GenaiVideoModel:
-    def start(self, model: str, image_png: bytes, prompt: str, duration_seconds: int,
-              aspect_ratio: str, resolution: str, audio: bool, output_gcs_uri: str) -> str:
+    def start(
+        self,
+        model: str,
+        image_png: bytes,
+        prompt: str,
+        duration_seconds: int,
+        aspect_ratio: str,
+        resolution: str,
+        audio: bool,
+        output_gcs_uri: str,
+    ) -> str:
         from google.genai import types
 
         location = location_for(model)
         config = types.GenerateVideosConfig(
-            number_of_videos=1, duration_seconds=duration_seconds, aspect_ratio=aspect_ratio,
-            resolution=resolution, generate_audio=audio, output_gcs_uri=output_gcs_uri,
+            number_of_videos=1,
+            duration_seconds=duration_seconds,
+            aspect_ratio=aspect_ratio,
+            resolution=resolution,
+            generate_audio=audio,
+            output_gcs_uri=output_gcs_uri,
             # A timeout, and no SDK retries at all: the SDK would retry a read
             # timeout, and a timed-out start may already be a paid operation.
-            http_options=types.HttpOptions(
-                timeout=_ms(get_settings().MEDIA_VEO_START_TIMEOUT_S)),
+            http_options=types.HttpOptions(timeout=_ms(get_settings().MEDIA_VEO_START_TIMEOUT_S)),
         )
         source = types.GenerateVideosSource(
-            prompt=prompt, image=types.Image(image_bytes=image_png, mime_type="image/png"))
+            prompt=prompt, image=types.Image(image_bytes=image_png, mime_type="image/png")
+        )
         try:
             operation = genai_client(location).models.generate_videos(
-                model=model, source=source, config=config)
+                model=model, source=source, config=config
+            )
         except Exception as exc:  # noqa: BLE001
             if start_outcome_unknown(exc):
-                raise StartUncertain(f"Veo start at {location}: {type(exc).__name__}: "
-                                     f"{str(exc)[:300]}") from exc
+                raise StartUncertain(
+                    f"Veo start at {location}: {type(exc).__name__}: {str(exc)[:300]}"
+                ) from exc
             if getattr(exc, "code", None) == 429:
                 raise QuotaExceeded(f"Veo quota at {location}: {str(exc)[:200]}") from exc
-            raise (not_served(exc, model, location, Reason.VIDEO_FAILED)
-                   or classify(exc, Reason.VIDEO_FAILED)) from exc
+            raise (
+                not_served(exc, model, location, Reason.VIDEO_FAILED)
+                or classify(exc, Reason.VIDEO_FAILED)
+            ) from exc
         if not operation.name:
             raise TransientError("Veo answered without an operation name")
         return operation.name
@@ -263,9 +301,12 @@ class GenaiVideoModel:
             # pydantic model, so type checkers miss the field pydantic builds at runtime.
             pending = types.GenerateVideosOperation(name=operation_name)  # type: ignore[call-arg]
             # Polling is a free, idempotent read: the SDK may retry it freely.
-            config = types.GetOperationConfig(http_options=types.HttpOptions(
-                timeout=_ms(get_settings().MEDIA_VEO_POLL_TIMEOUT_S),
-                retry_options=_retry_options()))
+            config = types.GetOperationConfig(
+                http_options=types.HttpOptions(
+                    timeout=_ms(get_settings().MEDIA_VEO_POLL_TIMEOUT_S),
+                    retry_options=_retry_options(),
+                )
+            )
             client = genai_client(location_of_operation(operation_name))
             op = client.operations.get(pending, config=config)
         except Exception as exc:  # noqa: BLE001

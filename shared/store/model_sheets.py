@@ -71,7 +71,12 @@ def register(request: MediaRequest, asset_id: str, image_uri: str) -> str:
     ref_uri = gs_uri(bucket.name, target)
     campaign_ref(request.campaign_id).set(
         {"characters": {slug(name): {"name": name, "ref_uri": ref_uri, "asset_id": asset_id}}},
-        merge=True)
-    log.info("model_sheet_registered", f"model sheet of {name!r} registered",
-             campaign_id=request.campaign_id, asset_id=asset_id)
+        merge=True,
+    )
+    log.info(
+        "model_sheet_registered",
+        f"model sheet of {name!r} registered",
+        campaign_id=request.campaign_id,
+        asset_id=asset_id,
+    )
     return ref_uri

@@ -33,7 +33,8 @@ def now() -> datetime:
 # the next change to it can skip the read. The write's precondition makes a
 # stale entry harmless: it fails, and the loop reads afresh.
 _written: ContextVar[dict[str, tuple[dict[str, Any], Any]] | None] = ContextVar(
-    "written_versions", default=None)
+    "written_versions", default=None
+)
 
 
 def forget_versions() -> None:
@@ -48,8 +49,9 @@ def remember(path: str, doc: dict[str, Any], update_time: Any) -> None:
     versions[path] = (copy.deepcopy(doc), update_time)
 
 
-def read_modify_write(ref: Any, mutate: Mutation[T], *, give_up_s: float = 20.0,
-                      reuse_version: bool = False) -> T:
+def read_modify_write(
+    ref: Any, mutate: Mutation[T], *, give_up_s: float = 20.0, reuse_version: bool = False
+) -> T:
     """Apply `mutate` to the document's current state, atomically.
 
     `reuse_version`: start from the version this invocation last wrote, if
@@ -78,8 +80,9 @@ def read_modify_write(ref: Any, mutate: Mutation[T], *, give_up_s: float = 20.0,
                 written = ref.create(fields)
                 merged = dict(fields)
             else:
-                written = ref.update(fields,
-                                     option=client.write_option(last_update_time=update_time))
+                written = ref.update(
+                    fields, option=client.write_option(last_update_time=update_time)
+                )
                 merged = {**current, **fields}
             if reuse_version:
                 remember(ref.path, merged, written.update_time)
@@ -90,6 +93,7 @@ def read_modify_write(ref: Any, mutate: Mutation[T], *, give_up_s: float = 20.0,
             raise TransientError(f"contention on {ref.path} for {give_up_s:.0f} s")
         time.sleep(random.uniform(0, pause))  # full jitter spreads the losers out
         pause = min(pause * 2, 0.25)
+
 
 def ttl_timestamp(after_s: float) -> datetime:
     """`delete_after` for a short-lived document: Firestore's TTL policy

@@ -45,8 +45,14 @@ IMAGE_LOG_DOC = "image-log"
 
 def _per_min(kind: str) -> int:
     settings = get_settings()
-    return int((settings.MEDIA_IMAGE_CALLS_PER_MIN if kind == "image"
-                else settings.MEDIA_VEO_STARTS_PER_MIN) or 0)
+    return int(
+        (
+            settings.MEDIA_IMAGE_CALLS_PER_MIN
+            if kind == "image"
+            else settings.MEDIA_VEO_STARTS_PER_MIN
+        )
+        or 0
+    )
 
 
 def enabled(kind: str = "veo") -> bool:

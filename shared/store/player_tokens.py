@@ -30,8 +30,11 @@ def custom_token(uid: str) -> str:
 
 def _admin_app() -> Any:
     settings = get_settings()
-    return _app_for(settings.GOOGLE_CLOUD_PROJECT, settings.MEDIA_SIGNING_SA or "",
-                    os.environ.get("FIREBASE_AUTH_EMULATOR_HOST", ""))
+    return _app_for(
+        settings.GOOGLE_CLOUD_PROJECT,
+        settings.MEDIA_SIGNING_SA or "",
+        os.environ.get("FIREBASE_AUTH_EMULATOR_HOST", ""),
+    )
 
 
 @lru_cache(maxsize=8)
@@ -47,5 +50,6 @@ def _app_for(project: str, signer: str, emulator: str) -> Any:
         options: dict[str, Any] = {"projectId": project}
         if signer:
             options["serviceAccountId"] = signer
-        return firebase_admin.initialize_app(credentials.ApplicationDefault(), options=options,
-                                             name=name)
+        return firebase_admin.initialize_app(
+            credentials.ApplicationDefault(), options=options, name=name
+        )

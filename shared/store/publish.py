@@ -31,7 +31,6 @@ class PublishResult:
     elapsed_ms: float | None = None
 
 
-
 def _publish_retry(timeout_s: float) -> Any:
     """Retry transient errors only, and never past the caller's deadline, so a
     message the caller was told failed is not still being sent a minute later."""
@@ -39,22 +38,31 @@ def _publish_retry(timeout_s: float) -> Any:
     from google.api_core import retry
 
     transient = retry.if_exception_type(
-        gexc.Aborted, gexc.DeadlineExceeded, gexc.InternalServerError,
-        gexc.ResourceExhausted, gexc.ServiceUnavailable, gexc.Unknown)
-    return retry.Retry(predicate=transient, initial=0.05, maximum=0.5, multiplier=2.0,
-                       timeout=timeout_s)
+        gexc.Aborted,
+        gexc.DeadlineExceeded,
+        gexc.InternalServerError,
+        gexc.ResourceExhausted,
+        gexc.ServiceUnavailable,
+        gexc.Unknown,
+    )
+    return retry.Retry(
+        predicate=transient, initial=0.05, maximum=0.5, multiplier=2.0, timeout=timeout_s
+    )
 
 
 def _failure(exc: BaseException, timeout_s: float) -> str:
     if isinstance(exc, (FutureTimeout, TimeoutError)):
-        return (f"publish timed out after {timeout_s:g} s; it may still be delivered, "
-                "and publishing again with the same request_id is safe")
+        return (
+            f"publish timed out after {timeout_s:g} s; it may still be delivered, "
+            "and publishing again with the same request_id is safe"
+        )
     text = str(exc).splitlines()[0][:300] if str(exc) else ""
     return f"publish failed: {type(exc).__name__}: {text}"
 
 
-def publish_request(message: dict[str, Any], wait: bool = True,
-                    timeout: float = PUBLISH_TIMEOUT_S) -> PublishResult:
+def publish_request(
+    message: dict[str, Any], wait: bool = True, timeout: float = PUBLISH_TIMEOUT_S
+) -> PublishResult:
     """Validate and publish one request message (docs/interface.md section 1). Never raises.
 
     With `wait`, the answer is Pub/Sub's: accepted means stored by Pub/Sub.
@@ -77,24 +85,29 @@ def publish_request(message: dict[str, Any], wait: bool = True,
         future = publisher().publish(
             topic_path(get_settings().MEDIA_REQUESTS_TOPIC),
             json.dumps(request.to_message()).encode("utf-8"),
-            retry=_publish_retry(timeout), timeout=timeout,
-            campaign_id=request.campaign_id, kind=request.kind,
+            retry=_publish_retry(timeout),
+            timeout=timeout,
+            campaign_id=request.campaign_id,
+            kind=request.kind,
         )
         # A little slack over the RPC deadline: the batch thread reports it.
         message_id = future.result(timeout=timeout + 0.25) if wait else None
     except BaseException as exc:  # noqa: BLE001 - the turn loop must never see this
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
-        return PublishResult(False, request.request_id, asset_id, _failure(exc, timeout),
-                             elapsed_ms=ms())
+        return PublishResult(
+            False, request.request_id, asset_id, _failure(exc, timeout), elapsed_ms=ms()
+        )
     return PublishResult(True, request.request_id, asset_id, None, message_id, elapsed_ms=ms())
 
 
 def publish_animate(campaign_id: str, asset_id: str) -> None:
     body = animate_message(campaign_id, asset_id)
-    publisher().publish(topic_path(get_settings().MEDIA_ANIMATE_TOPIC),
-                        json.dumps(body).encode("utf-8"), campaign_id=campaign_id
-                        ).result(timeout=30)
+    publisher().publish(
+        topic_path(get_settings().MEDIA_ANIMATE_TOPIC),
+        json.dumps(body).encode("utf-8"),
+        campaign_id=campaign_id,
+    ).result(timeout=30)
 
 
 def warm_clients() -> None:

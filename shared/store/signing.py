@@ -39,20 +39,26 @@ def local_signer() -> Any:
     settings = get_settings()
     if settings.MEDIA_SIGNING_KEY_FILE:
         return service_account.Credentials.from_service_account_file(
-            settings.MEDIA_SIGNING_KEY_FILE)
+            settings.MEDIA_SIGNING_KEY_FILE
+        )
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     project = settings.GOOGLE_CLOUD_PROJECT
-    return service_account.Credentials.from_service_account_info({
-        "type": "service_account", "project_id": project,
-        "client_email": f"media-api-local@{project}.iam.gserviceaccount.com",
-        "private_key_id": "local", "private_key": pem,
-        "token_uri": "https://oauth2.googleapis.com/token",
-    })
+    return service_account.Credentials.from_service_account_info(
+        {
+            "type": "service_account",
+            "project_id": project,
+            "client_email": f"media-api-local@{project}.iam.gserviceaccount.com",
+            "private_key_id": "local",
+            "private_key": pem,
+            "token_uri": "https://oauth2.googleapis.com/token",
+        }
+    )
 
 
 def cloud_credentials() -> Any:
@@ -86,13 +92,21 @@ def signed_url(uri: str | None, campaign_id: str) -> str | None:
     expiration = timedelta(seconds=ttl_s())
     if settings.STORAGE_EMULATOR_HOST:
         return blob.generate_signed_url(
-            version="v4", method="GET", expiration=expiration, credentials=local_signer(),
-            api_access_endpoint=settings.STORAGE_EMULATOR_HOST)
+            version="v4",
+            method="GET",
+            expiration=expiration,
+            credentials=local_signer(),
+            api_access_endpoint=settings.STORAGE_EMULATOR_HOST,
+        )
     creds = cloud_credentials()
     email = settings.MEDIA_SIGNING_SA or getattr(creds, "service_account_email", None)
     return blob.generate_signed_url(
-        version="v4", method="GET", expiration=expiration,
-        service_account_email=email, access_token=creds.token)
+        version="v4",
+        method="GET",
+        expiration=expiration,
+        service_account_email=email,
+        access_token=creds.token,
+    )
 
 
 def signed_urls(uris: list[str | None], campaign_id: str) -> list[str | None]:

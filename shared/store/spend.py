@@ -14,8 +14,9 @@ from shared.store import daily, ledger
 STAGES = ("image", "video")
 
 
-def reserve(campaign_id: str, session_id: str, asset_id: str, cap_micros: int,
-            options: list[dict[str, int]]) -> tuple[int | None, dict[str, Any] | None]:
+def reserve(
+    campaign_id: str, session_id: str, asset_id: str, cap_micros: int, options: list[dict[str, int]]
+) -> tuple[int | None, dict[str, Any] | None]:
     """Reserve the first option (stage -> micros) that fits the session cap and,
     if MEDIA_DAILY_CAP_USD is set, the day's cap. Returns the option's index
     (None: refused) and where the daily hold lives (kept on the asset)."""
@@ -67,8 +68,9 @@ def release(asset: dict[str, Any], stages: tuple[str, ...] = STAGES) -> dict[str
     if not asset.get("session_id"):
         return {}
     found = {s: _key_and_day(asset, s) for s in stages}
-    charged = ledger.release(asset["campaign_id"], asset["session_id"],
-                             [k for k, _ in found.values()])
+    charged = ledger.release(
+        asset["campaign_id"], asset["session_id"], [k for k, _ in found.values()]
+    )
     shards: dict[tuple[str, int], list[str]] = {}
     for key, where in found.values():
         if where:

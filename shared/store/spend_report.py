@@ -49,7 +49,7 @@ def _days(campaign_id: str, asset_ids: list[str]) -> dict[str, str]:
     media = firestore_client().collection(media_collection(campaign_id))
     days: dict[str, str] = {}
     for start in range(0, len(asset_ids), _BATCH):
-        refs = [media.document(a) for a in asset_ids[start:start + _BATCH]]
+        refs = [media.document(a) for a in asset_ids[start : start + _BATCH]]
         for snap in firestore_client().get_all(refs, field_paths=["created_at"]):
             created = (snap.to_dict() or {}).get("created_at") if snap.exists else None
             if isinstance(created, datetime):
@@ -78,9 +78,13 @@ def spend_rows(campaign_id: str, by: By = "session") -> list[Row]:
 def report(campaign_id: str, by: By = "session") -> dict[str, Any]:
     """The JSON answer of `GET /campaigns/{cid}/spend` (docs/interface.md section 5)."""
     rows = spend_rows(campaign_id, by)
-    return {"rows": [{"key": r.key, "spent_usd": micros_to_usd(r.spent_micros),
-                      "assets": r.assets} for r in rows],
-            "total_usd": micros_to_usd(sum(r.spent_micros for r in rows))}
+    return {
+        "rows": [
+            {"key": r.key, "spent_usd": micros_to_usd(r.spent_micros), "assets": r.assets}
+            for r in rows
+        ],
+        "total_usd": micros_to_usd(sum(r.spent_micros for r in rows)),
+    }
 
 
 def usd_text(micros: int) -> str:
@@ -103,6 +107,7 @@ def csv_text(rows: list[Row]) -> str:
     writer.writerow(["key", "spent_usd", "assets"])
     for r in rows:
         writer.writerow([r.key, usd_text(r.spent_micros), r.assets])
-    writer.writerow([TOTAL_KEY, usd_text(sum(r.spent_micros for r in rows)),
-                     sum(r.assets for r in rows)])
+    writer.writerow(
+        [TOTAL_KEY, usd_text(sum(r.spent_micros for r in rows)), sum(r.assets for r in rows)]
+    )
     return out.getvalue()

@@ -35,8 +35,9 @@ def upload_once(name: str, data: bytes, content_type: str, metadata: dict[str, s
     blob.metadata = metadata
     blob.cache_control = "private, max-age=3600"
     try:
-        blob.upload_from_string(data, content_type=content_type, if_generation_match=0,
-                                timeout=TIMEOUT)
+        blob.upload_from_string(
+            data, content_type=content_type, if_generation_match=0, timeout=TIMEOUT
+        )
     except PreconditionFailed:
         pass  # a concurrent delivery stored the same asset first
 
@@ -75,8 +76,9 @@ def any_under(prefix: str) -> bool:
     from requests import exceptions as rexc
 
     try:
-        blobs = storage_client().list_blobs(get_settings().MEDIA_BUCKET, prefix=prefix,
-                                            max_results=1, timeout=(2, 3), retry=None)
+        blobs = storage_client().list_blobs(
+            get_settings().MEDIA_BUCKET, prefix=prefix, max_results=1, timeout=(2, 3), retry=None
+        )
         return any(True for _ in blobs)
     except (gexc.GoogleAPICallError, rexc.RequestException):
         return False
@@ -102,8 +104,9 @@ def delete_stale(prefix: str, older_than_s: float, limit: int = 1000) -> int:
 
     now = datetime.now(UTC)
     deleted = 0
-    for blob in storage_client().list_blobs(get_settings().MEDIA_BUCKET, prefix=prefix,
-                                            max_results=limit, timeout=TIMEOUT):
+    for blob in storage_client().list_blobs(
+        get_settings().MEDIA_BUCKET, prefix=prefix, max_results=limit, timeout=TIMEOUT
+    ):
         created = blob.time_created
         if created is None or (now - created).total_seconds() <= older_than_s:
             continue
@@ -139,8 +142,7 @@ def first_mp4_under(prefix: str) -> str | None:
 
     bucket = get_settings().MEDIA_BUCKET
     try:
-        for blob in storage_client().list_blobs(bucket, prefix=prefix, timeout=(2, 5),
-                                                retry=None):
+        for blob in storage_client().list_blobs(bucket, prefix=prefix, timeout=(2, 5), retry=None):
             if blob.name.endswith(".mp4"):
                 return f"gs://{bucket}/{blob.name}"
     except (gexc.GoogleAPICallError, rexc.RequestException):

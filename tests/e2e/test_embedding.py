@@ -68,8 +68,10 @@ def test_a_page_without_a_bundler_uses_the_standalone_build(e2e_stack, context, 
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     base = e2e_stack.env["DEMO_URL"].rsplit("/", 1)[0]
-    page.goto(f"{base}/standalone.html?campaign={CAMPAIGN}&session=s1"
-              f"&token={player_token(e2e_stack, 'alice')}")
+    page.goto(
+        f"{base}/standalone.html?campaign={CAMPAIGN}&session=s1"
+        f"&token={player_token(e2e_stack, 'alice')}"
+    )
     page.wait_for_selector(f"{card(doc['asset_id'])}.cs-playing", timeout=30_000)
     page.screenshot(path=str(artifacts / "10-standalone.png"))
     assert not errors, errors

@@ -27,10 +27,20 @@ pytestmark = pytest.mark.e2e
 def test_a_hidden_asset_disappears_for_a_watching_member(e2e_stack, context, artifacts):
     e2e_stack.wipe()
     set_latency(e2e_stack, image_s=0.0, video_s=0.0)
-    configure_campaign(CAMPAIGN, enabled=True, budget_usd=5.0, members=["alice", "bob"],
-                       owners=["alice"])
-    kept, hidden = (cutscene(n, campaign_id=CAMPAIGN, kind="npc_portrait", cutscene_type=None,
-                             motion_prompt=None, subject=f"NPC {n}") for n in (1, 2))
+    configure_campaign(
+        CAMPAIGN, enabled=True, budget_usd=5.0, members=["alice", "bob"], owners=["alice"]
+    )
+    kept, hidden = (
+        cutscene(
+            n,
+            campaign_id=CAMPAIGN,
+            kind="npc_portrait",
+            cutscene_type=None,
+            motion_prompt=None,
+            subject=f"NPC {n}",
+        )
+        for n in (1, 2)
+    )
     for message in (kept, hidden):
         publish(message)
     kept_id = wait_terminal(CAMPAIGN, kept["request_id"])["asset_id"]
@@ -49,8 +59,9 @@ def test_a_hidden_asset_disappears_for_a_watching_member(e2e_stack, context, art
     assert page.query_selector(card(kept_id)) is not None
     page.screenshot(path=str(artifacts / "07-hidden.png"))
     url = f"{e2e_stack.env['MEDIA_API_URL']}/campaigns/{CAMPAIGN}/media/{hidden_id}/image"
-    request = urllib.request.Request(url, headers={
-        "Authorization": f"Bearer {id_token(e2e_stack, 'bob')}"})
+    request = urllib.request.Request(
+        url, headers={"Authorization": f"Bearer {id_token(e2e_stack, 'bob')}"}
+    )
     with pytest.raises(urllib.error.HTTPError) as answer:
         urllib.request.urlopen(request, timeout=30)
     assert answer.value.code == 404

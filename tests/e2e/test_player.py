@@ -32,9 +32,22 @@ def card(asset_id: str) -> str:
 def player_token(stack, user: str) -> str:
     """What a hosted AIDM's backend hands its page: `cutscenes player-token`."""
     env = {**os.environ, **stack.env, "CUTSCENES_NO_LOCAL": "1"}
-    done = subprocess.run([sys.executable, "-m", "cutscenes.cli", "player-token",
-                           "--campaign", CAMPAIGN, "--user", user],
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cutscenes.cli",
+            "player-token",
+            "--campaign",
+            CAMPAIGN,
+            "--user",
+            user,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -48,8 +61,14 @@ def open_table(context, stack, user: str, member: bool | None = None):
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     # With the resource's address: a test may expect a 404 of one it deleted.
-    page.on("console", lambda msg: errors.append(f"{msg.text} [{msg.location.get('url', '')}]")
-            if msg.type == "error" else None)
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(f"{msg.text} [{msg.location.get('url', '')}]")
+            if msg.type == "error"
+            else None
+        ),
+    )
     fragment = f"#token={player_token(stack, user)}" if member else ""
     page.goto(f"{stack.env['DEMO_URL']}?user={user}&campaign={CAMPAIGN}&session=s1{fragment}")
     page.wait_for_function("window.cutsceneReady === true", timeout=30_000)
@@ -96,7 +115,9 @@ def test_member_sees_shimmer_then_still_then_the_clip_playing(e2e_stack, context
             """id => { const img = document.querySelector(
                  `.cs-card[data-asset-id="${id}"] img.cs-still`);
                return img && img.complete && img.naturalWidth > 0; }""",
-            arg=asset_id, timeout=20_000)
+            arg=asset_id,
+            timeout=20_000,
+        )
         status = page.get_attribute(card(asset_id), "data-status")
         assert status in ("animating", "complete")
         assert page.query_selector(f"{card(asset_id)} .cs-shimmer") is None
@@ -107,7 +128,8 @@ def test_member_sees_shimmer_then_still_then_the_clip_playing(e2e_stack, context
         video = f"{card(asset_id)} video.cs-video"
         page.wait_for_selector(f"{card(asset_id)}.cs-playing", timeout=30_000)
         state = page.eval_on_selector(
-            video, "v => ({ready: v.readyState, t: v.currentTime, muted: v.muted})")
+            video, "v => ({ready: v.readyState, t: v.currentTime, muted: v.muted})"
+        )
         assert state["ready"] >= 2 and state["muted"] is True
         page.wait_for_timeout(700)
         later = page.eval_on_selector(video, "v => v.currentTime")
@@ -123,7 +145,8 @@ def test_member_sees_shimmer_then_still_then_the_clip_playing(e2e_stack, context
         "completed_at_to_playing_ms": round(playing["msFromCompletedAt"]),
         "browser_snapshot_to_playing_ms": round(playing["msFromSnapshot"]),
         "test_listener_to_playing_ms": round(playing["at"] - seen["at"] * 1000)
-        if "at" in seen else None,
+        if "at" in seen
+        else None,
     }
     (artifacts / "latency.json").write_text(json.dumps(latency, indent=2))
     print(f"\ncomplete in Firestore -> video playing in Chromium: {latency}")
@@ -170,7 +193,8 @@ def test_a_non_member_sees_nothing(e2e_stack, context, artifacts):
     page.wait_for_selector('.cs-player[data-state="denied"]', timeout=15_000)
     page.wait_for_timeout(1000)  # give any late render a chance to show up
     rendered = page.eval_on_selector(
-        "#player", "p => p.querySelectorAll('.cs-card, img, video, .cs-tile').length")
+        "#player", "p => p.querySelectorAll('.cs-card, img, video, .cs-tile').length"
+    )
     assert rendered == 0
     assert page.is_hidden(".cs-cost")
     assert timeline(page, "cutscene:denied")
@@ -180,7 +204,8 @@ def test_a_non_member_sees_nothing(e2e_stack, context, artifacts):
 
 
 def test_a_still_without_its_clip_drifts_and_a_failure_is_a_quiet_notice(
-        e2e_stack, context, artifacts):
+    e2e_stack, context, artifacts
+):
     e2e_stack.wipe()
     set_latency(e2e_stack, image_s=0.0, video_s=0.0)
     set_faults(e2e_stack, {"method": "predictLongRunning", "kind": "op_error", "count": 1})
@@ -198,8 +223,9 @@ def test_a_still_without_its_clip_drifts_and_a_failure_is_a_quiet_notice(
     page, errors = open_table(context, e2e_stack, "alice")
     drifting = card(partial["asset_id"])
     page.wait_for_selector(f"{drifting}.cs-drift img.cs-still", timeout=15_000)
-    animation = page.eval_on_selector(f"{drifting} img.cs-still",
-                                      "img => getComputedStyle(img).animationName")
+    animation = page.eval_on_selector(
+        f"{drifting} img.cs-still", "img => getComputedStyle(img).animationName"
+    )
     assert animation == "cs-drift"
     assert page.query_selector(f"{drifting} video") is None
     quiet = card(failed["asset_id"])

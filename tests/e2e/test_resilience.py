@@ -51,11 +51,17 @@ def test_media_api_down_then_back_shows_a_message_then_the_clip(e2e_stack, conte
     delay_s = round(playing["at"] / 1000 - restarted, 2)
     assert page.query_selector(problem) is None  # the message goes once it works
     page.screenshot(path=str(artifacts / "12-media-api-back.png"))
-    (artifacts / "media_api_restart.json").write_text(json.dumps(
-        {"down_s": DOWN_S, "restart_to_playing_s": delay_s}, indent=2))
+    (artifacts / "media_api_restart.json").write_text(
+        json.dumps({"down_s": DOWN_S, "restart_to_playing_s": delay_s}, indent=2)
+    )
     print(f"\nmedia_api restart -> clip playing: {delay_s} s")
     # The page's console logs each failed fetch while media_api was down
     # (refused, or cut off mid-answer when it stopped); nothing else.
-    unexpected = [e for e in errors if "ERR_CONNECTION_REFUSED" not in e
-                  and "ERR_EMPTY_RESPONSE" not in e and "Failed to fetch" not in e]
+    unexpected = [
+        e
+        for e in errors
+        if "ERR_CONNECTION_REFUSED" not in e
+        and "ERR_EMPTY_RESPONSE" not in e
+        and "Failed to fetch" not in e
+    ]
     assert not unexpected, unexpected

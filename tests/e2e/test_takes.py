@@ -28,8 +28,9 @@ def moment(asset_id: str) -> str:
 
 
 def table_of_two() -> None:
-    configure_campaign(CAMPAIGN, enabled=True, budget_usd=5.0, members=["alice", "bob"],
-                       owners=["alice"])
+    configure_campaign(
+        CAMPAIGN, enabled=True, budget_usd=5.0, members=["alice", "bob"], owners=["alice"]
+    )
 
 
 def made(n: int, **over) -> dict:
@@ -60,7 +61,8 @@ def test_the_dm_regenerates_a_cutscene_and_flips_between_takes(e2e_stack, contex
     started = time.monotonic()
     page.click(f"{moment(original)} .cs-regen-form .cs-regen-go")
     page.wait_for_function(
-        "window.cutsceneTimeline.some(e => e.event === 'cutscene:regenerated')", timeout=30_000)
+        "window.cutsceneTimeline.some(e => e.event === 'cutscene:regenerated')", timeout=30_000
+    )
     retake = timeline(page, "cutscene:regenerated")[0]["asset_id"]
     assert retake != original
 
@@ -88,13 +90,13 @@ def test_the_dm_regenerates_a_cutscene_and_flips_between_takes(e2e_stack, contex
     assert not errors, errors
 
 
-def test_a_member_who_is_not_an_owner_flips_takes_but_has_no_buttons(
-        e2e_stack, context, artifacts):
+def test_a_member_who_is_not_an_owner_flips_takes_but_has_no_buttons(e2e_stack, context, artifacts):
     e2e_stack.wipe()
     set_latency(e2e_stack, image_s=0.0, video_s=0.0)
     table_of_two()
-    first = made(41, kind="npc_portrait", cutscene_type=None, motion_prompt=None,
-                 subject="Captain Mireille")
+    first = made(
+        41, kind="npc_portrait", cutscene_type=None, motion_prompt=None, subject="Captain Mireille"
+    )
     regenerated = takes.regenerate(CAMPAIGN, first["asset_id"])  # as the CLI does
     retake = regenerated["asset_id"]
     wait_terminal(CAMPAIGN, regenerated["request_id"])
@@ -136,8 +138,7 @@ def test_retry_clip_on_a_partial_cutscene_ends_with_the_clip(e2e_stack, context,
     assert not errors, errors
 
 
-def test_the_viewer_downloads_the_clip_and_the_still_with_a_caption(
-        e2e_stack, context, artifacts):
+def test_the_viewer_downloads_the_clip_and_the_still_with_a_caption(e2e_stack, context, artifacts):
     e2e_stack.wipe()
     set_latency(e2e_stack, image_s=0.0, video_s=0.0)
     table_of_two()
@@ -155,9 +156,10 @@ def test_the_viewer_downloads_the_clip_and_the_still_with_a_caption(
     page.wait_for_timeout(700)  # let the letterbox bars settle for the picture
     page.screenshot(path=str(artifacts / "13-viewer-caption.png"))
 
-    for button, name, magic in ((".cs-download-clip", f"power_awakening-{asset_id}.mp4", None),
-                                (".cs-download-still", f"power_awakening-{asset_id}.png",
-                                 b"\x89PNG")):
+    for button, name, magic in (
+        (".cs-download-clip", f"power_awakening-{asset_id}.mp4", None),
+        (".cs-download-still", f"power_awakening-{asset_id}.png", b"\x89PNG"),
+    ):
         with page.expect_download(timeout=30_000) as info:
             page.click(button)
         download = info.value
@@ -172,13 +174,13 @@ def test_the_viewer_downloads_the_clip_and_the_still_with_a_caption(
     assert not errors, errors
 
 
-def test_the_dm_hides_a_take_and_it_leaves_a_members_table(
-        e2e_stack, context, browser, artifacts):
+def test_the_dm_hides_a_take_and_it_leaves_a_members_table(e2e_stack, context, browser, artifacts):
     e2e_stack.wipe()
     set_latency(e2e_stack, image_s=0.0, video_s=0.0)
     table_of_two()
-    first = made(71, kind="npc_portrait", cutscene_type=None, motion_prompt=None,
-                 subject="Brother Anselm")
+    first = made(
+        71, kind="npc_portrait", cutscene_type=None, motion_prompt=None, subject="Brother Anselm"
+    )
     asset_id = first["asset_id"]
     dm, dm_errors = open_table(context, e2e_stack, "alice")
     member_context = browser.new_context(viewport={"width": 1280, "height": 800})
@@ -195,8 +197,10 @@ def test_the_dm_hides_a_take_and_it_leaves_a_members_table(
         started = time.monotonic()
         dm.click(hide)
         member.wait_for_selector(card(asset_id), state="detached", timeout=30_000)
-        print(f"\nDM's second Hide click -> gone at the member's table: "
-              f"{round((time.monotonic() - started) * 1000)} ms")
+        print(
+            f"\nDM's second Hide click -> gone at the member's table: "
+            f"{round((time.monotonic() - started) * 1000)} ms"
+        )
         dm.wait_for_selector(moment(asset_id), state="detached", timeout=30_000)
         assert (load(CAMPAIGN, asset_id) or {}).get("hidden") is True
         assert not member_errors, member_errors

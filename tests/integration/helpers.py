@@ -21,8 +21,9 @@ from shared.store.connections import publisher, storage_client, topic_path
 
 def http_json(method: str, url: str, body: Any = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=30) as resp:
         text = resp.read()
     return json.loads(text) if text else None
@@ -43,11 +44,17 @@ def enable(campaign: str = "c1", budget: float = 5.0, **settings: Any) -> None:
 def cutscene(n: int = 1, **over: Any) -> dict[str, Any]:
     # A fresh id per call: a straggling delivery from an earlier test must not
     # land on this test's asset after the wipe.
-    fields = dict(request_id=f"req-{uuid.uuid4().hex[:12]}-{n:05d}", campaign_id="c1",
-                  session_id="s1",
-                  turn_number=n, kind="cutscene", cutscene_type="action_climax",
-                  image_prompt=f"a sword clash under a red moon, take {n}",
-                  motion_prompt="slow push in, sparks fly", duration_seconds=4)
+    fields = dict(
+        request_id=f"req-{uuid.uuid4().hex[:12]}-{n:05d}",
+        campaign_id="c1",
+        session_id="s1",
+        turn_number=n,
+        kind="cutscene",
+        cutscene_type="action_climax",
+        image_prompt=f"a sword clash under a red moon, take {n}",
+        motion_prompt="slow push in, sparks fly",
+        duration_seconds=4,
+    )
     fields.update(over)
     return build_message(**fields)
 
@@ -88,8 +95,11 @@ def probe_video(path: str) -> dict[str, Any]:
     """What ffmpeg says about a file: codec, size and duration."""
     import imageio_ffmpeg
 
-    out = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", path],
-                         capture_output=True, text=True).stderr
+    out = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", path],
+        capture_output=True,
+        text=True,
+    ).stderr
     codec = re.search(r"Video: (\w+)", out)
     size = re.search(r"Video: .*?(\d{2,5})x(\d{2,5})", out)
     dur = re.search(r"Duration: (\d+):(\d+):([\d.]+)", out)
@@ -97,8 +107,9 @@ def probe_video(path: str) -> dict[str, Any]:
         "codec": codec.group(1) if codec else None,
         "width": int(size.group(1)) if size else None,
         "height": int(size.group(2)) if size else None,
-        "duration": (int(dur.group(1)) * 3600 + int(dur.group(2)) * 60 + float(dur.group(3))
-                     if dur else None),
+        "duration": (
+            int(dur.group(1)) * 3600 + int(dur.group(2)) * 60 + float(dur.group(3)) if dur else None
+        ),
     }
 
 
@@ -118,8 +129,9 @@ def delivery_attempts(stack, attempts: int, subscription: str = "render-still"):
 
     def set_limit(limit: int) -> None:
         sub.dead_letter_policy.max_delivery_attempts = limit
-        subscriber.update_subscription(request={
-            "subscription": sub, "update_mask": {"paths": ["dead_letter_policy"]}})
+        subscriber.update_subscription(
+            request={"subscription": sub, "update_mask": {"paths": ["dead_letter_policy"]}}
+        )
 
     set_limit(attempts)
     try:

@@ -32,9 +32,23 @@ from tests.integration.helpers import wait_terminal
 ROOT = Path(__file__).resolve().parents[2]
 TAP = "aidm-test-requests-tap"
 # The message body may carry only these fields (docs/interface.md section 1).
-CONTRACT_FIELDS = {"schema", "request_id", "campaign_id", "session_id", "turn_number", "kind",
-                   "cutscene_type", "image_prompt", "motion_prompt", "subject", "style",
-                   "reference_images", "characters", "aspect_ratio", "duration_seconds"}
+CONTRACT_FIELDS = {
+    "schema",
+    "request_id",
+    "campaign_id",
+    "session_id",
+    "turn_number",
+    "kind",
+    "cutscene_type",
+    "image_prompt",
+    "motion_prompt",
+    "subject",
+    "style",
+    "reference_images",
+    "characters",
+    "aspect_ratio",
+    "duration_seconds",
+}
 
 
 @dataclass
@@ -49,13 +63,15 @@ class Tap:
 
         try:
             response = self.subscriber.pull(
-                request={"subscription": self.path, "max_messages": 20}, timeout=wait)
+                request={"subscription": self.path, "max_messages": 20}, timeout=wait
+            )
         except (gexc.DeadlineExceeded, gexc.RetryError):
             return []
         received = list(response.received_messages)
         if received:
-            self.subscriber.acknowledge(request={"subscription": self.path,
-                                                 "ack_ids": [m.ack_id for m in received]})
+            self.subscriber.acknowledge(
+                request={"subscription": self.path, "ack_ids": [m.ack_id for m in received]}
+            )
         return received
 
     def requests(self, n: int, timeout: float = 15.0) -> list[MediaRequest]:
@@ -72,8 +88,10 @@ class Tap:
             body = json.loads(item.message.data.decode("utf-8"))
             assert set(body) <= CONTRACT_FIELDS, set(body) - CONTRACT_FIELDS
             request = parse_request(item.message.data, get_settings().MEDIA_BUCKET)
-            assert dict(item.message.attributes) == {"campaign_id": request.campaign_id,
-                                                     "kind": request.kind}
+            assert dict(item.message.attributes) == {
+                "campaign_id": request.campaign_id,
+                "kind": request.kind,
+            }
             out.append(request)
         return out
 
@@ -96,7 +114,8 @@ def tap(local_stack):
     topic = publisher.topic_path(project, get_settings().MEDIA_REQUESTS_TOPIC)
     try:
         subscriber.create_subscription(
-            request={"name": path, "topic": topic, "ack_deadline_seconds": 30})
+            request={"name": path, "topic": topic, "ack_deadline_seconds": 30}
+        )
     except gexc.AlreadyExists:
         pass
     try:
@@ -114,13 +133,20 @@ def media(stack, tap):
 
 def enable(budget: float = 5.0, **settings: Any) -> None:
     # 4 s clips keep the pipeline's work (it renders what these tests publish) small.
-    configure_campaign("c1", enabled=True, budget_usd=budget, members=["alice"],
-                       video_duration_seconds=4, **settings)
+    configure_campaign(
+        "c1",
+        enabled=True,
+        budget_usd=budget,
+        members=["alice"],
+        video_duration_seconds=4,
+        **settings,
+    )
 
 
 def model_says(*parts: types.Part) -> types.GenerateContentResponse:
-    return types.GenerateContentResponse(candidates=[types.Candidate(
-        content=types.Content(role="model", parts=list(parts)))])
+    return types.GenerateContentResponse(
+        candidates=[types.Candidate(content=types.Content(role="model", parts=list(parts)))]
+    )
 
 
 def fc(name: str, /, **args: Any) -> types.Part:
@@ -141,11 +167,15 @@ class ScriptedModel:
 
 def context(client: MediaClient, **over: Any) -> TurnContext:
     fields: dict[str, Any] = dict(
-        campaign_id="c1", session_id="s1", turn_number=12, art_style="cel-shaded, bold lines",
+        campaign_id="c1",
+        session_id="s1",
+        turn_number=12,
+        art_style="cel-shaded, bold lines",
         ip_title="Hunter x Hunter",
         npcs={"Captain Mireille": "tall, silver braid, crimson naval coat, scar over one eye"},
         locations={"The Drowned Spire": "a cathedral tower half sunk in a green lagoon"},
-        client=client)
+        client=client,
+    )
     fields.update(over)
     return TurnContext(**fields)
 
@@ -158,12 +188,17 @@ def png_sheet() -> bytes:
     return out.getvalue()
 
 
-SAKUGA_NARRATIVE = ("Natural twenty. Rei's blade meets the demon's claw mid-air and the "
-                    "whole cathedral shudders; the animators clearly spent the budget here.")
-SAKUGA = dict(cutscene_type="action_climax",
-              image_prompt="Rei's blade meets the demon's claw mid-air, sparks, red moon",
-              motion_prompt="camera orbits the clash, sparks trail",
-              characters=["Rei"], mood="defiant")
+SAKUGA_NARRATIVE = (
+    "Natural twenty. Rei's blade meets the demon's claw mid-air and the "
+    "whole cathedral shudders; the animators clearly spent the budget here."
+)
+SAKUGA = dict(
+    cutscene_type="action_climax",
+    image_prompt="Rei's blade meets the demon's claw mid-air, sparks, red moon",
+    motion_prompt="camera orbits the clash, sparks trail",
+    characters=["Rei"],
+    mood="defiant",
+)
 
 
 def test_sakuga_action_beat_publishes_an_action_climax(media, tap):
@@ -190,15 +225,24 @@ def test_sakuga_action_beat_publishes_an_action_climax(media, tap):
 
 def test_new_npc_introduction_makes_a_character_intro_and_a_portrait(media, tap):
     enable()
-    model = ScriptedModel(model_says(
-        fc("trigger_cutscene", cutscene_type="character_intro",
-           image_prompt="Captain Mireille steps out of the fog on the prow of her ship, "
-                        "coat snapping in the wind, one eye scarred, looking down at Rei",
-           motion_prompt="slow tilt up from her boots to her face, fog curls"),
-        fc("generate_npc_portrait", npc_name="Captain Mireille")))
+    model = ScriptedModel(
+        model_says(
+            fc(
+                "trigger_cutscene",
+                cutscene_type="character_intro",
+                image_prompt="Captain Mireille steps out of the fog on the prow of her ship, "
+                "coat snapping in the wind, one eye scarred, looking down at Rei",
+                motion_prompt="slow tilt up from her boots to her face, fog curls",
+            ),
+            fc("generate_npc_portrait", npc_name="Captain Mireille"),
+        )
+    )
     turn = run_production_turn(
-        model, "A ship cuts through the fog. On its prow stands a woman in a crimson coat: "
-               "'I am Captain Mireille, and you are on my sea.'", context(media))
+        model,
+        "A ship cuts through the fog. On its prow stands a woman in a crimson coat: "
+        "'I am Captain Mireille, and you are on my sea.'",
+        context(media),
+    )
     assert [c.result["status"] for c in turn.calls] == ["queued", "queued"]
     requests = {r.kind: r for r in tap.requests(2)}
     assert requests["cutscene"].cutscene_type == "character_intro"
@@ -210,8 +254,9 @@ def test_new_npc_introduction_makes_a_character_intro_and_a_portrait(media, tap)
 
 def test_arrival_at_a_vivid_location_makes_a_location_visual(media, tap):
     enable()
-    model = ScriptedModel(model_says(fc("generate_location_visual",
-                                        location_name="the drowned spire")))
+    model = ScriptedModel(
+        model_says(fc("generate_location_visual", location_name="the drowned spire"))
+    )
     turn = run_production_turn(model, "The party rows into the lagoon...", context(media))
     assert turn.calls[0].result["status"] == "queued"
     [request] = tap.requests(1)
@@ -221,8 +266,9 @@ def test_arrival_at_a_vivid_location_makes_a_location_visual(media, tap):
 def test_low_stakes_dialogue_makes_no_call_and_publishes_nothing(media, tap):
     enable()
     model = ScriptedModel(model_says(types.Part.from_text(text="No media: small talk.")))
-    turn = run_production_turn(model, "Rei asks the innkeeper whether the stew has "
-                                      "onions. It does.", context(media))
+    turn = run_production_turn(
+        model, "Rei asks the innkeeper whether the stew has onions. It does.", context(media)
+    )
     assert turn.calls == [] and turn.published == [] and turn.error is None
     tap.nothing()
 
@@ -236,11 +282,15 @@ def test_spent_budget_is_refused_and_nothing_is_published(media, tap):
     ledger.settle("c1", "spent", "earlier:image", 500_000)
     ctx = context(media, session_id="spent")
     assert "budget is spent" in budget_guidance(ctx)
-    model = ScriptedModel(model_says(fc("trigger_cutscene", **SAKUGA)),
-                          model_says(fc("generate_npc_portrait", npc_name="Captain Mireille")))
+    model = ScriptedModel(
+        model_says(fc("trigger_cutscene", **SAKUGA)),
+        model_says(fc("generate_npc_portrait", npc_name="Captain Mireille")),
+    )
     turn = run_production_turn(model, SAKUGA_NARRATIVE, ctx)
     assert [(c.result["status"], c.result["reason"]) for c in turn.calls] == [
-        ("refused", "budget"), ("refused", "budget")]
+        ("refused", "budget"),
+        ("refused", "budget"),
+    ]
     assert "Do not call media tools again this session" in turn.calls[0].result["error"]
     assert turn.published == []
     tap.nothing()
@@ -250,7 +300,8 @@ def test_invalid_cutscene_type_is_refused_and_the_model_can_fix_it(media, tap):
     enable()
     model = ScriptedModel(
         model_says(fc("trigger_cutscene", **{**SAKUGA, "cutscene_type": "epic_battle"})),
-        model_says(fc("trigger_cutscene", **SAKUGA)))
+        model_says(fc("trigger_cutscene", **SAKUGA)),
+    )
     turn = run_production_turn(model, SAKUGA_NARRATIVE, context(media))
     refused, queued = (c.result for c in turn.calls)
     assert (refused["status"], refused["reason"]) == ("refused", "invalid_args")
@@ -264,8 +315,10 @@ def test_invalid_cutscene_type_is_refused_and_the_model_can_fix_it(media, tap):
 def test_media_off_is_refused_and_nothing_is_published(media, tap):
     configure_campaign("c1", enabled=False)
     ctx = context(media)
-    for call in (fc("trigger_cutscene", **SAKUGA).function_call,
-                 fc("generate_location_visual", location_name="The Drowned Spire").function_call):
+    for call in (
+        fc("trigger_cutscene", **SAKUGA).function_call,
+        fc("generate_location_visual", location_name="The Drowned Spire").function_call,
+    ):
         answer = handle_function_call(call, ctx)
         assert (answer["status"], answer["reason"]) == ("refused", "disabled")
     tap.nothing()
@@ -288,9 +341,20 @@ def test_example_runs_one_turn_against_the_stack(stack):
     env = {**os.environ, **stack.env}
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "aidm_turn.py"), "--session", "example-1",
-         "--timeout", "90"],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=150)
+        [
+            sys.executable,
+            str(ROOT / "examples" / "aidm_turn.py"),
+            "--session",
+            "example-1",
+            "--timeout",
+            "90",
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     out = done.stdout
     assert "trigger_cutscene(action_climax) -> queued" in out
@@ -299,7 +363,7 @@ def test_example_runs_one_turn_against_the_stack(stack):
     mapped = json.loads(next(line for line in after if line.startswith("   {")))
     assert mapped["enabled"] and "image_model" not in mapped and "video_model" not in mapped
     assert "animating" in out  # progress while it renders
-    summary = json.loads(out[out.index("{\n"):out.index("\n}") + 2])
+    summary = json.loads(out[out.index("{\n") : out.index("\n}") + 2])
     assert summary["status"] == "complete", summary
     assert summary["video"]["uri"].endswith(".mp4") and summary["image"]["uri"].endswith(".png")
     print(f"\nexamples/aidm_turn.py: {time.monotonic() - started:.1f} s")

@@ -45,10 +45,14 @@ POLL_INTERVAL_S, POLL_TRIES = 10 * SCALE, 12
 PUBLIC_PREFIX = "/api/media"  # where AIDM's backend serves media to its browser
 # AIDM's frontend list of the types it shows lacks action_climax and plot_twist.
 AIDM_SHOWS = set(CUTSCENE_TYPES) - {"action_climax", "plot_twist"}
-AIDM_SETTINGS = {"media_enabled": True, "media_budget_enabled": False,
-                 "media_budget_per_session_usd": 2.0, "media_auto_play": True,
-                 "media_image_model": AIDM_DEFAULT_MODELS["image"],
-                 "media_video_model": AIDM_DEFAULT_MODELS["video"]}
+AIDM_SETTINGS = {
+    "media_enabled": True,
+    "media_budget_enabled": False,
+    "media_budget_per_session_usd": 2.0,
+    "media_auto_play": True,
+    "media_image_model": AIDM_DEFAULT_MODELS["image"],
+    "media_video_model": AIDM_DEFAULT_MODELS["video"],
+}
 
 
 def api_url() -> str:
@@ -68,9 +72,14 @@ def configure(campaign: str = "c1") -> None:
 
 def turn_context(turn: int, **over: Any) -> TurnContext:
     fields: dict[str, Any] = dict(
-        campaign_id="c1", session_id="s1", turn_number=turn, art_style="cel-shaded",
+        campaign_id="c1",
+        session_id="s1",
+        turn_number=turn,
+        art_style="cel-shaded",
         npcs={"Captain Mireille": "silver braid, crimson naval coat"},
-        party={"Rei": "short blue hair, white plugsuit"}, settings=AIDM_SETTINGS)
+        party={"Rei": "short blue hair, white plugsuit"},
+        settings=AIDM_SETTINGS,
+    )
     fields.update(over)
     return TurnContext(**fields)
 
@@ -93,8 +102,7 @@ def browser_get(public_url: str, token: str) -> bytes:
     """What AIDM's browser gets for `<img src>`: AIDM's backend answers the public
     address with media_api's redirect (docs/aidm.md step 3), the browser follows."""
     assert public_url.startswith(PUBLIC_PREFIX + "/")
-    status, location = file_location(api_url(), public_url[len(PUBLIC_PREFIX):],
-                                     token)
+    status, location = file_location(api_url(), public_url[len(PUBLIC_PREFIX) :], token)
     assert status == 302 and location, status
     with urllib.request.urlopen(location, timeout=30) as resp:
         return resp.read()
@@ -109,8 +117,7 @@ def aidm_poller(turn: int, token: str) -> tuple[list[dict[str, Any]], int]:
     seen: set[str] = set()
     for attempt in range(1, POLL_TRIES + 1):
         time.sleep(POLL_INTERVAL_S)
-        rows = fetch_turn_media(api_url(), "c1", turn, token,
-                                public_prefix=PUBLIC_PREFIX)["assets"]
+        rows = fetch_turn_media(api_url(), "c1", turn, token, public_prefix=PUBLIC_PREFIX)["assets"]
         if not rows:
             continue
         for row in rows:
@@ -128,16 +135,23 @@ def test_aidms_poller_sees_the_still_then_the_clip_beside_a_portrait(stack):
     emulator(stack, "POST", "/_emulator/latency", {"image_s": 5 * SCALE, "video_s": 40 * SCALE})
     ctx = turn_context(7)
     registry = aidm_registry(ctx)
-    cutscene = run(registry, "trigger_cutscene", cutscene_type="power_awakening",
-                   image_prompt="Rei's aura ignites on the bridge", motion_prompt="slow push in",
-                   characters="Rei")
+    cutscene = run(
+        registry,
+        "trigger_cutscene",
+        cutscene_type="power_awakening",
+        image_prompt="Rei's aura ignites on the bridge",
+        motion_prompt="slow push in",
+        characters="Rei",
+    )
     portrait = run(registry, "generate_npc_portrait", npc_name="Captain Mireille")
 
     alice = member_token(stack, "alice")
     shown, tries = aidm_poller(7, alice)
 
     assert [(r["id"], r["asset_type"]) for r in shown] == [
-        (cutscene["asset_id"], "image"), (cutscene["asset_id"], "video")], shown
+        (cutscene["asset_id"], "image"),
+        (cutscene["asset_id"], "video"),
+    ], shown
     assert tries > 1  # it kept polling while the clip was being made
     still, clip = shown
     assert clip["file_url"].endswith(".mp4") and not still["file_url"].endswith(".mp4")
@@ -148,8 +162,9 @@ def test_aidms_poller_sees_the_still_then_the_clip_beside_a_portrait(stack):
     portrait_url = PUBLIC_PREFIX + stable_path("c1", portrait["asset_id"])
     assert browser_get(portrait_url, alice).startswith(b"\x89PNG")
     # A reload shows the same URLs, so AIDM's de-duplication holds.
-    again = fetch_turn_media(api_url(), "c1", 7, member_token(stack, "alice"),
-                             public_prefix=PUBLIC_PREFIX)["assets"]
+    again = fetch_turn_media(
+        api_url(), "c1", 7, member_token(stack, "alice"), public_prefix=PUBLIC_PREFIX
+    )["assets"]
     assert {r["file_url"] for r in again} == {still["file_url"], clip["file_url"]}
 
 
@@ -184,10 +199,17 @@ def test_a_scripted_model_turn_through_aidms_registry_keeps_the_loop_free(stack)
         task = asyncio.create_task(heartbeat())
         await asyncio.sleep(0)
         before = beats
-        answers = [await registry.async_execute("trigger_cutscene", {
-                       "cutscene_type": "emotional_peak", "image_prompt": "Rei weeps in the rain",
-                       "motion_prompt": "rain falls, camera holds"}),
-                   await registry.async_execute("upsert_location", {"name": "Bridge"})]
+        answers = [
+            await registry.async_execute(
+                "trigger_cutscene",
+                {
+                    "cutscene_type": "emotional_peak",
+                    "image_prompt": "Rei weeps in the rain",
+                    "motion_prompt": "rain falls, camera holds",
+                },
+            ),
+            await registry.async_execute("upsert_location", {"name": "Bridge"}),
+        ]
         stop.set()
         await task
         return answers, beats - before
@@ -211,9 +233,16 @@ def test_aidms_default_settings_buy_two_cutscenes_from_two_dollars(stack):
     finished = []
     for turn in range(1, 4):
         ctx = turn_context(turn)
-        answer = asyncio.run(aidm_registry(ctx).async_execute("trigger_cutscene", {
-            "cutscene_type": "arc_transition", "image_prompt": f"dawn over the city, {turn}",
-            "motion_prompt": "camera rises"}))
+        answer = asyncio.run(
+            aidm_registry(ctx).async_execute(
+                "trigger_cutscene",
+                {
+                    "cutscene_type": "arc_transition",
+                    "image_prompt": f"dawn over the city, {turn}",
+                    "motion_prompt": "camera rises",
+                },
+            )
+        )
         if answer["status"] == "queued":
             finished.append(wait_terminal("c1", answer["request_id"]))
     clips = [d for d in finished if d["status"] == "complete" and d["video"]]
@@ -229,12 +258,20 @@ def test_a_model_sheet_of_rei_rides_along_with_a_later_cutscene_naming_her(stack
     bucket = get_settings().MEDIA_BUCKET
     ref_uri = f"gs://{bucket}/refs/c1/characters/rei.png"
     assert model_sheets.registered("c1")["rei"] == {
-        "name": "Rei", "ref_uri": ref_uri, "asset_id": sheet["asset_id"]}
+        "name": "Rei",
+        "ref_uri": ref_uri,
+        "asset_id": sheet["asset_id"],
+    }
 
     prompt = "Rei vaults over the barricade, coat flaring"
-    cutscene = run(aidm_registry(turn_context(2)), "trigger_cutscene",
-                   cutscene_type="character_intro", image_prompt=prompt,
-                   motion_prompt="track alongside", characters="Rei")
+    cutscene = run(
+        aidm_registry(turn_context(2)),
+        "trigger_cutscene",
+        cutscene_type="character_intro",
+        image_prompt=prompt,
+        motion_prompt="track alongside",
+        characters="Rei",
+    )
     assert wait_terminal("c1", cutscene["request_id"])["status"] in ("complete", "partial")
     recorded = emulator(stack, "GET", "/_emulator/requests")["requests"]
     (made,) = [r for r in recorded if r["method"] == "generateContent" and prompt in r["prompt"]]

@@ -13,15 +13,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_bench_quick_runs_and_reports_every_figure():
     before = set((ROOT / "bench" / "results").glob("bench-quick-*.json"))
-    done = subprocess.run([sys.executable, "-m", "bench", "--quick"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     written = set((ROOT / "bench" / "results").glob("bench-quick-*.json")) - before
     assert len(written) == 1
     rows = json.loads(written.pop().read_text())
     benches = {r["bench"] for r in rows}
-    assert {"cold start", "still overhead", "completion lag bucket event",
-            "burst 10x1 session", "aidm loop lag"} <= benches
+    assert {
+        "cold start",
+        "still overhead",
+        "completion lag bucket event",
+        "burst 10x1 session",
+        "aidm loop lag",
+    } <= benches
     by_figure = {(r["bench"], r["figure"]): r for r in rows}
     for figure in ("charged (complete)", "overspend usd", "reserved after usd"):
         assert by_figure[("burst 10x1 session", figure)]["met"] is True

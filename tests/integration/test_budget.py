@@ -24,12 +24,17 @@ def test_burst_of_50_charges_exactly_what_the_cap_affords(stack):
     futures = [publisher().publish(topic, json.dumps(m).encode()) for m in messages]
     for f in futures:
         f.result(timeout=30)
-    docs = [wait_terminal("c1", m["request_id"], timeout=20 - (time.monotonic() - started))
-            for m in messages]
+    docs = [
+        wait_terminal("c1", m["request_id"], timeout=20 - (time.monotonic() - started))
+        for m in messages
+    ]
     drained = time.monotonic() - started
     outcome = Counter((d["status"], d["status_reason"]) for d in docs)
-    assert outcome == {("complete", None): 3, ("partial", "budget"): 1,
-                       ("rejected", "budget"): 46}, outcome
+    assert outcome == {
+        ("complete", None): 3,
+        ("partial", "budget"): 1,
+        ("rejected", "budget"): 46,
+    }, outcome
     balance = ledger.read_balance("c1", "s1")
     assert balance.spent_micros == 3 * 667_000 + 67_000
     assert balance.reserved_micros == 0
@@ -53,8 +58,12 @@ def test_same_request_id_in_many_messages_is_one_charge(stack):
 
 def test_blocked_still_is_released_and_not_billed(stack):
     enable()
-    emulator(stack, "POST", "/_emulator/faults",
-             {"method": "generateContent", "kind": "blocked", "count": 5})
+    emulator(
+        stack,
+        "POST",
+        "/_emulator/faults",
+        {"method": "generateContent", "kind": "blocked", "count": 5},
+    )
     msg = cutscene(1)
     publish(msg)
     doc = wait_terminal("c1", msg["request_id"])
@@ -68,14 +77,23 @@ def test_failed_and_blocked_clips_charge_only_the_still(stack):
     enable()
     outcomes = {}
     for n, kind in enumerate(["op_error", "blocked", "no_video"]):
-        emulator(stack, "POST", "/_emulator/faults",
-                 {"method": "predictLongRunning", "kind": kind, "count": 1})
+        emulator(
+            stack,
+            "POST",
+            "/_emulator/faults",
+            {"method": "predictLongRunning", "kind": kind, "count": 1},
+        )
         msg = cutscene(n, session_id=f"s-{kind.replace('_', '-')}")
         publish(msg)
         doc = wait_terminal("c1", msg["request_id"])
         balance = ledger.read_balance("c1", msg["session_id"])
-        outcomes[kind] = (doc["status"], doc["status_reason"], balance.spent_micros,
-                          balance.reserved_micros, doc["cost_usd"])
+        outcomes[kind] = (
+            doc["status"],
+            doc["status_reason"],
+            balance.spent_micros,
+            balance.reserved_micros,
+            doc["cost_usd"],
+        )
     assert outcomes == {
         "op_error": ("partial", "video_failed", 67_000, 0, 0.067),
         "blocked": ("partial", "video_blocked", 67_000, 0, 0.067),
@@ -88,9 +106,17 @@ def test_daily_cap_bounds_spend_across_sessions(stack):
     stack.restart_function("render_still", {"MEDIA_DAILY_CAP_USD": "1.00"})
     try:
         enable(budget=5)
-        msgs = [cutscene(n, session_id=f"s{n % 3}", kind="location_visual",
-                         cutscene_type=None, motion_prompt=None, subject="The Spire")
-                for n in range(15)]
+        msgs = [
+            cutscene(
+                n,
+                session_id=f"s{n % 3}",
+                kind="location_visual",
+                cutscene_type=None,
+                motion_prompt=None,
+                subject="The Spire",
+            )
+            for n in range(15)
+        ]
         for m in msgs:
             publish(m)
         docs = [wait_terminal("c1", m["request_id"]) for m in msgs]

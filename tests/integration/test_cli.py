@@ -24,15 +24,39 @@ from tests.integration.helpers import emulator, wait_terminal
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-SUBCOMMANDS = ["local", "configure", "trigger", "cost", "gallery", "spend", "janitor",
-               "regenerate", "animate", "hide"]
+SUBCOMMANDS = [
+    "local",
+    "configure",
+    "trigger",
+    "cost",
+    "gallery",
+    "spend",
+    "janitor",
+    "regenerate",
+    "animate",
+    "hide",
+]
+
 
 # A valid invocation of each subcommand that needs the stack, for campaign c.
 def valid(c: str) -> dict[str, list[str]]:
     return {
         "configure": ["configure", "--campaign", c, "--budget", "1"],
-        "trigger": ["trigger", "--campaign", c, "--session", "s1", "--turn", "1", "--kind",
-                    "npc_portrait", "--subject", "Mireille", "--image-prompt", "a captain"],
+        "trigger": [
+            "trigger",
+            "--campaign",
+            c,
+            "--session",
+            "s1",
+            "--turn",
+            "1",
+            "--kind",
+            "npc_portrait",
+            "--subject",
+            "Mireille",
+            "--image-prompt",
+            "a captain",
+        ],
         "cost": ["cost", "--campaign", c, "--session", "s1"],
         "gallery": ["gallery", "--campaign", c],
         "spend": ["spend", "--campaign", c],
@@ -47,16 +71,27 @@ def no_stack_env(home: Path) -> dict[str, str]:
     """A user's shell with neither a local stack nor Google credentials. The
     metadata server is pointed at a closed local port: the check for it must
     not send traffic off this machine."""
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
-            "CUTSCENES_NO_LOCAL": "1", "CUTSCENES_STATE_DIR": str(home / "state"),
-            "NO_GCE_CHECK": "true",
-            "GCE_METADATA_HOST": "127.0.0.1:9", "GCE_METADATA_IP": "127.0.0.1:9",
-            "PYTHONPATH": str(ROOT)}
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "CUTSCENES_NO_LOCAL": "1",
+        "CUTSCENES_STATE_DIR": str(home / "state"),
+        "NO_GCE_CHECK": "true",
+        "GCE_METADATA_HOST": "127.0.0.1:9",
+        "GCE_METADATA_IP": "127.0.0.1:9",
+        "PYTHONPATH": str(ROOT),
+    }
 
 
 def run(argv: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cutscenes.cli", *argv], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "cutscenes.cli", *argv],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def run_all(argvs: list[list[str]], env: dict[str, str]) -> list[subprocess.CompletedProcess]:
@@ -79,8 +114,9 @@ def stack_env(stack) -> dict[str, str]:
 
 
 def test_every_subcommand_has_help_with_examples(tmp_path):
-    done = run_all([[name, "--help"] for name in SUBCOMMANDS] + [["--help"]],
-                   no_stack_env(tmp_path))
+    done = run_all(
+        [[name, "--help"] for name in SUBCOMMANDS] + [["--help"]], no_stack_env(tmp_path)
+    )
     for name, answer in zip([*SUBCOMMANDS, "top"], done, strict=True):
         assert answer.returncode == 0 and answer.stderr == "", (name, answer.stderr)
         if name != "top":
@@ -89,21 +125,45 @@ def test_every_subcommand_has_help_with_examples(tmp_path):
 
 
 def test_bad_arguments_are_one_line_exit_2(tmp_path):
-    bad = [["gallery", "--campaign", "c1", "--limit", "-1"],
-           ["configure", "--campaign", "c1", "--budget", "-5"],
-           ["configure", "--campaign", "c1", "--owner", "x", "--remove-member", "x"],
-           ["trigger", "--campaign", "c1", "--session", "s1", "--turn", "x", "--kind",
-            "cutscene", "--image-prompt", "p"],
-           ["trigger", "--campaign", "c1", "--session", "s1", "--turn", "1", "--kind",
-            "cutscene", "--image-prompt", "p"],
-           ["cost", "--campaign", "bad id", "--session", "s1"],
-           ["spend", "--campaign", "c1", "--by", "week"],
-           ["local", "logs", "--request-id", "no"],
-           ["regenerate", "--campaign", "c1", "--asset", "a/1"],
-           ["regenerate", "--campaign", "c1", "--asset", "a1", "--image-prompt", " "],
-           ["animate", "--campaign", "c1"],
-           ["hide", "--campaign", "c1", "--asset", "a1", "--wait"],
-           ["janitor", "--now"]]
+    bad = [
+        ["gallery", "--campaign", "c1", "--limit", "-1"],
+        ["configure", "--campaign", "c1", "--budget", "-5"],
+        ["configure", "--campaign", "c1", "--owner", "x", "--remove-member", "x"],
+        [
+            "trigger",
+            "--campaign",
+            "c1",
+            "--session",
+            "s1",
+            "--turn",
+            "x",
+            "--kind",
+            "cutscene",
+            "--image-prompt",
+            "p",
+        ],
+        [
+            "trigger",
+            "--campaign",
+            "c1",
+            "--session",
+            "s1",
+            "--turn",
+            "1",
+            "--kind",
+            "cutscene",
+            "--image-prompt",
+            "p",
+        ],
+        ["cost", "--campaign", "bad id", "--session", "s1"],
+        ["spend", "--campaign", "c1", "--by", "week"],
+        ["local", "logs", "--request-id", "no"],
+        ["regenerate", "--campaign", "c1", "--asset", "a/1"],
+        ["regenerate", "--campaign", "c1", "--asset", "a1", "--image-prompt", " "],
+        ["animate", "--campaign", "c1"],
+        ["hide", "--campaign", "c1", "--asset", "a1", "--wait"],
+        ["janitor", "--now"],
+    ]
     for done in run_all(bad, no_stack_env(tmp_path)):
         assert_one_line_error(done, 2, "(see cutscenes")
 
@@ -116,8 +176,7 @@ def test_no_stack_and_no_credentials_says_what_to_do(tmp_path):
 
 def test_a_stopped_stack_is_named_not_waited_on(tmp_path):
     dead = f"127.0.0.1:{free_port()}"
-    env = {**no_stack_env(tmp_path), "FIRESTORE_EMULATOR_HOST": dead,
-           "PUBSUB_EMULATOR_HOST": dead}
+    env = {**no_stack_env(tmp_path), "FIRESTORE_EMULATOR_HOST": dead, "PUBSUB_EMULATOR_HOST": dead}
     for done in run_all(list(valid("c1").values()), env):
         assert_one_line_error(done, 1, dead, "cutscenes local up")
 
@@ -133,16 +192,42 @@ def test_an_unknown_campaign_is_an_error_not_a_rejection(stack):
 
 
 def wait_for(stack, request_id: str, *extra: str) -> subprocess.CompletedProcess:
-    return run(["trigger", "--campaign", "c1", "--session", "s1", "--turn", "1", "--kind",
-                "cutscene", "--type", "action_climax", "--image-prompt", "a duel at dawn",
-                "--motion-prompt", "slow orbit", "--duration", "4", "--request-id",
-                request_id, "--wait", *extra], stack_env(stack))
+    return run(
+        [
+            "trigger",
+            "--campaign",
+            "c1",
+            "--session",
+            "s1",
+            "--turn",
+            "1",
+            "--kind",
+            "cutscene",
+            "--type",
+            "action_climax",
+            "--image-prompt",
+            "a duel at dawn",
+            "--motion-prompt",
+            "slow orbit",
+            "--duration",
+            "4",
+            "--request-id",
+            request_id,
+            "--wait",
+            *extra,
+        ],
+        stack_env(stack),
+    )
 
 
 def test_wait_exit_codes_and_reasons(stack):
     configure_campaign("c1", enabled=True, budget_usd=5, members=["alice"])
-    emulator(stack, "POST", "/_emulator/faults",
-             {"method": "predictLongRunning", "kind": "op_error", "count": 10})
+    emulator(
+        stack,
+        "POST",
+        "/_emulator/faults",
+        {"method": "predictLongRunning", "kind": "op_error", "count": 10},
+    )
     # The operation fails after 8 s of "rendering" (faults wait for the latency).
     emulator(stack, "POST", "/_emulator/latency", {"video_s": 8})
     partial = wait_for(stack, "req-cli-partial")
@@ -154,8 +239,12 @@ def test_wait_exit_codes_and_reasons(stack):
     assert "animating: Veo is making the clip, 5 s so far" in partial.stderr
 
     emulator(stack, "DELETE", "/_emulator/faults")
-    emulator(stack, "POST", "/_emulator/faults",
-             {"method": "generateContent", "kind": "blocked", "count": 10})
+    emulator(
+        stack,
+        "POST",
+        "/_emulator/faults",
+        {"method": "generateContent", "kind": "blocked", "count": 10},
+    )
     failed = wait_for(stack, "req-cli-failed")
     assert failed.returncode == 4, failed.stderr
     assert "failed (image_blocked)" in failed.stderr
@@ -184,8 +273,12 @@ def test_local_logs_merges_one_requests_lines(stack, tmp_path):
     from infra.local.logs import show
 
     configure_campaign("c1", enabled=True, budget_usd=5, members=["alice"])
-    emulator(stack, "POST", "/_emulator/faults",
-             {"method": "generateContent", "kind": "blocked", "count": 1})
+    emulator(
+        stack,
+        "POST",
+        "/_emulator/faults",
+        {"method": "generateContent", "kind": "blocked", "count": 1},
+    )
     done = wait_for(stack, "req-cli-logs")
     assert done.returncode == 0, done.stderr
     (tmp_path / "stack.json").write_text(json.dumps({"log_dir": str(stack.log_dir)}))
@@ -199,6 +292,5 @@ def test_local_logs_merges_one_requests_lines(stack, tmp_path):
     stamps = [r["timestamp"] for r in records]
     assert stamps == sorted(stamps)
     aid = asset_id_for("req-cli-logs")
-    assert all(r.get("request_id") == "req-cli-logs" or r.get("asset_id") == aid
-               for r in records)
+    assert all(r.get("request_id") == "req-cli-logs" or r.get("asset_id") == aid for r in records)
     assert set(PARTS) >= sources

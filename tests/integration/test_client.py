@@ -26,14 +26,26 @@ from tests.integration.helpers import wait_terminal
 
 QUIET_TOPIC = "aidm-latency-requests"
 
-CUTSCENE = dict(campaign_id="c1", session_id="s1", turn_number=1, cutscene_type="plot_twist",
-                image_prompt="the mask falls away", motion_prompt="slow push in")
-TRIGGER = {"name": "trigger_cutscene", "args": {
-    "cutscene_type": "plot_twist", "image_prompt": "the mask falls away",
-    "motion_prompt": "slow push in"}}
+CUTSCENE = dict(
+    campaign_id="c1",
+    session_id="s1",
+    turn_number=1,
+    cutscene_type="plot_twist",
+    image_prompt="the mask falls away",
+    motion_prompt="slow push in",
+)
+TRIGGER = {
+    "name": "trigger_cutscene",
+    "args": {
+        "cutscene_type": "plot_twist",
+        "image_prompt": "the mask falls away",
+        "motion_prompt": "slow push in",
+    },
+}
 
 
 # ------------------------------------------------------------------ dead hosts
+
 
 @pytest.fixture
 def closed_port() -> int:
@@ -76,8 +88,10 @@ def test_a_dead_pubsub_is_an_answer_within_the_timeout(request, point_at, port_f
     assert not result.accepted and result.request_id and result.asset_id
     assert result.reason.startswith(("publish failed", "publish timed out")), result.reason
     assert took < 1.5, took
-    print(f"\ndead Pub/Sub ({port_fixture}): accepted=False in {took * 1000:.0f} ms: "
-          f"{result.reason[:80]}")
+    print(
+        f"\ndead Pub/Sub ({port_fixture}): accepted=False in {took * 1000:.0f} ms: "
+        f"{result.reason[:80]}"
+    )
 
 
 @pytest.mark.parametrize("port_fixture", ["closed_port", "silent_port"])
@@ -94,10 +108,11 @@ def test_a_dead_firestore_is_an_answer_within_the_timeout(request, point_at, por
 
 
 def test_the_tool_answers_even_with_everything_down(point_at, closed_port):
-    point_at(PUBSUB_EMULATOR_HOST=f"127.0.0.1:{closed_port}",
-             FIRESTORE_EMULATOR_HOST=f"127.0.0.1:{closed_port}")
-    ctx = TurnContext("c1", "s1", 3, client=MediaClient(publish_timeout_s=0.5,
-                                                        read_timeout_s=0.5))
+    point_at(
+        PUBSUB_EMULATOR_HOST=f"127.0.0.1:{closed_port}",
+        FIRESTORE_EMULATOR_HOST=f"127.0.0.1:{closed_port}",
+    )
+    ctx = TurnContext("c1", "s1", 3, client=MediaClient(publish_timeout_s=0.5, read_timeout_s=0.5))
     started = time.monotonic()
     answer = handle_function_call(TRIGGER, ctx)
     assert (answer["status"], answer["reason"]) == ("failed", "publish_failed"), answer
@@ -106,6 +121,7 @@ def test_the_tool_answers_even_with_everything_down(point_at, closed_port):
 
 
 # --------------------------------------------------------- latency, measured
+
 
 @pytest.fixture
 def quiet_topic(stack, monkeypatch) -> Iterator[Any]:
@@ -134,8 +150,10 @@ def quiet_topic(stack, monkeypatch) -> Iterator[Any]:
 def summary(name: str, values: list[float]) -> str:
     ordered = sorted(values)
     p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
-    return (f"{name:<36} n={len(values):<3} p50 {statistics.median(values):6.1f} ms   "
-            f"p95 {p95:6.1f} ms   max {max(values):6.1f} ms")
+    return (
+        f"{name:<36} n={len(values):<3} p50 {statistics.median(values):6.1f} ms   "
+        f"p95 {p95:6.1f} ms   max {max(values):6.1f} ms"
+    )
 
 
 def test_publishing_takes_milliseconds(quiet_topic):
@@ -158,12 +176,17 @@ def test_publishing_takes_milliseconds(quiet_topic):
         answer = handle_function_call(TRIGGER, ctx)
         tool_ms.append((time.monotonic() - started) * 1000)
         assert answer["status"] == "queued", answer
-    print("\n" + "\n".join([
-        f"clients built in {warm_s * 1000:.0f} ms; first publish {first.elapsed_ms:.1f} ms",
-        summary("publish (validate + Pub/Sub ack)", publish_ms),
-        summary("remaining_budget (one read)", budget_ms),
-        summary("handle_function_call (read+publish)", tool_ms),
-    ]))
+    print(
+        "\n"
+        + "\n".join(
+            [
+                f"clients built in {warm_s * 1000:.0f} ms; first publish {first.elapsed_ms:.1f} ms",
+                summary("publish (validate + Pub/Sub ack)", publish_ms),
+                summary("remaining_budget (one read)", budget_ms),
+                summary("handle_function_call (read+publish)", tool_ms),
+            ]
+        )
+    )
     # Generous bounds: two shared cores; the printout is the measurement.
     assert statistics.median(publish_ms) < 50 and max(publish_ms) < 1000
     assert statistics.median(tool_ms) < 100 and max(tool_ms) < 1500
@@ -171,18 +194,22 @@ def test_publishing_takes_milliseconds(quiet_topic):
     received = 0
     deadline = time.monotonic() + 20
     while received < 61 and time.monotonic() < deadline:
-        response = subscriber.pull(request={"subscription": sub, "max_messages": 100},
-                                   timeout=5)
+        response = subscriber.pull(request={"subscription": sub, "max_messages": 100}, timeout=5)
         for item in response.received_messages:
             parse_request(item.message.data, get_settings().MEDIA_BUCKET)
         if response.received_messages:
-            subscriber.acknowledge(request={"subscription": sub, "ack_ids": [
-                m.ack_id for m in response.received_messages]})
+            subscriber.acknowledge(
+                request={
+                    "subscription": sub,
+                    "ack_ids": [m.ack_id for m in response.received_messages],
+                }
+            )
         received += len(response.received_messages)
     assert received == 61
 
 
 # ------------------------------------------------------- budget and settings
+
 
 def test_remaining_budget_reads_settings_and_ledger_in_one_go(stack):
     configure_campaign("c1", enabled=True, budget_usd=1.0, quality="premium")
@@ -192,8 +219,11 @@ def test_remaining_budget_reads_settings_and_ledger_in_one_go(stack):
     status = MediaClient().remaining_budget("c1", "s1")
     assert status.ok and status.campaign_found and status.enabled
     assert status.media.quality == "premium"
-    assert (status.balance.cap_micros, status.balance.spent_micros,
-            status.balance.reserved_micros) == (1_000_000, 134_000, 200_000)
+    assert (
+        status.balance.cap_micros,
+        status.balance.spent_micros,
+        status.balance.reserved_micros,
+    ) == (1_000_000, 134_000, 200_000)
     assert status.remaining_micros == 666_000
     assert status.recorded == {"x:image", "y:image"}
     assert status.as_usd() == remaining_budget("c1", "s1").as_usd()
@@ -210,14 +240,19 @@ def test_configure_refuses_what_the_pipeline_would_not_accept(stack):
         client.configure("c1", quality="cinematic")
     with pytest.raises(ValueError):
         client.configure("c1/evil", enabled=True)
-    doc = client.configure("c1", enabled=True, budget_usd=3, members=["alice", "bob"],
-                           video_duration_seconds=6)
+    doc = client.configure(
+        "c1", enabled=True, budget_usd=3, members=["alice", "bob"], video_duration_seconds=6
+    )
     assert doc["members"] == ["alice", "bob"]
-    assert doc["media_settings"] == {"enabled": True, "budget_per_session_usd": 3,
-                                     "video_duration_seconds": 6}
+    assert doc["media_settings"] == {
+        "enabled": True,
+        "budget_per_session_usd": 3,
+        "video_duration_seconds": 6,
+    }
 
 
 # ------------------------------------------------------------ reference sheets
+
 
 def test_an_uploaded_sheet_rides_along_with_a_portrait(stack):
     from PIL import Image
@@ -228,13 +263,18 @@ def test_an_uploaded_sheet_rides_along_with_a_portrait(stack):
     client = MediaClient()
     uri = client.upload_reference("c1", "mireille/sheet.png", out.getvalue(), "image/png")
     assert uri == f"gs://{get_settings().MEDIA_BUCKET}/refs/c1/mireille/sheet.png"
-    blob = storage_client().bucket(get_settings().MEDIA_BUCKET).get_blob(
-        "refs/c1/mireille/sheet.png")
+    blob = (
+        storage_client().bucket(get_settings().MEDIA_BUCKET).get_blob("refs/c1/mireille/sheet.png")
+    )
     assert blob.content_type == "image/png" and blob.size == len(out.getvalue())
-    result = client.request_npc_portrait(campaign_id="c1", session_id="s1", turn_number=2,
-                                         npc_name="Captain Mireille",
-                                         image_prompt="silver braid, crimson coat",
-                                         reference_images=[uri])
+    result = client.request_npc_portrait(
+        campaign_id="c1",
+        session_id="s1",
+        turn_number=2,
+        npc_name="Captain Mireille",
+        image_prompt="silver braid, crimson coat",
+        reference_images=[uri],
+    )
     assert result.accepted, result.reason
     asset = wait_terminal("c1", result.request_id, timeout=60)
     assert asset["status"] == "complete", asset

@@ -31,8 +31,11 @@ PACED = {"MEDIA_VEO_STARTS_PER_MIN": "600"}  # a token every 0.1 s: never the bo
 
 
 def ended(aid: str, timeout: float = 90.0) -> dict:
-    return wait_until(lambda: (d := load("c1", aid)) and d["status"] != "animating" and d,
-                      timeout=timeout, what="the clip's end")
+    return wait_until(
+        lambda: (d := load("c1", aid)) and d["status"] != "animating" and d,
+        timeout=timeout,
+        what="the clip's end",
+    )
 
 
 def test_a_paced_retry_of_an_old_asset_is_dispatched_and_charged_once(stack):
@@ -73,5 +76,8 @@ def test_a_clip_landing_for_an_asset_hidden_while_veo_worked_is_not_charged(stac
     # The holds are released just after the hidden end is written.
     wait_until(lambda: balance() == (STILL, 0), timeout=30, what="the clip's hold released")
     assert charges() == {f"{aid}:image": STILL}
-    wait_until(lambda: not bucket_names(f"veo-out/c1/{aid}/") and not bucket_names(
-        f"media/c1/{aid}"), timeout=60, what="the hidden asset's objects deleted")
+    wait_until(
+        lambda: not bucket_names(f"veo-out/c1/{aid}/") and not bucket_names(f"media/c1/{aid}"),
+        timeout=60,
+        what="the hidden asset's objects deleted",
+    )

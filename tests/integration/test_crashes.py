@@ -19,9 +19,13 @@ from tests.integration.helpers import (
 )
 
 FAST_LEASES = {"MEDIA_IMAGE_LEASE_S": "2", "MEDIA_VIDEO_LEASE_S": "2"}
-FUNCTION_OF = {"reserved": "render_still", "image_made": "render_still",
-               "png_stored": "render_still", "veo_started": "animate_still",
-               "mp4_recorded": "finish_clip"}
+FUNCTION_OF = {
+    "reserved": "render_still",
+    "image_made": "render_still",
+    "png_stored": "render_still",
+    "veo_started": "animate_still",
+    "mp4_recorded": "finish_clip",
+}
 
 
 def wait_replaced(stack, name: str, before: int, timeout: float = 60.0) -> None:

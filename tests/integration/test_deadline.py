@@ -22,10 +22,19 @@ from tests.integration.helpers import (
 def stuck_asset(aid: str, published_s_ago: float, created_s_ago: float) -> object:
     now = datetime.now(UTC)
     ref = assets.asset_ref("c1", aid)
-    ref.set({"asset_id": aid, "campaign_id": "c1", "session_id": "s1", "request_id": f"req-{aid}",
-             "status": "animating", "image": {"uri": "gs://x/y.png"}, "kind": "cutscene",
-             "published_at": now - timedelta(seconds=published_s_ago),
-             "created_at": now - timedelta(seconds=created_s_ago)})
+    ref.set(
+        {
+            "asset_id": aid,
+            "campaign_id": "c1",
+            "session_id": "s1",
+            "request_id": f"req-{aid}",
+            "status": "animating",
+            "image": {"uri": "gs://x/y.png"},
+            "kind": "cutscene",
+            "published_at": now - timedelta(seconds=published_s_ago),
+            "created_at": now - timedelta(seconds=created_s_ago),
+        }
+    )
     ledger.reserve_first_fit("c1", "s1", 5_000_000, [{ledger.hold_key(aid, "video"): 400_000}])
     return ref
 

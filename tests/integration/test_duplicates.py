@@ -31,8 +31,15 @@ def test_a_duplicate_with_another_session_kind_or_duration_acts_on_the_stored_re
     first = cutscene(1, session_id="s1", duration_seconds=4)
     rid = first["request_id"]
     other_session = cutscene(1, request_id=rid, session_id="s2", duration_seconds=8)
-    other_kind = cutscene(1, request_id=rid, session_id="s3", kind="npc_portrait",
-                          cutscene_type=None, motion_prompt=None, subject="Mireille")
+    other_kind = cutscene(
+        1,
+        request_id=rid,
+        session_id="s3",
+        kind="npc_portrait",
+        cutscene_type=None,
+        motion_prompt=None,
+        subject="Mireille",
+    )
     # The first delivery created the asset and died before reserving anything
     # (the state MEDIA_CRASH_AFTER=reserved leaves, minus the hold).
     request = parse_request(json.dumps(first).encode(), get_settings().MEDIA_BUCKET)
@@ -58,8 +65,14 @@ def test_an_image_call_longer_than_its_lease_is_paid_once(stack):
     try:
         enable()
         emulator(stack, "POST", "/_emulator/latency", {"image_s": 7.0})
-        message = cutscene(1, kind="npc_portrait", cutscene_type=None, motion_prompt=None,
-                           subject="Captain Mireille", aspect_ratio="1:1")
+        message = cutscene(
+            1,
+            kind="npc_portrait",
+            cutscene_type=None,
+            motion_prompt=None,
+            subject="Captain Mireille",
+            aspect_ratio="1:1",
+        )
         publish(message)
         aid = asset_id_for(message["request_id"])
         deadline = time.monotonic() + 30

@@ -77,14 +77,20 @@ def test_a_message_older_than_the_deadline_is_closed_not_processed(stack):
     msg = cutscene(1)
     project = stack.env["GOOGLE_CLOUD_PROJECT"]
     envelope = {
-        "message": {"data": base64.b64encode(json.dumps(msg).encode()).decode(),
-                    "messageId": "stale-1",
-                    "publishTime": (datetime.now(UTC) - timedelta(hours=2)).isoformat()},
+        "message": {
+            "data": base64.b64encode(json.dumps(msg).encode()).decode(),
+            "messageId": "stale-1",
+            "publishTime": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
+        },
         "subscription": f"projects/{project}/subscriptions/render-still",
     }
     url = f"{stack.env['RENDER_STILL_URL']}/projects/{project}/topics/media-requests"
-    req = urllib.request.Request(url, data=json.dumps(envelope).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url,
+        data=json.dumps(envelope).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=30) as resp:
         assert resp.status == 200  # acked: never retried
     doc = assets.load("c1", asset_id_for(msg["request_id"]))
@@ -97,9 +103,18 @@ def test_janitor_closes_stuck_assets_and_releases_their_holds(stack):
     old = datetime.now(UTC) - timedelta(hours=1)
     aid = "astuck000000000000000000000000001"
     ref = assets.asset_ref("c1", aid)
-    ref.set({"asset_id": aid, "campaign_id": "c1", "session_id": "s1", "request_id": "req-stuck",
-             "status": "animating", "image": {"uri": "gs://x/y.png"}, "created_at": old,
-             "kind": "cutscene"})
+    ref.set(
+        {
+            "asset_id": aid,
+            "campaign_id": "c1",
+            "session_id": "s1",
+            "request_id": "req-stuck",
+            "status": "animating",
+            "image": {"uri": "gs://x/y.png"},
+            "created_at": old,
+            "kind": "cutscene",
+        }
+    )
     ledger.reserve_first_fit("c1", "s1", 5_000_000, [{ledger.hold_key(aid, "video"): 400_000}])
     answer = http_json("POST", stack.env["JANITOR_URL"], {})
     assert answer == {"closed": 1}
@@ -132,14 +147,27 @@ def test_a_dead_lettered_duplicate_does_not_close_an_asset_in_progress(stack):
     enable()
     aid = "aworking00000000000000000000000001"
     ref = assets.asset_ref("c1", aid)
-    ref.set({"asset_id": aid, "campaign_id": "c1", "session_id": "s1", "request_id": "req-busy1",
-             "status": "animating", "image": {"uri": "gs://x/y.png"}, "kind": "cutscene",
-             "created_at": datetime.now(UTC),
-             "lease": {"owner": "someone-else", "until": time.time() + 60}})
+    ref.set(
+        {
+            "asset_id": aid,
+            "campaign_id": "c1",
+            "session_id": "s1",
+            "request_id": "req-busy1",
+            "status": "animating",
+            "image": {"uri": "gs://x/y.png"},
+            "kind": "cutscene",
+            "created_at": datetime.now(UTC),
+            "lease": {"owner": "someone-else", "until": time.time() + 60},
+        }
+    )
     body = {"schema": "media.animate.v1", "campaign_id": "c1", "asset_id": aid}
-    envelope = {"message": {"data": base64.b64encode(json.dumps(body).encode()).decode(),
-                            "messageId": "dl-1"},
-                "subscription": "projects/p/subscriptions/media-animate-dead-janitor"}
+    envelope = {
+        "message": {
+            "data": base64.b64encode(json.dumps(body).encode()).decode(),
+            "messageId": "dl-1",
+        },
+        "subscription": "projects/p/subscriptions/media-animate-dead-janitor",
+    }
     assert http_json("POST", stack.env["JANITOR_URL"], envelope) == {"dead_letter": "in progress"}
     assert ref.get().to_dict()["status"] == "animating"
     ref.update({"lease": None})  # nobody working on it any more: now it is closed

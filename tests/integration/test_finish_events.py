@@ -40,8 +40,7 @@ def test_killing_the_finisher_mid_burst_records_every_clip_once(stack):
     assert [d["status"] for d in docs] == ["complete"] * len(messages), docs
     assert calls(stack)["predictLongRunning"] == len(messages)
     balance = ledger.read_balance("c1", "s1")
-    assert (balance.spent_micros, balance.reserved_micros) == (
-        CLIP_MICROS * len(messages), 0)
+    assert (balance.spent_micros, balance.reserved_micros) == (CLIP_MICROS * len(messages), 0)
     assert len(bucket_names("media/")) == 2 * len(messages)
     deadline = time.monotonic() + 30
     while bucket_names("veo-out/"):
@@ -56,13 +55,18 @@ def test_a_duplicate_event_of_a_finished_clip_changes_nothing(stack):
     done = wait_terminal("c1", msg["request_id"], timeout=60)
     assert done["status"] == "complete"
     aid = done["asset_id"]
-    event = (f'{{"bucket": "{get_settings().MEDIA_BUCKET}", "name": '
-             f'"veo-out/c1/{aid}/123/sample_0.mp4"}}').encode()
+    event = (
+        f'{{"bucket": "{get_settings().MEDIA_BUCKET}", "name": '
+        f'"veo-out/c1/{aid}/123/sample_0.mp4"}}'
+    ).encode()
     handle_finalize(event, "dup-1")
     handle_finalize(event, "dup-2")
     after = assets.load("c1", aid)
     assert (after["status"], after["video"], after["cost_usd"]) == (
-        "complete", done["video"], done["cost_usd"])
+        "complete",
+        done["video"],
+        done["cost_usd"],
+    )
     balance = ledger.read_balance("c1", "s1")
     assert (balance.spent_micros, balance.reserved_micros) == (CLIP_MICROS, 0)
     assert bucket_names(f"media/c1/{aid}.mp4") == [f"media/c1/{aid}.mp4"]

@@ -20,15 +20,33 @@ from shared.store.connections import firestore_client
 from tests.integration.helpers import calls, enable, publish_raw
 
 COUNT = 1000
-HOSTILE_IDS = ["../../etc/passwd", "c1/../c2", "ｃａｍｐａｉｇｎ", "a b", "", "x" * 129,
-               "__.*__", "c1\x00", "<script>", "%2e%2e%2f"]
+HOSTILE_IDS = [
+    "../../etc/passwd",
+    "c1/../c2",
+    "ｃａｍｐａｉｇｎ",
+    "a b",
+    "",
+    "x" * 129,
+    "__.*__",
+    "c1\x00",
+    "<script>",
+    "%2e%2e%2f",
+]
 BAD_VALUES = [None, True, -1, 3.5, "", " ", [], {}, "x" * 5000, "\ud7ff" * 10, 10**30]
 
 
 def valid(i: int) -> dict:
-    return {"schema": "media.request.v1", "request_id": f"req-hostile-{i:05d}",
-            "campaign_id": "c1", "session_id": "s1", "turn_number": i, "kind": "cutscene",
-            "cutscene_type": "plot_twist", "image_prompt": "p", "motion_prompt": "m"}
+    return {
+        "schema": "media.request.v1",
+        "request_id": f"req-hostile-{i:05d}",
+        "campaign_id": "c1",
+        "session_id": "s1",
+        "turn_number": i,
+        "kind": "cutscene",
+        "cutscene_type": "plot_twist",
+        "image_prompt": "p",
+        "motion_prompt": "m",
+    }
 
 
 @st.composite
@@ -36,23 +54,49 @@ def malformed(draw, i: int) -> bytes:
     how = draw(st.sampled_from(["field", "drop", "ids", "refs", "oversize", "raw", "type"]))
     msg = valid(i)
     if how == "raw":
-        return draw(st.sampled_from([b"", b"{", b"null", b"[]", b"\xff\xfe", b'"str"'])
-                    | st.binary(max_size=64))
+        return draw(
+            st.sampled_from([b"", b"{", b"null", b"[]", b"\xff\xfe", b'"str"'])
+            | st.binary(max_size=64)
+        )
     if how == "drop":
-        msg.pop(draw(st.sampled_from(["schema", "session_id", "turn_number", "kind",
-                                      "image_prompt", "cutscene_type", "motion_prompt"])))
+        msg.pop(
+            draw(
+                st.sampled_from(
+                    [
+                        "schema",
+                        "session_id",
+                        "turn_number",
+                        "kind",
+                        "image_prompt",
+                        "cutscene_type",
+                        "motion_prompt",
+                    ]
+                )
+            )
+        )
     elif how == "field":
         key = draw(st.sampled_from(sorted(msg) + ["aspect_ratio", "duration_seconds", "style"]))
         msg[key] = draw(st.sampled_from(BAD_VALUES))
     elif how == "ids":
         msg[draw(st.sampled_from(["campaign_id", "request_id", "session_id"]))] = draw(
-            st.sampled_from(HOSTILE_IDS) | st.text(max_size=20))
+            st.sampled_from(HOSTILE_IDS) | st.text(max_size=20)
+        )
     elif how == "refs":
         bucket = get_settings().MEDIA_BUCKET
-        msg["reference_images"] = [draw(st.sampled_from([
-            f"gs://{bucket}/refs/c2/a.png", f"gs://{bucket}/refs/c1/../../x", "gs://other/refs/c1/a",
-            f"gs://{bucket}/media/c1/a.png", "https://example.com/a.png", f"gs://{bucket}/refs/c1/",
-        ]))]
+        msg["reference_images"] = [
+            draw(
+                st.sampled_from(
+                    [
+                        f"gs://{bucket}/refs/c2/a.png",
+                        f"gs://{bucket}/refs/c1/../../x",
+                        "gs://other/refs/c1/a",
+                        f"gs://{bucket}/media/c1/a.png",
+                        "https://example.com/a.png",
+                        f"gs://{bucket}/refs/c1/",
+                    ]
+                )
+            )
+        ]
     elif how == "oversize":
         key = draw(st.sampled_from(["image_prompt", "motion_prompt"]))
         msg[key] = "y" * (draw(st.integers(4001, 20000)))
@@ -74,8 +118,11 @@ def readable_ids(raw: bytes) -> tuple[str, str] | None:
         obj = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
-    if isinstance(obj, dict) and is_scope_id(obj.get("campaign_id")) and is_request_id(
-            obj.get("request_id")):
+    if (
+        isinstance(obj, dict)
+        and is_scope_id(obj.get("campaign_id"))
+        and is_request_id(obj.get("request_id"))
+    ):
         return obj["campaign_id"], obj["request_id"]
     return None
 
@@ -86,8 +133,13 @@ def draw_messages(count: int) -> list[bytes]:
     each example is collected, so the stack runs once for all of them."""
     drawn: list[bytes] = []
 
-    @settings(max_examples=count, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=count,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(st.integers(0, 99_999).flatmap(lambda i: malformed(i).filter(is_invalid)))
     def collect(raw: bytes) -> None:
         drawn.append(raw)
@@ -127,11 +179,13 @@ def test_a_thousand_malformed_messages(stack):
     assert stack.function_alive("render_still") and stack.restarts("render_still") == crashes
     assert calls(stack)["generateContent"] == 0
     outcomes = Counter()
-    for (cid, rid) in expected:
+    for cid, rid in expected:
         doc = load(cid, asset_id_for(rid))
         outcomes[(doc or {}).get("status"), (doc or {}).get("status_reason")] += 1
     assert outcomes == {("rejected", "invalid"): len(expected)}, outcomes
     sessions = firestore_client().collection("campaigns").document("c1").collection("sessions")
     assert list(sessions.stream()) == []  # nothing reserved, nothing charged
-    print(f"\n{len(messages)} malformed messages: {len(expected)} request ids rejected, "
-          f"{kinds[False]} unreadable dropped, handled in {elapsed:.1f} s")
+    print(
+        f"\n{len(messages)} malformed messages: {len(expected)} request ids rejected, "
+        f"{kinds[False]} unreadable dropped, handled in {elapsed:.1f} s"
+    )

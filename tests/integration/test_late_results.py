@@ -35,8 +35,11 @@ from tests.integration.helpers import (
 def session_docs(session: str = "s1") -> list[dict]:
     from google.cloud.firestore_v1.base_query import FieldFilter
 
-    query = assets.firestore_client().collection_group("media").where(
-        filter=FieldFilter("session_id", "==", session))
+    query = (
+        assets.firestore_client()
+        .collection_group("media")
+        .where(filter=FieldFilter("session_id", "==", session))
+    )
     return [s.to_dict() for s in query.stream()]
 
 
@@ -59,7 +62,10 @@ def test_a_settle_of_a_released_key_charges_nothing(stack):
     assert ledger.settle("c1", "s1", "b:video", 400_000) is True  # a repeat: no-op
     balance = ledger.read_balance("c1", "s1")
     assert (balance.cap_micros, balance.spent_micros, balance.reserved_micros) == (
-        500_000, 400_000, 0)
+        500_000,
+        400_000,
+        0,
+    )
 
 
 def test_a_lowered_budget_shows_at_once_and_is_never_raised_to_fit(stack):
@@ -91,8 +97,12 @@ class ClosedWhileRendering:
 
 def test_a_clip_landing_after_its_asset_closed_is_neither_charged_nor_attached(stack, capsys):
     enable(budget=0.7)  # a 4 s cutscene: $0.067 + 4 x $0.15
-    emulator(stack, "POST", "/_emulator/faults",
-             {"method": "predictLongRunning", "kind": "hang", "count": 1})
+    emulator(
+        stack,
+        "POST",
+        "/_emulator/faults",
+        {"method": "predictLongRunning", "kind": "hang", "count": 1},
+    )
     message = cutscene(1)
     publish(message)
     aid = asset_id_for(message["request_id"])

@@ -12,8 +12,9 @@ from shared.store import assets
 
 def make(status: str, lease=None) -> str:
     aid = f"alease{status.replace('_', '')}{int(time.time() * 1e6) % 10**9}"
-    assets.asset_ref("c1", aid).set({"asset_id": aid, "campaign_id": "c1", "status": status,
-                                     "lease": lease})
+    assets.asset_ref("c1", aid).set(
+        {"asset_id": aid, "campaign_id": "c1", "status": status, "lease": lease}
+    )
     return aid
 
 

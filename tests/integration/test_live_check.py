@@ -12,8 +12,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "infra.live_check", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "infra.live_check", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_dry_run_makes_a_still_and_a_clip_through_the_pipeline_code(stack):
@@ -32,9 +38,13 @@ def test_dry_run_makes_a_still_and_a_clip_through_the_pipeline_code(stack):
 
 
 def test_without_credentials_it_refuses_in_one_line(tmp_path):
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "NO_GCE_CHECK": "True",
-           "GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "missing.json"),
-           "CLOUDSDK_CONFIG": str(tmp_path / "gcloud")}
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "NO_GCE_CHECK": "True",
+        "GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "missing.json"),
+        "CLOUDSDK_CONFIG": str(tmp_path / "gcloud"),
+    }
     done = run([], env)
     assert done.returncode == 2
     assert done.stdout == ""
@@ -48,8 +58,11 @@ def test_without_credentials_it_refuses_in_one_line(tmp_path):
 
 
 def test_emulator_variables_are_refused_outside_dry_run(tmp_path):
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path),
-           "GENAI_EMULATOR_URL": "http://127.0.0.1:9"}
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "GENAI_EMULATOR_URL": "http://127.0.0.1:9",
+    }
     done = run([], env)
     assert done.returncode == 2 and "--dry-run" in done.stderr
     assert len(done.stderr.splitlines()) == 1

@@ -374,9 +374,15 @@ def test_detached_up_and_down(tmp_path):
         pids.append(keeper.pid)
         crashed = LocalStack.load(state).procs["render_still"]
         os.kill(crashed.pid, signal.SIGKILL)
-        replaced = eventually(lambda: (p := LocalStack.load(state).procs["render_still"]).pid
-                              != crashed.pid and procs.is_ours(p) and tcp_open(p.port) and p,
-                              timeout=60)
+        replaced = eventually(
+            lambda: (
+                (p := LocalStack.load(state).procs["render_still"]).pid != crashed.pid
+                and procs.is_ours(p)
+                and tcp_open(p.port)
+                and p
+            ),
+            timeout=60,
+        )
         assert replaced.port == crashed.port
         pids.append(replaced.pid)
     finally:

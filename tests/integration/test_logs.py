@@ -65,8 +65,12 @@ def test_the_demo_pages_access_lines_are_json(stack):
     log = Path(stack.log_dir) / "demo.log"
     deadline = time.monotonic() + 30
     while True:
-        access = [r for r in records(log) if r.get("event") == "http_access"
-                  and r["httpRequest"]["requestUrl"] == "/demo/index.html"]
+        access = [
+            r
+            for r in records(log)
+            if r.get("event") == "http_access"
+            and r["httpRequest"]["requestUrl"] == "/demo/index.html"
+        ]
         if access or time.monotonic() > deadline:
             break
         time.sleep(0.1)

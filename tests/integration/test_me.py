@@ -12,14 +12,16 @@ pytestmark = pytest.mark.integration
 
 
 def test_me_says_who_owns_the_campaign(stack):
-    configure_campaign("c1", enabled=True, budget_usd=1.0, members=["alice", "gm"],
-                       owners=["gm"])
+    configure_campaign("c1", enabled=True, budget_usd=1.0, members=["alice", "gm"], owners=["gm"])
     owner = call(stack, "/campaigns/c1/me", user="gm")
     assert owner.status == 200, owner.raw
     assert owner.json == {"uid": "gm", "member": True, "owner": True}
     assert owner.headers.get("Cache-Control") == "private, no-store"
     assert call(stack, "/campaigns/c1/me", user="alice").json == {
-        "uid": "alice", "member": True, "owner": False}
+        "uid": "alice",
+        "member": True,
+        "owner": False,
+    }
 
 
 def test_me_refuses_strangers_and_bad_ids(stack):

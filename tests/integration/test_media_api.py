@@ -35,9 +35,15 @@ class Answer:
         return json.loads(self.raw)
 
 
-def call(stack, path: str, user: str | None = "alice", token: str | None = None,
-         method: str = "GET", headers: dict[str, str] | None = None,
-         body: bytes | None = None) -> Answer:
+def call(
+    stack,
+    path: str,
+    user: str | None = "alice",
+    token: str | None = None,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+) -> Answer:
     url = urlsplit(stack.env["MEDIA_API_URL"])
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     sent = dict(headers or {})
@@ -73,15 +79,29 @@ def seed(campaign: str, n: int, turn: int = 1, **over: Any) -> list[str]:
     ids = []
     for i in range(n):
         aid = f"aseed{i:03d}"
-        media.document(aid).set({
-            "asset_id": aid, "request_id": f"req-seed-{i:04d}", "campaign_id": campaign,
-            "session_id": "s1", "turn_number": turn, "kind": "npc_portrait",
-            "cutscene_type": None, "subject": f"NPC {i}", "status": "complete",
-            "status_reason": None, "created_at": base + timedelta(seconds=i),
-            "image": {"uri": f"gs://{bucket}/media/{campaign}/{aid}.png",
-                      "mime_type": "image/png", "width": 1024, "height": 1024},
-            "video": None, **over,
-        })
+        media.document(aid).set(
+            {
+                "asset_id": aid,
+                "request_id": f"req-seed-{i:04d}",
+                "campaign_id": campaign,
+                "session_id": "s1",
+                "turn_number": turn,
+                "kind": "npc_portrait",
+                "cutscene_type": None,
+                "subject": f"NPC {i}",
+                "status": "complete",
+                "status_reason": None,
+                "created_at": base + timedelta(seconds=i),
+                "image": {
+                    "uri": f"gs://{bucket}/media/{campaign}/{aid}.png",
+                    "mime_type": "image/png",
+                    "width": 1024,
+                    "height": 1024,
+                },
+                "video": None,
+                **over,
+            }
+        )
         ids.append(aid)
     return ids
 
@@ -106,9 +126,23 @@ def test_asset_has_the_document_and_signed_urls_that_work(stack, finished):
     assert answer.headers["Content-Type"].startswith("application/json")
     assert "no-store" in answer.headers["Cache-Control"]
     body = answer.json
-    for key in ("asset_id", "request_id", "campaign_id", "session_id", "turn_number", "kind",
-                "cutscene_type", "status", "status_reason", "image", "video", "cost_usd",
-                "created_at", "completed_at", "stage_ms"):
+    for key in (
+        "asset_id",
+        "request_id",
+        "campaign_id",
+        "session_id",
+        "turn_number",
+        "kind",
+        "cutscene_type",
+        "status",
+        "status_reason",
+        "image",
+        "video",
+        "cost_usd",
+        "created_at",
+        "completed_at",
+        "stage_ms",
+    ):
         assert key in body, key
     assert body["status"] == "complete" and body["asset_id"] == finished["asset_id"]
     assert "request" not in body and "lease" not in body  # internals stay inside
@@ -132,20 +166,33 @@ def test_asset_has_the_document_and_signed_urls_that_work(stack, finished):
 def test_turn_media_is_aidms_shape_with_stable_addresses(stack, finished):
     seed("c1", 1, turn=1)  # a portrait in the same turn: not AIDM's to show here
     seed_other = firestore_client().collection("campaigns").document("c1").collection("media")
-    seed_other.document("aother").set({"asset_id": "aother", "campaign_id": "c1",
-                                       "turn_number": 2, "kind": "cutscene",
-                                       "cutscene_type": "plot_twist",
-                                       "status": "queued", "created_at": datetime.now(UTC)})
+    seed_other.document("aother").set(
+        {
+            "asset_id": "aother",
+            "campaign_id": "c1",
+            "turn_number": 2,
+            "kind": "cutscene",
+            "cutscene_type": "plot_twist",
+            "status": "queued",
+            "created_at": datetime.now(UTC),
+        }
+    )
     answer = call(stack, "/campaigns/c1/turns/1/media")
     assert answer.status == 200
     rows = answer.json["assets"]
-    assert all(set(r) == {"id", "asset_type", "cutscene_type", "category", "file_url", "status"}
-               for r in rows)
+    assert all(
+        set(r) == {"id", "asset_type", "cutscene_type", "category", "file_url", "status"}
+        for r in rows
+    )
     aid = finished["asset_id"]
     # The clip is listed first: AIDM inserts each row after the turn, so the still shows first.
     assert [(r["id"], r["asset_type"]) for r in rows] == [(aid, "video"), (aid, "image")]
-    assert all(r["category"] == "cutscenes" and r["cutscene_type"] == "action_climax"
-               and r["status"] == "complete" for r in rows)
+    assert all(
+        r["category"] == "cutscenes"
+        and r["cutscene_type"] == "action_climax"
+        and r["status"] == "complete"
+        for r in rows
+    )
     base = stack.env["MEDIA_API_URL"].rstrip("/")
     assert rows[0]["file_url"] == f"{base}/campaigns/c1/media/{aid}/video.mp4"
     assert call(stack, "/campaigns/c1/turns/1/media").json["assets"] == rows  # stable on reload
@@ -159,9 +206,18 @@ def test_turn_media_is_aidms_shape_with_stable_addresses(stack, finished):
     assert call(stack, path, user="mallory").status == 403
 
     assert call(stack, "/campaigns/c1/turns/2/media").json == {"assets": []}  # not terminal
-    assert call(stack, "/campaigns/c1/turns/2/media?progressive=1").json == {"assets": [
-        {"id": "aother", "asset_type": "image", "cutscene_type": "plot_twist",
-         "category": "cutscenes", "file_url": None, "status": "queued"}]}
+    assert call(stack, "/campaigns/c1/turns/2/media?progressive=1").json == {
+        "assets": [
+            {
+                "id": "aother",
+                "asset_type": "image",
+                "cutscene_type": "plot_twist",
+                "category": "cutscenes",
+                "file_url": None,
+                "status": "queued",
+            }
+        ]
+    }
     assert call(stack, "/campaigns/c1/turns/99/media").json == {"assets": []}
     assert_error(call(stack, "/campaigns/c1/turns/1/media?progressive=yes"), 400)
 
@@ -170,8 +226,9 @@ def test_stable_addresses_of_a_portrait_and_what_is_missing(stack):
     enable()
     (aid,) = seed("c1", 1)
     bucket = storage_client().bucket(get_settings().MEDIA_BUCKET)
-    bucket.blob(f"media/c1/{aid}.png").upload_from_string(b"\x89PNG\r\n\x1a\nrest",
-                                                         content_type="image/png")
+    bucket.blob(f"media/c1/{aid}.png").upload_from_string(
+        b"\x89PNG\r\n\x1a\nrest", content_type="image/png"
+    )
     for name in ("image", "image.png"):
         answer = call(stack, f"/campaigns/c1/media/{aid}/{name}")
         assert answer.status == 302, answer.raw[:200]
@@ -205,8 +262,7 @@ def test_cost_is_the_ledger_of_the_session(stack, finished):
     assert body["spent_usd"] > 0 and body["reserved_usd"] == 0
     assert body["remaining_usd"] == pytest.approx(body["cap_usd"] - body["spent_usd"])
     fresh = call(stack, "/campaigns/c1/sessions/never-played/cost").json
-    assert fresh == {"cap_usd": 5.0, "spent_usd": 0.0, "reserved_usd": 0.0,
-                     "remaining_usd": 5.0}
+    assert fresh == {"cap_usd": 5.0, "spent_usd": 0.0, "reserved_usd": 0.0, "remaining_usd": 5.0}
 
 
 # ------------------------------------------------------------------- errors
@@ -214,14 +270,21 @@ def test_cost_is_the_ledger_of_the_session(stack, finished):
 
 def forged(**claims: Any) -> str:
     """A hand-made alg-none token shaped like the Auth emulator's own."""
+
     def b64(obj: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
 
     now = int(time.time())
     project = get_settings().GOOGLE_CLOUD_PROJECT
-    payload = {"iss": f"https://securetoken.google.com/{project}", "aud": project,
-               "iat": now, "exp": now + 3600, "auth_time": now,
-               "firebase": {"sign_in_provider": "custom", "identities": {}}, **claims}
+    payload = {
+        "iss": f"https://securetoken.google.com/{project}",
+        "aud": project,
+        "iat": now,
+        "exp": now + 3600,
+        "auth_time": now,
+        "firebase": {"sign_in_provider": "custom", "identities": {}},
+        **claims,
+    }
     return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(payload)}."
 
 
@@ -251,9 +314,13 @@ def test_401_without_a_valid_token(stack):
 
 def test_403_for_a_signed_in_non_member(stack, finished):
     aid = finished["asset_id"]
-    for path in (f"/campaigns/c1/media/{aid}", "/campaigns/c1/turns/1/media",
-                 "/campaigns/c1/gallery", "/campaigns/c1/sessions/s1/cost",
-                 "/campaigns/c1/events"):
+    for path in (
+        f"/campaigns/c1/media/{aid}",
+        "/campaigns/c1/turns/1/media",
+        "/campaigns/c1/gallery",
+        "/campaigns/c1/sessions/s1/cost",
+        "/campaigns/c1/events",
+    ):
         assert_error(call(stack, path, user="mallory"), 403)
 
 
@@ -270,16 +337,33 @@ def test_404_for_unknown_campaigns_assets_and_routes(stack):
 
 
 HOSTILE_IDS = [
-    "..%2F..%2Fetc", "..%2Fc1", "%2E%2E", "..", ".", "c1%2Fmedia", "caf%C3%A9", "%FF%FE",
-    "a%20b", "a%00b", "%3Cscript%3E", "a" * 129, "c1%3Bdrop", "%E2%80%AE", "c1.png",
+    "..%2F..%2Fetc",
+    "..%2Fc1",
+    "%2E%2E",
+    "..",
+    ".",
+    "c1%2Fmedia",
+    "caf%C3%A9",
+    "%FF%FE",
+    "a%20b",
+    "a%00b",
+    "%3Cscript%3E",
+    "a" * 129,
+    "c1%3Bdrop",
+    "%E2%80%AE",
+    "c1.png",
 ]
 
 
 @pytest.mark.parametrize("bad", HOSTILE_IDS)
 def test_400_for_ids_outside_the_charsets(stack, bad):
     enable()
-    for path in (f"/campaigns/{bad}/gallery", f"/campaigns/c1/media/{bad}",
-                 f"/campaigns/c1/sessions/{bad}/cost", f"/campaigns/{bad}/events"):
+    for path in (
+        f"/campaigns/{bad}/gallery",
+        f"/campaigns/c1/media/{bad}",
+        f"/campaigns/c1/sessions/{bad}/cost",
+        f"/campaigns/{bad}/events",
+    ):
         assert_error(call(stack, path), 400)
     # Before any token is looked at: the path alone is wrong.
     assert_error(call(stack, f"/campaigns/c1/media/{bad}", user=None), 400)
@@ -291,8 +375,10 @@ def test_400_for_bad_turn_numbers(stack, turn):
     assert_error(call(stack, f"/campaigns/c1/turns/{turn}/media"), 400)
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "limit=-1",
-                                   "limit=1.5", "cursor=..%2Fx", "cursor=%C3%A9"])
+@pytest.mark.parametrize(
+    "query",
+    ["limit=0", "limit=101", "limit=x", "limit=-1", "limit=1.5", "cursor=..%2Fx", "cursor=%C3%A9"],
+)
 def test_400_for_bad_gallery_parameters(stack, query):
     enable()
     assert_error(call(stack, f"/campaigns/c1/gallery?{query}"), 400)
@@ -304,17 +390,26 @@ def test_405_for_writes_and_cors_for_browsers(stack):
     assert_error(answer, 405)
     assert answer.headers["Allow"] == "GET, OPTIONS"
     assert_error(call(stack, "/campaigns/c1/gallery", method="DELETE"), 405)
-    pre = call(stack, "/campaigns/c1/gallery", user=None, method="OPTIONS", headers={
-        "Origin": "http://127.0.0.1:9", "Access-Control-Request-Method": "GET",
-        "Access-Control-Request-Headers": "authorization"})
+    pre = call(
+        stack,
+        "/campaigns/c1/gallery",
+        user=None,
+        method="OPTIONS",
+        headers={
+            "Origin": "http://127.0.0.1:9",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
     assert pre.status == 204
     assert "Authorization" in pre.headers["Access-Control-Allow-Headers"]
     assert "GET" in pre.headers["Access-Control-Allow-Methods"]
     assert pre.headers["Access-Control-Allow-Origin"] == "*"
     got = call(stack, "/campaigns/c1/gallery", headers={"Origin": "http://127.0.0.1:9"})
     assert got.status == 200 and got.headers["Access-Control-Allow-Origin"] == "*"
-    denied = call(stack, "/campaigns/c1/gallery", user="mallory",
-                  headers={"Origin": "http://127.0.0.1:9"})
+    denied = call(
+        stack, "/campaigns/c1/gallery", user="mallory", headers={"Origin": "http://127.0.0.1:9"}
+    )
     assert denied.headers["Access-Control-Allow-Origin"] == "*"  # the page can read the 403
 
 
@@ -355,8 +450,13 @@ def test_events_stream_each_status_change_of_a_new_request(stack):
     try:
         assert stream.resp.status == 200
         assert stream.resp.headers["Content-Type"].startswith("text/event-stream")
-        message = cutscene(2, kind="npc_portrait", cutscene_type=None, motion_prompt=None,
-                           subject="Captain Mireille")
+        message = cutscene(
+            2,
+            kind="npc_portrait",
+            cutscene_type=None,
+            motion_prompt=None,
+            subject="Captain Mireille",
+        )
         events = []
         for block in stream.blocks():
             if block == [": ready"]:
@@ -371,15 +471,26 @@ def test_events_stream_each_status_change_of_a_new_request(stack):
     assert [e["status"] for e in events] == ["queued", "rendering_image", "complete"]
     first = events[0]
     assert first["schema"] == "media.event.v1" and first["request_id"] == message["request_id"]
-    assert set(first) == {"schema", "campaign_id", "session_id", "asset_id", "request_id",
-                          "turn_number", "kind", "cutscene_type", "status", "status_reason"}
+    assert set(first) == {
+        "schema",
+        "campaign_id",
+        "session_id",
+        "asset_id",
+        "request_id",
+        "turn_number",
+        "kind",
+        "cutscene_type",
+        "status",
+        "status_reason",
+    }
 
 
 def test_events_stream_beats_ends_on_time_and_lets_go_when_the_client_leaves(stack):
     enable()
     log_path = stack.procs["media_api"].log
-    stack.restart_function("media_api", {"MEDIA_API_SSE_MAX_S": "1.5",
-                                         "MEDIA_API_SSE_HEARTBEAT_S": "0.3"})
+    stack.restart_function(
+        "media_api", {"MEDIA_API_SSE_MAX_S": "1.5", "MEDIA_API_SSE_HEARTBEAT_S": "0.3"}
+    )
     try:
         started = time.monotonic()
         stream = EventStream(stack, "/campaigns/c1/events")

@@ -15,8 +15,14 @@ from tests.integration.helpers import cutscene, enable, publish, wait_terminal
 
 
 def still(n: int) -> dict:
-    return cutscene(n, kind="npc_portrait", cutscene_type=None, motion_prompt=None,
-                    subject=f"Guard {n}", aspect_ratio="1:1")
+    return cutscene(
+        n,
+        kind="npc_portrait",
+        cutscene_type=None,
+        motion_prompt=None,
+        subject=f"Guard {n}",
+        aspect_ratio="1:1",
+    )
 
 
 def log_lines(path: str, since: int) -> list[dict]:
@@ -50,7 +56,8 @@ def test_stills_requested_during_a_media_emulator_outage_complete(stack):
         stack.start_part("media_emulator")
     docs = [wait_terminal("c1", m["request_id"], timeout=120) for m in messages]
     assert [d["status"] for d in docs] == ["complete"] * 5, [
-        (d["status"], d.get("status_reason"), d.get("error")) for d in docs]
+        (d["status"], d.get("status_reason"), d.get("error")) for d in docs
+    ]
     balance = ledger.read_balance("c1", "s1")
     assert (balance.spent_micros, balance.reserved_micros) == (5 * 67_000, 0)
     lines = log_lines(log_path, log_start)

@@ -13,8 +13,12 @@ def test_a_burst_of_stills_keeps_to_the_image_budget_without_429s(stack):
     env = {"MEDIA_IMAGE_CALLS_PER_MIN": "2", "MEDIA_VEO_PACING_WINDOW_S": "4"}
     stack.restart_function("render_still", env)
     try:
-        emulator(stack, "POST", "/_emulator/quota",
-                 {"method": "generateContent", "per_minute": 2, "window_s": 4})
+        emulator(
+            stack,
+            "POST",
+            "/_emulator/quota",
+            {"method": "generateContent", "per_minute": 2, "window_s": 4},
+        )
         enable(budget=20.0)
         messages = [cutscene(n) for n in range(1, 7)]
         for msg in messages:

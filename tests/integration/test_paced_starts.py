@@ -42,8 +42,14 @@ def release_budget() -> None:
 def test_starts_keep_to_the_budget_and_a_burst_does_not_hold_others_back(stack):
     # At most 5 starts in any 4 s window (counted over 4.8 s), round-robin
     # (the default order's turns are unit-tested: tests/unit/test_dispatch.py).
-    restart_paced(stack, {"MEDIA_VEO_STARTS_PER_MIN": "5", "MEDIA_VEO_PACING_WINDOW_S": "4",
-                          "MEDIA_VEO_FAIRNESS": "round_robin"})
+    restart_paced(
+        stack,
+        {
+            "MEDIA_VEO_STARTS_PER_MIN": "5",
+            "MEDIA_VEO_PACING_WINDOW_S": "4",
+            "MEDIA_VEO_FAIRNESS": "round_robin",
+        },
+    )
     try:
         enable("big", budget=20.0)
         enable("small", budget=20.0)
@@ -59,8 +65,10 @@ def test_starts_keep_to_the_budget_and_a_burst_does_not_hold_others_back(stack):
                 publish(msg)
             wait_waiting(batch)
         release_budget()
-        docs = {m["request_id"]: wait_terminal(m["campaign_id"], m["request_id"], timeout=180)
-                for m in big + small}
+        docs = {
+            m["request_id"]: wait_terminal(m["campaign_id"], m["request_id"], timeout=180)
+            for m in big + small
+        }
         assert {d["status"] for d in docs.values()} == {"complete"}, docs
         # Never more than the budget in a window, whatever the dispatcher.
         tokens = sorted(float(d["video_token_at"]) for d in docs.values())
@@ -93,8 +101,12 @@ def test_starts_nobody_dispatched_in_time_are_taken_later(stack, monkeypatch):
 
 def test_a_clip_whose_start_would_pass_the_deadline_degrades_to_busy(stack):
     # One start an hour, already taken.
-    env = {"MEDIA_VEO_STARTS_PER_MIN": "1", "MEDIA_VEO_PACING_WINDOW_S": "3600",
-           "MEDIA_DEADLINE_S": "60", "MEDIA_VIDEO_EXPECTED_S": "3"}
+    env = {
+        "MEDIA_VEO_STARTS_PER_MIN": "1",
+        "MEDIA_VEO_PACING_WINDOW_S": "3600",
+        "MEDIA_DEADLINE_S": "60",
+        "MEDIA_VIDEO_EXPECTED_S": "3",
+    }
     restart_paced(stack, env)
     try:
         hold_budget(1, 3600.0)  # the next start is free past the deadline

@@ -27,18 +27,45 @@ from tests.integration.helpers import (
 def test_cli_trigger_wait_makes_a_complete_cutscene(stack, tmp_path):
     env = {**os.environ, **stack.env}
     cli = [sys.executable, "-m", "cutscenes.cli"]
-    subprocess.run([*cli, "configure", "--campaign", "c1", "--enable", "--budget", "5",
-                    "--member", "alice"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*cli, "configure", "--campaign", "c1", "--enable", "--budget", "5", "--member", "alice"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     # A still that takes half a second, so --wait's progress report (polled
     # every 0.1 s) is sure to see rendering_image.
     emulator(stack, "POST", "/_emulator/latency", {"image_s": 0.5})
     started = time.monotonic()
     done = subprocess.run(
-        [*cli, "trigger", "--campaign", "c1", "--session", "s1", "--turn", "3",
-         "--kind", "cutscene", "--type", "action_climax", "--duration", "6",
-         "--image-prompt", "Rei's blade meets the demon's claw", "--motion-prompt",
-         "camera orbits the clash, sparks trail", "--wait", "--timeout", "90"],
-        env=env, capture_output=True, text=True, timeout=120)
+        [
+            *cli,
+            "trigger",
+            "--campaign",
+            "c1",
+            "--session",
+            "s1",
+            "--turn",
+            "3",
+            "--kind",
+            "cutscene",
+            "--type",
+            "action_climax",
+            "--duration",
+            "6",
+            "--image-prompt",
+            "Rei's blade meets the demon's claw",
+            "--motion-prompt",
+            "camera orbits the clash, sparks trail",
+            "--wait",
+            "--timeout",
+            "90",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stderr
     asset = json.loads(done.stdout)
@@ -70,10 +97,22 @@ def test_cli_trigger_wait_makes_a_complete_cutscene(stack, tmp_path):
 
 def test_stills_complete_without_a_clip(stack):
     enable()
-    portrait = cutscene(1, kind="npc_portrait", cutscene_type=None, motion_prompt=None,
-                        subject="Captain Mireille", aspect_ratio="1:1")
-    location = cutscene(2, kind="location_visual", cutscene_type=None, motion_prompt=None,
-                        subject="The Drowned Spire", aspect_ratio="9:16")
+    portrait = cutscene(
+        1,
+        kind="npc_portrait",
+        cutscene_type=None,
+        motion_prompt=None,
+        subject="Captain Mireille",
+        aspect_ratio="1:1",
+    )
+    location = cutscene(
+        2,
+        kind="location_visual",
+        cutscene_type=None,
+        motion_prompt=None,
+        subject="The Drowned Spire",
+        aspect_ratio="9:16",
+    )
     publish(portrait)
     publish(location)
     a = wait_terminal("c1", portrait["request_id"])
@@ -106,8 +145,7 @@ def test_invalid_message_with_readable_ids_leaves_a_rejected_asset(stack):
     assert (asset["status"], asset["status_reason"]) == ("rejected", "invalid")
     assert "cutscene_type" in asset["error"]
     publish_raw(b"\x00not json")  # unreadable: logged and dropped, never retried
-    good = cutscene(2, kind="location_visual", cutscene_type=None, motion_prompt=None,
-                    subject="x")
+    good = cutscene(2, kind="location_visual", cutscene_type=None, motion_prompt=None, subject="x")
     publish(good)
     wait_terminal("c1", good["request_id"])
     assert calls(stack)["generateContent"] == 1
@@ -143,8 +181,9 @@ def test_concurrent_duplicates_under_image_latency_make_one_still(stack):
     # A slow still widens the window in which duplicates overlap.
     enable()
     emulator(stack, "POST", "/_emulator/latency", {"image_s": 0.5})
-    msg = cutscene(1, kind="location_visual", cutscene_type=None, motion_prompt=None,
-                   subject="The Spire")
+    msg = cutscene(
+        1, kind="location_visual", cutscene_type=None, motion_prompt=None, subject="The Spire"
+    )
     for _ in range(8):
         publish(msg)
     doc = wait_terminal("c1", msg["request_id"])

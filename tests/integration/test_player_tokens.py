@@ -40,15 +40,17 @@ def test_the_cli_prints_a_token_alone_and_refuses_in_one_line(stack):
     configure_campaign("c1", enabled=True, budget_usd=5.0, members=["alice"])
     env = {**os.environ, **stack.env, "CUTSCENES_NO_LOCAL": "1"}
     cli = [sys.executable, "-m", "cutscenes.cli", "player-token", "--campaign", "c1"]
-    ok = subprocess.run([*cli, "--user", "alice"], env=env, capture_output=True, text=True,
-                        timeout=120)
+    ok = subprocess.run(
+        [*cli, "--user", "alice"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert ok.returncode == 0, ok.stderr
     token = ok.stdout.strip()
     assert "\n" not in token
     id_token = sign_in(stack.env["FIREBASE_AUTH_EMULATOR_HOST"], token)["idToken"]
     assert call(stack, "/campaigns/c1/gallery", token=id_token).status == 200
-    refused = subprocess.run([*cli, "--user", "mallory"], env=env, capture_output=True,
-                             text=True, timeout=120)
+    refused = subprocess.run(
+        [*cli, "--user", "mallory"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert refused.returncode != 0 and refused.stdout == ""
     assert len(refused.stderr.strip().splitlines()) == 1
     assert "not a member" in refused.stderr

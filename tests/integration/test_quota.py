@@ -41,20 +41,25 @@ def test_thirty_cutscenes_under_a_ten_per_minute_quota(stack):
     stack.restart_function("janitor", short)
     stack.restart_function("animate_still", {**short, "MEDIA_VIDEO_EXPECTED_S": str(EXPECTED_S)})
     try:
-        emulator(stack, "POST", "/_emulator/quota",
-                 {"method": "predictLongRunning", "per_minute": 10})
+        emulator(
+            stack, "POST", "/_emulator/quota", {"method": "predictLongRunning", "per_minute": 10}
+        )
         enable(budget=1.0)
         messages = [cutscene(n, session_id=f"s{n}") for n in range(30)]
         started = time.monotonic()
         for msg in messages:
             publish(msg)
-        docs = [wait_terminal("c1", m["request_id"],
-                              timeout=DEADLINE_S + 120 - (time.monotonic() - started))
-                for m in messages]
+        docs = [
+            wait_terminal(
+                "c1", m["request_id"], timeout=DEADLINE_S + 120 - (time.monotonic() - started)
+            )
+            for m in messages
+        ]
         took = time.monotonic() - started
         outcome = Counter((d["status"], d["status_reason"]) for d in docs)
-        assert set(outcome) <= {("complete", None), ("partial", "timeout"),
-                                ("partial", "busy")}, outcome
+        assert set(outcome) <= {("complete", None), ("partial", "timeout"), ("partial", "busy")}, (
+            outcome
+        )
         assert outcome[("complete", None)] >= 10, outcome
         for n, doc in enumerate(docs):
             balance = ledger.read_balance("c1", f"s{n}")
@@ -76,10 +81,12 @@ def test_thirty_cutscenes_under_a_ten_per_minute_quota(stack):
             time.sleep(1.0)
         assert served == outcome[("complete", None)] + len(late), (counted, outcome, late)
         assert all(x["unbilled_usd"] > 0 for x in late), late
-        print(f"\n30 cutscenes under 10/min: {dict(outcome)} in {took:.0f} s;"
-              f" {counted['rejected']['predictLongRunning']} answers 429 RESOURCE_EXHAUSTED"
-              f" of {counted['predictLongRunning']} predictLongRunning calls;"
-              f" {len(late)} clips landed after their deadline (unbilled)")
+        print(
+            f"\n30 cutscenes under 10/min: {dict(outcome)} in {took:.0f} s;"
+            f" {counted['rejected']['predictLongRunning']} answers 429 RESOURCE_EXHAUSTED"
+            f" of {counted['predictLongRunning']} predictLongRunning calls;"
+            f" {len(late)} clips landed after their deadline (unbilled)"
+        )
     finally:
         for name in ("render_still", "animate_still", "janitor"):
             stack.restart_function(name)
@@ -88,8 +95,9 @@ def test_thirty_cutscenes_under_a_ten_per_minute_quota(stack):
 def test_a_clip_that_cannot_finish_before_its_deadline_is_not_started(stack):
     """Google bills a clip whatever happens to its asset: a start with less
     runway than MEDIA_VIDEO_EXPECTED_S before the deadline is not made."""
-    stack.restart_function("animate_still", {"MEDIA_DEADLINE_S": "60",
-                                             "MEDIA_VIDEO_EXPECTED_S": "120"})
+    stack.restart_function(
+        "animate_still", {"MEDIA_DEADLINE_S": "60", "MEDIA_VIDEO_EXPECTED_S": "120"}
+    )
     try:
         enable(budget=1.0)
         before = calls(stack)["predictLongRunning"]

@@ -22,10 +22,18 @@ def test_a_reserved_session_id_is_rejected_not_left_queued(stack):
 
 def stuck(aid: str, session: str, minutes_ago: int) -> None:
     created = datetime.now(UTC) - timedelta(hours=1, minutes=minutes_ago)
-    assets.asset_ref("c1", aid).set({
-        "asset_id": aid, "campaign_id": "c1", "session_id": session,
-        "request_id": f"req-{aid}", "status": "rendering_image", "image": None,
-        "kind": "npc_portrait", "created_at": created})
+    assets.asset_ref("c1", aid).set(
+        {
+            "asset_id": aid,
+            "campaign_id": "c1",
+            "session_id": session,
+            "request_id": f"req-{aid}",
+            "status": "rendering_image",
+            "image": None,
+            "kind": "npc_portrait",
+            "created_at": created,
+        }
+    )
 
 
 def test_one_asset_the_sweep_cannot_close_does_not_stop_the_sweep(stack):
@@ -36,8 +44,7 @@ def test_one_asset_the_sweep_cannot_close_does_not_stop_the_sweep(stack):
     good = ["agood0000000000000000000000000001", "agood0000000000000000000000000002"]
     for n, aid in enumerate(good):
         stuck(aid, "s1", minutes_ago=n)
-        ledger.reserve_first_fit("c1", "s1", 5_000_000,
-                                 [{ledger.hold_key(aid, "image"): 67_000}])
+        ledger.reserve_first_fit("c1", "s1", 5_000_000, [{ledger.hold_key(aid, "image"): 67_000}])
     answer = http_json("POST", stack.env["JANITOR_URL"], {})
     assert answer == {"closed": 2}
     for aid in good:
@@ -47,15 +54,22 @@ def test_one_asset_the_sweep_cannot_close_does_not_stop_the_sweep(stack):
 
 
 def dead_letter(stack, body: dict) -> dict:
-    envelope = {"message": {"data": base64.b64encode(json.dumps(body).encode()).decode(),
-                            "messageId": "dl-reserved"},
-                "subscription": "projects/p/subscriptions/media-animate-dead-janitor"}
+    envelope = {
+        "message": {
+            "data": base64.b64encode(json.dumps(body).encode()).decode(),
+            "messageId": "dl-reserved",
+        },
+        "subscription": "projects/p/subscriptions/media-animate-dead-janitor",
+    }
     return http_json("POST", stack.env["JANITOR_URL"], envelope)
 
 
 def test_a_dead_letter_naming_a_reserved_campaign_is_acked(stack):
-    animate = {"schema": "media.animate.v1", "campaign_id": "__c__",
-               "asset_id": asset_id_for("req-reserved-1")}
+    animate = {
+        "schema": "media.animate.v1",
+        "campaign_id": "__c__",
+        "asset_id": asset_id_for("req-reserved-1"),
+    }
     assert dead_letter(stack, animate) == {"dead_letter": "unreadable"}
     request = cutscene(1, campaign_id="__c__")
     assert dead_letter(stack, request) == {"dead_letter": "unreadable"}

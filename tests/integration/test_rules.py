@@ -36,8 +36,10 @@ READABLE = {"media", "sessions"}  # ...and only by members, only get and list
 
 def base(stack) -> str:
     project = stack.env["GOOGLE_CLOUD_PROJECT"]
-    return (f"http://{stack.env['FIRESTORE_EMULATOR_HOST']}/v1/projects/{project}"
-            "/databases/(default)/documents")
+    return (
+        f"http://{stack.env['FIRESTORE_EMULATOR_HOST']}/v1/projects/{project}"
+        "/databases/(default)/documents"
+    )
 
 
 def rest(method: str, url: str, token: str | None, body: Any = None) -> int:
@@ -81,14 +83,18 @@ def seeded(local_stack):
     return root
 
 
-def list_media(root: str, parent: str, token: str | None,
-               hidden_filter: bool = True) -> int:
+def list_media(root: str, parent: str, token: str | None, hidden_filter: bool = True) -> int:
     """A member's listing of a campaign's media, as the player queries it."""
     campaign = parent.rpartition("/media")[0]
     query: dict[str, Any] = {"from": [{"collectionId": "media"}]}
     if hidden_filter:
-        query["where"] = {"fieldFilter": {"field": {"fieldPath": "hidden"}, "op": "EQUAL",
-                                          "value": {"booleanValue": False}}}
+        query["where"] = {
+            "fieldFilter": {
+                "field": {"fieldPath": "hidden"},
+                "op": "EQUAL",
+                "value": {"booleanValue": False},
+            }
+        }
     return rest("POST", f"{root}/{campaign}:runQuery", token, {"structuredQuery": query})
 
 
@@ -103,8 +109,9 @@ def attempt(root: str, op: str, path: str, token: str | None) -> int:
     if op == "create":
         return rest("POST", f"{root}/{parent}?documentId=new-{doc_id}", token, fields(x="new"))
     if op == "update":
-        return rest("PATCH", f"{root}/{path}?currentDocument.exists=true", token,
-                    fields(x="changed"))
+        return rest(
+            "PATCH", f"{root}/{path}?currentDocument.exists=true", token, fields(x="changed")
+        )
     return rest("DELETE", f"{root}/{path}", token)
 
 
@@ -142,10 +149,13 @@ def test_a_collection_group_query_across_campaigns_is_denied(local_stack, seeded
 
 def test_an_anonymous_firebase_user_is_nobody(local_stack, seeded):
     # A real sign-in with no account behind it (signUp without an email).
-    url = (f"http://{local_stack.env['FIREBASE_AUTH_EMULATOR_HOST']}/identitytoolkit."
-           "googleapis.com/v1/accounts:signUp?key=local-stack")
-    req = urllib.request.Request(url, data=b"{}", method="POST",
-                                 headers={"Content-Type": "application/json"})
+    url = (
+        f"http://{local_stack.env['FIREBASE_AUTH_EMULATOR_HOST']}/identitytoolkit."
+        "googleapis.com/v1/accounts:signUp?key=local-stack"
+    )
+    req = urllib.request.Request(
+        url, data=b"{}", method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=30) as resp:
         anonymous = json.loads(resp.read())["idToken"]
     assert rest("GET", f"{seeded}/campaigns/c1/media/a1", anonymous) == 403
@@ -153,10 +163,14 @@ def test_an_anonymous_firebase_user_is_nobody(local_stack, seeded):
 
 def test_a_hidden_asset_is_unreadable_even_to_members(local_stack, seeded):
     alice = id_token(local_stack, "alice")
-    assert rest("PATCH", f"{seeded}/campaigns/c1/media/h1", "owner",
-                fields(x="seed", hidden=True)) == 200
-    assert rest("PATCH", f"{seeded}/campaigns/c1/media/v1", "owner",
-                fields(x="seed", hidden=False)) == 200
+    assert (
+        rest("PATCH", f"{seeded}/campaigns/c1/media/h1", "owner", fields(x="seed", hidden=True))
+        == 200
+    )
+    assert (
+        rest("PATCH", f"{seeded}/campaigns/c1/media/v1", "owner", fields(x="seed", hidden=False))
+        == 200
+    )
     assert rest("GET", f"{seeded}/campaigns/c1/media/h1", alice) == 403
     assert rest("GET", f"{seeded}/campaigns/c1/media/v1", alice) == 200
     # A listing that could include hidden assets is denied; one that asks for

@@ -30,24 +30,35 @@ def seed_charges(campaign: str, session: str, charges: dict[str, tuple[int, date
     """Settled charges in a session's ledger, and their assets' creation days."""
     camp = firestore_client().collection("campaigns").document(campaign)
     camp.collection("sessions").document(session).set(
-        {"cap_micros": 10_000_000, "holds": {"held:image": 5},
-         "charges": {f"{a}:image": m for a, (m, _) in charges.items()}})
+        {
+            "cap_micros": 10_000_000,
+            "holds": {"held:image": 5},
+            "charges": {f"{a}:image": m for a, (m, _) in charges.items()},
+        }
+    )
     for asset, (_, created) in charges.items():
         camp.collection("media").document(asset).set(
-            {"asset_id": asset, "session_id": session, "created_at": created})
+            {"asset_id": asset, "session_id": session, "created_at": created}
+        )
 
 
 @pytest.fixture
 def books(stack):
-    configure_campaign("c1", enabled=True, budget_usd=5, members=["alice", "bob"],
-                       owners=["gm"])
-    still = cutscene(1, kind="npc_portrait", cutscene_type=None, motion_prompt=None,
-                     subject="Captain Mireille")
+    configure_campaign("c1", enabled=True, budget_usd=5, members=["alice", "bob"], owners=["gm"])
+    still = cutscene(
+        1, kind="npc_portrait", cutscene_type=None, motion_prompt=None, subject="Captain Mireille"
+    )
     publish(still)
     asset = wait_terminal("c1", still["request_id"])
     assert asset["status"] == "complete" and asset["session_id"] == "s1"
-    seed_charges("c1", "s2", {"ax1": (123_457, datetime(2026, 3, 1, 23, 59, tzinfo=UTC)),
-                              "ax2": (1, datetime(2026, 3, 2, 0, 0, tzinfo=UTC))})
+    seed_charges(
+        "c1",
+        "s2",
+        {
+            "ax1": (123_457, datetime(2026, 3, 1, 23, 59, tzinfo=UTC)),
+            "ax2": (1, datetime(2026, 3, 2, 0, 0, tzinfo=UTC)),
+        },
+    )
     seed_charges("c1", "s3", {"ax3": (100_000, datetime(2026, 3, 1, 8, tzinfo=UTC))})
     return stack, asset
 
@@ -59,10 +70,13 @@ def test_owner_reads_spend_by_session(books):
     answer = call(stack, "/campaigns/c1/spend", user="gm")
     assert answer.status == 200, answer.raw
     assert answer.json == {
-        "rows": [{"key": "s1", "spent_usd": real / 1e6, "assets": 1},
-                 {"key": "s2", "spent_usd": 0.123458, "assets": 2},
-                 {"key": "s3", "spent_usd": 0.1, "assets": 1}],
-        "total_usd": (real + 223_458) / 1e6}
+        "rows": [
+            {"key": "s1", "spent_usd": real / 1e6, "assets": 1},
+            {"key": "s2", "spent_usd": 0.123458, "assets": 2},
+            {"key": "s3", "spent_usd": 0.1, "assets": 1},
+        ],
+        "total_usd": (real + 223_458) / 1e6,
+    }
     assert call(stack, "/campaigns/c1/spend?by=session", user="gm").json == answer.json
 
 
@@ -75,7 +89,8 @@ def test_owner_reads_spend_by_day(books):
     assert answer.json["rows"] == [
         {"key": "2026-03-01", "spent_usd": 0.223457, "assets": 2},
         {"key": "2026-03-02", "spent_usd": 0.000001, "assets": 1},
-        {"key": today, "spent_usd": real / 1e6, "assets": 1}]
+        {"key": today, "spent_usd": real / 1e6, "assets": 1},
+    ]
     assert answer.json["total_usd"] == (real + 223_458) / 1e6
 
 
@@ -86,7 +101,8 @@ def test_only_owners_read_the_report(books):
     assert_error(call(stack, "/campaigns/c1/spend", user=None), 401)
     # An owner who is no longer a member has no rights left.
     firestore_client().collection("campaigns").document("c1").update(
-        {"members": ["alice", "bob"], "owners": ["gm", "carol"]})
+        {"members": ["alice", "bob"], "owners": ["gm", "carol"]}
+    )
     assert_error(call(stack, "/campaigns/c1/spend", user="carol"), 403)
 
 
@@ -100,8 +116,13 @@ def test_bad_ids_and_unknown_campaign(books):
 
 def cli(stack, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, **stack.env, "CUTSCENES_NO_LOCAL": "1"}
-    return subprocess.run([sys.executable, "-m", "cutscenes.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "cutscenes.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_cli_spend_json_and_csv(books):
@@ -141,9 +162,14 @@ def test_concurrent_configures_lose_no_member(stack):
 
     configure_campaign("c8", enabled=True)
     with ThreadPoolExecutor(10) as pool:
-        list(pool.map(lambda i: configure_campaign("c8", members=[f"m{i}"],
-                                                   owners=[f"o{i}"] if i % 2 else None),
-                      range(10)))
+        list(
+            pool.map(
+                lambda i: configure_campaign(
+                    "c8", members=[f"m{i}"], owners=[f"o{i}"] if i % 2 else None
+                ),
+                range(10),
+            )
+        )
     doc = firestore_client().collection("campaigns").document("c8").get().to_dict()
     assert set(doc["members"]) == {f"m{i}" for i in range(10)} | {f"o{i}" for i in (1, 3, 5, 7, 9)}
     assert set(doc["owners"]) == {f"o{i}" for i in (1, 3, 5, 7, 9)}

@@ -35,13 +35,20 @@ STILL, CLIP = 67_000, 600_000
 
 
 def owners(budget: float = 5.0, **settings: Any) -> None:
-    configure_campaign("c1", enabled=True, budget_usd=budget, members=["alice"],
-                       owners=["gm"], **settings)
+    configure_campaign(
+        "c1", enabled=True, budget_usd=budget, members=["alice"], owners=["gm"], **settings
+    )
 
 
 def portrait(n: int = 1, **over: Any) -> dict[str, Any]:
-    return cutscene(n, kind="npc_portrait", cutscene_type=None, motion_prompt=None,
-                    subject="Captain Mireille", **over)
+    return cutscene(
+        n,
+        kind="npc_portrait",
+        cutscene_type=None,
+        motion_prompt=None,
+        subject="Captain Mireille",
+        **over,
+    )
 
 
 def made(message: dict[str, Any]) -> dict[str, Any]:
@@ -49,8 +56,9 @@ def made(message: dict[str, Any]) -> dict[str, Any]:
     return wait_terminal("c1", message["request_id"])
 
 
-def post(stack, path: str, body: Any = None, user: str | None = "gm",
-         raw: bytes | None = None) -> Answer:
+def post(
+    stack, path: str, body: Any = None, user: str | None = "gm", raw: bytes | None = None
+) -> Answer:
     data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
     return call(stack, path, user=user, method="POST", body=data)
 
@@ -80,8 +88,11 @@ def charges() -> dict[str, int]:
 def test_owner_regenerates_a_new_take_of_the_same_moment(stack):
     owners()
     old = made(portrait(7, style={"art_style": "ink wash"}))
-    answer = post(stack, f"/campaigns/c1/media/{old['asset_id']}/regenerate",
-                  {"image_prompt": "the captain, older and greyer"})
+    answer = post(
+        stack,
+        f"/campaigns/c1/media/{old['asset_id']}/regenerate",
+        {"image_prompt": "the captain, older and greyer"},
+    )
     assert answer.status == 202, answer.raw
     new_id, request_id = answer.json["asset_id"], answer.json["request_id"]
     assert new_id == asset_id_for(request_id) and new_id != old["asset_id"]
@@ -104,8 +115,10 @@ def test_regenerate_without_a_body_keeps_the_prompts(stack):
     answer = post(stack, f"/campaigns/c1/media/{old['asset_id']}/regenerate")
     assert answer.status == 202, answer.raw
     new = wait_terminal("c1", answer.json["request_id"])
-    assert (new["image_prompt"], new["motion_prompt"]) == (old["image_prompt"],
-                                                           old["motion_prompt"])
+    assert (new["image_prompt"], new["motion_prompt"]) == (
+        old["image_prompt"],
+        old["motion_prompt"],
+    )
     assert (new["cutscene_type"], new["regenerated_from"]) == ("action_climax", old["asset_id"])
 
 
@@ -120,11 +133,20 @@ def test_regenerate_is_refused_by_the_budget_like_any_request(stack):
     assert balance() == (STILL, 0) and calls(stack)["generateContent"] == 1
 
 
-@pytest.mark.parametrize("raw", [
-    b"not json", b"[]", b'"x"', b'{"image_prompt": ""}', b'{"image_prompt": "  "}',
-    b'{"image_prompt": 5}', b'{"motion_prompt": "' + b"m" * 2001 + b'"}',
-    b'{"image_prompt": "' + b"p" * 4001 + b'"}', b'{"imagePrompt": "typo"}',
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"not json",
+        b"[]",
+        b'"x"',
+        b'{"image_prompt": ""}',
+        b'{"image_prompt": "  "}',
+        b'{"image_prompt": 5}',
+        b'{"motion_prompt": "' + b"m" * 2001 + b'"}',
+        b'{"image_prompt": "' + b"p" * 4001 + b'"}',
+        b'{"imagePrompt": "typo"}',
+    ],
+)
 def test_regenerate_bad_bodies_are_400(stack, raw):
     owners()
     old = made(portrait())
@@ -134,8 +156,14 @@ def test_regenerate_bad_bodies_are_400(stack, raw):
 def test_a_motion_prompt_for_a_still_is_400(stack):
     owners()
     old = made(portrait())
-    assert_error(post(stack, f"/campaigns/c1/media/{old['asset_id']}/regenerate",
-                      {"motion_prompt": "a slow pan"}), 400)
+    assert_error(
+        post(
+            stack,
+            f"/campaigns/c1/media/{old['asset_id']}/regenerate",
+            {"motion_prompt": "a slow pan"},
+        ),
+        400,
+    )
 
 
 # --------------------------------------------------------------- who may act
@@ -143,8 +171,9 @@ def test_a_motion_prompt_for_a_still_is_400(stack):
 ACTIONS = [("POST", "regenerate"), ("POST", "animate"), ("DELETE", "")]
 
 
-def act(stack, method: str, action: str, asset: str, user: str | None = "gm",
-        campaign: str = "c1") -> Answer:
+def act(
+    stack, method: str, action: str, asset: str, user: str | None = "gm", campaign: str = "c1"
+) -> Answer:
     path = f"/campaigns/{campaign}/media/{asset}" + (f"/{action}" if action else "")
     return call(stack, path, user=user, method=method, body=b"" if method == "POST" else None)
 
@@ -180,8 +209,12 @@ def test_wrong_methods_are_405(stack):
 
 
 def partial_cutscene(stack) -> dict[str, Any]:
-    emulator(stack, "POST", "/_emulator/faults",
-             {"method": "predictLongRunning", "kind": "op_error", "count": 1})
+    emulator(
+        stack,
+        "POST",
+        "/_emulator/faults",
+        {"method": "predictLongRunning", "kind": "op_error", "count": 1},
+    )
     doc = made(cutscene(1))
     assert (doc["status"], doc["status_reason"]) == ("partial", "video_failed")
     assert balance() == (STILL, 0)
@@ -197,8 +230,9 @@ def test_reanimate_retries_the_clip_once_and_charges_it_once(stack):
     codes = sorted(a.status for a in answers)
     assert codes == [202, 409, 409, 409], [a.raw for a in answers]
     publish_animate("c1", aid)  # a duplicate delivery of the retry
-    doc = wait_until(lambda: (d := load("c1", aid)) and d["status"] != "animating" and d,
-                     what="the retried clip")
+    doc = wait_until(
+        lambda: (d := load("c1", aid)) and d["status"] != "animating" and d, what="the retried clip"
+    )
     assert (doc["status"], doc["video_attempt"]) == ("complete", 2)
     assert doc["video"]["uri"].endswith(f"{aid}.mp4") and doc["cost_usd"] == 0.667
     time.sleep(1.0)  # let the duplicate finish its (no-op) work
@@ -214,8 +248,10 @@ def test_reanimate_refused_by_the_budget_ends_partial_budget(stack):
     assert (doc["status"], doc["status_reason"]) == ("partial", "budget")
     answer = act(stack, "POST", "animate", doc["asset_id"])
     assert answer.status == 202 and answer.json == {"asset_id": doc["asset_id"]}
-    after = wait_until(lambda: (d := load("c1", doc["asset_id"])) and d["status"] == "partial"
-                       and d, what="the refused retry")
+    after = wait_until(
+        lambda: (d := load("c1", doc["asset_id"])) and d["status"] == "partial" and d,
+        what="the refused retry",
+    )
     assert (after["status_reason"], after["video_attempt"]) == ("budget", 2)
     assert balance() == (STILL, 0) and calls(stack)["predictLongRunning"] == 0
 
@@ -233,8 +269,9 @@ def gone_everywhere(stack, aid: str) -> None:
     assert_error(call(stack, f"/campaigns/c1/media/{aid}", user="alice"), 404)
     assert_error(call(stack, f"/campaigns/c1/media/{aid}/image", user="alice"), 404)
     assert_error(call(stack, f"/campaigns/c1/media/{aid}/video.mp4", user="alice"), 404)
-    assert aid not in [a["asset_id"] for a in
-                       call(stack, "/campaigns/c1/gallery", user="alice").json["assets"]]
+    assert aid not in [
+        a["asset_id"] for a in call(stack, "/campaigns/c1/gallery", user="alice").json["assets"]
+    ]
     turn = load("c1", aid)["turn_number"]
     rows = call(stack, f"/campaigns/c1/turns/{turn}/media?progressive=1", user="alice").json
     assert aid not in [r["id"] for r in rows["assets"]]
@@ -261,8 +298,10 @@ def test_hide_during_a_slow_still_stops_before_anything_more_is_paid(stack):
     msg = cutscene(1)
     aid = asset_id_for(msg["request_id"])
     publish(msg)
-    wait_until(lambda: (load("c1", aid) or {}).get("status") == "rendering_image",
-               what="the still under way")
+    wait_until(
+        lambda: (load("c1", aid) or {}).get("status") == "rendering_image",
+        what="the still under way",
+    )
     assert act(stack, "DELETE", "", aid).status == 204
     doc = wait_terminal("c1", msg["request_id"])
     assert (doc["status"], doc["status_reason"]) == ("partial", "hidden")  # the still was made
@@ -331,25 +370,37 @@ def test_cli_animate_regenerate_and_hide(stack):
     assert balance() == (STILL + CLIP, 0)
 
     still = made(portrait())["asset_id"]
-    done = cli(stack, "regenerate", "--campaign", "c1", "--asset", still,
-               "--image-prompt", "the captain at dusk", "--wait")
+    done = cli(
+        stack,
+        "regenerate",
+        "--campaign",
+        "c1",
+        "--asset",
+        still,
+        "--image-prompt",
+        "the captain at dusk",
+        "--wait",
+    )
     assert done.returncode == 0, done.stderr
     new = json.loads(done.stdout)
     assert (new["regenerated_from"], new["image_prompt"]) == (still, "the captain at dusk")
     done = cli(stack, "regenerate", "--campaign", "c1", "--asset", still)
     assert done.returncode == 0 and set(json.loads(done.stdout)) == {"asset_id", "request_id"}
     wait_terminal("c1", json.loads(done.stdout)["request_id"])
-    one_line(cli(stack, "regenerate", "--campaign", "c1", "--asset", still,
-                 "--motion-prompt", "pan"), 2, "cutscenes only")
+    one_line(
+        cli(stack, "regenerate", "--campaign", "c1", "--asset", still, "--motion-prompt", "pan"),
+        2,
+        "cutscenes only",
+    )
 
     done = cli(stack, "hide", "--campaign", "c1", "--asset", still)
-    assert done.returncode == 0 and json.loads(done.stdout) == {"asset_id": still,
-                                                                "hidden": True}
+    assert done.returncode == 0 and json.loads(done.stdout) == {"asset_id": still, "hidden": True}
     assert [n for n in bucket_names("media/") if still in n] == []
     for command in ("regenerate", "animate"):
         one_line(cli(stack, command, "--campaign", "c1", "--asset", still), 1, "no such asset")
-    one_line(cli(stack, "hide", "--campaign", "c1", "--asset", "anunknownasset"), 1,
-             "no such asset")
+    one_line(
+        cli(stack, "hide", "--campaign", "c1", "--asset", "anunknownasset"), 1, "no such asset"
+    )
     one_line(cli(stack, "hide", "--campaign", "nope", "--asset", still), 1, "'nope'")
 
 
@@ -367,8 +418,9 @@ def test_gallery_pages_skip_hidden_assets_and_stay_full(stack):
         media.document(hidden).update({"hidden": True})
     seen, cursor, pages = [], None, 0
     while True:
-        body = call(stack, "/campaigns/c1/gallery?limit=2" + (f"&cursor={cursor}"
-                                                                if cursor else "")).json
+        body = call(
+            stack, "/campaigns/c1/gallery?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        ).json
         pages += 1
         assert len(body["assets"]) == 2 or not body["next_cursor"]
         seen += [a["asset_id"] for a in body["assets"]]
@@ -411,7 +463,8 @@ def test_a_retry_of_an_old_asset_gets_a_deadline_of_its_own(stack):
     emulator(stack, "POST", "/_emulator/latency", {"video_s": 3.0})
     assert act(stack, "POST", "animate", aid).status == 202
     assert sweep() == 0  # the janitor leaves the retry alone
-    doc = wait_until(lambda: (d := load("c1", aid)) and d["status"] != "animating" and d,
-                     what="the retried clip")
+    doc = wait_until(
+        lambda: (d := load("c1", aid)) and d["status"] != "animating" and d, what="the retried clip"
+    )
     assert (doc["status"], doc["status_reason"]) == ("complete", None)
     assert balance() == (STILL + CLIP, 0)

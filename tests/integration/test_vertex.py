@@ -61,8 +61,9 @@ def test_every_quality_completes_a_cutscene_and_each_still(stack, quality):
 
 
 def test_a_wrong_image_location_fails_with_a_clear_reason_and_log(stack):
-    stack.restart_function("render_still",
-                           {"MEDIA_MODEL_LOCATIONS": "gemini-3.1-flash-image=us-central1"})
+    stack.restart_function(
+        "render_still", {"MEDIA_MODEL_LOCATIONS": "gemini-3.1-flash-image=us-central1"}
+    )
     try:
         enable()
         msg = still(1, "location_visual")
@@ -71,8 +72,9 @@ def test_a_wrong_image_location_fails_with_a_clear_reason_and_log(stack):
         assert (doc["status"], doc["status_reason"]) == ("failed", "model_unavailable"), doc
         assert "gemini-3.1-flash-image is not served in location 'us-central1'" in doc["error"]
         assert "MEDIA_MODEL_LOCATIONS" in doc["error"]
-        events = [e for e in log_events(stack, "render_still")
-                  if e.get("event") == "model_unavailable"]
+        events = [
+            e for e in log_events(stack, "render_still") if e.get("event") == "model_unavailable"
+        ]
         assert events and events[-1]["severity"] == "ERROR", events
         assert events[-1]["location"] == "us-central1"
         balance = ledger.read_balance("c1", "s1")
@@ -82,8 +84,9 @@ def test_a_wrong_image_location_fails_with_a_clear_reason_and_log(stack):
 
 
 def test_a_wrong_video_location_ends_partial_with_the_reason(stack):
-    stack.restart_function("animate_still",
-                           {"MEDIA_MODEL_LOCATIONS": "veo-3.1-fast-generate-001=global"})
+    stack.restart_function(
+        "animate_still", {"MEDIA_MODEL_LOCATIONS": "veo-3.1-fast-generate-001=global"}
+    )
     try:
         enable()
         msg = cutscene(1)
@@ -91,8 +94,9 @@ def test_a_wrong_video_location_ends_partial_with_the_reason(stack):
         doc = wait_terminal("c1", msg["request_id"], timeout=60)
         assert (doc["status"], doc["status_reason"]) == ("partial", "video_failed"), doc
         assert "veo-3.1-fast-generate-001 is not served in location 'global'" in doc["error"]
-        assert any(e.get("event") == "model_unavailable"
-                   for e in log_events(stack, "animate_still"))
+        assert any(
+            e.get("event") == "model_unavailable" for e in log_events(stack, "animate_still")
+        )
         assert ledger.read_balance("c1", "s1").spent_micros == 67_000  # the still only
     finally:
         stack.restart_function("animate_still")
@@ -100,8 +104,12 @@ def test_a_wrong_video_location_ends_partial_with_the_reason(stack):
 
 def test_a_start_lost_to_a_5xx_is_adopted_not_restarted(stack):
     enable()
-    emulator(stack, "POST", "/_emulator/faults", {
-        "method": "predictLongRunning", "kind": "http", "status": 503, "created": True})
+    emulator(
+        stack,
+        "POST",
+        "/_emulator/faults",
+        {"method": "predictLongRunning", "kind": "http", "status": 503, "created": True},
+    )
     msg = cutscene(1)
     publish(msg)
     doc = wait_terminal("c1", msg["request_id"], timeout=90)
@@ -115,9 +123,18 @@ def test_a_start_that_timed_out_is_adopted_not_restarted(stack):
     stack.restart_function("animate_still", {"MEDIA_VEO_START_TIMEOUT_S": "1"})
     try:
         enable()
-        emulator(stack, "POST", "/_emulator/faults", {
-            "method": "predictLongRunning", "kind": "http", "status": 504, "created": True,
-            "delay_s": 4})
+        emulator(
+            stack,
+            "POST",
+            "/_emulator/faults",
+            {
+                "method": "predictLongRunning",
+                "kind": "http",
+                "status": 504,
+                "created": True,
+                "delay_s": 4,
+            },
+        )
         msg = cutscene(1)
         publish(msg)
         doc = wait_terminal("c1", msg["request_id"], timeout=90)
@@ -133,8 +150,12 @@ def test_an_uncertain_start_with_no_clip_gives_up_without_a_second_start(stack):
     try:
         enable()
         # A 500 that in fact created nothing: we cannot know, so we only watch.
-        emulator(stack, "POST", "/_emulator/faults", {
-            "method": "predictLongRunning", "kind": "http", "status": 500})
+        emulator(
+            stack,
+            "POST",
+            "/_emulator/faults",
+            {"method": "predictLongRunning", "kind": "http", "status": 500},
+        )
         msg = cutscene(1)
         publish(msg)
         doc = wait_terminal("c1", msg["request_id"], timeout=90)
@@ -149,8 +170,12 @@ def test_an_uncertain_start_with_no_clip_gives_up_without_a_second_start(stack):
 
 def test_a_quota_refusal_is_retried_because_it_created_nothing(stack):
     enable()
-    emulator(stack, "POST", "/_emulator/faults", {
-        "method": "predictLongRunning", "kind": "http", "status": 429, "count": 2})
+    emulator(
+        stack,
+        "POST",
+        "/_emulator/faults",
+        {"method": "predictLongRunning", "kind": "http", "status": 429, "count": 2},
+    )
     msg = cutscene(1)
     publish(msg)
     doc = wait_terminal("c1", msg["request_id"], timeout=90)

@@ -64,8 +64,9 @@ class _Ref:
                 raise gexc.Conflict(f"{self.path} exists")
             return self.db.commit(self.path, {}, fields)
 
-    def update(self, fields: dict[str, Any], option: _Precondition | None = None,
-               **_: Any) -> _Written:
+    def update(
+        self, fields: dict[str, Any], option: _Precondition | None = None, **_: Any
+    ) -> _Written:
         with self.db.lock:
             if self.path not in self.db.docs:
                 raise gexc.NotFound(self.path)
@@ -84,17 +85,27 @@ class _Collection:
 
     def stream(self) -> list[_Snap]:
         depth = self.path.count("/") + 1
-        return [_Ref(self.db, p).get() for p in sorted(self.db.docs)
-                if p.startswith(self.path + "/") and p.count("/") == depth]
+        return [
+            _Ref(self.db, p).get()
+            for p in sorted(self.db.docs)
+            if p.startswith(self.path + "/") and p.count("/") == depth
+        ]
 
 
-_OPS = {"==": lambda a, b: a == b, "<": lambda a, b: a < b, ">": lambda a, b: a > b,
-        "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b, "in": lambda a, b: a in b}
+_OPS = {
+    "==": lambda a, b: a == b,
+    "<": lambda a, b: a < b,
+    ">": lambda a, b: a > b,
+    "<=": lambda a, b: a <= b,
+    ">=": lambda a, b: a >= b,
+    "in": lambda a, b: a in b,
+}
 
 
 class _Query:
-    def __init__(self, db: FakeFirestore, group: str, filters: tuple = (),
-                 limit_n: int | None = None) -> None:
+    def __init__(
+        self, db: FakeFirestore, group: str, filters: tuple = (), limit_n: int | None = None
+    ) -> None:
         self.db, self.group, self.filters, self.limit_n = db, group, filters, limit_n
 
     def where(self, *, filter: Any) -> _Query:  # noqa: A002 - the SDK's keyword
@@ -116,11 +127,14 @@ class _Query:
 
     def stream(self) -> list[_Snap]:
         with self.db.lock:
-            found = [(p, d) for p, (d, _) in self.db.docs.items()
-                     if p.split("/")[-2] == self.group and self._matches(d)]
+            found = [
+                (p, d)
+                for p, (d, _) in self.db.docs.items()
+                if p.split("/")[-2] == self.group and self._matches(d)
+            ]
         ranges = [f.field_path for f in self.filters if f.op_string not in ("==", "in")]
         found.sort(key=lambda pd: ((pd[1][ranges[0]],) if ranges else ()) + (pd[0],))
-        return [_Ref(self.db, p).get() for p, _ in found[:self.limit_n]]
+        return [_Ref(self.db, p).get() for p, _ in found[: self.limit_n]]
 
 
 class FakeFirestore:
@@ -163,8 +177,9 @@ class FakeFirestore:
         holds, charges = ledger.held_maps(doc)
         spent, reserved = sum(charges.values()), sum(holds.values())
         if spent + reserved > int(doc["cap_micros"]):
-            self.violations.append(f"{path}: spent {spent} + reserved {reserved} "
-                                   f"> cap {doc['cap_micros']}")
+            self.violations.append(
+                f"{path}: spent {spent} + reserved {reserved} > cap {doc['cap_micros']}"
+            )
         if holds.keys() & charges.keys():
             self.violations.append(f"{path}: a key both held and charged")
         if (spent, reserved) != (doc["spent_micros"], doc["reserved_micros"]):

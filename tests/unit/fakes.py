@@ -65,8 +65,18 @@ class Blob:
 
 
 class FakeStorage:
-    FUNCTIONS = ("upload", "stat", "upload_once", "download", "move_into_place", "any_under",
-                 "delete_quietly", "delete_stale", "delete_all", "first_mp4_under")
+    FUNCTIONS = (
+        "upload",
+        "stat",
+        "upload_once",
+        "download",
+        "move_into_place",
+        "any_under",
+        "delete_quietly",
+        "delete_stale",
+        "delete_all",
+        "first_mp4_under",
+    )
 
     def __init__(self) -> None:
         self.objects: dict[str, Blob] = {}
@@ -82,8 +92,9 @@ class FakeStorage:
     def stat(self, name: str) -> Blob | None:
         return self.objects.get(name)
 
-    def upload_once(self, name: str, data: bytes, content_type: str,
-                    metadata: dict[str, str]) -> None:
+    def upload_once(
+        self, name: str, data: bytes, content_type: str, metadata: dict[str, str]
+    ) -> None:
         self.objects.setdefault(name, Blob(name, data, content_type, dict(metadata)))
 
     def download(self, name: str) -> bytes:
@@ -105,8 +116,11 @@ class FakeStorage:
 
     def delete_stale(self, prefix: str, older_than_s: float, limit: int = 1000) -> int:
         now = datetime.now(UTC)
-        stale = [n for n, b in self.objects.items() if n.startswith(prefix)
-                 and (now - b.time_created).total_seconds() > older_than_s][:limit]
+        stale = [
+            n
+            for n, b in self.objects.items()
+            if n.startswith(prefix) and (now - b.time_created).total_seconds() > older_than_s
+        ][:limit]
         for name in stale:
             del self.objects[name]
         return len(stale)
@@ -132,8 +146,9 @@ class FakeImageModel:
     def __init__(self, world: World, failures: list[Exception | None] | None = None) -> None:
         self.world, self.failures, self.calls = world, list(failures or []), 0
 
-    def generate(self, model: str, prompt: str, aspect_ratio: str, image_size: str,
-                 references: list[str]) -> Still:
+    def generate(
+        self, model: str, prompt: str, aspect_ratio: str, image_size: str, references: list[str]
+    ) -> Still:
         self.world.check_image_call(prompt)
         self.calls += 1
         failure = self.failures.pop(0) if self.failures else None
@@ -157,8 +172,17 @@ class FakeVideoModel:
         self.operations: dict[str, ClipResult] = {}
         self.outputs: dict[str, str] = {}  # operation -> where its MP4 lands
 
-    def start(self, model: str, image_png: bytes, prompt: str, duration_seconds: int,
-              aspect_ratio: str, resolution: str, audio: bool, output_gcs_uri: str) -> str:
+    def start(
+        self,
+        model: str,
+        image_png: bytes,
+        prompt: str,
+        duration_seconds: int,
+        aspect_ratio: str,
+        resolution: str,
+        audio: bool,
+        output_gcs_uri: str,
+    ) -> str:
         assert image_png == PNG, "the clip starts from the stored still"
         self.world.check_video_call(output_gcs_uri)
         outcome = self.outcomes.pop(0) if self.outcomes else "ok"
@@ -246,16 +270,19 @@ class World:
 
         monkeypatch.setattr(publish, "publish_animate", publish_animate)
         monkeypatch.setattr(render, "publish_animate", publish_animate)
-        monkeypatch.setattr(events, "publish_status",
-                            lambda asset: self.events.append(events.event_for(asset)))
+        monkeypatch.setattr(
+            events, "publish_status", lambda asset: self.events.append(events.event_for(asset))
+        )
         return self
 
     # setup
 
     def campaign(self, campaign_id: str = "c1", **media: Any) -> None:
         settings = {"enabled": True, "budget_per_session_usd": 5.0, **media}
-        self.db.write(f"campaigns/{campaign_id}",
-                      {"media_settings": settings, "members": ["alice"], "owners": ["gm"]})
+        self.db.write(
+            f"campaigns/{campaign_id}",
+            {"media_settings": settings, "members": ["alice"], "owners": ["gm"]},
+        )
 
     # reading
 
@@ -269,13 +296,18 @@ class World:
         return ledger.held_maps(self.db.read(f"campaigns/{campaign_id}/sessions/{session_id}"))
 
     def ledgers(self) -> dict[str, dict[str, Any]]:
-        return {p: d for p, (d, _) in self.db.docs.items()
-                if p.startswith("campaigns/") and p.split("/")[2:3] == ["sessions"]}
+        return {
+            p: d
+            for p, (d, _) in self.db.docs.items()
+            if p.startswith("campaigns/") and p.split("/")[2:3] == ["sessions"]
+        }
 
     def edit(self, campaign_id: str, asset_id: str, **fields: Any) -> None:
         """Change an asset as time would (an older publish, a check now due)."""
-        self.db.write(f"campaigns/{campaign_id}/media/{asset_id}",
-                      {**self.asset(campaign_id, asset_id), **fields})
+        self.db.write(
+            f"campaigns/{campaign_id}/media/{asset_id}",
+            {**self.asset(campaign_id, asset_id), **fields},
+        )
 
     def expire_leases(self) -> None:
         """Time passes: every lease a crashed delivery held runs out."""
@@ -291,8 +323,12 @@ class World:
 
     def check_image_call(self, prompt: str) -> None:
         for path, (doc, _) in list(self.db.docs.items()):
-            if "/media/" in path and doc.get("image_prompt") and doc["image_prompt"] in prompt \
-                    and doc.get("status") == "rendering_image":
+            if (
+                "/media/" in path
+                and doc.get("image_prompt")
+                and doc["image_prompt"] in prompt
+                and doc.get("status") == "rendering_image"
+            ):
                 key = ledger.hold_key(doc["asset_id"], "image")
                 if self._held(doc["campaign_id"], doc["session_id"], key):
                     return
@@ -321,7 +357,10 @@ class World:
     def finalize_events(self) -> list[bytes]:
         """Object-finalize payloads for the MP4s Veo wrote (not yet moved)."""
         bucket = get_settings().MEDIA_BUCKET
-        return [json.dumps({"name": name, "bucket": bucket,
-                            "timeCreated": blob.time_created.isoformat()}).encode()
-                for name, blob in sorted(self.storage.objects.items())
-                if name.startswith("veo-out/")]
+        return [
+            json.dumps(
+                {"name": name, "bucket": bucket, "timeCreated": blob.time_created.isoformat()}
+            ).encode()
+            for name, blob in sorted(self.storage.objects.items())
+            if name.startswith("veo-out/")
+        ]

@@ -42,12 +42,17 @@ REF = f"gs://{BUCKET}/refs/c1/rei-sheet.png"
 STILL, CLIP = 67_000, 900_000
 
 
-def status(cap_usd: float = 2.0, spent: int = 0, reserved: int = 0, enabled: bool = True,
-           recorded: frozenset[str] = frozenset(), **media: Any) -> BudgetStatus:
+def status(
+    cap_usd: float = 2.0,
+    spent: int = 0,
+    reserved: int = 0,
+    enabled: bool = True,
+    recorded: frozenset[str] = frozenset(),
+    **media: Any,
+) -> BudgetStatus:
     settings = MediaSettings(enabled=enabled, budget_per_session_usd=cap_usd, **media)
     cap = max(usd_to_micros(cap_usd), spent + reserved)
-    return BudgetStatus(True, None, True, settings, ledger.Balance(cap, spent, reserved),
-                        recorded)
+    return BudgetStatus(True, None, True, settings, ledger.Balance(cap, spent, reserved), recorded)
 
 
 class FakeClient:
@@ -76,11 +81,16 @@ class FakeClient:
 
 def context(client: FakeClient | None = None, **over: Any) -> TurnContext:
     fields: dict[str, Any] = dict(
-        campaign_id="c1", session_id="s1", turn_number=12, art_style="cel-shaded, bold lines",
+        campaign_id="c1",
+        session_id="s1",
+        turn_number=12,
+        art_style="cel-shaded, bold lines",
         ip_title="Hunter x Hunter",
         npcs={"Captain Mireille": "tall, silver braid, crimson naval coat, scar over one eye"},
         locations={"The Drowned Spire": "a cathedral tower half sunk in a green lagoon"},
-        reference_images={"Rei": [REF]}, client=client or FakeClient())
+        reference_images={"Rei": [REF]},
+        client=client or FakeClient(),
+    )
     fields.update(over)
     return TurnContext(**fields)
 
@@ -89,12 +99,15 @@ def call(name: str, /, **args: Any) -> types.FunctionCall:
     return types.FunctionCall(name=name, args=args)
 
 
-SAKUGA = dict(cutscene_type="action_climax",
-              image_prompt="Rei's blade meets the demon's claw mid-air, sparks, red moon",
-              motion_prompt="camera orbits the clash, sparks trail")
+SAKUGA = dict(
+    cutscene_type="action_climax",
+    image_prompt="Rei's blade meets the demon's claw mid-air, sparks, red moon",
+    motion_prompt="camera orbits the clash, sparks trail",
+)
 
 
 # ----------------------------------------------------------------- the tools
+
 
 def test_the_media_tools_with_aidms_names_and_parameters():
     [tool] = production_tools({"media_enabled": True})
@@ -102,8 +115,13 @@ def test_the_media_tools_with_aidms_names_and_parameters():
     assert tuple(decls) == MEDIA_TOOLS
     cut = decls["trigger_cutscene"].parameters
     assert set(cut.required) == {"cutscene_type", "image_prompt", "motion_prompt"}
-    assert set(cut.properties) == {"cutscene_type", "image_prompt", "motion_prompt",
-                                   "characters", "mood"}
+    assert set(cut.properties) == {
+        "cutscene_type",
+        "image_prompt",
+        "motion_prompt",
+        "characters",
+        "mood",
+    }
     assert cut.properties["cutscene_type"].enum == list(CUTSCENE_TYPES)
     assert cut.properties["characters"].type == types.Type.ARRAY
     assert cut.properties["characters"].items.type == types.Type.STRING
@@ -118,8 +136,13 @@ def test_descriptions_teach_when_to_call():
     [tool] = production_tools(MediaSettings(enabled=True))
     text = {d.name: d.description for d in tool.function_declarations}
     cutscene = text["trigger_cutscene"]
-    for needle in ("sakuga", "one turn in five", "climactic narrative weight",
-                   "Never for ordinary dialogue", "$0.97"):
+    for needle in (
+        "sakuga",
+        "one turn in five",
+        "climactic narrative weight",
+        "Never for ordinary dialogue",
+        "$0.97",
+    ):
         assert needle in cutscene
     assert "significant new NPC" in text["generate_npc_portrait"]
     assert "arrives at a vivid new location" in text["generate_location_visual"]
@@ -134,14 +157,25 @@ def test_no_tools_when_media_is_off():
 
 # ------------------------------------------------------------------- settings
 
+
 def test_flat_settings_map_to_media_settings():
-    mapped = media_settings_from_aidm({
-        "media_enabled": True, "media_budget_enabled": True,
-        "media_budget_per_session_usd": 3.5, "media_auto_play": False,
-        "media_image_model": "gemini-3-pro-image", "media_video_model": "veo-3.1-generate-001"})
+    mapped = media_settings_from_aidm(
+        {
+            "media_enabled": True,
+            "media_budget_enabled": True,
+            "media_budget_per_session_usd": 3.5,
+            "media_auto_play": False,
+            "media_image_model": "gemini-3-pro-image",
+            "media_video_model": "veo-3.1-generate-001",
+        }
+    )
     assert mapped.media_settings == {
-        "enabled": True, "budget_per_session_usd": 3.5, "auto_play": False,
-        "image_model": "gemini-3-pro-image", "video_model": "veo-3.1-generate-001"}
+        "enabled": True,
+        "budget_per_session_usd": 3.5,
+        "auto_play": False,
+        "image_model": "gemini-3-pro-image",
+        "video_model": "veo-3.1-generate-001",
+    }
     assert mapped.warnings == ()
     MediaSettings.model_validate(mapped.media_settings)
 
@@ -157,31 +191,40 @@ def test_settings_object_with_attributes_works_too():
 
 
 def test_retired_models_fall_back_to_the_catalog_with_warnings():
-    mapped = media_settings_from_aidm({
-        "media_enabled": True, "media_image_model": "imagen-3.0-generate-002",
-        "media_video_model": "veo-3.0-generate-preview"})
+    mapped = media_settings_from_aidm(
+        {
+            "media_enabled": True,
+            "media_image_model": "imagen-3.0-generate-002",
+            "media_video_model": "veo-3.0-generate-preview",
+        }
+    )
     assert "image_model" not in mapped.media_settings
     assert "video_model" not in mapped.media_settings
-    assert any("imagen-3.0-generate-002" in w and "gemini-3.1-flash-image" in w
-               for w in mapped.warnings)
+    assert any(
+        "imagen-3.0-generate-002" in w and "gemini-3.1-flash-image" in w for w in mapped.warnings
+    )
     assert any("veo-3.0-generate-preview" in w for w in mapped.warnings)
 
 
-@pytest.mark.parametrize("old, kind, new", [
-    ("gemini-3-pro-image-preview", "image", "gemini-3-pro-image"),
-    ("veo-3.1-generate-preview", "video", "veo-3.1-generate-001"),
-    ("veo-3.1-fast-generate-preview", "video", "veo-3.1-fast-generate-001"),
-    ("veo-3.1-fast-generate-001", "video", "veo-3.1-fast-generate-001"),
-    ("imagen-4.0-ultra-generate-001", "image", None),
-    ("veo-2.0-generate-001", "video", None),
-])
+@pytest.mark.parametrize(
+    "old, kind, new",
+    [
+        ("gemini-3-pro-image-preview", "image", "gemini-3-pro-image"),
+        ("veo-3.1-generate-preview", "video", "veo-3.1-generate-001"),
+        ("veo-3.1-fast-generate-preview", "video", "veo-3.1-fast-generate-001"),
+        ("veo-3.1-fast-generate-001", "video", "veo-3.1-fast-generate-001"),
+        ("imagen-4.0-ultra-generate-001", "image", None),
+        ("veo-2.0-generate-001", "video", None),
+    ],
+)
 def test_current_model_ids(old, kind, new):
     assert current_model_id(old, kind) == new
 
 
 def test_budget_switch_off_still_caps_the_session():
-    mapped = media_settings_from_aidm({"media_enabled": True, "media_budget_enabled": False,
-                                       "media_budget_per_session_usd": 5})
+    mapped = media_settings_from_aidm(
+        {"media_enabled": True, "media_budget_enabled": False, "media_budget_per_session_usd": 5}
+    )
     assert mapped.media_settings["budget_per_session_usd"] == 5.0
     assert any("always caps" in w and "$5.00" in w for w in mapped.warnings)
     default = media_settings_from_aidm({"media_enabled": True, "media_budget_enabled": False})
@@ -196,11 +239,14 @@ def test_a_bad_budget_is_dropped_with_a_warning():
 
 # --------------------------------------------------------------- handling calls
 
+
 def test_sakuga_beat_publishes_an_action_climax_with_style_cast_and_sheets():
     client = FakeClient()
     ctx = context(client)
-    answer = handle_function_call(call("trigger_cutscene", **SAKUGA, mood="defiant",
-                                       characters=["Rei", "Captain Mireille"]), ctx)
+    answer = handle_function_call(
+        call("trigger_cutscene", **SAKUGA, mood="defiant", characters=["Rei", "Captain Mireille"]),
+        ctx,
+    )
     assert answer["status"] == "queued", answer
     assert answer["estimated_cost_usd"] == 0.96756 and answer["budget_left_usd"] == 1.03244
     [msg] = client.messages
@@ -217,8 +263,12 @@ def test_sakuga_beat_publishes_an_action_climax_with_style_cast_and_sheets():
 
 def test_cast_is_found_in_the_prompt_when_characters_is_omitted():
     client = FakeClient()
-    handle_function_call(call("trigger_cutscene", **{
-        **SAKUGA, "image_prompt": "Rei kneels before Captain Mireille"}), context(client))
+    handle_function_call(
+        call(
+            "trigger_cutscene", **{**SAKUGA, "image_prompt": "Rei kneels before Captain Mireille"}
+        ),
+        context(client),
+    )
     [msg] = client.messages
     assert msg["reference_images"] == [REF]
     assert "Captain Mireille: tall" in msg["image_prompt"]
@@ -227,8 +277,9 @@ def test_cast_is_found_in_the_prompt_when_characters_is_omitted():
 @pytest.mark.parametrize("bad", ["epic_battle", "", None, 7, "NONE"])
 def test_invalid_cutscene_type_is_refused_with_the_valid_list(bad):
     client = FakeClient()
-    answer = handle_function_call(call("trigger_cutscene", **{**SAKUGA, "cutscene_type": bad}),
-                                  context(client))
+    answer = handle_function_call(
+        call("trigger_cutscene", **{**SAKUGA, "cutscene_type": bad}), context(client)
+    )
     assert answer["status"] == "refused" and answer["reason"] == "invalid_args"
     if bad != "NONE":
         assert all(t in answer["error"] for t in CUTSCENE_TYPES)
@@ -240,31 +291,36 @@ def test_invalid_cutscene_type_is_refused_with_the_valid_list(bad):
 
 def test_loose_spellings_of_a_valid_type_are_accepted():
     client = FakeClient()
-    answer = handle_function_call(call("trigger_cutscene", **{
-        **SAKUGA, "cutscene_type": "Power-Awakening"}), context(client))
+    answer = handle_function_call(
+        call("trigger_cutscene", **{**SAKUGA, "cutscene_type": "Power-Awakening"}), context(client)
+    )
     assert answer["status"] == "queued"
     assert client.messages[0]["cutscene_type"] == "power_awakening"
 
 
-@pytest.mark.parametrize("args, needle", [
-    ({"image_prompt": None}, "needs image_prompt"),
-    ({"motion_prompt": "   "}, "needs motion_prompt"),
-    ({"image_prompt": "x" * 4001}, "under 4000"),
-    ({"image_prompt": ["a", "b"]}, "must be text"),
-    ({"characters": 5}, "list of names"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        ({"image_prompt": None}, "needs image_prompt"),
+        ({"motion_prompt": "   "}, "needs motion_prompt"),
+        ({"image_prompt": "x" * 4001}, "under 4000"),
+        ({"image_prompt": ["a", "b"]}, "must be text"),
+        ({"characters": 5}, "list of names"),
+    ],
+)
 def test_bad_arguments_are_refused_with_a_fix(args, needle):
     client = FakeClient()
-    answer = handle_function_call(call("trigger_cutscene", **{**SAKUGA, **args}),
-                                  context(client))
+    answer = handle_function_call(call("trigger_cutscene", **{**SAKUGA, **args}), context(client))
     assert answer["status"] == "refused" and needle in answer["error"], answer
     assert client.messages == []
 
 
 def test_media_off_is_refused_and_nothing_published():
     client = FakeClient(status(enabled=False))
-    for c in (call("trigger_cutscene", **SAKUGA),
-              call("generate_npc_portrait", npc_name="Captain Mireille")):
+    for c in (
+        call("trigger_cutscene", **SAKUGA),
+        call("generate_npc_portrait", npc_name="Captain Mireille"),
+    ):
         answer = handle_function_call(c, context(client))
         assert (answer["status"], answer["reason"]) == ("refused", "disabled")
         assert "off" in answer["error"]
@@ -274,8 +330,10 @@ def test_media_off_is_refused_and_nothing_published():
 def test_spent_budget_is_refused_and_nothing_published():
     client = FakeClient(status(cap_usd=0.5, spent=500_000))
     ctx = context(client)
-    for c in (call("trigger_cutscene", **SAKUGA),
-              call("generate_location_visual", location_name="The Drowned Spire")):
+    for c in (
+        call("trigger_cutscene", **SAKUGA),
+        call("generate_location_visual", location_name="The Drowned Spire"),
+    ):
         answer = handle_function_call(c, ctx)
         assert (answer["status"], answer["reason"]) == ("refused", "budget"), answer
         assert "Do not call media tools again this session" in answer["error"]
@@ -317,8 +375,9 @@ def test_requests_of_this_turn_count_until_the_pipeline_reserves_them():
     assert first["request_id"] != second["request_id"]
     # Once the ledger shows the first one's hold, it is not counted twice.
     aid = ctx.published[0].asset_id
-    client.budget = status(cap_usd=1.1, reserved=STILL + CLIP,
-                           recorded=frozenset({f"{aid}:image", f"{aid}:video"}))
+    client.budget = status(
+        cap_usd=1.1, reserved=STILL + CLIP, recorded=frozenset({f"{aid}:image", f"{aid}:video"})
+    )
     third = handle_function_call(call("generate_npc_portrait", npc_name="Captain Mireille"), ctx)
     assert third["status"] == "refused" and third["reason"] == "budget"  # 0.133 - 0.06756 pending
     assert "$0.07 left" in third["error"]
@@ -336,12 +395,14 @@ def test_one_cutscene_per_turn():
 def test_portrait_of_a_known_npc():
     client = FakeClient()
     ctx = context(client, reference_images={"Captain Mireille": [REF]})
-    answer = handle_function_call(call("generate_npc_portrait", npc_name="captain  mireille"),
-                                  ctx)
+    answer = handle_function_call(call("generate_npc_portrait", npc_name="captain  mireille"), ctx)
     assert answer["status"] == "queued" and answer["estimated_cost_usd"] == 0.06756
     request = parse_request(client.messages[0], BUCKET)
     assert (request.kind, request.subject, request.aspect_ratio) == (
-        "npc_portrait", "Captain Mireille", "1:1")
+        "npc_portrait",
+        "Captain Mireille",
+        "1:1",
+    )
     assert "silver braid" in request.image_prompt and request.reference_images == [REF]
     # Asking again in the same turn publishes nothing new.
     again = handle_function_call(call("generate_npc_portrait", npc_name="Captain Mireille"), ctx)
@@ -354,27 +415,36 @@ def test_unknown_npc_or_location_is_refused_with_the_known_names():
     answer = handle_function_call(call("generate_npc_portrait", npc_name="Gon"), context(client))
     assert (answer["status"], answer["reason"]) == ("refused", "unknown_npc")
     assert "Captain Mireille" in answer["error"] and "exact name" in answer["error"]
-    answer = handle_function_call(call("generate_location_visual", location_name="Yorknew"),
-                                  context(client, locations={}))
+    answer = handle_function_call(
+        call("generate_location_visual", location_name="Yorknew"), context(client, locations={})
+    )
     assert answer["reason"] == "unknown_location" and "No locations are known" in answer["error"]
     assert client.messages == []
 
 
 def test_location_visual():
     client = FakeClient()
-    answer = handle_function_call(call("generate_location_visual",
-                                       location_name="The Drowned Spire"), context(client))
+    answer = handle_function_call(
+        call("generate_location_visual", location_name="The Drowned Spire"), context(client)
+    )
     assert answer["status"] == "queued"
     request = parse_request(client.messages[0], BUCKET)
     assert (request.kind, request.subject, request.aspect_ratio) == (
-        "location_visual", "The Drowned Spire", "16:9")
+        "location_visual",
+        "The Drowned Spire",
+        "16:9",
+    )
     assert "green lagoon" in request.image_prompt
 
 
 def test_references_outside_the_campaign_are_dropped_not_fatal():
     client = FakeClient()
-    ctx = context(client, reference_images={"Rei": ["gs://other-bucket/refs/c1/x.png",
-                                                    f"gs://{BUCKET}/refs/c2/x.png", REF]})
+    ctx = context(
+        client,
+        reference_images={
+            "Rei": ["gs://other-bucket/refs/c1/x.png", f"gs://{BUCKET}/refs/c2/x.png", REF]
+        },
+    )
     answer = handle_function_call(call("trigger_cutscene", **SAKUGA, characters=["Rei"]), ctx)
     assert answer["status"] == "queued"
     assert client.messages[0]["reference_images"] == [REF]
@@ -387,14 +457,16 @@ def test_unreadable_budget_publishes_and_says_so():
     assert "budget_left_usd" not in answer
     # ...unless AIDM's own settings say media is off.
     client2 = FakeClient(BudgetStatus(False, "budget unreadable"))
-    off = handle_function_call(call("trigger_cutscene", **SAKUGA),
-                               context(client2, settings={"media_enabled": False}))
+    off = handle_function_call(
+        call("trigger_cutscene", **SAKUGA), context(client2, settings={"media_enabled": False})
+    )
     assert off["reason"] == "disabled" and client2.messages == []
 
 
 def test_a_failed_publish_is_an_answer_not_an_exception():
-    answer = handle_function_call(call("trigger_cutscene", **SAKUGA),
-                                  context(FakeClient(accept=False)))
+    answer = handle_function_call(
+        call("trigger_cutscene", **SAKUGA), context(FakeClient(accept=False))
+    )
     assert (answer["status"], answer["reason"]) == ("failed", "publish_failed")
     assert "do not retry" in answer["error"]
 
@@ -403,8 +475,10 @@ def test_unknown_tool_and_malformed_calls():
     ctx = context()
     assert handle_function_call(call("upsert_location", name="x"), ctx)["reason"] == "unknown_tool"
     assert handle_function_call({"name": None}, ctx)["reason"] == "invalid_call"
-    assert handle_function_call({"name": "trigger_cutscene", "args": [1]},
-                                ctx)["reason"] == "invalid_call"
+    assert (
+        handle_function_call({"name": "trigger_cutscene", "args": [1]}, ctx)["reason"]
+        == "invalid_call"
+    )
     part = types.Part(function_call=call("trigger_cutscene", **SAKUGA))
     assert handle_function_call(part, ctx)["status"] == "queued"
 
@@ -420,16 +494,33 @@ def test_a_broken_client_never_raises_into_the_turn_loop():
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner,
-                                                                max_size=3),
-    max_leaves=8)
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(name=st.sampled_from([*MEDIA_TOOLS, "other"]),
-       args=st.dictionaries(st.sampled_from(["cutscene_type", "image_prompt", "motion_prompt",
-                                             "characters", "mood", "npc_name", "location_name",
-                                             "x"]), json_values, max_size=6))
+@given(
+    name=st.sampled_from([*MEDIA_TOOLS, "other"]),
+    args=st.dictionaries(
+        st.sampled_from(
+            [
+                "cutscene_type",
+                "image_prompt",
+                "motion_prompt",
+                "characters",
+                "mood",
+                "npc_name",
+                "location_name",
+                "x",
+            ]
+        ),
+        json_values,
+        max_size=6,
+    ),
+)
 def test_any_arguments_get_an_answer(name, args):
     client = FakeClient()
     answer = handle_function_call({"name": name, "args": args}, context(client))
@@ -441,14 +532,23 @@ def test_any_arguments_get_an_answer(name, args):
 
 # -------------------------------------------------------------- budget guidance
 
-@pytest.mark.parametrize("budget, needles", [
-    (status(cap_usd=2.0), ["$2.00 left of $2.00", "about 2 more cutscenes", "one turn in five"]),
-    (status(cap_usd=2.0, spent=1_800_000), ["$0.20 left", "no longer covers a clip",
-                                            "arrive as a still"]),
-    (status(cap_usd=2.0, spent=1_980_000), ["budget is spent", "do not call any media tool"]),
-    (status(enabled=False), ["off", "do not call trigger_cutscene"]),
-    (BudgetStatus(False, "budget unreadable"), ["unknown", "still enforces"]),
-])
+
+@pytest.mark.parametrize(
+    "budget, needles",
+    [
+        (
+            status(cap_usd=2.0),
+            ["$2.00 left of $2.00", "about 2 more cutscenes", "one turn in five"],
+        ),
+        (
+            status(cap_usd=2.0, spent=1_800_000),
+            ["$0.20 left", "no longer covers a clip", "arrive as a still"],
+        ),
+        (status(cap_usd=2.0, spent=1_980_000), ["budget is spent", "do not call any media tool"]),
+        (status(enabled=False), ["off", "do not call trigger_cutscene"]),
+        (BudgetStatus(False, "budget unreadable"), ["unknown", "still enforces"]),
+    ],
+)
 def test_budget_guidance(budget, needles):
     text = budget_guidance(context(FakeClient(budget), last_cutscene_turn=9))
     for needle in needles:
@@ -459,9 +559,11 @@ def test_budget_guidance(budget, needles):
 
 # ------------------------------------------------------------ production turn
 
+
 def model_says(*parts: types.Part) -> types.GenerateContentResponse:
-    return types.GenerateContentResponse(candidates=[types.Candidate(
-        content=types.Content(role="model", parts=list(parts)))])
+    return types.GenerateContentResponse(
+        candidates=[types.Candidate(content=types.Content(role="model", parts=list(parts)))]
+    )
 
 
 def fc(name: str, /, **args: Any) -> types.Part:
@@ -497,14 +599,18 @@ def test_a_turn_dispatches_calls_and_feeds_the_answers_back():
     assert "Captain Mireille" in first["contents"][0].parts[0].text  # known NPCs listed
     reply = second["contents"][-1].parts[0].function_response
     assert (reply.name, reply.id, reply.response["status"]) == (
-        "trigger_cutscene", "call-trigger_cutscene", "queued")
+        "trigger_cutscene",
+        "call-trigger_cutscene",
+        "queued",
+    )
 
 
 def test_the_model_can_fix_a_refused_call():
     client = FakeClient()
     model = ScriptedModel(
         model_says(fc("trigger_cutscene", **{**SAKUGA, "cutscene_type": "epic_battle"})),
-        model_says(fc("trigger_cutscene", **SAKUGA)))
+        model_says(fc("trigger_cutscene", **SAKUGA)),
+    )
     turn = run_production_turn(model, "...", context(client))
     assert [c.result["status"] for c in turn.calls] == ["refused", "queued"]
     assert [m["cutscene_type"] for m in client.messages] == ["action_climax"]
@@ -529,14 +635,23 @@ def test_a_failing_model_ends_the_turn_quietly():
 
 def test_aidms_own_tools_ride_along():
     seen = []
-    model = ScriptedModel(model_says(fc("upsert_location", name="Yorknew"),
-                                     fc("generate_location_visual",
-                                        location_name="The Drowned Spire")))
-    turn = run_production_turn(model, "...", context(), extra_handlers={
-        "upsert_location": lambda args: seen.append(args) or "Location upserted."})
+    model = ScriptedModel(
+        model_says(
+            fc("upsert_location", name="Yorknew"),
+            fc("generate_location_visual", location_name="The Drowned Spire"),
+        )
+    )
+    turn = run_production_turn(
+        model,
+        "...",
+        context(),
+        extra_handlers={"upsert_location": lambda args: seen.append(args) or "Location upserted."},
+    )
     assert seen == [{"name": "Yorknew"}]
     assert [c.result.get("status", c.result.get("output")) for c in turn.calls] == [
-        "Location upserted.", "queued"]
+        "Location upserted.",
+        "queued",
+    ]
 
 
 def test_media_off_offers_no_tools():
@@ -547,23 +662,33 @@ def test_media_off_offers_no_tools():
 
 
 def test_aidms_untouched_default_models_mean_no_preference():
-    defaults = {"media_enabled": True, "media_budget_enabled": False,
-                "media_budget_per_session_usd": 2.0, "media_auto_play": True,
-                "media_image_model": "gemini-3-pro-image-preview",
-                "media_video_model": "veo-3.1-generate-preview"}
+    defaults = {
+        "media_enabled": True,
+        "media_budget_enabled": False,
+        "media_budget_per_session_usd": 2.0,
+        "media_auto_play": True,
+        "media_image_model": "gemini-3-pro-image-preview",
+        "media_video_model": "veo-3.1-generate-preview",
+    }
     mapped = media_settings_from_aidm(defaults)
     assert "image_model" not in mapped.media_settings
     assert "video_model" not in mapped.media_settings
     media = as_media_settings(mapped)
     still, clip, seconds = _estimates(media)
     standard = catalog().models_for("standard")
-    assert (still, clip) == (catalog().image_micros(standard["image_model"], "1K"),
-                             catalog().video_micros(standard["video_model"], "720p", True,
-                                                    seconds))
+    assert (still, clip) == (
+        catalog().image_micros(standard["image_model"], "1K"),
+        catalog().video_micros(standard["video_model"], "720p", True, seconds),
+    )
     assert 2 * (still + clip) <= 2_000_000  # AIDM's $2 default buys at least two cutscenes
     # An explicit choice is honoured.
-    chosen = media_settings_from_aidm({**defaults, "media_video_model": "veo-3.1-lite-generate-001",
-                                       "media_image_model": "gemini-3-pro-image"})
+    chosen = media_settings_from_aidm(
+        {
+            **defaults,
+            "media_video_model": "veo-3.1-lite-generate-001",
+            "media_image_model": "gemini-3-pro-image",
+        }
+    )
     assert chosen.media_settings["video_model"] == "veo-3.1-lite-generate-001"
     assert chosen.media_settings["image_model"] == "gemini-3-pro-image"
 
@@ -584,5 +709,9 @@ def test_model_sheets_for_the_party_and_characters_named_in_later_requests():
     handle_function_call(call("generate_npc_portrait", npc_name="Captain Mireille"), ctx)
     assert client.messages[-1]["characters"] == ["Captain Mireille"]
     # Sheets do not use up the turn's portraits and location visuals.
-    assert handle_function_call(call("generate_location_visual",
-                                     location_name="The Drowned Spire"), ctx)["status"] == "queued"
+    assert (
+        handle_function_call(
+            call("generate_location_visual", location_name="The Drowned Spire"), ctx
+        )["status"]
+        == "queued"
+    )

@@ -13,12 +13,15 @@ def test_a_still_that_fits_or_an_unread_budget_passes() -> None:
     refuse_if_spent(1_000_000, 67_000, even=True)
 
 
-@pytest.mark.parametrize(("even", "words"), [(False, "; a still costs $0.07)"),
-                                             (True, "; even a still costs $0.07)")])
+@pytest.mark.parametrize(
+    ("even", "words"), [(False, "; a still costs $0.07)"), (True, "; even a still costs $0.07)")]
+)
 def test_less_than_a_still_is_refused_in_the_tools_words(even: bool, words: str) -> None:
     with pytest.raises(Refusal) as refused:
         refuse_if_spent(10_000, 67_000, even=even)
     answer = answer_refusal(refused.value)
     assert (answer["status"], answer["reason"]) == ("refused", "budget")
-    assert answer["error"] == ("Refused: this session's media budget is spent ($0.01 left"
-                               f"{words}. Do not call media tools again this session.")
+    assert answer["error"] == (
+        "Refused: this session's media budget is spent ($0.01 left"
+        f"{words}. Do not call media tools again this session."
+    )

@@ -58,11 +58,18 @@ def test_installs_the_media_tools_replacing_aidms_and_keeping_the_others():
     cutscene = registry._tools["trigger_cutscene"]
     assert cutscene.description != "AIDM's own"
     assert [(p.name, p.type, p.required) for p in cutscene.parameters] == [
-        ("cutscene_type", "str", True), ("image_prompt", "str", True),
-        ("motion_prompt", "str", True), ("characters", "str", False), ("mood", "str", False)]
+        ("cutscene_type", "str", True),
+        ("image_prompt", "str", True),
+        ("motion_prompt", "str", True),
+        ("characters", "str", False),
+        ("mood", "str", False),
+    ]
     assert "action_climax" in cutscene.parameters[0].description
-    assert all(inspect.iscoroutinefunction(t.handler) for n, t in registry._tools.items()
-               if n in MEDIA_TOOLS)
+    assert all(
+        inspect.iscoroutinefunction(t.handler)
+        for n, t in registry._tools.items()
+        if n in MEDIA_TOOLS
+    )
 
 
 def test_handlers_answer_dicts_off_the_loop_thread():
@@ -80,11 +87,19 @@ def test_handlers_answer_dicts_off_the_loop_thread():
     register_tools(registry, ctx)
 
     async def turn() -> list[Any]:
-        return [await registry.async_execute("trigger_cutscene", {
-                    "cutscene_type": "power_awakening", "image_prompt": "Rei ignites",
-                    "motion_prompt": "push in", "characters": "Rei, Captain Mireille"}),
-                await registry.async_execute("generate_model_sheet", {"character_name": "Rei"}),
-                await registry.async_execute("generate_npc_portrait", {"npc_name": "Nobody"})]
+        return [
+            await registry.async_execute(
+                "trigger_cutscene",
+                {
+                    "cutscene_type": "power_awakening",
+                    "image_prompt": "Rei ignites",
+                    "motion_prompt": "push in",
+                    "characters": "Rei, Captain Mireille",
+                },
+            ),
+            await registry.async_execute("generate_model_sheet", {"character_name": "Rei"}),
+            await registry.async_execute("generate_npc_portrait", {"npc_name": "Nobody"}),
+        ]
 
     queued, sheet, refused = asyncio.run(turn())
     assert queued["status"] == "queued" and sheet["status"] == "queued"
@@ -99,10 +114,15 @@ def test_handlers_never_raise_into_the_turn():
             raise RuntimeError("firestore is on fire")
 
     registry = aidm_registry()
-    register_tools(registry, TurnContext(campaign_id="c1", session_id="s1", turn_number=1),
-                   client=Exploding())  # type: ignore[arg-type]
-    answer = asyncio.run(registry.async_execute("trigger_cutscene", {
-        "cutscene_type": "plot_twist", "image_prompt": "x", "motion_prompt": "y"}))
+    register_tools(
+        registry, TurnContext(campaign_id="c1", session_id="s1", turn_number=1), client=Exploding()
+    )  # type: ignore[arg-type]
+    answer = asyncio.run(
+        registry.async_execute(
+            "trigger_cutscene",
+            {"cutscene_type": "plot_twist", "image_prompt": "x", "motion_prompt": "y"},
+        )
+    )
     assert answer["status"] == "failed" and isinstance(answer["error"], str)
 
 

@@ -42,13 +42,21 @@ def code_of(header: str | None) -> int:
 
 def hand_made(uid: str, **claims) -> str:
     """An alg-none token shaped like the Auth emulator's: what a forger would send."""
+
     def b64(obj: dict) -> str:
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
 
     now = int(time.time())
-    payload = {"iss": "https://securetoken.google.com/demo-unit", "aud": "demo-unit",
-               "iat": now, "exp": now + 3600, "auth_time": now, "sub": uid, "user_id": uid,
-               **claims}
+    payload = {
+        "iss": "https://securetoken.google.com/demo-unit",
+        "aud": "demo-unit",
+        "iat": now,
+        "exp": now + 3600,
+        "auth_time": now,
+        "sub": uid,
+        "user_id": uid,
+        **claims,
+    }
     return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(payload)}."
 
 
@@ -70,10 +78,20 @@ def test_a_stray_auth_emulator_variable_in_the_cloud_fails_closed(env):
     assert code_of(f"Bearer {hand_made('alice')}") == 401
 
 
-@pytest.mark.parametrize("header", [
-    None, "", "Bearer", "Bearer ", "Basic abc", "Token abc", "Bearer not-a-jwt",
-    "Bearer a.b.c", "Bearer " + "x" * 9000,
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic abc",
+        "Token abc",
+        "Bearer not-a-jwt",
+        "Bearer a.b.c",
+        "Bearer " + "x" * 9000,
+    ],
+)
 def test_missing_or_malformed_headers_are_401(env, header):
     env(emulated=True)
     assert code_of(header) == 401

@@ -15,8 +15,12 @@ def emulated(monkeypatch):
     reset_all()
     published: list[dict] = []
     monkeypatch.setattr(demo_trigger, "_ensure_campaign", lambda cid: None)
-    monkeypatch.setattr("shared.client.publish_request", lambda message: published.append(
-        message) or PublishResult(True, message["request_id"], "a" * 32))
+    monkeypatch.setattr(
+        "shared.client.publish_request",
+        lambda message: (
+            published.append(message) or PublishResult(True, message["request_id"], "a" * 32)
+        ),
+    )
     yield published
     reset_all()
 
@@ -29,10 +33,19 @@ def test_refuses_to_run_against_a_real_project(monkeypatch):
 
 
 def test_publishes_the_form_as_a_request(emulated):
-    status, body = demo_trigger.handle_trigger({
-        "campaign_id": "demo", "session_id": "s1", "turn_number": 4, "kind": "cutscene",
-        "cutscene_type": "plot_twist", "image_prompt": "the mask falls",
-        "motion_prompt": "slow push in", "subject": None, "unknown": "ignored"})
+    status, body = demo_trigger.handle_trigger(
+        {
+            "campaign_id": "demo",
+            "session_id": "s1",
+            "turn_number": 4,
+            "kind": "cutscene",
+            "cutscene_type": "plot_twist",
+            "image_prompt": "the mask falls",
+            "motion_prompt": "slow push in",
+            "subject": None,
+            "unknown": "ignored",
+        }
+    )
     assert status == 202 and body["asset_id"] == "a" * 32 and body["turn_number"] == 4
     [message] = emulated
     assert message["schema"] == "media.request.v1" and message["kind"] == "cutscene"

@@ -38,10 +38,24 @@ def test_without_a_raw_uri_the_decoded_path_is_used():
     assert parse({}, "/campaigns/c1/gallery") == Route("gallery", "c1")
 
 
-@pytest.mark.parametrize("bad", [
-    "..%2F..%2Fetc", "%2E%2E", "..", "caf%C3%A9", "%FF", "a%20b", "a%00b", "a" * 129,
-    "c1.png", "%E2%80%AE", "__x__", "____", "__c1__",  # Firestore reserves __.*__
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "..%2F..%2Fetc",
+        "%2E%2E",
+        "..",
+        "caf%C3%A9",
+        "%FF",
+        "a%20b",
+        "a%00b",
+        "a" * 129,
+        "c1.png",
+        "%E2%80%AE",
+        "__x__",
+        "____",
+        "__c1__",  # Firestore reserves __.*__
+    ],
+)
 def test_ids_outside_the_charset_are_400(bad):
     assert code(f"/campaigns/{bad}/gallery") == 400
     assert code(f"/campaigns/c1/media/{bad}") == 400
@@ -62,18 +76,32 @@ def test_the_largest_turn_is_accepted():
     assert route("/campaigns/c1/turns/10000000/media").turn == 10_000_000
 
 
-@pytest.mark.parametrize("raw", ["/", "/campaigns", "/campaigns/c1", "/campaigns/c1/other",
-                                 "/campaigns/c1/media/a1/x", "/other/c1/gallery",
-                                 "/campaigns/c1/turns/1/other"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "/",
+        "/campaigns",
+        "/campaigns/c1",
+        "/campaigns/c1/other",
+        "/campaigns/c1/media/a1/x",
+        "/other/c1/gallery",
+        "/campaigns/c1/turns/1/other",
+    ],
+)
 def test_unknown_shapes_are_404(raw):
     assert code(raw) == 404
 
 
 def test_stable_file_addresses_with_or_without_a_suffix():
-    for raw, file in (("image", "image"), ("image.png", "image"), ("video", "video"),
-                      ("video.mp4", "video")):
+    for raw, file in (
+        ("image", "image"),
+        ("image.png", "image"),
+        ("video", "video"),
+        ("video.mp4", "video"),
+    ):
         assert route(f"/campaigns/c1/media/a1/{raw}") == Route(
-            "asset_file", "c1", asset_id="a1", file=file)
+            "asset_file", "c1", asset_id="a1", file=file
+        )
     assert code("/campaigns/c1/media/a1/video.webm") == 404
     assert code("/campaigns/c1/media/a%2F1/image") == 400
 
@@ -83,5 +111,7 @@ def test_base_url_keeps_the_function_name_and_the_callers_scheme():
 
     env = {"RAW_URI": "/media_api/campaigns/c1/turns/1/media", "HTTP_X_FORWARDED_PROTO": "https"}
     assert base_url(env, "http://host.example/") == "https://host.example/media_api"
-    assert base_url({"RAW_URI": "/campaigns/c1/turns/1/media"},
-                    "http://127.0.0.1:8080/") == "http://127.0.0.1:8080"
+    assert (
+        base_url({"RAW_URI": "/campaigns/c1/turns/1/media"}, "http://127.0.0.1:8080/")
+        == "http://127.0.0.1:8080"
+    )

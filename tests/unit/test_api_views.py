@@ -17,8 +17,13 @@ from shared.store.connections import reset_all
 @pytest.fixture
 def settings(monkeypatch):
     def use(**env: str) -> None:
-        for key in ("STORAGE_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST", "MEDIA_SIGNING_SA",
-                    "MEDIA_SIGNED_URL_TTL_S", "MEDIA_API_CORS_ORIGINS"):
+        for key in (
+            "STORAGE_EMULATOR_HOST",
+            "FIRESTORE_EMULATOR_HOST",
+            "MEDIA_SIGNING_SA",
+            "MEDIA_SIGNED_URL_TTL_S",
+            "MEDIA_API_CORS_ORIGINS",
+        ):
             monkeypatch.delenv(key, raising=False)
         monkeypatch.setenv("MEDIA_BUCKET", "bkt")
         for key, value in env.items():
@@ -29,20 +34,38 @@ def settings(monkeypatch):
     reset_all()
 
 
-def doc(aid: str, kind: str = "cutscene", image: bool = True, video: bool = True,
-        status: str = "complete") -> dict:
-    return {"asset_id": aid, "campaign_id": "c1", "kind": kind, "status": status,
-            "cutscene_type": "plot_twist" if kind == "cutscene" else None,
-            "image": {"uri": f"gs://bkt/media/c1/{aid}.png"} if image else None,
-            "video": {"uri": f"gs://bkt/media/c1/{aid}.mp4"} if video else None}
+def doc(
+    aid: str,
+    kind: str = "cutscene",
+    image: bool = True,
+    video: bool = True,
+    status: str = "complete",
+) -> dict:
+    return {
+        "asset_id": aid,
+        "campaign_id": "c1",
+        "kind": kind,
+        "status": status,
+        "cutscene_type": "plot_twist" if kind == "cutscene" else None,
+        "image": {"uri": f"gs://bkt/media/c1/{aid}.png"} if image else None,
+        "video": {"uri": f"gs://bkt/media/c1/{aid}.mp4"} if video else None,
+    }
 
 
 def test_sse_frame_is_one_media_event():
-    text = sse.frame({**doc("a1"), "request_id": "req-1", "session_id": "s1",
-                      "turn_number": 3, "status_reason": None, "lease": {"x": 1}})
+    text = sse.frame(
+        {
+            **doc("a1"),
+            "request_id": "req-1",
+            "session_id": "s1",
+            "turn_number": 3,
+            "status_reason": None,
+            "lease": {"x": 1},
+        }
+    )
     lines = text.split("\n")
     assert text.endswith("\n\n") and lines[0] == "id: a1:complete" and lines[1] == "event: media"
-    event = json.loads(lines[2][len("data: "):])
+    event = json.loads(lines[2][len("data: ") :])
     assert event["schema"] == "media.event.v1" and event["status"] == "complete"
     assert "lease" not in event and "image" not in event
 
@@ -75,11 +98,15 @@ def test_cloud_signing_goes_through_iam_with_the_functions_account(settings, mon
 
     seen = {}
     monkeypatch.setattr(signing, "cloud_credentials", lambda: Creds())
-    monkeypatch.setattr("google.cloud.storage.blob.Blob.generate_signed_url",
-                        lambda self, **kw: seen.update(kw, name=self.name) or "https://signed")
+    monkeypatch.setattr(
+        "google.cloud.storage.blob.Blob.generate_signed_url",
+        lambda self, **kw: seen.update(kw, name=self.name) or "https://signed",
+    )
     monkeypatch.setattr(signing, "storage_client", _FakeStorage)
     assert signing.signed_urls(["gs://bkt/media/c1/a.png", "gs://bkt/media/c1/a.mp4"], "c1") == [
-        "https://signed", "https://signed"]
+        "https://signed",
+        "https://signed",
+    ]
     assert seen["version"] == "v4" and seen["method"] == "GET"
     assert seen["expiration"] == timedelta(seconds=900)
     assert seen["service_account_email"] == "media-api@p.iam.gserviceaccount.com"

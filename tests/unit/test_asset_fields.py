@@ -10,9 +10,14 @@ from shared.domain.request import parse_request
 
 STAMP = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 MSG = {
-    "schema": "media.request.v1", "request_id": "req-0001", "campaign_id": "c1",
-    "session_id": "s1", "turn_number": 3, "kind": "cutscene",
-    "cutscene_type": "action_climax", "image_prompt": "a clash of blades",
+    "schema": "media.request.v1",
+    "request_id": "req-0001",
+    "campaign_id": "c1",
+    "session_id": "s1",
+    "turn_number": 3,
+    "kind": "cutscene",
+    "cutscene_type": "action_climax",
+    "image_prompt": "a clash of blades",
     "motion_prompt": "slow push in",
 }
 
@@ -22,16 +27,32 @@ def test_a_queued_asset_has_every_field_of_the_request() -> None:
     earlier = STAMP - timedelta(seconds=5)
     doc = queued_asset(request, "a1", STAMP, published_at=earlier)
     assert doc == {
-        "asset_id": "a1", "request_id": "req-0001", "campaign_id": "c1",
-        "session_id": "s1", "turn_number": 3, "kind": "cutscene",
-        "cutscene_type": "action_climax", "subject": request.subject,
-        "status": "queued", "status_reason": None, "image": None, "video": None,
-        "image_prompt": "a clash of blades", "motion_prompt": "slow push in",
-        "aspect_ratio": request.aspect_ratio, "request": request.to_message(),
+        "asset_id": "a1",
+        "request_id": "req-0001",
+        "campaign_id": "c1",
+        "session_id": "s1",
+        "turn_number": 3,
+        "kind": "cutscene",
+        "cutscene_type": "action_climax",
+        "subject": request.subject,
+        "status": "queued",
+        "status_reason": None,
+        "image": None,
+        "video": None,
+        "image_prompt": "a clash of blades",
+        "motion_prompt": "slow push in",
+        "aspect_ratio": request.aspect_ratio,
+        "request": request.to_message(),
         "models": {"image": None, "video": None},
-        "estimated_cost_usd": None, "cost_usd": 0.0,
-        "created_at": STAMP, "updated_at": STAMP, "completed_at": None,
-        "published_at": earlier, "stage_ms": {}, "regenerated_from": None, "hidden": False,
+        "estimated_cost_usd": None,
+        "cost_usd": 0.0,
+        "created_at": STAMP,
+        "updated_at": STAMP,
+        "completed_at": None,
+        "published_at": earlier,
+        "stage_ms": {},
+        "regenerated_from": None,
+        "hidden": False,
     }
     # a publish time "later" than now (clock skew) counts from now
     assert queued_asset(request, "a1", STAMP, STAMP + timedelta(1))["published_at"] == STAMP
@@ -41,10 +62,25 @@ def test_a_queued_asset_has_every_field_of_the_request() -> None:
 def test_a_rejected_asset_is_closed_at_once() -> None:
     doc = rejected_asset("a1", "req-0001", "c1", STAMP, "x" * 2000)
     assert doc == {
-        "asset_id": "a1", "request_id": "req-0001", "campaign_id": "c1",
-        "session_id": None, "turn_number": None, "kind": None, "cutscene_type": None,
-        "subject": None, "status": "rejected", "status_reason": "invalid",
-        "error": "x" * 1000, "image": None, "video": None, "models": {},
-        "estimated_cost_usd": 0.0, "cost_usd": 0.0, "stage_ms": {},
-        "created_at": STAMP, "updated_at": STAMP, "completed_at": STAMP, "hidden": False,
+        "asset_id": "a1",
+        "request_id": "req-0001",
+        "campaign_id": "c1",
+        "session_id": None,
+        "turn_number": None,
+        "kind": None,
+        "cutscene_type": None,
+        "subject": None,
+        "status": "rejected",
+        "status_reason": "invalid",
+        "error": "x" * 1000,
+        "image": None,
+        "video": None,
+        "models": {},
+        "estimated_cost_usd": 0.0,
+        "cost_usd": 0.0,
+        "stage_ms": {},
+        "created_at": STAMP,
+        "updated_at": STAMP,
+        "completed_at": STAMP,
+        "hidden": False,
     }

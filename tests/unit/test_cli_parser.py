@@ -18,8 +18,18 @@ def subparsers() -> dict[str, argparse.ArgumentParser]:
 
 def test_every_option_of_every_subcommand_has_help_and_examples():
     subs = subparsers()
-    assert {"local", "configure", "trigger", "cost", "gallery", "spend", "janitor",
-            "regenerate", "animate", "hide"} <= set(subs)
+    assert {
+        "local",
+        "configure",
+        "trigger",
+        "cost",
+        "gallery",
+        "spend",
+        "janitor",
+        "regenerate",
+        "animate",
+        "hide",
+    } <= set(subs)
     for name, sub in subs.items():
         assert sub.epilog and "examples:" in sub.epilog and f"cutscenes {name}" in sub.epilog
         for action in sub._actions:
@@ -28,40 +38,113 @@ def test_every_option_of_every_subcommand_has_help_and_examples():
             assert action.help and len(action.help) > 8, (name, action.dest)
 
 
-@pytest.mark.parametrize("argv", [
-    ["gallery", "--campaign", "c1", "--limit", "-1"],
-    ["gallery", "--campaign", "c1", "--limit", "101"],
-    ["gallery", "--campaign", "c1", "--limit", "ten"],
-    ["configure", "--campaign", "c1", "--budget", "-5"],
-    ["configure", "--campaign", "c1", "--budget", "nan"],
-    ["configure", "--campaign", "c1", "--budget", "1e9"],
-    ["configure", "--campaign", "c/1"],
-    ["configure", "--campaign", "c1", "--member", ""],
-    ["configure", "--campaign", "c1", "--enable", "--disable"],
-    ["trigger", "--campaign", "c1", "--session", "s1", "--turn", "-3", "--kind", "cutscene",
-     "--image-prompt", "x"],
-    ["trigger", "--campaign", "c1", "--session", "s 1", "--turn", "3", "--kind", "cutscene",
-     "--image-prompt", "x"],
-    ["trigger", "--campaign", "c1", "--session", "s1", "--turn", "3", "--kind", "movie",
-     "--image-prompt", "x"],
-    ["trigger", "--campaign", "c1", "--session", "s1", "--turn", "3", "--kind", "cutscene",
-     "--image-prompt", " "],
-    ["trigger", "--campaign", "c1", "--session", "s1", "--turn", "3", "--kind", "cutscene",
-     "--image-prompt", "x", "--timeout", "0"],
-    ["trigger", "--campaign", "c1", "--session", "s1", "--turn", "3", "--kind", "cutscene",
-     "--image-prompt", "x", "--request-id", "short"],
-    ["cost", "--campaign", "c1"],
-    ["spend", "--campaign", "c1", "--by", "week"],
-    ["spend", "--campaign", "c1", "--format", "xml"],
-    ["regenerate", "--campaign", "c1", "--asset", "a 1"],
-    ["regenerate", "--campaign", "c1", "--asset", "a1", "--motion-prompt", "m" * 2001],
-    ["regenerate", "--campaign", "c1", "--asset", "a1", "--wait", "--timeout", "-1"],
-    ["animate", "--campaign", "c1", "--asset", ""],
-    ["hide", "--asset", "a1"],
-    ["local", "sideways"],
-    ["nonsense"],
-    [],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["gallery", "--campaign", "c1", "--limit", "-1"],
+        ["gallery", "--campaign", "c1", "--limit", "101"],
+        ["gallery", "--campaign", "c1", "--limit", "ten"],
+        ["configure", "--campaign", "c1", "--budget", "-5"],
+        ["configure", "--campaign", "c1", "--budget", "nan"],
+        ["configure", "--campaign", "c1", "--budget", "1e9"],
+        ["configure", "--campaign", "c/1"],
+        ["configure", "--campaign", "c1", "--member", ""],
+        ["configure", "--campaign", "c1", "--enable", "--disable"],
+        [
+            "trigger",
+            "--campaign",
+            "c1",
+            "--session",
+            "s1",
+            "--turn",
+            "-3",
+            "--kind",
+            "cutscene",
+            "--image-prompt",
+            "x",
+        ],
+        [
+            "trigger",
+            "--campaign",
+            "c1",
+            "--session",
+            "s 1",
+            "--turn",
+            "3",
+            "--kind",
+            "cutscene",
+            "--image-prompt",
+            "x",
+        ],
+        [
+            "trigger",
+            "--campaign",
+            "c1",
+            "--session",
+            "s1",
+            "--turn",
+            "3",
+            "--kind",
+            "movie",
+            "--image-prompt",
+            "x",
+        ],
+        [
+            "trigger",
+            "--campaign",
+            "c1",
+            "--session",
+            "s1",
+            "--turn",
+            "3",
+            "--kind",
+            "cutscene",
+            "--image-prompt",
+            " ",
+        ],
+        [
+            "trigger",
+            "--campaign",
+            "c1",
+            "--session",
+            "s1",
+            "--turn",
+            "3",
+            "--kind",
+            "cutscene",
+            "--image-prompt",
+            "x",
+            "--timeout",
+            "0",
+        ],
+        [
+            "trigger",
+            "--campaign",
+            "c1",
+            "--session",
+            "s1",
+            "--turn",
+            "3",
+            "--kind",
+            "cutscene",
+            "--image-prompt",
+            "x",
+            "--request-id",
+            "short",
+        ],
+        ["cost", "--campaign", "c1"],
+        ["spend", "--campaign", "c1", "--by", "week"],
+        ["spend", "--campaign", "c1", "--format", "xml"],
+        ["regenerate", "--campaign", "c1", "--asset", "a 1"],
+        ["regenerate", "--campaign", "c1", "--asset", "a1", "--motion-prompt", "m" * 2001],
+        ["regenerate", "--campaign", "c1", "--asset", "a1", "--wait", "--timeout", "-1"],
+        ["animate", "--campaign", "c1", "--asset", ""],
+        ["hide", "--asset", "a1"],
+        ["local", "sideways"],
+        ["nonsense"],
+        [],
+    ],
+)
 def test_bad_arguments_are_one_line_and_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exited:
         cli.parser().parse_args(argv)
@@ -75,8 +158,7 @@ def test_exact_dollars_for_the_books():
     assert usd_text(467_000) == "0.467000" and usd_text(1) == "0.000001"
     assert usd_text(12_345_678_901) == "12345.678901"
     lines = csv_text([Row("s1", 123_457, 2), Row("s2", 1, 1)]).splitlines()
-    assert lines == ["key,spent_usd,assets", "s1,0.123457,2", "s2,0.000001,1",
-                     "(total),0.123458,3"]
+    assert lines == ["key,spent_usd,assets", "s1,0.123457,2", "s2,0.000001,1", "(total),0.123458,3"]
 
 
 def test_wait_exit_codes_follow_the_contract(capsys):
@@ -88,5 +170,7 @@ def test_wait_exit_codes_follow_the_contract(capsys):
     assert commands._wait_exit(None, 1) == 1
     out = capsys.readouterr()
     assert out.out == "" and len(out.err.strip().splitlines()) == 1
-    assert commands._status_line({"status": "partial", "status_reason": "budget"}) == \
-        "partial (budget)"
+    assert (
+        commands._status_line({"status": "partial", "status_reason": "budget"})
+        == "partial (budget)"
+    )

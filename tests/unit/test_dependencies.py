@@ -24,8 +24,14 @@ def test_the_sdk_pulls_no_local_or_dev_package() -> None:
     """`pip install .` with no extras."""
     sdk = packages()
     assert not sdk.keys() & (LOCAL_ONLY | DEV_ONLY)
-    assert {"google-genai", "google-cloud-firestore", "google-cloud-pubsub",
-            "firebase-admin", "httpx", "pydantic-settings"} <= sdk.keys()
+    assert {
+        "google-genai",
+        "google-cloud-firestore",
+        "google-cloud-pubsub",
+        "firebase-admin",
+        "httpx",
+        "pydantic-settings",
+    } <= sdk.keys()
     assert "functions-framework" not in sdk
 
 

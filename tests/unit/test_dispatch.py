@@ -10,8 +10,10 @@ from shared.store import pacing
 
 
 def waiting(campaign: str, n: int, first_at: float) -> list[dict]:
-    return [{"campaign_id": campaign, "asset_id": f"{campaign}-{i}",
-             "video_queued_at": first_at + i} for i in range(n)]
+    return [
+        {"campaign_id": campaign, "asset_id": f"{campaign}-{i}", "video_queued_at": first_at + i}
+        for i in range(n)
+    ]
 
 
 def test_a_burst_cannot_hold_other_campaigns_back():
@@ -54,8 +56,10 @@ def test_no_rolling_window_holds_more_starts_than_the_budget(budget, window):
         if after is not None:
             log = after
             taken.append(t)
-    assert rolling_max([x + 0.99 * window / budget for x in taken[::2]] + taken[1::2],
-                       window) <= budget
+    assert (
+        rolling_max([x + 0.99 * window / budget for x in taken[::2]] + taken[1::2], window)
+        <= budget
+    )
     assert len(taken) >= 0.9 * budget * (t / window)
 
 
@@ -105,8 +109,10 @@ def test_weighted_by_waiting_time_an_old_clip_is_not_overtaken_forever():
 
 
 def burst(campaign: str, n: int, at: float) -> list[dict]:
-    return [{"campaign_id": campaign, "asset_id": f"{campaign}-{i}",
-             "video_queued_at": at + i * 0.01} for i in range(n)]
+    return [
+        {"campaign_id": campaign, "asset_id": f"{campaign}-{i}", "video_queued_at": at + i * 0.01}
+        for i in range(n)
+    ]
 
 
 def test_a_burst_holds_others_back_no_longer_than_if_published_at_the_quota_rate():
@@ -125,8 +131,10 @@ def test_a_campaign_publishing_no_faster_than_the_quota_keeps_its_place():
     rendering = [dict(d, video_operation="op") for d in waiting("busy", 5, 0.0)]
     for i, d in enumerate(rendering):
         d["video_queued_at"] = i * 2.0
-    queued = [{"campaign_id": "busy", "asset_id": f"busy-{i}", "video_queued_at": i * 2.0}
-              for i in range(5, 8)]
+    queued = [
+        {"campaign_id": "busy", "asset_id": f"busy-{i}", "video_queued_at": i * 2.0}
+        for i in range(5, 8)
+    ]
     docs = queued + waiting("quiet", 1, 12.5)
     order = [d["asset_id"] for d in fair_order(docs, {"busy": 5}, 1.0, rendering)]
     assert order == ["busy-5", "busy-6", "quiet-0", "busy-7"]
@@ -153,8 +161,9 @@ def test_an_image_call_waits_for_its_token_or_hands_the_delivery_back(monkeypatc
     try:
         tokens = iter([None, None, 1.0])
         asked: list[str] = []
-        monkeypatch.setattr(pacing, "take_start",
-                            lambda kind="veo": asked.append(kind) or next(tokens))
+        monkeypatch.setattr(
+            pacing, "take_start", lambda kind="veo": asked.append(kind) or next(tokens)
+        )
         monkeypatch.setattr(pacing, "next_start_at", lambda kind="veo": time.time() + 0.01)
         pacing.wait_for_image_call()
         assert asked == ["image"] * 3

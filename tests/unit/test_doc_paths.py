@@ -18,14 +18,20 @@ def db() -> firestore.Client:
 def test_the_same_documents_as_the_chained_references(db: firestore.Client) -> None:
     campaign = db.collection("campaigns").document("c1")
     assert db.document(paths.campaign_doc("c1")).path == campaign.path
-    assert db.document(paths.asset_doc("c1", "a1")).path \
+    assert (
+        db.document(paths.asset_doc("c1", "a1")).path
         == campaign.collection("media").document("a1").path
-    assert db.document(paths.ledger_doc("c1", "s1")).path \
+    )
+    assert (
+        db.document(paths.ledger_doc("c1", "s1")).path
         == campaign.collection("sessions").document("s1").path
-    assert db.collection(paths.media_collection("c1")).document("a1").path \
-        == paths.asset_doc("c1", "a1")
-    assert db.collection(paths.sessions_collection("c1")).document("s1").path \
-        == paths.ledger_doc("c1", "s1")
+    )
+    assert db.collection(paths.media_collection("c1")).document("a1").path == paths.asset_doc(
+        "c1", "a1"
+    )
+    assert db.collection(paths.sessions_collection("c1")).document("s1").path == paths.ledger_doc(
+        "c1", "s1"
+    )
     assert paths.spend_shard_doc("2026-11-26", 3) == "spend_days/2026-11-26/shards/3"
     assert paths.pacing_doc("veo-log") == "pacing/veo-log"
     assert paths.sse_ticket_doc("t") == "sse_tickets/t"

@@ -15,8 +15,7 @@ class Event(dict):
 
 
 def envelope(raw: bytes, publish_time="2026-11-24T00:00:00Z"):
-    return Event({"message": {"data": base64.b64encode(raw).decode(),
-                              "publishTime": publish_time}})
+    return Event({"message": {"data": base64.b64encode(raw).decode(), "publishTime": publish_time}})
 
 
 def test_payload_id_and_publish_time_are_decoded():
@@ -25,8 +24,16 @@ def test_payload_id_and_publish_time_are_decoded():
     assert published.isoformat() == "2026-11-24T00:00:00+00:00"
 
 
-@pytest.mark.parametrize("data", [None, "x", {"message": None}, {"message": {"data": "%%%"}},
-                                  {"message": {"data": 7, "publishTime": "yesterday"}}])
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        "x",
+        {"message": None},
+        {"message": {"data": "%%%"}},
+        {"message": {"data": 7, "publishTime": "yesterday"}},
+    ],
+)
 def test_garbage_envelopes_become_empty_payloads(data):
     payload, _, published = pubsub_payload(Event(data))
     assert payload == b"" and published is None

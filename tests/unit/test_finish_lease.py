@@ -26,8 +26,9 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         seen["leases"][-1] = (cid, aid, stage, "released")
 
     monkeypatch.setattr(finish, "expired", lambda doc: seen["expired"])
-    monkeypatch.setattr(finish, "close_expired",
-                        lambda doc: seen.__setitem__("closed", seen["closed"] + 1))
+    monkeypatch.setattr(
+        finish, "close_expired", lambda doc: seen.__setitem__("closed", seen["closed"] + 1)
+    )
     monkeypatch.setattr(assets, "leased", leased)
     monkeypatch.setattr(assets, "load", lambda cid, aid: seen["now"])
     return seen
@@ -48,8 +49,9 @@ def test_an_asset_that_moved_on_is_left_alone(seen: dict[str, Any], now: Any) ->
     assert seen["leases"] == [("c1", "a1", "animating", "released")] * 2
 
 
-def test_the_fresh_document_is_recorded_under_the_lease(seen: dict[str, Any],
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_fresh_document_is_recorded_under_the_lease(
+    seen: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     recorded: list[tuple[Any, ...]] = []
 
     def record(doc: dict[str, Any], result: Any, output_at: Any = None) -> str:
@@ -59,6 +61,7 @@ def test_the_fresh_document_is_recorded_under_the_lease(seen: dict[str, Any],
     seen["now"] = {**DOC, "video_checks": 1}
     monkeypatch.setattr(finish, "record", record)
     assert finish.adopt_output(DOC, "gs://b/o.mp4", 1.0) == "complete"
-    assert recorded == [({**DOC, "video_checks": 1}, "gs://b/o.mp4",
-                         [("c1", "a1", "animating", "held")])]
+    assert recorded == [
+        ({**DOC, "video_checks": 1}, "gs://b/o.mp4", [("c1", "a1", "animating", "held")])
+    ]
     assert seen["leases"] == [("c1", "a1", "animating", "released")]

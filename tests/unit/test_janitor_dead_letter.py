@@ -20,6 +20,7 @@ from shared.pipeline import janitor
 def failing(exc: Exception):
     def close(_data: bytes) -> str:
         raise exc
+
     return close
 
 
@@ -33,7 +34,8 @@ def test_a_dead_letter_nothing_can_close_is_acked_and_logged(monkeypatch, capsys
 
 
 def test_an_outage_is_retried(monkeypatch):
-    monkeypatch.setattr(janitor, "close_dead_letter",
-                        failing(gexc.ServiceUnavailable("firestore away")))
+    monkeypatch.setattr(
+        janitor, "close_dead_letter", failing(gexc.ServiceUnavailable("firestore away"))
+    )
     with pytest.raises(gexc.ServiceUnavailable):
         janitor.handle_http({"message": {"data": ""}})

@@ -37,7 +37,8 @@ CLOUD_SDK_FILES = {
     # verifying a Firebase ID token is the HTTP API's door
     "shared/api/auth.py",
     # AIDM's tools are declared in google-genai's own types (AIDM calls Gemini with them)
-    "shared/aidm/declarations.py", "shared/aidm/turn.py",
+    "shared/aidm/declarations.py",
+    "shared/aidm/turn.py",
 }
 # The SDK singletons are store's own: other layers ask store for what they need.
 STORE_PRIVATE = ("shared.store.connections",)
@@ -81,12 +82,13 @@ def violations(root: Path) -> list[str]:
                 if target is None:
                     out.append(f"{where}: import a layer's module, not the package root")
                 elif target != layer and target not in LAYERS[layer]:
-                    out.append(f"{where}: {layer} may import only "
-                               f"{', '.join(sorted(LAYERS[layer] | {layer}))}")
+                    out.append(
+                        f"{where}: {layer} may import only "
+                        f"{', '.join(sorted(LAYERS[layer] | {layer}))}"
+                    )
                 elif module.startswith(STORE_PRIVATE) and layer != "store":
                     out.append(f"{where}: the SDK clients are store's own; use a store module")
-            elif top in CLOUD_SDKS and layer not in CLOUD_SDK_LAYERS \
-                    and rel not in CLOUD_SDK_FILES:
+            elif top in CLOUD_SDKS and layer not in CLOUD_SDK_LAYERS and rel not in CLOUD_SDK_FILES:
                 out.append(f"{where}: cloud SDKs are used only in shared/store/")
             elif top in NOT_PURE and layer in PURE_LAYERS:
                 out.append(f"{where}: {layer} does no I/O")
@@ -103,18 +105,25 @@ def test_the_tree_keeps_the_rule() -> None:
 
 
 def test_every_product_module_is_in_a_layer() -> None:
-    loose = [p.relative_to(REPO).as_posix() for p in (REPO / "shared").glob("*.py")
-             if p.name != "__init__.py"]
-    unknown = [p.name for p in (REPO / "shared").iterdir()
-               if p.is_dir() and p.name not in LAYERS and p.name != "__pycache__"]
+    loose = [
+        p.relative_to(REPO).as_posix()
+        for p in (REPO / "shared").glob("*.py")
+        if p.name != "__init__.py"
+    ]
+    unknown = [
+        p.name
+        for p in (REPO / "shared").iterdir()
+        if p.is_dir() and p.name not in LAYERS and p.name != "__pycache__"
+    ]
     assert loose == [] and unknown == []
 
 
 def _copy(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
     for part in ("shared", "functions"):
-        shutil.copytree(REPO / part, root / part,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.json"))
+        shutil.copytree(
+            REPO / part, root / part, ignore=shutil.ignore_patterns("__pycache__", "*.json")
+        )
     return root
 
 

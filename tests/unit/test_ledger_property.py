@@ -37,8 +37,11 @@ class FakeDoc:
     def get(self):
         with self.lock:
             seen = copy.deepcopy(self.data)
-            snap = SimpleNamespace(exists=seen is not None, update_time=self.version,
-                                   to_dict=lambda: copy.deepcopy(seen))
+            snap = SimpleNamespace(
+                exists=seen is not None,
+                update_time=self.version,
+                to_dict=lambda: copy.deepcopy(seen),
+            )
         time.sleep(self.rng.random() * 0.002)  # widen the read-to-write window
         return snap
 
@@ -76,10 +79,19 @@ def patched(doc: FakeDoc) -> pytest.MonkeyPatch:
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 2**32), cap=st.integers(0, 3_000_000),
-       costs=st.lists(st.tuples(st.integers(1, 900_000), st.integers(0, 900_000),
-                                st.sampled_from(["settle", "release", "settle_image", "late"])),
-                      min_size=1, max_size=24))
+@given(
+    seed=st.integers(0, 2**32),
+    cap=st.integers(0, 3_000_000),
+    costs=st.lists(
+        st.tuples(
+            st.integers(1, 900_000),
+            st.integers(0, 900_000),
+            st.sampled_from(["settle", "release", "settle_image", "late"]),
+        ),
+        min_size=1,
+        max_size=24,
+    ),
+)
 def test_spent_plus_reserved_never_exceeds_cap(seed, cap, costs):
     doc = FakeDoc(random.Random(seed))
     patch = patched(doc)
@@ -87,13 +99,14 @@ def test_spent_plus_reserved_never_exceeds_cap(seed, cap, costs):
 
     def one_request(i, image, video, ending):
         img, vid = ledger.hold_key(f"a{i}", "image"), ledger.hold_key(f"a{i}", "video")
-        choice = ledger.reserve_first_fit("c", "s", cap, [{img: image, vid: video},
-                                                           {img: image}])
+        choice = ledger.reserve_first_fit("c", "s", cap, [{img: image, vid: video}, {img: image}])
         if choice is None:
             return
         # Redelivery: the same reservation again changes nothing.
-        assert ledger.reserve_first_fit("c", "s", cap, [{img: image, vid: video},
-                                                        {img: image}]) == choice
+        assert (
+            ledger.reserve_first_fit("c", "s", cap, [{img: image, vid: video}, {img: image}])
+            == choice
+        )
         if ending in ("release", "late"):
             ledger.release("c", "s", [img, vid])
             if ending == "late":  # results landing after the asset was closed

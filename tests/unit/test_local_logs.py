@@ -25,21 +25,31 @@ def write_stack(tmp_path: Path, files: dict[str, list[str]]) -> Path:
 
 def test_merged_by_timestamp_and_filtered_by_request(tmp_path):
     aid = asset_id_for("req-00000001")
-    state = write_stack(tmp_path, {
-        "render_still": [line("2026-01-01T00:00:01.000000Z", request_id="req-00000001",
-                              event="a"),
-                         "plain text from the runtime",
-                         line("2026-01-01T00:00:04.000000Z", request_id="req-other", event="x")],
-        "animate_still": [line("2026-01-01T00:00:02.000000Z", asset_id=aid, event="b"),
-                          line("2026-01-01T00:00:05.000000Z", asset_id=aid, event="d")],
-        "media_api": [line("2026-01-01T00:00:03.000000Z", asset_id=aid, event="c")],
-    })
+    state = write_stack(
+        tmp_path,
+        {
+            "render_still": [
+                line("2026-01-01T00:00:01.000000Z", request_id="req-00000001", event="a"),
+                "plain text from the runtime",
+                line("2026-01-01T00:00:04.000000Z", request_id="req-other", event="x"),
+            ],
+            "animate_still": [
+                line("2026-01-01T00:00:02.000000Z", asset_id=aid, event="b"),
+                line("2026-01-01T00:00:05.000000Z", asset_id=aid, event="d"),
+            ],
+            "media_api": [line("2026-01-01T00:00:03.000000Z", asset_id=aid, event="c")],
+        },
+    )
     out = io.StringIO()
     logs.show(state, request_id="req-00000001", as_json=True, out=out)
     records = [json.loads(x) for x in out.getvalue().splitlines()]
     assert [r["event"] for r in records] == ["a", "b", "c", "d"]
-    assert [r["source"] for r in records] == ["render_still", "animate_still", "media_api",
-                                              "animate_still"]
+    assert [r["source"] for r in records] == [
+        "render_still",
+        "animate_still",
+        "media_api",
+        "animate_still",
+    ]
     everything = io.StringIO()
     logs.show(state, out=everything)
     text = everything.getvalue().splitlines()
@@ -50,7 +60,7 @@ def test_merged_by_timestamp_and_filtered_by_request(tmp_path):
 
 def test_a_half_written_last_line_waits(tmp_path):
     path = tmp_path / "x.log"
-    path.write_text(line("2026-01-01T00:00:01.000000Z") + "\n{\"partial")
+    path.write_text(line("2026-01-01T00:00:01.000000Z") + '\n{"partial')
     lines, offset, _ = logs.read_file(path)
     assert len(lines) == 1 and offset == len(line("2026-01-01T00:00:01.000000Z")) + 1
 
@@ -61,8 +71,9 @@ def test_follow_prints_lines_as_they_are_written(tmp_path):
 
     state = write_stack(tmp_path, {"janitor": [line("2026-01-01T00:00:01.000000Z", event="a")]})
     out, stop = io.StringIO(), threading.Event()
-    follower = threading.Thread(target=logs.show, args=(state,),
-                                kwargs={"follow": True, "out": out, "stop": stop})
+    follower = threading.Thread(
+        target=logs.show, args=(state,), kwargs={"follow": True, "out": out, "stop": stop}
+    )
     follower.start()
     try:
         with (tmp_path / "logs" / "janitor.log").open("a") as handle:

@@ -66,8 +66,10 @@ def api_error(code: int) -> errors.APIError:
     return cls(code, {"error": {"code": code, "message": "m", "status": "S"}})
 
 
-@pytest.mark.parametrize("code, unknown", [(400, False), (404, False), (429, False),
-                                           (500, True), (503, True), (504, True)])
+@pytest.mark.parametrize(
+    "code, unknown",
+    [(400, False), (404, False), (429, False), (500, True), (503, True), (504, True)],
+)
 def test_which_failed_starts_may_have_created_a_job(code, unknown):
     assert start_outcome_unknown(api_error(code)) is unknown
 

@@ -27,12 +27,15 @@ def test_timestamp_is_rfc3339_utc_not_a_float(capsys):
 def test_trace_and_span_use_cloud_loggings_field_names(capsys):
     log.clear()
     trace, span = log.trace_from_headers(
-        {"traceparent": "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01"}, "p1")
+        {"traceparent": "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01"}, "p1"
+    )
     log.bind(trace=trace, span=span, request_id="req-1")
     log.info("x", "traced")
     line = one_line(capsys)
-    assert line["logging.googleapis.com/trace"] == \
-        "projects/p1/traces/0af7651916cd43dd8448eb211c80319c"
+    assert (
+        line["logging.googleapis.com/trace"]
+        == "projects/p1/traces/0af7651916cd43dd8448eb211c80319c"
+    )
     assert line["logging.googleapis.com/spanId"] == "b7ad6b7169203331"
     assert "trace" not in line and "span" not in line and line["request_id"] == "req-1"
     log.clear()
@@ -40,7 +43,8 @@ def test_trace_and_span_use_cloud_loggings_field_names(capsys):
 
 def test_cloud_trace_context_header_and_garbage():
     trace, span = log.trace_from_headers(
-        {"X-Cloud-Trace-Context": "105445aa7843bc8bf206b12000100000/1;o=1"}, "p")
+        {"X-Cloud-Trace-Context": "105445aa7843bc8bf206b12000100000/1;o=1"}, "p"
+    )
     assert trace == "projects/p/traces/105445aa7843bc8bf206b12000100000"
     assert span == "0000000000000001"
     assert log.trace_from_headers({"traceparent": "junk"}, "p") == (None, None)

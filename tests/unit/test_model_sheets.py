@@ -21,16 +21,30 @@ def bucket(monkeypatch):
 
 
 def request(characters: list[str], refs: list[str] | None = None):
-    return parse_request({
-        "schema": "media.request.v1", "request_id": "req-refs-0001", "campaign_id": "c1",
-        "session_id": "s1", "turn_number": 1, "kind": "cutscene",
-        "cutscene_type": "character_intro", "image_prompt": "x", "motion_prompt": "y",
-        "characters": characters, "reference_images": refs or []}, "bkt")
+    return parse_request(
+        {
+            "schema": "media.request.v1",
+            "request_id": "req-refs-0001",
+            "campaign_id": "c1",
+            "session_id": "s1",
+            "turn_number": 1,
+            "kind": "cutscene",
+            "cutscene_type": "character_intro",
+            "image_prompt": "x",
+            "motion_prompt": "y",
+            "characters": characters,
+            "reference_images": refs or [],
+        },
+        "bkt",
+    )
 
 
 def sheet(name: str) -> dict:
-    return {"name": name, "ref_uri": f"{PREFIX}characters/{model_sheets.slug(name)}.png",
-            "asset_id": "a"}
+    return {
+        "name": name,
+        "ref_uri": f"{PREFIX}characters/{model_sheets.slug(name)}.png",
+        "asset_id": "a",
+    }
 
 
 def test_slugs_fold_case_spacing_and_punctuation():
@@ -47,8 +61,11 @@ def test_own_references_first_then_named_sheets_within_six(monkeypatch):
     monkeypatch.setattr(model_sheets, "registered", lambda cid: registry)
     own = [f"{PREFIX}uploaded/{i}.png" for i in range(2)]
     refs = model_sheets.references_for(request(["rei", "Evil", "Nobody", *names[1:4]], own))
-    assert refs == [*own, registry["rei"]["ref_uri"], *(registry[model_sheets.slug(n)]["ref_uri"]
-                                                       for n in names[1:4])]
+    assert refs == [
+        *own,
+        registry["rei"]["ref_uri"],
+        *(registry[model_sheets.slug(n)]["ref_uri"] for n in names[1:4]),
+    ]
     assert len(model_sheets.references_for(request(names, own))) == 6  # within six in all
     assert model_sheets.references_for(request(["Rei", "REI"])) == [registry["rei"]["ref_uri"]]
 

@@ -19,8 +19,12 @@ def png(width: int, height: int) -> bytes:
     """A real PNG, built by hand: 8-bit greyscale, every row black."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     rows = b"".join(b"\0" + b"\0" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(rows))
-            + _chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", ihdr)
+        + _chunk(b"IDAT", zlib.compress(rows))
+        + _chunk(b"IEND", b"")
+    )
 
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\0" * 64
@@ -31,8 +35,12 @@ def test_size_comes_from_the_header(width: int, height: int) -> None:
     data = png(width, height) if width * height < 2_000_000 else _header_only(width, height)
     assert png_size(data) == (width, height)
     still = png_still(data, "image/png")
-    assert (still.width, still.height, still.mime_type, still.data) == (width, height,
-                                                                       "image/png", data)
+    assert (still.width, still.height, still.mime_type, still.data) == (
+        width,
+        height,
+        "image/png",
+        data,
+    )
 
 
 def _header_only(width: int, height: int) -> bytes:

@@ -11,11 +11,22 @@ from shared.domain.request import MAX_REFERENCE_IMAGES, MediaRequest, parse_requ
 
 # Model ids AIDM's own settings may carry (its defaults, previews, GA ids).
 AIDM_IDS = {
-    "image": ["imagen-3.0-generate-002", "gemini-3-pro-image-preview",
-              "gemini-3.1-flash-image-preview", "gemini-3-pro-image", "gemini-3.1-flash-image"],
-    "video": ["veo-3.0-generate-preview", "veo-3.1-generate-preview",
-              "veo-3.1-fast-generate-preview", "veo-3.1-lite-generate-preview",
-              "veo-3.1-generate-001", "veo-3.1-fast-generate-001", "veo-3.1-lite-generate-001"],
+    "image": [
+        "imagen-3.0-generate-002",
+        "gemini-3-pro-image-preview",
+        "gemini-3.1-flash-image-preview",
+        "gemini-3-pro-image",
+        "gemini-3.1-flash-image",
+    ],
+    "video": [
+        "veo-3.0-generate-preview",
+        "veo-3.1-generate-preview",
+        "veo-3.1-fast-generate-preview",
+        "veo-3.1-lite-generate-preview",
+        "veo-3.1-generate-001",
+        "veo-3.1-fast-generate-001",
+        "veo-3.1-lite-generate-001",
+    ],
 }
 
 
@@ -35,12 +46,22 @@ def reachable_models(kind: str) -> set[str | None]:
 
 
 def request(duration: int, refs: int) -> MediaRequest:
-    return parse_request({
-        "schema": "media.request.v1", "request_id": "req-walk-0001", "campaign_id": "c1",
-        "session_id": "s1", "turn_number": 1, "kind": "cutscene", "cutscene_type": "plot_twist",
-        "image_prompt": "p", "motion_prompt": "m", "duration_seconds": duration,
-        "reference_images": [f"gs://b/refs/c1/characters/n{i}.png" for i in range(refs)],
-    }, "b")
+    return parse_request(
+        {
+            "schema": "media.request.v1",
+            "request_id": "req-walk-0001",
+            "campaign_id": "c1",
+            "session_id": "s1",
+            "turn_number": 1,
+            "kind": "cutscene",
+            "cutscene_type": "plot_twist",
+            "image_prompt": "p",
+            "motion_prompt": "m",
+            "duration_seconds": duration,
+            "reference_images": [f"gs://b/refs/c1/characters/n{i}.png" for i in range(refs)],
+        },
+        "b",
+    )
 
 
 def test_every_choice_has_a_price_and_a_location():
@@ -51,10 +72,16 @@ def test_every_choice_has_a_price_and_a_location():
     assert set(resolutions) == {"720p", "1080p"} and len(qualities) == 3
     walked = 0
     for quality, image, video, resolution, duration, refs in itertools.product(
-            qualities, reachable_models("image"), reachable_models("video"), resolutions,
-            durations, (0, MAX_REFERENCE_IMAGES)):
-        media = MediaSettings(quality=quality, image_model=image, video_model=video,
-                              video_resolution=resolution)
+        qualities,
+        reachable_models("image"),
+        reachable_models("video"),
+        resolutions,
+        durations,
+        (0, MAX_REFERENCE_IMAGES),
+    ):
+        media = MediaSettings(
+            quality=quality, image_model=image, video_model=video, video_resolution=resolution
+        )
         plan = plan_for(request(duration, refs), media)  # raises "no price" if missing
         assert plan.image_micros > 0 and plan.video_micros > 0
         for model in (plan.image_model, plan.video_model):

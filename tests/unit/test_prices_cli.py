@@ -11,13 +11,15 @@ def test_prices_prints_every_entry_with_its_quotes(capsys, monkeypatch):
     lines = out.splitlines()
     data = catalog().data
     assert len([line for line in lines if line.startswith(("gemini", "veo"))]) == (
-        len(data["images"]) + len(data["image_inputs"]) + len(data["videos"]))
+        len(data["images"]) + len(data["image_inputs"]) + len(data["videos"])
+    )
     [fast_720] = [line for line in lines if line.startswith("veo-3.1-fast") and "720p" in line]
     assert "$0.15" in fast_720 and "$0.10 third-party" in fast_720 and "2026-10-01" in fast_720
     [lite_1080] = [line for line in lines if line.startswith("veo-3.1-lite") and "1080p" in line]
     assert "$0.08" in lite_1080
-    [flash] = [line for line in lines
-               if line.startswith("gemini-3.1-flash-image ") and " 1K " in line]
+    [flash] = [
+        line for line in lines if line.startswith("gemini-3.1-flash-image ") and " 1K " in line
+    ]
     assert "global" in flash
 
 

@@ -9,9 +9,17 @@ from shared.domain.request import parse_request
 
 
 def request(**over):
-    msg = {"schema": "media.request.v1", "request_id": "req-0001", "campaign_id": "c1",
-           "session_id": "s1", "turn_number": 1, "kind": "cutscene",
-           "cutscene_type": "plot_twist", "image_prompt": "p", "motion_prompt": "m"}
+    msg = {
+        "schema": "media.request.v1",
+        "request_id": "req-0001",
+        "campaign_id": "c1",
+        "session_id": "s1",
+        "turn_number": 1,
+        "kind": "cutscene",
+        "cutscene_type": "plot_twist",
+        "image_prompt": "p",
+        "motion_prompt": "m",
+    }
     msg.update(over)
     return parse_request(msg, "b")
 
@@ -65,8 +73,12 @@ def test_unknown_model_is_a_permanent_error():
 
 def test_operator_catalog_overrides_prices(tmp_path):
     data = json.loads(json.dumps(catalog().data))
-    data["videos"][2] = {"model": "veo-3.1-fast-generate-001", "resolution": "720p",
-                         "audio": True, "usd_per_second": "0.5"}  # a bare figure still reads
+    data["videos"][2] = {
+        "model": "veo-3.1-fast-generate-001",
+        "resolution": "720p",
+        "audio": True,
+        "usd_per_second": "0.5",
+    }  # a bare figure still reads
     path = tmp_path / "prices.json"
     path.write_text(json.dumps(data))
     plan = plan_for(request(duration_seconds=4), MediaSettings(), _load(str(path)))
@@ -91,10 +103,13 @@ def test_operator_picks_which_disagreeing_quote_to_charge(tmp_path):
 def test_reference_images_are_part_of_a_stills_price():
     refs = [f"gs://b/refs/c1/characters/n{i}.png" for i in range(3)]
     plain = plan_for(request(kind="npc_portrait", subject="Rei"), MediaSettings())
-    sheets = plan_for(request(kind="npc_portrait", subject="Rei", reference_images=refs),
-                      MediaSettings())
+    sheets = plan_for(
+        request(kind="npc_portrait", subject="Rei", reference_images=refs), MediaSettings()
+    )
     # 1120 input tokens each at $0.50 per million tokens on gemini-3.1-flash-image.
     assert sheets.image_micros - plain.image_micros == 3 * 560
-    premium = plan_for(request(kind="npc_portrait", subject="Rei", reference_images=refs),
-                       MediaSettings(quality="premium"))
+    premium = plan_for(
+        request(kind="npc_portrait", subject="Rei", reference_images=refs),
+        MediaSettings(quality="premium"),
+    )
     assert premium.image_micros == 134_000 + 3 * 2240  # $2.00 per million on the pro model

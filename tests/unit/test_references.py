@@ -11,16 +11,35 @@ from shared.domain.request import parse_request
 
 BUCKET = "media-bucket"
 GOOD = ["a.png", "Rei/sheet.JPG", "a/b/c/d.webp", "characters/rei.png", "x.jpeg"]
-BAD = ["sheet", "a.gif", "a/b/c/d/e.png", "./a.png", "a/./b.png", "../c2/a.png", "a//b.png",
-       "", "x" * 201 + ".png"]
+BAD = [
+    "sheet",
+    "a.gif",
+    "a/b/c/d/e.png",
+    "./a.png",
+    "a/./b.png",
+    "../c2/a.png",
+    "a//b.png",
+    "",
+    "x" * 201 + ".png",
+]
 
 
 def request_with(uri: str) -> None:
-    parse_request({
-        "schema": "media.request.v1", "request_id": "req-0001", "campaign_id": "c1",
-        "session_id": "s1", "turn_number": 1, "kind": "cutscene",
-        "cutscene_type": "character_intro", "image_prompt": "x", "motion_prompt": "y",
-        "reference_images": [uri]}, BUCKET)
+    parse_request(
+        {
+            "schema": "media.request.v1",
+            "request_id": "req-0001",
+            "campaign_id": "c1",
+            "session_id": "s1",
+            "turn_number": 1,
+            "kind": "cutscene",
+            "cutscene_type": "character_intro",
+            "image_prompt": "x",
+            "motion_prompt": "y",
+            "reference_images": [uri],
+        },
+        BUCKET,
+    )
 
 
 @pytest.mark.parametrize("name", GOOD)

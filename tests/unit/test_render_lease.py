@@ -15,13 +15,29 @@ from shared.domain.request import parse_request
 from shared.pipeline.render import make_still
 from shared.store.media_models import Still
 
-PLAN = Plan(image_model="gemini-3.1-flash-image", image_size="1K", image_micros=67_000,
-            video_model=None, video_resolution="720p", video_audio=False, duration_seconds=4,
-            video_micros=0)
-REQUEST = parse_request({"schema": "media.request.v1", "request_id": "req-lease-1",
-                         "campaign_id": "c1", "session_id": "s1", "turn_number": 1,
-                         "kind": "npc_portrait", "subject": "Rei", "image_prompt": "a face"},
-                        "bucket")
+PLAN = Plan(
+    image_model="gemini-3.1-flash-image",
+    image_size="1K",
+    image_micros=67_000,
+    video_model=None,
+    video_resolution="720p",
+    video_audio=False,
+    duration_seconds=4,
+    video_micros=0,
+)
+REQUEST = parse_request(
+    {
+        "schema": "media.request.v1",
+        "request_id": "req-lease-1",
+        "campaign_id": "c1",
+        "session_id": "s1",
+        "turn_number": 1,
+        "kind": "npc_portrait",
+        "subject": "Rei",
+        "image_prompt": "a face",
+    },
+    "bucket",
+)
 
 
 class Model:

@@ -13,9 +13,14 @@ BUCKET = "media-bucket"
 
 def valid(**over):
     msg = {
-        "schema": "media.request.v1", "request_id": "req-0001", "campaign_id": "c1",
-        "session_id": "s1", "turn_number": 3, "kind": "cutscene",
-        "cutscene_type": "action_climax", "image_prompt": "a clash of blades",
+        "schema": "media.request.v1",
+        "request_id": "req-0001",
+        "campaign_id": "c1",
+        "session_id": "s1",
+        "turn_number": 3,
+        "kind": "cutscene",
+        "cutscene_type": "action_climax",
+        "image_prompt": "a clash of blades",
         "motion_prompt": "slow push in",
     }
     msg.update(over)
@@ -33,34 +38,39 @@ def test_unknown_fields_are_ignored():
     assert not hasattr(req, "extra_field")
 
 
-@pytest.mark.parametrize("change, needle", [
-    ({"schema": "media.request.v2"}, "schema"),
-    ({"request_id": "short"}, "request_id"),
-    ({"request_id": "../../etc/passwd"}, "request_id"),
-    ({"campaign_id": "c/1"}, "campaign_id"),
-    ({"campaign_id": "ｃ１"}, "campaign_id"),
-    ({"session_id": ""}, "session_id"),
-    ({"turn_number": -1}, "turn_number"),
-    ({"turn_number": "3"}, "turn_number"),
-    ({"turn_number": True}, "turn_number"),
-    ({"kind": "movie"}, "kind"),
-    ({"cutscene_type": None}, "cutscene_type"),
-    ({"cutscene_type": "none"}, "cutscene_type"),
-    ({"motion_prompt": None}, "motion_prompt"),
-    ({"image_prompt": "x" * 4001}, "image_prompt"),
-    ({"image_prompt": "   "}, "blank"),
-    ({"motion_prompt": "m" * 2001}, "motion_prompt"),
-    ({"aspect_ratio": "1:1"}, "1:1"),
-    ({"aspect_ratio": "4:3"}, "aspect_ratio"),
-    ({"duration_seconds": 5}, "duration_seconds"),
-    ({"style": {"art_style": "s" * 1001}}, "art_style"),
-    ({"reference_images": ["gs://other/refs/c1/a.png"]}, "not under"),
-    ({"reference_images": ["gs://media-bucket/refs/c2/a.png"]}, "not under"),
-    ({"reference_images": ["gs://media-bucket/refs/c1/../c2/a.png"]}, "not under"),
-    ({"reference_images": ["gs://media-bucket/refs/c1/"]}, "not under"),
-    ({"reference_images": [f"gs://media-bucket/refs/c1/{i}.png" for i in range(7)]},
-     "reference_images"),
-])
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        ({"schema": "media.request.v2"}, "schema"),
+        ({"request_id": "short"}, "request_id"),
+        ({"request_id": "../../etc/passwd"}, "request_id"),
+        ({"campaign_id": "c/1"}, "campaign_id"),
+        ({"campaign_id": "ｃ１"}, "campaign_id"),
+        ({"session_id": ""}, "session_id"),
+        ({"turn_number": -1}, "turn_number"),
+        ({"turn_number": "3"}, "turn_number"),
+        ({"turn_number": True}, "turn_number"),
+        ({"kind": "movie"}, "kind"),
+        ({"cutscene_type": None}, "cutscene_type"),
+        ({"cutscene_type": "none"}, "cutscene_type"),
+        ({"motion_prompt": None}, "motion_prompt"),
+        ({"image_prompt": "x" * 4001}, "image_prompt"),
+        ({"image_prompt": "   "}, "blank"),
+        ({"motion_prompt": "m" * 2001}, "motion_prompt"),
+        ({"aspect_ratio": "1:1"}, "1:1"),
+        ({"aspect_ratio": "4:3"}, "aspect_ratio"),
+        ({"duration_seconds": 5}, "duration_seconds"),
+        ({"style": {"art_style": "s" * 1001}}, "art_style"),
+        ({"reference_images": ["gs://other/refs/c1/a.png"]}, "not under"),
+        ({"reference_images": ["gs://media-bucket/refs/c2/a.png"]}, "not under"),
+        ({"reference_images": ["gs://media-bucket/refs/c1/../c2/a.png"]}, "not under"),
+        ({"reference_images": ["gs://media-bucket/refs/c1/"]}, "not under"),
+        (
+            {"reference_images": [f"gs://media-bucket/refs/c1/{i}.png" for i in range(7)]},
+            "reference_images",
+        ),
+    ],
+)
 def test_contract_bounds_are_enforced(change, needle):
     with pytest.raises(InvalidRequest) as info:
         parse_request(valid(**change), BUCKET)
@@ -99,17 +109,24 @@ def test_asset_id_is_deterministic_and_path_safe():
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children,
-                                                                      max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.dictionaries(st.sampled_from(list(valid()) + ["style", "reference_images",
-                                                        "aspect_ratio", "duration_seconds",
-                                                        "subject"]),
-                       json_values, max_size=14))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            list(valid())
+            + ["style", "reference_images", "aspect_ratio", "duration_seconds", "subject"]
+        ),
+        json_values,
+        max_size=14,
+    )
+)
 def test_any_json_object_either_parses_or_is_invalid(obj):
     try:
         parse_request(json.dumps(obj).encode(), BUCKET)
@@ -129,25 +146,42 @@ def test_any_bytes_either_parse_or_are_invalid(raw):
 def test_cli_takes_members_as_the_contract_writes_them():
     from cutscenes.cli import parser
 
-    args = parser().parse_args(["configure", "--campaign", "c1", "--member", "alice", "bob",
-                                "--member", "carol"])
+    args = parser().parse_args(
+        ["configure", "--campaign", "c1", "--member", "alice", "bob", "--member", "carol"]
+    )
     assert args.member == ["alice", "bob", "carol"]
 
 
 def test_model_sheets_and_characters_in_the_shot():
     from shared.domain.request import parse_request as parse
 
-    base = {"schema": "media.request.v1", "request_id": "req-sheet-0001", "campaign_id": "c1",
-            "session_id": "s1", "turn_number": 0, "image_prompt": "turnaround"}
+    base = {
+        "schema": "media.request.v1",
+        "request_id": "req-sheet-0001",
+        "campaign_id": "c1",
+        "session_id": "s1",
+        "turn_number": 0,
+        "image_prompt": "turnaround",
+    }
     sheet = parse({**base, "kind": "model_sheet", "subject": "Rei"}, "bkt")
     assert sheet.kind == "model_sheet" and not sheet.wants_video
     assert "characters" not in sheet.to_message()
     with pytest.raises(InvalidRequest, match="subject"):
         parse({**base, "kind": "model_sheet"}, "bkt")
-    shot = parse({**base, "kind": "cutscene", "cutscene_type": "plot_twist",
-                  "motion_prompt": "push in", "characters": ["Rei", "Asuka"]}, "bkt")
-    assert shot.characters == ["Rei", "Asuka"] and shot.to_message()["characters"] == ["Rei",
-                                                                                       "Asuka"]
+    shot = parse(
+        {
+            **base,
+            "kind": "cutscene",
+            "cutscene_type": "plot_twist",
+            "motion_prompt": "push in",
+            "characters": ["Rei", "Asuka"],
+        },
+        "bkt",
+    )
+    assert shot.characters == ["Rei", "Asuka"] and shot.to_message()["characters"] == [
+        "Rei",
+        "Asuka",
+    ]
     for bad in (["x"] * 7, [""], ["  "], ["x" * 201], "Rei"):
         with pytest.raises(InvalidRequest):
             parse({**base, "kind": "npc_portrait", "subject": "Rei", "characters": bad}, "bkt")
@@ -177,8 +211,10 @@ def test_a_reserved_campaign_id_is_not_readable_for_a_rejected_document():
 @pytest.mark.parametrize("depth", [1000, 100_000])
 def test_json_nested_too_deep_keeps_its_readable_ids(depth):
     deep = "[" * depth + "]" * depth
-    raw = ('{"campaign_id": "c1", "x": {"request_id": "nested-not-me"}, '
-           f'"request_id": "req-0001", "deep": {deep}}}').encode()
+    raw = (
+        '{"campaign_id": "c1", "x": {"request_id": "nested-not-me"}, '
+        f'"request_id": "req-0001", "deep": {deep}}}'
+    ).encode()
     with pytest.raises(InvalidRequest) as info:
         parse_request(raw, BUCKET)
     assert (info.value.campaign_id, info.value.request_id) == ("c1", "req-0001")
@@ -186,21 +222,38 @@ def test_json_nested_too_deep_keeps_its_readable_ids(depth):
 
 
 def test_json_nested_too_deep_with_bad_ids_has_none():
-    raw = ('{"campaign_id": "__c__", "request_id": "x", "d": ' + "[" * 5000 + "]" * 5000
-           + "}").encode()
+    raw = (
+        '{"campaign_id": "__c__", "request_id": "x", "d": ' + "[" * 5000 + "]" * 5000 + "}"
+    ).encode()
     with pytest.raises(InvalidRequest) as info:
         parse_request(raw, BUCKET)
     assert (info.value.campaign_id, info.value.request_id) == (None, None)
 
 
-@pytest.mark.parametrize("argv", [
-    ["cost", "--campaign", "__c__", "--session", "s1"],
-    ["cost", "--campaign", "c1", "--session", "__s__"],
-    ["trigger", "--campaign", "c1", "--session", "__x__", "--turn", "1", "--kind",
-     "npc_portrait", "--subject", "Rei", "--image-prompt", "p"],
-    ["configure", "--campaign", "____", "--enable"],
-    ["gallery", "--campaign", "__c__"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["cost", "--campaign", "__c__", "--session", "s1"],
+        ["cost", "--campaign", "c1", "--session", "__s__"],
+        [
+            "trigger",
+            "--campaign",
+            "c1",
+            "--session",
+            "__x__",
+            "--turn",
+            "1",
+            "--kind",
+            "npc_portrait",
+            "--subject",
+            "Rei",
+            "--image-prompt",
+            "p",
+        ],
+        ["configure", "--campaign", "____", "--enable"],
+        ["gallery", "--campaign", "__c__"],
+    ],
+)
 def test_cli_refuses_reserved_ids_with_one_line(argv, capsys):
     from cutscenes.cli import main
 

@@ -19,8 +19,10 @@ from shared.domain.status import (
 
 
 def test_members_are_the_stored_strings() -> None:
-    assert json.dumps({"status": Status.RENDERING_IMAGE, "status_reason": Reason.DISABLED_VIDEO}) \
+    assert (
+        json.dumps({"status": Status.RENDERING_IMAGE, "status_reason": Reason.DISABLED_VIDEO})
         == '{"status": "rendering_image", "status_reason": "disabled_video"}'
+    )
     assert f"{Status.PARTIAL}/{Reason.BUSY}" == "partial/busy"
     assert "animating" == Status.ANIMATING and Status("failed") is Status.FAILED
 

@@ -19,19 +19,36 @@ def test_action_routes_parse_with_checked_ids():
     assert code("/campaigns/c1/media/a1/reanimate") == 404
 
 
-@pytest.mark.parametrize(("raw", "want"), [
-    (b"", {}), (b"  ", {}), (b"{}", {}), (b'{"image_prompt": null}', {}),
-    (b'{"image_prompt": "new", "motion_prompt": "pan"}',
-     {"image_prompt": "new", "motion_prompt": "pan"}),
-])
+@pytest.mark.parametrize(
+    ("raw", "want"),
+    [
+        (b"", {}),
+        (b"  ", {}),
+        (b"{}", {}),
+        (b'{"image_prompt": null}', {}),
+        (
+            b'{"image_prompt": "new", "motion_prompt": "pan"}',
+            {"image_prompt": "new", "motion_prompt": "pan"},
+        ),
+    ],
+)
 def test_regenerate_bodies(raw, want):
     assert prompts(raw) == want
 
 
-@pytest.mark.parametrize("raw", [
-    b"[1]", b"{", b'{"image_prompt": ""}', b'{"image_prompt": ["x"]}', b'{"extra": 1}',
-    b'{"motion_prompt": "' + b"m" * 2001 + b'"}', b"\xff", b" " * 20_000,
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[1]",
+        b"{",
+        b'{"image_prompt": ""}',
+        b'{"image_prompt": ["x"]}',
+        b'{"extra": 1}',
+        b'{"motion_prompt": "' + b"m" * 2001 + b'"}',
+        b"\xff",
+        b" " * 20_000,
+    ],
+)
 def test_bad_regenerate_bodies_are_400(raw):
     with pytest.raises(ApiError) as refused:
         prompts(raw)

@@ -35,8 +35,13 @@ PUBLIC_MEMBERS = {"allUsers", "allAuthenticatedUsers"}
 # (MEDIA_SIGNING_KEY_FILE signs URLs for the Storage emulator; the cloud signs
 # through IAM signBlob, without key files.)
 EMULATOR_ONLY = {
-    "GENAI_EMULATOR_URL", "FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST",
-    "STORAGE_EMULATOR_HOST", "MEDIA_API_URL", "MEDIA_CRASH_AFTER", "MEDIA_SIGNING_KEY_FILE",
+    "GENAI_EMULATOR_URL",
+    "FIRESTORE_EMULATOR_HOST",
+    "PUBSUB_EMULATOR_HOST",
+    "STORAGE_EMULATOR_HOST",
+    "MEDIA_API_URL",
+    "MEDIA_CRASH_AFTER",
+    "MEDIA_SIGNING_KEY_FILE",
 }
 # Settings that must match what Terraform creates, whatever their default
 # (plus every *_TOPIC, and anything without a default or with a demo- default).
@@ -48,11 +53,13 @@ PER_FUNCTION = {
     "media_api": {"MEDIA_SIGNING_SA", "MEDIA_API_CORS_ORIGINS", "MEDIA_API_SSE_MAX_S"},
 }
 
-_OPTIONS = SerializationOptions(with_comments=False, explicit_blocks=False,
-                                strip_string_quotes=True)
+_OPTIONS = SerializationOptions(
+    with_comments=False, explicit_blocks=False, strip_string_quotes=True
+)
 
 
 # ---- the parsed tree ----------------------------------------------------------
+
 
 @dataclass
 class Module:
@@ -112,6 +119,7 @@ def strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
 
 # ---- a small evaluator for the expressions these checks read ----------------
 
+
 class Unresolved(str):
     """An expression the evaluator does not follow (a var, a function call...)."""
 
@@ -160,8 +168,12 @@ class Scope:
     def template(self, raw: str) -> str:
         def substitute(match: re.Match[str]) -> str:
             value = self.expr(match.group(1).strip())
-            return value if isinstance(value, str) and not isinstance(value, Unresolved) \
+            return (
+                value
+                if isinstance(value, str) and not isinstance(value, Unresolved)
                 else match.group(0)
+            )
+
         return re.sub(r"\$\{([^{}]*)\}", substitute, raw)
 
     def expr(self, text: str) -> Any:
@@ -181,12 +193,12 @@ class Scope:
             if head.group(2) not in self.module.locals:
                 return Unresolved(text)
             value = self.resolve(self.module.locals[head.group(2)])
-        rest = text[head.end():]
+        rest = text[head.end() :]
         while rest:
             step = _ACCESSOR.match(rest)
             if not step or isinstance(value, Unresolved):
                 return Unresolved(text)
-            rest = rest[step.end():]
+            rest = rest[step.end() :]
             if step.group(1):
                 index: Any = step.group(1)
             elif step.group(2) == "each.key":
@@ -261,6 +273,7 @@ def deployed_functions(config: Config) -> list[Function]:
 
 # ---- settings the functions read ----------------------------------------------
 
+
 @dataclass
 class SettingsField:
     name: str
@@ -280,10 +293,14 @@ def settings_fields(path: Path = SETTINGS_PY) -> dict[str, SettingsField]:
             continue
         value = node.value
         if isinstance(value, ast.Call) and getattr(value.func, "id", "") == "Field":
-            default_node = value.args[0] if value.args else next(
-                (k.value for k in value.keywords if k.arg == "default"), None)
+            default_node = (
+                value.args[0]
+                if value.args
+                else next((k.value for k in value.keywords if k.arg == "default"), None)
+            )
             has_default = default_node is not None and not (
-                isinstance(default_node, ast.Constant) and default_node.value is Ellipsis)
+                isinstance(default_node, ast.Constant) and default_node.value is Ellipsis
+            )
             if not has_default and any(k.arg == "default_factory" for k in value.keywords):
                 has_default = True
             value = default_node
@@ -300,8 +317,11 @@ def required_env(fields: dict[str, SettingsField], function: str) -> set[str]:
     required = {n for n in INFRA_BOUND if n in fields}
     required |= {n for n in fields if n.endswith("_TOPIC")}
     required |= {f.name for f in fields.values() if not f.has_default}
-    required |= {f.name for f in fields.values()
-                 if isinstance(f.default, str) and f.default.startswith("demo-")}
+    required |= {
+        f.name
+        for f in fields.values()
+        if isinstance(f.default, str) and f.default.startswith("demo-")
+    }
     required |= PER_FUNCTION.get(function, set())
     return required - emulator_only(fields)
 
@@ -311,6 +331,7 @@ def emulator_only(fields: dict[str, SettingsField]) -> set[str]:
 
 
 # ---- the invariants -------------------------------------------------------------
+
 
 def check_function_service_accounts(config: Config) -> list[str]:
     """Every function runs as its own service account, one that no other function uses."""
@@ -323,11 +344,14 @@ def check_function_service_accounts(config: Config) -> list[str]:
             continue
         ref = re.fullmatch(r'(google_service_account\.[\w-]+)(\["[^"]*"\])?\.email', str(email))
         if not ref:
-            violations.append(f"{fn.address}: service account {email} is not a "
-                              "google_service_account of this configuration")
+            violations.append(
+                f"{fn.address}: service account {email} is not a "
+                "google_service_account of this configuration"
+            )
             continue
-        owners.setdefault(_account_identity(fn.scope.module, ref.group(1), ref.group(2)),
-                          []).append(fn.entry_point)
+        owners.setdefault(
+            _account_identity(fn.scope.module, ref.group(1), ref.group(2)), []
+        ).append(fn.entry_point)
     for identity, users in owners.items():
         if len(users) > 1:
             violations.append(f"functions {sorted(users)} share the service account {identity}")
@@ -351,9 +375,13 @@ def _account_identity(module: Module, address: str, index: str | None) -> str:
 
 def check_no_basic_roles(config: Config) -> list[str]:
     """No roles/owner, roles/editor or roles/viewer anywhere."""
-    return [f"{module.path}{path}: basic role in {text!r}"
-            for module in config.values() for parsed in module.raw
-            for path, text in strings(parsed) if BASIC_ROLE.search(text)]
+    return [
+        f"{module.path}{path}: basic role in {text!r}"
+        for module in config.values()
+        for parsed in module.raw
+        for path, text in strings(parsed)
+        if BASIC_ROLE.search(text)
+    ]
 
 
 def check_buckets_private(config: Config) -> list[str]:
@@ -363,8 +391,10 @@ def check_buckets_private(config: Config) -> list[str]:
         for name, body in module.each("google_storage_bucket"):
             where = f"{module.path}:google_storage_bucket.{name}"
             if body.get("public_access_prevention") != "enforced":
-                violations.append(f"{where}: public_access_prevention is "
-                                  f"{body.get('public_access_prevention')!r}, not 'enforced'")
+                violations.append(
+                    f"{where}: public_access_prevention is "
+                    f"{body.get('public_access_prevention')!r}, not 'enforced'"
+                )
             if body.get("uniform_bucket_level_access") is not True:
                 violations.append(f"{where}: uniform_bucket_level_access is not true")
         for rtype in ("google_storage_bucket_iam_member", "google_storage_bucket_iam_binding"):
@@ -386,7 +416,8 @@ def check_dead_letters(config: Config) -> list[str]:
         subscriptions = module.resources.get("google_pubsub_subscription", {})
         dead_letter_topics = {
             _resource_address(str(first(body.get("dead_letter_policy")).get("dead_letter_topic")))
-            for body in subscriptions.values() if body.get("dead_letter_policy")
+            for body in subscriptions.values()
+            if body.get("dead_letter_policy")
         } - {None}
         for name, body in subscriptions.items():
             where = f"{module.path}:google_pubsub_subscription.{name}"
@@ -401,11 +432,14 @@ def check_dead_letters(config: Config) -> list[str]:
             violations.append(f"{where} has no dead_letter_policy")
         for name, body in module.each("google_cloudfunctions2_function"):
             if body.get("event_trigger"):
-                violations.append(f"{module.path}:google_cloudfunctions2_function.{name} uses an "
-                                  "event_trigger, whose Eventarc subscription cannot dead-letter")
+                violations.append(
+                    f"{module.path}:google_cloudfunctions2_function.{name} uses an "
+                    "event_trigger, whose Eventarc subscription cannot dead-letter"
+                )
         for name, _ in module.each("google_eventarc_trigger"):
-            violations.append(f"{module.path}:google_eventarc_trigger.{name}: its subscription "
-                              "cannot dead-letter")
+            violations.append(
+                f"{module.path}:google_eventarc_trigger.{name}: its subscription cannot dead-letter"
+            )
     return violations
 
 
@@ -414,18 +448,20 @@ def _resource_address(expression: str) -> str | None:
     return match.group(1) if match else None
 
 
-def check_every_function_deployed(config: Config,
-                                  entry_points: set[str] | None = None) -> list[str]:
+def check_every_function_deployed(
+    config: Config, entry_points: set[str] | None = None
+) -> list[str]:
     """Every functions/<name>/main.py is deployed with entry point <name>."""
     if entry_points is None:
         entry_points = {p.parent.name for p in (REPO / "functions").glob("*/main.py")}
     deployed = {fn.entry_point for fn in deployed_functions(config)}
-    return [f"functions/{name}/main.py is not deployed by any google_cloudfunctions2_function"
-            for name in sorted(entry_points - deployed)]
+    return [
+        f"functions/{name}/main.py is not deployed by any google_cloudfunctions2_function"
+        for name in sorted(entry_points - deployed)
+    ]
 
 
-def check_environment(config: Config,
-                      fields: dict[str, SettingsField] | None = None) -> list[str]:
+def check_environment(config: Config, fields: dict[str, SettingsField] | None = None) -> list[str]:
     """Each function gets every setting it needs, nothing emulator-only, no unknown names."""
     if fields is None:
         fields = settings_fields()
@@ -434,8 +470,9 @@ def check_environment(config: Config,
     for fn in deployed_functions(config):
         env = fn.scope.resolve(first(fn.body.get("service_config")).get("environment_variables"))
         known = env.known if isinstance(env, Partial) else env if isinstance(env, dict) else {}
-        unknown = env.unknown if isinstance(env, Partial) else [] if isinstance(env, dict) \
-            else [str(env)]
+        unknown = (
+            env.unknown if isinstance(env, Partial) else [] if isinstance(env, dict) else [str(env)]
+        )
         for name in sorted(required_env(fields, fn.entry_point) - set(known)):
             violations.append(f"{fn.address}: {name} is not set")
         for name in sorted(set(known) & emulator):
@@ -450,9 +487,13 @@ def check_environment(config: Config,
 
 def check_variables_documented(config: Config) -> list[str]:
     """Every input variable has a description and a type."""
-    return [f"{module.path}: variable {name} has no {attr}"
-            for module in config.values() for name, body in module.variables.items()
-            for attr in ("description", "type") if not body.get(attr)]
+    return [
+        f"{module.path}: variable {name} has no {attr}"
+        for module in config.values()
+        for name, body in module.variables.items()
+        for attr in ("description", "type")
+        if not body.get(attr)
+    ]
 
 
 CHECKS: list[Callable[[Config], list[str]]] = [
@@ -468,6 +509,7 @@ CHECKS: list[Callable[[Config], list[str]]] = [
 
 # ---- tests on the real tree ----------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def config() -> Config:
     return load_config(TERRAFORM)
@@ -477,8 +519,12 @@ def test_terraform_fmt() -> None:
     terraform = shutil.which("terraform")
     if terraform is None:
         pytest.fail("terraform is not installed: the static checks need it")
-    result = subprocess.run([terraform, "fmt", "-check", "-recursive", "-diff", str(TERRAFORM)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [terraform, "fmt", "-check", "-recursive", "-diff", str(TERRAFORM)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -498,7 +544,8 @@ def test_the_evaluator_sees_what_the_checks_rely_on(config: Config) -> None:
     assert len(functions) == 5
     media_api = next(f for f in functions if f.entry_point == "media_api")
     env = media_api.scope.resolve(
-        first(media_api.body.get("service_config")).get("environment_variables"))
+        first(media_api.body.get("service_config")).get("environment_variables")
+    )
     assert isinstance(env, Partial)
     assert {"MEDIA_BUCKET", "MEDIA_SIGNING_SA", "GOOGLE_CLOUD_PROJECT"} <= set(env.known)
     assert len(settings_fields()) >= 13
@@ -508,9 +555,22 @@ def test_the_evaluator_sees_what_the_checks_rely_on(config: Config) -> None:
 def test_required_variables_are_validated(config: Config) -> None:
     """Inputs that can be wrong carry a validation block."""
     variables = config[MODULE].variables
-    for name in ("project_id", "region", "vertex_location", "bundle_path", "bucket", "media",
-                 "delivery", "functions", "janitor", "monitoring", "labels", "aidm",
-                 "browser_origins", "firestore"):
+    for name in (
+        "project_id",
+        "region",
+        "vertex_location",
+        "bundle_path",
+        "bucket",
+        "media",
+        "delivery",
+        "functions",
+        "janitor",
+        "monitoring",
+        "labels",
+        "aidm",
+        "browser_origins",
+        "firestore",
+    ):
         assert variables[name].get("validation"), f"variable {name} has no validation"
 
 
@@ -528,6 +588,7 @@ def test_outputs_for_aidm(config: Config) -> None:
 # offline on: the environment's variables.tf, its module block, and the module's
 # variables.tf. That checks the wiring, the example tfvars and every validation.
 
+
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
     terraform = shutil.which("terraform")
@@ -539,20 +600,32 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy(TERRAFORM / "envs/prod/variables.tf", root / "variables.tf")
     env_main = (TERRAFORM / "envs/prod/main.tf").read_text()
     start = env_main.index('module "media_pipeline" {')
-    block = env_main[start: env_main.index("\n}\n", start) + 3]
+    block = env_main[start : env_main.index("\n}\n", start) + 3]
     block = re.sub(r'source\s*=\s*"[^"]*"', 'source = "./m"', block, count=1)
     (root / "main.tf").write_text(block)
     (root / "cutscenes-0123456789abcdef.zip").write_bytes(b"")
     shutil.copy(TERRAFORM / "envs/prod/terraform.tfvars.example", root / "example.tfvars")
-    init = subprocess.run([terraform, "init", "-input=false", "-no-color"], cwd=root,
-                          capture_output=True, text=True, timeout=120)
+    init = subprocess.run(
+        [terraform, "init", "-input=false", "-no-color"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert init.returncode == 0, init.stdout + init.stderr
     return root
 
 
 def plan(root: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
-    args = ["terraform", "plan", "-input=false", "-no-color", "-var-file=example.tfvars",
-            "-var", f"bundle_path={root / 'cutscenes-0123456789abcdef.zip'}"]
+    args = [
+        "terraform",
+        "plan",
+        "-input=false",
+        "-no-color",
+        "-var-file=example.tfvars",
+        "-var",
+        f"bundle_path={root / 'cutscenes-0123456789abcdef.zip'}",
+    ]
     for override in overrides:
         args += ["-var", override]
     return subprocess.run(args, cwd=root, capture_output=True, text=True, timeout=120)
@@ -566,43 +639,57 @@ def test_example_tfvars_pass_every_validation(harness: Path) -> None:
 def test_defaults_pass_every_validation(harness: Path) -> None:
     (harness / "minimal.tfvars").write_text('project_id = "my-aidm-project"\n')
     result = subprocess.run(
-        ["terraform", "plan", "-input=false", "-no-color", "-var-file=minimal.tfvars",
-         "-var", f"bundle_path={harness / 'cutscenes-0123456789abcdef.zip'}"],
-        cwd=harness, capture_output=True, text=True, timeout=120)
+        [
+            "terraform",
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-var-file=minimal.tfvars",
+            "-var",
+            f"bundle_path={harness / 'cutscenes-0123456789abcdef.zip'}",
+        ],
+        cwd=harness,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("override", [
-    "project_id=My_Project",
-    "region=uscentral",
-    "vertex_location=mars",
-    "bundle_path=build/cutscenes.tar.gz",
-    'labels={"Bad Key"="x"}',
-    'bucket={name="goog-media"}',
-    'bucket={name="Media_Bucket"}',
-    'bucket={media_retention_days=0}',
-    'browser_origins=["https://play.example.com/game"]',
-    'media={deadline_s=30}',
-    'media={daily_cap_usd=-1}',
-    'media={image_block_retries=9}',
-    'media={signed_url_ttl_s=3600}',
-    'delivery={max_delivery_attempts=3}',
-    'delivery={minimum_backoff="10m"}',
-    'delivery={minimum_backoff="300s",maximum_backoff="60s"}',
-    'delivery={message_retention="60s"}',
-    'functions={thumbnail={memory="1Gi"}}',
-    'functions={render_still={timeout_seconds=900}}',
-    'functions={media_api={memory="1GB"}}',
-    'functions={janitor={max_instances=0}}',
-    'janitor={schedule="every 5 minutes"}',
-    'janitor={time_zone="Central European"}',
-    'firestore={location_id="moon1"}',
-    'firestore={rules_path="firestore.json"}',
-    'monitoring={notification_channels=["12345"]}',
-    'monitoring={daily_spend_alert_usd=-5}',
-    'monitoring={failure_ratio=1.5}',
-    'aidm={request_publishers=["aidm@example.com"]}',
-])
+@pytest.mark.parametrize(
+    "override",
+    [
+        "project_id=My_Project",
+        "region=uscentral",
+        "vertex_location=mars",
+        "bundle_path=build/cutscenes.tar.gz",
+        'labels={"Bad Key"="x"}',
+        'bucket={name="goog-media"}',
+        'bucket={name="Media_Bucket"}',
+        "bucket={media_retention_days=0}",
+        'browser_origins=["https://play.example.com/game"]',
+        "media={deadline_s=30}",
+        "media={daily_cap_usd=-1}",
+        "media={image_block_retries=9}",
+        "media={signed_url_ttl_s=3600}",
+        "delivery={max_delivery_attempts=3}",
+        'delivery={minimum_backoff="10m"}',
+        'delivery={minimum_backoff="300s",maximum_backoff="60s"}',
+        'delivery={message_retention="60s"}',
+        'functions={thumbnail={memory="1Gi"}}',
+        "functions={render_still={timeout_seconds=900}}",
+        'functions={media_api={memory="1GB"}}',
+        "functions={janitor={max_instances=0}}",
+        'janitor={schedule="every 5 minutes"}',
+        'janitor={time_zone="Central European"}',
+        'firestore={location_id="moon1"}',
+        'firestore={rules_path="firestore.json"}',
+        'monitoring={notification_channels=["12345"]}',
+        "monitoring={daily_spend_alert_usd=-5}",
+        "monitoring={failure_ratio=1.5}",
+        'aidm={request_publishers=["aidm@example.com"]}',
+    ],
+)
 def test_bad_input_is_refused(harness: Path, override: str) -> None:
     result = plan(harness, override)
     assert result.returncode != 0, f"{override} was accepted"
@@ -611,10 +698,23 @@ def test_bad_input_is_refused(harness: Path, override: str) -> None:
 
 # Locals that depend on variables only, evaluated the same way.
 PURE_LOCALS = {
-    "main.tf": ["functions", "sizing", "event_functions", "browser_origins", "optional_env",
-                "topics", "dead_letter_topics"],
-    "iam.tf": ["function_project_roles", "function_bucket_roles", "function_publishes",
-               "project_grants", "bucket_grants", "publish_grants"],
+    "main.tf": [
+        "functions",
+        "sizing",
+        "event_functions",
+        "browser_origins",
+        "optional_env",
+        "topics",
+        "dead_letter_topics",
+    ],
+    "iam.tf": [
+        "function_project_roles",
+        "function_bucket_roles",
+        "function_publishes",
+        "project_grants",
+        "bucket_grants",
+        "publish_grants",
+    ],
     "monitoring.tf": ["terminal_log_filter"],
     "firestore.tf": ["firestore_database", "firestore_indexes"],
 }
@@ -628,7 +728,7 @@ def local_definition(source: str, name: str) -> str:
     while depth or source[end] != "\n":
         depth += {"{": 1, "[": 1, "(": 1, "}": -1, "]": -1, ")": -1}.get(source[end], 0)
         end += 1
-    return source[match.start() + 1:end]
+    return source[match.start() + 1 : end]
 
 
 def test_pure_locals_evaluate(tmp_path: Path) -> None:
@@ -636,20 +736,29 @@ def test_pure_locals_evaluate(tmp_path: Path) -> None:
     if terraform is None:
         pytest.fail("terraform is not installed: the static checks need it")
     shutil.copy(TERRAFORM / MODULE / "variables.tf", tmp_path / "variables.tf")
-    definitions = [local_definition((TERRAFORM / MODULE / file).read_text(), name)
-                   for file, names in PURE_LOCALS.items() for name in names]
-    outputs = "".join(f'output "{name}" {{\n  value = local.{name}\n}}\n'
-                      for names in PURE_LOCALS.values() for name in names)
+    definitions = [
+        local_definition((TERRAFORM / MODULE / file).read_text(), name)
+        for file, names in PURE_LOCALS.items()
+        for name in names
+    ]
+    outputs = "".join(
+        f'output "{name}" {{\n  value = local.{name}\n}}\n'
+        for names in PURE_LOCALS.values()
+        for name in names
+    )
     (tmp_path / "main.tf").write_text("locals {\n" + "\n".join(definitions) + "\n}\n" + outputs)
     (tmp_path / "bundle.zip").write_bytes(b"")
     (tmp_path / "test.tfvars").write_text(
         'project_id = "my-aidm-project"\nregion = "europe-west4"\nbundle_path = "bundle.zip"\n'
         'firestore = { rules_path = "firestore.rules" }\n'
-        'functions = { animate_still = { timeout_seconds = 300 } }\n'
-        'media = { daily_cap_usd = 12.5 }\n')
+        "functions = { animate_still = { timeout_seconds = 300 } }\n"
+        "media = { daily_cap_usd = 12.5 }\n"
+    )
+
     def tf(*args: str) -> str:
-        result = subprocess.run([terraform, *args], cwd=tmp_path, capture_output=True,
-                                text=True, timeout=120)
+        result = subprocess.run(
+            [terraform, *args], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout
 
@@ -664,12 +773,16 @@ def test_pure_locals_evaluate(tmp_path: Path) -> None:
     assert values["optional_env"] == {"MEDIA_DAILY_CAP_USD": "12.5"}
     assert values["browser_origins"] == ["*"]
     assert {g["role"] for g in values["project_grants"].values()} == {
-        "roles/aiplatform.user", "roles/datastore.user", "roles/datastore.viewer",
-        "roles/firebaseauth.viewer"}
+        "roles/aiplatform.user",
+        "roles/datastore.user",
+        "roles/datastore.viewer",
+        "roles/firebaseauth.viewer",
+    }
     assert "asset_terminal" in values["terminal_log_filter"]
 
 
 # ---- the same checks on deliberately broken copies -------------------------------
+
 
 def broken(tmp_path: Path, file: str, old: str, new: str, count: int = 1) -> Config:
     """A copy of terraform/ with one edit; the edit must apply exactly as written."""
@@ -696,39 +809,61 @@ SWEEP_ENV = "      MEDIA_SWEEP_EVERY_S      = tostring(var.janitor.sweep_every_s
 BROKEN = {
     "shared_service_account": (
         check_function_service_accounts,
-        lambda p: broken(p, "functions.tf", "google_service_account.function[each.key].email",
-                         'google_service_account.function["render_still"].email'),
+        lambda p: broken(
+            p,
+            "functions.tf",
+            "google_service_account.function[each.key].email",
+            'google_service_account.function["render_still"].email',
+        ),
         "share the service account",
     ),
     "same_account_id": (
         check_function_service_accounts,
-        lambda p: broken(p, "iam.tf", 'account_id   = "fn-${each.value.name}"',
-                         'account_id   = "fn-shared"'),
+        lambda p: broken(
+            p, "iam.tf", 'account_id   = "fn-${each.value.name}"', 'account_id   = "fn-shared"'
+        ),
         "share the service account",
     ),
     "default_compute_account": (
         check_function_service_accounts,
-        lambda p: broken(p, "functions.tf",
-                         "service_account_email            = google_service_account.function"
-                         "[each.key].email\n", ""),
+        lambda p: broken(
+            p,
+            "functions.tf",
+            "service_account_email            = google_service_account.function[each.key].email\n",
+            "",
+        ),
         "default compute service account",
     ),
     "editor_binding": (
         check_no_basic_roles,
-        lambda p: broken(p, "iam.tf", 'for_each = toset(["roles/logging.logWriter",',
-                         'for_each = toset(["roles/editor", "roles/logging.logWriter",'),
+        lambda p: broken(
+            p,
+            "iam.tf",
+            'for_each = toset(["roles/logging.logWriter",',
+            'for_each = toset(["roles/editor", "roles/logging.logWriter",',
+        ),
         "roles/editor",
     ),
     "public_access_inherited": (
         check_buckets_private,
-        lambda p: broken(p, "bucket.tf", 'public_access_prevention    = "enforced"',
-                         'public_access_prevention    = "inherited"', count=2),
+        lambda p: broken(
+            p,
+            "bucket.tf",
+            'public_access_prevention    = "enforced"',
+            'public_access_prevention    = "inherited"',
+            count=2,
+        ),
         "'inherited'",
     ),
     "fine_grained_acls": (
         check_buckets_private,
-        lambda p: broken(p, "bucket.tf", "uniform_bucket_level_access = true",
-                         "uniform_bucket_level_access = false", count=2),
+        lambda p: broken(
+            p,
+            "bucket.tf",
+            "uniform_bucket_level_access = true",
+            "uniform_bucket_level_access = false",
+            count=2,
+        ),
         "uniform_bucket_level_access",
     ),
     "subscription_without_dead_letter": (
@@ -738,18 +873,27 @@ BROKEN = {
     ),
     "janitor_push_without_dead_letter": (
         check_dead_letters,
-        lambda p: broken(p, "pubsub.tf", "  dead_letter_policy {\n"
-                         "    dead_letter_topic     = google_pubsub_topic.janitor_dead_letter.id\n"
-                         "    max_delivery_attempts = var.delivery.max_delivery_attempts\n"
-                         "  }\n", ""),
+        lambda p: broken(
+            p,
+            "pubsub.tf",
+            "  dead_letter_policy {\n"
+            "    dead_letter_topic     = google_pubsub_topic.janitor_dead_letter.id\n"
+            "    max_delivery_attempts = var.delivery.max_delivery_attempts\n"
+            "  }\n",
+            "",
+        ),
         "google_pubsub_subscription.dead_letter_janitor has no dead_letter_policy",
     ),
     "eventarc_trigger": (
         check_dead_letters,
-        lambda p: broken(p, "functions.tf", "  service_config {\n",
-                         "  event_trigger {\n    event_type = \"google.cloud.pubsub.topic.v1."
-                         "messagePublished\"\n    retry_policy = \"RETRY_POLICY_RETRY\"\n  }\n\n"
-                         "  service_config {\n"),
+        lambda p: broken(
+            p,
+            "functions.tf",
+            "  service_config {\n",
+            '  event_trigger {\n    event_type = "google.cloud.pubsub.topic.v1.'
+            'messagePublished"\n    retry_policy = "RETRY_POLICY_RETRY"\n  }\n\n'
+            "  service_config {\n",
+        ),
         "event_trigger",
     ),
     "function_not_deployed": (
@@ -759,39 +903,54 @@ BROKEN = {
     ),
     "env_var_missing": (
         check_environment,
-        lambda p: broken(p, "main.tf",
-                         "    MEDIA_BUCKET         = google_storage_bucket.media.name\n", ""),
+        lambda p: broken(
+            p, "main.tf", "    MEDIA_BUCKET         = google_storage_bucket.media.name\n", ""
+        ),
         "MEDIA_BUCKET is not set",
     ),
     "signing_sa_missing": (
         check_environment,
-        lambda p: broken(p, "main.tf", "      MEDIA_SIGNING_SA       = "
-                         'google_service_account.function["media_api"].email\n', ""),
+        lambda p: broken(
+            p,
+            "main.tf",
+            '      MEDIA_SIGNING_SA       = google_service_account.function["media_api"].email\n',
+            "",
+        ),
         "MEDIA_SIGNING_SA is not set",
     ),
     "emulator_var_set": (
         check_environment,
-        lambda p: broken(p, "main.tf", SWEEP_ENV, SWEEP_ENV
-                         + '      FIRESTORE_EMULATOR_HOST = "127.0.0.1:8080"\n'),
+        lambda p: broken(
+            p,
+            "main.tf",
+            SWEEP_ENV,
+            SWEEP_ENV + '      FIRESTORE_EMULATOR_HOST = "127.0.0.1:8080"\n',
+        ),
         "emulator-only FIRESTORE_EMULATOR_HOST is set",
     ),
     "emulator_var_in_computed_env": (
         check_environment,
-        lambda p: broken(p, "main.tf", "      MEDIA_PRICING_FILE  = var.media.pricing_file\n",
-                         "      MEDIA_PRICING_FILE  = var.media.pricing_file\n"
-                         "      MEDIA_CRASH_AFTER   = var.media.pricing_file\n"),
+        lambda p: broken(
+            p,
+            "main.tf",
+            "      MEDIA_PRICING_FILE  = var.media.pricing_file\n",
+            "      MEDIA_PRICING_FILE  = var.media.pricing_file\n"
+            "      MEDIA_CRASH_AFTER   = var.media.pricing_file\n",
+        ),
         "emulator-only MEDIA_CRASH_AFTER may be set",
     ),
     "misspelt_env_var": (
         check_environment,
-        lambda p: broken(p, "main.tf", "MEDIA_DEADLINE_S     = tostring",
-                         "MEDIA_DEADLINE_SECS  = tostring"),
+        lambda p: broken(
+            p, "main.tf", "MEDIA_DEADLINE_S     = tostring", "MEDIA_DEADLINE_SECS  = tostring"
+        ),
         "MEDIA_DEADLINE_SECS is not a Settings field",
     ),
     "undocumented_variable": (
         check_variables_documented,
-        lambda p: broken(p, "variables.tf",
-                         '  description = "Project that hosts the whole pipeline."\n', ""),
+        lambda p: broken(
+            p, "variables.tf", '  description = "Project that hosts the whole pipeline."\n', ""
+        ),
         "variable project_id has no description",
     ),
 }
@@ -811,16 +970,21 @@ def test_every_check_is_exercised_by_a_broken_copy() -> None:
 def test_deployed_check_follows_the_functions_directory(config: Config) -> None:
     """A new functions/<name>/ without Terraform is reported; the check reads whatever exists."""
     violations = check_every_function_deployed(config, {*EXPECTED_FUNCTIONS, "thumbnail"})
-    assert violations == ["functions/thumbnail/main.py is not deployed by any "
-                          "google_cloudfunctions2_function"]
+    assert violations == [
+        "functions/thumbnail/main.py is not deployed by any google_cloudfunctions2_function"
+    ]
 
 
 def test_required_env_follows_settings(config: Config, tmp_path: Path) -> None:
     """A new Settings field without a default must be set on every function."""
     settings = tmp_path / "settings.py"
     source = (REPO / "shared" / "core" / "settings.py").read_text()
-    settings.write_text(source.replace("class Settings(BaseSettings):\n",
-                                       "class Settings(BaseSettings):\n    MEDIA_NEW_KNOB: str\n"))
+    settings.write_text(
+        source.replace(
+            "class Settings(BaseSettings):\n",
+            "class Settings(BaseSettings):\n    MEDIA_NEW_KNOB: str\n",
+        )
+    )
     violations = check_environment(config, settings_fields(settings))
     assert len([v for v in violations if "MEDIA_NEW_KNOB is not set" in v]) == 5
 
@@ -830,8 +994,8 @@ def test_veo_output_notifies_finish_clip() -> None:
     Cloud Storage's service agent may publish to (no function waits on Veo)."""
     module = REPO / "terraform" / MODULE
     text = (module / "bucket.tf").read_text()
-    block = text[text.index('resource "google_storage_notification" "veo_output"'):]
-    block = block[:block.index("\n}\n")]
+    block = text[text.index('resource "google_storage_notification" "veo_output"') :]
+    block = block[: block.index("\n}\n")]
     assert 'topic              = google_pubsub_topic.pipeline["clips"].id' in block
     assert 'object_name_prefix = "veo-out/"' in block
     assert 'event_types        = ["OBJECT_FINALIZE"]' in block

@@ -33,10 +33,13 @@ def _client(port: int):
     from google.genai import types
     from google.oauth2.credentials import Credentials
 
-    return genai.Client(vertexai=True, project="p", location="us-central1",
-                        credentials=Credentials(token="x"),
-                        http_options=types.HttpOptions(base_url=f"http://127.0.0.1:{port}",
-                                                       timeout=500))
+    return genai.Client(
+        vertexai=True,
+        project="p",
+        location="us-central1",
+        credentials=Credentials(token="x"),
+        http_options=types.HttpOptions(base_url=f"http://127.0.0.1:{port}", timeout=500),
+    )
 
 
 def _raised_by_genai(port: int) -> Exception:
@@ -110,29 +113,42 @@ class _Rpc(grpc.RpcError):
         return grpc.StatusCode.UNAVAILABLE
 
 
-@pytest.mark.parametrize("exc", [
-    # Firestore, emulator down: its retry gives up around a 503.
-    _chain(gexc.RetryError("Timeout of 60.0s exceeded", None),
-           gexc.ServiceUnavailable("failed to connect to all addresses")),
-    _chain(gexc.ServiceUnavailable("x"), _Rpc()),
-    gexc.DeadlineExceeded("slow"),
-    # Storage: requests under api_core's retry.
-    _chain(gexc.RetryError("Timeout of 120.0s exceeded", None),
-           requests.exceptions.ConnectionError("Max retries exceeded")),
-    requests.exceptions.ReadTimeout("read timed out"),
-    # Pub/Sub: a publish future that does not resolve.
-    TimeoutError(),
-    ConnectionResetError(104, "reset"),
-])
+@pytest.mark.parametrize(
+    "exc",
+    [
+        # Firestore, emulator down: its retry gives up around a 503.
+        _chain(
+            gexc.RetryError("Timeout of 60.0s exceeded", None),
+            gexc.ServiceUnavailable("failed to connect to all addresses"),
+        ),
+        _chain(gexc.ServiceUnavailable("x"), _Rpc()),
+        gexc.DeadlineExceeded("slow"),
+        # Storage: requests under api_core's retry.
+        _chain(
+            gexc.RetryError("Timeout of 120.0s exceeded", None),
+            requests.exceptions.ConnectionError("Max retries exceeded"),
+        ),
+        requests.exceptions.ReadTimeout("read timed out"),
+        # Pub/Sub: a publish future that does not resolve.
+        TimeoutError(),
+        ConnectionResetError(104, "reset"),
+    ],
+)
 def test_sdk_transport_errors_are_recognised(exc):
     assert transport_error(exc) is not None
 
 
-@pytest.mark.parametrize("exc", [
-    gexc.InvalidArgument("__x__ is a reserved id"), gexc.NotFound("gone"),
-    gexc.PermissionDenied("no"), KeyError("plan"), ValueError("bad"),
-    genai_errors.ClientError(400, {"error": {"code": 400, "message": "bad"}}),
-])
+@pytest.mark.parametrize(
+    "exc",
+    [
+        gexc.InvalidArgument("__x__ is a reserved id"),
+        gexc.NotFound("gone"),
+        gexc.PermissionDenied("no"),
+        KeyError("plan"),
+        ValueError("bad"),
+        genai_errors.ClientError(400, {"error": {"code": 400, "message": "bad"}}),
+    ],
+)
 def test_bugs_and_refusals_are_not_transport_errors(exc):
     assert transport_error(exc) is None
 
@@ -144,8 +160,10 @@ def test_a_bad_request_from_the_model_stays_permanent():
 
 def test_a_firestore_outage_is_logged_as_transient_without_a_stack(capsys):
     def handler(*_):
-        raise _chain(gexc.RetryError("Timeout of 60.0s exceeded", None),
-                     gexc.ServiceUnavailable("failed to connect"))
+        raise _chain(
+            gexc.RetryError("Timeout of 60.0s exceeded", None),
+            gexc.ServiceUnavailable("failed to connect"),
+        )
 
     log.clear()
     with pytest.raises(TransientError):
@@ -161,8 +179,10 @@ def test_media_api_answers_503_to_an_outage_and_logs_no_stack(monkeypatch, capsy
     from shared.api import app
 
     def away(_request):
-        raise _chain(gexc.RetryError("Timeout of 60.0s exceeded", None),
-                     gexc.ServiceUnavailable("failed to connect"))
+        raise _chain(
+            gexc.RetryError("Timeout of 60.0s exceeded", None),
+            gexc.ServiceUnavailable("failed to connect"),
+        )
 
     monkeypatch.setattr(app, "_answer", away)
     with Flask(__name__).test_request_context("/campaigns/c1/gallery"):

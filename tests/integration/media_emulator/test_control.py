@@ -6,10 +6,14 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-GEN = "/v1beta1/projects/p/locations/global/publishers/google/models/gemini-3.1-flash-image" \
+GEN = (
+    "/v1beta1/projects/p/locations/global/publishers/google/models/gemini-3.1-flash-image"
     ":generateContent"
-PLR = "/v1beta1/projects/p/locations/us-central1/publishers/google/models/" \
+)
+PLR = (
+    "/v1beta1/projects/p/locations/us-central1/publishers/google/models/"
     "veo-3.1-fast-generate-001:predictLongRunning"
+)
 
 
 def test_calls_start_at_zero_and_count(raw, control):
@@ -137,15 +141,32 @@ def test_get_on_operation_name(raw):
 
 def test_requests_are_recorded_with_their_reference_images(raw, control):
     assert control("GET", "requests") == (200, {"requests": []})
-    body = {"contents": [{"role": "user", "parts": [
-        {"fileData": {"fileUri": "https://example.invalid/rei.png", "mimeType": "image/png"}},
-        {"text": "Rei on the bridge"}]}],
-        "generationConfig": {"responseModalities": ["IMAGE"]}}
+    body = {
+        "contents": [
+            {
+                "role": "user",
+                "parts": [
+                    {
+                        "fileData": {
+                            "fileUri": "https://example.invalid/rei.png",
+                            "mimeType": "image/png",
+                        }
+                    },
+                    {"text": "Rei on the bridge"},
+                ],
+            }
+        ],
+        "generationConfig": {"responseModalities": ["IMAGE"]},
+    }
     assert raw("POST", GEN, body)[0] == 200
     (entry,) = control("GET", "requests")[1]["requests"]
-    assert entry == {"method": "generateContent", "model": "gemini-3.1-flash-image",
-                     "prompt": "Rei on the bridge",
-                     "file_uris": ["https://example.invalid/rei.png"], "inline_images": 0,
-                     "output_mime_type": None}
+    assert entry == {
+        "method": "generateContent",
+        "model": "gemini-3.1-flash-image",
+        "prompt": "Rei on the bridge",
+        "file_uris": ["https://example.invalid/rei.png"],
+        "inline_images": 0,
+        "output_mime_type": None,
+    }
     control("POST", "reset", {})
     assert control("GET", "requests")[1] == {"requests": []}

@@ -198,31 +198,42 @@ def test_fifty_concurrent_calls(client, control):
 def _output(mime: str | None, quality: int | None = None) -> types.GenerateContentConfig:
     return types.GenerateContentConfig(
         response_modalities=["IMAGE"],
-        image_config=types.ImageConfig(aspect_ratio="16:9", image_size="1K",
-                                       output_mime_type=mime,
-                                       output_compression_quality=quality),
+        image_config=types.ImageConfig(
+            aspect_ratio="16:9",
+            image_size="1K",
+            output_mime_type=mime,
+            output_compression_quality=quality,
+        ),
     )
 
 
 def _final(resp: types.GenerateContentResponse) -> types.Blob:
-    return next(p.inline_data for p in resp.candidates[0].content.parts
-                if p.inline_data and not p.thought)
+    return next(
+        p.inline_data for p in resp.candidates[0].content.parts if p.inline_data and not p.thought
+    )
 
 
 @pytest.mark.parametrize(("mime", "fmt"), [("image/png", "PNG"), ("image/jpeg", "JPEG")])
 def test_output_mime_type_is_honoured(client, mime, fmt):
-    blob = _final(client.models.generate_content(model=MODEL, contents="A lantern",
-                                                 config=_output(mime)))
+    blob = _final(
+        client.models.generate_content(model=MODEL, contents="A lantern", config=_output(mime))
+    )
     assert blob.mime_type == mime
     img = Image.open(io.BytesIO(blob.data))
     assert img.format == fmt and img.size == (1024, 576)
 
 
 def test_jpeg_compression_quality_changes_the_bytes(client):
-    low = _final(client.models.generate_content(model=MODEL, contents="A lantern",
-                                                config=_output("image/jpeg", 5)))
-    high = _final(client.models.generate_content(model=MODEL, contents="A lantern",
-                                                 config=_output("image/jpeg", 95)))
+    low = _final(
+        client.models.generate_content(
+            model=MODEL, contents="A lantern", config=_output("image/jpeg", 5)
+        )
+    )
+    high = _final(
+        client.models.generate_content(
+            model=MODEL, contents="A lantern", config=_output("image/jpeg", 95)
+        )
+    )
     assert len(low.data) < len(high.data)
 
 

@@ -71,8 +71,9 @@ def test_unknown_image_models_are_404(client_at, model):
     assert_not_found(exc)
 
 
-@pytest.mark.parametrize("model", ["veo-3.0-generate-preview", "veo-2.0-generate-001",
-                                   "gemini-3.1-flash-image"])
+@pytest.mark.parametrize(
+    "model", ["veo-3.0-generate-preview", "veo-2.0-generate-001", "gemini-3.1-flash-image"]
+)
 def test_unknown_video_models_are_404(client_at, model):
     with pytest.raises(errors.ClientError) as exc:
         clip(client_at("us-central1"), model)
@@ -133,7 +134,7 @@ def test_output_under_numeric_folder(client):
     out = f"gs://{BUCKET}/strict/numeric/"
     op = wait(client, clip(client, out=out))
     uri = op.response.generated_videos[0].video.uri
-    folder = uri[len(out):].split("/")
+    folder = uri[len(out) :].split("/")
     assert folder[0].isdigit() and folder[1:] == ["sample_0.mp4"]
 
 
@@ -151,8 +152,11 @@ def test_quota_per_minute_answers_429_and_counts_rejections(client, client_at, c
             still(client_at("global"))
     calls = control("GET", "calls")[1]
     assert calls["predictLongRunning"] == 3 and calls["generateContent"] == 3
-    assert calls["rejected"] == {"predictLongRunning": 1, "generateContent": 2,
-                                 "fetchPredictOperation": 0}
+    assert calls["rejected"] == {
+        "predictLongRunning": 1,
+        "generateContent": 2,
+        "fetchPredictOperation": 0,
+    }
     # 0 lifts the limit again.
     control("POST", "quota", {"method": "predictLongRunning", "per_minute": 0})
     assert clip(client).name
@@ -162,8 +166,10 @@ def test_quota_rejects_bad_specs(control):
     assert control("POST", "quota", {"method": "nope", "per_minute": 1})[0] == 400
     assert control("POST", "quota", {"method": "generateContent", "per_minute": -1})[0] == 400
     assert control("POST", "quota", {"method": "generateContent", "limit": 1})[0] == 400
-    assert control("POST", "quota", {"method": "generateContent", "per_minute": 1,
-                                     "window_s": 0})[0] == 400
+    assert (
+        control("POST", "quota", {"method": "generateContent", "per_minute": 1, "window_s": 0})[0]
+        == 400
+    )
 
 
 def test_a_compressed_benchmark_shortens_the_quota_window(monkeypatch):
@@ -195,8 +201,11 @@ def test_quota_is_a_rolling_window(monkeypatch):
 
 
 def test_created_fault_loses_the_answer_but_the_clip_lands(client, control, gcs_url):
-    control("POST", "faults", {"method": "predictLongRunning", "kind": "http", "status": 503,
-                               "created": True})
+    control(
+        "POST",
+        "faults",
+        {"method": "predictLongRunning", "kind": "http", "status": 503, "created": True},
+    )
     out = f"gs://{BUCKET}/strict/lost/"
     with pytest.raises(errors.ServerError):
         clip(client, out=out)

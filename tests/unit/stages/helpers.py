@@ -22,10 +22,20 @@ from shared.pipeline.lifecycle import stored_plan
 from tests.unit.fakes import CloudEvent, Crash, FakeImageModel, FakeVideoModel, World
 
 # Variables a surrounding test session (the integration stack) may have set.
-ENV = ("FIRESTORE_EMULATOR_HOST", "STORAGE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST",
-       "GENAI_EMULATOR_URL", "MEDIA_CRASH_AFTER", "MEDIA_DAILY_CAP_USD",
-       "MEDIA_VEO_STARTS_PER_MIN", "MEDIA_DEADLINE_S", "MEDIA_BUCKET", "MEDIA_PRICING_FILE",
-       "MEDIA_IMAGE_BLOCK_RETRIES", "MEDIA_VEO_FAIRNESS")
+ENV = (
+    "FIRESTORE_EMULATOR_HOST",
+    "STORAGE_EMULATOR_HOST",
+    "PUBSUB_EMULATOR_HOST",
+    "GENAI_EMULATOR_URL",
+    "MEDIA_CRASH_AFTER",
+    "MEDIA_DAILY_CAP_USD",
+    "MEDIA_VEO_STARTS_PER_MIN",
+    "MEDIA_DEADLINE_S",
+    "MEDIA_BUCKET",
+    "MEDIA_PRICING_FILE",
+    "MEDIA_IMAGE_BLOCK_RETRIES",
+    "MEDIA_VEO_FAIRNESS",
+)
 
 
 def configure(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
@@ -49,12 +59,22 @@ def crash_at(monkeypatch: pytest.MonkeyPatch, step: str) -> list[str]:
     return fired
 
 
-def request(request_id: str = "req-0001", kind: str = "cutscene", session: str = "s1",
-            campaign: str = "c1", **extra: Any) -> bytes:
+def request(
+    request_id: str = "req-0001",
+    kind: str = "cutscene",
+    session: str = "s1",
+    campaign: str = "c1",
+    **extra: Any,
+) -> bytes:
     body: dict[str, Any] = {
-        "schema": "media.request.v1", "request_id": request_id, "campaign_id": campaign,
-        "session_id": session, "turn_number": 3, "kind": kind,
-        "image_prompt": f"the blade meets the claw ({request_id})"}
+        "schema": "media.request.v1",
+        "request_id": request_id,
+        "campaign_id": campaign,
+        "session_id": session,
+        "turn_number": 3,
+        "kind": kind,
+        "image_prompt": f"the blade meets the claw ({request_id})",
+    }
     if kind == "cutscene":
         body.update(cutscene_type="action_climax", motion_prompt="camera orbits the clash")
     else:
@@ -74,22 +94,30 @@ def invoke(function: str, handler: Callable[..., None], event: CloudEvent) -> No
     contextvars.Context().run(run_pubsub, event, function, handler)
 
 
-def deliver_request(data: bytes, image: FakeImageModel, event_id: str = "ev-1",
-                    published_at: datetime | None = None) -> None:
+def deliver_request(
+    data: bytes, image: FakeImageModel, event_id: str = "ev-1", published_at: datetime | None = None
+) -> None:
     event = CloudEvent(data, event_id, published_at or datetime.now(UTC))
     invoke("render_still", partial(render.handle_request, image_model=image), event)
 
 
-def deliver_animate(campaign_id: str, asset_id: str, video: FakeVideoModel,
-                    event_id: str = "an-1") -> None:
+def deliver_animate(
+    campaign_id: str, asset_id: str, video: FakeVideoModel, event_id: str = "an-1"
+) -> None:
     data = json.dumps(animate_message(campaign_id, asset_id)).encode()
-    invoke("animate_still", partial(animate.handle_animate, model=video),
-           CloudEvent(data, event_id, None))
+    invoke(
+        "animate_still",
+        partial(animate.handle_animate, model=video),
+        CloudEvent(data, event_id, None),
+    )
 
 
 def deliver_finalize(payload: bytes, video: FakeVideoModel, event_id: str = "fin-1") -> None:
-    invoke("finish_clip", partial(finish.handle_finalize, model=video),
-           CloudEvent(payload, event_id, None))
+    invoke(
+        "finish_clip",
+        partial(finish.handle_finalize, model=video),
+        CloudEvent(payload, event_id, None),
+    )
 
 
 def drain(world: World, video: FakeVideoModel) -> None:
@@ -100,8 +128,9 @@ def drain(world: World, video: FakeVideoModel) -> None:
         deliver_finalize(payload, video)
 
 
-def run(world: World, image: FakeImageModel, video: FakeVideoModel,
-        data: bytes | None = None) -> dict[str, Any]:
+def run(
+    world: World, image: FakeImageModel, video: FakeVideoModel, data: bytes | None = None
+) -> dict[str, Any]:
     """One request through render, animate and finish; returns its asset."""
     data = data or request()
     deliver_request(data, image)

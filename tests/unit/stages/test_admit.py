@@ -21,7 +21,8 @@ from tests.unit.stages.helpers import (
 
 
 def test_an_enabled_campaign_gets_its_still_and_clip_each_held_then_charged_once(
-        world: World, image: FakeImageModel, video: FakeVideoModel) -> None:
+    world: World, image: FakeImageModel, video: FakeVideoModel
+) -> None:
     doc = run(world, image, video)
     plan = plan_of(doc)
     assert (doc["status"], doc["status_reason"]) == ("complete", None)
@@ -33,12 +34,17 @@ def test_an_enabled_campaign_gets_its_still_and_clip_each_held_then_charged_once
     assert doc["image"]["uri"].endswith(f"media/c1/{aid()}.png")
     assert doc["video"]["uri"].endswith(f"media/c1/{aid()}.mp4")
     assert [e["status"] for e in world.events] == [
-        "queued", "rendering_image", "animating", "complete"]
+        "queued",
+        "rendering_image",
+        "animating",
+        "complete",
+    ]
 
 
 @pytest.mark.parametrize("media", [{"enabled": False}, None])
 def test_a_disabled_or_unknown_campaign_is_rejected_before_anything_is_held(
-        world: World, image: FakeImageModel, media: dict | None) -> None:
+    world: World, image: FakeImageModel, media: dict | None
+) -> None:
     if media is None:
         world.db.docs.pop("campaigns/c1")
     else:
@@ -51,7 +57,8 @@ def test_a_disabled_or_unknown_campaign_is_rejected_before_anything_is_held(
 
 
 def test_over_budget_for_the_clip_degrades_to_a_still_partial_budget(
-        world: World, image: FakeImageModel, video: FakeVideoModel) -> None:
+    world: World, image: FakeImageModel, video: FakeVideoModel
+) -> None:
     world.campaign("c1", budget_per_session_usd=0.10)  # a still fits, a clip does not
     doc = run(world, image, video)
     assert (doc["status"], doc["status_reason"]) == ("partial", "budget")
@@ -61,8 +68,7 @@ def test_over_budget_for_the_clip_degrades_to_a_still_partial_budget(
     assert holds == {} and list(charges) == [f"{aid()}:image"]
 
 
-def test_over_budget_without_degrading_is_refused(
-        world: World, image: FakeImageModel) -> None:
+def test_over_budget_without_degrading_is_refused(world: World, image: FakeImageModel) -> None:
     world.campaign("c1", budget_per_session_usd=0.10, degrade_to_still=False)
     deliver_request(request(), image)
     doc = world.asset("c1", aid())
@@ -73,7 +79,8 @@ def test_over_budget_without_degrading_is_refused(
 
 
 def test_a_session_with_its_budget_spent_refuses_the_next_request(
-        world: World, image: FakeImageModel, video: FakeVideoModel) -> None:
+    world: World, image: FakeImageModel, video: FakeVideoModel
+) -> None:
     world.campaign("c1", budget_per_session_usd=0.20)
     first = run(world, image, video, request("req-0001", kind="npc_portrait"))
     plan = plan_of(first)
@@ -84,7 +91,8 @@ def test_a_session_with_its_budget_spent_refuses_the_next_request(
 
 
 def test_the_daily_cap_refuses_and_gives_the_session_hold_back(
-        world: World, image: FakeImageModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, image: FakeImageModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
     configure(monkeypatch, MEDIA_DAILY_CAP_USD="0.01")  # under one still
     deliver_request(request(), image)
     doc = world.asset("c1", aid())
@@ -96,8 +104,8 @@ def test_the_daily_cap_refuses_and_gives_the_session_hold_back(
 
 
 def test_under_the_daily_cap_the_day_holds_and_charges_what_the_session_does(
-        world: World, image: FakeImageModel, video: FakeVideoModel,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, image: FakeImageModel, video: FakeVideoModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
     configure(monkeypatch, MEDIA_DAILY_CAP_USD="100")
     doc = run(world, image, video)
     day = doc["plan"]["daily"]
@@ -108,7 +116,8 @@ def test_under_the_daily_cap_the_day_holds_and_charges_what_the_session_does(
 
 
 def test_the_still_is_held_before_the_image_model_is_called(
-        world: World, video: FakeVideoModel) -> None:
+    world: World, video: FakeVideoModel
+) -> None:
     seen: list[dict[str, int]] = []
 
     class Watching(FakeImageModel):
@@ -122,7 +131,8 @@ def test_the_still_is_held_before_the_image_model_is_called(
 
 
 def test_a_duplicate_after_the_still_finds_its_hold_and_pays_nothing(
-        world: World, image: FakeImageModel, video: FakeVideoModel) -> None:
+    world: World, image: FakeImageModel, video: FakeVideoModel
+) -> None:
     deliver_request(request(), image, event_id="ev-1")
     before = world.books("c1", "s1")
     deliver_request(request(), image, event_id="ev-2")  # Pub/Sub delivered it twice
@@ -136,7 +146,8 @@ def test_a_duplicate_after_the_still_finds_its_hold_and_pays_nothing(
 
 
 def test_a_duplicate_while_the_first_renders_steps_back(
-        world: World, image: FakeImageModel) -> None:
+    world: World, image: FakeImageModel
+) -> None:
     class SecondDeliveryMeanwhile(FakeImageModel):
         def generate(self, *args, **kwargs):  # type: ignore[no-untyped-def]
             with pytest.raises(Busy):
@@ -151,20 +162,22 @@ def test_a_duplicate_while_the_first_renders_steps_back(
     assert len(holds) == 1 and len(charges) == 1  # the clip held, the still charged once
 
 
-def test_a_redelivered_reserve_returns_the_same_choice_and_holds_nothing_more(
-        world: World) -> None:
+def test_a_redelivered_reserve_returns_the_same_choice_and_holds_nothing_more(world: World) -> None:
     from shared.store import spend
 
     options = [{"image": 60_000, "video": 400_000}, {"image": 60_000}]
     first = spend.reserve("c1", "s1", "a1", 500_000, options)
     again = spend.reserve("c1", "s1", "a1", 500_000, options)
     assert first == again == (0, None)
-    assert world.books("c1", "s1")[0] == {ledger.hold_key("a1", "image"): 60_000,
-                                          ledger.hold_key("a1", "video"): 400_000}
+    assert world.books("c1", "s1")[0] == {
+        ledger.hold_key("a1", "image"): 60_000,
+        ledger.hold_key("a1", "video"): 400_000,
+    }
 
 
 def test_an_invalid_request_is_rejected_holding_nothing(
-        world: World, image: FakeImageModel) -> None:
+    world: World, image: FakeImageModel
+) -> None:
     deliver_request(request(kind="cutscene", motion_prompt=None), image)
     doc = world.asset("c1", aid())
     assert (doc["status"], doc["status_reason"]) == ("rejected", "invalid")
@@ -175,7 +188,8 @@ def test_an_invalid_request_is_rejected_holding_nothing(
 
 
 def test_a_request_first_delivered_past_its_deadline_is_closed_unpaid(
-        world: World, image: FakeImageModel) -> None:
+    world: World, image: FakeImageModel
+) -> None:
     from datetime import UTC, datetime, timedelta
 
     deliver_request(request(), image, published_at=datetime.now(UTC) - timedelta(hours=1))

@@ -48,10 +48,12 @@ def test_a_clip_veo_refuses_degrades_to_the_still(world: World, image: FakeImage
     still_only(world)
 
 
-@pytest.mark.parametrize(("outcome", "reason"), [("blocked", "video_blocked"),
-                                                  ("failed", "video_failed")])
+@pytest.mark.parametrize(
+    ("outcome", "reason"), [("blocked", "video_blocked"), ("failed", "video_failed")]
+)
 def test_a_clip_that_ends_without_output_is_found_by_the_sweep_and_degrades(
-        world: World, image: FakeImageModel, outcome: str, reason: str) -> None:
+    world: World, image: FakeImageModel, outcome: str, reason: str
+) -> None:
     video = FakeVideoModel(world, [outcome])
     doc = run(world, image, video)
     assert doc["status"] == "animating"  # nothing landed: no bucket event
@@ -62,7 +64,8 @@ def test_a_clip_that_ends_without_output_is_found_by_the_sweep_and_degrades(
 
 
 def test_an_operation_still_running_is_checked_again_later(
-        world: World, image: FakeImageModel) -> None:
+    world: World, image: FakeImageModel
+) -> None:
     video = FakeVideoModel(world, ["pending"])
     run(world, image, video)
     world.edit("c1", aid(), video_check_at=time.time() - 1)
@@ -77,7 +80,8 @@ def test_an_operation_still_running_is_checked_again_later(
 
 
 def test_a_start_with_a_lost_answer_is_never_repeated_and_gives_up_partial(
-        world: World, image: FakeImageModel) -> None:
+    world: World, image: FakeImageModel
+) -> None:
     video = FakeVideoModel(world, ["uncertain"])
     doc = run(world, image, video)
     assert doc["status"] == "animating" and doc["video_start_uncertain_at"] is not None
@@ -89,16 +93,20 @@ def test_a_start_with_a_lost_answer_is_never_repeated_and_gives_up_partial(
 
 
 def test_the_clip_of_a_start_with_a_lost_answer_is_adopted_and_charged_once(
-        world: World, image: FakeImageModel) -> None:
+    world: World, image: FakeImageModel
+) -> None:
     video = FakeVideoModel(world, ["uncertain_landed"])
     doc = run(world, image, video)
     assert (doc["status"], len(video.starts)) == ("complete", 1)
-    assert world.books("c1", "s1")[1] == {f"{aid()}:image": plan_of(doc).image_micros,
-                                          f"{aid()}:video": plan_of(doc).video_micros}
+    assert world.books("c1", "s1")[1] == {
+        f"{aid()}:image": plan_of(doc).image_micros,
+        f"{aid()}:video": plan_of(doc).video_micros,
+    }
 
 
 def test_a_clip_event_delivered_twice_is_charged_once(
-        world: World, image: FakeImageModel, video: FakeVideoModel) -> None:
+    world: World, image: FakeImageModel, video: FakeVideoModel
+) -> None:
     deliver_request(request(), image)
     deliver_animate(*world.animate_messages.pop(), video)
     [payload] = world.finalize_events()
@@ -113,7 +121,8 @@ def test_a_clip_event_delivered_twice_is_charged_once(
 
 
 def test_a_clip_landing_after_its_asset_was_closed_is_not_charged(
-        world: World, image: FakeImageModel) -> None:
+    world: World, image: FakeImageModel
+) -> None:
     video = FakeVideoModel(world, ["pending"])
     run(world, image, video)
     long_ago = datetime.now(UTC) - timedelta(hours=1)
@@ -140,13 +149,17 @@ def test_settle_charges_only_a_held_key(world: World) -> None:
     assert world.books("c1", "s1") == ({}, {"a1:image": 50_000})
 
 
-@pytest.mark.parametrize(("failure", "reason"), [
-    (SafetyBlocked("image_blocked", "blocked"), "image_blocked"),
-    (PermanentError("model_unavailable", "not served here"), "model_unavailable"),
-    (PermanentError("bad", "a 400"), "image_failed"),
-])
+@pytest.mark.parametrize(
+    ("failure", "reason"),
+    [
+        (SafetyBlocked("image_blocked", "blocked"), "image_blocked"),
+        (PermanentError("model_unavailable", "not served here"), "model_unavailable"),
+        (PermanentError("bad", "a 400"), "image_failed"),
+    ],
+)
 def test_a_still_that_fails_releases_everything(
-        world: World, video: FakeVideoModel, failure: Exception, reason: str) -> None:
+    world: World, video: FakeVideoModel, failure: Exception, reason: str
+) -> None:
     image = FakeImageModel(world, [failure, failure])  # a blocked prompt is tried twice
     doc = run(world, image, video)
     assert (doc["status"], doc["status_reason"]) == ("failed", reason)
@@ -156,7 +169,8 @@ def test_a_still_that_fails_releases_everything(
 
 
 def test_a_clip_whose_asset_is_closed_while_it_is_recorded_is_not_charged(
-        world: World, image: FakeImageModel) -> None:
+    world: World, image: FakeImageModel
+) -> None:
     class ClosedMeanwhile(FakeVideoModel):
         def poll(self, operation_name: str) -> ClipResult:
             long_ago = datetime.now(UTC) - timedelta(hours=1)
@@ -172,7 +186,8 @@ def test_a_clip_whose_asset_is_closed_while_it_is_recorded_is_not_charged(
 
 
 def test_a_start_veo_refuses_for_quota_keeps_its_hold_and_starts_once_redelivered(
-        world: World, image: FakeImageModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, image: FakeImageModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from shared.core.errors import TransientError
 
     configure(monkeypatch, MEDIA_VEO_QUOTA_WAIT_S="0.01")  # hand over to a redelivery at once

@@ -24,8 +24,12 @@ def paced(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_clip_waits_for_a_token_holding_its_budget_and_starts_once_when_one_frees(
-        world: World, image: FakeImageModel, video: FakeVideoModel, paced: None,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World,
+    image: FakeImageModel,
+    video: FakeVideoModel,
+    paced: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(pacing, "next_start_at", lambda now=None, kind="veo": time.time() + 60)
     frozen = time.time()  # pacing's clock: no start leaves the log meanwhile
     monkeypatch.setattr(pacing, "time", SimpleNamespace(time=lambda: frozen))
@@ -49,8 +53,12 @@ def test_a_clip_waits_for_a_token_holding_its_budget_and_starts_once_when_one_fr
 
 
 def test_a_clip_whose_turn_comes_after_its_deadline_degrades_at_once(
-        world: World, image: FakeImageModel, video: FakeVideoModel, paced: None,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World,
+    image: FakeImageModel,
+    video: FakeVideoModel,
+    paced: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(pacing, "next_start_at", lambda now=None, kind="veo": time.time() + 600)
     deliver_request(request("req-first"), image)
     # Published 14 minutes ago: a start in 10 minutes ends past the 15-minute deadline.

@@ -21,7 +21,8 @@ from tests.unit.stages.helpers import (
 
 
 def test_hidden_before_its_delivery_nothing_is_held_or_paid(
-        world: World, image: FakeImageModel, video: FakeVideoModel) -> None:
+    world: World, image: FakeImageModel, video: FakeVideoModel
+) -> None:
     from shared.domain.request import parse_request
     from shared.store import assets
 
@@ -36,7 +37,8 @@ def test_hidden_before_its_delivery_nothing_is_held_or_paid(
 
 
 def test_hidden_while_the_still_renders_keeps_the_still_charged_and_releases_the_clip(
-        world: World, video: FakeVideoModel) -> None:
+    world: World, video: FakeVideoModel
+) -> None:
     class HiddenMeanwhile(FakeImageModel):
         def generate(self, *args, **kwargs):  # type: ignore[no-untyped-def]
             takes.hide("c1", aid())  # the owner hides it while the model works
@@ -52,7 +54,8 @@ def test_hidden_while_the_still_renders_keeps_the_still_charged_and_releases_the
 
 
 def test_hidden_while_veo_renders_releases_the_clip_and_its_late_output_is_deleted(
-        world: World, image: FakeImageModel) -> None:
+    world: World, image: FakeImageModel
+) -> None:
     video = FakeVideoModel(world, ["pending"])
     run(world, image, video)
     takes.hide("c1", aid())  # nobody works on it: hide ends it at once
@@ -67,7 +70,8 @@ def test_hidden_while_veo_renders_releases_the_clip_and_its_late_output_is_delet
 
 
 def test_hidden_while_its_animate_message_waits_no_clip_is_started(
-        world: World, image: FakeImageModel, video: FakeVideoModel) -> None:
+    world: World, image: FakeImageModel, video: FakeVideoModel
+) -> None:
     deliver_request(request(), image)
     takes.hide("c1", aid())
     drain(world, video)
@@ -78,11 +82,13 @@ def test_hidden_while_its_animate_message_waits_no_clip_is_started(
 
 
 def test_a_dead_lettered_animate_message_closes_its_asset_partial(
-        world: World, image: FakeImageModel) -> None:
+    world: World, image: FakeImageModel
+) -> None:
     deliver_request(request(), image)
     campaign, asset = world.animate_messages.pop()
-    message = json.dumps({"schema": "media.animate.v1", "campaign_id": campaign,
-                          "asset_id": asset}).encode()
+    message = json.dumps(
+        {"schema": "media.animate.v1", "campaign_id": campaign, "asset_id": asset}
+    ).encode()
     assert janitor.close_dead_letter(message) == "closed"
     doc = world.asset("c1", aid())
     assert (doc["status"], doc["status_reason"]) == ("partial", "video_failed")
@@ -91,8 +97,7 @@ def test_a_dead_lettered_animate_message_closes_its_asset_partial(
     assert janitor.close_dead_letter(message) == "already terminal"
 
 
-def test_a_dead_lettered_request_whose_still_never_came_fails_holding_nothing(
-        world: World) -> None:
+def test_a_dead_lettered_request_whose_still_never_came_fails_holding_nothing(world: World) -> None:
     class Crashing(FakeImageModel):
         def generate(self, *args, **kwargs):  # type: ignore[no-untyped-def]
             raise RuntimeError("a bug: every delivery dies here")
@@ -110,7 +115,8 @@ def test_a_dead_lettered_request_whose_still_never_came_fails_holding_nothing(
 
 
 def test_a_dead_letter_while_another_delivery_holds_the_asset_leaves_it(
-        world: World, image: FakeImageModel, video: FakeVideoModel) -> None:
+    world: World, image: FakeImageModel, video: FakeVideoModel
+) -> None:
     class DeadLetterMeanwhile(FakeImageModel):
         def generate(self, *args, **kwargs):  # type: ignore[no-untyped-def]
             outcome.append(janitor.close_dead_letter(request()))
@@ -123,7 +129,8 @@ def test_a_dead_letter_while_another_delivery_holds_the_asset_leaves_it(
 
 
 def test_closing_an_asset_whose_clip_was_just_charged_completes_it(
-        world: World, image: FakeImageModel) -> None:
+    world: World, image: FakeImageModel
+) -> None:
     from shared.pipeline.lifecycle import close
     from shared.store import spend
 

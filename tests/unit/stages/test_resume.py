@@ -42,15 +42,20 @@ def deliver_until_done(world: World, image: FakeImageModel, video: FakeVideoMode
         pending += [("animate", None) for _ in world.animate_messages]
         world.animate_messages.clear()
         if what == "animate" or (what == "request" and not pending):
-            pending += [("finalize", p) for p in world.finalize_events()
-                        if ("finalize", p) not in pending]
+            pending += [
+                ("finalize", p) for p in world.finalize_events() if ("finalize", p) not in pending
+            ]
     assert crashes == 1
 
 
 @pytest.mark.parametrize("step", CRASH_POINTS)
 def test_a_redelivery_after_a_crash_does_only_what_is_left(
-        world: World, image: FakeImageModel, video: FakeVideoModel,
-        monkeypatch: pytest.MonkeyPatch, step: str) -> None:
+    world: World,
+    image: FakeImageModel,
+    video: FakeVideoModel,
+    monkeypatch: pytest.MonkeyPatch,
+    step: str,
+) -> None:
     fired = crash_at(monkeypatch, step)
     deliver_until_done(world, image, video)
     assert fired == [step]
@@ -58,6 +63,8 @@ def test_a_redelivery_after_a_crash_does_only_what_is_left(
     plan = plan_of(doc)
     assert (doc["status"], doc["status_reason"]) == ("complete", None)
     assert (image.calls, len(video.starts)) == (1, 1)
-    assert world.books("c1", "s1") == ({}, {f"{aid()}:image": plan.image_micros,
-                                            f"{aid()}:video": plan.video_micros})
+    assert world.books("c1", "s1") == (
+        {},
+        {f"{aid()}:image": plan.image_micros, f"{aid()}:video": plan.video_micros},
+    )
     assert doc["cost_usd"] == usd(plan.image_micros + plan.video_micros)

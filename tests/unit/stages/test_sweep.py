@@ -45,14 +45,20 @@ def stuck_in_each_stage(world: World, image: FakeImageModel) -> dict[str, str]:
 
 
 def test_the_sweep_closes_every_open_asset_past_its_deadline_and_releases_its_holds(
-        world: World, image: FakeImageModel) -> None:
+    world: World, image: FakeImageModel
+) -> None:
     stuck_in_each_stage(world, image)
     fresh = run(world, image, FakeVideoModel(world, ["pending"]), request("req-fresh"))
     assert janitor.sweep() == 3
-    ends = {r: (world.asset("c1", aid(r))["status"], world.asset("c1", aid(r))["status_reason"])
-            for r in ("req-queued", "req-render", "req-animate")}
-    assert ends == {"req-queued": ("failed", "timeout"), "req-render": ("failed", "timeout"),
-                    "req-animate": ("partial", "timeout")}
+    ends = {
+        r: (world.asset("c1", aid(r))["status"], world.asset("c1", aid(r))["status_reason"])
+        for r in ("req-queued", "req-render", "req-animate")
+    }
+    assert ends == {
+        "req-queued": ("failed", "timeout"),
+        "req-render": ("failed", "timeout"),
+        "req-animate": ("partial", "timeout"),
+    }
     holds, charges = world.books("c1", "s1")
     plan = plan_of(fresh)
     assert holds == {f"{aid('req-fresh')}:video": plan.video_micros}  # not due: still held
@@ -62,7 +68,8 @@ def test_the_sweep_closes_every_open_asset_past_its_deadline_and_releases_its_ho
 
 
 def test_a_failure_on_one_asset_does_not_stop_the_sweep(
-        world: World, image: FakeImageModel) -> None:
+    world: World, image: FakeImageModel
+) -> None:
     stuck_in_each_stage(world, image)
     broken = f"campaigns/c1/media/{aid('req-render')}"
     world.db.fail_writes[broken] = gexc.InternalServerError("a bad document")
@@ -84,7 +91,8 @@ def test_stale_veo_output_is_deleted_and_fresh_output_is_kept(world: World) -> N
 
 
 def test_an_operation_check_that_fails_does_not_stop_the_others(
-        world: World, image: FakeImageModel) -> None:
+    world: World, image: FakeImageModel
+) -> None:
     video = FakeVideoModel(world, ["failed", "failed"])
     for request_id in ("req-first", "req-second"):
         run(world, image, video, request(request_id))
@@ -105,7 +113,8 @@ def test_an_operation_check_that_fails_does_not_stop_the_others(
 
 
 def test_a_warm_janitor_closes_again_an_asset_an_owner_retried_after_it_closed_it(
-        world: World, image: FakeImageModel) -> None:
+    world: World, image: FakeImageModel
+) -> None:
     from shared.pipeline import takes
 
     janitor_process = contextvars.Context()  # one warm instance serves every tick
@@ -115,8 +124,9 @@ def test_a_warm_janitor_closes_again_an_asset_an_owner_retried_after_it_closed_i
     assert janitor_process.run(janitor.handle_http, {}) == {"closed": 1}
     takes.reanimate("c1", aid())  # the owner tries the clip again: animating, attempt 2
     drain(world, video)
-    assert world.books("c1", "s1")[0] == {f"{aid()}:video.2": plan_of(
-        world.asset("c1", aid())).video_micros}
+    assert world.books("c1", "s1")[0] == {
+        f"{aid()}:video.2": plan_of(world.asset("c1", aid())).video_micros
+    }
     world.edit("c1", aid(), restarted_at=LONG_AGO)  # and this attempt stalls too
     assert janitor_process.run(janitor.handle_http, {}) == {"closed": 1}
     doc = world.asset("c1", aid())

@@ -21,7 +21,8 @@ def partial_cutscene(world: World, image: FakeImageModel, video: FakeVideoModel)
 
 
 def test_a_retried_clip_is_held_under_its_attempt_and_charged_once(
-        world: World, image: FakeImageModel, video: FakeVideoModel) -> None:
+    world: World, image: FakeImageModel, video: FakeVideoModel
+) -> None:
     plan = plan_of(partial_cutscene(world, image, video))
     takes.reanimate("c1", aid())
     doc = world.asset("c1", aid())
@@ -34,13 +35,16 @@ def test_a_retried_clip_is_held_under_its_attempt_and_charged_once(
     drain(world, video)
     doc = world.asset("c1", aid())
     assert (doc["status"], len(video.starts)) == ("complete", 2)
-    assert world.books("c1", "s1") == ({}, {f"{aid()}:image": plan.image_micros,
-                                            f"{aid()}:video.2": plan.video_micros})
+    assert world.books("c1", "s1") == (
+        {},
+        {f"{aid()}:image": plan.image_micros, f"{aid()}:video.2": plan.video_micros},
+    )
     assert doc["cost_usd"] == usd(plan.image_micros + plan.video_micros)
 
 
 def test_a_retry_that_does_not_fit_the_budget_ends_partial_budget_unpaid(
-        world: World, image: FakeImageModel, video: FakeVideoModel) -> None:
+    world: World, image: FakeImageModel, video: FakeVideoModel
+) -> None:
     plan = plan_of(partial_cutscene(world, image, video))
     world.campaign("c1", budget_per_session_usd=usd(plan.image_micros + plan.video_micros - 1))
     takes.reanimate("c1", aid())
@@ -52,7 +56,8 @@ def test_a_retry_that_does_not_fit_the_budget_ends_partial_budget_unpaid(
 
 
 def test_a_retry_after_media_was_turned_off_ends_partial_unpaid(
-        world: World, image: FakeImageModel, video: FakeVideoModel) -> None:
+    world: World, image: FakeImageModel, video: FakeVideoModel
+) -> None:
     partial_cutscene(world, image, video)
     takes.reanimate("c1", aid())
     world.campaign("c1", enabled=False)  # between the owner's click and the worker
@@ -63,7 +68,8 @@ def test_a_retry_after_media_was_turned_off_ends_partial_unpaid(
 
 @pytest.mark.parametrize("status", ["complete", "animating"])
 def test_only_a_partial_cutscene_can_be_retried(
-        world: World, image: FakeImageModel, status: str) -> None:
+    world: World, image: FakeImageModel, status: str
+) -> None:
     video = FakeVideoModel(world, ["ok" if status == "complete" else "pending"])
     run(world, image, video)
     with pytest.raises(takes.TakeRefused) as refused:
@@ -73,8 +79,8 @@ def test_only_a_partial_cutscene_can_be_retried(
 
 
 def test_a_retry_whose_message_cannot_be_sent_goes_back_to_partial_every_time(
-        world: World, image: FakeImageModel, video: FakeVideoModel,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, image: FakeImageModel, video: FakeVideoModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from shared.store import publish
 
     partial_cutscene(world, image, video)
@@ -93,8 +99,8 @@ def test_a_retry_whose_message_cannot_be_sent_goes_back_to_partial_every_time(
 
 
 def test_a_hide_served_by_a_worker_that_rolled_a_retry_back_ends_the_clip(
-        world: World, image: FakeImageModel, video: FakeVideoModel,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, image: FakeImageModel, video: FakeVideoModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from shared.store import publish
 
     partial_cutscene(world, image, video)
