@@ -1,5 +1,5 @@
 # The two front doors. Each does its own set-up first (infra/bootstrap.sh).
-.PHONY: demo test bench lint down lock
+.PHONY: demo test bench lint down lock format
 
 demo:  ## run the whole pipeline locally, in the foreground (Ctrl-C stops it)
 	@bash infra/bootstrap.sh
@@ -7,7 +7,8 @@ demo:  ## run the whole pipeline locally, in the foreground (Ctrl-C stops it)
 
 test:  ## run every test: lint, unit, integration (emulators), e2e (Chromium)
 	@WANT_BROWSER=1 bash infra/bootstrap.sh
-	@.venv/bin/ruff check shared cutscenes functions infra tests bench
+	@.venv/bin/ruff format --check -q shared cutscenes functions infra tests bench examples
+	@.venv/bin/ruff check shared cutscenes functions infra tests bench examples
 	@.venv/bin/mypy shared cutscenes functions infra bench
 	@.venv/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
@@ -22,3 +23,7 @@ lock:  ## re-resolve pyproject.toml in a scratch venv and rewrite requirements/c
 	@bash infra/bootstrap.sh
 	@.venv/bin/python -m infra.lock
 	@bash infra/bootstrap.sh
+
+format:  ## format the tree and apply the linter's fixes (what `make test` checks)
+	@.venv/bin/ruff format -q shared cutscenes functions infra tests bench examples
+	@.venv/bin/ruff check -q --fix shared cutscenes functions infra tests bench examples
