@@ -27,7 +27,9 @@ def png(colour=(40, 90, 160), size=(1024, 576)) -> bytes:
     return buf.getvalue()
 
 
-def wait(client, op, timeout=30.0):
+def wait(client, op, timeout=120.0):
+    # Generous: the emulator encodes each clip with ffmpeg, which a loaded
+    # 2-core machine slows several-fold (30 s was once too little at load 20).
     deadline = time.monotonic() + timeout
     while not op.done:
         assert time.monotonic() < deadline, "operation did not finish"
