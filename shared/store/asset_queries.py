@@ -50,32 +50,31 @@ def watch_updates(
     return query.on_snapshot(on_snapshot)
 
 
-def open_before(statuses: list[str], field: str, cutoff: Any, limit: int) -> list[dict[str, Any]]:
-    """Assets in one of `statuses` whose `field` is before `cutoff`, any campaign."""
+def _across_campaigns(
+    status: tuple[str, Any], field: str, op: str, value: Any, limit: int
+) -> list[dict[str, Any]]:
+    """Assets of every campaign matching a status filter and one other field:
+    each pair is served by a composite index (terraform firestore.tf)."""
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     query = (
         firestore_client()
         .collection_group(MEDIA)
-        .where(filter=FieldFilter("status", "in", statuses))
-        .where(filter=FieldFilter(field, "<", cutoff))
+        .where(filter=FieldFilter("status", *status))
+        .where(filter=FieldFilter(field, op, value))
         .limit(limit)
     )
     return [snap.to_dict() or {} for snap in query.stream()]
+
+
+def open_before(statuses: list[str], field: str, cutoff: Any, limit: int) -> list[dict[str, Any]]:
+    """Assets in one of `statuses` whose `field` is before `cutoff`, any campaign."""
+    return _across_campaigns(("in", statuses), field, "<", cutoff, limit)
 
 
 def animating_checks_due(now_s: float, limit: int) -> list[dict[str, Any]]:
     """Animating assets whose `video_check_at` has passed, any campaign."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    query = (
-        firestore_client()
-        .collection_group(MEDIA)
-        .where(filter=FieldFilter("status", "==", Status.ANIMATING))
-        .where(filter=FieldFilter("video_check_at", "<", now_s))
-        .limit(limit)
-    )
-    return [snap.to_dict() or {} for snap in query.stream()]
+    return _across_campaigns(("==", Status.ANIMATING), "video_check_at", "<", now_s, limit)
 
 
 def animating(limit: int = 2000) -> list[dict[str, Any]]:
@@ -84,16 +83,6 @@ def animating(limit: int = 2000) -> list[dict[str, Any]]:
     Those updated in the last two deadlines: updated_at, not created_at, as an
     owner's re-animate of an old asset moves it to animating now
     (shared/pipeline/takes.py), and an asset animating longer than one deadline
-    is closed. status == and updated_at > : served by the composite index
-    stuck_by_updated (terraform firestore.tf)."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
+    is closed (index stuck_by_updated)."""
     since = datetime.fromtimestamp(time.time() - 2 * get_settings().MEDIA_DEADLINE_S, UTC)
-    query = (
-        firestore_client()
-        .collection_group(MEDIA)
-        .where(filter=FieldFilter("status", "==", Status.ANIMATING))
-        .where(filter=FieldFilter("updated_at", ">", since))
-        .limit(limit)
-    )
-    return [s.to_dict() or {} for s in query.stream()]
+    return _across_campaigns(("==", Status.ANIMATING), "updated_at", ">", since, limit)
