@@ -50,6 +50,7 @@ from shared.aidm.refusals import (
     budget_left,
     budget_status,
     check_enabled,
+    check_turn_limit,
     left_note,
     media_for,
     parse,
@@ -126,13 +127,13 @@ def _trigger_cutscene(args: dict[str, Any], ctx: TurnContext) -> dict[str, Any]:
     names = characters_arg(args)
     if names is None:
         names = cast_in(ctx, image_prompt)
-    done = sum(1 for p in ctx.published if p.kind == "cutscene")
-    if done >= ctx.max_cutscenes_per_turn:
-        raise Refusal(
-            "turn_limit",
-            f"{done} cutscene(s) already requested this turn, the "
-            "limit. Do not call trigger_cutscene again this turn.",
-        )
+    done = check_turn_limit(
+        ctx,
+        ("cutscene",),
+        ctx.max_cutscenes_per_turn,
+        "{done} cutscene(s) already requested this turn, the limit. "
+        "Do not call trigger_cutscene again this turn.",
+    )
     status = budget_status(ctx)
     check_enabled(ctx, status)
     media = media_for(ctx, status)
@@ -267,21 +268,21 @@ def _still(
             "request_id": request_id,
         }
     if kind == "model_sheet":
-        done = sum(1 for p in ctx.published if p.kind == kind)
-        if done >= ctx.max_model_sheets_per_turn:
-            raise Refusal(
-                "turn_limit",
-                f"{done} model sheets were already requested this "
-                "turn, the limit. Do not request more this turn.",
-            )
+        check_turn_limit(
+            ctx,
+            (kind,),
+            ctx.max_model_sheets_per_turn,
+            "{done} model sheets were already requested this turn, the limit. "
+            "Do not request more this turn.",
+        )
     else:
-        done = sum(1 for p in ctx.published if p.kind in ("npc_portrait", "location_visual"))
-        if done >= ctx.max_stills_per_turn:
-            raise Refusal(
-                "turn_limit",
-                f"{done} portraits or location visuals were already "
-                "requested this turn, the limit. Do not request more this turn.",
-            )
+        check_turn_limit(
+            ctx,
+            ("npc_portrait", "location_visual"),
+            ctx.max_stills_per_turn,
+            "{done} portraits or location visuals were already requested this turn, "
+            "the limit. Do not request more this turn.",
+        )
     status = budget_status(ctx)
     check_enabled(ctx, status)
     media = media_for(ctx, status)

@@ -27,6 +27,15 @@ def answer_refusal(refusal: Refusal) -> dict[str, Any]:
     return {"status": refusal.status, "reason": refusal.reason, "error": refusal.message}
 
 
+def check_turn_limit(ctx: TurnContext, kinds: tuple[str, ...], limit: int, message: str) -> int:
+    """How many requests of `kinds` were published this turn; refused once
+    that is `limit` (`message` is the refusal's text, `{done}` the count)."""
+    done = sum(1 for p in ctx.published if p.kind in kinds)
+    if done >= limit:
+        raise Refusal("turn_limit", message.format(done=done))
+    return done
+
+
 def budget_status(ctx: TurnContext) -> BudgetStatus:
     return ctx.media_client().remaining_budget(ctx.campaign_id, ctx.session_id)
 
