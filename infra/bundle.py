@@ -141,8 +141,9 @@ def runtime_roots(root: Path) -> list[Requirement]:
 
 def local_only(root: Path) -> frozenset[str]:
     """What the `local` extra names itself (Pillow, imageio-ffmpeg, the fake-gcs wrapper)."""
-    optional = closure.project(root).get("optional-dependencies", {})
-    own = canonicalize_name(str(closure.project(root)["name"]))
+    project = closure.project(root)
+    optional = project.get("optional-dependencies", {})
+    own = canonicalize_name(str(project["name"]))
     names = {canonicalize_name(Requirement(spec).name) for spec in optional.get(LOCAL_EXTRA, [])}
     return frozenset(names - {own})
 
