@@ -23,8 +23,7 @@ def effective_balance(media: MediaSettings | None, balance: ledger.Balance) -> l
 def remaining_budget(campaign_id: str, session_id: str) -> ledger.Balance:
     campaign = load_campaign(campaign_id)
     media = campaign.media if campaign else None
-    cap = usd_to_micros(media.budget_per_session_usd if media else 0)
-    return effective_balance(media, ledger.read_balance(campaign_id, session_id, cap))
+    return effective_balance(media, ledger.read_balance(campaign_id, session_id))
 
 
 def read_budget_docs(
@@ -37,8 +36,9 @@ def read_budget_docs(
         s.reference.path: s
         for s in firestore_client().get_all([camp, led], retry=None, timeout=timeout_s)
     }
-    found = [snaps.get(ref.path) for ref in (camp, led)]
-    return tuple(
-        s.to_dict() if s is not None and s.exists else None  # type: ignore[return-value]
-        for s in found
-    )
+
+    def doc(ref: Any) -> dict[str, Any] | None:
+        snap = snaps.get(ref.path)
+        return snap.to_dict() if snap is not None and snap.exists else None
+
+    return doc(camp), doc(led)
