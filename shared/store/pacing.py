@@ -66,11 +66,20 @@ def budget_and_span(kind: str = "veo") -> tuple[int, float]:
     return budget, window + window / budget
 
 
+def _recent(starts: list[float], now: float, span: float) -> list[float]:
+    """The starts still counted at `now`, oldest first."""
+    return sorted(t for t in starts if t > now - span)
+
+
+def _starts(doc: dict[str, Any] | None) -> list[float]:
+    return [float(s) for s in (doc or {}).get("starts", [])]
+
+
 def admit(starts: list[float], now: float, budget: int, span: float) -> list[float] | None:
     """The log after one more start at `now`, or None when the last `span`
     seconds already hold `budget` starts. Entries later than `now` (another
     instance's clock, or a test holding the budget) count too."""
-    kept = sorted(t for t in starts if t > now - span)
+    kept = _recent(starts, now, span)
     if len(kept) >= budget:
         return None
     return [*kept, now]
@@ -78,7 +87,7 @@ def admit(starts: list[float], now: float, budget: int, span: float) -> list[flo
 
 def free_at(starts: list[float], now: float, budget: int, span: float) -> float:
     """When the log admits its next start (now if it has room)."""
-    kept = sorted(t for t in starts if t > now - span)
+    kept = _recent(starts, now, span)
     if len(kept) < budget:
         return now
     return kept[len(kept) - budget] + span
@@ -99,7 +108,7 @@ def take_start(now: float | None = None, kind: str = "veo") -> float | None:
     def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
         # The clock is read on each try: a retry after contention starts later.
         t = now if now is not None else time.time()
-        starts = admit([float(s) for s in (doc or {}).get("starts", [])], t, budget, span)
+        starts = admit(_starts(doc), t, budget, span)
         if starts is None:
             return None, False
         taken[:] = [t]
@@ -118,8 +127,7 @@ def next_start_at(now: float | None = None, kind: str = "veo") -> float:
     t = now if now is not None else time.time()
     budget, span = budget_and_span(kind)
     snap = _log_ref(kind).get()
-    starts = [float(s) for s in ((snap.to_dict() or {}) if snap.exists else {}).get("starts", [])]
-    return free_at(starts, t, budget, span)
+    return free_at(_starts(snap.to_dict() if snap.exists else None), t, budget, span)
 
 
 def queue_minutes() -> float | None:
