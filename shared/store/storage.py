@@ -66,24 +66,6 @@ def move_into_place(source_uri: str, name: str) -> None:
         pass
 
 
-def any_under(prefix: str) -> bool:
-    """Whether any object exists under `prefix` (one cheap list call).
-
-    A check that fails or stalls counts as "not yet": the watch loop asks
-    again in half a second, and the fallback poll still runs, so a short
-    timeout here never loses a clip (the library's default is 60 s)."""
-    from google.api_core import exceptions as gexc
-    from requests import exceptions as rexc
-
-    try:
-        blobs = storage_client().list_blobs(
-            get_settings().MEDIA_BUCKET, prefix=prefix, max_results=1, timeout=(2, 3), retry=None
-        )
-        return any(True for _ in blobs)
-    except (gexc.GoogleAPICallError, rexc.RequestException):
-        return False
-
-
 def delete_quietly(name: str) -> None:
     """Delete an object if it is there (cleanup: absence is success)."""
     from google.api_core.exceptions import NotFound

@@ -71,7 +71,6 @@ class FakeStorage:
         "upload_once",
         "download",
         "move_into_place",
-        "any_under",
         "delete_quietly",
         "delete_stale",
         "delete_all",
@@ -107,9 +106,6 @@ class FakeStorage:
             return
         source = self.objects.pop(self._name(source_uri))  # KeyError: like a 404 copy
         self.objects[name] = Blob(name, source.data, "video/mp4")
-
-    def any_under(self, prefix: str) -> bool:
-        return any(n.startswith(prefix) for n in self.objects)
 
     def delete_quietly(self, name: str) -> None:
         self.objects.pop(name, None)
