@@ -1,7 +1,13 @@
 """Character model sheets (reference images): which names and files are valid.
 
-The one answer to "is this a valid reference sheet": the SDK's upload, the
-request's `reference_images` and the pipeline's reader all ask here."""
+The one answer to "is this a valid reference sheet", in two rules: what a
+request may name (`reference_name`: any object under the campaign's `refs/`,
+plain segments, no `..`, as docs/interface.md section 1 says), and what the
+SDK's upload creates (`reference_object`: stricter, 1-4 segments ending in the
+type's extension). Every sheet the upload makes is one a request may use;
+the request's rule is the published one, so it is not narrowed to the
+upload's. The request, AIDM's tools and the model-sheet registry ask
+`reference_name`; the reader sends each with `mime_for`."""
 
 from __future__ import annotations
 
@@ -21,6 +27,8 @@ REFERENCE_TYPES: dict[str, tuple[str, ...]] = {
 # this would fail at render time, so it is refused at upload time.
 MAX_REFERENCE_BYTES = 7 * 1024 * 1024
 _REF_SEGMENT_RE = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+# What a request may name under refs/{campaign_id}/: plain path segments.
+_REF_PATH_RE = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 
 
 def _plain_segments(name: object) -> bool:
@@ -39,24 +47,29 @@ def type_of(name: str) -> str | None:
     return next((t for t, ends in REFERENCE_TYPES.items() if lower.endswith(ends)), None)
 
 
-def is_reference_name(name: object) -> bool:
-    """The one rule: a valid reference sheet's name under `refs/{campaign_id}/`."""
-    return _plain_segments(name) and type_of(str(name)) is not None
+def is_reference_path(name: object) -> bool:
+    """A name a request may use under `refs/{campaign_id}/`: plain segments of
+    [A-Za-z0-9._-] separated by '/', none of them '..'."""
+    return (
+        isinstance(name, str)
+        and _REF_PATH_RE.fullmatch(name) is not None
+        and ".." not in name.split("/")
+    )
 
 
 def reference_name(uri: object, bucket: str, campaign_id: str) -> str | None:
-    """The name of `uri` under the campaign's `refs/` in `bucket`, if it names a
-    valid reference sheet there (a request may use only its own campaign's)."""
+    """The name of `uri` under the campaign's `refs/` in `bucket`, if a request
+    may name it (only its own campaign's)."""
     prefix = gs_uri(bucket, refs_prefix(campaign_id))
     if not isinstance(uri, str) or not uri.startswith(prefix):
         return None
     name = uri[len(prefix) :]
-    return name if is_reference_name(name) else None
+    return name if is_reference_path(name) else None
 
 
 def mime_for(uri: str) -> str:
-    """The MIME type to send a reference with; PNG (what model sheets are)
-    for a name the rule above never let in."""
+    """The MIME type to send a reference with, by its name; PNG (what model
+    sheets are) for a name without a known extension."""
     return type_of(uri) or "image/png"
 
 

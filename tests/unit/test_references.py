@@ -1,5 +1,7 @@
-"""One answer to "is this a valid reference sheet": the SDK's upload, the
-request's `reference_images`, AIDM's tools and the model-sheet registry agree."""
+"""One answer to "is this a valid reference sheet": every sheet the SDK's
+upload makes is one a request may use; a request may also name any other
+object under its campaign's refs/ (docs/interface.md section 1), never
+another campaign's, bucket's or a `..` path."""
 
 from __future__ import annotations
 
@@ -11,17 +13,17 @@ from shared.domain.request import parse_request
 
 BUCKET = "media-bucket"
 GOOD = ["a.png", "Rei/sheet.JPG", "a/b/c/d.webp", "characters/rei.png", "x.jpeg"]
-BAD = [
+# Refused by the upload, yet under refs/ in plain segments: a request may name them.
+UPLOAD_ONLY_REFUSES = [
     "sheet",
     "a.gif",
     "a/b/c/d/e.png",
     "./a.png",
     "a/./b.png",
-    "../c2/a.png",
-    "a//b.png",
-    "",
     "x" * 201 + ".png",
 ]
+# Refused by both.
+BAD = ["../c2/a.png", "a/../../c2/b.png", "a//b.png", "", "a b.png", "/abs.png"]
 
 
 def request_with(uri: str) -> None:
@@ -51,8 +53,17 @@ def test_a_sheet_the_sdk_uploads_is_one_a_request_may_use(name: str) -> None:
     assert mime_for(uri) == type_of(name)
 
 
+@pytest.mark.parametrize("name", UPLOAD_ONLY_REFUSES)
+def test_the_upload_is_stricter_than_what_a_request_may_name(name: str) -> None:
+    with pytest.raises(ValueError):
+        reference_object("c1", name, type_of(name) or "image/png")
+    uri = f"gs://{BUCKET}/refs/c1/{name}"
+    assert reference_name(uri, BUCKET, "c1") == name
+    request_with(uri)
+
+
 @pytest.mark.parametrize("name", BAD)
-def test_a_name_the_sdk_refuses_no_request_may_use(name: str) -> None:
+def test_a_name_outside_plain_segments_no_request_may_use(name: str) -> None:
     with pytest.raises(ValueError):
         reference_object("c1", name, type_of(name) or "image/png")
     uri = f"gs://{BUCKET}/refs/c1/{name}"
