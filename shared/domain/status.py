@@ -32,7 +32,7 @@ class Reason(StrEnum):
     DISABLED_VIDEO = "disabled_video"
     VIDEO_FAILED = "video_failed"
     VIDEO_BLOCKED = "video_blocked"
-    BUSY = "busy"  # the clip could not start in time for its deadline (pacing or quota)
+    BUSY = "busy"  # paced starts: the start budget is taken until past the deadline
     # failed: nothing usable
     IMAGE_BLOCKED = "image_blocked"
     IMAGE_FAILED = "image_failed"

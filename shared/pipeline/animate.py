@@ -98,7 +98,12 @@ def start_clip(doc: dict[str, Any], model: VideoModel, owner: str) -> str | None
     except AdoptInstead:
         return None
     except TooLate:
-        fail_video(fresh, Reason.BUSY, "Veo could not start the clip in time for its deadline")
+        # The deadline's own reason, only earlier and without paying for a
+        # clip nobody could take. (Paced starts degrade with `busy` before
+        # they get here: their wait is the start budget's, see dispatch.)
+        fail_video(
+            fresh, Reason.TIMEOUT, "too little time left before the deadline to start the clip"
+        )
         return None
     except PermanentError as exc:
         fail_video(fresh, Reason.VIDEO_FAILED, str(exc))
