@@ -24,9 +24,9 @@ class Listener:
     """Runs bench/listener.py and records when each asset was first seen in
     each state (with a still, with a clip, terminal)."""
 
-    def __init__(self, env: dict[str, str], campaign: str = CAMPAIGN) -> None:
+    def __init__(self, env: dict[str, str], *campaigns: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.listener", campaign],
+            [sys.executable, "-m", "bench.listener", *(campaigns or (CAMPAIGN,))],
             cwd=ROOT,
             env={**os.environ, **env},
             stdout=subprocess.PIPE,
@@ -43,6 +43,9 @@ class Listener:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             row = json.loads(line)
+            if os.environ.get("BENCH_LISTENER_RAW"):
+                with open(os.environ["BENCH_LISTENER_RAW"], "a") as raw:
+                    raw.write(line)
             if row.get("ready"):
                 self.ready.set()
                 continue
