@@ -827,6 +827,9 @@ def _plan(log_dir: Path, extra_env: dict[str, str]) -> _Plan:
         # keeps MEDIA_SWEEP_EVERY_S (scheduler.py), as in the cloud.
         "MEDIA_VIDEO_SWEEP_EVERY_S": extra_env.get("MEDIA_VIDEO_SWEEP_EVERY_S", "2"),
     }
+    # The tick keeps taking paced starts for most of its period, as the
+    # cloud's does for most of its minute (terraform/: MEDIA_VEO_DISPATCH_HOLD_S).
+    hold_s = 0.8 * float(env["MEDIA_VIDEO_SWEEP_EVERY_S"])
     overridable = (
         "MEDIA_BUCKET",
         "MEDIA_REQUESTS_TOPIC",
@@ -842,6 +845,7 @@ def _plan(log_dir: Path, extra_env: dict[str, str]) -> _Plan:
         # sweep asks about an operation that wrote nothing after 5 s.
         "MEDIA_VIDEO_EXPECTED_S": "5",
         "MEDIA_VIDEO_EXPECTED_PER_S": "0",
+        "MEDIA_VEO_DISPATCH_HOLD_S": f"{hold_s:g}",
         **{k: v for k, v in parent.items() if k.startswith("MEDIA_")},
         **env,
         "PYTHONUNBUFFERED": "1",

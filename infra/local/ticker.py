@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import threading
+import time
 import urllib.request
 from typing import Self
 
@@ -30,8 +31,12 @@ class Ticker:
         return self._stop.is_set()
 
     def run(self) -> None:
-        """The loop, in the calling thread (a process of its own runs it so)."""
-        while not self._stop.wait(self.every_s):
+        """The loop, in the calling thread (a process of its own runs it so).
+        Ticks start `every_s` apart however long each takes (as Cloud
+        Scheduler's do), with a short rest after one that overran."""
+        next_at = time.monotonic() + self.every_s
+        while not self._stop.wait(max(0.05, next_at - time.monotonic())):
+            next_at = max(next_at, time.monotonic()) + self.every_s
             self.tick()
 
     def start(self) -> Self:

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     # campaign's burst spread out at the quota's rate) or "round_robin" across
     # campaigns; see shared/pipeline/dispatch.py.
     MEDIA_VEO_FAIRNESS: str = Field(default="waiting", pattern=r"^(round_robin|waiting)$")
+    # How long the janitor's tick keeps dispatching paced starts while clips
+    # wait: it sleeps until the start log frees its next start and takes it
+    # then, instead of leaving it to the next arrival, finished clip or tick.
+    # 0: one pass. Terraform sets it just under the schedule's period.
+    MEDIA_VEO_DISPATCH_HOLD_S: float = Field(default=0.0, ge=0, le=3000)
     # Project-wide budget of image-model calls per window (0: unpaced); a
     # render waits up to MEDIA_IMAGE_PACING_WAIT_S for a token, then hands its
     # delivery back. See shared/store/pacing.py.

@@ -75,14 +75,17 @@ def handle_animate(
         start_clip(doc, model or GenaiVideoModel(), owner)
 
 
-def start_clip(doc: dict[str, Any], model: VideoModel, owner: str) -> str | None:
+def start_clip(
+    doc: dict[str, Any], model: VideoModel, owner: str, gate: Callable[[], bool] | None = None
+) -> str | None:
     """Start the clip for this asset (the caller holds its "animating" lease
     as `owner`) and record the operation; returns its name, or None if it was
     not started: Veo refused the job for good (closed `partial`), the asset
     was hidden, an owner's retry did not fit the budget, or the start's
     outcome was lost (finished by its output or by the sweep, never restarted).
     The first attempt, its redeliveries, paced starts and re-animate all come
-    through here."""
+    through here. A paced start passes `gate`, which takes the start token
+    just before the call goes out; without one it raises NoStartToken."""
     fresh = assets.load(doc["campaign_id"], doc["asset_id"]) or doc
     if fresh.get("video_operation"):
         return str(fresh["video_operation"])
@@ -94,7 +97,7 @@ def start_clip(doc: dict[str, Any], model: VideoModel, owner: str) -> str | None
     if not attempts.reserve_retry(fresh):
         return None  # an owner's retry the budget refused: ended partial (budget)
     try:
-        return start_job(fresh, model, owner)
+        return start_job(fresh, model, owner, gate)
     except AdoptInstead:
         return None
     except TooLate:
@@ -144,6 +147,11 @@ def within_quota(doc: dict[str, Any], owner: str, start: Callable[[], str]) -> s
             time.sleep(pause)
 
 
+class NoStartToken(Exception):
+    """A paced start found the start budget used up: not started, left waiting.
+    (Its hold stays; a later dispatch reserves the same key again as a no-op.)"""
+
+
 class TooLate(Exception):
     """The clip would still be rendering at the asset's deadline: not started."""
 
@@ -156,7 +164,9 @@ class AdoptInstead(Exception):
         self.since = since
 
 
-def start_job(doc: dict[str, Any], model: VideoModel, owner: str) -> str:
+def start_job(
+    doc: dict[str, Any], model: VideoModel, owner: str, gate: Callable[[], bool] | None = None
+) -> str:
     cid, aid = doc["campaign_id"], doc["asset_id"]
     plan, _ = stored_plan(doc)
     t0 = time.monotonic()
@@ -167,6 +177,12 @@ def start_job(doc: dict[str, Any], model: VideoModel, owner: str) -> str:
     if video_model is None:
         # Only an asset whose plan includes a clip is ever sent to animate.
         raise RuntimeError(f"asset {aid} reached animate without a planned video model")
+    # The token is taken last, after the reads and the image download, so the
+    # start log's time is within a moment of the call reaching Veo: under load
+    # those steps took over a second, more than the log's margin over Veo's
+    # own window, and paced starts met 429s (shared/store/pacing.py).
+    if gate is not None and not gate():
+        raise NoStartToken()
     try:
         name = with_retries(
             lambda: within_quota(

@@ -109,7 +109,7 @@ def sweep_operations(model: Any = None) -> dict[str, int]:
         log.info("janitor_operations", "checked overdue Veo operations", **outcomes)
     from shared.pipeline import dispatch
 
-    for what, n in dispatch.dispatch(model).items():
+    for what, n in dispatch.dispatch_held(model).items():
         outcomes[what] = outcomes.get(what, 0) + n
     return {k: v for k, v in outcomes.items() if v}
 

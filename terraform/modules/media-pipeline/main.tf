@@ -149,6 +149,9 @@ locals {
     janitor = {
       MEDIA_SWEEP_EVERY_S      = tostring(var.janitor.sweep_every_s)
       MEDIA_VEO_STARTS_PER_MIN = tostring(var.media.veo_starts_per_min)
+      # Each tick takes paced starts as the log frees them until shortly
+      # before the next tick (within the function's timeout).
+      MEDIA_VEO_DISPATCH_HOLD_S = tostring(max(0, min(var.janitor.sweep_every_s - 15, local.sizing["janitor"].timeout_seconds - 60)))
     }
   }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -70,3 +71,94 @@ def test_a_clip_whose_turn_comes_after_its_deadline_degrades_at_once(
     assert len(video.starts) == 1
     assert world.books("c1", "s1")[0] == {}
     assert f"{aid('req-late')}:image" in world.books("c1", "s1")[1]
+
+
+class Clock:
+    """pacing's and dispatch's clock, moved on by dispatch's own sleeps."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        fake = SimpleNamespace(time=lambda: self.now, monotonic=lambda: self.now, sleep=self.sleep)
+        monkeypatch.setattr(pacing, "time", fake)
+        monkeypatch.setattr(dispatch, "time", fake)
+
+
+@pytest.fixture
+def per_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One start a minute, counted over two: the second clip's start frees
+    # 120 s after the first, well before its 15-minute deadline.
+    configure(monkeypatch, MEDIA_VEO_STARTS_PER_MIN="1", MEDIA_VEO_PACING_WINDOW_S="60")
+
+
+def test_the_ticks_hold_takes_the_start_the_log_frees_during_it(
+    world: World,
+    image: FakeImageModel,
+    video: FakeVideoModel,
+    per_minute: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = Clock()
+    clock.install(monkeypatch)
+    for request_id in ("req-first", "req-second"):
+        deliver_request(request(request_id), image)
+    drain(world, video)
+    assert len(video.starts) == 1
+    first = world.asset("c1", aid("req-first"))
+    # A hold shorter than the wait gives up at once, without sleeping.
+    assert dispatch.dispatch_held(video, hold_s=100) == {"started": 0, "busy": 0}
+    assert clock.sleeps == []
+    # A longer one sleeps until the start frees, takes it, and returns.
+    assert dispatch.dispatch_held(video, hold_s=130)["started"] == 1
+    assert len(clock.sleeps) == 1
+    second = world.asset("c1", aid("req-second"))
+    assert second["video_token_at"] == pytest.approx(first["video_token_at"] + 120, abs=0.01)
+    assert len(video.starts) == 2
+
+
+def test_a_hold_with_no_clip_waiting_is_one_pass(
+    world: World,
+    image: FakeImageModel,
+    video: FakeVideoModel,
+    per_minute: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = Clock()
+    clock.install(monkeypatch)
+    deliver_request(request("req-first"), image)
+    drain(world, video)
+    assert dispatch.dispatch_held(video, hold_s=3000) == {"started": 0, "busy": 0}
+    assert clock.sleeps == []
+
+
+def test_a_paced_start_takes_its_token_after_the_still_is_read_just_before_veo(
+    world: World,
+    image: FakeImageModel,
+    video: FakeVideoModel,
+    per_minute: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from shared.pipeline import animate
+
+    steps: list[str] = []
+    take, download, start = pacing.take_start, animate.storage.download, video.start
+
+    def record(name: str, call: Any) -> Any:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            steps.append(name)
+            return call(*args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(pacing, "take_start", record("token", take))
+    monkeypatch.setattr(animate.storage, "download", record("still", download))
+    monkeypatch.setattr(video, "start", record("veo", start))
+    deliver_request(request("req-first"), image)
+    drain(world, video)
+    assert steps == ["still", "token", "veo"]
