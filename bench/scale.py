@@ -23,7 +23,8 @@ listener), and the books: every request terminal, zero overspend, zero
 double charges, reserved == 0. Each run's per-clip times are written to
 `starts.json` in its log folder.
 
-    python -m bench.scale [unpaced] [paced] [paced-round-robin] [--quick]
+    python -m bench.scale [unpaced] [paced] [paced-first-come] [paced-round-robin]
+                          [--quick]
                           [--cutscenes N] [--campaigns M]
 """
 
@@ -320,6 +321,7 @@ def dump_starts(
 RUNS = {
     "unpaced": (False, "waiting"),
     "paced": (True, "waiting"),
+    "paced-first-come": (True, "first_come"),
     "paced-round-robin": (True, "round_robin"),
 }
 

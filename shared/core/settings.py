@@ -69,10 +69,13 @@ class Settings(BaseSettings):
     # The window is shortened only by time-compressed benchmarks.
     MEDIA_VEO_STARTS_PER_MIN: int = Field(default=0, ge=0, le=10000)
     MEDIA_VEO_PACING_WINDOW_S: float = Field(default=60.0, gt=0, le=3600)
-    # Which waiting clip starts next: "waiting" (first come, first served, a
-    # campaign's burst spread out at the quota's rate) or "round_robin" across
-    # campaigns; see shared/pipeline/dispatch.py.
-    MEDIA_VEO_FAIRNESS: str = Field(default="waiting", pattern=r"^(round_robin|waiting)$")
+    # Which waiting clip starts next: "waiting" (the campaign whose mean wait
+    # is highest), "first_come" (first come, first served, a campaign's burst
+    # spread out at the quota's rate) or "round_robin" across campaigns; see
+    # shared/pipeline/dispatch.py.
+    MEDIA_VEO_FAIRNESS: str = Field(
+        default="waiting", pattern=r"^(round_robin|first_come|waiting)$"
+    )
     # How long the janitor's tick keeps dispatching paced starts while clips
     # wait: it sleeps until the start log frees its next start and takes it
     # then, instead of leaving it to the next arrival, finished clip or tick.

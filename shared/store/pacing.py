@@ -97,9 +97,16 @@ def _log_ref(kind: str = "veo") -> Any:
     return firestore_client().document(pacing_doc(IMAGE_LOG_DOC if kind == "image" else LOG_DOC))
 
 
-def take_start(now: float | None = None, kind: str = "veo") -> float | None:
+def take_start(
+    now: float | None = None,
+    kind: str = "veo",
+    campaign_id: str | None = None,
+    queued_at: float | None = None,
+) -> float | None:
     """Take one start token: its time, or None when the budget is used up.
-    Unpaced: always the current time."""
+    Unpaced: always the current time. With `campaign_id` and `queued_at`, the
+    start's wait joins the campaign's history in the same write (see
+    wait_history)."""
     if not enabled(kind):
         return now if now is not None else time.time()
     budget, span = budget_and_span(kind)
@@ -112,9 +119,44 @@ def take_start(now: float | None = None, kind: str = "veo") -> float | None:
         if starts is None:
             return None, False
         taken[:] = [t]
-        return {"starts": starts, "delete_after": ttl_timestamp(span + 3600)}, True
+        fields: dict[str, Any] = {"starts": starts, "delete_after": ttl_timestamp(span + 3600)}
+        if campaign_id is not None and queued_at is not None:
+            fields["waits"] = add_wait(_waits(doc), campaign_id, max(0.0, t - queued_at), t)
+        return fields, True
 
     return taken[0] if read_modify_write(_log_ref(kind), mutate) else None
+
+
+# A campaign's wait history: [sum of waits, starts, last start], halved once
+# it counts HISTORY_HALVE_AT starts (recent starts weigh more) and dropped
+# after MEDIA_DEADLINE_S without a start (every clip it covered has ended).
+HISTORY_HALVE_AT = 64
+
+
+def _waits(doc: dict[str, Any] | None) -> dict[str, list[float]]:
+    return {str(k): list(v) for k, v in ((doc or {}).get("waits") or {}).items()}
+
+
+def add_wait(
+    waits: dict[str, list[float]], campaign_id: str, waited_s: float, now: float
+) -> dict[str, list[float]]:
+    idle = get_settings().MEDIA_DEADLINE_S
+    kept = {c: v for c, v in waits.items() if len(v) == 3 and v[2] > now - idle}
+    total, count, _ = kept.get(campaign_id, [0.0, 0.0, now])
+    if count >= HISTORY_HALVE_AT:
+        total, count = total / 2, count / 2
+    kept[campaign_id] = [total + waited_s, count + 1, now]
+    return kept
+
+
+def wait_history(now: float | None = None) -> dict[str, tuple[float, float]]:
+    """Each campaign's (sum of waits, starts) over its recent paced starts,
+    for the dispatcher's order (shared/pipeline/dispatch.equalized)."""
+    t = now if now is not None else time.time()
+    snap = _log_ref().get()
+    waits = _waits(snap.to_dict() if snap.exists else None)
+    idle = get_settings().MEDIA_DEADLINE_S
+    return {c: (v[0], v[1]) for c, v in waits.items() if len(v) == 3 and v[2] > t - idle}
 
 
 def starts_per_s() -> float:

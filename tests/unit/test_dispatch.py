@@ -100,7 +100,7 @@ def test_guidance_says_when_the_video_queue_is_long(monkeypatch):
     assert guidance.queue_note() == ""
 
 
-def test_weighted_by_waiting_time_an_old_clip_is_not_overtaken_forever():
+def test_first_come_an_old_clip_is_not_overtaken_forever():
     # One start per 2 s: the burst's first two clips keep their place ahead
     # of the quiet campaign's clip queued at 5 s, the later two yield to it.
     docs = waiting("big", 4, 0.0) + waiting("quiet", 1, 5.0)
