@@ -63,19 +63,35 @@ def test_no_rolling_window_holds_more_starts_than_the_budget(budget, window):
     assert len(taken) >= 0.9 * budget * (t / window)
 
 
-def test_a_start_nobody_took_in_time_is_not_lost():
-    # Budget 5 per 4 s. After a start at 0 nobody dispatches until 3.0 s: the
-    # four tokens unused meanwhile are still there, and the sixth start waits
-    # until the first leaves the span (4.8 s).
+def test_a_start_nobody_took_in_time_is_not_lost_only_spread():
+    # Budget 5 per 4 s: a span of 4.8 s, at most 3 in any 2.4 s. After a start
+    # at 0 nobody dispatches until 3.0 s: three start then, and the other
+    # two of the budget at 5.4 s, when those three leave the half span.
     budget, span = 5, 4.8
     log = pacing.admit([], 0.0, budget, span)
     assert log == [0.0]
-    for _ in range(4):
+    for _ in range(3):
         log = pacing.admit(log, 3.0, budget, span)
         assert log is not None
     assert pacing.admit(log, 3.0, budget, span) is None
-    assert pacing.free_at(log, 3.0, budget, span) == pytest.approx(4.8)
-    assert pacing.admit(log, 4.81, budget, span) is not None
+    assert pacing.free_at(log, 3.0, budget, span) == pytest.approx(5.4)
+    for _ in range(2):
+        log = pacing.admit(log, 5.41, budget, span)
+        assert log is not None
+    assert pacing.admit(log, 5.41, budget, span) is None  # five in the span
+    assert pacing.free_at(log, 5.41, budget, span) == pytest.approx(7.8)
+
+
+def test_half_the_budget_at_most_in_any_half_span():
+    # An idle log and a burst: 30 a minute (span 62 s) lets 15 start at once,
+    # the next when the first leaves the half span, and 30 over the span.
+    budget, span = 30, 62.0
+    log: list[float] = []
+    for _ in range(15):
+        log = pacing.admit(log, 0.0, budget, span) or log
+    assert len(log) == 15 and pacing.admit(log, 0.0, budget, span) is None
+    assert pacing.free_at(log, 0.0, budget, span) == pytest.approx(31.0)
+    assert pacing.half_budget(1) == 1 and pacing.half_budget(5) == 3
 
 
 def test_the_span_is_the_window_plus_one_start_interval(monkeypatch):
