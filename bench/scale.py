@@ -106,13 +106,9 @@ def one_run(
             "/_emulator/quota",
             {"method": "predictLongRunning", "per_minute": quota_per_min, "window_s": window},
         )
-        # Unequal bursts: a few loud campaigns, many quiet ones.
-        names = [f"scale{c:02d}" for c in range(campaigns)]
-        weights = [8 if c < campaigns // 8 else 1 for c in range(campaigns)]
+        names, plan = arrival_plan(rng, cutscenes, campaigns)
         for name in names:
             configure_campaign(name, enabled=True, budget_usd=1000, members=["alice"])
-        plan = [rng.choices(names, weights)[0] for _ in range(cutscenes - campaigns)] + names
-        rng.shuffle(plan)
         listener = Listener(stack.env, *names)  # one watch per campaign, as its players
         published: dict[str, tuple[str, float]] = {}
         gap = window / (2 * quota_per_min)  # twice the quota's rate
@@ -139,6 +135,17 @@ def one_run(
         return report(table, label, stack, published, docs, seen, quota_per_min, window)
     finally:
         stack.stop()
+
+
+def arrival_plan(rng: random.Random, cutscenes: int, campaigns: int) -> tuple[list[str], list[str]]:
+    """Unequal bursts: a few loud campaigns (an eighth, each 8 times as
+    likely to publish next), many quiet ones, every campaign at least once;
+    the campaigns, and which one publishes each cutscene in turn."""
+    names = [f"scale{c:02d}" for c in range(campaigns)]
+    weights = [8 if c < campaigns // 8 else 1 for c in range(campaigns)]
+    plan = [rng.choices(names, weights)[0] for _ in range(cutscenes - campaigns)] + names
+    rng.shuffle(plan)
+    return names, plan
 
 
 def wait_all(published: dict[str, tuple[str, float]], timeout: float) -> dict[str, dict]:

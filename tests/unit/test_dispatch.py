@@ -190,3 +190,18 @@ def test_an_image_call_waits_for_its_token_or_hands_the_delivery_back(monkeypatc
             pacing.wait_for_image_call()
     finally:
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(("budget", "window"), [(50, 60.0), (30, 20.0), (5, 4.0), (1, 60.0)])
+def test_under_a_backlog_the_half_span_limit_keeps_the_whole_rate(budget, window):
+    # Always a clip waiting, a dispatch every 1/200 of a window, for ten
+    # windows: as many starts as the span alone allows, give or take one.
+    span = window + window / budget
+    log: list[float] = []
+    count = 0
+    for step in range(2000):
+        after = pacing.admit(log, step * window / 200, budget, span)
+        if after is not None:
+            log, count = after, count + 1
+    ceiling = budget * 10 * window / span
+    assert ceiling - 1 <= count <= ceiling + budget, (count, ceiling)
