@@ -111,9 +111,9 @@ def equalized(
 
     Why: the scale benchmark's index of per-campaign mean wait was capped by
     first-come order (0.80-0.90 on its arrivals, 0015); replays of the same
-    arrivals (six seeds) gave this order 0.89-0.97. Counting every waiting
-    clip at its head's wait matters: with each clip at its own wait the
-    replays gave 0.85-0.92."""
+    arrivals over eight seeds (`python -m bench.fairness`) give this order
+    0.89-0.97. Counting every waiting clip at its oldest's wait matters: at
+    its own wait the replays gave 0.85-0.92 (docs/decisions/0016)."""
     queues: dict[str, list[dict[str, Any]]] = {}
     for doc in sorted(docs, key=_queued):
         queues.setdefault(str(doc["campaign_id"]), []).append(doc)
@@ -173,8 +173,8 @@ def dispatch_held(model: VideoModel | None = None, hold_s: float | None = None) 
     The janitor's tick calls this. Without it a freed start waits for the
     next arrival, finished clip or tick to take it; on a busy machine that was
     about 2 s a start (the scale benchmark's 88% of the quota, 0015). The
-    hold costs one instance while a backlog lasts, whatever its size (at
-    50 starts a minute, about 1.2 instance-seconds a clip), and nothing when
+    hold costs one instance while a backlog lasts, whatever its size (45 s
+    of each minute at 50 starts a minute: about 0.9 s a clip), and nothing when
     no clip waits: the first pass finds none and returns."""
     hold = get_settings().MEDIA_VEO_DISPATCH_HOLD_S if hold_s is None else hold_s
     until = time.monotonic() + hold
