@@ -73,8 +73,10 @@ locals {
         cpu             = "1"
         timeout_seconds = 300
         min_instances   = 0
-        max_instances   = 1
-        concurrency     = 1
+        # Two: a tick holds one for most of its minute while paced clips
+        # wait (MEDIA_VEO_DISPATCH_HOLD_S); dead-letter pushes take the other.
+        max_instances = 2
+        concurrency   = 1
       }
     }
   }
