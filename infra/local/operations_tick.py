@@ -6,7 +6,9 @@ shared/pipeline/janitor.py); in the cloud a Cloud Scheduler job calls the janito
 once a minute (terraform/). Locally the interval is MEDIA_VIDEO_SWEEP_EVERY_S
 (2 s by default, a local-only setting) so tests see failures early. The full
 sweep (deadlines, stale output) is scheduler.py's SweepTimer, every
-MEDIA_SWEEP_EVERY_S, as in the cloud.
+MEDIA_SWEEP_EVERY_S, as in the cloud. With paced Veo starts each call also
+keeps taking starts as the start log frees them for MEDIA_VEO_DISPATCH_HOLD_S
+(0.8 of the period here; shared/pipeline/dispatch.dispatch_held).
 
     python -m infra.local.operations_tick --url JANITOR_URL --every SECONDS
 """
