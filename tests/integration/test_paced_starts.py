@@ -125,3 +125,38 @@ def test_a_clip_whose_start_would_pass_the_deadline_degrades_to_busy(stack):
         assert not assets.load("c1", asset_id_for(msg["request_id"])).get("video_waiting")
     finally:
         restart_paced(stack, {})
+
+
+def test_the_default_order_starts_the_campaign_that_has_waited_longest(stack):
+    # One start per 4 s window (span 8 s, the half-span limit 1 in 4 s), the
+    # default order. The start log remembers that "lucky" had five starts
+    # with no wait and "patient" two of 50 s each: their clips, waiting
+    # together, start patient's first although lucky's was queued first.
+    restart_paced(stack, {"MEDIA_VEO_STARTS_PER_MIN": "1", "MEDIA_VEO_PACING_WINDOW_S": "4"})
+    try:
+        enable("lucky", budget=20.0)
+        enable("patient", budget=20.0)
+        now = time.time()
+        log = firestore_client().collection("pacing").document(pacing.LOG_DOC)
+        log.set(
+            {
+                "starts": [now + 120.0],  # held: both clips wait
+                "waits": {"lucky": [0.0, 5.0, now], "patient": [100.0, 2.0, now]},
+            }
+        )
+        lucky, patient = cutscene(1, campaign_id="lucky"), cutscene(1, campaign_id="patient")
+        for msg in (lucky, patient):
+            publish(msg)
+            wait_waiting([msg])
+        log.update({"starts": []})  # released, the history kept
+        docs = [
+            wait_terminal(m["campaign_id"], m["request_id"], timeout=120) for m in (lucky, patient)
+        ]
+        assert [d["status"] for d in docs] == ["complete", "complete"], docs
+        lucky_at, patient_at = (float(d["video_token_at"]) for d in docs)
+        assert patient_at < lucky_at, (patient_at, lucky_at)
+        # Each start added its wait to its campaign's history in the log.
+        waits = log.get().to_dict()["waits"]
+        assert waits["lucky"][1] == 6.0 and waits["patient"][1] == 3.0, waits
+    finally:
+        restart_paced(stack, {})
