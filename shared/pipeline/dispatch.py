@@ -56,11 +56,11 @@ def fair_order(
         return virtual_clock(docs, rendering or [], interval_s)
     flying = in_flight or {}
     by_campaign: dict[str, list[dict[str, Any]]] = {}
-    for doc in sorted(docs, key=lambda d: float(d.get("video_queued_at") or 0)):
+    for doc in sorted(docs, key=_queued):
         by_campaign.setdefault(str(doc["campaign_id"]), []).append(doc)
     ranked: list[tuple[tuple[float, float], dict[str, Any]]] = []
     for campaign, queue in by_campaign.items():
-        head = float(queue[0].get("video_queued_at") or 0)
+        head = _queued(queue[0])
         for k, doc in enumerate(queue):
             ranked.append(((float(flying.get(campaign, 0) + k), head), doc))
     ranked.sort(key=lambda pair: pair[0])
@@ -89,8 +89,8 @@ def virtual_clock(
     ranked: list[tuple[float, float, dict[str, Any]]] = []
     for queue in by_campaign.values():
         turn: float | None = None
-        for doc in sorted(queue, key=lambda d: float(d.get("video_queued_at") or 0)):
-            queued = float(doc.get("video_queued_at") or 0)
+        for doc in sorted(queue, key=_queued):
+            queued = _queued(doc)
             turn = queued if turn is None else max(queued, turn + interval_s)
             if id(doc) in waiting_ids:
                 ranked.append((turn, queued, doc))
@@ -267,7 +267,8 @@ def _one(doc: dict[str, Any], model: VideoModel, start_at: float, may_start: boo
             token_at = pacing.take_start(
                 campaign_id=cid, queued_at=float(fresh.get("video_queued_at") or time.time())
             )
-            taken.extend([] if token_at is None else [token_at])
+            if token_at is not None:
+                taken.append(token_at)
             return token_at is not None
 
         try:

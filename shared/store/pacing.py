@@ -155,11 +155,16 @@ def _waits(doc: dict[str, Any] | None) -> dict[str, list[float]]:
     return {str(k): list(v) for k, v in ((doc or {}).get("waits") or {}).items()}
 
 
+def _live(waits: dict[str, list[float]], now: float) -> dict[str, list[float]]:
+    """The entries of campaigns with a start within MEDIA_DEADLINE_S."""
+    idle = get_settings().MEDIA_DEADLINE_S
+    return {c: v for c, v in waits.items() if len(v) == 3 and v[2] > now - idle}
+
+
 def add_wait(
     waits: dict[str, list[float]], campaign_id: str, waited_s: float, now: float
 ) -> dict[str, list[float]]:
-    idle = get_settings().MEDIA_DEADLINE_S
-    kept = {c: v for c, v in waits.items() if len(v) == 3 and v[2] > now - idle}
+    kept = _live(waits, now)
     total, count, _ = kept.get(campaign_id, [0.0, 0.0, now])
     if count >= HISTORY_HALVE_AT:
         total, count = total / 2, count / 2
@@ -172,9 +177,8 @@ def wait_history(now: float | None = None) -> dict[str, tuple[float, float]]:
     for the dispatcher's order (shared/pipeline/dispatch.equalized)."""
     t = now if now is not None else time.time()
     snap = _log_ref().get()
-    waits = _waits(snap.to_dict() if snap.exists else None)
-    idle = get_settings().MEDIA_DEADLINE_S
-    return {c: (v[0], v[1]) for c, v in waits.items() if len(v) == 3 and v[2] > t - idle}
+    live = _live(_waits(snap.to_dict() if snap.exists else None), t)
+    return {c: (v[0], v[1]) for c, v in live.items()}
 
 
 def starts_per_s() -> float:
