@@ -34,7 +34,7 @@ Order = Callable[[Docs, dict[str, list[float]], float, Docs], Docs]
 
 
 def equalized(waiting: Docs, waits: dict[str, list[float]], now: float, _started: Docs) -> Docs:
-    return dispatch.equalized(waiting, {c: (v[0], v[1]) for c, v in waits.items()}, now)
+    return dispatch.equalized(waiting, pacing.history(waits, now), now)
 
 
 def first_come(waiting: Docs, _waits: dict[str, list[float]], _now: float, started: Docs) -> Docs:

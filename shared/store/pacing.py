@@ -177,8 +177,12 @@ def wait_history(now: float | None = None) -> dict[str, tuple[float, float]]:
     for the dispatcher's order (shared/pipeline/dispatch.equalized)."""
     t = now if now is not None else time.time()
     snap = _log_ref().get()
-    live = _live(_waits(snap.to_dict() if snap.exists else None), t)
-    return {c: (v[0], v[1]) for c, v in live.items()}
+    return history(_waits(snap.to_dict() if snap.exists else None), t)
+
+
+def history(waits: dict[str, list[float]], now: float) -> dict[str, tuple[float, float]]:
+    """The log's `waits` as the order reads them: (sum, starts) per live campaign."""
+    return {c: (v[0], v[1]) for c, v in _live(waits, now).items()}
 
 
 def starts_per_s() -> float:
