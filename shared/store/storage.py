@@ -52,15 +52,19 @@ def move_into_place(source_uri: str, name: str) -> None:
     from google.api_core.exceptions import NotFound
 
     bucket = _bucket()
-    if bucket.get_blob(name, timeout=TIMEOUT) is not None:
-        return
     source_bucket_name, source_name = split_gs_uri(source_uri)
     source_bucket = storage_client().bucket(source_bucket_name)
     source = source_bucket.blob(source_name)
-    copied = source_bucket.copy_blob(source, bucket, name, timeout=TIMEOUT)
-    copied.content_type = "video/mp4"
+    if bucket.get_blob(name, timeout=TIMEOUT) is None:
+        copied = source_bucket.copy_blob(source, bucket, name, timeout=TIMEOUT)
+        copied.content_type = "video/mp4"
+        try:
+            copied.patch(timeout=TIMEOUT)
+        except NotFound:
+            return
+    # Also when the copy is there already: a try that died between copying
+    # and this delete left the temporary object for its redelivery to drop.
     try:
-        copied.patch(timeout=TIMEOUT)
         source.delete(timeout=TIMEOUT)
     except NotFound:
         pass

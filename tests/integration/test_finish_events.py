@@ -10,7 +10,7 @@ import time
 from shared.core.settings import get_settings
 from shared.domain.ids import asset_id_for
 from shared.pipeline.finish import handle_finalize
-from shared.store import assets, ledger
+from shared.store import assets, ledger, storage
 from tests.integration.helpers import (
     bucket_names,
     calls,
@@ -70,3 +70,18 @@ def test_a_duplicate_event_of_a_finished_clip_changes_nothing(stack):
     balance = ledger.read_balance("c1", "s1")
     assert (balance.spent_micros, balance.reserved_micros) == (CLIP_MICROS, 0)
     assert bucket_names(f"media/c1/{aid}.mp4") == [f"media/c1/{aid}.mp4"]
+
+
+def test_a_finisher_killed_between_the_copy_and_the_delete_leaves_no_temporary_output(stack):
+    # The first try copied Veo's MP4 to its final name and died before it
+    # deleted the temporary object; the redelivery's move finds the final
+    # object there and must still delete the temporary one.
+    bucket = get_settings().MEDIA_BUCKET
+    source = "veo-out/c1/killed-asset/123/sample_0.mp4"
+    final = "media/c1/killed-asset.mp4"
+    storage.upload(source, b"mp4 bytes", "video/mp4")
+    storage.upload(final, b"mp4 bytes", "video/mp4")  # the first try's copy
+    storage.move_into_place(f"gs://{bucket}/{source}", final)
+    assert bucket_names("veo-out/c1/killed-asset/") == []
+    assert bucket_names("media/c1/killed-asset") == [final]
+    storage.move_into_place(f"gs://{bucket}/{source}", final)  # and again: no error

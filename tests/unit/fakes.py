@@ -12,8 +12,8 @@ What is fake, and what it copies:
   campaigns, pacing tokens, the queries of asset_queries.py and the
   optimistic read-modify-write loop (optimistic.py).
 - `FakeStorage` replaces the functions of shared/store/storage.py: objects in
-  a dict; `upload_once` never replaces; `move_into_place` is a no-op when the
-  destination exists, else copies and deletes the source; deletes ignore
+  a dict; `upload_once` never replaces; `move_into_place` copies unless the
+  destination exists, and deletes the source either way; deletes ignore
   absent objects; `download` of a missing object raises NotFound.
 - Animate messages (shared/store/publish.py) and status events
   (shared/store/events.py) are recorded, not sent.
@@ -103,6 +103,7 @@ class FakeStorage:
 
     def move_into_place(self, source_uri: str, name: str) -> None:
         if name in self.objects:
+            self.objects.pop(self._name(source_uri), None)  # a copy made, the delete not
             return
         source = self.objects.pop(self._name(source_uri))  # KeyError: like a 404 copy
         self.objects[name] = Blob(name, source.data, "video/mp4")
