@@ -13,7 +13,9 @@ since reused for something else is never hit.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -32,8 +34,60 @@ def free_port() -> int:
     return free_ports(1)[0]
 
 
+# Listening ports are chosen from [LISTEN_FLOOR, the kernel's ephemeral range):
+# ports the kernel never hands out by itself.
+LISTEN_FLOOR = 10000
+_FALLBACK_EPHEMERAL = (32768, 60999)  # Linux's default ip_local_port_range
+
+
+def ephemeral_range() -> tuple[int, int]:
+    """The kernel's range for automatic ports: bind(0) and outgoing connections."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return _FALLBACK_EPHEMERAL
+
+
 def free_ports(n: int) -> list[int]:
-    """n distinct free ports, all held open together while choosing so none repeats."""
+    """n distinct free ports, all held open together while choosing so none repeats.
+
+    Chosen at random below the kernel's ephemeral range. A port from bind(0) is
+    one the kernel goes on handing out to every other bind(0) and outgoing
+    connection on the machine: the JVM emulators open random ports of their own
+    while they start, and once (CI, a busy machine) the probe of one part met a
+    JVM's gRPC port, opened meanwhile on the port chosen for it ("Unexpected
+    HTTP/1.x request"). Below the range, only someone choosing the port on
+    purpose can take it; the stack's start retries that rare case (PortTaken).
+    """
+    low, _high = ephemeral_range()
+    pool = range(LISTEN_FLOOR, low)
+    if len(pool) < 1000:  # an unusual kernel setting: no room below the range
+        return _kernel_ports(n)
+    rng = random.SystemRandom()
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(20 * n + 100):
+            if len(socks) == n:
+                break
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                # No SO_REUSEADDR: a port with a connection still in TIME_WAIT
+                # counts as taken, as it does for a server binding it plainly.
+                s.bind((HOST, rng.choice(pool)))
+            except OSError:
+                s.close()
+                continue
+            socks.append(s)
+        if len(socks) < n:
+            raise OSError(f"no {n} free ports between {LISTEN_FLOOR} and {low}")
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _kernel_ports(n: int) -> list[int]:
     socks: list[socket.socket] = []
     try:
         for _ in range(n):
@@ -313,7 +367,12 @@ def wait_http(
                 return
             last = f"HTTP {exc.code}"
         except (OSError, ValueError) as exc:
+            # Before the next clause: a connection closed without an answer
+            # (RemoteDisconnected is both) is a server still starting.
             last = str(exc)
+        except http.client.HTTPException as exc:
+            # Something answers, but not in HTTP/1: not the part we started.
+            raise PortTaken(f"{url} is answered by another server ({exc!r:.120})") from exc
         _check(proc, url, cancel)
         if time.monotonic() > deadline:
             raise TimeoutError(f"{url} not ready after {timeout:.0f} s ({last})")
@@ -322,6 +381,10 @@ def wait_http(
 
 class ProcessDied(RuntimeError):
     pass
+
+
+class PortTaken(RuntimeError):
+    """A port chosen for a part is held by another process."""
 
 
 class Cancelled(RuntimeError):

@@ -208,8 +208,9 @@ class LocalStack:
         With state_dir, writes state_dir/stack.json once everything is up (and
         logs go to state_dir/logs/). Without it no state is written and logs go
         to <root>/.local/logs/run-<pid>/. On failure everything started is
-        stopped again; a port taken between choosing and binding it (emulators
-        open random ports of their own) gets one retry on fresh ports.
+        stopped again; a port taken between choosing and binding it (a part
+        dies unable to bind it, or another server answers its probe) gets one
+        retry on fresh ports.
         """
         root = Path(root).resolve()
         _check_sources(root)
@@ -227,11 +228,7 @@ class LocalStack:
                 stack._wait_all(log)
             except BaseException as exc:
                 stack.stop(log=lambda _line: None)
-                if (
-                    attempt < attempts
-                    and isinstance(exc, procs.ProcessDied)
-                    and _looks_like_port_clash(str(exc))
-                ):
+                if attempt < attempts and _port_was_taken(exc):
                     log(f"local stack: a port was taken meanwhile, retrying ({exc})")
                     continue
                 raise
@@ -531,8 +528,8 @@ class LocalStack:
                 self._write_state()  # at once: a supervisor elsewhere must see it
             try:
                 self._wait_ready(name)
-            except procs.ProcessDied as exc:
-                if not _looks_like_port_clash(str(exc)):
+            except (procs.ProcessDied, procs.PortTaken) as exc:
+                if not _port_was_taken(exc):
                     raise
                 # The old socket may linger a moment; one more try.
                 time.sleep(0.5)
@@ -909,6 +906,14 @@ def _check_sources(root: Path) -> None:
         missing.append(str(root / "infra" / "media_emulator"))
     if missing:
         raise StackError("cannot start the local stack, missing: " + ", ".join(missing))
+
+
+def _port_was_taken(exc: BaseException) -> bool:
+    """Whether a failed start lost a chosen port to another process: a part died
+    unable to bind it, or another server answered its probe."""
+    if isinstance(exc, procs.PortTaken):
+        return True
+    return isinstance(exc, procs.ProcessDied) and _looks_like_port_clash(str(exc))
 
 
 def _looks_like_port_clash(text: str) -> bool:

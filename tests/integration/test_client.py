@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from infra.local.procs import free_port
 from shared.aidm import TurnContext, budget_guidance, handle_function_call
 from shared.client import MediaClient, configure_campaign, remaining_budget
 from shared.core.settings import get_settings
@@ -49,9 +50,8 @@ TRIGGER = {
 
 @pytest.fixture
 def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    # Not one from bind(0): the kernel may hand that to a connection meanwhile.
+    return free_port()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,16 +26,12 @@ import pytest
 from google import genai
 from google.genai import types
 
+from infra.local.procs import free_port
+
 REPO = Path(__file__).resolve().parents[3]
 BUCKET = "emu-test-bucket"
 PROJECT = "demo-x"
 LOCATION = "us-central1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http(method: str, url: str, body: object | None = None) -> tuple[int, dict]:
