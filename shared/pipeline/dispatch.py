@@ -39,21 +39,14 @@ def enqueue(doc: dict[str, Any]) -> None:
 
 
 def fair_order(
-    docs: list[dict[str, Any]],
-    in_flight: dict[str, int] | None = None,
-    interval_s: float | None = None,
-    rendering: list[dict[str, Any]] | None = None,
+    docs: list[dict[str, Any]], in_flight: dict[str, int] | None = None
 ) -> list[dict[str, Any]]:
-    """Round-robin across campaigns that remembers: a campaign's k-th waiting
-    clip ranks k + its clips already rendering at Veo, so a campaign holding
-    many starts yields to one holding none, across dispatch calls too; ties
-    go to the campaign whose oldest clip has waited longest, and each
-    campaign's clips go oldest first.
-
-    With `interval_s` (MEDIA_VEO_FAIRNESS=first_come) the order is a virtual
-    clock instead: see virtual_clock(). The default is equalized()."""
-    if interval_s is not None:
-        return virtual_clock(docs, rendering or [], interval_s)
+    """Round-robin across campaigns that remembers (MEDIA_VEO_FAIRNESS=
+    round_robin): a campaign's k-th waiting clip ranks k + its clips already
+    rendering at Veo, so a campaign holding many starts yields to one holding
+    none, across dispatch calls too; ties go to the campaign whose oldest clip
+    has waited longest, and each campaign's clips go oldest first. The other
+    orders: virtual_clock() (first_come) and equalized() (the default)."""
     flying = in_flight or {}
     by_campaign: dict[str, list[dict[str, Any]]] = {}
     for doc in sorted(docs, key=_queued):
@@ -70,10 +63,11 @@ def fair_order(
 def virtual_clock(
     docs: list[dict[str, Any]], rendering: list[dict[str, Any]], interval_s: float
 ) -> list[dict[str, Any]]:
-    """First come, first served, with each campaign's burst spread out at the
-    quota's rate: a campaign's clips, in the order they were queued (those
-    already rendering included), take turns at max(queued, the campaign's
-    previous turn + one start interval), and turns go earliest first.
+    """First come, first served (MEDIA_VEO_FAIRNESS=first_come), with each
+    campaign's burst spread out at the quota's rate: a campaign's clips, in
+    the order they were queued (those already rendering included), take
+    turns at max(queued, the campaign's previous turn + one start interval),
+    and turns go earliest first.
 
     A campaign publishing no faster than the quota keeps its place in line,
     however many clips it has waiting or at Veo; one that publishes a burst
@@ -231,10 +225,11 @@ def ordered(current: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
     docs = waiting(current)
     if policy == "waiting":
         queue = equalized(docs, pacing.wait_history(now), now) if docs else []
-    else:
+    elif policy == "first_come":
         rendering = [doc for doc in current if started(doc)]
-        interval = 1 / pacing.starts_per_s() if policy == "first_come" else None
-        queue = fair_order(docs, in_flight(current), interval, rendering)
+        queue = virtual_clock(docs, rendering, 1 / pacing.starts_per_s())
+    else:
+        queue = fair_order(docs, in_flight(current))
     return urgent_first(queue, now, pacing.starts_per_s())
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.core.settings import get_settings
-from shared.pipeline.dispatch import fair_order
+from shared.pipeline.dispatch import fair_order, virtual_clock
 from shared.store import pacing
 
 
@@ -120,7 +120,7 @@ def test_first_come_an_old_clip_is_not_overtaken_forever():
     # One start per 2 s: the burst's first two clips keep their place ahead
     # of the quiet campaign's clip queued at 5 s, the later two yield to it.
     docs = waiting("big", 4, 0.0) + waiting("quiet", 1, 5.0)
-    order = [d["asset_id"] for d in fair_order(docs, {}, interval_s=2.0)]
+    order = [d["asset_id"] for d in virtual_clock(docs, [], interval_s=2.0)]
     assert order == ["big-0", "big-1", "big-2", "quiet-0", "big-3"]
 
 
@@ -135,7 +135,7 @@ def test_a_burst_holds_others_back_no_longer_than_if_published_at_the_quota_rate
     # 10 clips at once, one start a second: a clip queued 3.5 s later goes
     # after the burst's first four (turns 0-3 s), not after all ten.
     docs = burst("big", 10, 0.0) + waiting("quiet", 1, 3.5)
-    order = [d["asset_id"] for d in fair_order(docs, {}, interval_s=1.0)]
+    order = [d["asset_id"] for d in virtual_clock(docs, [], interval_s=1.0)]
     assert order.index("quiet-0") == 4
 
 
@@ -152,7 +152,7 @@ def test_a_campaign_publishing_no_faster_than_the_quota_keeps_its_place():
         for i in range(5, 8)
     ]
     docs = queued + waiting("quiet", 1, 12.5)
-    order = [d["asset_id"] for d in fair_order(docs, {"busy": 5}, 1.0, rendering)]
+    order = [d["asset_id"] for d in virtual_clock(docs, rendering, 1.0)]
     assert order == ["busy-5", "busy-6", "quiet-0", "busy-7"]
 
 
@@ -162,7 +162,7 @@ def test_clips_already_rendering_keep_a_burst_spread_across_dispatch_calls():
     clips = burst("big", 10, 0.0)
     rendering = [dict(d, video_operation="op") for d in clips[:4]]
     docs = clips[4:] + waiting("quiet", 1, 5.5)
-    order = [d["asset_id"] for d in fair_order(docs, {"big": 4}, 1.0, rendering)]
+    order = [d["asset_id"] for d in virtual_clock(docs, rendering, 1.0)]
     assert order == ["big-4", "big-5", "quiet-0", "big-6", "big-7", "big-8", "big-9"]
 
 
