@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -22,7 +23,10 @@ CAMPAIGN = "bench"
 
 class Listener:
     """Runs bench/listener.py and records when each asset was first seen in
-    each state (with a still, with a clip, terminal)."""
+    each state (with a still, with a clip, terminal). With BENCH_LISTENER_RAW
+    set to a file, its every line (with the snapshot's read time and the
+    document's update time) is appended there too: how a slow listener, not
+    a slow write, was told apart (docs/decisions/0016)."""
 
     def __init__(self, env: dict[str, str], *campaigns: str) -> None:
         self.proc = subprocess.Popen(
@@ -41,21 +45,24 @@ class Listener:
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            row = json.loads(line)
-            if os.environ.get("BENCH_LISTENER_RAW"):
-                with open(os.environ["BENCH_LISTENER_RAW"], "a") as raw:
+        path = os.environ.get("BENCH_LISTENER_RAW")
+        with open(path, "a") if path else contextlib.nullcontext() as raw:
+            for line in self.proc.stdout:
+                if raw is not None:
                     raw.write(line)
-            if row.get("ready"):
-                self.ready.set()
-                continue
-            with self.lock:
-                seen = self.seen[row["asset_id"]]
-                seen.setdefault(f"status:{row['status']}", row["t"])
-                if row["image"]:
-                    seen.setdefault("image", row["t"])
-                if row["video"]:
-                    seen.setdefault("video", row["t"])
+                self._record(json.loads(line))
+
+    def _record(self, row: dict) -> None:
+        if row.get("ready"):
+            self.ready.set()
+            return
+        with self.lock:
+            seen = self.seen[row["asset_id"]]
+            seen.setdefault(f"status:{row['status']}", row["t"])
+            if row["image"]:
+                seen.setdefault("image", row["t"])
+            if row["video"]:
+                seen.setdefault("video", row["t"])
 
     def wait_for(self, asset_id: str, key: str, timeout: float = 120) -> float:
         deadline = time.monotonic() + timeout
