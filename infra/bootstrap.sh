@@ -76,7 +76,7 @@ command -v npm >/dev/null || apt_install nodejs npm
 fb_stamp=$(stamp_of $fb/package.json $fb/package-lock.json)
 if [ "$(cat $fb/node_modules/.stamp 2>/dev/null)" != "$fb_stamp" ]; then
   say "installing firebase-tools (the Auth emulator; a few minutes the first time)"
-  (cd $fb && npm ci --no-audit --no-fund --silent)
+  (cd $fb && npm ci --omit=optional --no-audit --no-fund --silent)
   echo "$fb_stamp" > $fb/node_modules/.stamp
 fi
 
