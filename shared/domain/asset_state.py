@@ -1,17 +1,20 @@
 """Where an asset stands, read from its document: pure questions the stages,
-the dispatcher and the AIDM guidance all ask."""
+the dispatcher and the AIDM guidance all ask (through the typed Clip)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from shared.domain.clip import Clip, ClipState
+
 
 def started(doc: dict[str, Any]) -> bool:
-    """Whether Veo was (or may have been) asked for this attempt's clip: a
-    recorded operation, or a start whose outcome was lost (never restarted)."""
-    return bool(doc.get("video_operation")) or doc.get("video_start_uncertain_at") is not None
+    """Whether Veo was (or may have been) asked for this attempt's clip: an
+    intent written, a recorded operation, or a start whose outcome was lost
+    (never restarted)."""
+    return Clip.from_doc(doc).called
 
 
 def waiting(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The clips queued for a paced start and not started yet."""
-    return [d for d in docs if d.get("video_waiting") and not started(d)]
+    return [d for d in docs if Clip.from_doc(d).state == ClipState.WAITING]

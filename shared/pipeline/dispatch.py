@@ -20,21 +20,42 @@ from __future__ import annotations
 
 import heapq
 import time
+from enum import Enum
 from typing import Any
 
 from shared.core import log
+from shared.core.errors import Busy
 from shared.core.settings import get_settings
 from shared.domain.asset_state import started, waiting
+from shared.domain.clip import Clip, ClipState
 from shared.domain.status import Reason, Status
 from shared.pipeline.checks import too_late
-from shared.store import asset_queries, assets, pacing
+from shared.pipeline.lifecycle import fail_video
+from shared.pipeline.starts import NoStartToken, start_clip
+from shared.store import asset_queries, assets, clips, pacing
 from shared.store.media_models import GenaiVideoModel, VideoModel
 
 
+class Outcome(Enum):
+    """What one dispatch did with one waiting clip."""
+
+    NOTHING = "nothing"  # another dispatcher has it, or it moved on
+    DEGRADED = "degraded"  # its turn comes too late: partial (busy)
+    STARTED = "started"
+    NO_TOKEN = "no_token"  # the start budget is used up for now
+
+
 def enqueue(doc: dict[str, Any]) -> None:
-    if not doc.get("video_queued_at"):
-        assets.update_fields(
-            doc["campaign_id"], doc["asset_id"], video_waiting=True, video_queued_at=time.time()
+    clip = Clip.from_doc(doc)
+    if clip.state == ClipState.NONE and not doc.get("video_queued_at"):
+        clips.move(
+            doc["campaign_id"],
+            doc["asset_id"],
+            clip.attempt,
+            {ClipState.NONE},
+            ClipState.WAITING,
+            video_waiting=True,
+            video_queued_at=time.time(),
         )
 
 
@@ -200,19 +221,19 @@ def _pass(model: VideoModel | None) -> tuple[dict[str, int], int]:
             start_at = next_free + ahead / pacing.starts_per_s()
             ahead += 1
             if too_late(doc, start_at):
-                counts["busy"] += _one(doc, model, start_at, may_start=False)
+                counts["busy"] += _one(doc, model, start_at, may_start=False) is Outcome.DEGRADED
             continue
         outcome = _one(doc, model, time.time(), may_start=True)
-        if outcome == -1:  # the budget is used up for now
+        if outcome is Outcome.NO_TOKEN:  # the budget is used up for now
             next_free = pacing.next_start_at()
             start_at = next_free
             ahead = 1
             if too_late(doc, start_at):
-                counts["busy"] += _one(doc, model, start_at, may_start=False)
-        elif outcome == 2:
+                counts["busy"] += _one(doc, model, start_at, may_start=False) is Outcome.DEGRADED
+        elif outcome is Outcome.STARTED:
             counts["started"] += 1
-        else:
-            counts["busy"] += outcome
+        elif outcome is Outcome.DEGRADED:
+            counts["busy"] += 1
     if counts["started"] or counts["busy"]:
         log.info("video_dispatch", "paced Veo starts", **counts)
     return counts, len(queue) - counts["started"] - counts["busy"]
@@ -233,54 +254,58 @@ def ordered(current: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
     return urgent_first(queue, now, pacing.starts_per_s())
 
 
-def _one(doc: dict[str, Any], model: VideoModel, start_at: float, may_start: bool) -> int:
-    """Under the asset's lease: degrade it if `start_at` is too late (1), or
-    start it (2; -1 when no token is left), or nothing (0)."""
-    from shared.pipeline.animate import NoStartToken, fail_video, start_clip, started
-
+def _one(doc: dict[str, Any], model: VideoModel, start_at: float, may_start: bool) -> Outcome:
+    """Under the asset's lease (renewed for the whole Veo call, which can
+    outlast MEDIA_VIDEO_LEASE_S): degrade it if `start_at` is too late, or
+    start it, or nothing."""
     cid, aid = doc["campaign_id"], doc["asset_id"]
     owner = f"dispatch/{assets.new_owner()[:8]}"
-    if not assets.claim(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, Status.ANIMATING):
-        return 0  # another dispatcher has it
     try:
-        fresh = assets.load(cid, aid) or {}
-        if fresh.get("status") != Status.ANIMATING or started(fresh):
-            return 0
-        if too_late(fresh, start_at):
-            fail_video(
-                fresh,
-                Reason.BUSY,
-                "Veo's start budget is taken until past the deadline",
-                video_waiting=False,
-            )
-            return 1
-        if not may_start:
-            return 0
-        taken: list[float] = []
+        with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, Status.ANIMATING):
+            return _one_held(cid, aid, model, owner, start_at, may_start)
+    except Busy:
+        return Outcome.NOTHING  # another dispatcher has it
 
-        def gate() -> bool:
-            token_at = pacing.take_start(
-                campaign_id=cid, queued_at=float(fresh.get("video_queued_at") or time.time())
-            )
-            if token_at is not None:
-                taken.append(token_at)
-            return token_at is not None
 
-        try:
-            operation = start_clip(fresh, model, owner, gate)
-        except NoStartToken:
-            return -1
-        if not taken:
-            return 0  # ended before Veo (hidden, or a retry over budget)
-        if operation is not None:
-            queued = float(fresh.get("video_queued_at") or taken[0])
-            assets.update_fields(
-                cid,
-                aid,
-                video_waiting=False,
-                video_token_at=taken[0],
-                video_wait_ms=int((taken[0] - queued) * 1000),
-            )
-        return 2
-    finally:
-        assets.release_lease(cid, aid, owner)
+def _one_held(
+    cid: str, aid: str, model: VideoModel, owner: str, start_at: float, may_start: bool
+) -> Outcome:
+    fresh = assets.load(cid, aid) or {}
+    if fresh.get("status") != Status.ANIMATING or started(fresh):
+        return Outcome.NOTHING
+    if too_late(fresh, start_at):
+        fail_video(
+            fresh,
+            Reason.BUSY,
+            "Veo's start budget is taken until past the deadline",
+            video_waiting=False,
+        )
+        return Outcome.DEGRADED
+    if not may_start:
+        return Outcome.NOTHING
+    taken: list[float] = []
+
+    def gate() -> bool:
+        token_at = pacing.take_start(
+            campaign_id=cid, queued_at=float(fresh.get("video_queued_at") or time.time())
+        )
+        if token_at is not None:
+            taken.append(token_at)
+        return token_at is not None
+
+    try:
+        operation = start_clip(fresh, model, owner, gate)
+    except NoStartToken:
+        return Outcome.NO_TOKEN
+    if not taken:
+        return Outcome.NOTHING  # ended before Veo (hidden, or a retry over budget)
+    if operation is not None:
+        queued = float(fresh.get("video_queued_at") or taken[0])
+        assets.update_fields(
+            cid,
+            aid,
+            video_waiting=False,
+            video_token_at=taken[0],
+            video_wait_ms=int((taken[0] - queued) * 1000),
+        )
+    return Outcome.STARTED

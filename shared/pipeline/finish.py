@@ -19,17 +19,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.core import log
-from shared.core.errors import TransientError
+from shared.core.errors import PermanentError, TransientError
 from shared.core.retry import with_retries
 from shared.core.settings import get_settings
+from shared.domain.clip import Clip, ClipState
 from shared.domain.ids import is_scope_id
 from shared.domain.paths import gs_uri, split_gs_uri, video_object
 from shared.domain.polling import next_check_s
 from shared.domain.pricing import micros_to_usd
 from shared.domain.status import Reason, Status
+from shared.pipeline import dispatch, hiding
+from shared.pipeline.adoption import refusal_of_output
 from shared.pipeline.checks import checkpoint, expired
-from shared.pipeline.lifecycle import close_expired, stored_plan, transition, unbilled
-from shared.store import assets, spend, storage
+from shared.pipeline.lifecycle import (
+    close_expired,
+    fail_video,
+    stored_plan,
+    transition,
+    unbilled,
+)
+from shared.store import assets, clips, spend, storage
 from shared.store.media_models import ClipResult, GenaiVideoModel, VideoModel
 
 # veo-out/{campaign}/{asset}/{operation folder}/sample_{n}.mp4
@@ -90,28 +99,40 @@ def handle_finalize(
         return
     if not uri.startswith(gs_uri(get_settings().MEDIA_BUCKET, "veo-out/")):
         return
-    operation = doc.get("video_operation")
-    if operation:
-        finish_operation(
+    clip = Clip.from_doc(doc)
+    if clip.operation:
+        what = finish_operation(
             doc,
-            str(operation),
+            clip.operation,
             model or GenaiVideoModel(),
             wait_done=True,
             output_at=written_at(data),
         )
-    elif doc.get("video_start_uncertain_at") is not None:
-        adopt_output(doc, uri, written_at(data))
-    else:
-        # Veo answered before animate_still recorded the name: retry shortly.
+    elif clip.state == ClipState.UNCERTAIN or (
+        clip.state == ClipState.INTENT and not assets.lease_live(doc)
+    ):
+        # A start whose answer was lost, or whose worker died after writing
+        # its intent (a recovered intent is uncertain): adopt, never restart.
+        what = adopt_output(doc, uri, written_at(data))
+    elif clip.state == ClipState.INTENT:
+        # Veo answered before its starter recorded the name: retry shortly.
         raise TransientError("output arrived before its operation was recorded")
+    else:
+        # No start was ever made for this attempt (an earlier attempt's late
+        # clip, or an object nobody asked for): never attached or charged.
+        log.warning("veo_output_unclaimed", f"{uri}: no start of this attempt wrote it; deleted")
+        storage.delete_quietly(split_gs_uri(uri)[1])
+        return
+    if what in ("timeout", "closed", "refused"):
+        # Closed while Veo worked (or not this clip): delete the object now,
+        # not at the stale sweep a deadline later.
+        late_output(assets.load(cid, aid) or doc, uri)
     redispatch(model)
 
 
 def hidden_output(doc: dict[str, Any], uri: str) -> None:
     """An owner hid the asset while its clip rendered: end it (holds released,
     objects deleted: shared/pipeline/hiding.py) and log the clip as a loss, deleted."""
-    from shared.pipeline import hiding
-
     hiding.stop(doc)
     micros = stored_plan(doc)[0].video_micros if doc.get("plan") else 0
     late_clip(micros, uri, None)
@@ -143,21 +164,31 @@ def animating(doc: dict[str, Any]) -> Iterator[Held]:
 
 
 def adopt_output(doc: dict[str, Any], uri: str, output_at: float | None) -> str:
-    """The clip of a start whose answer was lost (video_start_uncertain_at):
-    it landed under this asset's own output folder, so it is this attempt's
-    paid job. Recorded without asking Veo (we never got the operation's
-    name); see docs/decisions/0011-veo-start-retries.md."""
+    """The clip of a start whose answer was lost (UNCERTAIN, or a recovered
+    INTENT): it landed under this asset's own output folder, so it is this
+    attempt's paid job, if it is a clip at all. Recorded without asking Veo
+    (we never got the operation's name) once the object is checked (an MP4
+    of about the asked duration, of a plausible size): anything else is
+    deleted and logged, never attached or charged.
+    See docs/decisions/0011-veo-start-retries.md."""
     with animating(doc) as held:
         if held.doc is None:
             return held.outcome
+        clip = Clip.from_doc(held.doc)
+        if clip.state not in (ClipState.UNCERTAIN, ClipState.INTENT):
+            return "closed"
+        asked_s = int((held.doc.get("plan") or {}).get("duration_seconds") or 0)
+        why = refusal_of_output(uri, asked_s)
+        if why is not None:
+            log.warning("veo_output_refused", f"{uri} not adopted: {why}", uri=uri)
+            storage.delete_quietly(split_gs_uri(uri)[1])
+            return "refused"
         log.info("veo_output_adopted", f"found {uri} from the uncertain start")
         return record(held.doc, ClipResult(done=True, uri=uri), output_at)
 
 
 def redispatch(model: VideoModel | None) -> None:
     """A clip finished: a good moment to start waiting ones (paced starts)."""
-    from shared.pipeline import dispatch
-
     try:
         dispatch.dispatch(model)
     except Exception as exc:  # noqa: BLE001 - the janitor's tick dispatches too
@@ -179,15 +210,24 @@ def finish_operation(
         if held.doc is None:
             return held.outcome
         fresh = held.doc
+        if Clip.from_doc(fresh).operation != operation:
+            # Read before an owner's retry (or another worker) moved the
+            # clip on: this check is stale and may change nothing.
+            log.warning("check_stale", "the asset's clip moved on; stale check ignored")
+            return "stale"
         if fresh.get("hidden"):  # the sweep's look at a clip still rendering
-            from shared.pipeline import hiding
-
             hiding.stop(fresh)
             return "hidden"
-        result = with_retries(lambda: model.poll(operation), what="Veo check")
-        if not result.done and wait_done:
-            time.sleep(RECHECK_S)
+        try:
             result = with_retries(lambda: model.poll(operation), what="Veo check")
+            if not result.done and wait_done:
+                time.sleep(RECHECK_S)
+                result = with_retries(lambda: model.poll(operation), what="Veo check")
+        except PermanentError as exc:
+            # Veo does not know the operation (404) or refuses to say: no
+            # later check can end it otherwise.
+            fail_video(fresh, Reason.VIDEO_FAILED, f"Veo check failed for good: {exc}")
+            return "video_failed"
         if not wait_done:  # a sweep's check: counted, and the next one backs off
             checks = int(fresh.get("video_checks") or 0) + 1
             fresh["video_checks"] = checks
@@ -196,8 +236,13 @@ def finish_operation(
                 wait = next_check_s(
                     checks, settings.MEDIA_VIDEO_SWEEP_FIRST_S, settings.MEDIA_VIDEO_SWEEP_MAX_S
                 )
-                assets.update_fields(
-                    cid, aid, video_checks=checks, video_check_at=time.time() + wait
+                clips.note(
+                    cid,
+                    aid,
+                    Clip.from_doc(fresh),
+                    video_checks=checks,
+                    video_check_failures=0,
+                    video_check_at=time.time() + wait,
                 )
                 return "pending"
         if not result.done:
@@ -207,8 +252,6 @@ def finish_operation(
 
 def record(doc: dict[str, Any], result: ClipResult, output_at: float | None = None) -> str:
     """Record a finished operation on its asset (the caller holds the lease)."""
-    from shared.pipeline.animate import fail_video
-
     cid, aid = doc["campaign_id"], doc["asset_id"]
     plan, _ = stored_plan(doc)
     checks = int(doc.get("video_checks") or 0)
@@ -249,6 +292,7 @@ def record(doc: dict[str, Any], result: ClipResult, output_at: float | None = No
         stage_ms={"video_wait": done_ms} if done_ms is not None else None,
         video_checks=checks,
         video_output_at=output_at,
+        attempt=Clip.from_doc(doc).attempt,
     )
     log.info("video_recorded", "clip recorded and settled", video_checks=checks)
     return "complete"

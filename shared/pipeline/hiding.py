@@ -13,8 +13,8 @@ from typing import Any
 
 from shared.core import log
 from shared.domain.paths import image_object, video_object, video_output_prefix
-from shared.domain.status import Reason
-from shared.store import spend, storage
+from shared.domain.status import Reason, hidden_end
+from shared.store import assets, spend, storage
 
 
 def delete_objects(campaign_id: str, asset_id: str) -> None:
@@ -38,18 +38,36 @@ def finish(doc: dict[str, Any]) -> None:
     )
 
 
+def transition(
+    campaign_id: str,
+    asset_id: str,
+    status: str,
+    reason: str | None = None,
+    stage_ms: dict[str, int] | None = None,
+    attempt: int | None = None,
+    **fields: Any,
+) -> dict[str, Any] | None:
+    """`assets.transition`, then, if the move ended a hidden asset (an owner hid
+    it in flight), keep the books exact and delete its objects (finish)."""
+    updated = assets.transition(
+        campaign_id, asset_id, status, reason, stage_ms, attempt=attempt, **fields
+    )
+    if (
+        updated is not None
+        and updated.get("status_reason") == Reason.HIDDEN
+        and updated.get("hidden")
+    ):
+        finish(updated)
+    return updated
+
+
 def stop(doc: dict[str, Any]) -> None:
     """End a hidden asset that is still in flight (the transition calls finish)."""
-    from shared.pipeline.lifecycle import transition
-    from shared.store import assets
-
-    transition(doc["campaign_id"], doc["asset_id"], assets.hidden_end(doc), Reason.HIDDEN)
+    transition(doc["campaign_id"], doc["asset_id"], hidden_end(doc), Reason.HIDDEN)
 
 
 def stop_if_hidden(campaign_id: str, asset_id: str) -> bool:
     """Before a paid call: read the asset, and stop it if it was hidden."""
-    from shared.store import assets
-
     doc = assets.load(campaign_id, asset_id)
     if doc is not None and doc.get("hidden") and not assets.is_terminal(doc):
         stop(doc)

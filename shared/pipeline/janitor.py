@@ -3,8 +3,8 @@
 - `sweep()`: assets stuck past MEDIA_DEADLINE_S are closed and their
   reservations released (Cloud Scheduler in the cloud; `cutscenes janitor`
   locally).
-- `sweep_operations()`: animating assets whose Veo operation wrote nothing
-  by its expected time are asked about, once each, with backoff.
+- `sweep_operations()` (shared/pipeline/operations.py): animating assets
+  whose clip is overdue are asked about, once each, with backoff.
 - `close_dead_letter()`: a message that exhausted its delivery attempts
   reaches a dead-letter topic, which pushes it here; its asset is closed at
   once instead of waiting for the deadline.
@@ -22,11 +22,14 @@ from shared.core.transient import describe, transport_error
 from shared.domain.ids import asset_id_for
 from shared.domain.paths import VEO_OUTPUT_ROOT
 from shared.domain.request import parse_request
-from shared.domain.status import OPEN, Reason, Status
+from shared.domain.status import OPEN, Reason
 from shared.pipeline.animate import parse_animate
 from shared.pipeline.checks import deadline_start, sweep_cutoff
 from shared.pipeline.lifecycle import close, close_expired, reject_invalid
+from shared.pipeline.operations import sweep_operations
 from shared.store import asset_queries, assets, storage
+
+__all__ = ["sweep_operations"]  # the janitor's second sweep (operations.py)
 
 GAVE_UP = "delivery failed repeatedly; the message was dead-lettered"
 
@@ -69,85 +72,6 @@ def sweep(limit: int = 500) -> int:
         veo_output_deleted=stale,
     )
     return closed
-
-
-def sweep_operations(model: Any = None) -> dict[str, int]:
-    """Ask Veo about animating assets whose operation is overdue (its MP4
-    never landed: an error, a safety block, a hang, or a lost event), at
-    most MEDIA_VIDEO_SWEEP_LIMIT per sweep, each backing off on its own."""
-    import time
-
-    from shared.core.errors import Busy
-    from shared.pipeline.finish import finish_operation
-    from shared.store.media_models import GenaiVideoModel
-
-    settings = get_settings()
-    outcomes: dict[str, int] = {}
-    for doc in asset_queries.animating_checks_due(time.time(), settings.MEDIA_VIDEO_SWEEP_LIMIT):
-        uncertain = doc.get("video_start_uncertain_at") is not None
-        if not doc.get("video_operation") and not uncertain:
-            continue
-        log.bind(
-            campaign_id=doc.get("campaign_id"),
-            asset_id=doc.get("asset_id"),
-            request_id=doc.get("request_id"),
-        )
-        try:
-            if doc.get("video_operation"):
-                what = finish_operation(
-                    doc, str(doc["video_operation"]), model or GenaiVideoModel()
-                )
-            else:
-                what = give_up_uncertain(doc)
-        except Busy:
-            what = "busy"  # the bucket event (or another sweep) is on it
-        except Exception as exc:  # noqa: BLE001 - one bad asset must not stop the sweep
-            what = "error"
-            _log_failure("janitor_check_failed", "could not check an operation", exc)
-        outcomes[what] = outcomes.get(what, 0) + 1
-    if outcomes:
-        log.info("janitor_operations", "checked overdue Veo operations", **outcomes)
-    from shared.pipeline import dispatch
-
-    for what, n in dispatch.dispatch_held(model).items():
-        outcomes[what] = outcomes.get(what, 0) + n
-    return {k: v for k, v in outcomes.items() if v}
-
-
-def give_up_uncertain(doc: dict[str, Any]) -> str:
-    """A Veo start whose outcome was lost, past its MEDIA_VEO_ADOPT_WAIT_S
-    (video_check_at): adopt its clip if one landed (a lost event), else close
-    the asset partial with its hold released. Never a second start."""
-    from shared.core.errors import Busy
-    from shared.domain.paths import video_output_prefix
-    from shared.pipeline.animate import fail_video
-    from shared.pipeline.finish import adopt_output
-
-    cid, aid = doc["campaign_id"], doc["asset_id"]
-    uri = storage.first_mp4_under(video_output_prefix(cid, aid))
-    if uri:
-        return adopt_output(doc, uri, None)
-    owner = f"janitor/{assets.new_owner()[:8]}"
-    if not assets.claim(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, Status.ANIMATING):
-        raise Busy("another worker holds the asset")
-    try:
-        fresh = assets.load(cid, aid) or {}
-        if fresh.get("status") != Status.ANIMATING or fresh.get("video_operation"):
-            return "closed"
-        waited = float(fresh.get("video_check_at") or 0) - float(
-            fresh.get("video_start_uncertain_at") or 0
-        )
-        fail_video(
-            fresh,
-            Reason.VIDEO_FAILED,
-            (
-                "Veo start failed with an unknown outcome and no clip appeared within "
-                f"{waited:.0f} s; not started again, to never pay for two clips"
-            ),
-        )
-        return "gave_up"
-    finally:
-        assets.release_lease(cid, aid, owner)
 
 
 def _log_failure(event: str, message: str, exc: Exception) -> None:

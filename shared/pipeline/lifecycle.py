@@ -12,12 +12,16 @@ from shared.core.errors import InvalidRequest
 from shared.core.settings import get_settings
 from shared.domain.asset_fields import rejected_asset
 from shared.domain.campaign import Plan
+from shared.domain.clip import attempt_of
 from shared.domain.ids import asset_id_for
 from shared.domain.paths import gs_uri, video_object
 from shared.domain.pricing import micros_to_usd
 from shared.domain.status import Reason, Status
+from shared.pipeline.hiding import transition
 from shared.store import assets, spend
 from shared.store.optimistic import now
+
+__all__ = ["transition"]  # re-exported: the stages' one way to move an asset
 
 
 def ms_since(start: float) -> int:
@@ -56,6 +60,9 @@ def close(
 ) -> dict[str, Any] | None:
     """Close an open asset that its worker gave up on (deadline, dead letter).
 
+    `doc` may be a stale copy (a sweep's query): the asset is read again,
+    and closed only if it is still at `doc`'s clip attempt, so a sweep never
+    ends an owner's retry it did not see (nor leaks that retry's hold).
     Holds are released first, so a worker finishing at the same moment finds
     its key no longer held and charges nothing. A stage its worker settled
     just before stays charged and is recorded as such: a settled clip means
@@ -63,19 +70,49 @@ def close(
     is complete; otherwise cost_usd is what was charged, so the session's
     spent always equals the sum of its assets' costs."""
     cid, aid = doc["campaign_id"], doc["asset_id"]
-    charged = spend.release(doc)
+    fresh = assets.load(cid, aid)
+    if fresh is None or assets.is_terminal(fresh):
+        return None
+    attempt = attempt_of(doc)
+    if attempt_of(fresh) != attempt:
+        log.warning(
+            "close_refused",
+            f"not closed: read at clip attempt {attempt}, now at {attempt_of(fresh)}",
+            attempt=attempt,
+        )
+        return None
+    charged = spend.release(fresh)
     cost = micros_to_usd(sum(charged.values()))
-    if "video" in charged and doc.get("image") and doc.get("plan"):
-        plan, _ = stored_plan(doc)
+    if "video" in charged and fresh.get("image") and fresh.get("plan"):
+        plan, _ = stored_plan(fresh)
         video = {
             "uri": gs_uri(get_settings().MEDIA_BUCKET, video_object(cid, aid)),
             "mime_type": "video/mp4",
             "duration_seconds": plan.duration_seconds,
         }
-        return transition(cid, aid, Status.COMPLETE, video=video, cost_usd=cost)
-    if doc.get("image"):
-        return transition(cid, aid, Status.PARTIAL, partial_reason, cost_usd=cost, **fields)
-    return transition(cid, aid, Status.FAILED, failed_reason, cost_usd=cost, **fields)
+        return transition(cid, aid, Status.COMPLETE, video=video, cost_usd=cost, attempt=attempt)
+    if fresh.get("image"):
+        return transition(
+            cid, aid, Status.PARTIAL, partial_reason, cost_usd=cost, attempt=attempt, **fields
+        )
+    return transition(
+        cid, aid, Status.FAILED, failed_reason, cost_usd=cost, attempt=attempt, **fields
+    )
+
+
+def fail_video(doc: dict[str, Any], reason: str, detail: str, **fields: Any) -> None:
+    """End this attempt's clip without one: its hold released, the asset
+    `partial` with the still. Refused if the asset moved to another attempt."""
+    spend.release(doc, ("video",))
+    transition(
+        doc["campaign_id"],
+        doc["asset_id"],
+        Status.PARTIAL,
+        reason,
+        error=detail[:1000],
+        attempt=attempt_of(doc),
+        **fields,
+    )
 
 
 def unbilled(what: str, micros: int, detail: str) -> None:
@@ -87,25 +124,3 @@ def unbilled(what: str, micros: int, detail: str) -> None:
         unbilled_usd=micros_to_usd(micros),
         stage=what,
     )
-
-
-def transition(
-    campaign_id: str,
-    asset_id: str,
-    status: str,
-    reason: str | None = None,
-    stage_ms: dict[str, int] | None = None,
-    **fields: Any,
-) -> dict[str, Any] | None:
-    """`assets.transition`, then, if the move ended a hidden asset (an owner hid
-    it in flight), keep the books exact and delete its objects (hiding.finish)."""
-    from shared.pipeline import hiding
-
-    updated = assets.transition(campaign_id, asset_id, status, reason, stage_ms, **fields)
-    if (
-        updated is not None
-        and updated.get("status_reason") == Reason.HIDDEN
-        and updated.get("hidden")
-    ):
-        hiding.finish(updated)
-    return updated

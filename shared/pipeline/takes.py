@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.core import log
+from shared.domain.clip import Clip, ClipState
 from shared.domain.pricing import micros_to_usd
 from shared.domain.status import Reason, Status
 from shared.pipeline import hiding
@@ -89,6 +90,10 @@ def _retry_fields(doc: dict[str, Any]) -> dict[str, Any]:
         "completed_at": None,
         "lease": None,
         "video": None,
+        # A new attempt's clip starts from nothing (shared/domain/clip.py).
+        "video_state": ClipState.NONE.value,
+        "video_intent_at": None,
+        "video_check_failures": 0,
         "video_operation": None,
         "video_started_at": None,
         "video_start_uncertain_at": None,
@@ -169,12 +174,10 @@ def reanimate(campaign_id: str, asset_id: str) -> dict[str, str]:
 def idle_clip(doc: dict[str, Any]) -> bool:
     """An animating asset no worker holds: its clip started (or waits for a
     paced start), and only a bucket event or the sweep would look at it."""
-    from shared.domain.asset_state import started
-
     return (
         doc.get("status") == "animating"
         and not assets.lease_live(doc)
-        and (started(doc) or bool(doc.get("video_waiting")))
+        and Clip.from_doc(doc).state != ClipState.NONE
     )
 
 

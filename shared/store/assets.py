@@ -13,6 +13,7 @@ from typing import Any
 from shared.core import log
 from shared.core.errors import Busy
 from shared.domain.asset_fields import queued_asset
+from shared.domain.clip import attempt_of
 from shared.domain.paths import asset_doc
 from shared.domain.request import MediaRequest
 from shared.domain.status import TERMINAL, Reason, hidden_end, moves_forward
@@ -65,12 +66,23 @@ def transition(
     status: str,
     reason: str | None = None,
     stage_ms: dict[str, int] | None = None,
+    attempt: int | None = None,
     **fields: Any,
 ) -> dict[str, Any] | None:
-    """Move forward to `status` with `fields`; None if the asset is there or past it."""
+    """Move forward to `status` with `fields`; None if the asset is there or
+    past it, or (`attempt` given) if its clip is at another attempt: a worker
+    of an earlier attempt (a stale check) never ends an owner's retry."""
 
     def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict | None]:
         if doc is None or doc.get("status") in TERMINAL:
+            return None, None
+        if attempt is not None and attempt_of(doc) != attempt:
+            log.warning(
+                "transition_refused",
+                f"{status} for clip attempt {attempt} refused: the asset is at "
+                f"attempt {attempt_of(doc)}",
+                attempt=attempt,
+            )
             return None, None
         to, why, extra = status, reason, fields
         if doc.get("hidden") and reason != Reason.HIDDEN:

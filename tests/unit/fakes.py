@@ -42,7 +42,21 @@ from shared.store.media_models import ClipResult, Still
 from tests.unit.fake_firestore import FakeFirestore
 
 PNG = b"\x89PNG\r\n\x1a\n fake still"
-MP4 = b"\x00\x00\x00\x18ftypmp42 fake clip"
+
+
+def mp4_bytes(duration_s: float, payload: int = 2048) -> bytes:
+    """The smallest MP4 that shared/domain/mp4.py reads: ftyp, moov/mvhd
+    with this duration, and a `payload`-byte mdat (nothing to play)."""
+
+    def box(kind: bytes, body: bytes) -> bytes:
+        return (len(body) + 8).to_bytes(4, "big") + kind + body
+
+    mvhd = bytes(12) + (1000).to_bytes(4, "big") + int(duration_s * 1000).to_bytes(4, "big")
+    return (
+        box(b"ftyp", b"isom" + (512).to_bytes(4, "big") + b"isomiso2avc1mp41")
+        + box(b"moov", box(b"mvhd", mvhd + bytes(80)))
+        + box(b"mdat", bytes(payload))
+    )
 
 
 class Crash(BaseException):
@@ -62,6 +76,10 @@ class Blob:
     content_type: str
     metadata: dict[str, str] = field(default_factory=dict)
     time_created: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
 
 
 class FakeStorage:
@@ -168,6 +186,8 @@ class FakeVideoModel:
         self.polls = 0
         self.operations: dict[str, ClipResult] = {}
         self.outputs: dict[str, str] = {}  # operation -> where its MP4 lands
+        self.durations: dict[str, int] = {}  # operation -> the clip's length
+        self.poll_failures: list[Exception] = []  # what the next polls raise, in turn
 
     def start(
         self,
@@ -189,6 +209,7 @@ class FakeVideoModel:
         n = len(self.starts)
         operation = f"projects/p/locations/us-central1/operations/op-{n}"
         self.outputs[operation] = f"{output_gcs_uri.rstrip('/')}/{1000 + n}/sample_0.mp4"
+        self.durations[operation] = duration_seconds
         if outcome == "refused":
             raise PermanentError("video_failed", "Veo refused the job")
         if outcome.startswith("uncertain"):
@@ -207,11 +228,14 @@ class FakeVideoModel:
     def land(self, operation: str) -> None:
         """The operation finishes: its MP4 is written to the bucket."""
         uri = self.outputs[operation]
-        self.world.storage.upload(self.world.storage._name(uri), MP4, "video/mp4")
+        clip = mp4_bytes(self.durations.get(operation, 8))
+        self.world.storage.upload(self.world.storage._name(uri), clip, "video/mp4")
         self.operations[operation] = ClipResult(done=True, uri=uri)
 
     def poll(self, operation_name: str) -> ClipResult:
         self.polls += 1
+        if self.poll_failures:
+            raise self.poll_failures.pop(0)
         return self.operations[operation_name]
 
 

@@ -58,10 +58,10 @@ def test_the_fresh_document_is_recorded_under_the_lease(
         recorded.append((doc, result.uri, list(seen["leases"])))
         return "complete"
 
-    seen["now"] = {**DOC, "video_checks": 1}
+    now = {**DOC, "video_checks": 1, "video_start_uncertain_at": 1.0}
+    seen["now"] = now
     monkeypatch.setattr(finish, "record", record)
+    monkeypatch.setattr(finish, "refusal_of_output", lambda uri, asked_s: None)
     assert finish.adopt_output(DOC, "gs://b/o.mp4", 1.0) == "complete"
-    assert recorded == [
-        ({**DOC, "video_checks": 1}, "gs://b/o.mp4", [("c1", "a1", "animating", "held")])
-    ]
+    assert recorded == [(now, "gs://b/o.mp4", [("c1", "a1", "animating", "held")])]
     assert seen["leases"] == [("c1", "a1", "animating", "released")]

@@ -16,7 +16,7 @@ from shared.core.settings import get_settings
 from shared.domain.campaign import Plan
 from shared.domain.ids import asset_id_for
 from shared.domain.messages import animate_message
-from shared.pipeline import animate, finish, render
+from shared.pipeline import animate, finish, render, starts
 from shared.pipeline.entry import run_pubsub
 from shared.pipeline.lifecycle import stored_plan
 from tests.unit.fakes import CloudEvent, Crash, FakeImageModel, FakeVideoModel, World
@@ -56,7 +56,7 @@ def crash_at(monkeypatch: pytest.MonkeyPatch, step: str) -> list[str]:
             fired.append(name)
             raise Crash(step)
 
-    for module in (render, animate, finish):
+    for module in (render, starts, finish):
         monkeypatch.setattr(module, "checkpoint", checkpoint)
     return fired
 

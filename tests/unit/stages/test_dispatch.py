@@ -144,10 +144,10 @@ def test_a_paced_start_takes_its_token_after_the_still_is_read_just_before_veo(
     per_minute: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from shared.pipeline import animate
+    from shared.pipeline import starts
 
     steps: list[str] = []
-    take, download, start = pacing.take_start, animate.storage.download, video.start
+    take, download, start = pacing.take_start, starts.storage.download, video.start
 
     def record(name: str, call: Any) -> Any:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -157,7 +157,7 @@ def test_a_paced_start_takes_its_token_after_the_still_is_read_just_before_veo(
         return wrapped
 
     monkeypatch.setattr(pacing, "take_start", record("token", take))
-    monkeypatch.setattr(animate.storage, "download", record("still", download))
+    monkeypatch.setattr(starts.storage, "download", record("still", download))
     monkeypatch.setattr(video, "start", record("veo", start))
     deliver_request(request("req-first"), image)
     drain(world, video)

@@ -108,6 +108,11 @@ def test_an_operation_check_that_fails_does_not_stop_the_others(
     assert world.asset("c1", aid("req-first"))["status"] == "animating"
     assert world.asset("c1", aid("req-second"))["status_reason"] == "video_failed"
     assert list(world.books("c1", "s1")[0]) == [f"{aid('req-first')}:video"]
+    first = world.asset("c1", aid("req-first"))
+    # The failed check backs off: not due again at once, and counted.
+    assert first["video_check_failures"] == 1 and first["video_check_at"] > time.time()
+    assert janitor.sweep_operations(video) == {}
+    world.edit("c1", aid("req-first"), video_check_at=time.time() - 1)
     assert janitor.sweep_operations(video) == {"video_failed": 1}
     assert world.books("c1", "s1")[0] == {}
 
