@@ -9,7 +9,15 @@ from typing import Any
 from shared.core import log
 from shared.core.settings import get_settings
 
-CRASH_POINTS = ("reserved", "image_made", "png_stored", "veo_started", "mp4_recorded")
+# veo_accepted: Veo took the job, its name not yet written (the intent is).
+CRASH_POINTS = (
+    "reserved",
+    "image_made",
+    "png_stored",
+    "veo_accepted",
+    "veo_started",
+    "mp4_recorded",
+)
 
 
 def checkpoint(step: str) -> None:

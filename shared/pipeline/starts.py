@@ -206,6 +206,7 @@ def start_job(
             video_waiting=before == ClipState.WAITING,
         )
         raise
+    checkpoint("veo_accepted")
     now = time.time()
     recorded = clips.move(
         cid,

@@ -14,11 +14,11 @@ from typing import Any
 from shared.core.settings import get_settings
 from shared.domain.paths import MEDIA, media_collection
 from shared.domain.status import Status
-from shared.store.connections import firestore_client
+from shared.store import connections
 
 
 def media(campaign_id: str) -> Any:
-    return firestore_client().collection(media_collection(campaign_id))
+    return connections.firestore_client().collection(media_collection(campaign_id))
 
 
 def turn_assets(campaign_id: str, turn: int, limit: int = 50) -> list[dict[str, Any]]:
@@ -58,7 +58,7 @@ def _across_campaigns(
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     query = (
-        firestore_client()
+        connections.firestore_client()
         .collection_group(MEDIA)
         .where(filter=FieldFilter("status", *status))
         .where(filter=FieldFilter(field, op, value))

@@ -18,13 +18,12 @@ from shared.domain.paths import asset_doc
 from shared.domain.request import MediaRequest
 from shared.domain.status import TERMINAL, Reason, hidden_end, moves_forward
 from shared.domain.status import is_terminal as is_terminal  # for the store's callers
-from shared.store import events
-from shared.store.connections import firestore_client
+from shared.store import connections, events
 from shared.store.optimistic import now, read_modify_write, remember
 
 
 def asset_ref(campaign_id: str, asset_id: str) -> Any:
-    return firestore_client().document(asset_doc(campaign_id, asset_id))
+    return connections.firestore_client().document(asset_doc(campaign_id, asset_id))
 
 
 def load(campaign_id: str, asset_id: str) -> dict[str, Any] | None:

@@ -7,9 +7,8 @@ from typing import Any
 
 from shared.domain.campaign import MediaSettings
 from shared.domain.pricing import usd_to_micros
-from shared.store import ledger
+from shared.store import connections, ledger
 from shared.store.campaigns import campaign_ref, load_campaign
-from shared.store.connections import firestore_client
 
 
 def effective_balance(media: MediaSettings | None, balance: ledger.Balance) -> ledger.Balance:
@@ -34,7 +33,7 @@ def read_budget_docs(
     camp, led = campaign_ref(campaign_id), ledger.ledger_ref(campaign_id, session_id)
     snaps = {
         s.reference.path: s
-        for s in firestore_client().get_all([camp, led], retry=None, timeout=timeout_s)
+        for s in connections.firestore_client().get_all([camp, led], retry=None, timeout=timeout_s)
     }
 
     def doc(ref: Any) -> dict[str, Any] | None:

@@ -9,13 +9,12 @@ from shared.domain.campaign import Campaign, MediaSettings
 from shared.domain.ids import SCOPE_ID_RULE, is_scope_id
 from shared.domain.paths import campaign_doc
 from shared.domain.pricing import usd_to_micros
-from shared.store import ledger
-from shared.store.connections import firestore_client
+from shared.store import connections, ledger
 from shared.store.optimistic import read_modify_write
 
 
 def campaign_ref(campaign_id: str) -> Any:
-    return firestore_client().document(campaign_doc(campaign_id))
+    return connections.firestore_client().document(campaign_doc(campaign_id))
 
 
 def load_campaign(campaign_id: str) -> Campaign | None:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.domain.paths import spend_shard_doc
-from shared.store.connections import firestore_client
+from shared.store import connections
 from shared.store.ledger import held_maps, release_in, settle_in
 from shared.store.optimistic import now, read_modify_write
 
@@ -28,7 +28,7 @@ def today() -> str:
 
 
 def shard_ref(day: str, shard: int) -> Any:
-    return firestore_client().document(spend_shard_doc(day, shard))
+    return connections.firestore_client().document(spend_shard_doc(day, shard))
 
 
 def allowance(cap_micros: int, shard: int) -> int:
@@ -58,7 +58,7 @@ def reserve(day: str, cap_micros: int, asset_id: str, items: dict[str, int]) -> 
     A redelivery finds its earlier hold (all shards are read in one call) and
     gets the same shard back, so nothing is held twice."""
     refs = [shard_ref(day, n) for n in range(SHARDS)]
-    snaps = {int(s.reference.id): s for s in firestore_client().get_all(refs)}
+    snaps = {int(s.reference.id): s for s in connections.firestore_client().get_all(refs)}
     for n, snap in snaps.items():
         holds, charges = held_maps(snap.to_dict() if snap.exists else None)
         if items.keys() & (holds.keys() | charges.keys()):
@@ -92,7 +92,7 @@ def spent_today(day: str) -> tuple[int, int]:
     """(spent, reserved) micro-dollars over all shards of a day."""
     refs = [shard_ref(day, n) for n in range(SHARDS)]
     spent = reserved = 0
-    for snap in firestore_client().get_all(refs):
+    for snap in connections.firestore_client().get_all(refs):
         holds, charges = held_maps(snap.to_dict() if snap.exists else None)
         spent += sum(charges.values())
         reserved += sum(holds.values())

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.domain.paths import media_collection
-from shared.store.connections import firestore_client
+from shared.store import connections
 
 
 def gallery_page(
@@ -18,7 +18,7 @@ def gallery_page(
 ) -> tuple[list[dict[str, Any]], str | None]:
     from google.cloud import firestore
 
-    media = firestore_client().collection(media_collection(campaign_id))
+    media = connections.firestore_client().collection(media_collection(campaign_id))
     query = media.order_by("created_at", direction=firestore.Query.DESCENDING).order_by(
         "__name__", direction=firestore.Query.DESCENDING
     )

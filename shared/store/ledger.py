@@ -21,7 +21,7 @@ from typing import Any
 
 from shared.domain.paths import ledger_doc, sessions_collection
 from shared.domain.pricing import micros_to_usd
-from shared.store.connections import firestore_client
+from shared.store import connections
 from shared.store.optimistic import now, read_modify_write
 
 
@@ -49,7 +49,7 @@ def hold_key(asset_id: str, stage: str) -> str:
 
 
 def ledger_ref(campaign_id: str, session_id: str) -> Any:
-    return firestore_client().document(ledger_doc(campaign_id, session_id))
+    return connections.firestore_client().document(ledger_doc(campaign_id, session_id))
 
 
 def held_maps(doc: dict[str, Any] | None) -> tuple[dict[str, int], dict[str, int]]:
@@ -177,7 +177,7 @@ def set_cap(campaign_id: str, cap_micros: int) -> int:
     """Store a changed budget on every session ledger of the campaign, so the
     documents players watch show it at once (not at the next reservation).
     Returns how many ledgers changed."""
-    sessions = firestore_client().collection(sessions_collection(campaign_id))
+    sessions = connections.firestore_client().collection(sessions_collection(campaign_id))
     changed = 0
     for snap in sessions.stream():
 

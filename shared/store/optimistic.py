@@ -58,9 +58,9 @@ def read_modify_write(
     any, instead of reading it (one round trip less on the common path)."""
     from google.api_core import exceptions as gexc
 
-    from shared.store.connections import firestore_client
+    from shared.store import connections
 
-    client = firestore_client()
+    client = connections.firestore_client()
     started = time.monotonic()
     pause = 0.004
     known = (_written.get() or {}).get(ref.path) if reuse_version else None

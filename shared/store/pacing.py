@@ -36,7 +36,7 @@ from shared.core.errors import RetriesSpent
 from shared.core.settings import get_settings
 from shared.domain.asset_state import waiting
 from shared.domain.paths import pacing_doc
-from shared.store.connections import firestore_client
+from shared.store import connections
 from shared.store.optimistic import read_modify_write, ttl_timestamp
 
 LOG_DOC = "veo-log"
@@ -112,7 +112,9 @@ def free_at(starts: list[float], now: float, budget: int, span: float) -> float:
 
 
 def _log_ref(kind: str = "veo") -> Any:
-    return firestore_client().document(pacing_doc(IMAGE_LOG_DOC if kind == "image" else LOG_DOC))
+    return connections.firestore_client().document(
+        pacing_doc(IMAGE_LOG_DOC if kind == "image" else LOG_DOC)
+    )
 
 
 def take_start(

@@ -13,7 +13,8 @@ from shared.core.settings import get_settings
 from shared.domain.ids import asset_id_for
 from shared.domain.messages import animate_message
 from shared.domain.request import parse_request
-from shared.store.connections import firestore_client, publisher, topic_path
+from shared.store import connections
+from shared.store.connections import publisher, topic_path
 
 # The turn loop waits at most this long for Pub/Sub's answer. A healthy publish
 # takes a few milliseconds (see tests/integration/test_client.py); two seconds
@@ -113,4 +114,4 @@ def publish_animate(campaign_id: str, asset_id: str) -> None:
 def warm_clients() -> None:
     """Build the Pub/Sub and Firestore clients now (imports, channels)."""
     publisher()
-    firestore_client()
+    connections.firestore_client()

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from shared.domain.paths import media_collection, sessions_collection
 from shared.domain.pricing import MICROS_PER_USD, micros_to_usd
-from shared.store.connections import firestore_client
+from shared.store import connections
 from shared.store.ledger import held_maps
 
 By = Literal["session", "day"]
@@ -36,7 +36,9 @@ class Row:
 def charged_assets(campaign_id: str) -> dict[str, tuple[str, int]]:
     """asset id -> (session id, settled micro-dollars) over every session ledger."""
     out: dict[str, tuple[str, int]] = {}
-    for snap in firestore_client().collection(sessions_collection(campaign_id)).stream():
+    for snap in (
+        connections.firestore_client().collection(sessions_collection(campaign_id)).stream()
+    ):
         _, charges = held_maps(snap.to_dict())
         for key, micros in charges.items():
             asset_id = key.rpartition(":")[0] or key
@@ -46,11 +48,11 @@ def charged_assets(campaign_id: str) -> dict[str, tuple[str, int]]:
 
 
 def _days(campaign_id: str, asset_ids: list[str]) -> dict[str, str]:
-    media = firestore_client().collection(media_collection(campaign_id))
+    media = connections.firestore_client().collection(media_collection(campaign_id))
     days: dict[str, str] = {}
     for start in range(0, len(asset_ids), _BATCH):
         refs = [media.document(a) for a in asset_ids[start : start + _BATCH]]
-        for snap in firestore_client().get_all(refs, field_paths=["created_at"]):
+        for snap in connections.firestore_client().get_all(refs, field_paths=["created_at"]):
             created = (snap.to_dict() or {}).get("created_at") if snap.exists else None
             if isinstance(created, datetime):
                 days[snap.id] = created.astimezone(UTC).strftime("%Y-%m-%d")

@@ -7,13 +7,13 @@ import hashlib
 from typing import Any
 
 from shared.domain.paths import sse_streams_doc, sse_ticket_doc
-from shared.store.connections import firestore_client
+from shared.store import connections
 
 
 def ticket_ref(ticket: str) -> Any:
-    return firestore_client().document(sse_ticket_doc(ticket))
+    return connections.firestore_client().document(sse_ticket_doc(ticket))
 
 
 def streams_ref(uid: str) -> Any:
     key = hashlib.sha256(uid.encode()).hexdigest()  # any uid, a safe document id
-    return firestore_client().document(sse_streams_doc(key))
+    return connections.firestore_client().document(sse_streams_doc(key))

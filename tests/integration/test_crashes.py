@@ -23,6 +23,7 @@ FUNCTION_OF = {
     "reserved": "render_still",
     "image_made": "render_still",
     "png_stored": "render_still",
+    "veo_accepted": "animate_still",
     "veo_started": "animate_still",
     "mp4_recorded": "finish_clip",
 }

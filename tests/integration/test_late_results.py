@@ -18,7 +18,7 @@ from shared.domain.ids import asset_id_for
 from shared.domain.paths import video_output_prefix
 from shared.pipeline.finish import finish_operation
 from shared.pipeline.lifecycle import close_expired
-from shared.store import assets, ledger
+from shared.store import assets, connections, ledger
 from shared.store.connections import storage_client
 from shared.store.media_models import ClipResult, GenaiVideoModel
 from tests.integration.helpers import (
@@ -36,7 +36,7 @@ def session_docs(session: str = "s1") -> list[dict]:
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     query = (
-        assets.firestore_client()
+        connections.firestore_client()
         .collection_group("media")
         .where(filter=FieldFilter("session_id", "==", session))
     )

@@ -4,9 +4,8 @@ pipeline stages (tests/unit/stages/).
 What is fake, and what it copies:
 
 - `FakeFirestore` (tests/unit/fake_firestore.py, which lists the Firestore
-  behaviour it copies) replaces the Firestore client (`firestore_client` in
-  shared/store/connections.py and in each store module that imports it by
-  name). Everything above it is the real code: the asset's status machine,
+  behaviour it copies) replaces the Firestore client at the store's one seam
+  (`firestore_client` in shared/store/connections.py). Everything above it is the real code: the asset's status machine,
   leases and hidden end (shared/store/assets.py), the ledger's holds and
   charges with its settle-only-held rule (ledger.py, spend.py, daily.py),
   campaigns, pacing tokens, the queries of asset_queries.py and the
@@ -266,23 +265,13 @@ class World:
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> World:
         from shared.pipeline import render
-        from shared.store import (
-            asset_queries,
-            assets,
-            campaigns,
-            connections,
-            daily,
-            events,
-            pacing,
-            publish,
-            storage,
-        )
+        from shared.store import connections, events, publish, storage
 
         def client() -> FakeFirestore:
             return self.db
 
-        for module in (connections, assets, ledger, daily, campaigns, pacing, asset_queries):
-            monkeypatch.setattr(module, "firestore_client", client)
+        # The store's one seam: every store module asks connections for its client.
+        monkeypatch.setattr(connections, "firestore_client", client)
         for name in FakeStorage.FUNCTIONS:
             monkeypatch.setattr(storage, name, getattr(self.storage, name))
 
