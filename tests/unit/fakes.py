@@ -5,11 +5,12 @@ What is fake, and what it copies:
 
 - `FakeFirestore` (tests/unit/fake_firestore.py, which lists the Firestore
   behaviour it copies) replaces the Firestore client at the store's one seam
-  (`firestore_client` in shared/store/connections.py). Everything above it is the real code: the asset's status machine,
-  leases and hidden end (shared/store/assets.py), the ledger's holds and
-  charges with its settle-only-held rule (ledger.py, spend.py, daily.py),
-  campaigns, pacing tokens, the queries of asset_queries.py and the
-  optimistic read-modify-write loop (optimistic.py).
+  (`firestore_client` in shared/store/connections.py). Everything above it
+  is the real code: the asset's status machine, leases and hidden end
+  (shared/store/assets.py), the ledger's holds and charges with its
+  settle-only-held rule (ledger.py, spend.py, daily.py), campaigns, pacing
+  tokens, the queries of asset_queries.py and the optimistic
+  read-modify-write loop (optimistic.py).
 - `FakeStorage` replaces the functions of shared/store/storage.py: objects in
   a dict; `upload_once` never replaces; `move_into_place` copies unless the
   destination exists, and deletes the source either way; deletes ignore
