@@ -94,8 +94,8 @@ class Settings(BaseSettings):
     MEDIA_VIDEO_LEASE_S: float = Field(default=30.0, gt=0, le=600)
     # A sweep's check of a Veo operation that fails (an outage, a bad answer)
     # is tried again after 2, 4, 8... s, and the clip ends `partial`
-    # (video_failed) after this many failures in a row: about a minute.
-    MEDIA_VIDEO_CHECK_TRIES: int = Field(default=6, ge=1, le=100)
+    # (video_failed) after this many failures in a row: about half a minute.
+    MEDIA_VIDEO_CHECK_TRIES: int = Field(default=5, ge=1, le=100)
     # A service-account JSON key that signs URLs against the Storage emulator;
     # without it a throwaway key is made per process. Never used in the cloud,
     # where URLs are signed through IAM signBlob (no key files).

@@ -1,0 +1,93 @@
+"""The clip's states on the real stack (docs/clip.md): checks that fail end
+the clip instead of stalling it, and an uncertain start adopts only a clip.
+Each was reproduced from outside before the fix (issue 22)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from shared.core.settings import get_settings
+from shared.domain.ids import asset_id_for
+from shared.domain.paths import video_output_prefix
+from shared.store import assets, ledger
+from shared.store.connections import storage_client
+from tests.integration.helpers import (
+    bucket_names,
+    calls,
+    cutscene,
+    emulator,
+    enable,
+    publish,
+    wait_terminal,
+)
+
+
+def fault(stack, method: str, kind: str, count: int, status: int | None = None) -> None:
+    body = {"method": method, "kind": kind, "count": count}
+    if status:
+        body["status"] = status
+    emulator(stack, "POST", "/_emulator/faults", body)
+
+
+def still_only(stack) -> None:
+    balance = ledger.read_balance("c1", "s1")
+    assert (balance.spent_micros, balance.reserved_micros) == (67_000, 0)
+    assert calls(stack)["predictLongRunning"] == 1
+
+
+def test_a_check_veo_answers_404_ends_the_clip_at_once(stack):
+    enable()
+    fault(stack, "predictLongRunning", "hang", 1)  # no MP4 ever lands: the sweep checks
+    fault(stack, "fetchPredictOperation", "http", 50, 404)
+    msg = cutscene(1)
+    publish(msg)
+    doc = wait_terminal("c1", msg["request_id"], timeout=60)
+    assert (doc["status"], doc["status_reason"]) == ("partial", "video_failed"), doc
+    assert "404" in doc["error"]
+    still_only(stack)
+
+
+def test_checks_that_keep_failing_back_off_and_end_the_clip(stack):
+    enable()
+    fault(stack, "predictLongRunning", "hang", 1)
+    fault(stack, "fetchPredictOperation", "http", 10_000, 503)
+    msg = cutscene(1)
+    publish(msg)
+    doc = wait_terminal("c1", msg["request_id"], timeout=180)
+    assert (doc["status"], doc["status_reason"]) == ("partial", "video_failed"), doc
+    assert doc["video_check_failures"] == get_settings().MEDIA_VIDEO_CHECK_TRIES - 1
+    # Backed off: a handful of checks (each tried by the SDK and in-process),
+    # not one every sweep tick for the whole time.
+    assert calls(stack)["fetchPredictOperation"] <= 9 * get_settings().MEDIA_VIDEO_CHECK_TRIES
+    emulator(stack, "DELETE", "/_emulator/faults")
+    still_only(stack)
+
+
+def test_an_uncertain_start_never_adopts_bytes_that_are_no_clip(stack):
+    wait = {"MEDIA_VEO_ADOPT_WAIT_S": "6"}
+    for name in ("animate_still", "finish_clip", "janitor"):
+        stack.restart_function(name, wait)
+    try:
+        enable()
+        # A 503 on the start: Veo may have made the job (here it did not).
+        fault(stack, "predictLongRunning", "http", 1, 503)
+        msg = cutscene(1)
+        publish(msg)
+        aid = asset_id_for(msg["request_id"])
+        deadline = time.monotonic() + 60
+        while (assets.load("c1", aid) or {}).get("video_state") != "uncertain":
+            assert time.monotonic() < deadline, assets.load("c1", aid)
+            time.sleep(0.1)
+        # Something lands where the lost job's clip would: random bytes.
+        junk = f"{video_output_prefix('c1', aid)}/4242/sample_0.mp4"
+        bucket = storage_client().bucket(get_settings().MEDIA_BUCKET)
+        bucket.blob(junk).upload_from_string(os.urandom(40_000), content_type="video/mp4")
+        doc = wait_terminal("c1", msg["request_id"], timeout=60)
+        assert (doc["status"], doc["status_reason"]) == ("partial", "video_failed"), doc
+        assert doc.get("video") is None
+        assert bucket_names(f"media/c1/{aid}.mp4") == [] and bucket_names("veo-out/") == []
+        still_only(stack)
+    finally:
+        for name in ("animate_still", "finish_clip", "janitor"):
+            stack.restart_function(name)
