@@ -14,7 +14,10 @@ Resources, as tests/unit/test_iam_needs.py matches them against terraform/:
 - "objects:<prefix>": objects of the media bucket whose name starts with the
   prefix (a bucket grant with a condition on resource.name);
 - "topic:<key>": a topic of terraform's local.topics;
-- "service_account:<name>": one service account (signBlob as it).
+- "service_account:<name>": one service account (signBlob as it), named as
+  terraform names it: `function/media_api` is
+  google_service_account.function["media_api"], `player_tokens` is
+  google_service_account.player_tokens.
 
 How calls map to permissions, and where that is from:
 - Firestore (https://cloud.google.com/firestore/docs/security/iam, method
@@ -31,7 +34,7 @@ How calls map to permissions, and where that is from:
   .create (and .delete if it replaces) on the destination; patch -> .update;
   delete -> .delete; list -> storage.objects.list, checked on the bucket, so
   an IAM condition on object names never grants it
-  (https://cloud.google.com/storage/docs/access-control/iam#conditions).
+  (resource.name for Cloud Storage, https://cloud.google.com/iam/docs/conditions-attribute-reference).
 - Pub/Sub (https://cloud.google.com/pubsub/docs/access-control): publish ->
   pubsub.topics.publish on the topic; creating a subscription on a topic ->
   pubsub.topics.attachSubscription on the topic.
@@ -47,9 +50,12 @@ How calls map to permissions, and where that is from:
 - Firebase Auth: verify_id_token(check_revoked=True) looks the user up
   (Identity Toolkit accounts:lookup) -> firebaseauth.users.get
   (https://cloud.google.com/iam/docs/roles-permissions/firebaseauth).
-- Vertex AI: generateContent, predictLongRunning and fetchPredictOperation on
-  publisher models -> aiplatform.endpoints.predict
-  (https://cloud.google.com/vertex-ai/docs/general/access-control).
+- Vertex AI: generateContent and predictLongRunning on publisher models ->
+  aiplatform.endpoints.predict
+  (https://cloud.google.com/vertex-ai/docs/general/iam-permissions). That
+  fetchPredictOperation (Veo's operations.get) checks the same permission is
+  our reading, not a quote: it is a method on the same model resource, and
+  roles/aiplatform.user covers it either way.
 """
 
 from __future__ import annotations
@@ -208,7 +214,7 @@ NEEDS: dict[str, tuple[Need, ...]] = {
         ),
         Need(
             "iam.serviceAccounts.signBlob",
-            service_account("media_api"),
+            service_account("function/media_api"),
             "signing.signed_url: generate_signed_url(service_account_email=...) signs as itself",
         ),
         Need("storage.objects.get", MEDIA, "a signed URL's GET acts with the signer's permissions"),

@@ -14,7 +14,7 @@ Sources (Google's IAM reference, read December 2026):
 - Pub/Sub: https://cloud.google.com/iam/docs/roles-permissions/pubsub
   and https://cloud.google.com/pubsub/docs/access-control
 - Vertex AI: https://cloud.google.com/iam/docs/roles-permissions/aiplatform
-  and https://cloud.google.com/vertex-ai/docs/general/access-control
+  and https://cloud.google.com/vertex-ai/docs/general/iam-permissions
 - IAM: https://cloud.google.com/iam/docs/roles-permissions/iam
 - Cloud Run: https://cloud.google.com/iam/docs/roles-permissions/run
 - Logging, Artifact Registry: https://cloud.google.com/iam/docs/roles-permissions/logging,
@@ -93,11 +93,11 @@ PREDEFINED: dict[str, Role] = {
         "pubsub.subscriptions.consume",
         "pubsub.topics.attachSubscription",
     ),
-    # Vertex AI User holds far more; predict is what generateContent,
-    # predictLongRunning (Veo) and fetchPredictOperation on publisher models
-    # check (the Vertex AI access-control page's method table).
+    # Vertex AI User holds far more; predict is what generateContent and
+    # predictLongRunning (Veo) on publisher models check (the Vertex AI IAM
+    # permissions page's operation table).
     "roles/aiplatform.user": _role(
-        "https://cloud.google.com/vertex-ai/docs/general/access-control",
+        "https://cloud.google.com/vertex-ai/docs/general/iam-permissions",
         "aiplatform.endpoints.predict",
         complete=False,
     ),
