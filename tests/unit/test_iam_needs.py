@@ -462,3 +462,17 @@ def test_basic_and_broad_roles_are_reported(tmp_path: Path) -> None:
     assert "render_still: storage.objects.setIamPolicy on bucket is not needed" in " ".join(
         excess(found)
     )
+
+
+def test_the_docs_name_every_permission() -> None:
+    """docs/permissions.md is the prose of the needs table: each identity has a
+    section and each permission it needs is named there."""
+    text = (TERRAFORM.parent / "docs" / "permissions.md").read_text()
+    for identity in ("render_still", "animate_still", "finish_clip", "janitor", "media_api"):
+        assert f"### {identity} " in text, identity
+    assert "### AIDM" in text
+    named = set(re.findall(r"[a-z]+\.[a-zA-Z]+\.[a-zA-Z]+", text))
+    wanted = {n.permission for needs in needs_table.NEEDS.values() for n in needs}
+    # The tables abbreviate siblings ("datastore.entities.get/create/update",
+    # "`.create`"); the first table spells every one of them out.
+    assert wanted - named == set()
