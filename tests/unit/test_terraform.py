@@ -708,13 +708,16 @@ PURE_LOCALS = {
         "dead_letter_topics",
     ],
     "iam.tf": [
-        "function_project_roles",
-        "function_bucket_roles",
+        "function_vertex",
+        "function_docs",
+        "function_objects",
+        "function_lists_objects",
         "function_publishes",
-        "project_grants",
-        "bucket_grants",
+        "docs_grants",
+        "object_grants",
         "publish_grants",
     ],
+    "roles.tf": ["custom_roles"],
     "monitoring.tf": ["terminal_log_filter"],
     "firestore.tf": ["firestore_database", "firestore_indexes"],
 }
@@ -772,12 +775,17 @@ def test_pure_locals_evaluate(tmp_path: Path) -> None:
     assert values["sizing"]["render_still"]["timeout_seconds"] == 540
     assert values["optional_env"] == {"MEDIA_DAILY_CAP_USD": "12.5"}
     assert values["browser_origins"] == ["*"]
-    assert {g["role"] for g in values["project_grants"].values()} == {
-        "roles/aiplatform.user",
-        "roles/datastore.user",
-        "roles/datastore.viewer",
-        "roles/firebaseauth.viewer",
+    assert {g["role"] for g in values["docs_grants"].values()} == {
+        "docs_read_write",
+        "docs_query",
+        "auth_user_lookup",
     }
+    assert values["object_grants"]["media_api media/ objects_delete"] == {
+        "fn": "media_api",
+        "prefix": "media/",
+        "role": "objects_delete",
+    }
+    assert {g["role"] for g in values["object_grants"].values()} <= set(values["custom_roles"])
     assert "asset_terminal" in values["terminal_log_filter"]
 
 

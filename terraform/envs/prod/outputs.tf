@@ -32,3 +32,8 @@ output "environment" {
   description = "Settings for AIDM's publisher and the cutscenes CLI against this deployment."
   value       = module.media_pipeline.environment
 }
+
+output "player_token_signer" {
+  description = "Service account that signs players' sign-in tokens (MEDIA_SIGNING_SA for AIDM's MediaClient)."
+  value       = module.media_pipeline.player_token_signer
+}

@@ -154,8 +154,9 @@ variable "monitoring" {
 }
 
 variable "aidm" {
-  description = "AIDM principals allowed to publish requests and to subscribe to status events."
+  description = "AIDM principals: backends (MediaClient, the CLI as AIDM), request publishers and status-event subscribers (docs/permissions.md)."
   type = object({
+    backends           = optional(list(string), [])
     request_publishers = optional(list(string), [])
     event_subscribers  = optional(list(string), [])
   })

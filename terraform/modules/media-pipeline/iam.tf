@@ -1,48 +1,85 @@
 # Identities and least-privilege grants. One runtime service account per
 # function, one push identity per trigger subscription, one for the scheduler,
-# one for the function builds. No basic roles (owner/editor/viewer) anywhere;
-# tests/unit/test_terraform.py checks both.
+# one for the function builds, one that signs players' sign-in tokens. No
+# basic roles (owner/editor/viewer) anywhere; tests/unit/test_terraform.py
+# checks that, and tests/unit/test_iam_needs.py checks that each function and
+# AIDM hold exactly what their calls need (infra/iam/needs.py,
+# docs/permissions.md). Custom roles: roles.tf.
 
 locals {
-  # Project-wide roles (Vertex AI and Firestore have no narrower resource).
-  function_project_roles = {
-    render_still  = ["roles/aiplatform.user", "roles/datastore.user"]
-    animate_still = ["roles/aiplatform.user", "roles/datastore.user"]
-    finish_clip   = ["roles/aiplatform.user", "roles/datastore.user"]
-    # Reads documents only: asset documents, ledgers, campaign membership;
-    # and users (verify_id_token's check_revoked, create_custom_token's lookups).
-    media_api = ["roles/datastore.viewer", "roles/firebaseauth.viewer"]
-    # Its sweep asks Veo about operations that wrote nothing.
-    janitor = ["roles/datastore.user", "roles/aiplatform.user"]
+  # Vertex AI has no narrower resource than the project, nor a narrower
+  # predefined role for generateContent and Veo's long-running predictions.
+  function_vertex = ["render_still", "animate_still", "finish_clip", "janitor"]
+  # Firestore (custom roles, roles.tf) on the project: documents have no
+  # narrower IAM resource. Queries (docs_query) only where the code queries.
+  function_docs = {
+    render_still  = ["docs_read_write"]
+    animate_still = ["docs_read_write", "docs_query"]
+    finish_clip   = ["docs_read_write", "docs_query"]
+    # Tickets, stream records, hide and re-animate write; turn media,
+    # gallery, spend and event streams query.
+    media_api = ["docs_read_write", "docs_query", "auth_user_lookup"]
+    janitor   = ["docs_read_write", "docs_query"]
   }
-  # Roles on the media bucket only.
-  function_bucket_roles = {
-    # Writes stills, reads refs/.
-    render_still = ["roles/storage.objectAdmin"]
-    # Reads the still it sends to Veo.
-    animate_still = ["roles/storage.objectViewer"]
-    # Copies Veo's MP4 out of veo-out/ and deletes the temporary object.
-    finish_clip = ["roles/storage.objectAdmin"]
-    # Signed URLs act with the signer's permissions: it must be able to read.
-    media_api = ["roles/storage.objectViewer"]
-    # Its sweep finishes a clip whose event was lost (the same copy).
-    janitor = ["roles/storage.objectAdmin"]
+  # Object roles on the media bucket, by object-name prefix (an IAM
+  # condition): media/ (stills and clips), veo-out/ (Veo's temporary
+  # output), refs/ (reference images and model sheets). Every function may
+  # end a hidden asset, which deletes its media/ objects and its veo-out/
+  # prefix (shared/pipeline/hiding.py).
+  function_objects = {
+    render_still = {
+      # Stores the still; copies a model sheet into refs/ (replacing it).
+      "media/"   = ["objects_read", "objects_write"]
+      "refs/"    = ["objects_write"]
+      "veo-out/" = ["objects_delete"]
+    }
+    animate_still = {
+      # Reads the still it sends to Veo.
+      "media/"   = ["objects_read", "objects_delete"]
+      "veo-out/" = ["objects_delete"]
+    }
+    finish_clip = {
+      # Copies Veo's MP4 out of veo-out/, sets its type, drops the temporary.
+      "media/"   = ["objects_read", "objects_write", "objects_update"]
+      "veo-out/" = ["objects_read", "objects_delete"]
+    }
+    media_api = {
+      # Signed URLs act with the signer's permissions: it must be able to
+      # read. Hide deletes.
+      "media/"   = ["objects_read", "objects_delete"]
+      "veo-out/" = ["objects_delete"]
+    }
+    janitor = {
+      # Its sweep finishes a clip whose event was lost (the same copy) and
+      # deletes stale Veo output.
+      "media/"   = ["objects_read", "objects_write", "objects_update"]
+      "veo-out/" = ["objects_read", "objects_delete"]
+    }
   }
+  # Listing is checked on the bucket, where a condition on an object name
+  # never holds: bucket-wide, for the hidden-asset cleanup (every function)
+  # and the janitor's sweep of veo-out/.
+  function_lists_objects = ["render_still", "animate_still", "finish_clip", "media_api", "janitor"]
   # Publisher on these topics (local.topics keys).
   function_publishes = {
     render_still  = ["animate", "events"]
     animate_still = ["events"]
     finish_clip   = ["events"]
-    media_api     = []
-    janitor       = ["events"]
+    # Regenerate publishes a request, re-animate an animate request.
+    media_api = ["requests", "animate", "events"]
+    janitor   = ["events"]
   }
 
-  project_grants = merge([
-    for fn, roles in local.function_project_roles : { for r in roles : "${fn} ${r}" => { fn = fn, role = r } }
+  docs_grants = merge([
+    for fn, roles in local.function_docs : { for r in roles : "${fn} ${r}" => { fn = fn, role = r } }
   ]...)
-  bucket_grants = merge([
-    for fn, roles in local.function_bucket_roles : { for r in roles : "${fn} ${r}" => { fn = fn, role = r } }
-  ]...)
+  object_grants = merge(flatten([
+    for fn, prefixes in local.function_objects : [
+      for prefix, roles in prefixes : {
+        for r in roles : "${fn} ${prefix} ${r}" => { fn = fn, prefix = prefix, role = r }
+      }
+    ]
+  ])...)
   publish_grants = merge([
     for fn, topics in local.function_publishes : { for t in topics : "${fn} ${t}" => { fn = fn, topic = t } }
   ]...)
@@ -60,18 +97,36 @@ resource "google_service_account" "function" {
   depends_on   = [google_project_service.this]
 }
 
-resource "google_project_iam_member" "function" {
-  for_each = local.project_grants
+resource "google_project_iam_member" "function_vertex" {
+  for_each = toset(local.function_vertex)
   project  = var.project_id
-  role     = each.value.role
+  role     = "roles/aiplatform.user"
+  member   = google_service_account.function[each.key].member
+}
+
+resource "google_project_iam_member" "function_docs" {
+  for_each = local.docs_grants
+  project  = var.project_id
+  role     = google_project_iam_custom_role.this[each.value.role].id
   member   = google_service_account.function[each.value.fn].member
 }
 
-resource "google_storage_bucket_iam_member" "function" {
-  for_each = local.bucket_grants
+resource "google_storage_bucket_iam_member" "function_objects" {
+  for_each = local.object_grants
   bucket   = google_storage_bucket.media.name
-  role     = each.value.role
+  role     = google_project_iam_custom_role.this[each.value.role].id
   member   = google_service_account.function[each.value.fn].member
+  condition {
+    title      = "${each.value.prefix} only"
+    expression = "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.media.name}/objects/${each.value.prefix}\")"
+  }
+}
+
+resource "google_storage_bucket_iam_member" "function_lists_objects" {
+  for_each = toset(local.function_lists_objects)
+  bucket   = google_storage_bucket.media.name
+  role     = google_project_iam_custom_role.this["objects_list"].id
+  member   = google_service_account.function[each.key].member
 }
 
 resource "google_pubsub_topic_iam_member" "function_publisher" {
@@ -83,10 +138,10 @@ resource "google_pubsub_topic_iam_member" "function_publisher" {
 }
 
 # V4 signed URLs without key files: media_api signs through IAM signBlob as
-# itself, so it may mint tokens for itself and for no one else.
+# itself, so it may sign as itself and as no one else (and mints no tokens).
 resource "google_service_account_iam_member" "media_api_signs_as_itself" {
   service_account_id = google_service_account.function["media_api"].name
-  role               = "roles/iam.serviceAccountTokenCreator"
+  role               = google_project_iam_custom_role.this["sign_blob"].id
   member             = google_service_account.function["media_api"].member
 }
 
@@ -230,8 +285,9 @@ resource "google_cloud_run_service_iam_member" "media_api_public" {
 
 # ---- AIDM --------------------------------------------------------------------
 
+# Publishers of requests: AIDM's backends (MediaClient) publish too.
 resource "google_pubsub_topic_iam_member" "aidm_publishes_requests" {
-  for_each = toset(var.aidm.request_publishers)
+  for_each = toset(concat(var.aidm.request_publishers, var.aidm.backends))
   project  = var.project_id
   topic    = google_pubsub_topic.pipeline["requests"].name
   role     = "roles/pubsub.publisher"
@@ -243,8 +299,56 @@ resource "google_pubsub_topic_iam_member" "aidm_subscribes_events" {
   for_each = toset(var.aidm.event_subscribers)
   project  = var.project_id
   topic    = google_pubsub_topic.pipeline["events"].name
-  role     = "roles/pubsub.subscriber"
+  role     = google_project_iam_custom_role.this["topic_attach"].id
   member   = each.key
+}
+
+# MediaClient and the CLI acting as AIDM: campaign settings and members
+# (configure), budgets (remaining_budget, cost), assets (trigger --wait,
+# gallery, spend).
+resource "google_project_iam_member" "aidm_docs_read_write" {
+  for_each = toset(var.aidm.backends)
+  project  = var.project_id
+  role     = google_project_iam_custom_role.this["docs_read_write"].id
+  member   = each.key
+}
+
+resource "google_project_iam_member" "aidm_docs_query" {
+  for_each = toset(var.aidm.backends)
+  project  = var.project_id
+  role     = google_project_iam_custom_role.this["docs_query"].id
+  member   = each.key
+}
+
+# upload_reference writes (or replaces) reference images under refs/.
+resource "google_storage_bucket_iam_member" "aidm_writes_refs" {
+  for_each = toset(var.aidm.backends)
+  bucket   = google_storage_bucket.media.name
+  role     = google_project_iam_custom_role.this["objects_write"].id
+  member   = each.key
+  condition {
+    title      = "refs/ only"
+    expression = "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.media.name}/objects/refs/\")"
+  }
+}
+
+# Players' sign-in tokens (MediaClient.create_custom_token) are signed by this
+# account through IAM signBlob: AIDM sets MEDIA_SIGNING_SA to its email (the
+# `environment` output). It holds no roles; the backends may sign as it and
+# as nothing else.
+resource "google_service_account" "player_tokens" {
+  project      = var.project_id
+  account_id   = "player-tokens"
+  display_name = "Cutscenes player sign-in tokens"
+  description  = "Signs Firebase custom tokens for players; holds no roles."
+  depends_on   = [google_project_service.this]
+}
+
+resource "google_service_account_iam_member" "aidm_signs_player_tokens" {
+  for_each           = toset(var.aidm.backends)
+  service_account_id = google_service_account.player_tokens.name
+  role               = google_project_iam_custom_role.this["sign_blob"].id
+  member             = each.key
 }
 
 # ---- Function builds ---------------------------------------------------------

@@ -51,5 +51,12 @@ output "environment" {
     MEDIA_REQUESTS_TOPIC = google_pubsub_topic.pipeline["requests"].name
     MEDIA_EVENTS_TOPIC   = google_pubsub_topic.pipeline["events"].name
     MEDIA_API_URL        = google_cloudfunctions2_function.this["media_api"].service_config[0].uri
+    # MediaClient.create_custom_token signs as this account (IAM signBlob).
+    MEDIA_SIGNING_SA = google_service_account.player_tokens.email
   }
+}
+
+output "player_token_signer" {
+  description = "Service account that signs players' sign-in tokens; AIDM's backends may sign as it (MEDIA_SIGNING_SA for MediaClient)."
+  value       = google_service_account.player_tokens.email
 }
