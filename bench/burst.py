@@ -86,7 +86,7 @@ def run(stack, n: int = 300, deadline_s: float | None = None, seed: int = 11) ->
     from shared.domain.ids import asset_id_for
     from shared.domain.status import TERMINAL
     from shared.store import ledger
-    from shared.store.assets import load
+    from shared.store.assets import load_fields as load
     from tests.integration.helpers import calls, emulator
 
     rng = random.Random(seed)

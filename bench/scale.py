@@ -156,7 +156,7 @@ def wait_all(published: dict[str, tuple[str, float]], timeout: float) -> dict[st
     while len(docs) < len(published) and time.monotonic() < deadline:
         for aid, (campaign, _) in published.items():
             if aid not in docs:
-                doc = assets.load(campaign, aid)
+                doc = assets.load_fields(campaign, aid)
                 if doc and assets.is_terminal(doc):
                     docs[aid] = doc
         time.sleep(1.0)

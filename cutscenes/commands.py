@@ -155,7 +155,7 @@ def follow(campaign_id: str, asset_id: str, timeout_s: float) -> dict[str, Any] 
     """Watch the asset until it is terminal, reporting each status change (with
     its reason) and, while a stage works (Veo takes a minute), how long so far."""
     from shared.domain.status import TERMINAL
-    from shared.store.assets import load
+    from shared.store.assets import load_fields as load
 
     started = time.monotonic()
     deadline = started + timeout_s

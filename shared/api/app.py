@@ -26,7 +26,7 @@ from shared.core.settings import get_settings
 from shared.core.transient import describe, transport_error
 from shared.domain.ids import is_scope_id
 from shared.store.asset_queries import turn_assets
-from shared.store.assets import load
+from shared.store.assets import load_fields as load
 from shared.store.budget import remaining_budget
 from shared.store.gallery import gallery_page
 from shared.store.optimistic import forget_versions

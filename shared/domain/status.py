@@ -7,6 +7,7 @@ value read back from Firestore (a plain str) compares equal to its member.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -63,12 +64,12 @@ def moves_forward(current: str, to: str) -> bool:
     return to != current and RANK[to] >= RANK[current]
 
 
-def hidden_end(doc: dict[str, Any]) -> Status:
+def hidden_end(doc: Mapping[str, Any]) -> Status:
     """A hidden asset ends `partial` if its still was made (and paid), else `failed`."""
     return Status.PARTIAL if doc.get("image") else Status.FAILED
 
 
-def is_terminal(doc: dict[str, Any] | None) -> bool:
+def is_terminal(doc: Mapping[str, Any] | None) -> bool:
     if not doc:
         return False
     return doc.get("status") in TERMINAL

@@ -9,9 +9,8 @@ charged once more.
 
 from __future__ import annotations
 
-from typing import Any
-
 from shared.core import log
+from shared.domain.asset import Asset
 from shared.domain.pricing import usd_to_micros
 from shared.domain.status import Reason, Status
 from shared.pipeline.lifecycle import transition
@@ -19,17 +18,18 @@ from shared.store import assets, spend
 from shared.store.campaigns import load_campaign
 
 
-def reserve_retry(doc: dict[str, Any]) -> bool:
-    """True when Veo may be called: the first attempt (reserved at admission)
-    or a retry whose clip is now held. A retry that cannot be held ends
-    `partial` (budget, or disabled_video when media was turned off)."""
+def reserve_retry(doc: Asset) -> Asset | None:
+    """The asset when Veo may be called: the first attempt (reserved at
+    admission) or a retry whose clip is now held (with the day's shard that
+    holds it, for settle and release). None: a retry that cannot be held,
+    ended `partial` (budget, or disabled_video when media was turned off)."""
     if spend.clip_stage(doc) == "video":
-        return True
+        return doc
     cid, aid = doc["campaign_id"], doc["asset_id"]
     campaign = load_campaign(cid)
     if campaign is None or not campaign.media.enabled:
         transition(cid, aid, Status.PARTIAL, Reason.DISABLED_VIDEO)
-        return False
+        return None
     micros = int((doc.get("plan") or {}).get("video_micros") or 0)
     cap = usd_to_micros(campaign.media.budget_per_session_usd)
     choice, daily = spend.reserve(
@@ -38,8 +38,8 @@ def reserve_retry(doc: dict[str, Any]) -> bool:
     if choice is None:
         log.info("retry_refused", "the retried clip does not fit the budget")
         transition(cid, aid, Status.PARTIAL, Reason.BUDGET)
-        return False
+        return None
     if daily and doc.get("clip_daily") != daily:
         assets.update_fields(cid, aid, clip_daily=daily)
-        doc["clip_daily"] = daily  # settle and release find the day's shard
-    return True
+        return doc.with_fields(clip_daily=daily)
+    return doc

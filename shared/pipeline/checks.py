@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,7 +35,7 @@ def past_deadline(since: datetime) -> bool:
     return (datetime.now(UTC) - since).total_seconds() > get_settings().MEDIA_DEADLINE_S
 
 
-def deadline_start(asset: dict[str, Any]) -> datetime | None:
+def deadline_start(asset: Mapping[str, Any]) -> datetime | None:
     """When the request's MEDIA_DEADLINE_S started: an owner's retried clip
     (re-animate) from the retry, else its first publish (a backlog before the
     asset existed counts), else the asset's creation."""
@@ -45,7 +46,7 @@ def deadline_start(asset: dict[str, Any]) -> datetime | None:
     return None
 
 
-def expired(asset: dict[str, Any]) -> bool:
+def expired(asset: Mapping[str, Any]) -> bool:
     start = deadline_start(asset)
     return start is not None and past_deadline(start)
 
@@ -66,7 +67,7 @@ def expected_s(duration_seconds: int) -> float:
     return settings.MEDIA_VIDEO_EXPECTED_S + settings.MEDIA_VIDEO_EXPECTED_PER_S * duration_seconds
 
 
-def too_late(doc: dict[str, Any], start_at: float) -> bool:
+def too_late(doc: Mapping[str, Any], start_at: float) -> bool:
     """Whether a clip that starts at `start_at` would still be rendering at
     its deadline: Google would bill a clip the asset can no longer take."""
     start = deadline_start(doc)  # the publish, or an owner's retry

@@ -21,12 +21,12 @@ from __future__ import annotations
 import heapq
 import time
 from enum import Enum
-from typing import Any
 
 from shared.core import log
 from shared.core.errors import Busy
 from shared.core.settings import get_settings
-from shared.domain.asset_state import started, waiting
+from shared.domain.asset import Asset
+from shared.domain.asset_state import A, started, waiting
 from shared.domain.clip import Clip, ClipState
 from shared.domain.status import Reason, Status
 from shared.pipeline.checks import too_late
@@ -45,7 +45,7 @@ class Outcome(Enum):
     NO_TOKEN = "no_token"  # the start budget is used up for now
 
 
-def enqueue(doc: dict[str, Any]) -> None:
+def enqueue(doc: Asset) -> None:
     clip = Clip.from_doc(doc)
     if clip.state == ClipState.NONE and not doc.get("video_queued_at"):
         clips.move(
@@ -59,9 +59,7 @@ def enqueue(doc: dict[str, Any]) -> None:
         )
 
 
-def fair_order(
-    docs: list[dict[str, Any]], in_flight: dict[str, int] | None = None
-) -> list[dict[str, Any]]:
+def fair_order(docs: list[A], in_flight: dict[str, int] | None = None) -> list[A]:
     """Round-robin across campaigns that remembers (MEDIA_VEO_FAIRNESS=
     round_robin): a campaign's k-th waiting clip ranks k + its clips already
     rendering at Veo, so a campaign holding many starts yields to one holding
@@ -69,10 +67,10 @@ def fair_order(
     has waited longest, and each campaign's clips go oldest first. The other
     orders: virtual_clock() (first_come) and equalized() (the default)."""
     flying = in_flight or {}
-    by_campaign: dict[str, list[dict[str, Any]]] = {}
+    by_campaign: dict[str, list[A]] = {}
     for doc in sorted(docs, key=_queued):
         by_campaign.setdefault(str(doc["campaign_id"]), []).append(doc)
-    ranked: list[tuple[tuple[float, float], dict[str, Any]]] = []
+    ranked: list[tuple[tuple[float, float], A]] = []
     for campaign, queue in by_campaign.items():
         head = _queued(queue[0])
         for k, doc in enumerate(queue):
@@ -81,9 +79,7 @@ def fair_order(
     return [doc for _, doc in ranked]
 
 
-def virtual_clock(
-    docs: list[dict[str, Any]], rendering: list[dict[str, Any]], interval_s: float
-) -> list[dict[str, Any]]:
+def virtual_clock(docs: list[A], rendering: list[A], interval_s: float) -> list[A]:
     """First come, first served (MEDIA_VEO_FAIRNESS=first_come), with each
     campaign's burst spread out at the quota's rate: a campaign's clips, in
     the order they were queued (those already rendering included), take
@@ -98,10 +94,10 @@ def virtual_clock(
     busy campaigns' mean waits drifted far above quiet ones': the scale
     benchmark's Jain index of per-campaign mean wait was 0.74.)"""
     waiting_ids = {id(doc) for doc in docs}
-    by_campaign: dict[str, list[dict[str, Any]]] = {}
+    by_campaign: dict[str, list[A]] = {}
     for doc in [*docs, *(d for d in rendering if d.get("video_queued_at") is not None)]:
         by_campaign.setdefault(str(doc["campaign_id"]), []).append(doc)
-    ranked: list[tuple[float, float, dict[str, Any]]] = []
+    ranked: list[tuple[float, float, A]] = []
     for queue in by_campaign.values():
         turn: float | None = None
         for doc in sorted(queue, key=_queued):
@@ -113,9 +109,7 @@ def virtual_clock(
     return [doc for _, _, doc in ranked]
 
 
-def equalized(
-    docs: list[dict[str, Any]], history: dict[str, tuple[float, float]], now: float
-) -> list[dict[str, Any]]:
+def equalized(docs: list[A], history: dict[str, tuple[float, float]], now: float) -> list[A]:
     """Weighted by waiting time (MEDIA_VEO_FAIRNESS=waiting, the default):
     the next start goes to the campaign whose mean wait is highest, counting
     its recent starts' waits (`history`, pacing.wait_history) and each of its
@@ -129,7 +123,7 @@ def equalized(
     arrivals over eight seeds (`python -m bench.fairness`) give this order
     0.89-0.97. Counting every waiting clip at its oldest's wait matters: at
     its own wait the replays gave 0.85-0.92 (docs/decisions/0016)."""
-    queues: dict[str, list[dict[str, Any]]] = {}
+    queues: dict[str, list[A]] = {}
     for doc in sorted(docs, key=_queued):
         queues.setdefault(str(doc["campaign_id"]), []).append(doc)
     totals = {c: list(history.get(c, (0.0, 0.0))) for c in queues}
@@ -142,7 +136,7 @@ def equalized(
 
     heap = [entry(c) for c in queues]
     heapq.heapify(heap)
-    order: list[dict[str, Any]] = []
+    order: list[A] = []
     while heap:
         campaign = heapq.heappop(heap)[2]
         doc = queues[campaign].pop(0)
@@ -154,7 +148,7 @@ def equalized(
     return order
 
 
-def urgent_first(queue: list[dict[str, Any]], now: float, per_s: float) -> list[dict[str, Any]]:
+def urgent_first(queue: list[A], now: float, per_s: float) -> list[A]:
     """Clips that would be too late if the whole queue started before them go
     first, oldest first: a fair order must not cost a clip its start."""
     horizon = now + len(queue) / per_s
@@ -163,11 +157,11 @@ def urgent_first(queue: list[dict[str, Any]], now: float, per_s: float) -> list[
     return urgent + [d for d in queue if id(d) not in picked]
 
 
-def _queued(doc: dict[str, Any]) -> float:
+def _queued(doc: A) -> float:
     return float(doc.get("video_queued_at") or 0)
 
 
-def in_flight(docs: list[dict[str, Any]]) -> dict[str, int]:
+def in_flight(docs: list[A]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for doc in docs:
         if started(doc):
@@ -239,7 +233,7 @@ def _pass(model: VideoModel | None) -> tuple[dict[str, int], int]:
     return counts, len(queue) - counts["started"] - counts["busy"]
 
 
-def ordered(current: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
+def ordered(current: list[Asset], now: float) -> list[Asset]:
     """The waiting clips among `current` (every animating asset), in the
     order MEDIA_VEO_FAIRNESS gives, urgent ones first."""
     policy = get_settings().MEDIA_VEO_FAIRNESS
@@ -254,7 +248,7 @@ def ordered(current: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
     return urgent_first(queue, now, pacing.starts_per_s())
 
 
-def _one(doc: dict[str, Any], model: VideoModel, start_at: float, may_start: bool) -> Outcome:
+def _one(doc: Asset, model: VideoModel, start_at: float, may_start: bool) -> Outcome:
     """Under the asset's lease (renewed for the whole Veo call, which can
     outlast MEDIA_VIDEO_LEASE_S): degrade it if `start_at` is too late, or
     start it, or nothing."""
@@ -270,8 +264,8 @@ def _one(doc: dict[str, Any], model: VideoModel, start_at: float, may_start: boo
 def _one_held(
     cid: str, aid: str, model: VideoModel, owner: str, start_at: float, may_start: bool
 ) -> Outcome:
-    fresh = assets.load(cid, aid) or {}
-    if fresh.get("status") != Status.ANIMATING or started(fresh):
+    fresh = assets.load(cid, aid)
+    if fresh is None or fresh.get("status") != Status.ANIMATING or started(fresh):
         return Outcome.NOTHING
     if too_late(fresh, start_at):
         fail_video(

@@ -16,12 +16,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from shared.core import log
 from shared.core.errors import PermanentError, TransientError
 from shared.core.retry import with_retries
 from shared.core.settings import get_settings
+from shared.domain.asset import Asset
 from shared.domain.clip import Clip, ClipState
 from shared.domain.ids import is_scope_id
 from shared.domain.paths import gs_uri, split_gs_uri, video_object
@@ -130,7 +130,7 @@ def handle_finalize(
     redispatch(model)
 
 
-def hidden_output(doc: dict[str, Any], uri: str) -> None:
+def hidden_output(doc: Asset, uri: str) -> None:
     """An owner hid the asset while its clip rendered: end it (holds released,
     objects deleted: shared/pipeline/hiding.py) and log the clip as a loss, deleted."""
     hiding.stop(doc)
@@ -140,12 +140,12 @@ def hidden_output(doc: dict[str, Any], uri: str) -> None:
 
 @dataclass(frozen=True)
 class Held:
-    doc: dict[str, Any] | None  # the asset as it is now; None: nothing to record
+    doc: Asset | None  # the asset as it is now; None: nothing to record
     outcome: str = ""  # with no doc: what happened instead ("timeout", "closed")
 
 
 @contextmanager
-def animating(doc: dict[str, Any]) -> Iterator[Held]:
+def animating(doc: Asset) -> Iterator[Held]:
     """How both ways of recording a clip begin: past the deadline the asset is
     closed instead; otherwise hold its "animating" lease (Busy if another
     delivery has it) and read it again, for it may have moved on meanwhile."""
@@ -163,7 +163,7 @@ def animating(doc: dict[str, Any]) -> Iterator[Held]:
             yield Held(fresh)
 
 
-def adopt_output(doc: dict[str, Any], uri: str, output_at: float | None) -> str:
+def adopt_output(doc: Asset, uri: str, output_at: float | None) -> str:
     """The clip of a start whose answer was lost (UNCERTAIN, or a recovered
     INTENT): it landed under this asset's own output folder, so it is this
     attempt's paid job, if it is a clip at all. Recorded without asking Veo
@@ -196,7 +196,7 @@ def redispatch(model: VideoModel | None) -> None:
 
 
 def finish_operation(
-    doc: dict[str, Any],
+    doc: Asset,
     operation: str,
     model: VideoModel,
     wait_done: bool = False,
@@ -230,7 +230,7 @@ def finish_operation(
             return "video_failed"
         if not wait_done:  # a sweep's check: counted, and the next one backs off
             checks = int(fresh.get("video_checks") or 0) + 1
-            fresh["video_checks"] = checks
+            fresh = fresh.with_fields(video_checks=checks)
             if not result.done:
                 settings = get_settings()
                 wait = next_check_s(
@@ -250,7 +250,7 @@ def finish_operation(
         return record(fresh, result, output_at)
 
 
-def record(doc: dict[str, Any], result: ClipResult, output_at: float | None = None) -> str:
+def record(doc: Asset, result: ClipResult, output_at: float | None = None) -> str:
     """Record a finished operation on its asset (the caller holds the lease)."""
     cid, aid = doc["campaign_id"], doc["asset_id"]
     plan, _ = stored_plan(doc)
@@ -298,7 +298,7 @@ def record(doc: dict[str, Any], result: ClipResult, output_at: float | None = No
     return "complete"
 
 
-def late_output(doc: dict[str, Any], uri: str) -> None:
+def late_output(doc: Asset, uri: str) -> None:
     """Veo's object for an asset that is no longer animating: a duplicate
     event of a finished clip (its source is already moved) or a clip that
     landed after the asset was closed (deleted, not charged)."""

@@ -4,8 +4,7 @@ so no stage forgets one or asks them in another order."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from shared.domain.asset import Asset
 from shared.domain.clip import Clip
 from shared.domain.status import is_terminal
 from shared.pipeline import hiding
@@ -13,7 +12,7 @@ from shared.pipeline.checks import expired
 from shared.pipeline.lifecycle import close_expired
 
 
-def may_go_on(doc: dict[str, Any]) -> bool:
+def may_go_on(doc: Asset) -> bool:
     """Whether a stage may work on `doc`; if not, the asset is ended here as
     it must be (a hidden one stops, holds released; an expired one closes)."""
     if is_terminal(doc):
@@ -27,6 +26,6 @@ def may_go_on(doc: dict[str, Any]) -> bool:
     return True
 
 
-def clip_called(doc: dict[str, Any]) -> bool:
+def clip_called(doc: Asset) -> bool:
     """Whether Veo was (or may have been) asked for this attempt's clip."""
     return Clip.from_doc(doc).called

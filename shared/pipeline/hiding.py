@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.core import log
+from shared.domain.asset import Asset
 from shared.domain.paths import image_object, video_object, video_output_prefix
 from shared.domain.status import Reason, hidden_end
 from shared.store import assets, spend, storage
@@ -22,7 +23,7 @@ def delete_objects(campaign_id: str, asset_id: str) -> None:
     storage.delete_all(names, prefix=video_output_prefix(campaign_id, asset_id))
 
 
-def finish(doc: dict[str, Any]) -> None:
+def finish(doc: Asset) -> None:
     """After the hidden end was written: charge the still if it was made,
     release everything else, delete the objects. Each step is idempotent."""
     plan = doc.get("plan") or {}
@@ -46,7 +47,7 @@ def transition(
     stage_ms: dict[str, int] | None = None,
     attempt: int | None = None,
     **fields: Any,
-) -> dict[str, Any] | None:
+) -> Asset | None:
     """`assets.transition`, then, if the move ended a hidden asset (an owner hid
     it in flight), keep the books exact and delete its objects (finish)."""
     updated = assets.transition(
@@ -61,7 +62,7 @@ def transition(
     return updated
 
 
-def stop(doc: dict[str, Any]) -> None:
+def stop(doc: Asset) -> None:
     """End a hidden asset that is still in flight (the transition calls finish)."""
     transition(doc["campaign_id"], doc["asset_id"], hidden_end(doc), Reason.HIDDEN)
 

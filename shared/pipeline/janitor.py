@@ -19,6 +19,7 @@ from shared.core import log
 from shared.core.errors import InvalidRequest
 from shared.core.settings import get_settings
 from shared.core.transient import describe, transport_error
+from shared.domain.asset import Asset
 from shared.domain.ids import asset_id_for
 from shared.domain.paths import VEO_OUTPUT_ROOT
 from shared.domain.request import parse_request
@@ -34,11 +35,11 @@ __all__ = ["sweep_operations"]  # the janitor's second sweep (operations.py)
 GAVE_UP = "delivery failed repeatedly; the message was dead-lettered"
 
 
-def _stuck(limit: int) -> list[dict[str, Any]]:
+def _stuck(limit: int) -> list[Asset]:
     """Open assets whose deadline passes before the next sweep. Keyed on the
     publish time; created_at as well for assets written before it was kept."""
     cutoff = sweep_cutoff()
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, Asset] = {}
     for field in ("published_at", "created_at"):
         for doc in asset_queries.open_before(list(OPEN), field, cutoff, limit):
             found.setdefault(f"{doc.get('campaign_id')}/{doc.get('asset_id')}", doc)
@@ -117,7 +118,7 @@ def close_dead_letter(data: bytes) -> str:
     return "closed"
 
 
-def handle_http(body: Any) -> dict[str, Any]:
+def handle_http(body: Any) -> dict[str, object]:
     """A Pub/Sub push envelope (dead letters), `{"sweep": "operations"}`
     (overdue Veo operations only), or anything else (both sweeps)."""
     from shared.pipeline.entry import decode_data
@@ -133,7 +134,7 @@ def handle_http(body: Any) -> dict[str, Any]:
         return {"dead_letter": dead_letter(decode_data(message.get("data")))}
     if isinstance(body, dict) and body.get("sweep") == "operations":
         return {"operations": sweep_operations()}  # the local scheduler's tick
-    answer: dict[str, Any] = {"closed": sweep()}
+    answer: dict[str, object] = {"closed": sweep()}
     checked = sweep_operations()
     if checked:
         answer["operations"] = checked

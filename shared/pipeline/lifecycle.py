@@ -10,6 +10,7 @@ from typing import Any
 from shared.core import log
 from shared.core.errors import InvalidRequest
 from shared.core.settings import get_settings
+from shared.domain.asset import Asset
 from shared.domain.asset_fields import rejected_asset
 from shared.domain.campaign import Plan
 from shared.domain.clip import attempt_of
@@ -43,21 +44,19 @@ def reject_invalid(exc: InvalidRequest) -> None:
     assets.create_if_absent(exc.campaign_id, asset_id, fields)
 
 
-def stored_plan(doc: dict[str, Any]) -> tuple[Plan, bool]:
+def stored_plan(doc: Asset) -> tuple[Plan, bool]:
     raw = dict(doc["plan"])
     video_planned = bool(raw.pop("video_planned"))
     raw.pop("daily", None)
     return Plan(**raw), video_planned
 
 
-def close_expired(doc: dict[str, Any]) -> None:
+def close_expired(doc: Asset) -> None:
     """Past MEDIA_DEADLINE_S: stop, keep what exists, release what is held."""
     close(doc, Reason.TIMEOUT, Reason.TIMEOUT)
 
 
-def close(
-    doc: dict[str, Any], partial_reason: str, failed_reason: str, **fields: Any
-) -> dict[str, Any] | None:
+def close(doc: Asset, partial_reason: str, failed_reason: str, **fields: Any) -> Asset | None:
     """Close an open asset that its worker gave up on (deadline, dead letter).
 
     `doc` may be a stale copy (a sweep's query): the asset is read again,
@@ -100,7 +99,7 @@ def close(
     )
 
 
-def fail_video(doc: dict[str, Any], reason: str, detail: str, **fields: Any) -> None:
+def fail_video(doc: Asset, reason: str, detail: str, **fields: Any) -> None:
     """End this attempt's clip without one: its hold released, the asset
     `partial` with the still. Refused if the asset moved to another attempt."""
     spend.release(doc, ("video",))

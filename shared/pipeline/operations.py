@@ -20,12 +20,12 @@ due-checks query.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from shared.core import log
 from shared.core.errors import Busy
 from shared.core.settings import get_settings
 from shared.core.transient import describe, transport_error
+from shared.domain.asset import Asset
 from shared.domain.clip import Clip, ClipState
 from shared.domain.paths import video_output_prefix
 from shared.domain.polling import next_check_s
@@ -58,7 +58,7 @@ def sweep_operations(model: VideoModel | None = None) -> dict[str, int]:
     return {k: v for k, v in outcomes.items() if v}
 
 
-def check_one(doc: dict[str, Any], model: VideoModel | None) -> str:
+def check_one(doc: Asset, model: VideoModel | None) -> str:
     clip = Clip.from_doc(doc)
     try:
         if clip.state == ClipState.STARTED and clip.operation:
@@ -82,7 +82,7 @@ def check_one(doc: dict[str, Any], model: VideoModel | None) -> str:
         return check_failed(doc, clip, exc)
 
 
-def check_failed(doc: dict[str, Any], clip: Clip, exc: Exception) -> str:
+def check_failed(doc: Asset, clip: Clip, exc: Exception) -> str:
     """A check raised: back off, and end the clip once it failed too often."""
     failures = clip.check_failures + 1
     tries = get_settings().MEDIA_VIDEO_CHECK_TRIES
@@ -108,29 +108,32 @@ def check_failed(doc: dict[str, Any], clip: Clip, exc: Exception) -> str:
     return "error"
 
 
-def end_failing(doc: dict[str, Any], clip: Clip, detail: str) -> None:
+def end_failing(doc: Asset, clip: Clip, detail: str) -> None:
     cid, aid = doc["campaign_id"], doc["asset_id"]
     owner = f"janitor/{assets.new_owner()[:8]}"
     if not assets.claim(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, Status.ANIMATING):
         return  # someone is on it after all; the next failure ends it
     try:
-        fresh = assets.load(cid, aid) or {}
-        now_clip = Clip.from_doc(fresh)
-        if (now_clip.state, now_clip.attempt) == (clip.state, clip.attempt):
+        fresh = assets.load(cid, aid)
+        same = (clip.state, clip.attempt, clip.operation)
+        if (
+            fresh is not None
+            and (fresh.clip.state, fresh.clip.attempt, fresh.clip.operation) == same
+        ):
             fail_video(fresh, Reason.VIDEO_FAILED, detail)
     finally:
         assets.release_lease(cid, aid, owner)
 
 
-def recover_intent(doc: dict[str, Any], clip: Clip) -> str:
+def recover_intent(doc: Asset, clip: Clip) -> str:
     """An intent whose worker let its lease lapse: the call may have gone
     out before the worker died, so it is uncertain (adopted if its clip
     lands within MEDIA_VEO_ADOPT_WAIT_S from now, else ended), never
     started again."""
     if assets.lease_live(doc):
         raise Busy("the starter is still calling Veo")
-    fresh = assets.load(doc["campaign_id"], doc["asset_id"]) or {}
-    if assets.lease_live(fresh):
+    fresh = assets.load(doc.campaign_id, doc.asset_id)
+    if fresh is not None and assets.lease_live(fresh):
         raise Busy("the starter is still calling Veo")
     since = time.time()
     moved = clips.move(
@@ -148,7 +151,7 @@ def recover_intent(doc: dict[str, Any], clip: Clip) -> str:
     return "uncertain"
 
 
-def give_up_uncertain(doc: dict[str, Any]) -> str:
+def give_up_uncertain(doc: Asset) -> str:
     """A Veo start whose outcome was lost, past its MEDIA_VEO_ADOPT_WAIT_S
     (video_check_at): adopt its clip if one landed (a lost event), else close
     the asset partial with its hold released. Never a second start."""
@@ -162,9 +165,11 @@ def give_up_uncertain(doc: dict[str, Any]) -> str:
     if not assets.claim(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, Status.ANIMATING):
         raise Busy("another worker holds the asset")
     try:
-        fresh = assets.load(cid, aid) or {}
-        clip = Clip.from_doc(fresh)
-        if clip.state != ClipState.UNCERTAIN or clip.attempt != Clip.from_doc(doc).attempt:
+        fresh = assets.load(cid, aid)
+        if fresh is None:
+            return "closed"
+        clip = fresh.clip
+        if clip.state != ClipState.UNCERTAIN or clip.attempt != doc.clip.attempt:
             return "closed"
         waited = float(clip.check_at or 0) - float(clip.uncertain_at or 0)
         fail_video(

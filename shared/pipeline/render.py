@@ -10,12 +10,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
 
 from shared.core import log
 from shared.core.errors import InvalidRequest, PermanentError, SafetyBlocked
 from shared.core.retry import with_retries
 from shared.core.settings import get_settings
+from shared.domain.asset import Asset
 from shared.domain.campaign import Campaign, MediaSettings, Plan, plan_for
 from shared.domain.ids import asset_id_for
 from shared.domain.paths import gs_uri, image_object
@@ -35,7 +35,9 @@ from shared.pipeline.lifecycle import (
 from shared.store import assets, model_sheets, pacing, spend, storage
 from shared.store.campaigns import load_campaign
 from shared.store.media_models import GenaiImageModel, ImageModel, Still
+from shared.store.optimistic import Fields
 from shared.store.publish import publish_animate
+from shared.store.spend import DailyHold
 
 # A few threads for reads that can overlap other round trips.
 _reads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="reads")
@@ -64,7 +66,7 @@ def handle_request(
         asset_id=asset_id,
         delivery_id=delivery_id,
     )
-    doc: dict[str, Any] | None  # None once admit()/render() find it moved on
+    doc: Asset | None  # None once admit()/render() find it moved on
     # The campaign is read while the asset is created: two round trips at once.
     campaign = _reads.submit(load_campaign, request.campaign_id)
     doc, created = assets.create_if_absent(
@@ -107,7 +109,7 @@ def handle_request(
             publish_animate(request.campaign_id, asset_id)
 
 
-def stored_request(doc: dict[str, Any], delivered: MediaRequest) -> MediaRequest:
+def stored_request(doc: Asset, delivered: MediaRequest) -> MediaRequest:
     """The request as its asset recorded it (`delivered`: this delivery's body)."""
     raw = doc.get("request")
     if not isinstance(raw, dict):
@@ -129,13 +131,13 @@ def cap_micros(media: MediaSettings) -> int:
     return usd_to_micros(media.budget_per_session_usd)
 
 
-def plan_fields(plan: Plan, video_planned: bool, daily: dict | None) -> dict[str, Any]:
+def plan_fields(plan: Plan, video_planned: bool, daily: DailyHold | None) -> Fields:
     return {"plan": {**plan.__dict__, "video_planned": video_planned, "daily": daily}}
 
 
 def admit(
     request: MediaRequest, asset_id: str, started: float, owner: str, campaign: Campaign | None
-) -> dict[str, Any] | None:
+) -> Asset | None:
     """Check the campaign, price the request and reserve its cost."""
     cid, sid = request.campaign_id, request.session_id
     if campaign is None or not campaign.media.enabled:
@@ -247,11 +249,11 @@ def make_still(
 def render(
     request: MediaRequest,
     asset_id: str,
-    doc: dict[str, Any],
+    doc: Asset,
     owner: str,
     model: ImageModel,
     leased: bool = False,
-) -> dict[str, Any] | None:
+) -> Asset | None:
     cid = request.campaign_id
     plan, video_planned = stored_plan(doc)
     if hiding.stop_if_hidden(cid, asset_id):  # checked before the paid call
@@ -280,7 +282,7 @@ def render(
         )
         return transition(cid, asset_id, Status.FAILED, reason, error=str(exc)[:1000])
     checkpoint("image_made")
-    fields: dict[str, Any] = {"image": image, "cost_usd": micros_to_usd(plan.image_micros)}
+    fields: Fields = {"image": image, "cost_usd": micros_to_usd(plan.image_micros)}
     if request.kind == "cutscene" and video_planned:
         # The player sees the still first; its charge is settled just after
         # (a redelivery that finds the asset animating settles it again).

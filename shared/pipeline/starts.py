@@ -18,7 +18,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import Any
 
 from shared.core import log
 from shared.core.errors import (
@@ -31,6 +30,7 @@ from shared.core.errors import (
 )
 from shared.core.retry import with_retries
 from shared.core.settings import get_settings
+from shared.domain.asset import Asset
 from shared.domain.clip import UNCALLED, Clip, ClipState
 from shared.domain.paths import gs_uri, split_gs_uri, video_output_prefix
 from shared.domain.status import Reason, Status
@@ -64,7 +64,7 @@ class AdoptInstead(Exception):
 
 
 def start_clip(
-    doc: dict[str, Any], model: VideoModel, owner: str, gate: Callable[[], bool] | None = None
+    doc: Asset, model: VideoModel, owner: str, gate: Callable[[], bool] | None = None
 ) -> str | None:
     """Start the clip for this asset (the caller holds its "animating" lease
     as `owner`) and record the operation; returns its name, or None if it was
@@ -74,8 +74,8 @@ def start_clip(
     the sweep, never restarted). A paced start passes `gate`, which takes
     the start token just before the call goes out; without one it raises
     NoStartToken."""
-    fresh = assets.load(doc["campaign_id"], doc["asset_id"]) or doc
-    clip = Clip.from_doc(fresh)
+    fresh = assets.load(doc.campaign_id, doc.asset_id) or doc
+    clip = fresh.clip
     if clip.operation:
         return clip.operation
     if clip.called or fresh.get("status") != Status.ANIMATING:
@@ -83,8 +83,10 @@ def start_clip(
     if fresh.get("hidden"):  # checked before Veo is paid
         hiding.stop(fresh)
         return None
-    if not attempts.reserve_retry(fresh):
+    held = attempts.reserve_retry(fresh)
+    if held is None:
         return None  # an owner's retry the budget refused: ended partial (budget)
+    fresh = held
     try:
         return start_job(fresh, clip, model, owner, gate)
     except (AdoptInstead, NotStarted):
@@ -102,7 +104,7 @@ def start_clip(
         return None
 
 
-def within_quota(doc: dict[str, Any], owner: str, start: Callable[[], str]) -> str:
+def within_quota(doc: Asset, owner: str, start: Callable[[], str]) -> str:
     """Start, waiting out 429s in this invocation (renewing the lease) rather
     than spending Pub/Sub delivery attempts on them: under a 10/min quota a
     burst would otherwise dead-letter clips that only had to wait a minute.
@@ -130,7 +132,7 @@ def within_quota(doc: dict[str, Any], owner: str, start: Callable[[], str]) -> s
 
 
 def start_job(
-    doc: dict[str, Any],
+    doc: Asset,
     clip: Clip,
     model: VideoModel,
     owner: str,
@@ -230,7 +232,7 @@ def start_job(
     return name
 
 
-def write_intent(doc: dict[str, Any], clip: Clip) -> ClipState:
+def write_intent(doc: Asset, clip: Clip) -> ClipState:
     """The write-ahead intent of a Veo start; returns the state it left
     (to go back to if Veo says for certain that nothing started). Raises
     NotStarted if the clip is no longer this worker's to start."""

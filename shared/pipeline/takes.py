@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.core import log
+from shared.domain.asset import Asset
 from shared.domain.clip import Clip, ClipState
 from shared.domain.pricing import micros_to_usd
 from shared.domain.status import Reason, Status
@@ -17,7 +18,7 @@ from shared.pipeline import hiding
 from shared.pipeline.lifecycle import transition
 from shared.store import assets, events
 from shared.store.campaigns import load_campaign
-from shared.store.optimistic import forget_versions, now, read_modify_write
+from shared.store.optimistic import Fields, forget_versions, now, read_modify_write
 
 
 class TakeRefused(Exception):
@@ -27,7 +28,7 @@ class TakeRefused(Exception):
         self.message = message
 
 
-def visible(campaign_id: str, asset_id: str) -> dict[str, Any]:
+def visible(campaign_id: str, asset_id: str) -> Asset:
     """The asset, unless it does not exist or was hidden (both: 404)."""
     doc = assets.load(campaign_id, asset_id)
     if doc is None or doc.get("hidden"):
@@ -77,7 +78,7 @@ def regenerate(
     return {"asset_id": result.asset_id or "", "request_id": result.request_id or ""}
 
 
-def _retry_fields(doc: dict[str, Any]) -> dict[str, Any]:
+def _retry_fields(doc: Fields) -> Fields:
     plan = doc.get("plan") or {}
     stamp = now()
     return {
@@ -135,7 +136,7 @@ def reanimate(campaign_id: str, asset_id: str) -> dict[str, str]:
     if campaign is None or not campaign.media.enabled:
         raise TakeRefused(409, "media is disabled for this campaign")
 
-    def mutate(cur: dict[str, Any] | None) -> tuple[dict[str, Any] | None, Any]:
+    def mutate(cur: Fields | None) -> tuple[Fields | None, Any]:
         if cur is None or cur.get("hidden"):
             return None, 404
         if cur.get("status") != Status.PARTIAL:
@@ -171,7 +172,7 @@ def reanimate(campaign_id: str, asset_id: str) -> dict[str, str]:
     return {"asset_id": asset_id}
 
 
-def idle_clip(doc: dict[str, Any]) -> bool:
+def idle_clip(doc: Asset) -> bool:
     """An animating asset no worker holds: its clip started (or waits for a
     paced start), and only a bucket event or the sweep would look at it."""
     return (
@@ -187,7 +188,7 @@ def hide(campaign_id: str, asset_id: str) -> None:
     hidden asset again is a no-op that deletes its objects again."""
     forget_versions()  # as in reanimate: start from Firestore's state
 
-    def mutate(cur: dict[str, Any] | None) -> tuple[dict[str, Any] | None, Any]:
+    def mutate(cur: Fields | None) -> tuple[Fields | None, Any]:
         if cur is None:
             return None, None
         if cur.get("hidden"):

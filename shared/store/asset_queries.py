@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.core.settings import get_settings
+from shared.domain.asset import Asset
 from shared.domain.paths import MEDIA, media_collection
 from shared.domain.status import Status
 from shared.store import connections
@@ -52,7 +53,7 @@ def watch_updates(
 
 def _across_campaigns(
     status: tuple[str, Any], field: str, op: str, value: Any, limit: int
-) -> list[dict[str, Any]]:
+) -> list[Asset]:
     """Assets of every campaign matching a status filter and one other field:
     each pair is served by a composite index (terraform firestore.tf)."""
     from google.cloud.firestore_v1.base_query import FieldFilter
@@ -64,20 +65,20 @@ def _across_campaigns(
         .where(filter=FieldFilter(field, op, value))
         .limit(limit)
     )
-    return [snap.to_dict() or {} for snap in query.stream()]
+    return [Asset(snap.to_dict() or {}) for snap in query.stream()]
 
 
-def open_before(statuses: list[str], field: str, cutoff: Any, limit: int) -> list[dict[str, Any]]:
+def open_before(statuses: list[str], field: str, cutoff: Any, limit: int) -> list[Asset]:
     """Assets in one of `statuses` whose `field` is before `cutoff`, any campaign."""
     return _across_campaigns(("in", statuses), field, "<", cutoff, limit)
 
 
-def animating_checks_due(now_s: float, limit: int) -> list[dict[str, Any]]:
+def animating_checks_due(now_s: float, limit: int) -> list[Asset]:
     """Animating assets whose `video_check_at` has passed, any campaign."""
     return _across_campaigns(("==", Status.ANIMATING), "video_check_at", "<", now_s, limit)
 
 
-def animating(limit: int = 2000) -> list[dict[str, Any]]:
+def animating(limit: int = 2000) -> list[Asset]:
     """Every animating asset: waiting for a start, or rendering at Veo.
 
     Those updated in the last two deadlines: updated_at, not created_at, as an

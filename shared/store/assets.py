@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from shared.core import log
 from shared.core.errors import Busy
+from shared.domain.asset import Asset
 from shared.domain.asset_fields import queued_asset
 from shared.domain.clip import attempt_of
 from shared.domain.paths import asset_doc
@@ -19,27 +20,29 @@ from shared.domain.request import MediaRequest
 from shared.domain.status import TERMINAL, Reason, hidden_end, moves_forward
 from shared.domain.status import is_terminal as is_terminal  # for the store's callers
 from shared.store import connections, events
-from shared.store.optimistic import now, read_modify_write, remember
+from shared.store.optimistic import Fields, now, read_modify_write, remember
 
 
 def asset_ref(campaign_id: str, asset_id: str) -> Any:
     return connections.firestore_client().document(asset_doc(campaign_id, asset_id))
 
 
-def load(campaign_id: str, asset_id: str) -> dict[str, Any] | None:
+def load(campaign_id: str, asset_id: str) -> Asset | None:
     snap = asset_ref(campaign_id, asset_id).get()
-    return snap.to_dict() if snap.exists else None
+    return Asset(snap.to_dict() or {}) if snap.exists else None
 
 
-def new_asset(
-    request: MediaRequest, asset_id: str, published_at: datetime | None = None
-) -> dict[str, Any]:
+def load_fields(campaign_id: str, asset_id: str) -> Fields | None:
+    """The document's raw fields, for readers that serialize it whole (media_api)."""
+    found = load(campaign_id, asset_id)
+    return found.to_fields() if found is not None else None
+
+
+def new_asset(request: MediaRequest, asset_id: str, published_at: datetime | None = None) -> Fields:
     return queued_asset(request, asset_id, now(), published_at)
 
 
-def create_if_absent(
-    campaign_id: str, asset_id: str, fields: dict[str, Any]
-) -> tuple[dict[str, Any], bool]:
+def create_if_absent(campaign_id: str, asset_id: str, fields: Fields) -> tuple[Asset, bool]:
     """Create the asset, or return the one a previous delivery created.
 
     Creating first (rather than reading first) saves a round trip on the
@@ -52,11 +55,12 @@ def create_if_absent(
     except gexc.Conflict:
         snap = ref.get()
         if snap.exists:
-            return snap.to_dict() or {}, False
+            return Asset(snap.to_dict() or {}), False
         return create_if_absent(campaign_id, asset_id, fields)  # deleted meanwhile
     remember(ref.path, fields, written.update_time)
-    events.publish_status(fields)
-    return fields, True
+    created = Asset(fields)
+    events.publish_status(created)
+    return created, True
 
 
 def transition(
@@ -67,12 +71,12 @@ def transition(
     stage_ms: dict[str, int] | None = None,
     attempt: int | None = None,
     **fields: Any,
-) -> dict[str, Any] | None:
+) -> Asset | None:
     """Move forward to `status` with `fields`; None if the asset is there or
     past it, or (`attempt` given) if its clip is at another attempt: a worker
     of an earlier attempt (a stale check) never ends an owner's retry."""
 
-    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict | None]:
+    def mutate(doc: Fields | None) -> tuple[Fields | None, Asset | None]:
         if doc is None or doc.get("status") in TERMINAL:
             return None, None
         if attempt is not None and attempt_of(doc) != attempt:
@@ -96,7 +100,7 @@ def transition(
         stamp = now()
         # A lease covers one stage: the next stage's worker must not wait it
         # out (unless the caller takes the next stage itself: fields["lease"]).
-        update: dict[str, Any] = {
+        update: Fields = {
             "status": to,
             "status_reason": why,
             "updated_at": stamp,
@@ -107,7 +111,7 @@ def transition(
             update["stage_ms"] = {**(doc.get("stage_ms") or {}), **stage_ms}
         if to in TERMINAL:
             update["completed_at"] = stamp
-        return update, {**doc, **update}
+        return update, Asset({**doc, **update})
 
     updated = read_modify_write(asset_ref(campaign_id, asset_id), mutate, reuse_version=True)
     if updated is not None:
@@ -129,7 +133,7 @@ def transition(
 def update_fields(campaign_id: str, asset_id: str, **fields: Any) -> None:
     """Record progress (an operation name, timings) without a status change."""
 
-    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, None]:
+    def mutate(doc: Fields | None) -> tuple[Fields | None, None]:
         if doc is None or doc.get("status") in TERMINAL:
             return None, None
         update = {**fields, "updated_at": now()}
@@ -154,7 +158,7 @@ def claim(campaign_id: str, asset_id: str, owner: str, lease_s: float, stage: st
     can be claimed: a late duplicate of an earlier stage gets nothing.
     """
 
-    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
+    def mutate(doc: Fields | None) -> tuple[Fields | None, bool]:
         if doc is None or doc.get("status") != stage:
             return None, False
         lease = doc.get("lease") or {}
@@ -165,7 +169,7 @@ def claim(campaign_id: str, asset_id: str, owner: str, lease_s: float, stage: st
     return read_modify_write(asset_ref(campaign_id, asset_id), mutate, reuse_version=True)
 
 
-def lease_live(doc: dict[str, Any]) -> bool:
+def lease_live(doc: Mapping[str, Any]) -> bool:
     """Whether some delivery is working on the asset right now."""
     lease = doc.get("lease") or {}
     return bool(lease.get("owner")) and float(lease.get("until", 0)) > time.time()
@@ -174,7 +178,7 @@ def lease_live(doc: dict[str, Any]) -> bool:
 def release_lease(campaign_id: str, asset_id: str, owner: str) -> None:
     """Give the stage back; a later delivery may take it at once."""
 
-    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, None]:
+    def mutate(doc: Fields | None) -> tuple[Fields | None, None]:
         if doc is None or (doc.get("lease") or {}).get("owner") != owner:
             return None, None
         return {"lease": None}, None
@@ -184,7 +188,7 @@ def release_lease(campaign_id: str, asset_id: str, owner: str) -> None:
     read_modify_write(asset_ref(campaign_id, asset_id), mutate, reuse_version=True)
 
 
-def lease_for(owner: str, lease_s: float) -> dict[str, Any]:
+def lease_for(owner: str, lease_s: float) -> Fields:
     """A lease to write with a transition, so that taking the next stage costs
     no separate claim."""
     return {"owner": owner, "until": time.time() + lease_s}

@@ -10,7 +10,7 @@ from shared.domain.ids import SCOPE_ID_RULE, is_scope_id
 from shared.domain.paths import campaign_doc
 from shared.domain.pricing import usd_to_micros
 from shared.store import connections, ledger
-from shared.store.optimistic import read_modify_write
+from shared.store.optimistic import Fields, read_modify_write
 
 
 def campaign_ref(campaign_id: str) -> Any:
@@ -64,7 +64,7 @@ def configure_campaign(
     remove_members: list[str] | None = None,
     remove_owners: list[str] | None = None,
     **settings: Any,
-) -> dict[str, Any]:
+) -> Fields:
     """Merge media settings, add members and owners (an owner is also made a
     member), remove members (which takes their ownership too) or only
     ownerships; returns the stored campaign. One atomic write."""
@@ -78,7 +78,7 @@ def configure_campaign(
     )
     if clash:
         raise ValueError(f"user {sorted(clash)[0]!r} is both added and removed")
-    changes: dict[str, Any] = {k: v for k, v in settings.items() if v is not None}
+    changes: Fields = {k: v for k, v in settings.items() if v is not None}
     if enabled is not None:
         changes["enabled"] = enabled
     if budget_usd is not None:
@@ -86,7 +86,7 @@ def configure_campaign(
     if quality is not None:
         changes["quality"] = quality
 
-    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any], None]:
+    def mutate(doc: Fields | None) -> tuple[Fields, None]:
         current = doc or {}
         old = current.get("media_settings")
         media = {**(old if isinstance(old, dict) else {}), **changes}

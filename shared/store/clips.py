@@ -15,7 +15,7 @@ from shared.core import log
 from shared.domain.clip import Clip, ClipState, attempt_of, may_move, state_of
 from shared.domain.status import Status
 from shared.store.assets import asset_ref
-from shared.store.optimistic import now, read_modify_write
+from shared.store.optimistic import Fields, now, read_modify_write
 
 
 def move(
@@ -30,7 +30,7 @@ def move(
     `to`, writing `fields` with it; the clip as written, or None (refused)."""
     expected = frozenset(expect)
 
-    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, Clip | None]:
+    def mutate(doc: Fields | None) -> tuple[Fields | None, Clip | None]:
         why = refusal(doc, attempt, expected, to)
         if why is not None:
             log.warning(
@@ -50,7 +50,7 @@ def move(
 
 
 def refusal(
-    doc: dict[str, Any] | None, attempt: int, expected: frozenset[ClipState], to: ClipState
+    doc: Fields | None, attempt: int, expected: frozenset[ClipState], to: ClipState
 ) -> str | None:
     """Why a clip move may not be written to `doc` (None: it may)."""
     if doc is None:

@@ -18,7 +18,7 @@ from typing import Any
 from shared.domain.paths import spend_shard_doc
 from shared.store import connections
 from shared.store.ledger import held_maps, release_in, settle_in
-from shared.store.optimistic import now, read_modify_write
+from shared.store.optimistic import Fields, now, read_modify_write
 
 SHARDS = 10
 
@@ -36,7 +36,7 @@ def allowance(cap_micros: int, shard: int) -> int:
     return base + (1 if shard < extra else 0)
 
 
-def _fields(holds: dict[str, int], charges: dict[str, int]) -> dict[str, Any]:
+def _fields(holds: dict[str, int], charges: dict[str, int]) -> Fields:
     return {
         "holds": holds,
         "charges": charges,
@@ -46,9 +46,7 @@ def _fields(holds: dict[str, int], charges: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def _shard_fields(
-    _doc: dict[str, Any] | None, holds: dict[str, int], charges: dict[str, int]
-) -> dict[str, Any]:
+def _shard_fields(_doc: Fields | None, holds: dict[str, int], charges: dict[str, int]) -> Fields:
     return _fields(holds, charges)
 
 
@@ -67,7 +65,7 @@ def reserve(day: str, cap_micros: int, asset_id: str, items: dict[str, int]) -> 
     random.Random(hashlib.sha256(asset_id.encode()).digest()).shuffle(order)
     for n in order:
 
-        def mutate(doc: dict[str, Any] | None, n: int = n) -> tuple[dict | None, bool]:
+        def mutate(doc: Fields | None, n: int = n) -> tuple[Fields | None, bool]:
             holds, charges = held_maps(doc)
             used = sum(holds.values()) + sum(charges.values())
             if used + sum(items.values()) > allowance(cap_micros, n):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -23,7 +24,7 @@ EVENT_FIELDS = (
 )
 
 
-def event_for(asset: dict[str, Any]) -> dict[str, Any]:
+def event_for(asset: Mapping[str, Any]) -> dict[str, Any]:
     event = {"schema": "media.event.v1", **{k: asset.get(k) for k in EVENT_FIELDS}}
     if asset.get("hidden"):
         event["hidden"] = True  # an owner hid it: listeners drop it
@@ -36,7 +37,7 @@ def event_for(asset: dict[str, Any]) -> dict[str, Any]:
 _pending: ContextVar[list[Any] | None] = ContextVar("pending_events", default=None)
 
 
-def publish_status(asset: dict[str, Any]) -> None:
+def publish_status(asset: Mapping[str, Any]) -> None:
     """Publish one status change. Firestore is the source of truth, so a
     failed publish is logged, never raised into the pipeline."""
     event = event_for(asset)

@@ -22,7 +22,7 @@ from typing import Any
 from shared.domain.paths import ledger_doc, sessions_collection
 from shared.domain.pricing import micros_to_usd
 from shared.store import connections
-from shared.store.optimistic import now, read_modify_write
+from shared.store.optimistic import Fields, now, read_modify_write
 
 
 @dataclass(frozen=True)
@@ -52,12 +52,12 @@ def ledger_ref(campaign_id: str, session_id: str) -> Any:
     return connections.firestore_client().document(ledger_doc(campaign_id, session_id))
 
 
-def held_maps(doc: dict[str, Any] | None) -> tuple[dict[str, int], dict[str, int]]:
+def held_maps(doc: Fields | None) -> tuple[dict[str, int], dict[str, int]]:
     doc = doc or {}
     return dict(doc.get("holds") or {}), dict(doc.get("charges") or {})
 
 
-def _fields(cap: int, holds: dict[str, int], charges: dict[str, int]) -> dict[str, Any]:
+def _fields(cap: int, holds: dict[str, int], charges: dict[str, int]) -> Fields:
     spent, reserved = sum(charges.values()), sum(holds.values())
     return {
         "cap_micros": cap,
@@ -72,7 +72,7 @@ def _fields(cap: int, holds: dict[str, int], charges: dict[str, int]) -> dict[st
     }
 
 
-def balance_of(doc: dict[str, Any] | None, default_cap_micros: int = 0) -> Balance:
+def balance_of(doc: Fields | None, default_cap_micros: int = 0) -> Balance:
     if not doc:
         return Balance(default_cap_micros, 0, 0)
     holds, charges = held_maps(doc)
@@ -95,7 +95,7 @@ def reserve_first_fit(
     the same answer), or None when none fits.
     """
 
-    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, int | None]:
+    def mutate(doc: Fields | None) -> tuple[Fields | None, int | None]:
         holds, charges = held_maps(doc)
         recorded = holds.keys() | charges.keys()
         for index, option in enumerate(options):
@@ -116,7 +116,7 @@ def reserve_first_fit(
 
 # How a book (a session ledger or a daily shard) writes its totals back:
 # fields_for(doc, holds, charges) -> the fields to store.
-FieldsFor = Callable[[dict[str, Any] | None, dict[str, int], dict[str, int]], dict[str, Any]]
+FieldsFor = Callable[[Fields | None, dict[str, int], dict[str, int]], Fields]
 
 
 def settle_in(ref: Any, key: str, micros: int, fields_for: FieldsFor) -> bool:
@@ -126,7 +126,7 @@ def settle_in(ref: Any, key: str, micros: int, fields_for: FieldsFor) -> bool:
     asset was closed meanwhile) is not charged: nothing was reserved for it,
     so charging it could break the cap."""
 
-    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
+    def mutate(doc: Fields | None) -> tuple[Fields | None, bool]:
         holds, charges = held_maps(doc)
         if key in charges:
             return None, True
@@ -143,7 +143,7 @@ def release_in(ref: Any, keys: list[str], fields_for: FieldsFor) -> dict[str, in
     """Drop whichever of `keys` are still held; nothing to drop, nothing written.
     Returns those of `keys` that are charged (settled before the release)."""
 
-    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict[str, int]]:
+    def mutate(doc: Fields | None) -> tuple[Fields | None, dict[str, int]]:
         holds, charges = held_maps(doc)
         charged = {k: charges[k] for k in keys if k in charges}
         if not any(k in holds for k in keys):
@@ -155,9 +155,7 @@ def release_in(ref: Any, keys: list[str], fields_for: FieldsFor) -> dict[str, in
     return read_modify_write(ref, mutate)
 
 
-def _session_fields(
-    doc: dict[str, Any] | None, holds: dict[str, int], charges: dict[str, int]
-) -> dict[str, Any]:
+def _session_fields(doc: Fields | None, holds: dict[str, int], charges: dict[str, int]) -> Fields:
     return _fields(int((doc or {}).get("cap_micros", 0)), holds, charges)
 
 
@@ -181,7 +179,7 @@ def set_cap(campaign_id: str, cap_micros: int) -> int:
     changed = 0
     for snap in sessions.stream():
 
-        def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
+        def mutate(doc: Fields | None) -> tuple[Fields | None, bool]:
             if doc is None or int(doc.get("cap_micros", -1)) == cap_micros:
                 return None, False
             holds, charges = held_maps(doc)

@@ -21,8 +21,12 @@ from typing import Any, TypeVar
 from shared.core.errors import TransientError
 
 T = TypeVar("T")
+# A document's raw fields as Firestore holds them. Raw fields live only here,
+# at the store's edge: the store reads them into typed records (an Asset,
+# a Balance, a Campaign) for everything past it.
+Fields = dict[str, Any]
 # mutate(current or None) -> (fields to write or None for "no write", result)
-Mutation = Callable[[dict[str, Any] | None], tuple[dict[str, Any] | None, T]]
+Mutation = Callable[[Fields | None], tuple[Fields | None, T]]
 
 
 def now() -> datetime:
@@ -32,7 +36,7 @@ def now() -> datetime:
 # The version of each document this invocation last wrote (or created):
 # the next change to it can skip the read. The write's precondition makes a
 # stale entry harmless: it fails, and the loop reads afresh.
-_written: ContextVar[dict[str, tuple[dict[str, Any], Any]] | None] = ContextVar(
+_written: ContextVar[dict[str, tuple[Fields, Any]] | None] = ContextVar(
     "written_versions", default=None
 )
 
@@ -41,7 +45,7 @@ def forget_versions() -> None:
     _written.set({})
 
 
-def remember(path: str, doc: dict[str, Any], update_time: Any) -> None:
+def remember(path: str, doc: Fields, update_time: Any) -> None:
     versions = _written.get()
     if versions is None:
         versions = {}
@@ -65,7 +69,7 @@ def read_modify_write(
     pause = 0.004
     known = (_written.get() or {}).get(ref.path) if reuse_version else None
     while True:
-        current: dict[str, Any] | None
+        current: Fields | None
         if known is not None:
             current, update_time = copy.deepcopy(known[0]), known[1]
             known = None

@@ -37,7 +37,7 @@ from shared.core.settings import get_settings
 from shared.domain.asset_state import waiting
 from shared.domain.paths import pacing_doc
 from shared.store import connections
-from shared.store.optimistic import read_modify_write, ttl_timestamp
+from shared.store.optimistic import Fields, read_modify_write, ttl_timestamp
 
 LOG_DOC = "veo-log"
 IMAGE_LOG_DOC = "image-log"
@@ -71,7 +71,7 @@ def _recent(starts: list[float], now: float, span: float) -> list[float]:
     return sorted(t for t in starts if t > now - span)
 
 
-def _starts(doc: dict[str, Any] | None) -> list[float]:
+def _starts(doc: Fields | None) -> list[float]:
     return [float(s) for s in (doc or {}).get("starts", [])]
 
 
@@ -132,14 +132,14 @@ def take_start(
     budget, span = budget_and_span(kind)
     taken: list[float] = []
 
-    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
+    def mutate(doc: Fields | None) -> tuple[Fields | None, bool]:
         # The clock is read on each try: a retry after contention starts later.
         t = now if now is not None else time.time()
         starts = admit(_starts(doc), t, budget, span)
         if starts is None:
             return None, False
         taken[:] = [t]
-        fields: dict[str, Any] = {"starts": starts, "delete_after": ttl_timestamp(span + 3600)}
+        fields: Fields = {"starts": starts, "delete_after": ttl_timestamp(span + 3600)}
         if campaign_id is not None and queued_at is not None:
             fields["waits"] = add_wait(_waits(doc), campaign_id, max(0.0, t - queued_at), t)
         return fields, True
@@ -153,7 +153,7 @@ def take_start(
 HISTORY_HALVE_AT = 64
 
 
-def _waits(doc: dict[str, Any] | None) -> dict[str, list[float]]:
+def _waits(doc: Fields | None) -> dict[str, list[float]]:
     return {str(k): list(v) for k, v in ((doc or {}).get("waits") or {}).items()}
 
 

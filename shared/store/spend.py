@@ -5,7 +5,8 @@ redelivered message repeats them harmlessly."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypedDict
 
 from shared.core.settings import get_settings
 from shared.domain.pricing import usd_to_micros
@@ -14,9 +15,16 @@ from shared.store import daily, ledger
 STAGES = ("image", "video")
 
 
+class DailyHold(TypedDict):
+    """Where a hold against the day's cap lives (MEDIA_DAILY_CAP_USD)."""
+
+    day: str
+    shard: int
+
+
 def reserve(
     campaign_id: str, session_id: str, asset_id: str, cap_micros: int, options: list[dict[str, int]]
-) -> tuple[int | None, dict[str, Any] | None]:
+) -> tuple[int | None, DailyHold | None]:
     """Reserve the first option (stage -> micros) that fits the session cap and,
     if MEDIA_DAILY_CAP_USD is set, the day's cap. Returns the option's index
     (None: refused) and where the daily hold lives (kept on the asset)."""
@@ -33,7 +41,7 @@ def reserve(
     return choice, {"day": day, "shard": shard}
 
 
-def clip_stage(asset: dict[str, Any]) -> str:
+def clip_stage(asset: Mapping[str, Any]) -> str:
     """The ledger stage of the asset's current clip attempt: "video" for the
     first, "video.N" for an owner's N-th try (re-animate), so each attempt can
     be charged once and a duplicate of one attempt never twice."""
@@ -41,7 +49,7 @@ def clip_stage(asset: dict[str, Any]) -> str:
     return "video" if attempt <= 1 else f"video.{attempt}"
 
 
-def _key_and_day(asset: dict[str, Any], stage: str) -> tuple[str, dict[str, Any] | None]:
+def _key_and_day(asset: Mapping[str, Any], stage: str) -> tuple[str, DailyHold | None]:
     """The ledger key of a stage ("video" means the current attempt) and the
     daily shard that holds it (a retried clip's hold lives in its own day's)."""
     if stage == "video" and clip_stage(asset) != "video":
@@ -49,7 +57,7 @@ def _key_and_day(asset: dict[str, Any], stage: str) -> tuple[str, dict[str, Any]
     return ledger.hold_key(asset["asset_id"], stage), (asset.get("plan") or {}).get("daily")
 
 
-def settle(asset: dict[str, Any], stage: str, micros: int) -> bool:
+def settle(asset: Mapping[str, Any], stage: str, micros: int) -> bool:
     """Charge the stage's hold ("video" means the current clip attempt). False:
     it was not held (the asset was closed and its hold released first), so
     nothing is charged, here or in the day."""
@@ -61,7 +69,7 @@ def settle(asset: dict[str, Any], stage: str, micros: int) -> bool:
     return True
 
 
-def release(asset: dict[str, Any], stages: tuple[str, ...] = STAGES) -> dict[str, int]:
+def release(asset: Mapping[str, Any], stages: tuple[str, ...] = STAGES) -> dict[str, int]:
     """Drop whatever is still held for these stages (failure, block, timeout).
     Returns the stages already charged (stage -> micros): a closer must not
     leave an asset without a charge it carries."""

@@ -15,7 +15,7 @@ from shared.client import build_message, configure_campaign
 from shared.core.settings import get_settings
 from shared.domain.ids import asset_id_for
 from shared.domain.status import TERMINAL
-from shared.store.assets import load
+from shared.store.assets import load_fields as load
 from shared.store.connections import publisher, storage_client, topic_path
 
 
