@@ -15,13 +15,18 @@ from .recorder import Recorder
 
 @dataclass
 class Operation:
-    name: str
-    op_id: str
+    name: str  # .../operations/{uuid}, as Vertex names them
+    output_id: str  # numeric: the clip's folder under storageUri
     started: float
     delay_s: float
     result: dict | None = None  # {"response": {...}} or {"error": {...}}
     hang: bool = False
     created_wall: float = field(default_factory=time.time)
+
+    @property
+    def short_name(self) -> str:
+        """The name's last segment (its UUID), for log lines."""
+        return self.name.rsplit("/", 1)[-1]
 
 
 class Emulator:

@@ -9,6 +9,7 @@ import random
 import threading
 import time
 import traceback
+import uuid
 
 from . import draw, models, storage, video
 from .emulator import Emulator, Operation
@@ -100,17 +101,20 @@ def predict_long_running(
     elif not prompt.strip():
         raise ApiError(400, "instances[0] needs a prompt or an image")
 
-    # Real operation ids are numeric, and Veo writes under
-    # {storageUri}/{that id}/sample_N.mp4 (https://cloud.google.com/vertex-ai/
-    # generative-ai/docs/model-reference/veo-video-generation, storageUri).
-    op_id = str(random.randrange(10**18, 10**19))
+    # Real Veo operation names end in a UUID, while Veo writes its output under
+    # {storageUri}/{a numeric id}/sample_N.mp4 (https://cloud.google.com/vertex-ai/
+    # generative-ai/docs/model-reference/veo-video-generation, storageUri): two
+    # ids, neither derivable from the other, so nothing may assume they match.
+    output_id = str(random.randrange(10**18, 10**19))
     name = (
         f"projects/{project}/locations/{location}/publishers/{publisher}/models/{model}"
-        f"/operations/{op_id}"
+        f"/operations/{uuid.uuid4()}"
     )
     kind = fault.kind if fault and not fault.created else None
     with emu.lock:
-        op = Operation(name=name, op_id=op_id, started=time.monotonic(), delay_s=emu.video_s)
+        op = Operation(
+            name=name, output_id=output_id, started=time.monotonic(), delay_s=emu.video_s
+        )
         if kind == "hang":
             op.hang = True
         elif kind in ("blocked", "op_error", "no_video"):
@@ -132,7 +136,7 @@ def predict_long_running(
                 storage_uri,
                 bool(audio),
             ),
-            name=f"encode-{op_id[:8]}",
+            name=f"encode-{output_id[:8]}",
             daemon=True,
         ).start()
     if fault and fault.created:
@@ -187,7 +191,7 @@ def produce(
                     raise storage.StorageError(
                         "storageUri given but no storage emulator configured (--storage-url)"
                     )
-                uri = f"{storage_uri.rstrip('/')}/{op.op_id}/sample_{i}.mp4"
+                uri = f"{storage_uri.rstrip('/')}/{op.output_id}/sample_{i}.mp4"
                 storage.upload(emu.storage_url, uri, mp4, "video/mp4")
                 videos.append({"gcsUri": uri, "mimeType": "video/mp4"})
             else:
@@ -205,16 +209,16 @@ def produce(
             }
         }
         log(
-            f"operation {op.op_id} {width}x{height} {duration}s encoded in {t1 - t0:.2f}s,"
+            f"operation {op.short_name} {width}x{height} {duration}s encoded in {t1 - t0:.2f}s,"
             f" stored {time.monotonic() - t1:.2f}s later ({len(mp4)} bytes)"
         )
     except storage.StorageError as exc:
         code = 7 if exc.status == 403 else 13
         result = {"error": {"code": code, "message": str(exc)}}
-        log(f"operation {op.op_id} failed: {exc}")
+        log(f"operation {op.short_name} failed: {exc}")
     except Exception as exc:  # noqa: BLE001 - any failure ends the operation
         result = {"error": {"code": 13, "message": f"video generation failed: {exc}"}}
-        log(f"operation {op.op_id} failed: {exc}\n{traceback.format_exc()}")
+        log(f"operation {op.short_name} failed: {exc}\n{traceback.format_exc()}")
     with emu.lock:
         if op.result is None:  # a fetch fault may have decided the outcome already
             op.result = result
