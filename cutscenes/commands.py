@@ -62,7 +62,7 @@ def _print(obj: Any) -> None:
 
 
 def cmd_local(args: argparse.Namespace) -> int:
-    from infra.local import stack
+    from infra.local import cli
 
     if args.action == "logs":
         from infra.local.logs import show
@@ -70,8 +70,8 @@ def cmd_local(args: argparse.Namespace) -> int:
         return show(state_dir(), follow=args.follow, request_id=args.request_id, as_json=args.json)
     base = ["--root", str(REPO_ROOT), "--state-dir", str(state_dir())]
     if args.action == "down":
-        return stack.main([*base, "down"])
-    return stack.main([*base, "up", *(["--detach"] if args.detach else [])])
+        return cli.main([*base, "down"])
+    return cli.main([*base, "up", *(["--detach"] if args.detach else [])])
 
 
 def no_check(_: argparse.Namespace) -> None:

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from infra.local import procs
+from infra.local.plan import FUNCTIONS
+from infra.local.state import STATE_FILE
 from infra.local.ticker import Ticker
 
 if TYPE_CHECKING:
@@ -44,8 +46,6 @@ class Supervisor(Ticker):
         self._dead_since: dict[str, float] = {}
 
     def tick(self) -> None:
-        from infra.local.stack import FUNCTIONS
-
         for name in FUNCTIONS:
             if self.stopping:
                 return
@@ -104,7 +104,7 @@ def keep(state_dir: str) -> int:
     import sys
     from pathlib import Path
 
-    from infra.local.stack import STATE_FILE, LocalStack
+    from infra.local.stack import LocalStack
 
     state = Path(state_dir)
     stack = LocalStack.load(state)

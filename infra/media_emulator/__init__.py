@@ -6,6 +6,7 @@ H.264 MP4 outputs, plus control routes under `/_emulator/` for latency and
 fault injection. Run: `python -m infra.media_emulator --host 127.0.0.1 --port P`.
 """
 
-from .server import Emulator, make_server
+from .emulator import Emulator
+from .server import make_server
 
 __all__ = ["Emulator", "make_server"]

@@ -32,7 +32,7 @@ def location_for(model: str) -> str:
 
 
 def location_of_operation(name: str) -> str | None:
-    """projects/p/locations/L/publishers/google/models/m/operations/n -> L."""
+    """projects/p/locations/L/publishers/google/models/m/operations/{uuid} -> L."""
     parts = name.split("/")
     try:
         return parts[parts.index("locations") + 1]

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from infra.local.plan import PARTS
 from infra.local.procs import free_port
-from infra.local.stack import PARTS
 from shared.client import configure_campaign
 from shared.domain.ids import asset_id_for
 from tests.integration.helpers import emulator, wait_terminal

@@ -23,9 +23,11 @@ from pathlib import Path
 import pytest
 
 from infra.local import procs
+from infra.local.plan import FUNCTIONS, PARTS
 from infra.local.procs import Proc
 from infra.local.pubsub_setup import clients
-from infra.local.stack import FUNCTIONS, PARTS, STATE_FILE, LocalStack
+from infra.local.stack import LocalStack
+from infra.local.state import STATE_FILE
 
 pytestmark = pytest.mark.integration
 

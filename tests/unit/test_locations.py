@@ -56,9 +56,12 @@ def test_one_client_per_location_with_a_timeout(env):
 
 
 def test_operation_names_carry_their_location():
-    name = "projects/p/locations/us-central1/publishers/google/models/m/operations/123"
+    name = (
+        "projects/p/locations/us-central1/publishers/google/models/m"
+        "/operations/1f0e3c2a-6b7d-4e8f-9a0b-c1d2e3f40516"
+    )
     assert location_of_operation(name) == "us-central1"
-    assert location_of_operation("operations/123") is None
+    assert location_of_operation("operations/1f0e3c2a-6b7d-4e8f-9a0b-c1d2e3f40516") is None
 
 
 def api_error(code: int) -> errors.APIError:

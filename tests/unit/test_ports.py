@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from infra.local import procs, stack
+from infra.local import procs, readiness
 
 
 def test_ports_are_distinct_free_and_never_ones_the_kernel_hands_out():
@@ -81,7 +81,9 @@ def test_a_connection_closed_without_an_answer_is_waited_on():
 
 
 def test_the_start_retries_a_taken_port_and_nothing_else():
-    assert stack._port_was_taken(procs.PortTaken("x"))
-    assert stack._port_was_taken(procs.ProcessDied("gcs: listen tcp: bind: address already in use"))
-    assert not stack._port_was_taken(procs.ProcessDied("gcs exited with code 1"))
-    assert not stack._port_was_taken(TimeoutError("not ready"))
+    assert readiness.port_was_taken(procs.PortTaken("x"))
+    assert readiness.port_was_taken(
+        procs.ProcessDied("gcs: listen tcp: bind: address already in use")
+    )
+    assert not readiness.port_was_taken(procs.ProcessDied("gcs exited with code 1"))
+    assert not readiness.port_was_taken(TimeoutError("not ready"))

@@ -7,6 +7,7 @@ import concurrent.futures
 import io
 import re
 import time
+import uuid
 
 import pytest
 from google.genai import errors, types
@@ -66,23 +67,39 @@ def start(
 def test_image_to_video_into_storage(client, gcs_get, probe):
     out = f"gs://{BUCKET}/veo-out/c1/a1/"
     op = start(client, out=out)
-    assert re.fullmatch(
-        rf"projects/demo-x/locations/us-central1/publishers/google/models/{MODEL}"
-        r"/operations/[0-9]+",  # numeric, like Vertex's
-        op.name,
+    assert op.name.startswith(
+        f"projects/demo-x/locations/us-central1/publishers/google/models/{MODEL}/operations/"
     )
     op = wait(client, op)
     assert op.error is None
     assert op.response.rai_media_filtered_count == 0
     (gv,) = op.response.generated_videos
-    op_id = op.name.rsplit("/", 1)[1]
-    assert gv.video.uri == f"{out}{op_id}/sample_0.mp4"
+    assert re.fullmatch(rf"{re.escape(out)}[0-9]+/sample_0\.mp4", gv.video.uri)
     assert gv.video.mime_type == "video/mp4"
     info = probe(gcs_get(gv.video.uri))
     assert (info["codec"], info["width"], info["height"]) == ("h264", 1280, 720)
     assert abs(info["duration_s"] - 4.0) <= 0.1
     assert "yuv420p" in info["stderr"]
     assert info["boxes"].index("moov") < info["boxes"].index("mdat")  # +faststart
+
+
+def test_operation_name_ends_in_a_uuid_and_output_folder_is_numeric(client):
+    # As on Vertex: .../operations/{uuid}, while the clip lands under a numeric
+    # folder that is not the name's id (a pipeline must not derive one from the other).
+    out = f"gs://{BUCKET}/veo-out/c1/uuid/"
+    ops = [start(client, out=out) for _ in range(2)]
+    prefix = f"projects/demo-x/locations/us-central1/publishers/google/models/{MODEL}/operations/"
+    tails = []
+    for op in ops:
+        assert op.name.startswith(prefix)
+        tail = op.name[len(prefix) :]
+        assert str(uuid.UUID(tail)) == tail  # canonical 8-4-4-4-12 lower-case hex
+        tails.append(tail)
+    assert tails[0] != tails[1]
+    for op, tail in zip(ops, tails, strict=True):
+        uri = wait(client, op).response.generated_videos[0].video.uri
+        folder, sample = uri[len(out) :].split("/")
+        assert folder.isdigit() and folder != tail and sample == "sample_0.mp4"
 
 
 def test_resume_from_stored_name_vertical_8s(client, gcs_get, probe):
