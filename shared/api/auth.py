@@ -1,4 +1,9 @@
-"""Who is asking (a Firebase ID token) and may they see this campaign.
+"""Who is asking (a Firebase ID token, or a configured OpenID issuer's token)
+and may they see this campaign.
+
+A token whose `iss` is one of MEDIA_API_OIDC_ISSUERS is verified by
+shared/api/oidc.py against that issuer's keys, and only there; every other
+token is a Firebase ID token, handled as below.
 
 Every token is verified by firebase-admin, `check_revoked=True`: in the cloud
 against Firebase Auth (signature, issuer, audience, expiry, revocation),
@@ -22,6 +27,7 @@ import time
 from functools import lru_cache
 from typing import Any
 
+from shared.api import oidc
 from shared.api.responses import ApiError
 from shared.core import log
 from shared.core.settings import get_settings
@@ -36,7 +42,7 @@ def bearer_token(authorization: str | None) -> str:
     scheme, _, token = (authorization or "").strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise ApiError(401, "an Authorization: Bearer <Firebase ID token> header is required")
+        raise ApiError(401, "an Authorization: Bearer <ID token> header is required")
     if len(token) > MAX_TOKEN_CHARS:
         raise ApiError(401, "invalid token")
     return token
@@ -44,7 +50,11 @@ def bearer_token(authorization: str | None) -> str:
 
 def user_id(authorization: str | None) -> str:
     """The caller's uid, or ApiError(401)."""
-    return _uid(_verified_claims(bearer_token(authorization)))
+    token = bearer_token(authorization)
+    issuer = oidc.issuer_of(token, get_settings().oidc_issuers)
+    if issuer is not None:
+        return oidc.verified_uid(token, issuer)
+    return _uid(_verified_claims(token))
 
 
 def _uid(claims: dict[str, Any]) -> str:
