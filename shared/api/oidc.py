@@ -226,8 +226,8 @@ def verified_uid(
 
 
 def _check_times(claims: dict[str, Any], now: float) -> None:
-    """What older PyJWT releases skip (an `iat` ahead), and `exp` once more,
-    so the rule holds whatever version is installed."""
+    """The time rule checked here as well as by PyJWT, so it does not rest on
+    the installed release's defaults (an `iat` ahead is refused too)."""
     for name in ("iat", "nbf"):
         value = claims.get(name)
         if value is None:
