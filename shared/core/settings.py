@@ -69,10 +69,10 @@ def parse_oidc_issuers(raw: str) -> tuple[OidcIssuer, ...]:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "entry"
-            raise ValueError(
-                f"MEDIA_API_OIDC_ISSUERS[{n}] {where}: {first['msg']}"
-                " (want {issuer, jwks_uri, audience, uid_claim?})"
-            ) from None
+            what = first["msg"].removeprefix("Value error, ")
+            if first["type"] in ("missing", "extra_forbidden", "model_type"):
+                what += " (keys: issuer, jwks_uri, audience, optional uid_claim)"
+            raise ValueError(f"MEDIA_API_OIDC_ISSUERS[{n}] {where}: {what}") from None
     names = [i.issuer for i in issuers]
     if len(set(names)) != len(names):
         raise ValueError("MEDIA_API_OIDC_ISSUERS lists an issuer twice")
