@@ -131,7 +131,9 @@ def _verified_claims(token: str) -> dict[str, Any]:
     ) as exc:
         log.warning("auth_unavailable", f"cannot verify tokens: {exc}")
         raise ApiError(503, "cannot verify tokens right now; try again") from exc
-    except (ValueError, exceptions.FirebaseError) as exc:
+    except (ValueError, RecursionError, exceptions.FirebaseError) as exc:
+        # RecursionError: a header or payload of "[[[[..." nested past the
+        # parser's limit is a malformed token, not a server error.
         raise ApiError(401, "invalid token") from exc
     # Against the emulator firebase-admin skips the expiry check (it checks no
     # signature there either); an hour-old token must not live on.
@@ -150,7 +152,7 @@ def _shaped_like_the_emulators(token: str) -> bool:
         return False
     try:
         header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         return False
     return isinstance(header, dict) and header.get("alg") == "none"
 

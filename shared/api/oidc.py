@@ -166,7 +166,7 @@ def issuer_of(token: str, issuers: tuple[OidcIssuer, ...]) -> OidcIssuer | None:
         return None
     try:
         claims = _segment(parts[1])
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested past the limit
         return None
     iss = claims.get("iss") if isinstance(claims, dict) else None
     return next((i for i in issuers if isinstance(iss, str) and iss == i.issuer), None)
@@ -182,7 +182,7 @@ def verified_uid(
     cannot be fetched)."""
     try:
         header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
+    except (jwt.PyJWTError, RecursionError) as exc:
         raise ApiError(401, "invalid token") from exc
     alg, kid = header.get("alg"), header.get("kid")
     if alg not in ("RS256", "ES256"):

@@ -235,6 +235,14 @@ def test_malformed_tokens_are_refused(issuer_keys, token):
     refused(token, keys)
 
 
+def test_json_nested_past_the_parsers_limit_is_refused_not_a_crash(issuer_keys):
+    _, _, keys = issuer_keys
+    deep = b64(b"[" * 5000)
+    assert oidc.issuer_of(f"e30.{deep}.c2ln", (ISSUER,)) is None
+    payload = b64(json.dumps(claims()).encode())
+    refused(f"{deep}.{payload}.c2ln", keys)
+
+
 def test_a_tampered_payload_is_refused(issuer_keys):
     _, _, keys = issuer_keys
     header, _, signature = signed().split(".")
