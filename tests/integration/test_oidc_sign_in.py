@@ -156,6 +156,7 @@ def test_every_bad_token_is_401(stack, issuer):
     )
     good = issuer.claims("user_member")
     other_issuer_key = rsa.generate_private_key(65537, 2048)
+    deep = b64(b"[" * 5000)  # JSON nested past the parser's recursion limit
     bad = {
         "alg none": forged({"alg": "none", "kid": "rsa1"}, good, None),
         "HS256 with the public key": forged({"alg": "HS256", "kid": "rsa1"}, good, pem),
@@ -172,6 +173,8 @@ def test_every_bad_token_is_401(stack, issuer):
             good, other_issuer_key, algorithm="RS256", headers={"kid": "rsa1"}
         ),
         "malformed": "not.a.token",
+        "nested past the parser's limit": f"{deep}.{b64(json.dumps(good).encode())}.c2ln",
+        "nested, for Firebase": f"e30.{deep}.",
         "garbage payload": forged({"alg": "RS256", "kid": "rsa1"}, good, None)[:-1] + "%%",
     }
     for name, token in bad.items():
