@@ -1,4 +1,9 @@
-"""Who is asking (a Firebase ID token) and may they see this campaign.
+"""Who is asking (a Firebase ID token, or a configured OpenID issuer's token)
+and may they see this campaign.
+
+A token whose `iss` is one of MEDIA_API_OIDC_ISSUERS is verified by
+shared/api/oidc.py against that issuer's keys, and only there; every other
+token is a Firebase ID token, handled as below.
 
 Every token is verified by firebase-admin, `check_revoked=True`: in the cloud
 against Firebase Auth (signature, issuer, audience, expiry, revocation),
@@ -22,6 +27,7 @@ import time
 from functools import lru_cache
 from typing import Any
 
+from shared.api import oidc
 from shared.api.responses import ApiError
 from shared.core import log
 from shared.core.settings import get_settings
@@ -36,7 +42,7 @@ def bearer_token(authorization: str | None) -> str:
     scheme, _, token = (authorization or "").strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise ApiError(401, "an Authorization: Bearer <Firebase ID token> header is required")
+        raise ApiError(401, "an Authorization: Bearer <ID token> header is required")
     if len(token) > MAX_TOKEN_CHARS:
         raise ApiError(401, "invalid token")
     return token
@@ -44,7 +50,11 @@ def bearer_token(authorization: str | None) -> str:
 
 def user_id(authorization: str | None) -> str:
     """The caller's uid, or ApiError(401)."""
-    return _uid(_verified_claims(bearer_token(authorization)))
+    token = bearer_token(authorization)
+    issuer = oidc.issuer_of(token, get_settings().oidc_issuers)
+    if issuer is not None:
+        return oidc.verified_uid(token, issuer)
+    return _uid(_verified_claims(token))
 
 
 def _uid(claims: dict[str, Any]) -> str:
@@ -121,7 +131,9 @@ def _verified_claims(token: str) -> dict[str, Any]:
     ) as exc:
         log.warning("auth_unavailable", f"cannot verify tokens: {exc}")
         raise ApiError(503, "cannot verify tokens right now; try again") from exc
-    except (ValueError, exceptions.FirebaseError) as exc:
+    except (ValueError, RecursionError, exceptions.FirebaseError) as exc:
+        # RecursionError: a header or payload of "[[[[..." nested past the
+        # parser's limit is a malformed token, not a server error.
         raise ApiError(401, "invalid token") from exc
     # Against the emulator firebase-admin skips the expiry check (it checks no
     # signature there either); an hour-old token must not live on.
@@ -140,7 +152,7 @@ def _shaped_like_the_emulators(token: str) -> bool:
         return False
     try:
         header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         return False
     return isinstance(header, dict) and header.get("alg") == "none"
 

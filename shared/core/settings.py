@@ -6,10 +6,77 @@ same code runs against the emulators and against a real project.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import json
+from functools import cached_property, lru_cache
+from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Firebase ID tokens are firebase-admin's (revocation included); an OpenID
+# issuer entry for them would route them around that check.
+FIREBASE_ISSUER_PREFIX = "https://securetoken.google.com/"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class OidcIssuer(BaseModel):
+    """One OpenID Connect issuer media_api accepts tokens from (MEDIA_API_OIDC_ISSUERS)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    issuer: str = Field(min_length=1, max_length=512)
+    jwks_uri: str = Field(min_length=1, max_length=2048)
+    audience: str = Field(min_length=1, max_length=512)
+    uid_claim: str = Field(default="sub", min_length=1, max_length=128)
+
+    @field_validator("jwks_uri")
+    @classmethod
+    def _fetchable(cls, value: str) -> str:
+        # Plain http only on this machine (a local issuer in tests and demos):
+        # anywhere else the keys must come over TLS or anyone on the path could
+        # hand media_api their own.
+        parts = urlsplit(value)
+        if parts.scheme == "https" and parts.hostname:
+            return value
+        if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+            return value
+        raise ValueError("jwks_uri must be an https:// URL (http:// only on 127.0.0.1)")
+
+    @field_validator("issuer")
+    @classmethod
+    def _not_firebase(cls, value: str) -> str:
+        if value.startswith(FIREBASE_ISSUER_PREFIX):
+            raise ValueError("Firebase ID tokens are accepted already; do not list their issuer")
+        return value
+
+
+def parse_oidc_issuers(raw: str) -> tuple[OidcIssuer, ...]:
+    """MEDIA_API_OIDC_ISSUERS: empty, or a JSON array of issuer objects.
+    Raises ValueError with a one-line message naming what is wrong."""
+    if not raw.strip():
+        return ()
+    try:
+        items: Any = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"MEDIA_API_OIDC_ISSUERS is not JSON: {exc}") from None
+    if not isinstance(items, list):
+        raise ValueError("MEDIA_API_OIDC_ISSUERS must be a JSON array of issuer objects")
+    issuers = []
+    for n, item in enumerate(items):
+        try:
+            issuers.append(OidcIssuer.model_validate(item))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "entry"
+            what = first["msg"].removeprefix("Value error, ")
+            if first["type"] in ("missing", "extra_forbidden", "model_type"):
+                what += " (keys: issuer, jwks_uri, audience, optional uid_claim)"
+            raise ValueError(f"MEDIA_API_OIDC_ISSUERS[{n}] {where}: {what}") from None
+    names = [i.issuer for i in issuers]
+    if len(set(names)) != len(names):
+        raise ValueError("MEDIA_API_OIDC_ISSUERS lists an issuer twice")
+    return tuple(issuers)
 
 
 class Settings(BaseSettings):
@@ -108,6 +175,10 @@ class Settings(BaseSettings):
     MEDIA_API_SSE_PER_USER: int = Field(default=4, ge=1, le=100)
     # Origins allowed to call media_api from a browser: "*" or a comma list.
     MEDIA_API_CORS_ORIGINS: str = "*"
+    # OpenID Connect issuers whose tokens media_api accepts besides Firebase's
+    # (Clerk, Auth0, ...): a JSON array, see parse_oidc_issuers and
+    # docs/decisions/0017-any-openid-issuer.md.
+    MEDIA_API_OIDC_ISSUERS: str = ""
 
     GENAI_EMULATOR_URL: str | None = None
     FIRESTORE_EMULATOR_HOST: str | None = None
@@ -119,9 +190,19 @@ class Settings(BaseSettings):
     # against emulators so a stray variable can never hurt a real deployment.
     MEDIA_CRASH_AFTER: str | None = None
 
+    @field_validator("MEDIA_API_OIDC_ISSUERS")
+    @classmethod
+    def _issuers_parse(cls, value: str) -> str:
+        parse_oidc_issuers(value)  # refused at load, not on the first sign-in
+        return value
+
     @property
     def emulated(self) -> bool:
         return bool(self.FIRESTORE_EMULATOR_HOST)
+
+    @cached_property
+    def oidc_issuers(self) -> tuple[OidcIssuer, ...]:
+        return parse_oidc_issuers(self.MEDIA_API_OIDC_ISSUERS)
 
 
 @lru_cache(maxsize=1)

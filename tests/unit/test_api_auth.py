@@ -97,6 +97,14 @@ def test_missing_or_malformed_headers_are_401(env, header):
     assert code_of(header) == 401
 
 
+@pytest.mark.parametrize("emulated", [True, False])
+def test_json_nested_past_the_parsers_limit_is_401_not_a_crash(env, emulated):
+    env(emulated=emulated, **({"FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:1"} if emulated else {}))
+    deep = base64.urlsafe_b64encode(b"[" * 5000).decode().rstrip("=")
+    for token in (f"{deep}.e30.", f"e30.{deep}.", f"{deep}.e30.c2ln"):
+        assert code_of(f"Bearer {token}") == 401
+
+
 def test_a_token_claiming_a_signature_goes_to_firebase_admin(env):
     env(emulated=True)
     rs256 = "eyJhbGciOiJSUzI1NiJ9"  # {"alg":"RS256"}

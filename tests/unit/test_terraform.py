@@ -569,6 +569,7 @@ def test_required_variables_are_validated(config: Config) -> None:
         "labels",
         "aidm",
         "browser_origins",
+        "oidc_issuers",
         "firestore",
     ):
         assert variables[name].get("validation"), f"variable {name} has no validation"
@@ -656,6 +657,15 @@ def test_defaults_pass_every_validation(harness: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_an_openid_issuer_passes(harness: Path) -> None:
+    result = plan(
+        harness,
+        'oidc_issuers=[{issuer="https://clerk.play.example.com",'
+        'jwks_uri="https://clerk.play.example.com/.well-known/jwks.json",audience="aidm"}]',
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.mark.parametrize(
     "override",
     [
@@ -668,6 +678,11 @@ def test_defaults_pass_every_validation(harness: Path) -> None:
         'bucket={name="Media_Bucket"}',
         "bucket={media_retention_days=0}",
         'browser_origins=["https://play.example.com/game"]',
+        'oidc_issuers=[{issuer="http://clerk.example.com",jwks_uri="https://clerk.example.com/jwks",audience="a"}]',
+        'oidc_issuers=[{issuer="https://clerk.example.com",jwks_uri="http://127.0.0.1/jwks",audience="a"}]',
+        'oidc_issuers=[{issuer="https://clerk.example.com",jwks_uri="https://clerk.example.com/j",audience=""}]',
+        'oidc_issuers=[{issuer="https://securetoken.google.com/p",jwks_uri="https://x.example/j",audience="p"}]',
+        'oidc_issuers=[{issuer="https://a.example",jwks_uri="https://a.example/j",audience="x"},{issuer="https://a.example",jwks_uri="https://b.example/j",audience="y"}]',
         "media={deadline_s=30}",
         "media={daily_cap_usd=-1}",
         "media={image_block_retries=9}",

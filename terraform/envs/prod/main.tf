@@ -18,6 +18,7 @@ module "media_pipeline" {
   labels          = merge({ app = "cutscenes", env = "prod" }, var.labels)
   bucket          = var.bucket
   browser_origins = var.browser_origins
+  oidc_issuers    = var.oidc_issuers
   media           = var.media
   delivery        = var.delivery
   functions       = var.functions

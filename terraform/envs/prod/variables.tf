@@ -79,6 +79,17 @@ variable "browser_origins" {
   default     = []
 }
 
+variable "oidc_issuers" {
+  description = "OpenID Connect issuers whose tokens media_api accepts besides Firebase's (see the module); empty means Firebase only."
+  type = list(object({
+    issuer    = string
+    jwks_uri  = string
+    audience  = string
+    uid_claim = optional(string, "sub")
+  }))
+  default = []
+}
+
 variable "media" {
   description = "Pipeline settings for the functions: deadline, daily cap, pricing file, retries, signed URL TTL."
   type = object({

@@ -145,6 +145,8 @@ locals {
       MEDIA_SIGNING_SA       = google_service_account.function["media_api"].email
       MEDIA_SIGNED_URL_TTL_S = tostring(var.media.signed_url_ttl_s)
       MEDIA_API_CORS_ORIGINS = join(",", local.browser_origins)
+      # Sign-in besides Firebase; validated again by Settings at load.
+      MEDIA_API_OIDC_ISSUERS = jsonencode(var.oidc_issuers)
       # Close event streams before the platform cuts the request; browsers reconnect.
       MEDIA_API_SSE_MAX_S = tostring(max(10, min(300, local.sizing["media_api"].timeout_seconds - 30)))
     }

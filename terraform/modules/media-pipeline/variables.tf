@@ -103,6 +103,35 @@ variable "browser_origins" {
   }
 }
 
+variable "oidc_issuers" {
+  description = "OpenID Connect issuers (a Clerk instance, Auth0, ...) whose tokens media_api accepts besides Firebase ID tokens (MEDIA_API_OIDC_ISSUERS, docs/interface.md): issuer is the tokens' iss exactly, jwks_uri the https URL of its JWKS, audience what their aud must contain, uid_claim the claim that names the user (campaign members and owners are listed by it). Empty: Firebase ID tokens only."
+  type = list(object({
+    issuer    = string
+    jwks_uri  = string
+    audience  = string
+    uid_claim = optional(string, "sub")
+  }))
+  default = []
+  validation {
+    condition = alltrue([
+      for i in var.oidc_issuers : can(regex("^https://[^\\s/]+(/\\S*)?$", i.issuer)) && can(regex("^https://[^\\s/]+/\\S*$", i.jwks_uri))
+    ])
+    error_message = "oidc_issuers: issuer and jwks_uri must be https:// URLs (the JWKS must come over TLS)."
+  }
+  validation {
+    condition     = alltrue([for i in var.oidc_issuers : length(i.audience) > 0 && length(i.uid_claim) > 0])
+    error_message = "oidc_issuers: audience and uid_claim must not be empty."
+  }
+  validation {
+    condition     = length(distinct([for i in var.oidc_issuers : i.issuer])) == length(var.oidc_issuers)
+    error_message = "oidc_issuers: each issuer may be listed once."
+  }
+  validation {
+    condition     = alltrue([for i in var.oidc_issuers : !startswith(i.issuer, "https://securetoken.google.com/")])
+    error_message = "oidc_issuers: Firebase ID tokens are accepted already; do not list securetoken.google.com."
+  }
+}
+
 variable "media" {
   description = "Pipeline settings passed to the functions as environment variables (shared/core/settings.py)."
   type = object({
