@@ -7,7 +7,7 @@ signed RS256 or ES256 by a key of that issuer's JWKS, the key's type matching
 the token's `alg` (so no key can be replayed as an HMAC secret), with `iss`
 equal to the issuer, `aud` containing its audience, `exp` in the future and
 `nbf`/`iat` not ahead, within LEEWAY_S. There is no revocation check: such
-tokens are short-lived (Clerk's last a minute). docs/decisions/0017-any-openid-issuer.md.
+tokens are short-lived (Clerk's last a minute). docs/decisions/0019-any-openid-issuer.md.
 """
 
 from __future__ import annotations

@@ -177,7 +177,7 @@ class Settings(BaseSettings):
     MEDIA_API_CORS_ORIGINS: str = "*"
     # OpenID Connect issuers whose tokens media_api accepts besides Firebase's
     # (Clerk, Auth0, ...): a JSON array, see parse_oidc_issuers and
-    # docs/decisions/0017-any-openid-issuer.md.
+    # docs/decisions/0019-any-openid-issuer.md.
     MEDIA_API_OIDC_ISSUERS: str = ""
 
     GENAI_EMULATOR_URL: str | None = None
