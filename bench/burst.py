@@ -1,11 +1,14 @@
 """A hostile burst: many requests at once, duplicates (same and different
-bodies), injected Vertex faults, budgets changed mid-burst and a kill -9 of
-every function while it works. Afterwards every request must be terminal,
-nothing held, every session's spent equal to the sum of its assets' cost and
-within the largest cap configured, and the paid emulator calls at least the
-charges (a call cut short by a kill may be unbilled, never the reverse).
+bodies), injected Vertex faults, slow Veo starts (`--slow-share` of the
+cutscenes' starts answer after 40-70 s, some past the 60 s start timeout),
+budgets changed mid-burst and a kill -9 of every function while it works.
+Afterwards every request must be terminal, nothing held, every session's
+spent equal to the sum of its assets' cost and within the largest cap
+configured, the paid emulator calls at least the charges (a call cut short
+by a kill may be unbilled, never the reverse), and exactly one Veo job made
+for each clip started (the emulator counts jobs per output folder).
 
-    .venv/bin/python -m bench.burst [--n 300]
+    .venv/bin/python -m bench.burst [--n 300] [--slow-share 0.3]
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import random
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from bench.common import Table, start_stack
 
@@ -25,7 +28,7 @@ from bench.common import Table, start_stack
 # raised (the cap binds early, then not), c2's lowered below what is committed.
 CAMPAIGNS = {"c1": (2.0, 6.0), "c2": (3.0, 1.5)}
 SESSIONS = ("s1", "s2", "s3")
-WORKERS = ("render_still", "animate_still")
+WORKERS = ("render_still", "animate_still", "finish_clip")
 KILLED = (*WORKERS, "janitor", "media_api")
 
 
@@ -80,7 +83,13 @@ def _kill(stack, name: str) -> bool:
     return True
 
 
-def run(stack, n: int = 300, deadline_s: float | None = None, seed: int = 11) -> dict[str, Any]:
+def run(
+    stack,
+    n: int = 300,
+    deadline_s: float | None = None,
+    seed: int = 11,
+    slow_share: float = 0.0,
+) -> dict[str, Any]:
     from shared.client import configure_campaign
     from shared.core.settings import get_settings
     from shared.domain.ids import asset_id_for
@@ -120,6 +129,15 @@ def run(stack, n: int = 300, deadline_s: float | None = None, seed: int = 11) ->
         "/_emulator/faults",
         {"method": "predictLongRunning", "kind": "http", "status": 429, "count": faults},
     )
+    cutscenes = sum(1 for m in originals if m["kind"] == "cutscene")
+    slow = round(slow_share * cutscenes)
+    for _ in range(slow):  # each its own answer time, 40-70 s (the timeout is 60 s)
+        emulator(
+            stack,
+            "POST",
+            "/_emulator/faults",
+            {"method": "predictLongRunning", "kind": "slow", "delay_s": rng.uniform(40, 70)},
+        )
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=len(KILLED) + 1) as pool:
         kills = [pool.submit(_kill_when_busy, stack, name) for name in WORKERS]
@@ -167,6 +185,11 @@ def run(stack, n: int = 300, deadline_s: float | None = None, seed: int = 11) ->
     counted = calls(stack)
     images = sum(1 for d in docs if d.get("image"))
     videos = sum(1 for d in docs if d.get("video"))
+    # Veo jobs made per asset (its output folder), against the clips started:
+    # assets whose clip got past its intent (a kill between the intent and the
+    # call may leave an intent with no job: a lost clip, never a second one).
+    jobs = cast(dict[str, int], counted.get("jobs") or {})
+    started = sum(1 for d in docs if d.get("video_intent_at") is not None)
     return {
         "requests": n,
         "messages": len(bodies),
@@ -181,6 +204,10 @@ def run(stack, n: int = 300, deadline_s: float | None = None, seed: int = 11) ->
         "calls": counted,
         "images": images,
         "videos": videos,
+        "slow_starts": slow,
+        "veo_jobs": sum(jobs.values()),
+        "clips_started": started,
+        "most_jobs_for_one_clip": max(jobs.values(), default=0),
         "ok": {
             "all_terminal": not open_ids,
             "nothing_reserved": all(s["reserved"] == 0 for s in sessions),
@@ -188,6 +215,8 @@ def run(stack, n: int = 300, deadline_s: float | None = None, seed: int = 11) ->
             "within_cap": all(s["spent"] <= s["cap"] for s in sessions),
             "calls_cover_charges": counted.get("generateContent", 0) >= images
             and counted.get("predictLongRunning", 0) >= videos,
+            "one_job_per_clip": max(jobs.values(), default=0) <= 1
+            and videos <= sum(jobs.values()) <= started,
         },
     }
 
@@ -212,7 +241,19 @@ def report(table: Table, figures: dict[str, Any]) -> None:
         figures["ok"]["all_terminal"],
     )
     table.add("burst", "statuses", json.dumps(figures["statuses"], sort_keys=True))
-    for key in ("nothing_reserved", "spent_is_cost", "within_cap", "calls_cover_charges"):
+    table.add("burst", "slow Veo starts (40-70 s)", figures["slow_starts"])
+    table.add(
+        "burst",
+        "Veo jobs / clips started / most jobs for one clip",
+        f"{figures['veo_jobs']} / {figures['clips_started']} / {figures['most_jobs_for_one_clip']}",
+    )
+    for key in (
+        "nothing_reserved",
+        "spent_is_cost",
+        "within_cap",
+        "calls_cover_charges",
+        "one_job_per_clip",
+    ):
         table.add("burst", key, str(figures["ok"][key]), "True", figures["ok"][key])
     table.add(
         "burst",
@@ -229,11 +270,19 @@ def report(table: Table, figures: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.burst", description=__doc__)
     parser.add_argument("--n", type=int, default=300)
+    parser.add_argument(
+        "--slow-share",
+        type=float,
+        default=0.3,
+        help="share of the cutscenes' Veo starts that answer after 40-70 s (default 0.3)",
+    )
     args = parser.parse_args(argv)
+    if not 0 <= args.slow_share <= 1:
+        parser.error("--slow-share is a share from 0 to 1")
     table = Table()
     stack = start_stack({"MEDIA_VEO_QUOTA_WAIT_S": "120"})
     try:
-        figures = run(stack, args.n)
+        figures = run(stack, args.n, slow_share=args.slow_share)
     finally:
         stack.stop()
     report(table, figures)

@@ -47,6 +47,9 @@ class Emulator:
         self.image_s, self.video_s, self.thought_parts = self._defaults
         self.calls = dict.fromkeys(METHODS, 0)
         self.rejected = dict.fromkeys(METHODS, 0)
+        # Veo jobs made (and so paid for), by their storageUri: a job whose
+        # answer was lost or came late counts too, a refused start does not.
+        self.jobs: dict[str, int] = {}
         self.quotas = QuotaBook()
         # Blocks answered with no variant named: odd ones block the prompt.
         self.blocked_n = 0
@@ -62,6 +65,7 @@ class Emulator:
             self.image_s, self.video_s, self.thought_parts = self._defaults
             self.calls = dict.fromkeys(METHODS, 0)
             self.rejected = dict.fromkeys(METHODS, 0)
+            self.jobs = {}
             self.blocked_n = 0
 
     def count(self, method: str) -> None:
@@ -74,7 +78,7 @@ class Emulator:
 
     def counters(self) -> dict:
         with self.lock:
-            return {**self.calls, "rejected": dict(self.rejected)}
+            return {**self.calls, "rejected": dict(self.rejected), "jobs": dict(self.jobs)}
 
     def prune_locked(self) -> None:
         """Forget operations over an hour old once there are many (lock held)."""

@@ -15,7 +15,10 @@ with 400, so a test never silently injects a no-op):
   timed out or got a 5xx, docs/decisions/0011-veo-start-retries.md), `blocked` (the
   operation finishes with raiMediaFilteredCount 1 and no videos), `op_error`
   (finishes with `error: {code: 13}`), `no_video` (finishes with a response
-  holding no videos), `hang` (the operation never finishes).
+  holding no videos), `hang` (the operation never finishes), `slow` (the
+  operation is created and finishes normally, but its name is answered only
+  after `delay_s` seconds: a start that takes Veo long to accept; past the
+  caller's timeout it is the lost answer of a job that exists).
 - fetchPredictOperation: `http` (that poll fails; the operation is untouched);
   `blocked`, `op_error`, `no_video` (the polled operation finishes that way at
   this poll, for good, even if it had already finished otherwise), `hang` (the
@@ -32,10 +35,10 @@ import threading
 from dataclasses import dataclass, field
 
 METHODS = ("generateContent", "predictLongRunning", "fetchPredictOperation")
-KINDS = ("http", "blocked", "op_error", "no_video", "hang")
+KINDS = ("http", "blocked", "op_error", "no_video", "hang", "slow")
 ALLOWED: dict[str, tuple[str, ...]] = {
     "generateContent": ("http", "blocked", "hang"),
-    "predictLongRunning": ("http", "blocked", "op_error", "no_video", "hang"),
+    "predictLongRunning": ("http", "blocked", "op_error", "no_video", "hang", "slow"),
     "fetchPredictOperation": ("http", "blocked", "op_error", "no_video", "hang"),
 }
 BLOCK_VARIANTS = ("prompt", "finish")
@@ -95,7 +98,7 @@ class Fault:
     hang_s: float = 3600.0
     message: str | None = None
     created: bool = False  # http on predictLongRunning: the job exists anyway
-    delay_s: float = 0.0  # ... and its answer comes this late
+    delay_s: float = 0.0  # ... and its answer comes this late (also `slow`)
 
 
 def parse_fault(body: object) -> Fault:
@@ -156,8 +159,10 @@ def parse_fault(body: object) -> Fault:
     delay_s = body.get("delay_s", 0.0)
     if isinstance(delay_s, bool) or not isinstance(delay_s, int | float) or delay_s < 0:
         raise FaultSpecError(f"delay_s must be a non-negative number, got {delay_s!r}")
-    if delay_s and not created:
-        raise FaultSpecError("delay_s applies only with created")
+    if kind == "slow" and not delay_s:
+        raise FaultSpecError("a slow fault needs delay_s, the seconds before the answer")
+    if delay_s and not created and kind != "slow":
+        raise FaultSpecError("delay_s applies only with created or to a slow fault")
     return Fault(
         method=method,
         kind=kind,

@@ -110,7 +110,7 @@ def predict_long_running(
         f"projects/{project}/locations/{location}/publishers/{publisher}/models/{model}"
         f"/operations/{uuid.uuid4()}"
     )
-    kind = fault.kind if fault and not fault.created else None
+    kind = fault.kind if fault and not fault.created and fault.kind != "slow" else None
     with emu.lock:
         op = Operation(
             name=name, output_id=output_id, started=time.monotonic(), delay_s=emu.video_s
@@ -121,6 +121,8 @@ def predict_long_running(
             op.result = outcome(kind)
         emu.prune_locked()
         emu.ops[name] = op
+        output = storage_uri or ""
+        emu.jobs[output] = emu.jobs.get(output, 0) + 1
     if kind is None:
         threading.Thread(
             target=produce,
@@ -144,6 +146,9 @@ def predict_long_running(
         # its name: the answer is lost to a 5xx or to the caller's timeout.
         emu.faults.release.wait(fault.delay_s)
         raise ApiError(fault.status, fault.message)
+    if fault and fault.kind == "slow":
+        # The job exists and renders; only the answer naming it comes late.
+        emu.faults.release.wait(fault.delay_s)
     return {"name": name}
 
 

@@ -33,7 +33,7 @@ def emulator(stack, method: str, route: str, body: Any = None) -> Any:
     return http_json(method, stack.env["GENAI_EMULATOR_URL"] + route, body)
 
 
-def calls(stack) -> dict[str, int]:
+def calls(stack) -> dict[str, Any]:
     return emulator(stack, "GET", "/_emulator/calls")
 
 

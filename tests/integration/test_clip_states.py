@@ -36,6 +36,33 @@ def still_only(stack) -> None:
     assert calls(stack)["predictLongRunning"] == 1
 
 
+def test_a_paced_start_slower_than_the_lease_is_started_once(stack):
+    # The dispatcher's lease is renewed for the whole call; before, the next
+    # tick took the lapsed lease and started a second job.
+    paced = {"MEDIA_VEO_STARTS_PER_MIN": "60", "MEDIA_VIDEO_LEASE_S": "2"}
+    for name in ("animate_still", "finish_clip", "janitor"):
+        stack.restart_function(name, paced)
+    try:
+        enable()
+        emulator(
+            stack,
+            "POST",
+            "/_emulator/faults",
+            {"method": "predictLongRunning", "kind": "slow", "delay_s": 8},
+        )
+        msg = cutscene(1)
+        publish(msg)
+        doc = wait_terminal("c1", msg["request_id"], timeout=90)
+        assert doc["status"] == "complete", doc
+        time.sleep(3)  # a second start, if one were made, would be counted by now
+        assert calls(stack)["predictLongRunning"] == 1
+        balance = ledger.read_balance("c1", "s1")
+        assert (balance.spent_micros, balance.reserved_micros) == (667_000, 0)
+    finally:
+        for name in ("animate_still", "finish_clip", "janitor"):
+            stack.restart_function(name)
+
+
 def test_a_check_veo_answers_404_ends_the_clip_at_once(stack):
     enable()
     fault(stack, "predictLongRunning", "hang", 1)  # no MP4 ever lands: the sweep checks

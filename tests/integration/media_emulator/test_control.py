@@ -18,7 +18,7 @@ PLR = (
 
 def test_calls_start_at_zero_and_count(raw, control):
     zero = {"generateContent": 0, "predictLongRunning": 0, "fetchPredictOperation": 0}
-    assert control("GET", "calls") == (200, {**zero, "rejected": zero})
+    assert control("GET", "calls") == (200, {**zero, "rejected": zero, "jobs": {}})
     raw("POST", GEN, {"contents": [{"role": "user", "parts": [{"text": "a"}]}]})
     raw("POST", GEN, b"{not json")  # malformed, still a call
     raw(
@@ -31,6 +31,7 @@ def test_calls_start_at_zero_and_count(raw, control):
         "predictLongRunning": 0,
         "fetchPredictOperation": 1,
         "rejected": zero,
+        "jobs": {},
     }
 
 

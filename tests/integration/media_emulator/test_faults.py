@@ -120,6 +120,7 @@ def test_video_http_429_creates_no_operation(client, control):
         start(client)
     assert exc.value.code == 429
     assert control("GET", "calls")[1]["predictLongRunning"] == 1
+    assert control("GET", "calls")[1]["jobs"] == {}  # refused: no job, nothing to pay
 
 
 def test_op_error(client, control):
@@ -153,6 +154,22 @@ def test_outcome_faults_wait_for_video_latency(client, control):
     assert not client.operations.get(op).done
     wait(client, op)
     assert time.monotonic() - t >= 0.5
+
+
+def test_a_slow_start_answers_late_with_a_job_that_renders_meanwhile(client, control):
+    fault(control, "predictLongRunning", "slow", delay_s=0.8)
+    t = time.monotonic()
+    op = start(client, out=f"gs://{BUCKET}/veo-out/slow/")
+    assert time.monotonic() - t >= 0.8  # the answer came late ...
+    assert wait(client, op).response.generated_videos  # ... naming a job that renders
+    counted = control("GET", "calls")[1]
+    assert counted["predictLongRunning"] == 1
+    assert counted["jobs"] == {f"gs://{BUCKET}/veo-out/slow/": 1}
+
+
+def test_a_slow_fault_needs_its_delay(control):
+    status, body = control("POST", "faults", {"method": "predictLongRunning", "kind": "slow"})
+    assert status == 400 and "delay_s" in body["error"]["message"]
 
 
 def test_hang_never_finishes(client, control):
