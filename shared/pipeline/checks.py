@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from shared.core import log
+from shared.core import clock, log
 from shared.core.settings import get_settings
 
 # veo_accepted: Veo took the job, its name not yet written (the intent is).
@@ -32,7 +32,7 @@ def checkpoint(step: str) -> None:
 
 def past_deadline(since: datetime) -> bool:
     """Whether MEDIA_DEADLINE_S has passed since `since`."""
-    return (datetime.now(UTC) - since).total_seconds() > get_settings().MEDIA_DEADLINE_S
+    return (clock.now() - since).total_seconds() > get_settings().MEDIA_DEADLINE_S
 
 
 def deadline_start(asset: Mapping[str, Any]) -> datetime | None:
@@ -56,7 +56,7 @@ def sweep_cutoff() -> datetime:
     deadline falls before the next sweep would see them."""
     settings = get_settings()
     lead = min(settings.MEDIA_SWEEP_EVERY_S, settings.MEDIA_DEADLINE_S // 2)
-    return datetime.now(UTC) - timedelta(seconds=settings.MEDIA_DEADLINE_S - lead)
+    return clock.now() - timedelta(seconds=settings.MEDIA_DEADLINE_S - lead)
 
 
 def expected_s(duration_seconds: int) -> float:

@@ -19,10 +19,9 @@ to its still: `partial`, reason `busy`.
 from __future__ import annotations
 
 import heapq
-import time
 from enum import Enum
 
-from shared.core import log
+from shared.core import clock, log
 from shared.core.errors import Busy
 from shared.core.settings import get_settings
 from shared.domain.asset import Asset
@@ -55,7 +54,7 @@ def enqueue(doc: Asset) -> None:
             {ClipState.NONE},
             ClipState.WAITING,
             video_waiting=True,
-            video_queued_at=time.time(),
+            video_queued_at=clock.time(),
         )
 
 
@@ -186,15 +185,15 @@ def dispatch_held(model: VideoModel | None = None, hold_s: float | None = None) 
     of each minute at 50 starts a minute: about 0.9 s a clip), and nothing when
     no clip waits: the first pass finds none and returns."""
     hold = get_settings().MEDIA_VEO_DISPATCH_HOLD_S if hold_s is None else hold_s
-    until = time.monotonic() + hold
+    until = clock.monotonic() + hold
     totals, left = _pass(model)
     while left and hold > 0:
         # A floor: when other dispatchers hold the waiting clips the log has
         # room, and the next pass should not follow at once.
-        pause = max(pacing.next_start_at() - time.time(), 0.25 / pacing.starts_per_s())
-        if time.monotonic() + pause >= until:
+        pause = max(pacing.next_start_at() - clock.time(), 0.25 / pacing.starts_per_s())
+        if clock.monotonic() + pause >= until:
             break
-        time.sleep(pause)
+        clock.sleep(pause)
         counts, left = _pass(model)
         for what, n in counts.items():
             totals[what] = totals.get(what, 0) + n
@@ -209,7 +208,7 @@ def _pass(model: VideoModel | None) -> tuple[dict[str, int], int]:
     counts = {"started": 0, "busy": 0}
     next_free: float | None = None  # when starts resume, once the tokens ran out
     ahead = 0  # clips that will start before this one from then on
-    queue = ordered(asset_queries.animating(), time.time())
+    queue = ordered(asset_queries.animating(), clock.time())
     for doc in queue:
         if next_free is not None:
             start_at = next_free + ahead / pacing.starts_per_s()
@@ -217,7 +216,7 @@ def _pass(model: VideoModel | None) -> tuple[dict[str, int], int]:
             if too_late(doc, start_at):
                 counts["busy"] += _one(doc, model, start_at, may_start=False) is Outcome.DEGRADED
             continue
-        outcome = _one(doc, model, time.time(), may_start=True)
+        outcome = _one(doc, model, clock.time(), may_start=True)
         if outcome is Outcome.NO_TOKEN:  # the budget is used up for now
             next_free = pacing.next_start_at()
             start_at = next_free
@@ -281,7 +280,7 @@ def _one_held(
 
     def gate() -> bool:
         token_at = pacing.take_start(
-            campaign_id=cid, queued_at=float(fresh.get("video_queued_at") or time.time())
+            campaign_id=cid, queued_at=float(fresh.get("video_queued_at") or clock.time())
         )
         if token_at is not None:
             taken.append(token_at)

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from shared.core import log
+from shared.core import clock, log
 from shared.core.errors import PermanentError, TransientError
 from shared.core.retry import with_retries
 from shared.core.settings import get_settings
@@ -221,7 +220,7 @@ def finish_operation(
         try:
             result = with_retries(lambda: model.poll(operation), what="Veo check")
             if not result.done and wait_done:
-                time.sleep(RECHECK_S)
+                clock.sleep(RECHECK_S)
                 result = with_retries(lambda: model.poll(operation), what="Veo check")
         except PermanentError as exc:
             # Veo does not know the operation (404) or refuses to say: no
@@ -242,7 +241,7 @@ def finish_operation(
                     Clip.from_doc(fresh),
                     video_checks=checks,
                     video_check_failures=0,
-                    video_check_at=time.time() + wait,
+                    video_check_at=clock.time() + wait,
                 )
                 return "pending"
         if not result.done:
@@ -278,7 +277,7 @@ def record(doc: Asset, result: ClipResult, output_at: float | None = None) -> st
         late_clip(plan.video_micros, None, name)
         return "late"
     started = doc.get("video_started_at")
-    done_ms = int((time.time() - float(started)) * 1000) if started else None
+    done_ms = int((clock.time() - float(started)) * 1000) if started else None
     transition(
         cid,
         aid,

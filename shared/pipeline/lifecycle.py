@@ -4,10 +4,9 @@ logging a paid result that came too late to bill."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from shared.core import log
+from shared.core import clock, log
 from shared.core.errors import InvalidRequest
 from shared.core.settings import get_settings
 from shared.domain.asset import Asset
@@ -26,7 +25,7 @@ __all__ = ["transition"]  # re-exported: the stages' one way to move an asset
 
 
 def ms_since(start: float) -> int:
-    return int((time.monotonic() - start) * 1000)
+    return int((clock.monotonic() - start) * 1000)
 
 
 def reject_invalid(exc: InvalidRequest) -> None:

@@ -19,9 +19,7 @@ due-checks query.
 
 from __future__ import annotations
 
-import time
-
-from shared.core import log
+from shared.core import clock, log
 from shared.core.errors import Busy
 from shared.core.settings import get_settings
 from shared.core.transient import describe, transport_error
@@ -43,7 +41,7 @@ FAILED_CHECK_FIRST_S = 2.0
 def sweep_operations(model: VideoModel | None = None) -> dict[str, int]:
     settings = get_settings()
     outcomes: dict[str, int] = {}
-    for doc in asset_queries.animating_checks_due(time.time(), settings.MEDIA_VIDEO_SWEEP_LIMIT):
+    for doc in asset_queries.animating_checks_due(clock.time(), settings.MEDIA_VIDEO_SWEEP_LIMIT):
         log.bind(
             campaign_id=doc.get("campaign_id"),
             asset_id=doc.get("asset_id"),
@@ -75,7 +73,7 @@ def check_one(doc: Asset, model: VideoModel | None) -> str:
             doc["campaign_id"],
             doc["asset_id"],
             clip,
-            video_check_at=time.time() + get_settings().MEDIA_VIDEO_LEASE_S,
+            video_check_at=clock.time() + get_settings().MEDIA_VIDEO_LEASE_S,
         )
         return "busy"
     except Exception as exc:  # noqa: BLE001 - one bad asset must not stop the sweep
@@ -103,7 +101,7 @@ def check_failed(doc: Asset, clip: Clip, exc: Exception) -> str:
         doc["asset_id"],
         clip,
         video_check_failures=failures,
-        video_check_at=time.time() + pause,
+        video_check_at=clock.time() + pause,
     )
     return "error"
 
@@ -135,7 +133,7 @@ def recover_intent(doc: Asset, clip: Clip) -> str:
     fresh = assets.load(doc.campaign_id, doc.asset_id)
     if fresh is not None and assets.lease_live(fresh):
         raise Busy("the starter is still calling Veo")
-    since = time.time()
+    since = clock.time()
     moved = clips.move(
         doc["campaign_id"],
         doc["asset_id"],

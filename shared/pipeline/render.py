@@ -6,12 +6,11 @@ redelivered or concurrent message resumes instead of repeating paid work.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from shared.core import log
+from shared.core import clock, log
 from shared.core.errors import InvalidRequest, PermanentError, SafetyBlocked
 from shared.core.retry import with_retries
 from shared.core.settings import get_settings
@@ -51,7 +50,7 @@ def handle_request(
 ) -> None:
     """Process one delivery of a request message. Returns to ack; raises
     TransientError to have the platform redeliver."""
-    started = time.monotonic()
+    started = clock.monotonic()
     settings = get_settings()
     try:
         request = parse_request(data, settings.MEDIA_BUCKET)
@@ -153,7 +152,7 @@ def admit(
         options = [{**still_only, "video": plan.video_micros}]
         if campaign.media.degrade_to_still:
             options.append(still_only)
-    t0 = time.monotonic()
+    t0 = clock.monotonic()
     choice, daily = spend.reserve(cid, sid, asset_id, cap_micros(campaign.media), options)
     reserve_ms = ms_since(t0)
     if choice is None:
@@ -200,7 +199,7 @@ def make_still(
     `owns()` raises Busy if the stage's lease is no longer ours: it runs before
     every paid call, retries included."""
     name = image_object(request.campaign_id, asset_id_for(request.request_id))
-    t0 = time.monotonic()
+    t0 = clock.monotonic()
     model_ms = 0
     blob = None if fresh else storage.stat(name)
     if blob is None:
@@ -208,7 +207,7 @@ def make_still(
         tries = 1 + get_settings().MEDIA_IMAGE_BLOCK_RETRIES
         for attempt in range(1, tries + 1):
             try:
-                t_model = time.monotonic()
+                t_model = clock.monotonic()
 
                 def call() -> Still:
                     pacing.wait_for_image_call()  # the image model's quota, if paced

@@ -16,10 +16,9 @@ the whole call (assets.leased).
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable
 
-from shared.core import log
+from shared.core import clock, log
 from shared.core.errors import (
     Busy,
     PermanentError,
@@ -113,22 +112,22 @@ def within_quota(doc: Asset, owner: str, start: Callable[[], str]) -> str:
     (MEDIA_VEO_STARTS_PER_MIN) make this rare."""
     settings = get_settings()
     cid, aid = doc["campaign_id"], doc["asset_id"]
-    budget_end = time.monotonic() + settings.MEDIA_VEO_QUOTA_WAIT_S
+    budget_end = clock.monotonic() + settings.MEDIA_VEO_QUOTA_WAIT_S
     attempt = 0
     while True:
-        if too_late(doc, time.time()):
+        if too_late(doc, clock.time()):
             raise TooLate()
         try:
             return start()
         except QuotaExceeded as exc:
             attempt += 1
             pause = random.uniform(0.5, min(15.0, 2.0**attempt))
-            if time.monotonic() + pause > budget_end or expired(doc):
+            if clock.monotonic() + pause > budget_end or expired(doc):
                 raise RetriesSpent(f"Veo quota still exhausted after {attempt} tries") from exc
             log.info("veo_quota_wait", f"{exc}; trying again in {pause:.1f} s", attempt=attempt)
             if not assets.claim(cid, aid, owner, settings.MEDIA_VIDEO_LEASE_S, Status.ANIMATING):
                 raise Busy("lost the lease while waiting for Veo quota") from exc
-            time.sleep(pause)
+            clock.sleep(pause)
 
 
 def start_job(
@@ -140,7 +139,7 @@ def start_job(
 ) -> str:
     cid, aid = doc["campaign_id"], doc["asset_id"]
     plan, _ = stored_plan(doc)
-    t0 = time.monotonic()
+    t0 = clock.monotonic()
     _, image_name = split_gs_uri(doc["image"]["uri"])
     image_png = storage.download(image_name)
     output = gs_uri(get_settings().MEDIA_BUCKET, video_output_prefix(cid, aid))
@@ -148,7 +147,7 @@ def start_job(
     if video_model is None:
         # Only an asset whose plan includes a clip is ever sent to animate.
         raise RuntimeError(f"asset {aid} reached animate without a planned video model")
-    if too_late(doc, time.time()):
+    if too_late(doc, clock.time()):
         raise TooLate()
     # The token is taken last, after the reads and the image download, so the
     # start log's time is within a moment of the call reaching Veo: under load
@@ -182,7 +181,7 @@ def start_job(
         # sweep closes the asset partial, hold released
         # (docs/decisions/0011-veo-start-retries.md).
         log.warning("veo_start_uncertain", f"{exc}; adopting its output, not restarting")
-        since = time.time()
+        since = clock.time()
         clips.move(
             cid,
             aid,
@@ -209,7 +208,7 @@ def start_job(
         )
         raise
     checkpoint("veo_accepted")
-    now = time.time()
+    now = clock.time()
     recorded = clips.move(
         cid,
         aid,
@@ -237,7 +236,7 @@ def write_intent(doc: Asset, clip: Clip) -> ClipState:
     (to go back to if Veo says for certain that nothing started). Raises
     NotStarted if the clip is no longer this worker's to start."""
     settings = get_settings()
-    now = time.time()
+    now = clock.time()
     before = clip.state if clip.state in UNCALLED else ClipState.NONE
     written = clips.move(
         doc["campaign_id"],

@@ -6,11 +6,11 @@ two-line text entry in the middle of the JSON logs."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.core import clock
 from shared.core.settings import get_settings
 from shared.domain.asset import Asset
 from shared.domain.paths import MEDIA, media_collection
@@ -85,5 +85,5 @@ def animating(limit: int = 2000) -> list[Asset]:
     owner's re-animate of an old asset moves it to animating now
     (shared/pipeline/takes.py), and an asset animating longer than one deadline
     is closed (index stuck_by_updated)."""
-    since = datetime.fromtimestamp(time.time() - 2 * get_settings().MEDIA_DEADLINE_S, UTC)
+    since = datetime.fromtimestamp(clock.time() - 2 * get_settings().MEDIA_DEADLINE_S, UTC)
     return _across_campaigns(("==", Status.ANIMATING), "updated_at", ">", since, limit)

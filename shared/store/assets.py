@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from shared.core import log
+from shared.core import clock, log
 from shared.core.errors import Busy
 from shared.domain.asset import Asset
 from shared.domain.asset_fields import queued_asset
@@ -162,9 +161,9 @@ def claim(campaign_id: str, asset_id: str, owner: str, lease_s: float, stage: st
         if doc is None or doc.get("status") != stage:
             return None, False
         lease = doc.get("lease") or {}
-        if lease.get("owner") not in (None, owner) and lease.get("until", 0) > time.time():
+        if lease.get("owner") not in (None, owner) and lease.get("until", 0) > clock.time():
             return None, False
-        return {"lease": {"owner": owner, "until": time.time() + lease_s}}, True
+        return {"lease": {"owner": owner, "until": clock.time() + lease_s}}, True
 
     return read_modify_write(asset_ref(campaign_id, asset_id), mutate, reuse_version=True)
 
@@ -172,7 +171,7 @@ def claim(campaign_id: str, asset_id: str, owner: str, lease_s: float, stage: st
 def lease_live(doc: Mapping[str, Any]) -> bool:
     """Whether some delivery is working on the asset right now."""
     lease = doc.get("lease") or {}
-    return bool(lease.get("owner")) and float(lease.get("until", 0)) > time.time()
+    return bool(lease.get("owner")) and float(lease.get("until", 0)) > clock.time()
 
 
 def release_lease(campaign_id: str, asset_id: str, owner: str) -> None:
@@ -191,7 +190,7 @@ def release_lease(campaign_id: str, asset_id: str, owner: str) -> None:
 def lease_for(owner: str, lease_s: float) -> Fields:
     """A lease to write with a transition, so that taking the next stage costs
     no separate claim."""
-    return {"owner": owner, "until": time.time() + lease_s}
+    return {"owner": owner, "until": clock.time() + lease_s}
 
 
 class Keeper:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import random
-from datetime import UTC, datetime
 from typing import Any
 
+from shared.core import clock
 from shared.domain.paths import spend_shard_doc
 from shared.store import connections
 from shared.store.ledger import held_maps, release_in, settle_in
@@ -24,7 +24,7 @@ SHARDS = 10
 
 
 def today() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%d")
+    return clock.now().strftime("%Y-%m-%d")
 
 
 def shard_ref(day: str, shard: int) -> Any:

@@ -29,9 +29,9 @@ wait_for_image_call.
 from __future__ import annotations
 
 import random
-import time
 from typing import Any
 
+from shared.core import clock
 from shared.core.errors import RetriesSpent
 from shared.core.settings import get_settings
 from shared.domain.asset_state import waiting
@@ -128,13 +128,13 @@ def take_start(
     start's wait joins the campaign's history in the same write (see
     wait_history)."""
     if not enabled(kind):
-        return now if now is not None else time.time()
+        return now if now is not None else clock.time()
     budget, span = budget_and_span(kind)
     taken: list[float] = []
 
     def mutate(doc: Fields | None) -> tuple[Fields | None, bool]:
         # The clock is read on each try: a retry after contention starts later.
-        t = now if now is not None else time.time()
+        t = now if now is not None else clock.time()
         starts = admit(_starts(doc), t, budget, span)
         if starts is None:
             return None, False
@@ -177,7 +177,7 @@ def add_wait(
 def wait_history(now: float | None = None) -> dict[str, tuple[float, float]]:
     """Each campaign's (sum of waits, starts) over its recent paced starts,
     for the dispatcher's order (shared/pipeline/dispatch.equalized)."""
-    t = now if now is not None else time.time()
+    t = now if now is not None else clock.time()
     snap = _log_ref().get()
     return history(_waits(snap.to_dict() if snap.exists else None), t)
 
@@ -194,7 +194,7 @@ def starts_per_s() -> float:
 
 def next_start_at(now: float | None = None, kind: str = "veo") -> float:
     """When the next start token is free."""
-    t = now if now is not None else time.time()
+    t = now if now is not None else clock.time()
     budget, span = budget_and_span(kind)
     snap = _log_ref(kind).get()
     return free_at(_starts(snap.to_dict() if snap.exists else None), t, budget, span)
@@ -222,10 +222,10 @@ def wait_for_image_call() -> None:
     retried in-process) for the platform to redeliver later."""
     if not enabled("image"):
         return
-    give_up = time.monotonic() + get_settings().MEDIA_IMAGE_PACING_WAIT_S
+    give_up = clock.monotonic() + get_settings().MEDIA_IMAGE_PACING_WAIT_S
     while take_start(kind="image") is None:
-        pause = max(0.05, next_start_at(kind="image") - time.time())
-        if time.monotonic() + pause > give_up:
+        pause = max(0.05, next_start_at(kind="image") - clock.time())
+        if clock.monotonic() + pause > give_up:
             raise RetriesSpent("image-call budget (MEDIA_IMAGE_CALLS_PER_MIN) used up")
         # A little jitter: instances woken for the same token spread out.
-        time.sleep(pause + random.uniform(0, 0.05))
+        clock.sleep(pause + random.uniform(0, 0.05))

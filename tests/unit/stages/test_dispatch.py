@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from shared.core import clock as pipeline_clock
+from shared.domain.paths import pacing_doc
 from shared.pipeline import dispatch
 from shared.store import pacing
 from tests.unit.fakes import FakeImageModel, FakeVideoModel, World
@@ -32,8 +33,7 @@ def test_a_clip_waits_for_a_token_holding_its_budget_and_starts_once_when_one_fr
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(pacing, "next_start_at", lambda now=None, kind="veo": time.time() + 60)
-    frozen = time.time()  # pacing's clock: no start leaves the log meanwhile
-    monkeypatch.setattr(pacing, "time", SimpleNamespace(time=lambda: frozen))
+    Clock().install(monkeypatch)  # frozen: no start leaves the log meanwhile
     for request_id in ("req-first", "req-second"):
         deliver_request(request(request_id), image)
     drain(world, video)
@@ -44,8 +44,9 @@ def test_a_clip_waits_for_a_token_holding_its_budget_and_starts_once_when_one_fr
     held = {f"{aid('req-second')}:video": plan_of(second).video_micros}
     assert world.books("c1", "s1")[0] == held
     assert dispatch.dispatch(video) == {"started": 0, "busy": 0}  # the budget is used
-    # Past the log's span (window + one start interval): the token is free.
-    monkeypatch.setattr(pacing, "time", SimpleNamespace(time=lambda: frozen + 7201))
+    # Past the log's span (window + one start interval) its entries are gone:
+    # the token is free. (Moving the clock that far would pass the deadline.)
+    world.db.docs.pop(pacing_doc(pacing.LOG_DOC))
     assert dispatch.dispatch(video)["started"] == 1
     assert dispatch.dispatch(video)["started"] == 0  # started once
     drain(world, video)
@@ -74,20 +75,24 @@ def test_a_clip_whose_turn_comes_after_its_deadline_degrades_at_once(
 
 
 class Clock:
-    """pacing's and dispatch's clock, moved on by dispatch's own sleeps."""
+    """The pipeline's clock (shared/core/clock.py), moved on by its own sleeps."""
 
     def __init__(self) -> None:
         self.now = time.time()
         self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.now
 
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        fake = SimpleNamespace(time=lambda: self.now, monotonic=lambda: self.now, sleep=self.sleep)
-        monkeypatch.setattr(pacing, "time", fake)
-        monkeypatch.setattr(dispatch, "time", fake)
+        monkeypatch.setattr(pipeline_clock, "_current", self)
 
 
 @pytest.fixture
