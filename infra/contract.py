@@ -13,7 +13,9 @@
   request schema (the package validates with it before publishing);
 - clients/node/test/requests.json: requests on both sides of every rule with
   the pipeline's verdict on each (infra/contract_samples.py), which the Node
-  tests check the package's validator against.
+  tests check the package's validator against; and
+  clients/node/test/asset_ids.json: asset ids of sample request ids, which the
+  package's port of shared.domain.ids.asset_id_for must give too.
 
 A new request field needs nothing here: change the model and run this.
 tests/unit/test_contract.py runs the check.
@@ -31,7 +33,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from infra.contract_samples import judged
+from infra.contract_samples import asset_ids, judged
 from shared.api.openapi import COMMON_ERRORS, OWNER_ERROR, PATH_PARAMS, ROUTES, ErrorBody
 from shared.api.owners import OWNER_ROUTES
 from shared.domain.charge import CHARGE_SCHEMA, Charge
@@ -165,7 +167,7 @@ def openapi() -> dict[str, Any]:
     }
 
 
-_PLAIN_KEY = re.compile(r"^[A-Za-z_$/{}][A-Za-z0-9_$/{}.-]*$")
+_PLAIN_KEY = re.compile(r"^[A-Za-z_$/][A-Za-z0-9_$/{}.-]*$")
 
 
 def _key(key: str) -> str:
@@ -217,6 +219,7 @@ FILES: dict[str, Callable[[], str]] = {
     "docs/openapi.yaml": lambda: _yaml_text(openapi()),
     "clients/node/schema/media.request.v1.json": lambda: _json_text(request_schema()),
     "clients/node/test/requests.json": lambda: _json_text(judged()),
+    "clients/node/test/asset_ids.json": lambda: _json_text(asset_ids()),
 }
 
 

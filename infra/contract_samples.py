@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from shared.core.errors import InvalidRequest
+from shared.domain.ids import asset_id_for
 from shared.domain.request import parse_request
 
 BUCKET = "media-bucket"
@@ -158,3 +159,12 @@ def judged() -> list[dict[str, Any]]:
     return [
         {"name": name, "valid": verdict(message), "message": message} for name, message in SAMPLES
     ]
+
+
+# Request ids for the asset-id port, the last one outside the charset on
+# purpose: the hash is of UTF-8 bytes.
+REQUEST_IDS = ["req-0001", "a.b:c_d-", "r" * 128, "req-5f0c3e0e2a2b4e1f9d7c", "réq-ünï-☃"]
+
+
+def asset_ids() -> dict[str, str]:
+    return {rid: asset_id_for(rid) for rid in REQUEST_IDS}
