@@ -83,6 +83,9 @@ SAMPLES: list[tuple[str, Any]] = [
     ("prompt with spaces", cutscene(image_prompt="  x  ")),
     ("prompt of unicode", cutscene(image_prompt="瀧 · 月")),
     ("prompt ends in newline", cutscene(image_prompt="x\n")),
+    # Lengths count characters, not UTF-16 units: an emoji is one.
+    ("prompt of 4000 emoji", cutscene(image_prompt="\U0001f5e1" * 4000)),
+    ("subject of 200 emoji", still(subject="\U0001f5e1" * 200)),
     ("reference with dots", cutscene(reference_images=[_REF + "a..b/.x.png"])),
     # Invalid: one rule broken each.
     ("no schema", cutscene(schema=_DROP)),
@@ -120,6 +123,7 @@ SAMPLES: list[tuple[str, Any]] = [
     ("prompt blank", cutscene(image_prompt="   ")),
     ("prompt unicode blank", cutscene(image_prompt="\u3000\u00a0\u2028")),
     ("prompt 4001", cutscene(image_prompt="x" * 4001)),
+    ("prompt of 4001 emoji", cutscene(image_prompt="\U0001f5e1" * 4001)),
     ("prompt not a string", cutscene(image_prompt=["x"])),
     ("motion blank", cutscene(motion_prompt="\n")),
     ("motion 2001", cutscene(motion_prompt="m" * 2001)),
