@@ -209,3 +209,17 @@ def test_every_route_of_the_router_is_documented():
 def test_yaml_writer_quotes_what_yaml_would_misread():
     text = contract.to_yaml({"a": ["yes", 1, None, {"b": "no: x"}], "200": {}, "x y": []})
     assert text == 'a:\n  - "yes"\n  - 1\n  - null\n  - b: "no: x"\n"200": {}\n"x y": []'
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        cutscene(turn_number=3.0),
+        cutscene(reference_images=["gs://another-bucket/refs/c1/a.png"]),
+        cutscene(reference_images=["gs://media-bucket/refs/c2/a.png"]),
+    ],
+    ids=["turn written 3.0", "another bucket", "another campaign's refs"],
+)
+def test_the_differences_docs_interface_names(message):
+    # docs/interface.md section 10 names these: update it if one goes away.
+    assert REQUEST.is_valid(message) and not verdict(message)
