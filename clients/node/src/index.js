@@ -39,7 +39,20 @@ export function checkRequest(message) {
   if (validate(message)) return { ok: true };
   const first = validate.errors?.[0];
   const where = first?.instancePath ? first.instancePath.slice(1).replaceAll("/", ".") : "request";
-  return { ok: false, reason: `${where}: ${first?.message ?? "invalid"}`.slice(0, 300) };
+  // Ajv says "must NOT be valid" for a `not`: the reserved __...__ ids and a
+  // cutscene's 1:1; naming the value says more.
+  const what =
+    first?.keyword === "not"
+      ? `${JSON.stringify(valueAt(message, first.instancePath)).slice(0, 60)} is not allowed here`
+      : (first?.message ?? "invalid");
+  return { ok: false, reason: `${where}: ${what}`.slice(0, 300) };
+}
+
+function valueAt(message, pointer) {
+  return pointer
+    .split("/")
+    .slice(1)
+    .reduce((value, key) => value?.[key.replaceAll("~1", "/").replaceAll("~0", "~")], message);
 }
 
 function isPlainObject(value) {
@@ -81,6 +94,16 @@ export class MediaClient {
    * `schema`: it is added). A missing request_id is generated.
    */
   async publishRequest(request) {
+    try {
+      return await this.#publish(request);
+    } catch (error) {
+      // Whatever the host handed in (a getter that throws, say), the turn goes on.
+      const requestId = typeof request?.request_id === "string" ? request.request_id : null;
+      return { status: "failed", request_id: requestId, reason: describe(error) };
+    }
+  }
+
+  async #publish(request) {
     if (!isPlainObject(request)) {
       return { status: "refused", request_id: null, reason: "the request must be an object" };
     }
