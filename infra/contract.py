@@ -1,6 +1,6 @@
 """The machine-readable contract, generated from the code's own models.
 
-    python -m infra.contract           # (re)write the files below
+    python -m infra.contract           # (re)write the files below (also: make contract)
     python -m infra.contract --check   # exit 1 if a committed file differs
 
 - docs/schema/media.request.v1.json: JSON Schema 2020-12 of the request
