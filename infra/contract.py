@@ -91,6 +91,19 @@ def _error(description: str) -> dict[str, Any]:
     }
 
 
+# Errors in the words every route shares are listed once, under components.
+_SHARED_ERRORS = {f"Error{code}": text for code, text in COMMON_ERRORS.items()} | {
+    "Error403Owner": OWNER_ERROR
+}
+
+
+def _error_ref(code: int, text: str) -> dict[str, Any]:
+    for name, shared in _SHARED_ERRORS.items():
+        if shared == text and name[5:8] == str(code):
+            return {"$ref": f"#/components/responses/{name}"}
+    return _error(text)
+
+
 def _operation(name: str, schemas: dict[str, Any]) -> dict[str, Any]:
     doc = ROUTES[name]
     params = [
@@ -120,7 +133,7 @@ def _operation(name: str, schemas: dict[str, Any]) -> dict[str, Any]:
         errors[403] = OWNER_ERROR
     for code, text in doc.errors.items():
         errors[code] = f"{errors[code]}; {text}" if code in errors else text
-    responses = {str(doc.status): ok} | {str(c): _error(errors[c]) for c in sorted(errors)}
+    responses = {str(doc.status): ok} | {str(c): _error_ref(c, errors[c]) for c in sorted(errors)}
     op: dict[str, Any] = {
         "operationId": name,
         "summary": doc.summary,
@@ -162,6 +175,7 @@ def openapi() -> dict[str, Any]:
         "paths": {p: paths[p] for p in sorted(paths)},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "responses": {name: _error(text) for name, text in _SHARED_ERRORS.items()},
             "schemas": {k: schemas[k] for k in sorted(schemas)},
         },
     }
@@ -177,33 +191,48 @@ def _key(key: str) -> str:
     )
 
 
+def _is_block(value: Any) -> bool:
+    """A non-empty mapping, or a list holding one: written as YAML blocks."""
+    if isinstance(value, dict):
+        return bool(value)
+    return isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value)
+
+
 def to_yaml(value: Any, indent: int = 0) -> str:
     """Block YAML of JSON data: every string JSON-quoted (a JSON string is a
-    valid YAML double-quoted scalar), so no YAML library is needed to write it
-    and any YAML reader gets exactly `value` back."""
+    valid YAML double-quoted scalar) and lists of scalars written as JSON (a
+    valid YAML flow sequence), so no YAML library is needed to write it and any
+    YAML reader gets exactly `value` back."""
     pad = "  " * indent
     if isinstance(value, dict) and value:
         lines = []
         for k, v in value.items():
-            if isinstance(v, (dict, list)) and v:
+            if _is_block(v):
                 lines.append(f"{pad}{_key(str(k))}:\n{to_yaml(v, indent + 1)}")
             else:
                 lines.append(f"{pad}{_key(str(k))}: {to_yaml(v)}")
         return "\n".join(lines)
-    if isinstance(value, list) and value:
+    if _is_block(value):
         lines = []
         for item in value:
-            if isinstance(item, (dict, list)) and item:
+            if _is_block(item):
                 body = to_yaml(item, indent + 1)
                 lines.append(f"{pad}- {body.lstrip()}")
             else:
                 lines.append(f"{pad}- {to_yaml(item)}")
         return "\n".join(lines)
+    # Scalars, and lists of scalars as a flow sequence (JSON's is valid YAML).
     return json.dumps(value, ensure_ascii=False)
 
 
 def _json_text(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _json_lines(items: list[Any]) -> str:
+    """A JSON array with one item per line: short, and diffs read per item."""
+    lines = ",\n".join(json.dumps(item, ensure_ascii=False) for item in items)
+    return f"[\n{lines}\n]\n"
 
 
 def _yaml_text(data: Any) -> str:
@@ -218,7 +247,7 @@ FILES: dict[str, Callable[[], str]] = {
     "docs/schema/media.charge.v1.json": lambda: _json_text(charge_schema()),
     "docs/openapi.yaml": lambda: _yaml_text(openapi()),
     "clients/node/schema/media.request.v1.json": lambda: _json_text(request_schema()),
-    "clients/node/test/requests.json": lambda: _json_text(judged()),
+    "clients/node/test/requests.json": lambda: _json_lines(judged()),
     "clients/node/test/asset_ids.json": lambda: _json_text(asset_ids()),
 }
 

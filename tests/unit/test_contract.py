@@ -207,8 +207,12 @@ def test_every_route_of_the_router_is_documented():
 
 
 def test_yaml_writer_quotes_what_yaml_would_misread():
-    text = contract.to_yaml({"a": ["yes", 1, None, {"b": "no: x"}], "200": {}, "x y": []})
-    assert text == 'a:\n  - "yes"\n  - 1\n  - null\n  - b: "no: x"\n"200": {}\n"x y": []'
+    text = contract.to_yaml(
+        {"a": ["yes", 1, None, {"b": "no: x"}], "200": {}, "x y": [], "e": ["on", "1:1"]}
+    )
+    assert text == (
+        'a:\n  - "yes"\n  - 1\n  - null\n  - b: "no: x"\n"200": {}\n"x y": []\ne: ["on", "1:1"]'
+    )
 
 
 @pytest.mark.parametrize(
