@@ -6,6 +6,8 @@ fails tests/unit/test_contract.py, as does an entry whose path, method or
 owner mark disagrees with routes.parse, app.METHODS or owners.OWNER_ROUTES.
 The answers' shapes are the models below; the errors every route can give
 come from the router's order of checks (shared/api/app.py).
+tests/integration/test_openapi_answers.py calls every route on the local
+stack and checks each answer against them.
 """
 
 from __future__ import annotations

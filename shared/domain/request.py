@@ -39,13 +39,14 @@ KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
 MAX_REFERENCE_IMAGES = 6
 # Object names under refs/ are plain path segments: no '..', no empty segment.
 
-# The JSON Schema (docs/schema/media.request.v1.json, written by infra.contract)
-# is generated from this model. Rules checked by validators rather than by
-# Field constraints carry their schema twin next to them, in patterns both
-# Python's `re` and ECMAScript read alike.
+# The JSON Schema (docs/schema/media.request.v1.json) is generated from this
+# model by `make contract`: a new field needs only that. Rules checked by
+# validators rather than by Field constraints carry their schema twin next to
+# them, in patterns Python's `re` and ECMAScript read alike, and
+# tests/unit/test_contract.py fails if the two disagree on a sample.
 #
-# Some character that str.strip() keeps: the class is every character for
-# which str.isspace() holds (tests/unit/test_contract.py recomputes it).
+# Not blank: at least one character str.strip() keeps (the class is exactly
+# the characters for which str.isspace() holds; the test recomputes it).
 NOT_BLANK_PATTERN = (
     "[^\\u0009-\\u000d\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a"
     "\\u2028\\u2029\\u202f\\u205f\\u3000]"
