@@ -1,11 +1,11 @@
 # The two front doors. Each does its own set-up first (infra/bootstrap.sh).
-.PHONY: demo test bench lint down lock format
+.PHONY: demo test bench lint down lock format contract
 
 demo:  ## run the whole pipeline locally, in the foreground (Ctrl-C stops it)
 	@bash infra/bootstrap.sh
 	@.venv/bin/cutscenes local up
 
-test:  ## run every test: lint, unit, integration (emulators), e2e (Chromium)
+test:  ## run every test: lint, unit, integration (emulators, the Node client), e2e (Chromium)
 	@WANT_BROWSER=1 bash infra/bootstrap.sh
 	@.venv/bin/ruff format --check -q shared cutscenes functions infra tests bench examples
 	@.venv/bin/ruff check shared cutscenes functions infra tests bench examples
@@ -27,3 +27,6 @@ lock:  ## re-resolve pyproject.toml in a scratch venv and rewrite requirements/c
 format:  ## format the tree and apply the linter's fixes (what `make test` checks)
 	@.venv/bin/ruff format -q shared cutscenes functions infra tests bench examples
 	@.venv/bin/ruff check -q --fix shared cutscenes functions infra tests bench examples
+
+contract:  ## rewrite the machine-readable contract (docs/schema/, docs/openapi.yaml, the Node client's copies) from the models
+	@.venv/bin/python -m infra.contract

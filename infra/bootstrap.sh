@@ -69,6 +69,20 @@ if [ -f web/package.json ]; then
   if [ -f web/build.mjs ]; then (cd web && node build.mjs >&2); fi
 fi
 
+# The Node client (clients/node): its npm packages, for its tests in `make test`.
+node_client=clients/node
+if [ -f $node_client/package.json ]; then
+  command -v npm >/dev/null || apt_install nodejs npm
+  node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)' \
+    || say "the Node client supports Node 20 or newer; found $(node --version)"
+  node_stamp=$(stamp_of $node_client/package.json $node_client/package-lock.json)
+  if [ "$(cat $node_client/node_modules/.stamp 2>/dev/null)" != "$node_stamp" ]; then
+    say "installing the Node client's npm packages"
+    (cd $node_client && npm ci --no-audit --no-fund --silent)
+    echo "$node_stamp" > $node_client/node_modules/.stamp
+  fi
+fi
+
 # The Firebase Auth emulator (npm firebase-tools, pinned by its lock file): the
 # local stack signs every user in through it.
 fb=infra/local/firebase

@@ -8,10 +8,12 @@ from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.json_schema import JsonDict
 
 from shared.core.errors import InvalidRequest
 from shared.domain.ids import (
     REQUEST_ID_RE,
+    RESERVED_ID_RE,
     SCOPE_ID_RE,
     SCOPE_ID_RULE,
     is_request_id,
@@ -37,11 +39,51 @@ KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
 MAX_REFERENCE_IMAGES = 6
 # Object names under refs/ are plain path segments: no '..', no empty segment.
 
+# The JSON Schema (docs/schema/media.request.v1.json) is generated from this
+# model by `make contract`: a new field needs only that. Rules checked by
+# validators rather than by Field constraints carry their schema twin next to
+# them, in patterns Python's `re` and ECMAScript read alike, and
+# tests/unit/test_contract.py fails if the two disagree on a sample.
+#
+# Not blank: at least one character str.strip() keeps (the class is exactly
+# the characters for which str.isspace() holds; the test recomputes it).
+NOT_BLANK_PATTERN = (
+    "[^\\u0009-\\u000d\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a"
+    "\\u2028\\u2029\\u202f\\u205f\\u3000]"
+)
+_NOT_BLANK: JsonDict = {"pattern": NOT_BLANK_PATTERN}
+_NOT_RESERVED: JsonDict = {"not": {"pattern": RESERVED_ID_RE.pattern}}
+# check_references: the bucket and campaign are the deployment's and the
+# request's own, which a schema cannot compare; it checks the URI's shape.
+_PLAIN_SEGMENT = "(?!\\.\\.(?:/|$))[A-Za-z0-9._-]+"
+REFERENCE_URI_PATTERN = (
+    f"^gs://[^/]+/refs/[A-Za-z0-9_-]{{1,128}}/{_PLAIN_SEGMENT}(?:/{_PLAIN_SEGMENT})*$"
+)
+_REFERENCE_URI: JsonDict = {"pattern": REFERENCE_URI_PATTERN}
+
 
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
     return value
+
+
+def _kind_schema(schema: JsonDict) -> None:
+    """_kind_rules as JSON Schema conditionals."""
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"kind": {"const": "cutscene"}}, "required": ["kind"]},
+            "then": {
+                "required": ["cutscene_type", "motion_prompt"],
+                "properties": {
+                    "cutscene_type": {"type": "string"},
+                    "motion_prompt": {"type": "string"},
+                    "aspect_ratio": {"not": {"const": "1:1"}},
+                },
+            },
+            "else": {"required": ["subject"], "properties": {"subject": {"type": "string"}}},
+        }
+    ]
 
 
 class Style(BaseModel):
@@ -64,24 +106,30 @@ class Style(BaseModel):
 
 
 class MediaRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+    model_config = ConfigDict(
+        extra="ignore", strict=True, frozen=True, json_schema_extra=_kind_schema
+    )
 
     schema_: Literal["media.request.v1"] = Field(alias="schema")
     request_id: str = Field(pattern=REQUEST_ID_RE.pattern)
-    campaign_id: str = Field(pattern=SCOPE_ID_RE.pattern)
-    session_id: str = Field(pattern=SCOPE_ID_RE.pattern)
+    campaign_id: str = Field(pattern=SCOPE_ID_RE.pattern, json_schema_extra=_NOT_RESERVED)
+    session_id: str = Field(pattern=SCOPE_ID_RE.pattern, json_schema_extra=_NOT_RESERVED)
     turn_number: int = Field(ge=0, le=10_000_000)
     kind: Kind
     cutscene_type: CutsceneType | None = None
-    image_prompt: str = Field(min_length=1, max_length=4000)
-    motion_prompt: str | None = Field(None, min_length=1, max_length=2000)
-    subject: str | None = Field(None, min_length=1, max_length=200)
+    image_prompt: str = Field(min_length=1, max_length=4000, json_schema_extra=_NOT_BLANK)
+    motion_prompt: str | None = Field(
+        None, min_length=1, max_length=2000, json_schema_extra=_NOT_BLANK
+    )
+    subject: str | None = Field(None, min_length=1, max_length=200, json_schema_extra=_NOT_BLANK)
     style: Style | None = None
-    reference_images: list[str] = Field(default_factory=list, max_length=MAX_REFERENCE_IMAGES)
-    # Names in the shot: their registered model sheets ride along (model_sheets.py).
-    characters: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+    reference_images: list[Annotated[str, Field(json_schema_extra=_REFERENCE_URI)]] = Field(
         default_factory=list, max_length=MAX_REFERENCE_IMAGES
     )
+    # Names in the shot: their registered model sheets ride along (model_sheets.py).
+    characters: list[
+        Annotated[str, Field(min_length=1, max_length=200, json_schema_extra=_NOT_BLANK)]
+    ] = Field(default_factory=list, max_length=MAX_REFERENCE_IMAGES)
     # Set by the pipeline for a regeneration (an owner's new take): the asset
     # this one was regenerated from, in the same campaign.
     regenerated_from: str | None = Field(None, pattern=SCOPE_ID_RE.pattern)
