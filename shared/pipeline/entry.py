@@ -15,6 +15,7 @@ from typing import Any
 
 from shared.core import log
 from shared.core.errors import Busy, TransientError
+from shared.core.settings import get_settings
 from shared.core.transient import describe, transport_error
 from shared.store import events
 from shared.store.optimistic import forget_versions
@@ -34,7 +35,6 @@ def pubsub_payload(cloud_event: Any) -> tuple[bytes, str, datetime | None]:
 def trace_of(cloud_event: Any) -> str | None:
     """Cloud Logging's trace field from a W3C traceparent, so one request's
     lines group under one trace in the console."""
-    from shared.core.settings import get_settings
 
     try:
         parent = cloud_event.get("traceparent") if hasattr(cloud_event, "get") else None

@@ -26,9 +26,11 @@ from shared.domain.request import parse_request
 from shared.domain.status import OPEN, Reason
 from shared.pipeline.animate import parse_animate
 from shared.pipeline.checks import deadline_start, sweep_cutoff
+from shared.pipeline.entry import decode_data
 from shared.pipeline.lifecycle import close, close_expired, reject_invalid
 from shared.pipeline.operations import sweep_operations
 from shared.store import asset_queries, assets, storage
+from shared.store.optimistic import forget_versions
 
 __all__ = ["sweep_operations"]  # the janitor's second sweep (operations.py)
 
@@ -121,8 +123,6 @@ def close_dead_letter(data: bytes) -> str:
 def handle_http(body: Any) -> dict[str, object]:
     """A Pub/Sub push envelope (dead letters), `{"sweep": "operations"}`
     (overdue Veo operations only), or anything else (both sweeps)."""
-    from shared.pipeline.entry import decode_data
-    from shared.store.optimistic import forget_versions
 
     # A warm instance serves tick after tick: start each from what Firestore
     # holds, not from the versions an earlier tick wrote (an asset this

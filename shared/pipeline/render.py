@@ -21,10 +21,9 @@ from shared.domain.paths import gs_uri, image_object
 from shared.domain.pricing import micros_to_usd, usd_to_micros
 from shared.domain.request import MediaRequest, parse_request
 from shared.domain.status import Reason, Status
-from shared.pipeline import hiding
-from shared.pipeline.checks import checkpoint, expired, past_deadline
+from shared.pipeline import guard, hiding
+from shared.pipeline.checks import checkpoint
 from shared.pipeline.lifecycle import (
-    close_expired,
     ms_since,
     reject_invalid,
     stored_plan,
@@ -73,10 +72,10 @@ def handle_request(
     )
     if not created:
         log.info("redelivery", f"request already known, status {doc.get('status')}")
-    if assets.is_terminal(doc):
-        return
-    if doc.get("hidden"):  # an owner hid it before this delivery got to it
-        hiding.stop(doc)
+    # Terminal: nothing left. Hidden before this delivery got to it: stopped.
+    # Past the deadline (redelivered for longer, or stuck in a backlog):
+    # nobody is waiting for it any more, so it is closed instead of paid for.
+    if not guard.may_go_on(doc):
         return
     if not created:
         # The first body to create the asset defines the request: a later
@@ -85,14 +84,6 @@ def handle_request(
         # another, or hold one price and settle another.
         request = stored_request(doc, request)
         log.bind(session_id=request.session_id)
-    if created and published_at is not None and past_deadline(published_at):
-        # Redelivered for longer than the deadline (or stuck in a backlog):
-        # nobody is waiting for it any more, so close it instead of paying.
-        transition(request.campaign_id, asset_id, Status.FAILED, Reason.TIMEOUT)
-        return
-    if expired(doc):
-        close_expired(doc)
-        return
     owner = f"{delivery_id}/{assets.new_owner()[:8]}"  # duplicates share the event id
     admitted = doc["status"] == Status.QUEUED
     if admitted:

@@ -12,11 +12,12 @@ from typing import Any
 from shared.core import log
 from shared.domain.asset import Asset
 from shared.domain.clip import Clip, ClipState
+from shared.domain.messages import new_request_id
 from shared.domain.pricing import micros_to_usd
 from shared.domain.status import Reason, Status
 from shared.pipeline import hiding
 from shared.pipeline.lifecycle import transition
-from shared.store import assets, events
+from shared.store import assets, events, publish
 from shared.store.campaigns import load_campaign
 from shared.store.optimistic import Fields, forget_versions, now, read_modify_write
 
@@ -45,8 +46,6 @@ def regenerate(
     """Publish a new request for the same moment (session, turn, kind, type,
     subject, style, references) with new prompts where given, linked back by
     `regenerated_from`. The pipeline admits it like any request (budget)."""
-    from shared.domain.messages import new_request_id
-    from shared.store.publish import publish_request
 
     doc = visible(campaign_id, asset_id)
     original = doc.get("request")
@@ -63,7 +62,7 @@ def regenerate(
         message["image_prompt"] = image_prompt
     if motion_prompt is not None:
         message["motion_prompt"] = motion_prompt
-    result = publish_request(message)
+    result = publish.publish_request(message)
     if not result.accepted:
         reason = result.reason or "not published"
         raise TakeRefused(400 if reason.startswith("invalid") else 503, reason)
@@ -123,7 +122,6 @@ def reanimate(campaign_id: str, asset_id: str) -> dict[str, str]:
     # earlier call wrote are stale (a `partial` it wrote would make this
     # call's rollback below a silent no-op, leaving the asset animating).
     forget_versions()
-    from shared.store.publish import publish_animate
 
     doc = visible(campaign_id, asset_id)
     if (
@@ -151,7 +149,7 @@ def reanimate(campaign_id: str, asset_id: str) -> dict[str, str]:
         raise TakeRefused(409, str(outcome))
     events.publish_status(outcome)
     try:
-        publish_animate(campaign_id, asset_id)
+        publish.publish_animate(campaign_id, asset_id)
     except Exception as exc:
         # Nobody will work on it: put it back where it was, holding nothing.
         transition(

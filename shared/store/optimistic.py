@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from shared.core.errors import TransientError
+from shared.store import connections
 
 T = TypeVar("T")
 # A document's raw fields as Firestore holds them. Raw fields live only here,
@@ -61,8 +62,6 @@ def read_modify_write(
     `reuse_version`: start from the version this invocation last wrote, if
     any, instead of reading it (one round trip less on the common path)."""
     from google.api_core import exceptions as gexc
-
-    from shared.store import connections
 
     client = connections.firestore_client()
     started = time.monotonic()

@@ -37,6 +37,7 @@ from shared.core.settings import get_settings
 from shared.domain.asset_state import waiting
 from shared.domain.paths import pacing_doc
 from shared.store import connections
+from shared.store.asset_queries import animating
 from shared.store.optimistic import Fields, read_modify_write, ttl_timestamp
 
 LOG_DOC = "veo-log"
@@ -203,7 +204,6 @@ def next_start_at(now: float | None = None, kind: str = "veo") -> float:
 def queue_minutes() -> float | None:
     """How long a clip asked for now would wait for its start, in minutes
     (None when starts are unpaced). One query."""
-    from shared.store.asset_queries import animating
 
     if not enabled():
         return None
