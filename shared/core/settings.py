@@ -173,6 +173,10 @@ class Settings(BaseSettings):
     MEDIA_API_SSE_HEARTBEAT_S: float = Field(default=15.0, gt=0, le=300)
     # How many event streams one user may hold open at once (every instance).
     MEDIA_API_SSE_PER_USER: int = Field(default=4, ge=1, le=100)
+    # How often an open event stream checks that its user is still a member
+    # (it also checks before sending anything); at most 30 s, so a removed
+    # member's idle stream ends within that.
+    MEDIA_API_STREAM_RECHECK_S: float = Field(default=30.0, gt=0, le=30)
     # Origins allowed to call media_api from a browser: "*" or a comma list.
     MEDIA_API_CORS_ORIGINS: str = "*"
     # OpenID Connect issuers whose tokens media_api accepts besides Firebase's

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from shared.client import configure_campaign
+from shared.client import configure_campaign, remaining_budget
 from shared.store.assets import asset_ref
 from tests.e2e.conftest import set_faults, set_latency
 from tests.integration.helpers import cutscene, publish, wait_terminal
@@ -139,6 +139,18 @@ def test_member_sees_shimmer_then_still_then_the_clip_playing(e2e_stack, context
         assert page.query_selector(f"{card(asset_id)} .cs-unmute") is not None
     finally:
         watch.unsubscribe()
+
+    # The cost meter follows the session through media_api's cost route (the
+    # rules let no member read the ledger): the clip's charge shows, no hold.
+    books = remaining_budget(CAMPAIGN, "s1").as_usd()
+    assert books["spent_usd"] > 0 and books["reserved_usd"] == 0, books
+    page.wait_for_function(
+        """want => { const m = document.querySelector(".cs-cost");
+             return m && !m.hidden && Math.abs(Number(m.dataset.spent) - want) < 1e-9
+               && Number(m.dataset.reserved) === 0; }""",
+        arg=books["spent_usd"],
+        timeout=10_000,
+    )
 
     playing = timeline(page, "cutscene:playing")[0]
     latency = {

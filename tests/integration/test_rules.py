@@ -1,8 +1,9 @@
 """firestore.rules on the emulator: who may read and write what, cell by cell.
 
-Members of a campaign read its media and its session ledgers. Nobody else reads
-anything (not even a member reading the campaign document, which lists the
-members), and no client writes anywhere: the pipeline's service accounts
+Members of a campaign read its media. Nobody else reads anything (not even a
+member reading the campaign document, which lists the members, or a session
+ledger, whose keys name hidden assets and their costs), and no client writes
+anywhere: the pipeline's service accounts
 bypass rules. Requests go to the emulator's REST API as a real client's would,
 with real ID tokens from the stack's Auth emulator (a custom token signed in
 with signInWithCustomToken); no header is a signed-out visitor, and `Bearer
@@ -31,7 +32,7 @@ DOCS = {
     "other_top_level": "users/alice",
 }
 OPS = ("get", "list", "create", "update", "delete")
-READABLE = {"media", "sessions"}  # ...and only by members, only get and list
+READABLE = {"media"}  # ...and only by members, only get and list
 
 
 def base(stack) -> str:
@@ -177,3 +178,22 @@ def test_a_hidden_asset_is_unreadable_even_to_members(local_stack, seeded):
     # the visible ones is allowed and returns no hidden one.
     assert list_media(seeded, "campaigns/c1/media", alice, hidden_filter=False) == 403
     assert list_media(seeded, "campaigns/c1/media", alice) == 200
+
+
+def test_a_member_cannot_read_a_session_ledger(local_stack, seeded):
+    """A ledger's hold and charge keys are `{asset_id}:{stage}` with the cost:
+    read directly they would name an owner's hidden asset and what it cost.
+    Members get the totals from media_api's cost route instead."""
+    ledger = fields(cap_usd=5.0, spent_usd=0.04, reserved_usd=0.6)
+    ledger["fields"]["holds"] = {"mapValue": {"fields": {"h1:video.1": {"integerValue": "600000"}}}}
+    ledger["fields"]["charges"] = {"mapValue": {"fields": {"h1:image": {"integerValue": "40000"}}}}
+    assert rest("PATCH", f"{seeded}/campaigns/c1/sessions/s2", "owner", ledger) == 200
+    alice = id_token(local_stack, "alice")
+    assert rest("GET", f"{seeded}/campaigns/c1/sessions/s2", alice) == 403
+    assert rest("GET", f"{seeded}/campaigns/c1/sessions", alice) == 403
+    one = {"from": [{"collectionId": "sessions"}]}
+    every = {"from": [{"collectionId": "sessions", "allDescendants": True}]}
+    assert rest("POST", f"{seeded}/campaigns/c1:runQuery", alice, {"structuredQuery": one}) == 403
+    assert rest("POST", f"{seeded}:runQuery", alice, {"structuredQuery": every}) == 403
+    # The seed is there: the admin reads it.
+    assert rest("GET", f"{seeded}/campaigns/c1/sessions/s2", "owner") == 200

@@ -16,7 +16,7 @@ export class CostMeter {
     this.cap = null;
   }
 
-  // `ledger` is a session document or a media_api cost answer (same fields).
+  // `ledger` is media_api's cost answer (cap_usd, spent_usd, reserved_usd).
   show(ledger) {
     if (!ledger) ledger = { spent_usd: 0, reserved_usd: 0 };
     const cap = Number(ledger.cap_usd ?? this.cap ?? 0);

@@ -1,7 +1,8 @@
-// The campaign's documents, read with the host page's own Firestore (its
-// signed-in user is who the security rules see).
+// The campaign's media, read with the host page's own Firestore (its
+// signed-in user is who the security rules see). The session's budget comes
+// from media_api's cost route instead: the rules let no client read ledgers.
 import {
-  collection, doc, limit, onSnapshot, orderBy, query, where,
+  collection, limit, onSnapshot, orderBy, query, where,
 } from "firebase/firestore";
 
 // The campaign's newest media, live. onChange(docs newest first, changes).
@@ -16,12 +17,6 @@ export function listenToMedia(db, campaignId, max, onChange, onError) {
     const changes = snap.docChanges().map((c) => ({ type: c.type, id: c.doc.id }));
     onChange(docs, changes);
   }, onError);
-}
-
-// The session's budget ledger, live (null until the first charge).
-export function listenToLedger(db, campaignId, sessionId, onChange, onError) {
-  const ref = doc(db, "campaigns", campaignId, "sessions", sessionId);
-  return onSnapshot(ref, (snap) => onChange(snap.exists() ? snap.data() : null), onError);
 }
 
 export function millis(value) {

@@ -25,7 +25,7 @@ import { getAuth, onAuthStateChanged } from "firebase/auth";
 import { getFirestore } from "firebase/firestore";
 import { MediaApi, UrlCache } from "./api.js";
 import { CostMeter } from "./cost.js";
-import { listenToLedger, listenToMedia, millis } from "./firestore.js";
+import { listenToMedia, millis } from "./firestore.js";
 import { Gallery } from "./gallery.js";
 import { Moment, groupTakes } from "./moment.js";
 import { openViewer } from "./viewer.js";
@@ -145,15 +145,40 @@ export function mountCutscenePlayer(element, options) {
   };
 
   let galleryRefresh = null;
-  // The cost is asked of media_api once the rules have let this user read
-  // (a non-member's page makes no request that can only be refused).
-  let costAsked = false;
+  // The meter's totals come from media_api's cost route: the rules let no
+  // client read the ledger itself, whose keys name every asset's holds and
+  // charges, hidden ones too. They are asked once the rules have let this
+  // user read the media (a non-member's page makes no request that can only
+  // be refused), and again after each change of the listing, since money
+  // moves when an asset does (a hold as it starts, a charge or a release as
+  // it ends). One request at a time; changes meanwhile ask once more after.
+  let costTimer = null;
+  let costInFlight = false;
+  let costAgain = false;
+  let costRound = 0; // a sign-out or a switch of user drops answers in flight
   function askCost() {
-    if (costAsked || !sessionId || !options.apiUrl) return;
-    costAsked = true;
+    if (!sessionId || !options.apiUrl) return;
+    clearTimeout(costTimer);
+    costTimer = setTimeout(fetchCost, 250);
+  }
+  function fetchCost() {
+    if (costInFlight) {
+      costAgain = true;
+      return;
+    }
+    costInFlight = true;
+    const round = costRound;
     api.cost(campaignId, sessionId).then((cost) => {
-      if (root.dataset.state !== "denied" && auth.currentUser) meter.show(cost);
-    }).catch(() => {});
+      if (round === costRound && root.dataset.state !== "denied" && auth.currentUser) {
+        meter.show(cost);
+      }
+    }).catch(() => {}).finally(() => {
+      costInFlight = false;
+      if (costAgain) {
+        costAgain = false;
+        fetchCost();
+      }
+    });
   }
 
   // How long a request of each kind took lately (created -> complete), for the
@@ -207,25 +232,20 @@ export function mountCutscenePlayer(element, options) {
 
   // Listen only while someone is signed in; a sign-out (or a switch of user)
   // stops every listener and clears the screen before anything else is read.
-  let stopLedger = () => {};
   function start() {
     retryMs = 3000;
-    costAsked = false;
     roleAsked = false;
     owner = false;
     delete root.dataset.owner;
     listen();
-    if (!sessionId) return;
-    stopLedger = listenToLedger(db, campaignId, sessionId,
-      (ledger) => { if (ledger && root.dataset.state !== "denied") meter.show(ledger); },
-      (error) => { meter.hide(); if (error?.code !== "permission-denied") denied("ledger", error); });
   }
   function stop() {
     clearTimeout(retryTimer);
     stopMedia();
     stopMedia = () => {};
-    stopLedger();
-    stopLedger = () => {};
+    clearTimeout(costTimer);
+    costRound += 1;
+    costAgain = false;
     clearMoments();
     parents.clear();
     meter.hide();
