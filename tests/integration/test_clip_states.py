@@ -118,3 +118,37 @@ def test_an_uncertain_start_never_adopts_bytes_that_are_no_clip(stack):
     finally:
         for name in ("animate_still", "finish_clip", "janitor"):
             stack.restart_function(name)
+
+
+def test_a_stale_check_of_attempt_one_leaves_the_owners_retry_alone(stack):
+    from shared.pipeline.finish import finish_operation
+    from shared.pipeline.lifecycle import close_expired
+    from shared.pipeline.takes import reanimate
+    from shared.store.media_models import GenaiVideoModel
+
+    enable()
+    fault(stack, "predictLongRunning", "op_error", 1)  # attempt 1 fails: partial
+    fault(stack, "predictLongRunning", "hang", 1)  # attempt 2 renders on
+    msg = cutscene(1)
+    publish(msg)
+    aid = asset_id_for(msg["request_id"])
+    first = wait_terminal("c1", msg["request_id"], timeout=60)
+    assert (first["status"], first["status_reason"]) == ("partial", "video_failed"), first
+    stale = assets.load("c1", aid)  # what a check read of attempt 1 ...
+    assert stale is not None
+    reanimate("c1", aid)  # ... before the owner's retry started attempt 2
+    deadline = time.monotonic() + 60
+    while (assets.load("c1", aid) or {}).get("video_state") != "started":
+        assert time.monotonic() < deadline, assets.load("c1", aid)
+        time.sleep(0.1)
+    # The stale copy's check and close act now: neither touches attempt 2.
+    retry = assets.asset_ref("c1", aid)
+    stale_running = stale.with_fields(status="animating")
+    assert finish_operation(stale_running, stale["video_operation"], GenaiVideoModel()) == "stale"
+    assert close_expired(stale_running) is None
+    doc = retry.get().to_dict()
+    assert (doc["status"], doc["video_attempt"], doc["video_state"]) == ("animating", 2, "started")
+    balance = ledger.read_balance("c1", "s1")
+    # Attempt 2's hold is still held (0.600), nothing of it charged or leaked.
+    assert (balance.spent_micros, balance.reserved_micros) == (67_000, 600_000)
+    assert calls(stack)["predictLongRunning"] == 2
