@@ -120,6 +120,10 @@ class Settings(BaseSettings):
     MEDIA_PRICING_FILE: str | None = None
     # How often a safety-blocked image prompt is tried again before giving up.
     MEDIA_IMAGE_BLOCK_RETRIES: int = Field(default=1, ge=0, le=5)
+    # Image calls one asset may make in all, redeliveries included: each is
+    # counted on the asset before it is made (a write-ahead intent), so a
+    # request whose deliveries keep dying after the call cannot pay forever.
+    MEDIA_IMAGE_MAX_CALLS: int = Field(default=12, ge=1, le=100)
     MEDIA_SIGNED_URL_TTL_S: int = Field(default=900, ge=60, le=900)
     # Service account that signs URLs through IAM signBlob in the cloud.
     MEDIA_SIGNING_SA: str | None = None

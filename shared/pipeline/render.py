@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from shared.core import clock, log
-from shared.core.errors import InvalidRequest, PermanentError, SafetyBlocked
+from shared.core.errors import Busy, InvalidRequest, PermanentError, SafetyBlocked
 from shared.core.retry import with_retries
 from shared.core.settings import get_settings
 from shared.domain.asset import Asset
@@ -183,12 +183,14 @@ def make_still(
     model: ImageModel,
     fresh: bool,
     owns: Callable[[], None] = lambda: None,
+    intent: Callable[[], None] = lambda: None,
 ) -> tuple[dict, dict[str, int]]:
     """Generate (or find, after a crash) the PNG; returns image fields and
     timings: the whole stage, and the model's own share of it. `fresh`: this
     delivery admitted the request, so no earlier one can have stored a PNG.
-    `owns()` raises Busy if the stage's lease is no longer ours: it runs before
-    every paid call, retries included."""
+    `owns()` raises Busy if the stage's lease is no longer ours, and
+    `intent()` writes the call down on the asset: both run before every paid
+    call, retries included."""
     name = image_object(request.campaign_id, asset_id_for(request.request_id))
     t0 = clock.monotonic()
     model_ms = 0
@@ -203,6 +205,7 @@ def make_still(
                 def call() -> Still:
                     pacing.wait_for_image_call()  # the image model's quota, if paced
                     owns()
+                    intent()
                     return model.generate(
                         plan.image_model,
                         styled_prompt(request),
@@ -236,6 +239,24 @@ def make_still(
     return image, {"image": ms_since(t0), "image_model": model_ms}
 
 
+def image_intent(campaign_id: str, asset_id: str, owner: str) -> None:
+    """Write the image call down before it is made (STYLE: a write-ahead
+    intent). A call counted by an earlier delivery that stored no still was
+    paid for and lost (its worker died): logged as such. Past
+    MEDIA_IMAGE_MAX_CALLS the asset fails instead of paying again."""
+    count = assets.write_call_intent(campaign_id, asset_id, owner, Status.RENDERING_IMAGE)
+    if count is None:
+        raise Busy("the image stage was taken over before its call")
+    limit = get_settings().MEDIA_IMAGE_MAX_CALLS
+    if count > limit:
+        raise PermanentError(
+            Reason.IMAGE_FAILED,
+            f"{limit} image calls were made for this asset without a stored still; no more",
+        )
+    if count > 1:
+        log.info("image_call_again", f"image call {count} for this asset", calls=count)
+
+
 def render(
     request: MediaRequest,
     asset_id: str,
@@ -257,7 +278,14 @@ def render(
             Status.RENDERING_IMAGE,
             held=leased,
         ) as lease:
-            image, timing = make_still(request, plan, model, fresh=leased, owns=lease.ensure)
+            image, timing = make_still(
+                request,
+                plan,
+                model,
+                fresh=leased,
+                owns=lease.ensure,
+                intent=lambda: image_intent(cid, asset_id, owner),
+            )
             # The PNG is stored (a taker-over finds it and pays for nothing);
             # moving the asset on is for whoever holds the stage now.
             lease.ensure()

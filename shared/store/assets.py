@@ -174,6 +174,24 @@ def lease_live(doc: Mapping[str, Any]) -> bool:
     return bool(lease.get("owner")) and float(lease.get("until", 0)) > clock.time()
 
 
+def write_call_intent(campaign_id: str, asset_id: str, owner: str, stage: str) -> int | None:
+    """Before a paid model call of `stage`: count it on the asset (`calls`,
+    with `call_intent_at`), in a write that holds only while `owner` holds
+    the stage's lease. Returns the calls made for this stage so far, this
+    one included; None when the stage is no longer this owner's (no call)."""
+
+    def mutate(doc: Fields | None) -> tuple[Fields | None, int | None]:
+        if doc is None or doc.get("status") != stage:
+            return None, None
+        if (doc.get("lease") or {}).get("owner") != owner:
+            return None, None
+        calls = dict(doc.get("calls") or {})
+        calls[stage] = int(calls.get(stage) or 0) + 1
+        return {"calls": calls, "call_intent_at": clock.time()}, calls[stage]
+
+    return read_modify_write(asset_ref(campaign_id, asset_id), mutate, reuse_version=True)
+
+
 def release_lease(campaign_id: str, asset_id: str, owner: str) -> None:
     """Give the stage back; a later delivery may take it at once."""
 

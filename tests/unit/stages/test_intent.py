@@ -269,3 +269,34 @@ def test_a_malformed_check_answer_is_a_failure_not_a_loop(
     video.poll_failures.append(gexc.InvalidArgument("a malformed operation"))
     assert janitor.sweep_operations(video) == {"error": 1}
     assert world.asset("c1", aid())["video_check_at"] > time.time()
+
+
+def test_every_image_call_is_written_down_before_it_is_made(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker killed during the image call: the redelivery finds the call
+    # written down (paid for, lost) and makes one more, counted.
+    image = FakeImageModel(world, [Crash("killed during the image call")])
+    with pytest.raises(Crash):
+        deliver_request(request(), image)
+    assert world.asset("c1", aid())["calls"] == {"rendering_image": 1}
+    world.expire_leases()
+    deliver_request(request(), image, event_id="ev-redelivered")
+    doc = world.asset("c1", aid())
+    assert doc["calls"] == {"rendering_image": 2} and image.calls == 2
+    assert doc["status"] == "animating"
+
+
+def test_an_asset_never_makes_more_image_calls_than_allowed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(monkeypatch, MEDIA_IMAGE_MAX_CALLS="1")
+    image = FakeImageModel(world, [Crash("killed during the image call")])
+    with pytest.raises(Crash):
+        deliver_request(request(), image)
+    world.expire_leases()
+    deliver_request(request(), image, event_id="ev-redelivered")
+    doc = world.asset("c1", aid())
+    assert (doc["status"], doc["status_reason"]) == ("failed", "image_failed")
+    assert image.calls == 1  # the second call was never made
+    assert settled(world) == ({}, {})
