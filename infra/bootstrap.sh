@@ -9,6 +9,11 @@ VENV=$ROOT/.venv
 want_browser=${WANT_BROWSER:-0}
 
 say() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*" >&2; }
+# A step that does work says what it starts and, when done, how long it took,
+# so a first set-up (a minute or two) never sits silent.
+started_all=$(date +%s)
+step() { step_name=$1; step_started=$(date +%s); say "$1 ..."; }
+done_step() { say "$step_name: done in $(( $(date +%s) - step_started )) s"; }
 is_root() { [ "$(id -u)" = 0 ]; }
 
 apt_install() {
@@ -16,10 +21,11 @@ apt_install() {
     say "missing: $* (install it, or run this as root and it will be installed)"; return 1
   fi
   if [ ! -f /tmp/.cutscenes-apt-updated ]; then
-    say "apt-get update"; apt-get update -qq >/dev/null && touch /tmp/.cutscenes-apt-updated
+    step "apt-get update"; apt-get update -qq >/dev/null && touch /tmp/.cutscenes-apt-updated; done_step
   fi
-  say "apt-get install $*"
+  step "apt-get install $*"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  done_step
 }
 
 # Python 3.11+
@@ -45,16 +51,19 @@ done
 stamp_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
 LOCK=requirements/constraints.txt
 if [ ! -x "$VENV/bin/python" ]; then
-  say "creating $VENV"; "$PY" -m venv "$VENV"
+  step "creating the virtualenv $VENV"; "$PY" -m venv "$VENV"; done_step
 fi
 py_stamp=$(stamp_of pyproject.toml $LOCK)
 if [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$py_stamp" ]; then
-  say "installing Python packages from $LOCK (a minute or two the first time)"
+  step "upgrading pip"
   "$VENV/bin/pip" install -q --upgrade pip 2>&1 | grep -v "is ignored" >&2 || true
+  done_step
+  step "installing Python packages from $LOCK (about a minute the first time)"
   "$VENV/bin/pip" install -q -c $LOCK -e '.[dev]' 2>&1 | grep -v "is ignored" >&2 || true
   "$VENV/bin/python" -m infra.lock --check \
     || { say "the venv does not match $LOCK (pip install failed?)"; exit 1; }
   echo "$py_stamp" > "$VENV/.stamp"
+  done_step
 fi
 
 # The web player is built with esbuild from npm packages.
@@ -62,9 +71,10 @@ if [ -f web/package.json ]; then
   command -v npm >/dev/null || apt_install nodejs npm
   web_stamp=$(stamp_of web/package.json $(ls web/package-lock.json 2>/dev/null))
   if [ "$(cat web/node_modules/.stamp 2>/dev/null)" != "$web_stamp" ]; then
-    say "installing npm packages"
+    step "installing the web player's npm packages (web/)"
     (cd web && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --silent; else npm install --no-audit --no-fund --silent; fi)
     echo "$web_stamp" > web/node_modules/.stamp
+    done_step
   fi
   if [ -f web/build.mjs ]; then (cd web && node build.mjs >&2); fi
 fi
@@ -75,13 +85,17 @@ fb=infra/local/firebase
 command -v npm >/dev/null || apt_install nodejs npm
 fb_stamp=$(stamp_of $fb/package.json $fb/package-lock.json)
 if [ "$(cat $fb/node_modules/.stamp 2>/dev/null)" != "$fb_stamp" ]; then
-  say "installing firebase-tools (the Auth emulator; a few minutes the first time)"
+  # --omit=optional: re2 (an optional dependency of the hosting emulator's
+  # superstatic) would otherwise be compiled from source, for minutes, and the
+  # Auth emulator never loads it.
+  step "installing firebase-tools, the Auth emulator ($fb; about 20 s the first time)"
   (cd $fb && npm ci --omit=optional --no-audit --no-fund --silent)
   echo "$fb_stamp" > $fb/node_modules/.stamp
+  done_step
 fi
 
 # Real Chromium for the browser tests.
 if [ "$want_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   apt_install chromium
 fi
-say "ready"
+say "ready in $(( $(date +%s) - started_all )) s"
