@@ -46,9 +46,39 @@ for part in cloud-firestore-emulator/cloud-firestore-emulator.jar pubsub-emulato
   fi
 done
 
+stamp_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
+
+# The two npm installs run in the background while pip works: on a first
+# set-up all three mostly wait on downloads, so side by side they take about
+# as long as the slowest one instead of their sum. Each says when it is done.
+command -v npm >/dev/null || apt_install nodejs npm
+npm_jobs=()
+npm_install() {  # npm_install DIR WHAT NPM_ARGS...: in the background when stale
+  local dir=$1 what=$2; shift 2
+  local stamp; stamp=$(stamp_of $dir/package.json $(ls $dir/package-lock.json 2>/dev/null))
+  [ "$(cat $dir/node_modules/.stamp 2>/dev/null)" = "$stamp" ] && return 0
+  (
+    step "installing $what ($dir, npm)"
+    # --loglevel=error, not --silent: a failed install says why
+    (cd $dir && npm "$@" --no-audit --no-fund --loglevel=error >&2)
+    echo "$stamp" > $dir/node_modules/.stamp
+    done_step
+  ) &
+  npm_jobs+=("$!:$what")
+}
+if [ -f web/package.json ]; then
+  # The web player is built with esbuild from npm packages.
+  if [ -f web/package-lock.json ]; then npm_install web "the web player's packages" ci
+  else npm_install web "the web player's packages" install; fi
+fi
+# The Firebase Auth emulator (npm firebase-tools, pinned by its lock file): the
+# local stack signs every user in through it. --omit=optional: re2 (an
+# optional dependency of the hosting emulator's superstatic) would otherwise be
+# compiled from source, for minutes, and the Auth emulator never loads it.
+npm_install infra/local/firebase "firebase-tools, the Auth emulator" ci --omit=optional
+
 # Virtualenv and packages at the locked versions (requirements/constraints.txt,
 # refreshed with `make lock`), reinstalled when pyproject.toml or the lock changes.
-stamp_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
 LOCK=requirements/constraints.txt
 if [ ! -x "$VENV/bin/python" ]; then
   step "creating the virtualenv $VENV"; "$PY" -m venv "$VENV"; done_step
@@ -66,33 +96,10 @@ if [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$py_stamp" ]; then
   done_step
 fi
 
-# The web player is built with esbuild from npm packages.
-if [ -f web/package.json ]; then
-  command -v npm >/dev/null || apt_install nodejs npm
-  web_stamp=$(stamp_of web/package.json $(ls web/package-lock.json 2>/dev/null))
-  if [ "$(cat web/node_modules/.stamp 2>/dev/null)" != "$web_stamp" ]; then
-    step "installing the web player's npm packages (web/)"
-    (cd web && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --silent; else npm install --no-audit --no-fund --silent; fi)
-    echo "$web_stamp" > web/node_modules/.stamp
-    done_step
-  fi
-  if [ -f web/build.mjs ]; then (cd web && node build.mjs >&2); fi
-fi
-
-# The Firebase Auth emulator (npm firebase-tools, pinned by its lock file): the
-# local stack signs every user in through it.
-fb=infra/local/firebase
-command -v npm >/dev/null || apt_install nodejs npm
-fb_stamp=$(stamp_of $fb/package.json $fb/package-lock.json)
-if [ "$(cat $fb/node_modules/.stamp 2>/dev/null)" != "$fb_stamp" ]; then
-  # --omit=optional: re2 (an optional dependency of the hosting emulator's
-  # superstatic) would otherwise be compiled from source, for minutes, and the
-  # Auth emulator never loads it.
-  step "installing firebase-tools, the Auth emulator ($fb; about 20 s the first time)"
-  (cd $fb && npm ci --omit=optional --no-audit --no-fund --silent)
-  echo "$fb_stamp" > $fb/node_modules/.stamp
-  done_step
-fi
+for job in "${npm_jobs[@]}"; do
+  wait "${job%%:*}" || { say "installing ${job#*:} failed (npm's error is above)"; exit 1; }
+done
+if [ -f web/build.mjs ]; then (cd web && node build.mjs >&2); fi
 
 # Real Chromium for the browser tests.
 if [ "$want_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
