@@ -276,9 +276,17 @@ def cmd_cost(args: argparse.Namespace) -> int:
 
 def cmd_gallery(args: argparse.Namespace) -> int:
     from shared.domain.asset_view import public_asset
+    from shared.store.assets import load
     from shared.store.gallery import gallery_page
 
     require_campaign(args.campaign)
+    # An unknown cursor would page from the start: refuse it, as media_api does
+    if args.cursor is not None and load(args.campaign, args.cursor) is None:
+        raise CliError(
+            f"--cursor {args.cursor!r} is not a next_cursor of campaign "
+            f"{args.campaign!r}'s gallery (see cutscenes gallery --help)",
+            USAGE,
+        )
     docs, cursor = gallery_page(args.campaign, args.limit, args.cursor)
     _print({"assets": [public_asset(d) for d in docs], "next_cursor": cursor})
     return 0
