@@ -124,7 +124,10 @@ def check_trigger(args: argparse.Namespace) -> None:
 
 
 def cmd_configure(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     from shared.client import configure_campaign
+    from shared.core.errors import validation_message
 
     enabled = True if args.enable else False if args.disable else None
     try:
@@ -138,6 +141,8 @@ def cmd_configure(args: argparse.Namespace) -> int:
             remove_members=args.remove_member,
             remove_owners=args.remove_owner,
         )
+    except ValidationError as exc:  # a ValueError too, but its text is pydantic's
+        raise CliError(f"invalid media settings: {validation_message(exc)}", USAGE) from None
     except ValueError as exc:
         raise CliError(str(exc), USAGE) from None
     _print({"campaign_id": args.campaign, **doc})
