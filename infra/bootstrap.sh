@@ -38,7 +38,12 @@ fi
 command -v java >/dev/null || apt_install openjdk-17-jre-headless
 
 # The emulators come with the Google Cloud SDK, which no registry here serves.
-SDK=$(gcloud info --format='value(installation.sdk_root)' 2>/dev/null || echo /usr/lib/google-cloud-sdk)
+# `gcloud info` costs seconds (5 at a load of 10): asked only when the SDK is
+# not where its Debian package puts it.
+SDK=/usr/lib/google-cloud-sdk
+if [ ! -e "$SDK/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar" ]; then
+  SDK=$(gcloud info --format='value(installation.sdk_root)' 2>/dev/null || echo "$SDK")
+fi
 for part in cloud-firestore-emulator/cloud-firestore-emulator.jar pubsub-emulator/bin/cloud-pubsub-emulator; do
   if [ ! -e "$SDK/platform/$part" ]; then
     say "missing $SDK/platform/$part: install the Google Cloud SDK with its emulators"
@@ -99,7 +104,18 @@ fi
 for job in "${npm_jobs[@]}"; do
   wait "${job%%:*}" || { say "installing ${job#*:} failed (npm's error is above)"; exit 1; }
 done
-if [ -f web/build.mjs ]; then (cd web && node build.mjs >&2); fi
+# The player's bundles, rebuilt when their sources or packages change (a
+# build is seconds of a warm `make demo`; web/dist/.stamp names what was built).
+if [ -f web/build.mjs ]; then
+  build_stamp=$(find web/src web/build.mjs web/package-lock.json -type f -print0 2>/dev/null \
+    | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+  if [ "$(cat web/dist/.stamp 2>/dev/null)" != "$build_stamp" ]; then
+    step "building the web player (web/dist)"
+    (cd web && node build.mjs >&2)
+    echo "$build_stamp" > web/dist/.stamp
+    done_step
+  fi
+fi
 
 # Real Chromium for the browser tests.
 if [ "$want_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
