@@ -1,5 +1,5 @@
 # The two front doors. Each does its own set-up first (infra/bootstrap.sh).
-.PHONY: demo test bench lint down lock format contract
+.PHONY: demo test test-fast bench lint down lock format contract
 
 demo:  ## run the whole pipeline locally, in the foreground (Ctrl-C stops it)
 	@bash infra/bootstrap.sh
@@ -10,7 +10,11 @@ test:  ## run every test: lint, unit, integration (emulators, the Node client), 
 	@.venv/bin/ruff format --check -q shared cutscenes functions infra tests bench examples
 	@.venv/bin/ruff check shared cutscenes functions infra tests bench examples
 	@.venv/bin/mypy shared cutscenes functions infra bench
-	@.venv/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	@.venv/bin/pytest -q -p no:cacheprovider --durations=15 $(PYTEST_ARGS)
+
+test-fast:  ## the unit and stage tests only (tests/unit): no emulators, under a minute
+	@bash infra/bootstrap.sh
+	@.venv/bin/pytest -q -p no:cacheprovider --durations=5 tests/unit $(PYTEST_ARGS)
 
 bench:  ## start a local stack, run the benchmarks, print a table, write JSON
 	@bash infra/bootstrap.sh

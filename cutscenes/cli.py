@@ -18,7 +18,13 @@ PUBLISHES = frozenset({"trigger", "regenerate", "animate", "hide"})
 
 def _error_line(exc: BaseException) -> str:
     """One line for an error the checks did not foresee."""
+    from pydantic import ValidationError
+
+    from shared.core.errors import validation_message
+
     name = type(exc).__name__
+    if isinstance(exc, ValidationError):
+        return f"invalid: {validation_message(exc)}"
     if name == "DefaultCredentialsError":
         from cutscenes.args import CREDENTIALS_HINT, LOCAL_HINT
 

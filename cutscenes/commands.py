@@ -124,7 +124,10 @@ def check_trigger(args: argparse.Namespace) -> None:
 
 
 def cmd_configure(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     from shared.client import configure_campaign
+    from shared.core.errors import validation_message
 
     enabled = True if args.enable else False if args.disable else None
     try:
@@ -138,6 +141,8 @@ def cmd_configure(args: argparse.Namespace) -> int:
             remove_members=args.remove_member,
             remove_owners=args.remove_owner,
         )
+    except ValidationError as exc:  # a ValueError too, but its text is pydantic's
+        raise CliError(f"invalid media settings: {validation_message(exc)}", USAGE) from None
     except ValueError as exc:
         raise CliError(str(exc), USAGE) from None
     _print({"campaign_id": args.campaign, **doc})
@@ -276,9 +281,17 @@ def cmd_cost(args: argparse.Namespace) -> int:
 
 def cmd_gallery(args: argparse.Namespace) -> int:
     from shared.domain.asset_view import public_asset
+    from shared.store.assets import load
     from shared.store.gallery import gallery_page
 
     require_campaign(args.campaign)
+    # An unknown cursor would page from the start: refuse it, as media_api does
+    if args.cursor is not None and load(args.campaign, args.cursor) is None:
+        raise CliError(
+            f"--cursor {args.cursor!r} is not a next_cursor of campaign "
+            f"{args.campaign!r}'s gallery (see cutscenes gallery --help)",
+            USAGE,
+        )
     docs, cursor = gallery_page(args.campaign, args.limit, args.cursor)
     _print({"assets": [public_asset(d) for d in docs], "next_cursor": cursor})
     return 0

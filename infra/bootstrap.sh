@@ -9,6 +9,11 @@ VENV=$ROOT/.venv
 want_browser=${WANT_BROWSER:-0}
 
 say() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*" >&2; }
+# A step that does work says what it starts and, when done, how long it took,
+# so a first set-up (a minute or two) never sits silent.
+started_all=$(date +%s)
+step() { step_name=$1; step_started=$(date +%s); say "$1 ..."; }
+done_step() { say "$step_name: done in $(( $(date +%s) - step_started )) s"; }
 is_root() { [ "$(id -u)" = 0 ]; }
 
 apt_install() {
@@ -16,10 +21,11 @@ apt_install() {
     say "missing: $* (install it, or run this as root and it will be installed)"; return 1
   fi
   if [ ! -f /tmp/.cutscenes-apt-updated ]; then
-    say "apt-get update"; apt-get update -qq >/dev/null && touch /tmp/.cutscenes-apt-updated
+    step "apt-get update"; apt-get update -qq >/dev/null && touch /tmp/.cutscenes-apt-updated; done_step
   fi
-  say "apt-get install $*"
+  step "apt-get install $*"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  done_step
 }
 
 # Python 3.11+
@@ -32,7 +38,12 @@ fi
 command -v java >/dev/null || apt_install openjdk-17-jre-headless
 
 # The emulators come with the Google Cloud SDK, which no registry here serves.
-SDK=$(gcloud info --format='value(installation.sdk_root)' 2>/dev/null || echo /usr/lib/google-cloud-sdk)
+# `gcloud info` costs seconds (5 at a load of 10): asked only when the SDK is
+# not where its Debian package puts it.
+SDK=/usr/lib/google-cloud-sdk
+if [ ! -e "$SDK/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar" ]; then
+  SDK=$(gcloud info --format='value(installation.sdk_root)' 2>/dev/null || echo "$SDK")
+fi
 for part in cloud-firestore-emulator/cloud-firestore-emulator.jar pubsub-emulator/bin/cloud-pubsub-emulator; do
   if [ ! -e "$SDK/platform/$part" ]; then
     say "missing $SDK/platform/$part: install the Google Cloud SDK with its emulators"
@@ -40,62 +51,80 @@ for part in cloud-firestore-emulator/cloud-firestore-emulator.jar pubsub-emulato
   fi
 done
 
+stamp_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
+
+# The two npm installs run in the background while pip works: on a first
+# set-up all three mostly wait on downloads, so side by side they take about
+# as long as the slowest one instead of their sum. Each says when it is done.
+command -v npm >/dev/null || apt_install nodejs npm
+npm_jobs=()
+npm_install() {  # npm_install DIR WHAT NPM_ARGS...: in the background when stale
+  local dir=$1 what=$2; shift 2
+  local stamp; stamp=$(stamp_of $dir/package.json $(ls $dir/package-lock.json 2>/dev/null))
+  [ "$(cat $dir/node_modules/.stamp 2>/dev/null)" = "$stamp" ] && return 0
+  (
+    step "installing $what ($dir, npm)"
+    # --loglevel=error, not --silent: a failed install says why
+    (cd $dir && npm "$@" --no-audit --no-fund --loglevel=error >&2)
+    echo "$stamp" > $dir/node_modules/.stamp
+    done_step
+  ) &
+  npm_jobs+=("$!:$what")
+}
+if [ -f web/package.json ]; then
+  # The web player is built with esbuild from npm packages.
+  if [ -f web/package-lock.json ]; then npm_install web "the web player's packages" ci
+  else npm_install web "the web player's packages" install; fi
+fi
+# The Firebase Auth emulator (npm firebase-tools, pinned by its lock file): the
+# local stack signs every user in through it. --omit=optional: re2 (an
+# optional dependency of the hosting emulator's superstatic) would otherwise be
+# compiled from source, for minutes, and the Auth emulator never loads it.
+npm_install infra/local/firebase "firebase-tools, the Auth emulator" ci --omit=optional
+# The Node client (clients/node): its packages, for its tests in `make test`.
+if [ -f clients/node/package.json ]; then
+  node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)' \
+    || say "the Node client supports Node 20 or newer; found $(node --version)"
+  npm_install clients/node "the Node client's packages" ci
+fi
+
 # Virtualenv and packages at the locked versions (requirements/constraints.txt,
 # refreshed with `make lock`), reinstalled when pyproject.toml or the lock changes.
-stamp_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
 LOCK=requirements/constraints.txt
 if [ ! -x "$VENV/bin/python" ]; then
-  say "creating $VENV"; "$PY" -m venv "$VENV"
+  step "creating the virtualenv $VENV"; "$PY" -m venv "$VENV"; done_step
 fi
 py_stamp=$(stamp_of pyproject.toml $LOCK)
 if [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$py_stamp" ]; then
-  say "installing Python packages from $LOCK (a minute or two the first time)"
+  step "upgrading pip"
   "$VENV/bin/pip" install -q --upgrade pip 2>&1 | grep -v "is ignored" >&2 || true
+  done_step
+  step "installing Python packages from $LOCK (about a minute the first time)"
   "$VENV/bin/pip" install -q -c $LOCK -e '.[dev]' 2>&1 | grep -v "is ignored" >&2 || true
   "$VENV/bin/python" -m infra.lock --check \
     || { say "the venv does not match $LOCK (pip install failed?)"; exit 1; }
   echo "$py_stamp" > "$VENV/.stamp"
+  done_step
 fi
 
-# The web player is built with esbuild from npm packages.
-if [ -f web/package.json ]; then
-  command -v npm >/dev/null || apt_install nodejs npm
-  web_stamp=$(stamp_of web/package.json $(ls web/package-lock.json 2>/dev/null))
-  if [ "$(cat web/node_modules/.stamp 2>/dev/null)" != "$web_stamp" ]; then
-    say "installing npm packages"
-    (cd web && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --silent; else npm install --no-audit --no-fund --silent; fi)
-    echo "$web_stamp" > web/node_modules/.stamp
+for job in "${npm_jobs[@]}"; do
+  wait "${job%%:*}" || { say "installing ${job#*:} failed (npm's error is above)"; exit 1; }
+done
+# The player's bundles, rebuilt when their sources or packages change (a
+# build is seconds of a warm `make demo`; web/dist/.stamp names what was built).
+if [ -f web/build.mjs ]; then
+  build_stamp=$(find web/src web/build.mjs web/package-lock.json -type f -print0 2>/dev/null \
+    | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+  if [ "$(cat web/dist/.stamp 2>/dev/null)" != "$build_stamp" ]; then
+    step "building the web player (web/dist)"
+    (cd web && node build.mjs >&2)
+    echo "$build_stamp" > web/dist/.stamp
+    done_step
   fi
-  if [ -f web/build.mjs ]; then (cd web && node build.mjs >&2); fi
-fi
-
-# The Node client (clients/node): its npm packages, for its tests in `make test`.
-node_client=clients/node
-if [ -f $node_client/package.json ]; then
-  command -v npm >/dev/null || apt_install nodejs npm
-  node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)' \
-    || say "the Node client supports Node 20 or newer; found $(node --version)"
-  node_stamp=$(stamp_of $node_client/package.json $node_client/package-lock.json)
-  if [ "$(cat $node_client/node_modules/.stamp 2>/dev/null)" != "$node_stamp" ]; then
-    say "installing the Node client's npm packages"
-    (cd $node_client && npm ci --no-audit --no-fund --silent)
-    echo "$node_stamp" > $node_client/node_modules/.stamp
-  fi
-fi
-
-# The Firebase Auth emulator (npm firebase-tools, pinned by its lock file): the
-# local stack signs every user in through it.
-fb=infra/local/firebase
-command -v npm >/dev/null || apt_install nodejs npm
-fb_stamp=$(stamp_of $fb/package.json $fb/package-lock.json)
-if [ "$(cat $fb/node_modules/.stamp 2>/dev/null)" != "$fb_stamp" ]; then
-  say "installing firebase-tools (the Auth emulator; a few minutes the first time)"
-  (cd $fb && npm ci --omit=optional --no-audit --no-fund --silent)
-  echo "$fb_stamp" > $fb/node_modules/.stamp
 fi
 
 # Real Chromium for the browser tests.
 if [ "$want_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   apt_install chromium
 fi
-say "ready"
+say "ready in $(( $(date +%s) - started_all )) s"

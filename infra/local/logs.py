@@ -95,15 +95,23 @@ def render(line: Line, as_json: bool) -> str:
 
 
 def log_dir_of(state_dir: Path) -> Path:
+    """The running stack's log directory, else the last one's: `local down`
+    (and Ctrl-C on `local up`) removes stack.json but leaves the logs in
+    <state_dir>/logs, and they are most wanted right then."""
     try:
-        state = json.loads((state_dir / "stack.json").read_text())
-    except (OSError, ValueError) as exc:
-        from cutscenes.args import CliError
+        return Path(json.loads((state_dir / "stack.json").read_text())["log_dir"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    last = state_dir / "logs"
+    if any(last.glob("*.log")):
+        print(f"no local stack is running: its last logs, from {last}", file=sys.stderr)
+        return last
+    from cutscenes.args import CliError
 
-        raise CliError(
-            f"no local stack is recorded in {state_dir}: run `cutscenes local up --detach` first"
-        ) from exc
-    return Path(state["log_dir"])
+    raise CliError(
+        f"no local stack is recorded in {state_dir} and no logs are left in {last}: "
+        "run `cutscenes local up --detach` first"
+    )
 
 
 def show(

@@ -44,11 +44,17 @@ def _limit(raw: str | None) -> int:
     return int(raw)
 
 
-def _cursor(raw: str | None) -> str | None:
+CURSOR_REFUSED = "cursor is not one this API gave out: pass the previous page's next_cursor"
+
+
+def _cursor(raw: str | None, campaign_id: str) -> str | None:
     if raw is None or raw == "":
         return None
-    if not is_scope_id(raw):
-        raise ApiError(400, "cursor is not one this API gave out")
+    # A cursor is an asset id of this campaign: one that names nothing would
+    # page from the start (Firestore's start_after a missing document), and a
+    # client would loop over the first page believing it was paging.
+    if not is_scope_id(raw) or load(campaign_id, raw) is None:
+        raise ApiError(400, CURSOR_REFUSED)
     return raw
 
 
@@ -90,7 +96,7 @@ def turn_media(route: routes.Route, request: Request) -> Response:
 
 def gallery(route: routes.Route, request: Request) -> Response:
     limit = _limit(request.args.get("limit"))
-    cursor = _cursor(request.args.get("cursor"))
+    cursor = _cursor(request.args.get("cursor"), route.campaign_id)
     docs, next_cursor = gallery_page(route.campaign_id, limit, cursor)
     return json_response(
         {"assets": assets_with_urls(docs, route.campaign_id), "next_cursor": next_cursor}

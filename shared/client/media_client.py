@@ -17,6 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
+from shared.core.errors import validation_message
 from shared.core.settings import get_settings
 from shared.domain.campaign import MediaSettings
 from shared.domain.ids import SCOPE_ID_RULE, is_scope_id
@@ -236,18 +239,21 @@ class MediaClient:
         """Merge `media_settings` keys (docs/interface.md section 2), add members and
         owners (the game master; an owner is made a member too), remove members
         (and with them their ownership) or ownerships only; raises ValueError on
-        settings the pipeline would not accept."""
-        return configure_campaign(
-            campaign_id,
-            enabled=enabled,
-            budget_usd=budget_usd,
-            members=members,
-            quality=quality,
-            owners=owners,
-            remove_members=remove_members,
-            remove_owners=remove_owners,
-            **media_settings,
-        )
+        settings the pipeline would not accept, saying in words which and why."""
+        try:
+            return configure_campaign(
+                campaign_id,
+                enabled=enabled,
+                budget_usd=budget_usd,
+                members=members,
+                quality=quality,
+                owners=owners,
+                remove_members=remove_members,
+                remove_owners=remove_owners,
+                **media_settings,
+            )
+        except ValidationError as exc:
+            raise ValueError(f"invalid media settings: {validation_message(exc)}") from None
 
     def upload_reference(self, campaign_id: str, name: str, data: bytes, content_type: str) -> str:
         """Store a character model sheet under refs/{campaign_id}/ and return its

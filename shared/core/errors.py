@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class MediaError(Exception):
     """Base for pipeline errors."""
@@ -54,3 +60,30 @@ class StartUncertain(MediaError):
 class QuotaExceeded(TransientError):
     """429 RESOURCE_EXHAUSTED: normal traffic under a per-minute quota, and
     known to have created nothing, so waiting and asking again is safe."""
+
+
+# pydantic prefixes the text of a ValueError or an assert raised in a validator.
+_PYDANTIC_PREFIX = re.compile(r"^(Value error|Assertion failed), ")
+_MAX_ITEMS = 5
+
+
+def validation_message(error: ValidationError) -> str:
+    """What was wrong, in words, on one line: each field with its problem,
+    never the input (it may be long or private) nor pydantic's own wording
+    (`Value error, ...`, its errors URL, its model names). Every place that
+    shows a ValidationError to a person (a rejected asset's `error`, an API
+    400, a CLI message, the SDK's ValueError) goes through here."""
+    items = []
+    found = error.errors(include_input=False, include_url=False, include_context=False)
+    for item in found[:_MAX_ITEMS]:
+        field = ".".join(str(part) for part in item["loc"])
+        text = _PYDANTIC_PREFIX.sub("", " ".join(str(item["msg"]).split()))
+        if item["type"] == "missing":
+            items.append(f"{field} is required")
+        elif item["type"] == "extra_forbidden":
+            items.append(f"unknown field {field!r}")
+        else:
+            items.append(f"{field}: {text}" if field else text)
+    if len(found) > _MAX_ITEMS:
+        items.append(f"and {len(found) - _MAX_ITEMS} more")
+    return "; ".join(items)

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.json_schema import JsonDict
 
-from shared.core.errors import InvalidRequest
+from shared.core.errors import InvalidRequest, validation_message
 from shared.domain.ids import (
     REQUEST_ID_RE,
     RESERVED_ID_RE,
@@ -185,15 +185,6 @@ def _readable_ids(obj: Any) -> tuple[str | None, str | None]:
     return (cid if is_scope_id(cid) else None), (rid if is_request_id(rid) else None)
 
 
-def describe(error: ValidationError) -> str:
-    """A short, log-safe summary: field paths and messages, never the input."""
-    items = [
-        f"{'.'.join(str(p) for p in e['loc']) or 'message'}: {e['msg']}"
-        for e in error.errors(include_input=False, include_url=False)[:5]
-    ]
-    return "; ".join(items)
-
-
 # Runs of brackets count as one token: deep nesting is long runs.
 _TOKEN_RE = re.compile(r'"|[{\[]+|[}\]]+|,')
 # How much of a message the fallback scan reads: ids come first in every
@@ -263,7 +254,7 @@ def parse_request(data: bytes | str | dict[str, Any], bucket: str) -> MediaReque
         request = MediaRequest.model_validate(obj)
         request.check_references(bucket)
     except ValidationError as exc:
-        raise InvalidRequest(describe(exc), campaign_id, request_id) from None
+        raise InvalidRequest(validation_message(exc), campaign_id, request_id) from None
     except ValueError as exc:
         raise InvalidRequest(str(exc), campaign_id, request_id) from None
     return request

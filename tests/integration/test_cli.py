@@ -191,6 +191,13 @@ def test_an_unknown_campaign_is_an_error_not_a_rejection(stack):
     assert load("nope", asset_id_for("req-never")) is None
 
 
+def test_a_gallery_cursor_that_names_no_asset_is_refused(stack):
+    """Not the first page again, silently: a bad argument, exit 2."""
+    configure_campaign("c1", enabled=True, budget_usd=5, members=["alice"])
+    [done] = run_all([["gallery", "--campaign", "c1", "--cursor", "garbage"]], stack_env(stack))
+    assert_one_line_error(done, 2, "--cursor 'garbage' is not a next_cursor", "(see cutscenes")
+
+
 def wait_for(stack, request_id: str, *extra: str) -> subprocess.CompletedProcess:
     return run(
         [

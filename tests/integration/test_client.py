@@ -236,8 +236,12 @@ def test_remaining_budget_reads_settings_and_ledger_in_one_go(stack):
 
 def test_configure_refuses_what_the_pipeline_would_not_accept(stack):
     client = MediaClient()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError) as info:
         client.configure("c1", quality="cinematic")
+    # in words, on one line: not pydantic's report with its errors URL
+    assert str(info.value) == (
+        "invalid media settings: quality: Input should be 'draft', 'standard' or 'premium'"
+    )
     with pytest.raises(ValueError):
         client.configure("c1/evil", enabled=True)
     doc = client.configure(

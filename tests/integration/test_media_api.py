@@ -256,6 +256,21 @@ def test_gallery_pages_newest_first_with_a_cursor(stack):
     assert everything["next_cursor"] is None
 
 
+def test_a_cursor_that_names_no_asset_of_the_campaign_is_a_400(stack):
+    """Well-formed but unknown (or another campaign's): refused in words, never
+    the first page again (a client paging on would loop over it forever)."""
+    enable()
+    enable("c2")
+    seed("c1", 3)
+    other = seed("c2", 5)[-1]  # aseed004: c1 has only aseed000-002
+    for cursor in ("garbage", other):
+        answer = call(stack, f"/campaigns/c1/gallery?limit=2&cursor={cursor}")
+        assert_error(answer, 400)
+        assert answer.json["error"]["message"] == (
+            "cursor is not one this API gave out: pass the previous page's next_cursor"
+        )
+
+
 def test_cost_is_the_ledger_of_the_session(stack, finished):
     body = call(stack, "/campaigns/c1/sessions/s1/cost").json
     assert body == remaining_budget("c1", "s1").as_usd()

@@ -174,3 +174,16 @@ def test_wait_exit_codes_follow_the_contract(capsys):
         commands._status_line({"status": "partial", "status_reason": "budget"})
         == "partial (budget)"
     )
+
+
+def test_an_invalid_request_is_refused_in_the_pipelines_plain_words(capsys, tmp_path, monkeypatch):
+    """Checked before any stack is reached: one line, exit 2, no pydantic wording."""
+    monkeypatch.setenv("CUTSCENES_STATE_DIR", str(tmp_path))
+    argv = ["trigger", "--campaign", "c1", "--session", "s1", "--turn", "3"]
+    code = cli.main([*argv, "--kind", "cutscene", "--image-prompt", "x", "--motion-prompt", "y"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == (
+        "cutscenes trigger: error: invalid request: cutscene_type is required when kind is "
+        "cutscene (see cutscenes trigger --help)\n"
+    )

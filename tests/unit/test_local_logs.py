@@ -85,3 +85,29 @@ def test_follow_prints_lines_as_they_are_written(tmp_path):
         stop.set()
         follower.join(timeout=30)
     assert "later" in out.getvalue() and not follower.is_alive()
+
+
+def test_a_stopped_stacks_logs_are_still_shown(tmp_path, capsys):
+    """`local down` removes stack.json and leaves <state dir>/logs: read them."""
+    state = write_stack(
+        tmp_path,
+        {"render_still": [line("2026-01-01T00:00:01.000000Z", request_id="req-00000001")]},
+    )
+    (state / "stack.json").unlink()
+    out = io.StringIO()
+    assert logs.show(state, request_id="req-00000001", as_json=True, out=out) == 0
+    [record] = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert record["source"] == "render_still" and record["request_id"] == "req-00000001"
+    assert "no local stack is running: its last logs, from" in capsys.readouterr().err
+
+
+def test_no_stack_and_no_logs_is_one_clear_error(tmp_path):
+    import pytest
+
+    from cutscenes.args import CliError
+
+    with pytest.raises(CliError, match="cutscenes local up --detach"):
+        logs.show(tmp_path, out=io.StringIO())
+    (tmp_path / "logs").mkdir()  # a directory without a log file is not a stack's logs
+    with pytest.raises(CliError, match="no logs are left"):
+        logs.show(tmp_path, out=io.StringIO())

@@ -271,3 +271,52 @@ def test_client_refuses_reserved_ids():
         configure_campaign("__c__", enabled=True)
     status = MediaClient().remaining_budget("c1", "__s__")
     assert not status.ok and "__...__" in status.reason
+
+
+PYDANTIC_WORDS = (
+    "Value error",
+    "Assertion failed",
+    "errors.pydantic.dev",
+    "validation error",
+    "\n",
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        # a model validator's ValueError: its own words, no field, no prefix
+        ({"cutscene_type": None}, "cutscene_type is required when kind is cutscene"),
+        ({"session_id": 5}, "session_id: Input should be a valid string"),
+        ({"image_prompt": 7}, "image_prompt: Input should be a valid string"),
+    ],
+)
+def test_a_rejection_says_what_was_wrong_in_one_plain_line(change, expected):
+    """The text a rejected asset's `error`, an API 400 and a CLI message show."""
+    with pytest.raises(InvalidRequest) as info:
+        parse_request(valid(**change), BUCKET)
+    assert str(info.value) == expected
+    assert not any(word in str(info.value) for word in PYDANTIC_WORDS), str(info.value)
+
+
+def test_a_missing_field_is_named_and_many_problems_stay_one_line():
+    message = {"schema": "media.request.v1", "campaign_id": "c1", "request_id": "req-0001"}
+    with pytest.raises(InvalidRequest) as info:
+        parse_request(message, BUCKET)
+    text = str(info.value)
+    assert text.startswith("session_id is required; turn_number is required; kind is required")
+    assert not any(word in text for word in PYDANTIC_WORDS), text
+
+
+def test_media_settings_errors_read_as_words():
+    from pydantic import ValidationError
+
+    from shared.core.errors import validation_message
+    from shared.domain.campaign import MediaSettings
+
+    with pytest.raises(ValidationError) as info:
+        MediaSettings.model_validate({"video_duration_seconds": 5, "budget_per_session_usd": -1})
+    text = validation_message(info.value)
+    assert text.startswith("budget_per_session_usd: Input should be greater than or equal to 0; ")
+    assert "video_duration_seconds: Input should be 4, 6 or 8" in text
+    assert not any(word in text for word in PYDANTIC_WORDS), text

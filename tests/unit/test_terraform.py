@@ -10,6 +10,8 @@ can fail.
 from __future__ import annotations
 
 import ast
+import copy
+import functools
 import json
 import re
 import shutil
@@ -78,6 +80,13 @@ class Module:
 Config = dict[str, Module]
 
 
+@functools.cache
+def _parsed(text: str) -> dict[str, Any]:
+    """Parsing is most of this file's time (python-hcl2 is slow): a broken copy
+    changes one file, and every other file's text parses as it did before."""
+    return hcl2.loads(text, serialization_options=_OPTIONS)
+
+
 def load_config(root: Path) -> Config:
     config: Config = {}
     for tf in sorted(root.rglob("*.tf")):
@@ -85,8 +94,7 @@ def load_config(root: Path) -> Config:
             continue
         rel = tf.parent.relative_to(root).as_posix()
         module = config.setdefault(rel, Module(rel))
-        with tf.open() as handle:
-            parsed = hcl2.load(handle, serialization_options=_OPTIONS)
+        parsed = copy.deepcopy(_parsed(tf.read_text()))
         module.raw.append(parsed)
         for block in parsed.get("resource", []):
             for rtype, named in block.items():
