@@ -12,6 +12,7 @@ def janitor(request):
     from shared.core.transient import describe, transport_error
     from shared.pipeline.janitor import handle_http, parse_body
 
+    log.capture_std_logging()
     log.clear()
     trace, span = log.trace_from_headers(request.headers, get_settings().GOOGLE_CLOUD_PROJECT)
     log.bind(function="janitor", trace=trace, span=span)

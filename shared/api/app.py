@@ -186,6 +186,7 @@ def _answer(request: Request) -> tuple[Response, dict[str, Any]]:
 def handle(request: Request) -> Response:
     started = time.monotonic()
     info: dict[str, Any] = {}
+    log.capture_std_logging()
     log.clear()
     # A worker thread serves many requests: each starts from Firestore's state,
     # not from document versions an earlier request wrote (read_modify_write).

@@ -14,6 +14,7 @@ them to stderr (`to_stderr`) so its stdout carries only its JSON answer.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 from contextvars import ContextVar
@@ -93,6 +94,36 @@ def info(event: str, message: str, **fields: Any) -> None:
 
 def warning(event: str, message: str, **fields: Any) -> None:
     emit("WARNING", event, message, **fields)
+
+
+class _JsonLines(logging.Handler):
+    """The standard `logging` module's records (the Google SDKs', urllib3's,
+    gunicorn's) as the same JSON lines, with the ids bound to the request."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            fields: dict[str, Any] = {"logger": record.name}
+            if record.exc_info:
+                import traceback
+
+                fields["stack_trace"] = "".join(traceback.format_exception(*record.exc_info))
+            emit(record.levelname, "library", record.getMessage(), **fields)
+        except Exception:  # noqa: BLE001 - logging must never fail its caller
+            self.handleError(record)
+
+
+def capture_std_logging(level: int = logging.WARNING) -> None:
+    """Route the standard logging module's records at `level` and above into
+    these JSON lines, once per process (the functions' entry points call it):
+    a library's plain-text warning otherwise lands between the JSON lines as
+    text Cloud Logging cannot parse and `cutscenes local logs` cannot follow."""
+    root = logging.getLogger()
+    if any(isinstance(h, _JsonLines) for h in root.handlers):
+        return
+    handler = _JsonLines(level)
+    root.addHandler(handler)
+    if root.level > level or root.level == logging.NOTSET:
+        root.setLevel(level)
 
 
 def error(event: str, message: str, exc_info: bool = False, **fields: Any) -> None:

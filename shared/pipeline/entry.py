@@ -66,6 +66,7 @@ def parse_time(value: Any) -> datetime | None:
 def run_pubsub(
     cloud_event: Any, function: str, handler: Callable[[bytes, str, datetime | None], None]
 ) -> None:
+    log.capture_std_logging()
     log.clear()
     payload, delivery_id, published_at = pubsub_payload(cloud_event)
     log.bind(function=function, delivery_id=delivery_id, trace=trace_of(cloud_event))

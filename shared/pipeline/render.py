@@ -153,6 +153,13 @@ def admit(
     video_planned = request.wants_video and choice == 0
     estimate = plan.image_micros + (plan.video_micros if video_planned else 0)
     checkpoint("reserved")
+    log.info(
+        "request_admitted",
+        "admitted: its cost is held against the session's cap",
+        estimated_cost_usd=micros_to_usd(estimate),
+        video_planned=video_planned,
+        kind=request.kind,
+    )
     return transition(
         cid,
         asset_id,
@@ -300,6 +307,12 @@ def render(
         )
         return transition(cid, asset_id, Status.FAILED, reason, error=str(exc)[:1000])
     checkpoint("image_made")
+    log.info(
+        "still_stored",
+        "the still is stored",
+        image_ms=timing.get("image"),
+        model=plan.image_model,
+    )
     fields: Fields = {"image": image, "cost_usd": micros_to_usd(plan.image_micros)}
     if request.kind == "cutscene" and video_planned:
         # The player sees the still first; its charge is settled just after

@@ -1,0 +1,41 @@
+"""The standard logging module's records become the same JSON lines, with
+the ids bound to the request (shared/core/log.py capture_std_logging)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from shared.core import log
+
+
+def test_a_library_warning_is_a_json_line_with_the_requests_ids(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = logging.getLogger()
+    before = list(root.handlers)
+    try:
+        log.capture_std_logging()
+        log.capture_std_logging()  # once per process, however often it is called
+        assert len(root.handlers) == len(before) + 1
+        log.clear()
+        log.bind(request_id="req-1", asset_id="a1")
+        logging.getLogger("google.api_core.retry").warning("retrying %s", "commit")
+        logging.getLogger("urllib3").info("below the level: dropped")
+        lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.strip()]
+        assert lines == [
+            {
+                "severity": "WARNING",
+                "message": "retrying commit",
+                "event": "library",
+                "timestamp": lines[0]["timestamp"],
+                "request_id": "req-1",
+                "asset_id": "a1",
+                "logger": "google.api_core.retry",
+            }
+        ]
+    finally:
+        root.handlers[:] = before
+        log.clear()
