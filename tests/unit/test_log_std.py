@@ -26,7 +26,8 @@ def test_a_library_warning_is_a_json_line_with_the_requests_ids(
         log.bind(request_id="req-1", asset_id="a1")
         logging.getLogger("google.api_core.retry").warning("retrying %s", "commit")
         logging.getLogger("urllib3").info("below the level: dropped")
-        lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.strip()]
+        seen = capsys.readouterr()  # stdout, or stderr where a CLI test sent lines
+        lines = [json.loads(x) for x in (seen.out + seen.err).splitlines() if x.strip()]
         assert lines == [
             {
                 "severity": "WARNING",
