@@ -24,8 +24,8 @@ def test_a_library_warning_is_a_json_line_with_the_requests_ids(
         assert sum(type(h).__name__ == "_JsonLines" for h in root.handlers) == 1
         log.clear()
         log.bind(request_id="req-1", asset_id="a1")
-        logging.getLogger("google.api_core.retry").warning("retrying %s", "commit")
-        logging.getLogger("urllib3").info("below the level: dropped")
+        logging.getLogger("tests.a_library").warning("retrying %s", "commit")
+        logging.getLogger("tests.a_library").info("below the level: dropped")
         seen = capsys.readouterr()  # stdout, or stderr where a CLI test sent lines
         lines = [json.loads(x) for x in (seen.out + seen.err).splitlines() if x.strip()]
         assert lines == [
@@ -36,7 +36,7 @@ def test_a_library_warning_is_a_json_line_with_the_requests_ids(
                 "timestamp": lines[0]["timestamp"],
                 "request_id": "req-1",
                 "asset_id": "a1",
-                "logger": "google.api_core.retry",
+                "logger": "tests.a_library",
             }
         ]
     finally:
