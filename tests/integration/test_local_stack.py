@@ -349,6 +349,7 @@ def test_detached_up_and_down(tmp_path):
     env = json.loads(up.stdout)  # exactly one JSON object on stdout
     for key in CLI_KEYS:
         assert env[key], key
+    assert env["MEDIA_CHARGES_TOPIC"] == "media-charges"  # where a host drains charges
     recorded = json.loads((state / STATE_FILE).read_text())
     pids = [p["pid"] for p in recorded["procs"].values()]
     try:
