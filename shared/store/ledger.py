@@ -48,12 +48,11 @@ class Balance:
 
 @dataclass(frozen=True)
 class Charged:
-    """A key found charged: what it was charged, when (None for charges made
-    before session ledgers kept their times), and whether this call made it."""
+    """A key found charged: what it was charged, and when (None for charges
+    made before session ledgers kept their times)."""
 
     micros: int
     settled_at: datetime | None
-    new: bool = False
 
 
 def hold_key(asset_id: str, stage: str) -> str:
@@ -155,7 +154,7 @@ def settle_in(
         stamp = clock.now() if keep_time else None
         if keep_time:
             fields["charged_at"] = {**times, key: stamp}
-        return fields, Charged(micros, stamp, new=True)
+        return fields, Charged(micros, stamp)
 
     return read_modify_write(ref, mutate)
 
