@@ -4,8 +4,9 @@ Identities: each function's runtime service account (by entry point), and
 AIDM's principals (terraform variable `aidm`): `aidm` is a backend running
 the Python SDK (MediaClient) or the cutscenes CLI as AIDM, `aidm_publisher`
 only publishes requests, `aidm_subscriber` attaches its own subscription to
-status events. The CLI's operator commands (regenerate, animate, hide,
-janitor) act as an operator, not as AIDM: docs/permissions.md.
+status events, `aidm_charges` drains the charges subscription. The CLI's
+operator commands (regenerate, animate, hide, janitor) act as an operator,
+not as AIDM: docs/permissions.md.
 
 Resources, as tests/unit/test_iam_needs.py matches them against terraform/:
 - "project": Firestore documents, Vertex AI and Firebase Auth have no
@@ -14,6 +15,8 @@ Resources, as tests/unit/test_iam_needs.py matches them against terraform/:
 - "objects:<prefix>": objects of the media bucket whose name starts with the
   prefix (a bucket grant with a condition on resource.name);
 - "topic:<key>": a topic of terraform's local.topics;
+- "subscription:<name>": one subscription, by its terraform resource name
+  (google_pubsub_subscription.<name>);
 - "service_account:<name>": one service account (signBlob as it), named as
   terraform names it: `function/media_api` is
   google_service_account.function["media_api"], `player_tokens` is
@@ -37,7 +40,9 @@ How calls map to permissions, and where that is from:
   (resource.name for Cloud Storage, https://cloud.google.com/iam/docs/conditions-attribute-reference).
 - Pub/Sub (https://cloud.google.com/pubsub/docs/access-control): publish ->
   pubsub.topics.publish on the topic; creating a subscription on a topic ->
-  pubsub.topics.attachSubscription on the topic.
+  pubsub.topics.attachSubscription on the topic; pull, streaming pull,
+  acknowledge and modifyAckDeadline -> pubsub.subscriptions.consume on the
+  subscription.
 - Signing without key files: V4 signed URLs with service_account_email and
   an access token, and firebase-admin's create_custom_token with
   serviceAccountId, call IAM Credentials signBlob -> iam.serviceAccounts.signBlob
@@ -71,6 +76,10 @@ VEO_OUT = "objects:veo-out/"
 
 def topic(key: str) -> str:
     return f"topic:{key}"
+
+
+def subscription(name: str) -> str:
+    return f"subscription:{name}"
 
 
 def service_account(name: str) -> str:
@@ -115,6 +124,13 @@ VERTEX = Need(
 EVENTS = Need(
     "pubsub.topics.publish", topic("events"), "events.publish_status (shared/store/events.py)"
 )
+# Every function settles, or finds settled, a charge (a still, a clip, a
+# hidden asset's end, a closer's release) and announces it.
+CHARGES = Need(
+    "pubsub.topics.publish",
+    topic("charges"),
+    "charges.publish from spend.settle / spend.release (shared/store/charges.py)",
+)
 # An owner hid the asset in flight: the stage that notices ends it and deletes
 # its objects (shared/pipeline/hiding.py: delete_all lists the veo-out/ prefix).
 HIDDEN_END = (
@@ -151,6 +167,7 @@ NEEDS: dict[str, tuple[Need, ...]] = {
         *HIDDEN_END,
         Need("pubsub.topics.publish", topic("animate"), "publish.publish_animate"),
         EVENTS,
+        CHARGES,
     ),
     "animate_still": (
         READ_DOCS,
@@ -162,6 +179,7 @@ NEEDS: dict[str, tuple[Need, ...]] = {
         Need("storage.objects.get", MEDIA, "storage.download of the still sent to Veo"),
         *HIDDEN_END,
         EVENTS,
+        CHARGES,
     ),
     "finish_clip": (
         READ_DOCS,
@@ -173,6 +191,7 @@ NEEDS: dict[str, tuple[Need, ...]] = {
         *MOVE_CLIP,
         *HIDDEN_END,
         EVENTS,
+        CHARGES,
     ),
     "janitor": (
         READ_DOCS,
@@ -188,6 +207,7 @@ NEEDS: dict[str, tuple[Need, ...]] = {
         *MOVE_CLIP,
         *HIDDEN_END,
         EVENTS,
+        CHARGES,
     ),
     "media_api": (
         READ_DOCS,
@@ -222,6 +242,7 @@ NEEDS: dict[str, tuple[Need, ...]] = {
         Need("pubsub.topics.publish", topic("requests"), "takes.regenerate: publish_request"),
         Need("pubsub.topics.publish", topic("animate"), "takes.reanimate: publish_animate"),
         EVENTS,
+        CHARGES,
     ),
     "aidm": (
         Need(
@@ -261,6 +282,13 @@ NEEDS: dict[str, tuple[Need, ...]] = {
             "pubsub.topics.attachSubscription",
             topic("events"),
             "create its own subscription to media-events",
+        ),
+    ),
+    "aidm_charges": (
+        Need(
+            "pubsub.subscriptions.consume",
+            subscription("charges_host"),
+            "pull and acknowledge media.charge.v1 messages from media-charges-host",
         ),
     ),
 }

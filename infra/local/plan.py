@@ -79,6 +79,7 @@ def make_plan(log_dir: Path, extra_env: dict[str, str]) -> Plan:
         "MEDIA_REQUESTS_TOPIC": parent.get("MEDIA_REQUESTS_TOPIC", "media-requests"),
         "MEDIA_ANIMATE_TOPIC": parent.get("MEDIA_ANIMATE_TOPIC", "media-animate"),
         "MEDIA_EVENTS_TOPIC": parent.get("MEDIA_EVENTS_TOPIC", "media-events"),
+        "MEDIA_CHARGES_TOPIC": parent.get("MEDIA_CHARGES_TOPIC", "media-charges"),
         "RENDER_STILL_URL": url("render_still"),
         "ANIMATE_STILL_URL": url("animate_still"),
         "JANITOR_URL": url("janitor"),
@@ -96,6 +97,7 @@ def make_plan(log_dir: Path, extra_env: dict[str, str]) -> Plan:
         "MEDIA_REQUESTS_TOPIC",
         "MEDIA_ANIMATE_TOPIC",
         "MEDIA_EVENTS_TOPIC",
+        "MEDIA_CHARGES_TOPIC",
         "MEDIA_FINISH_TOPIC",
     )
     for key in overridable:

@@ -2,8 +2,8 @@
 
 Mirrors what terraform/ declares for the cloud: two work topics each pushed to
 its function with a dead-letter topic, a pull subscription on every dead-letter
-topic so dead messages are kept for inspection, and a pull "tap" on the status
-event topic.
+topic so dead messages are kept for inspection, a pull "tap" on the status
+event topic, and the charges topic with the host's pull subscription.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class Topics:
     requests: str
     animate: str
     events: str
+    charges: str = "media-charges"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Topics:
@@ -38,6 +39,7 @@ class Topics:
             requests=source.get("MEDIA_REQUESTS_TOPIC", "media-requests"),
             animate=source.get("MEDIA_ANIMATE_TOPIC", "media-animate"),
             events=source.get("MEDIA_EVENTS_TOPIC", "media-events"),
+            charges=source.get("MEDIA_CHARGES_TOPIC", "media-charges"),
         )
 
 
@@ -76,6 +78,7 @@ def ensure_topology(
                 topics.requests,
                 topics.animate,
                 topics.events,
+                topics.charges,
                 f"{topics.requests}-dead",
                 f"{topics.animate}-dead",
             )
@@ -111,6 +114,8 @@ def ensure_topology(
             (f"{topics.requests}-dead-hold", f"{topics.requests}-dead"),
             (f"{topics.animate}-dead-hold", f"{topics.animate}-dead"),
             (f"{topics.events}-tap", topics.events),
+            # The host's subscription, as terraform/ provisions it (pubsub.tf).
+            (f"{topics.charges}-host", topics.charges),
         )
         for sub_name, topic in pulls:
             _ensure_subscription(

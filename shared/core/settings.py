@@ -109,6 +109,8 @@ class Settings(BaseSettings):
     MEDIA_REQUESTS_TOPIC: str = "media-requests"
     MEDIA_ANIMATE_TOPIC: str = "media-animate"
     MEDIA_EVENTS_TOPIC: str = "media-events"
+    # One media.charge.v1 message per settled charge (shared/store/charges.py).
+    MEDIA_CHARGES_TOPIC: str = "media-charges"
     MEDIA_DEADLINE_S: int = Field(default=900, ge=1, le=86400)
     # How often the janitor's sweep runs (Cloud Scheduler; the local stack's own
     # timer). It closes what would pass its deadline before the next run, so a

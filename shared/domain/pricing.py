@@ -28,6 +28,12 @@ def micros_to_usd(micros: int) -> float:
     return round(micros / MICROS_PER_USD, 6)
 
 
+def micros_to_decimal(micros: int) -> str:
+    """Exact US dollars as a decimal string ("0.04", "3.2", "0"): no float on the way."""
+    whole, frac = divmod(int(micros), MICROS_PER_USD)
+    return f"{whole}.{frac:06d}".rstrip("0").rstrip(".")
+
+
 def quotes(entry: dict[str, Any], field: str) -> list[dict[str, Any]]:
     """An entry's price quotes; an operator's older file may give one bare figure."""
     if "quotes" in entry:

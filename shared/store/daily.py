@@ -79,7 +79,7 @@ def reserve(day: str, cap_micros: int, asset_id: str, items: dict[str, int]) -> 
 
 
 def settle(day: str, shard: int, key: str, micros: int) -> bool:
-    return settle_in(shard_ref(day, shard), key, micros, _shard_fields)
+    return settle_in(shard_ref(day, shard), key, micros, _shard_fields) is not None
 
 
 def release(day: str, shard: int, keys: list[str]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -31,50 +31,58 @@ def event_for(asset: Mapping[str, Any]) -> dict[str, Any]:
     return event
 
 
-# Futures of events published during this invocation, waited for at its end:
-# the still reaches the player without waiting on event round trips, and the
+# Futures of messages published during this invocation (status events,
+# charges), each with what to do if it failed, waited for at its end: the
+# still reaches the player without waiting on event round trips, and the
 # invocation still does not return (and lose its CPU) before they are sent.
-_pending: ContextVar[list[Any] | None] = ContextVar("pending_events", default=None)
+Failed = Callable[[Exception], None]
+_pending: ContextVar[list[tuple[Any, Failed]] | None] = ContextVar("pending_events", default=None)
 
 
 def publish_status(asset: Mapping[str, Any]) -> None:
     """Publish one status change. Firestore is the source of truth, so a
     failed publish is logged, never raised into the pipeline."""
     event = event_for(asset)
+    status = str(event["status"])
+
+    def failed(exc: Exception) -> None:
+        log.warning("event_publish_failed", f"status event not published: {exc}", status=status)
+
     try:
         future = publisher().publish(
             topic_path(get_settings().MEDIA_EVENTS_TOPIC),
             json.dumps(event).encode("utf-8"),
             campaign_id=str(event["campaign_id"]),
-            status=str(event["status"]),
+            status=status,
         )
     except Exception as exc:  # noqa: BLE001 - events are best effort by design
-        _failed(exc, event["status"])
+        failed(exc)
         return
+    deliver(future, failed)
+
+
+def deliver(future: Any, failed: Failed) -> None:
+    """See a publish through: now, or at the invocation's end (collect)."""
     pending = _pending.get()
     if pending is None:
-        _wait(future, event["status"])
+        _wait(future, failed)
     else:
-        pending.append((future, event["status"]))
+        pending.append((future, failed))
 
 
 def collect() -> None:
-    """From here on in this context, publish_status does not wait; flush() does."""
+    """From here on in this context, publishes do not wait; flush() does."""
     _pending.set([])
 
 
 def flush(timeout_s: float = 10.0) -> None:
-    for future, status in _pending.get() or []:
-        _wait(future, status, timeout_s)
+    for future, failed in _pending.get() or []:
+        _wait(future, failed, timeout_s)
     _pending.set(None)
 
 
-def _wait(future: Any, status: str, timeout_s: float = 10.0) -> None:
+def _wait(future: Any, failed: Failed, timeout_s: float = 10.0) -> None:
     try:
         future.result(timeout=timeout_s)
     except Exception as exc:  # noqa: BLE001
-        _failed(exc, status)
-
-
-def _failed(exc: Exception, status: str) -> None:
-    log.warning("event_publish_failed", f"status event not published: {exc}", status=status)
+        failed(exc)

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from shared.core import clock
 from shared.domain.paths import ledger_doc, sessions_collection
 from shared.domain.pricing import micros_to_usd
 from shared.store import connections
@@ -42,6 +44,15 @@ class Balance:
             "reserved_usd": micros_to_usd(self.reserved_micros),
             "remaining_usd": micros_to_usd(self.remaining_micros),
         }
+
+
+@dataclass(frozen=True)
+class Charged:
+    """A key found charged: what it was charged, and when (None for charges
+    made before session ledgers kept their times)."""
+
+    micros: int
+    settled_at: datetime | None
 
 
 def hold_key(asset_id: str, stage: str) -> str:
@@ -119,33 +130,43 @@ def reserve_first_fit(
 FieldsFor = Callable[[Fields | None, dict[str, int], dict[str, int]], Fields]
 
 
-def settle_in(ref: Any, key: str, micros: int, fields_for: FieldsFor) -> bool:
+def settle_in(
+    ref: Any, key: str, micros: int, fields_for: FieldsFor, keep_time: bool = False
+) -> Charged | None:
     """Turn the hold `key` into a charge of `micros`; a second call is a no-op.
 
-    Returns whether `key` is charged. A key that is not held (released: its
-    asset was closed meanwhile) is not charged: nothing was reserved for it,
-    so charging it could break the cap."""
+    Returns the charge (made now or before), or None: the key is not held
+    (released: its asset was closed meanwhile), so it is not charged: nothing
+    was reserved for it, so charging it could break the cap. `keep_time`:
+    record when it was charged (`charged_at`, a map like `charges`), so a
+    charge announced again (shared/store/charges.py) says the same time."""
 
-    def mutate(doc: Fields | None) -> tuple[Fields | None, bool]:
+    def mutate(doc: Fields | None) -> tuple[Fields | None, Charged | None]:
         holds, charges = held_maps(doc)
+        times = dict((doc or {}).get("charged_at") or {})
         if key in charges:
-            return None, True
+            return None, Charged(int(charges[key]), times.get(key))
         if key not in holds:
-            return None, False
+            return None, None
         holds.pop(key)
         charges[key] = micros
-        return fields_for(doc, holds, charges), True
+        fields = fields_for(doc, holds, charges)
+        stamp = clock.now() if keep_time else None
+        if keep_time:
+            fields["charged_at"] = {**times, key: stamp}
+        return fields, Charged(micros, stamp)
 
     return read_modify_write(ref, mutate)
 
 
-def release_in(ref: Any, keys: list[str], fields_for: FieldsFor) -> dict[str, int]:
+def release_in(ref: Any, keys: list[str], fields_for: FieldsFor) -> dict[str, Charged]:
     """Drop whichever of `keys` are still held; nothing to drop, nothing written.
     Returns those of `keys` that are charged (settled before the release)."""
 
-    def mutate(doc: Fields | None) -> tuple[Fields | None, dict[str, int]]:
+    def mutate(doc: Fields | None) -> tuple[Fields | None, dict[str, Charged]]:
         holds, charges = held_maps(doc)
-        charged = {k: charges[k] for k in keys if k in charges}
+        times = (doc or {}).get("charged_at") or {}
+        charged = {k: Charged(int(charges[k]), times.get(k)) for k in keys if k in charges}
         if not any(k in holds for k in keys):
             return None, charged
         for key in keys:
@@ -162,12 +183,25 @@ def _session_fields(doc: Fields | None, holds: dict[str, int], charges: dict[str
 def settle(campaign_id: str, session_id: str, key: str, actual_micros: int) -> bool:
     """Turn a hold into a charge of the actual cost; a second call is a no-op.
     False: the key was not held, and nothing is charged."""
-    return settle_in(ledger_ref(campaign_id, session_id), key, actual_micros, _session_fields)
+    return settle_charge(campaign_id, session_id, key, actual_micros) is not None
+
+
+def settle_charge(
+    campaign_id: str, session_id: str, key: str, actual_micros: int
+) -> Charged | None:
+    """`settle`, returning the charge (made by this call or before) or None."""
+    ref = ledger_ref(campaign_id, session_id)
+    return settle_in(ref, key, actual_micros, _session_fields, keep_time=True)
 
 
 def release(campaign_id: str, session_id: str, keys: list[str]) -> dict[str, int]:
     """Drop open holds (failure, block, timeout): blocked work is not billed.
     Returns those of `keys` already charged."""
+    return {k: c.micros for k, c in release_charged(campaign_id, session_id, keys).items()}
+
+
+def release_charged(campaign_id: str, session_id: str, keys: list[str]) -> dict[str, Charged]:
+    """`release`, returning the charges found with their times."""
     return release_in(ledger_ref(campaign_id, session_id), keys, _session_fields)
 
 

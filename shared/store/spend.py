@@ -1,7 +1,9 @@
 """Money for one asset: the session ledger and, when set, the daily cap.
 
 The stages call only these three verbs. Each is keyed by (asset, stage), so a
-redelivered message repeats them harmlessly."""
+redelivered message repeats them harmlessly. A charge is announced on
+MEDIA_CHARGES_TOPIC (shared/store/charges.py) each time settle or release
+finds it made, so a message lost to a crash is sent by the next one that looks."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any, TypedDict
 
 from shared.core.settings import get_settings
 from shared.domain.pricing import usd_to_micros
-from shared.store import daily, ledger
+from shared.store import charges, daily, ledger
 
 STAGES = ("image", "video")
 
@@ -62,10 +64,13 @@ def settle(asset: Mapping[str, Any], stage: str, micros: int) -> bool:
     it was not held (the asset was closed and its hold released first), so
     nothing is charged, here or in the day."""
     key, where = _key_and_day(asset, stage)
-    if not ledger.settle(asset["campaign_id"], asset["session_id"], key, micros):
+    charged = ledger.settle_charge(asset["campaign_id"], asset["session_id"], key, micros)
+    if charged is None:
         return False
     if where:
         daily.settle(where["day"], where["shard"], key, micros)
+    # Made now or found made (a redelivery): announced either way, the same message.
+    charges.announce(asset, key, charged)
     return True
 
 
@@ -76,7 +81,7 @@ def release(asset: Mapping[str, Any], stages: tuple[str, ...] = STAGES) -> dict[
     if not asset.get("session_id"):
         return {}
     found = {s: _key_and_day(asset, s) for s in stages}
-    charged = ledger.release(
+    charged = ledger.release_charged(
         asset["campaign_id"], asset["session_id"], [k for k, _ in found.values()]
     )
     shards: dict[tuple[str, int], list[str]] = {}
@@ -85,4 +90,8 @@ def release(asset: Mapping[str, Any], stages: tuple[str, ...] = STAGES) -> dict[
             shards.setdefault((where["day"], where["shard"]), []).append(key)
     for (day, shard), keys in shards.items():
         daily.release(day, shard, keys)
-    return {s: charged[k] for s, (k, _) in found.items() if k in charged}
+    for key, charge in charged.items():
+        # A closer finds what a worker charged: that worker may have died
+        # before announcing it.
+        charges.announce(asset, key, charge)
+    return {s: charged[k].micros for s, (k, _) in found.items() if k in charged}

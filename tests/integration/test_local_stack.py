@@ -102,6 +102,7 @@ def test_env_has_what_the_contract_promises(stack):
         "MEDIA_REQUESTS_TOPIC",
         "MEDIA_ANIMATE_TOPIC",
         "MEDIA_EVENTS_TOPIC",
+        "MEDIA_CHARGES_TOPIC",
     ):
         assert env.get(key), key
     assert env["GOOGLE_CLOUD_PROJECT"].startswith("demo-")
@@ -175,7 +176,7 @@ def test_pubsub_topology(stack):
             for t in publisher.list_topics(request={"project": f"projects/{project}"})
         }
         assert {
-            "media-requests", "media-animate", "media-events",
+            "media-requests", "media-animate", "media-events", "media-charges",
             "media-requests-dead", "media-animate-dead",
         } <= topics  # fmt: skip
         subs = {
@@ -201,6 +202,7 @@ def test_pubsub_topology(stack):
         ("media-requests-dead-hold", "media-requests-dead"),
         ("media-animate-dead-hold", "media-animate-dead"),
         ("media-events-tap", "media-events"),
+        ("media-charges-host", "media-charges"),
     ):
         assert subs[name].topic == f"projects/{project}/topics/{topic}"
         assert not subs[name].push_config.push_endpoint
@@ -224,7 +226,7 @@ def test_topology_setup_is_idempotent(stack):
     )
     assert set(summary) == {
         "render-still", "animate-still", "media-requests-dead-hold",
-        "media-animate-dead-hold", "media-events-tap",
+        "media-animate-dead-hold", "media-events-tap", "media-charges-host",
         "media-requests-dead-janitor", "media-animate-dead-janitor",
     }  # fmt: skip
 
@@ -347,6 +349,7 @@ def test_detached_up_and_down(tmp_path):
     env = json.loads(up.stdout)  # exactly one JSON object on stdout
     for key in CLI_KEYS:
         assert env[key], key
+    assert env["MEDIA_CHARGES_TOPIC"] == "media-charges"  # where a host drains charges
     recorded = json.loads((state / STATE_FILE).read_text())
     pids = [p["pid"] for p in recorded["procs"].values()]
     try:

@@ -15,8 +15,11 @@ What is fake, and what it copies:
   a dict; `upload_once` never replaces; `move_into_place` copies unless the
   destination exists, and deletes the source either way; deletes ignore
   absent objects; `download` of a missing object raises NotFound.
-- Animate messages (shared/store/publish.py) and status events
-  (shared/store/events.py) are recorded, not sent.
+- Animate messages (shared/store/publish.py), status events
+  (shared/store/events.py) and charge messages (shared/store/charges.py) are
+  recorded, not sent. `World.charge_failures` makes the next charge
+  publishes raise, in turn (a Crash there is a process killed between the
+  ledger's charge and its message).
 - `FakeImageModel` / `FakeVideoModel` implement ImageModel / VideoModel
   (shared/store/media_models.py). At every paid call they look the asset's
   hold up in the ledger; a call with nothing held is recorded in
@@ -36,7 +39,9 @@ from google.api_core import exceptions as gexc
 
 from shared.core.errors import PermanentError, QuotaExceeded, StartUncertain
 from shared.core.settings import get_settings
+from shared.domain.charge import Charge
 from shared.domain.paths import split_gs_uri
+from shared.domain.pricing import usd_to_micros
 from shared.store import ledger
 from shared.store.media_models import ClipResult, Still
 from tests.unit.fake_firestore import FakeFirestore
@@ -262,11 +267,13 @@ class World:
         self.storage = FakeStorage()
         self.animate_messages: list[tuple[str, str]] = []
         self.events: list[dict[str, Any]] = []
+        self.charges: list[Charge] = []  # charge messages, duplicates included
+        self.charge_failures: list[BaseException] = []
         self.unreserved: list[str] = []  # paid calls made with nothing held
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> World:
         from shared.pipeline import render
-        from shared.store import connections, events, publish, storage
+        from shared.store import charges, connections, events, publish, storage
 
         def client() -> FakeFirestore:
             return self.db
@@ -284,6 +291,15 @@ class World:
         monkeypatch.setattr(
             events, "publish_status", lambda asset: self.events.append(events.event_for(asset))
         )
+
+        def publish_charge(charge: Charge) -> None:
+            # Sent as the real publish sends it: the JSON a consumer reads.
+            sent = Charge.model_validate_json(charges.message_data(charge))
+            if self.charge_failures:
+                raise self.charge_failures.pop(0)
+            self.charges.append(sent)
+
+        monkeypatch.setattr(charges, "publish", publish_charge)
         return self
 
     # setup
@@ -305,6 +321,16 @@ class World:
     def books(self, campaign_id: str, session_id: str) -> tuple[dict[str, int], dict[str, int]]:
         """(holds, charges) of a session ledger."""
         return ledger.held_maps(self.db.read(f"campaigns/{campaign_id}/sessions/{session_id}"))
+
+    def exported(self, campaign_id: str, session_id: str) -> dict[str, int]:
+        """The session's charge messages, de-duplicated on charge_id as a
+        consumer does (charge_id -> micros); a duplicate must be identical."""
+        first: dict[str, Charge] = {}
+        for charge in self.charges:
+            if (charge.campaign_id, charge.session_id) != (campaign_id, session_id):
+                continue
+            assert first.setdefault(charge.charge_id, charge) == charge, charge.charge_id
+        return {k: usd_to_micros(c.cost_usd) for k, c in first.items()}
 
     def ledgers(self) -> dict[str, dict[str, Any]]:
         return {
@@ -362,6 +388,15 @@ class World:
         for path, doc in self.ledgers().items():
             holds, charges = ledger.held_maps(doc)
             assert sum(holds.values()) + sum(charges.values()) <= doc["cap_micros"], path
+        self.check_exported()
+
+    def check_exported(self) -> None:
+        """Every session's charge messages, de-duplicated, are its ledger's
+        charges exactly (so they sum to its spent)."""
+        for path, doc in self.ledgers().items():
+            _, campaign_id, _, session_id = path.split("/")
+            _, charges = ledger.held_maps(doc)
+            assert self.exported(campaign_id, session_id) == charges, path
 
     # deliveries
 

@@ -52,6 +52,7 @@ AIDM_FIELDS = {
     "backends": "aidm",
     "request_publishers": "aidm_publisher",
     "event_subscribers": "aidm_subscriber",
+    "charge_subscribers": "aidm_charges",
 }
 # Vertex AI has no narrower predefined role for predictions on publisher
 # models; its expansion is partial (infra/iam/roles.py), so the "nothing
@@ -232,6 +233,10 @@ def _resource(rtype: str, scope: Scope, body: dict[str, Any]) -> str:
             key = f"/{account.group(2)}" if account.group(2) else ""
             return needs_table.service_account(account.group(1) + key)
         return f"service account {text}"
+    if rtype == "google_pubsub_subscription_iam_member":
+        text = _concrete(scope, body.get("subscription"))
+        sub = re.fullmatch(r"google_pubsub_subscription\.(\w+)\.(?:name|id)", text)
+        return needs_table.subscription(sub.group(1)) if sub else f"subscription {text}"
     return f"{rtype} {_concrete(scope, body.get('subscription') or body.get('service'))}"
 
 
@@ -385,8 +390,8 @@ def test_a_removed_topic_grant_is_missing(tmp_path: Path) -> None:
     found = edited(
         tmp_path,
         "iam.tf",
-        'media_api = ["requests", "animate", "events"]',
-        'media_api = ["requests", "events"]',
+        'media_api = ["requests", "animate", "events", "charges"]',
+        'media_api = ["requests", "events", "charges"]',
     )
     assert missing(found) == ["media_api: pubsub.topics.publish on topic:animate is not granted"]
 
@@ -399,6 +404,26 @@ def test_a_removed_resource_grant_is_missing(tmp_path: Path) -> None:
     assert missing(found) == [
         "aidm: iam.serviceAccounts.signBlob on service_account:player_tokens is not granted"
     ]
+
+
+def test_a_removed_subscription_grant_is_missing(tmp_path: Path) -> None:
+    text = (TERRAFORM / MODULE / "iam.tf").read_text()
+    start = text.index('resource "google_pubsub_subscription_iam_member" "aidm_consumes_charges"')
+    block = text[start : text.index("\n}\n", start) + 3]
+    found = edited(tmp_path, "iam.tf", block, "")
+    assert missing(found) == [
+        "aidm_charges: pubsub.subscriptions.consume on subscription:charges_host is not granted"
+    ]
+
+
+def test_a_charges_publisher_grant_is_missing(tmp_path: Path) -> None:
+    found = edited(
+        tmp_path,
+        "iam.tf",
+        'finish_clip   = ["events", "charges"]',
+        'finish_clip   = ["events"]',
+    )
+    assert missing(found) == ["finish_clip: pubsub.topics.publish on topic:charges is not granted"]
 
 
 # animate_still's and media_api's object grants, as iam.tf spells them.

@@ -113,3 +113,15 @@ def test_reference_images_are_part_of_a_stills_price():
         MediaSettings(quality="premium"),
     )
     assert premium.image_micros == 134_000 + 3 * 2240  # $2.00 per million on the pro model
+
+
+def test_micros_print_as_exact_decimals() -> None:
+    from shared.domain.pricing import micros_to_decimal
+
+    assert [micros_to_decimal(m) for m in (0, 1, 40_000, 3_200_000, 12_345_678)] == [
+        "0",
+        "0.000001",
+        "0.04",
+        "3.2",
+        "12.345678",
+    ]

@@ -413,12 +413,18 @@ def check_buckets_private(config: Config) -> list[str]:
     return violations
 
 
+# Pull subscriptions a host consumes (never a function): no dead-letter policy.
+HOST_PULLS = frozenset({"charges_host"})
+
+
 def check_dead_letters(config: Config) -> list[str]:
     """Every subscription that feeds a function dead-letters, the janitor's push of
     dead letters included (else a dead letter it cannot close is pushed for the
     whole retention); Eventarc triggers (whose subscriptions we cannot configure)
     are not used. Pull subscriptions on a dead-letter topic are the exception:
-    they keep dead letters for an operator, and nothing consumes them."""
+    they keep dead letters for an operator, and nothing consumes them; so is a
+    pull subscription the host drains (charges_host): it feeds no function,
+    and what the host has not acknowledged must wait for it."""
     violations = []
     for module in config.values():
         subscriptions = module.resources.get("google_pubsub_subscription", {})
@@ -436,6 +442,8 @@ def check_dead_letters(config: Config) -> list[str]:
                 continue
             on_dead_letters = _resource_address(str(body.get("topic"))) in dead_letter_topics
             if on_dead_letters and not body.get("push_config"):
+                continue
+            if name in HOST_PULLS and not body.get("push_config"):
                 continue
             violations.append(f"{where} has no dead_letter_policy")
         for name, body in module.each("google_cloudfunctions2_function"):

@@ -8,6 +8,16 @@ output "events_topic" {
   value       = module.media_pipeline.events_topic
 }
 
+output "charges_topic" {
+  description = "Topic carrying one charge message per settled charge (full id)."
+  value       = module.media_pipeline.charges_topic
+}
+
+output "charges_subscription" {
+  description = "Pull subscription the host drains charges from (full id)."
+  value       = module.media_pipeline.charges_subscription
+}
+
 output "bucket" {
   description = "The private media bucket."
   value       = module.media_pipeline.bucket

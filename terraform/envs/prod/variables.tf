@@ -165,11 +165,12 @@ variable "monitoring" {
 }
 
 variable "aidm" {
-  description = "AIDM principals: backends (MediaClient, the CLI as AIDM), request publishers and status-event subscribers (docs/permissions.md)."
+  description = "AIDM principals: backends (MediaClient, the CLI as AIDM), request publishers, status-event subscribers and charge subscribers (docs/permissions.md)."
   type = object({
     backends           = optional(list(string), [])
     request_publishers = optional(list(string), [])
     event_subscribers  = optional(list(string), [])
+    charge_subscribers = optional(list(string), [])
   })
   default = {}
 }

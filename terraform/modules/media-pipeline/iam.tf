@@ -60,14 +60,16 @@ locals {
   # never holds: bucket-wide, for the hidden-asset cleanup (every function)
   # and the janitor's sweep of veo-out/.
   function_lists_objects = ["render_still", "animate_still", "finish_clip", "media_api", "janitor"]
-  # Publisher on these topics (local.topics keys).
+  # Publisher on these topics (local.topics keys). Every function may settle
+  # or find a settled charge (a still, a clip, a hidden asset's end, a
+  # closer), and announces it on charges (shared/store/charges.py).
   function_publishes = {
-    render_still  = ["animate", "events"]
-    animate_still = ["events"]
-    finish_clip   = ["events"]
+    render_still  = ["animate", "events", "charges"]
+    animate_still = ["events", "charges"]
+    finish_clip   = ["events", "charges"]
     # Regenerate publishes a request, re-animate an animate request.
-    media_api = ["requests", "animate", "events"]
-    janitor   = ["events"]
+    media_api = ["requests", "animate", "events", "charges"]
+    janitor   = ["events", "charges"]
   }
 
   docs_grants = merge([
@@ -301,6 +303,16 @@ resource "google_pubsub_topic_iam_member" "aidm_subscribes_events" {
   topic    = google_pubsub_topic.pipeline["events"].name
   role     = google_project_iam_custom_role.this["topic_attach"].id
   member   = each.key
+}
+
+# The host drains its charges subscription (pull, acknowledge): consume only,
+# on that one subscription.
+resource "google_pubsub_subscription_iam_member" "aidm_consumes_charges" {
+  for_each     = toset(var.aidm.charge_subscribers)
+  project      = var.project_id
+  subscription = google_pubsub_subscription.charges_host.name
+  role         = google_project_iam_custom_role.this["subscription_consume"].id
+  member       = each.key
 }
 
 # MediaClient and the CLI acting as AIDM: campaign settings and members

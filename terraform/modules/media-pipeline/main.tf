@@ -96,6 +96,8 @@ locals {
     requests = "media-requests"
     animate  = "media-animate"
     events   = "media-events"
+    # One media.charge.v1 message per settled charge, for the host's cost table.
+    charges = "media-charges"
     # Veo's output objects (the bucket's notification, bucket.tf): not part
     # of the public contract.
     clips = "media-clips"
@@ -121,6 +123,7 @@ locals {
     MEDIA_REQUESTS_TOPIC = google_pubsub_topic.pipeline["requests"].name
     MEDIA_ANIMATE_TOPIC  = google_pubsub_topic.pipeline["animate"].name
     MEDIA_EVENTS_TOPIC   = google_pubsub_topic.pipeline["events"].name
+    MEDIA_CHARGES_TOPIC  = google_pubsub_topic.pipeline["charges"].name
     MEDIA_DEADLINE_S     = tostring(var.media.deadline_s)
   }
   # Tunables whose unset value means "off" in Settings: only set when given.

@@ -8,6 +8,16 @@ output "events_topic" {
   value       = google_pubsub_topic.pipeline["events"].id
 }
 
+output "charges_topic" {
+  description = "Topic carrying one media.charge.v1 message per settled charge (MEDIA_CHARGES_TOPIC), as a full id."
+  value       = google_pubsub_topic.pipeline["charges"].id
+}
+
+output "charges_subscription" {
+  description = "Pull subscription the host drains charges from (var.aidm.charge_subscribers may consume it), as a full id."
+  value       = google_pubsub_subscription.charges_host.id
+}
+
 output "animate_topic" {
   description = "Internal topic from render_still to animate_still, as a full id."
   value       = google_pubsub_topic.pipeline["animate"].id
@@ -50,6 +60,7 @@ output "environment" {
     MEDIA_BUCKET         = google_storage_bucket.media.name
     MEDIA_REQUESTS_TOPIC = google_pubsub_topic.pipeline["requests"].name
     MEDIA_EVENTS_TOPIC   = google_pubsub_topic.pipeline["events"].name
+    MEDIA_CHARGES_TOPIC  = google_pubsub_topic.pipeline["charges"].name
     MEDIA_API_URL        = google_cloudfunctions2_function.this["media_api"].service_config[0].uri
     # MediaClient.create_custom_token signs as this account (IAM signBlob).
     MEDIA_SIGNING_SA = google_service_account.player_tokens.email

@@ -160,3 +160,20 @@ resource "google_pubsub_subscription" "janitor_dead_letter_hold" {
     ttl = ""
   }
 }
+
+# Charges for the host (docs/interface.md, "Exported charges"): a pull
+# subscription it drains into its per-call cost table, de-duplicating on
+# charge_id (a charge may be announced more than once). No dead-letter
+# policy: it feeds no function, and a charge the host has not acknowledged
+# must wait for it (Pub/Sub keeps it 7 days at most), not move aside.
+resource "google_pubsub_subscription" "charges_host" {
+  project                    = var.project_id
+  name                       = "${google_pubsub_topic.pipeline["charges"].name}-host"
+  topic                      = google_pubsub_topic.pipeline["charges"].id
+  labels                     = var.labels
+  ack_deadline_seconds       = 60
+  message_retention_duration = "604800s"
+  expiration_policy {
+    ttl = ""
+  }
+}

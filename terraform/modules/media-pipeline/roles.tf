@@ -72,6 +72,14 @@ locals {
       title       = "Cutscenes: attach subscriptions to a topic"
       permissions = ["pubsub.topics.attachSubscription"]
     }
+    # Pull and acknowledge on a subscription (Pull, StreamingPull,
+    # Acknowledge, ModifyAckDeadline); roles/pubsub.subscriber would also
+    # let the holder attach subscriptions and seek.
+    subscription_consume = {
+      id          = "cutscenesSubscriptionConsume"
+      title       = "Cutscenes: consume a subscription"
+      permissions = ["pubsub.subscriptions.consume"]
+    }
   }
 }
 

@@ -333,16 +333,17 @@ variable "monitoring" {
 }
 
 variable "aidm" {
-  description = "Principals of the AIDM deployment (IAM member strings such as serviceAccount:aidm@p.iam.gserviceaccount.com): backends run the Python SDK (MediaClient) or the cutscenes CLI as AIDM (publish requests, campaign documents, reference uploads, players' sign-in tokens); request_publishers only publish requests; event_subscribers attach their own subscription to status events. docs/permissions.md lists what each gets."
+  description = "Principals of the AIDM deployment (IAM member strings such as serviceAccount:aidm@p.iam.gserviceaccount.com): backends run the Python SDK (MediaClient) or the cutscenes CLI as AIDM (publish requests, campaign documents, reference uploads, players' sign-in tokens); request_publishers only publish requests; event_subscribers attach their own subscription to status events; charge_subscribers consume the charges subscription (media-charges-host). docs/permissions.md lists what each gets."
   type = object({
     backends           = optional(list(string), [])
     request_publishers = optional(list(string), [])
     event_subscribers  = optional(list(string), [])
+    charge_subscribers = optional(list(string), [])
   })
   default = {}
   validation {
     condition = alltrue([
-      for m in concat(var.aidm.backends, var.aidm.request_publishers, var.aidm.event_subscribers) :
+      for m in concat(var.aidm.backends, var.aidm.request_publishers, var.aidm.event_subscribers, var.aidm.charge_subscribers) :
       can(regex("^(serviceAccount|user|group|domain|principal|principalSet):.+$", m))
     ])
     error_message = "aidm members must be IAM member strings (serviceAccount:..., group:..., principal://...)."

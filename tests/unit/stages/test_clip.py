@@ -139,7 +139,14 @@ def test_a_clip_landing_after_its_asset_was_closed_is_not_charged(
 
 
 def test_settle_charges_only_a_held_key(world: World) -> None:
-    asset = {"campaign_id": "c1", "session_id": "s1", "asset_id": "a1", "plan": {}}
+    asset = {
+        "campaign_id": "c1",
+        "session_id": "s1",
+        "asset_id": "a1",
+        "request_id": "req-a1-0001",
+        "turn_number": 1,
+        "plan": {"image_model": "an-image-model"},
+    }
     assert spend.reserve("c1", "s1", "a1", 1_000_000, [{"image": 50_000}])[0] == 0
     assert spend.settle(asset, "video", 400_000) is False  # never held
     assert spend.settle(asset, "image", 50_000) is True
