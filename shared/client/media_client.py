@@ -119,6 +119,8 @@ class MediaClient:
         aspect_ratio: str | None = None,
         duration_seconds: int | None = None,
         request_id: str | None = None,
+        turn_id: str | None = None,
+        player_id: str | None = None,
     ) -> PublishResult:
         return self._publish_built(
             cutscene_message,
@@ -133,6 +135,8 @@ class MediaClient:
             aspect_ratio=aspect_ratio,
             duration_seconds=duration_seconds,
             request_id=request_id,
+            turn_id=turn_id,
+            player_id=player_id,
         )
 
     def request_location_visual(
@@ -147,6 +151,8 @@ class MediaClient:
         reference_images: Sequence[str] | None = None,
         aspect_ratio: str | None = None,
         request_id: str | None = None,
+        turn_id: str | None = None,
+        player_id: str | None = None,
     ) -> PublishResult:
         return self._publish_built(
             still_message,
@@ -160,6 +166,8 @@ class MediaClient:
             reference_images=reference_images,
             aspect_ratio=aspect_ratio,
             request_id=request_id,
+            turn_id=turn_id,
+            player_id=player_id,
         )
 
     def request_npc_portrait(
@@ -174,6 +182,8 @@ class MediaClient:
         reference_images: Sequence[str] | None = None,
         aspect_ratio: str | None = "1:1",
         request_id: str | None = None,
+        turn_id: str | None = None,
+        player_id: str | None = None,
     ) -> PublishResult:
         return self._publish_built(
             still_message,
@@ -187,6 +197,8 @@ class MediaClient:
             reference_images=reference_images,
             aspect_ratio=aspect_ratio,
             request_id=request_id,
+            turn_id=turn_id,
+            player_id=player_id,
         )
 
     # --------------------------------------------------------------- budget

@@ -16,9 +16,12 @@ from shared.domain.ids import (
     RESERVED_ID_RE,
     SCOPE_ID_RE,
     SCOPE_ID_RULE,
+    MAX_UID_CHARS,
+    USER_ID_RULE,
     is_request_id,
     is_reserved_id,
     is_scope_id,
+    is_user_id,
 )
 from shared.domain.paths import gs_uri, refs_prefix
 from shared.domain.references import reference_name
@@ -53,6 +56,13 @@ NOT_BLANK_PATTERN = (
 )
 _NOT_BLANK: JsonDict = {"pattern": NOT_BLANK_PATTERN}
 _NOT_RESERVED: JsonDict = {"not": {"pattern": RESERVED_ID_RE.pattern}}
+# A user id (is_user_id): no space at either end. The space class is the
+# complement of NOT_BLANK_PATTERN's; "(?![\\s\\S])" is the end of the text
+# in both languages (Python's `$` also matches before a final newline).
+_SPACE = "[" + NOT_BLANK_PATTERN[2:]
+_NO_SURROUNDING_SPACE: JsonDict = {
+    "not": {"anyOf": [{"pattern": f"^{_SPACE}"}, {"pattern": f"{_SPACE}(?![\\s\\S])"}]}
+}
 # check_references: the bucket and campaign are the deployment's and the
 # request's own, which a schema cannot compare; it checks the URI's shape.
 _PLAIN_SEGMENT = "(?!\\.\\.(?:/|$))[A-Za-z0-9._-]+"
@@ -135,17 +145,41 @@ class MediaRequest(BaseModel):
     regenerated_from: str | None = Field(None, pattern=SCOPE_ID_RE.pattern)
     aspect_ratio: Literal["16:9", "9:16", "1:1"] = "16:9"
     duration_seconds: Literal[4, 6, 8] | None = None
+    # The host's own id of the turn (a rewind reuses turn numbers, never ids):
+    # GET .../sessions/{sid}/turn-ids/{turn_id}/media finds its media.
+    # (The schema twins sit on the string branch: `not` beside `anyOf` would refuse null.)
+    turn_id: (
+        Annotated[str, Field(pattern=SCOPE_ID_RE.pattern, json_schema_extra=_NOT_RESERVED)] | None
+    ) = None
+    # Who the media is for: a user id, as campaign members are (1-128
+    # characters, no surrounding spaces).
+    player_id: (
+        Annotated[
+            str,
+            Field(
+                min_length=1, max_length=MAX_UID_CHARS, json_schema_extra=_NO_SURROUNDING_SPACE
+            ),
+        ]
+        | None
+    ) = None
 
     _blank_prompt = field_validator("image_prompt", "motion_prompt", "subject")(
         lambda v: v if v is None else _not_blank(v)
     )
     _blank_names = field_validator("characters")(lambda v: [_not_blank(n) for n in v])
 
-    @field_validator("campaign_id", "session_id")
+    @field_validator("campaign_id", "session_id", "turn_id")
     @classmethod
-    def _not_reserved(cls, value: str) -> str:
-        if is_reserved_id(value):
+    def _not_reserved(cls, value: str | None) -> str | None:
+        if value is not None and is_reserved_id(value):
             raise ValueError(f"must be {SCOPE_ID_RULE}")
+        return value
+
+    @field_validator("player_id")
+    @classmethod
+    def _user_id(cls, value: str | None) -> str | None:
+        if value is not None and not is_user_id(value):
+            raise ValueError(f"must be {USER_ID_RULE}")
         return value
 
     @model_validator(mode="after")
