@@ -156,9 +156,7 @@ class MediaRequest(BaseModel):
     player_id: (
         Annotated[
             str,
-            Field(
-                min_length=1, max_length=MAX_UID_CHARS, json_schema_extra=_NO_SURROUNDING_SPACE
-            ),
+            Field(min_length=1, max_length=MAX_UID_CHARS, json_schema_extra=_NO_SURROUNDING_SPACE),
         ]
         | None
     ) = None
