@@ -12,11 +12,11 @@ from pydantic.json_schema import JsonDict
 
 from shared.core.errors import InvalidRequest
 from shared.domain.ids import (
+    MAX_UID_CHARS,
     REQUEST_ID_RE,
     RESERVED_ID_RE,
     SCOPE_ID_RE,
     SCOPE_ID_RULE,
-    MAX_UID_CHARS,
     USER_ID_RULE,
     is_request_id,
     is_reserved_id,
@@ -40,6 +40,7 @@ CutsceneType = Literal[
 CUTSCENE_TYPES: tuple[str, ...] = CutsceneType.__args__  # type: ignore[attr-defined]
 KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
 MAX_REFERENCE_IMAGES = 6
+MAX_TURN = 10_000_000  # turn_number's bound
 # Object names under refs/ are plain path segments: no '..', no empty segment.
 
 # The JSON Schema (docs/schema/media.request.v1.json) is generated from this
@@ -124,7 +125,7 @@ class MediaRequest(BaseModel):
     request_id: str = Field(pattern=REQUEST_ID_RE.pattern)
     campaign_id: str = Field(pattern=SCOPE_ID_RE.pattern, json_schema_extra=_NOT_RESERVED)
     session_id: str = Field(pattern=SCOPE_ID_RE.pattern, json_schema_extra=_NOT_RESERVED)
-    turn_number: int = Field(ge=0, le=10_000_000)
+    turn_number: int = Field(ge=0, le=MAX_TURN)
     kind: Kind
     cutscene_type: CutsceneType | None = None
     image_prompt: str = Field(min_length=1, max_length=4000, json_schema_extra=_NOT_BLANK)

@@ -80,3 +80,25 @@ def test_a_rewind_pages_through_many_assets(world: World) -> None:
     assert [d["turn_number"] for d in pages] == [7, 8, 9, 10, 11]
     assert takes.rewind("c1", "s1", 4) == 7
     assert all(world.asset("c1", aid(f"req-many-{n}"))["hidden"] for n in range(7))
+
+
+def test_the_sdks_rewind_reports_instead_of_raising(
+    world: World, image: FakeImageModel, video: FakeVideoModel
+) -> None:
+    from shared.client import MediaClient, RewindResult
+
+    world.campaign("c1", budget_per_session_usd=50.0)
+    later = run(world, image, video, _at(3, "req-later"))
+    client = MediaClient()
+    assert client.rewind("c1", "s1", -1) == RewindResult(
+        False, reason="invalid: after_turn must be an integer from 0 to 10000000"
+    )
+    assert not client.rewind("c1", "__s__", 1).ok
+    assert not client.rewind("c1", "s1", True).ok  # type: ignore[arg-type]
+    assert client.rewind("nope", "s1", 1) == RewindResult(False, reason="no campaign 'nope'")
+    path = f"campaigns/c1/media/{later['asset_id']}"
+    world.db.fail_writes[path] = RuntimeError("firestore away")
+    failed = client.rewind("c1", "s1", 1)
+    assert not failed.ok and "RuntimeError: firestore away" in (failed.reason or "")
+    del world.db.fail_writes[path]
+    assert client.rewind("c1", "s1", 1) == RewindResult(True, hidden=1)  # again finishes it
