@@ -17,7 +17,7 @@ from shared.domain.pricing import micros_to_usd
 from shared.domain.status import Reason, Status
 from shared.pipeline import hiding
 from shared.pipeline.lifecycle import transition
-from shared.store import asset_queries, assets, events, publish
+from shared.store import asset_queries, assets, events, publish, rewinds
 from shared.store.campaigns import load_campaign
 from shared.store.optimistic import Fields, forget_versions, now, read_modify_write
 
@@ -224,6 +224,9 @@ def rewind(campaign_id: str, session_id: str, after_turn: int) -> int:
 
     Already hidden assets are hidden again (their objects deleted again), as
     DELETE does: a rewind retried after a failure half way finishes the job."""
+    # The mark first, then the query: a request delivered after the query
+    # finds the mark and hides itself (shared/store/rewinds.py).
+    rewinds.record(campaign_id, session_id, after_turn)
     hidden = 0
     for doc in asset_queries.session_assets_after(campaign_id, session_id, after_turn):
         hidden += hide(campaign_id, doc.asset_id)

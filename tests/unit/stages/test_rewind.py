@@ -102,3 +102,27 @@ def test_the_sdks_rewind_reports_instead_of_raising(
     assert not failed.ok and "RuntimeError: firestore away" in (failed.reason or "")
     del world.db.fail_writes[path]
     assert client.rewind("c1", "s1", 1) == RewindResult(True, hidden=1)  # again finishes it
+
+
+def test_a_request_published_before_the_rewind_but_delivered_after_it_is_hidden(
+    world: World, image: FakeImageModel, video: FakeVideoModel
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    world.campaign("c1", budget_per_session_usd=50.0)
+    published = datetime.now(UTC) - timedelta(seconds=1)  # waiting in a backlog
+    assert takes.rewind("c1", "s1", 2) == 0  # its asset does not exist yet
+    deliver_request(_at(3, "req-backlog"), image, published_at=published)
+    doc = world.asset("c1", aid("req-backlog"))
+    assert (doc["status"], doc["status_reason"], doc["hidden"]) == ("failed", "hidden", True)
+    assert image.calls == 0 and world.ledgers() == {}
+    # Turn 3 asked for again after the rewind, and a turn it kept: made as usual.
+    deliver_request(_at(3, "req-again"), image, published_at=datetime.now(UTC))
+    deliver_request(_at(2, "req-kept"), image, event_id="ev-2", published_at=published)
+    for request_id in ("req-again", "req-kept"):
+        assert world.asset("c1", aid(request_id))["status"] == "animating"
+    # Another session's rewind is not this one's.
+    deliver_request(
+        _at(3, "req-session-2", session="s2"), image, event_id="ev-3", published_at=published
+    )
+    assert world.asset("c1", aid("req-session-2"))["hidden"] is False
