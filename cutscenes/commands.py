@@ -271,6 +271,15 @@ def cmd_hide(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rewind(args: argparse.Namespace) -> int:
+    from shared.pipeline.takes import rewind
+
+    require_campaign(args.campaign)
+    hidden = _take(lambda: rewind(args.campaign, args.session, args.after_turn))
+    _print({"hidden": hidden})
+    return 0
+
+
 def cmd_cost(args: argparse.Namespace) -> int:
     from shared.client import remaining_budget
 

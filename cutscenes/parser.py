@@ -35,6 +35,7 @@ from cutscenes.commands import (
     cmd_local,
     cmd_player_token,
     cmd_regenerate,
+    cmd_rewind,
     cmd_spend,
     cmd_trigger,
     no_check,
@@ -408,3 +409,28 @@ def _take_commands(sub: Any) -> None:
     )
     _asset(hide)
     hide.set_defaults(func=cmd_hide)
+
+    rewind = _sub(
+        sub,
+        "rewind",
+        "the host rewound a session: hide every asset of it whose turn number is "
+        "above N, as `hide` does, so a reused turn number shows only new media",
+        "  cutscenes rewind --campaign c1 --session s1 --after-turn 12\n"
+        "prints {hidden}: how many assets it hid",
+    )
+    _campaign(rewind)
+    rewind.add_argument(
+        "--session",
+        required=True,
+        type=scope_id("session id"),
+        metavar="S",
+        help="game session id: 1-128 of A-Z a-z 0-9 _ -",
+    )
+    rewind.add_argument(
+        "--after-turn",
+        type=int_range(0, 10_000_000, "--after-turn"),
+        required=True,
+        metavar="N",
+        help="the last turn kept, an integer from 0",
+    )
+    rewind.set_defaults(func=cmd_rewind)

@@ -25,7 +25,7 @@ from shared.core import log
 from shared.core.settings import get_settings
 from shared.core.transient import describe, transport_error
 from shared.domain.ids import is_scope_id
-from shared.store.asset_queries import turn_assets
+from shared.store.asset_queries import turn_assets, turn_id_assets
 from shared.store.assets import load_fields as load
 from shared.store.budget import remaining_budget
 from shared.store.gallery import gallery_page
@@ -94,6 +94,15 @@ def turn_media(route: routes.Route, request: Request) -> Response:
     return json_response({"assets": turn_rows(docs, base, progressive)})
 
 
+def turn_id_media(route: routes.Route, request: Request) -> Response:
+    """turn_media for the host's own turn id, within one session: a rewound
+    host reuses turn numbers, never turn ids."""
+    progressive = _progressive(request.args.get("progressive"))
+    docs = turn_id_assets(route.campaign_id, route.session_id or "", route.turn_id or "")
+    base = routes.base_url(request.environ, request.host_url)
+    return json_response({"assets": turn_rows(docs, base, progressive)})
+
+
 def gallery(route: routes.Route, request: Request) -> Response:
     limit = _limit(request.args.get("limit"))
     cursor = _cursor(request.args.get("cursor"), route.campaign_id)
@@ -121,12 +130,14 @@ HANDLERS = {
     "asset": asset,
     "asset_file": asset_file,
     "turn_media": turn_media,
+    "turn_id_media": turn_id_media,
     "gallery": gallery,
     "cost": cost,
     "spend": spend,
     "regenerate": takes.regenerate,
     "animate": takes.animate,
     "hide": takes.hide,
+    "rewind": takes.rewind,
 }
 # Routes that need to know who asks, beyond whether they may.
 USER_HANDLERS = {"events": events, "events_ticket": events_ticket, "me": me}
@@ -142,7 +153,7 @@ def _caller(route: routes.Route, request: Request) -> str:
 
 
 # Methods other than GET, by route name (DELETE on an asset is `hide`).
-METHODS = {"regenerate": "POST", "animate": "POST", "hide": "DELETE"}
+METHODS = {"regenerate": "POST", "animate": "POST", "hide": "DELETE", "rewind": "POST"}
 
 
 class MethodNotAllowed(ApiError):

@@ -107,6 +107,17 @@ class Animated(_Open):
     asset_id: str
 
 
+class Rewound(_Open):
+    hidden: int = Field(
+        description="how many assets this rewind hid (hidden ones before it not counted)"
+    )
+
+
+class RewindBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    after_turn: int = Field(ge=0, le=10_000_000, description="hide every later turn's media")
+
+
 class RegenerateBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     image_prompt: str | None = Field(None, min_length=1, max_length=4000)
@@ -123,7 +134,7 @@ class Param:
 
 @dataclass(frozen=True)
 class Doc:
-    path: str  # OpenAPI template: {cid}, {asset_id}, {turn}, {sid}
+    path: str  # OpenAPI template: {cid}, {asset_id}, {turn}, {sid}, {turn_id}
     summary: str
     answer: type[BaseModel] | None  # None: no JSON body (a redirect, a stream, 204)
     status: int = 200
@@ -185,6 +196,21 @@ ROUTES: dict[str, Doc] = {
         query=(_PROGRESSIVE,),
         errors={400: "turn or progressive out of range"},
     ),
+    "turn_id_media": Doc(
+        "/campaigns/{cid}/sessions/{sid}/turn-ids/{turn_id}/media",
+        "The turn route's answer for the host's own turn id, within one session",
+        TurnMedia,
+        query=(_PROGRESSIVE,),
+        errors={400: "a turn id outside its charset, or progressive out of range"},
+    ),
+    "rewind": Doc(
+        "/campaigns/{cid}/sessions/{sid}/rewind",
+        "Hide every asset of the session past a turn, as DELETE hides one",
+        Rewound,
+        method="POST",
+        body=RewindBody,
+        errors={400: "a body that is not the object above"},
+    ),
     "gallery": Doc(
         "/campaigns/{cid}/gallery",
         "The campaign's media, newest first",
@@ -228,6 +254,7 @@ PATH_PARAMS: dict[str, tuple[dict[str, Any], str]] = {
     "asset_id": ({"$ref": "#/components/schemas/ScopeId"}, "asset id"),
     "sid": ({"$ref": "#/components/schemas/ScopeId"}, "session id"),
     "turn": ({"type": "integer", "minimum": 0, "maximum": 10_000_000}, "turn number"),
+    "turn_id": ({"$ref": "#/components/schemas/ScopeId"}, "the host's turn id"),
     "file": (
         {"type": "string", "enum": ["image", "image.png", "video", "video.mp4"]},
         "which file",

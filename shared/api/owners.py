@@ -10,7 +10,7 @@ from __future__ import annotations
 from shared.api.responses import ApiError
 from shared.domain.campaign import Campaign
 
-OWNER_ROUTES = frozenset({"spend", "regenerate", "animate", "hide"})
+OWNER_ROUTES = frozenset({"spend", "regenerate", "animate", "hide", "rewind"})
 
 
 def require_owner(campaign: Campaign, uid: str) -> Campaign:

@@ -25,13 +25,15 @@ FILE_SEGMENTS = {"image": "image", "image.png": "image", "video": "video", "vide
 @dataclass(frozen=True)
 class Route:
     # asset | asset_file | turn_media | gallery | cost | events | events_ticket |
-    # spend | me | regenerate | animate | hide (DELETE on the asset)
+    # spend | me | regenerate | animate | hide (DELETE on the asset) |
+    # turn_id_media | rewind
     name: str
     campaign_id: str
     asset_id: str | None = None
     file: str | None = None  # asset_file: "image" or "video"
     session_id: str | None = None
     turn: int | None = None
+    turn_id: str | None = None  # turn_id_media: the host's id of the turn
 
 
 def _raw_path(environ: dict[str, Any], fallback: str) -> str:
@@ -101,6 +103,15 @@ def parse(environ: dict[str, Any], path: str) -> Route:
         return Route(seg[4], _scope(cid, "campaign id"), asset_id=_scope(seg[3], "asset id"))
     if shape == ("campaigns", "*", "turns", "*", "media"):
         return Route("turn_media", _scope(cid, "campaign id"), turn=_turn(seg[3]))
+    if shape == ("campaigns", "*", "sessions", "*", "turn-ids", "*", "media"):
+        return Route(
+            "turn_id_media",
+            _scope(cid, "campaign id"),
+            session_id=_scope(seg[3], "session id"),
+            turn_id=_scope(seg[5], "turn id"),
+        )
+    if shape == ("campaigns", "*", "sessions", "*", "rewind"):
+        return Route("rewind", _scope(cid, "campaign id"), session_id=_scope(seg[3], "session id"))
     if shape == ("campaigns", "*", "gallery"):
         return Route("gallery", _scope(cid, "campaign id"))
     if shape == ("campaigns", "*", "sessions", "*", "cost"):

@@ -1,4 +1,5 @@
-"""The owner's routes on one asset (docs/interface.md section 5): regenerate, animate, hide."""
+"""The owner's routes (docs/interface.md section 5): regenerate, animate and
+hide one asset; rewind a session."""
 
 from __future__ import annotations
 
@@ -15,6 +16,20 @@ MAX_BODY_BYTES = 16_384  # two prompts of at most 4000 + 2000 characters, as JSO
 PROMPT_LIMITS = {"image_prompt": 4000, "motion_prompt": 2000}
 
 
+def _object(raw: bytes, shape: str = "") -> dict[str, Any]:
+    """The body as a JSON object, or 400 naming the `shape` wanted."""
+    wanted = f"the body must be a JSON object{shape}"
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(400, f"the body is larger than {MAX_BODY_BYTES} bytes; {wanted}")
+    try:
+        body: Any = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise ApiError(400, wanted) from None
+    if not isinstance(body, dict):
+        raise ApiError(400, wanted)
+    return body
+
+
 def prompts(raw: bytes) -> dict[str, str]:
     """The regenerate body: `{"image_prompt"?, "motion_prompt"?}`, each a
     non-blank string within section 1's bounds; an empty body keeps both."""
@@ -22,12 +37,7 @@ def prompts(raw: bytes) -> dict[str, str]:
         raise ApiError(400, f"the body is larger than {MAX_BODY_BYTES} bytes")
     if not raw.strip():
         return {}
-    try:
-        body: Any = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise ApiError(400, "the body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "the body must be a JSON object")
+    body = _object(raw)
     unknown = sorted(set(body) - set(PROMPT_LIMITS))
     if unknown:
         raise ApiError(
@@ -43,6 +53,20 @@ def prompts(raw: bytes) -> dict[str, str]:
             raise ApiError(400, f"{name} must be a non-blank string of 1-{limit} characters")
         out[name] = value
     return out
+
+
+def after_turn(raw: bytes) -> int:
+    """The rewind body: `{"after_turn": N}`, N an integer from 0 to the
+    request's bound on turn_number (JSON's 3.0 and true are not integers here)."""
+    rule = f"after_turn must be an integer from 0 to {routes.MAX_TURN}"
+    body = _object(raw, ' {"after_turn": N}: ' + rule)
+    unknown = sorted(set(body) - {"after_turn"})
+    if unknown:
+        raise ApiError(400, f"unknown field {unknown[0][:60]!r}: only after_turn may be given")
+    value = body.get("after_turn")
+    if type(value) is not int or not 0 <= value <= routes.MAX_TURN:
+        raise ApiError(400, rule)
+    return value
 
 
 def _run(call: Any) -> Any:
@@ -67,5 +91,13 @@ def animate(route: routes.Route, _request: Request) -> Response:
 def hide(route: routes.Route, _request: Request) -> Response:
     _run(lambda: takes.hide(route.campaign_id, route.asset_id or ""))
     response = Response(status=204)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def rewind(route: routes.Route, request: Request) -> Response:
+    turn = after_turn(request.get_data(cache=False))
+    hidden = _run(lambda: takes.rewind(route.campaign_id, route.session_id or "", turn))
+    response = json_response({"hidden": hidden})
     response.headers["Cache-Control"] = "private, no-store"
     return response

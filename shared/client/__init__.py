@@ -2,7 +2,13 @@
 and the module-level calls the CLI and scripts use. Each name lives where its
 layer puts it; this package is the one place AIDM imports from."""
 
-from shared.client.media_client import READ_TIMEOUT_S, BudgetStatus, MediaClient, usd
+from shared.client.media_client import (
+    READ_TIMEOUT_S,
+    BudgetStatus,
+    MediaClient,
+    RewindResult,
+    usd,
+)
 from shared.domain.messages import build_message, cutscene_message, new_request_id, still_message
 from shared.domain.references import MAX_REFERENCE_BYTES, REFERENCE_TYPES, reference_object
 from shared.store.budget import remaining_budget
@@ -17,6 +23,7 @@ __all__ = [
     "BudgetStatus",
     "MediaClient",
     "PublishResult",
+    "RewindResult",
     "build_message",
     "configure_campaign",
     "cutscene_message",

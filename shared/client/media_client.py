@@ -27,12 +27,23 @@ from shared.domain.messages import cutscene_message, still_message
 from shared.domain.paths import gs_uri
 from shared.domain.pricing import micros_to_usd
 from shared.domain.references import MAX_REFERENCE_BYTES, looks_like, reference_object
+from shared.domain.request import MAX_TURN
 from shared.store import ledger, storage
 from shared.store.budget import effective_balance, read_budget_docs
 from shared.store.campaigns import configure_campaign, load_campaign
 from shared.store.publish import PUBLISH_TIMEOUT_S, PublishResult, publish_request, warm_clients
 
 READ_TIMEOUT_S = 2.0
+
+
+@dataclass(frozen=True)
+class RewindResult:
+    """What `MediaClient.rewind` did: `ok` False with a `reason` when it could
+    not finish (calling it again finishes the job: hiding is idempotent)."""
+
+    ok: bool
+    hidden: int = 0
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +133,8 @@ class MediaClient:
         aspect_ratio: str | None = None,
         duration_seconds: int | None = None,
         request_id: str | None = None,
+        turn_id: str | None = None,
+        player_id: str | None = None,
     ) -> PublishResult:
         return self._publish_built(
             cutscene_message,
@@ -136,6 +149,8 @@ class MediaClient:
             aspect_ratio=aspect_ratio,
             duration_seconds=duration_seconds,
             request_id=request_id,
+            turn_id=turn_id,
+            player_id=player_id,
         )
 
     def request_location_visual(
@@ -150,6 +165,8 @@ class MediaClient:
         reference_images: Sequence[str] | None = None,
         aspect_ratio: str | None = None,
         request_id: str | None = None,
+        turn_id: str | None = None,
+        player_id: str | None = None,
     ) -> PublishResult:
         return self._publish_built(
             still_message,
@@ -163,6 +180,8 @@ class MediaClient:
             reference_images=reference_images,
             aspect_ratio=aspect_ratio,
             request_id=request_id,
+            turn_id=turn_id,
+            player_id=player_id,
         )
 
     def request_npc_portrait(
@@ -177,6 +196,8 @@ class MediaClient:
         reference_images: Sequence[str] | None = None,
         aspect_ratio: str | None = "1:1",
         request_id: str | None = None,
+        turn_id: str | None = None,
+        player_id: str | None = None,
     ) -> PublishResult:
         return self._publish_built(
             still_message,
@@ -190,6 +211,8 @@ class MediaClient:
             reference_images=reference_images,
             aspect_ratio=aspect_ratio,
             request_id=request_id,
+            turn_id=turn_id,
+            player_id=player_id,
         )
 
     # --------------------------------------------------------------- budget
@@ -220,6 +243,34 @@ class MediaClient:
                 False, f"budget unreadable: {type(exc).__name__}: {text}", elapsed_ms=ms()
             )
         return BudgetStatus(True, None, found, media, balance, recorded, ms())
+
+    # --------------------------------------------------------------- rewind
+
+    def rewind(self, campaign_id: str, session_id: str, after_turn: int) -> RewindResult:
+        """The host rewound the session to `after_turn`: hide every asset of it
+        with a later turn number, as an owner's DELETE hides one (files
+        deleted, requests in flight stopped, their holds released), so a
+        reused turn number shows only what is asked for from now on. `hidden`
+        counts the assets this call hid. Never raises; its time grows with the
+        assets it hides (call it off the turn loop's thread)."""
+        if not (is_scope_id(campaign_id) and is_scope_id(session_id)):
+            return RewindResult(
+                False, reason=f"invalid: campaign and session ids must be {SCOPE_ID_RULE}"
+            )
+        if type(after_turn) is not int or not 0 <= after_turn <= MAX_TURN:
+            return RewindResult(
+                False, reason=f"invalid: after_turn must be an integer from 0 to {MAX_TURN}"
+            )
+        try:
+            # Imported on use: the turn loop's import of the SDK stays light.
+            from shared.pipeline.takes import rewind
+
+            if load_campaign(campaign_id) is None:
+                return RewindResult(False, reason=f"no campaign {campaign_id!r}")
+            return RewindResult(True, hidden=rewind(campaign_id, session_id, after_turn))
+        except Exception as exc:  # noqa: BLE001 - the turn loop must never see this
+            text = str(exc).splitlines()[0][:300] if str(exc) else ""
+            return RewindResult(False, reason=f"rewind failed: {type(exc).__name__}: {text}")
 
     # ---------------------------------------------------------------- admin
 

@@ -26,6 +26,9 @@ def _asset(
         "campaign_id": campaign_id,
         "session_id": None,
         "turn_number": None,
+        # The host's turn id and player (section 1), null when the request had none.
+        "turn_id": None,
+        "player_id": None,
         "kind": None,
         "cutscene_type": None,
         "subject": None,
@@ -60,6 +63,8 @@ def queued_asset(
         None,
         session_id=request.session_id,
         turn_number=request.turn_number,
+        turn_id=request.turn_id,
+        player_id=request.player_id,
         kind=request.kind,
         cutscene_type=request.cutscene_type,
         subject=request.subject,

@@ -13,6 +13,11 @@ SCOPE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")  # campaign, session, asset 
 # document ids: such ids are invalid everywhere, not only in Firestore.
 RESERVED_ID_RE = re.compile(r"^__.*__$")
 SCOPE_ID_RULE = "1-128 characters of [A-Za-z0-9_-], not of the form __...__"
+# User ids (campaign members and owners, a request's player_id) come from the
+# sign-in provider, whose charset is its own: only their length is bounded,
+# and surrounding spaces are refused as the typo they always are.
+MAX_UID_CHARS = 128
+USER_ID_RULE = f"a user id of 1-{MAX_UID_CHARS} characters without surrounding spaces"
 
 
 def is_request_id(value: object) -> bool:
@@ -29,6 +34,10 @@ def is_scope_id(value: object) -> TypeGuard[str]:
         and SCOPE_ID_RE.fullmatch(value) is not None
         and not is_reserved_id(value)
     )
+
+
+def is_user_id(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and 0 < len(value) <= MAX_UID_CHARS and value == value.strip()
 
 
 def asset_id_for(request_id: str) -> str:

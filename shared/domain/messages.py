@@ -73,6 +73,8 @@ def cutscene_message(
     duration_seconds: int | None = None,
     request_id: str | None = None,
     characters: Sequence[str] | None = None,
+    turn_id: str | None = None,
+    player_id: str | None = None,
 ) -> dict[str, Any]:
     return build_message(
         **_common(
@@ -90,6 +92,8 @@ def cutscene_message(
         cutscene_type=cutscene_type,
         motion_prompt=motion_prompt,
         duration_seconds=duration_seconds,
+        turn_id=turn_id,
+        player_id=player_id,
     )
 
 
@@ -106,6 +110,8 @@ def still_message(
     aspect_ratio: str | None = None,
     request_id: str | None = None,
     characters: Sequence[str] | None = None,
+    turn_id: str | None = None,
+    player_id: str | None = None,
 ) -> dict[str, Any]:
     """A location visual, an NPC portrait or a model sheet; the subject is the
     prompt if none is given."""
@@ -123,6 +129,8 @@ def still_message(
             characters,
         ),
         subject=subject,
+        turn_id=turn_id,
+        player_id=player_id,
     )
 
 

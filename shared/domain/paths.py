@@ -81,6 +81,11 @@ def ledger_doc(campaign_id: str, session_id: str) -> str:
     return _doc_path("campaigns", campaign_id, "sessions", session_id)
 
 
+def rewinds_doc(campaign_id: str, session_id: str) -> str:
+    """A session's recent rewinds (shared/store/rewinds.py)."""
+    return _doc_path("campaigns", campaign_id, "rewinds", session_id)
+
+
 def spend_shard_doc(day: str, shard: int) -> str:
     """One of the day's shards of the daily cap (shared/store/daily.py)."""
     return _doc_path("spend_days", day, "shards", str(shard))

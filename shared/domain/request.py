@@ -12,13 +12,16 @@ from pydantic.json_schema import JsonDict
 
 from shared.core.errors import InvalidRequest, validation_message
 from shared.domain.ids import (
+    MAX_UID_CHARS,
     REQUEST_ID_RE,
     RESERVED_ID_RE,
     SCOPE_ID_RE,
     SCOPE_ID_RULE,
+    USER_ID_RULE,
     is_request_id,
     is_reserved_id,
     is_scope_id,
+    is_user_id,
 )
 from shared.domain.paths import gs_uri, refs_prefix
 from shared.domain.references import reference_name
@@ -37,6 +40,7 @@ CutsceneType = Literal[
 CUTSCENE_TYPES: tuple[str, ...] = CutsceneType.__args__  # type: ignore[attr-defined]
 KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
 MAX_REFERENCE_IMAGES = 6
+MAX_TURN = 10_000_000  # turn_number's bound
 # Object names under refs/ are plain path segments: no '..', no empty segment.
 
 # The JSON Schema (docs/schema/media.request.v1.json) is generated from this
@@ -53,6 +57,13 @@ NOT_BLANK_PATTERN = (
 )
 _NOT_BLANK: JsonDict = {"pattern": NOT_BLANK_PATTERN}
 _NOT_RESERVED: JsonDict = {"not": {"pattern": RESERVED_ID_RE.pattern}}
+# A user id (is_user_id): no space at either end. The space class is the
+# complement of NOT_BLANK_PATTERN's; "(?![\\s\\S])" is the end of the text
+# in both languages (Python's `$` also matches before a final newline).
+_SPACE = "[" + NOT_BLANK_PATTERN[2:]
+_NO_SURROUNDING_SPACE: JsonDict = {
+    "not": {"anyOf": [{"pattern": f"^{_SPACE}"}, {"pattern": f"{_SPACE}(?![\\s\\S])"}]}
+}
 # check_references: the bucket and campaign are the deployment's and the
 # request's own, which a schema cannot compare; it checks the URI's shape.
 _PLAIN_SEGMENT = "(?!\\.\\.(?:/|$))[A-Za-z0-9._-]+"
@@ -114,7 +125,7 @@ class MediaRequest(BaseModel):
     request_id: str = Field(pattern=REQUEST_ID_RE.pattern)
     campaign_id: str = Field(pattern=SCOPE_ID_RE.pattern, json_schema_extra=_NOT_RESERVED)
     session_id: str = Field(pattern=SCOPE_ID_RE.pattern, json_schema_extra=_NOT_RESERVED)
-    turn_number: int = Field(ge=0, le=10_000_000)
+    turn_number: int = Field(ge=0, le=MAX_TURN)
     kind: Kind
     cutscene_type: CutsceneType | None = None
     image_prompt: str = Field(min_length=1, max_length=4000, json_schema_extra=_NOT_BLANK)
@@ -135,17 +146,39 @@ class MediaRequest(BaseModel):
     regenerated_from: str | None = Field(None, pattern=SCOPE_ID_RE.pattern)
     aspect_ratio: Literal["16:9", "9:16", "1:1"] = "16:9"
     duration_seconds: Literal[4, 6, 8] | None = None
+    # The host's own id of the turn (a rewind reuses turn numbers, never ids):
+    # GET .../sessions/{sid}/turn-ids/{turn_id}/media finds its media.
+    # (The schema twins sit on the string branch: `not` beside `anyOf` would refuse null.)
+    turn_id: (
+        Annotated[str, Field(pattern=SCOPE_ID_RE.pattern, json_schema_extra=_NOT_RESERVED)] | None
+    ) = None
+    # Who the media is for: a user id, as campaign members are (1-128
+    # characters, no surrounding spaces).
+    player_id: (
+        Annotated[
+            str,
+            Field(min_length=1, max_length=MAX_UID_CHARS, json_schema_extra=_NO_SURROUNDING_SPACE),
+        ]
+        | None
+    ) = None
 
     _blank_prompt = field_validator("image_prompt", "motion_prompt", "subject")(
         lambda v: v if v is None else _not_blank(v)
     )
     _blank_names = field_validator("characters")(lambda v: [_not_blank(n) for n in v])
 
-    @field_validator("campaign_id", "session_id")
+    @field_validator("campaign_id", "session_id", "turn_id")
     @classmethod
-    def _not_reserved(cls, value: str) -> str:
-        if is_reserved_id(value):
+    def _not_reserved(cls, value: str | None) -> str | None:
+        if value is not None and is_reserved_id(value):
             raise ValueError(f"must be {SCOPE_ID_RULE}")
+        return value
+
+    @field_validator("player_id")
+    @classmethod
+    def _user_id(cls, value: str | None) -> str | None:
+        if value is not None and not is_user_id(value):
+            raise ValueError(f"must be {USER_ID_RULE}")
         return value
 
     @model_validator(mode="after")

@@ -21,7 +21,7 @@ from shared.domain.paths import gs_uri, image_object
 from shared.domain.pricing import micros_to_usd, usd_to_micros
 from shared.domain.request import MediaRequest, parse_request
 from shared.domain.status import Reason, Status
-from shared.pipeline import guard, hiding
+from shared.pipeline import guard, hiding, takes
 from shared.pipeline.checks import checkpoint
 from shared.pipeline.lifecycle import (
     ms_since,
@@ -30,7 +30,7 @@ from shared.pipeline.lifecycle import (
     transition,
     unbilled,
 )
-from shared.store import assets, model_sheets, pacing, spend, storage
+from shared.store import assets, model_sheets, pacing, rewinds, spend, storage
 from shared.store.campaigns import load_campaign
 from shared.store.media_models import GenaiImageModel, ImageModel, Still
 from shared.store.optimistic import Fields
@@ -72,6 +72,13 @@ def handle_request(
     )
     if not created:
         log.info("redelivery", f"request already known, status {doc.get('status')}")
+    elif rewinds.rewound_past(
+        request.campaign_id, request.session_id, request.turn_number, doc["published_at"]
+    ):
+        # Published before a rewind that abandoned its turn, delivered after
+        # the rewind looked (shared/store/rewinds.py): hidden as it would have been.
+        takes.hide(request.campaign_id, asset_id)
+        doc = assets.load(request.campaign_id, asset_id) or doc
     # Terminal: nothing left. Hidden before this delivery got to it: stopped.
     # Past the deadline (redelivered for longer, or stuck in a backlog):
     # nobody is waiting for it any more, so it is closed instead of paid for.

@@ -17,7 +17,7 @@ from shared.domain.pricing import micros_to_usd
 from shared.domain.status import Reason, Status
 from shared.pipeline import hiding
 from shared.pipeline.lifecycle import transition
-from shared.store import assets, events, publish
+from shared.store import asset_queries, assets, events, publish, rewinds
 from shared.store.campaigns import load_campaign
 from shared.store.optimistic import Fields, forget_versions, now, read_modify_write
 
@@ -180,23 +180,26 @@ def idle_clip(doc: Asset) -> bool:
     )
 
 
-def hide(campaign_id: str, asset_id: str) -> None:
+def hide(campaign_id: str, asset_id: str) -> bool:
     """Hide the asset and delete its objects. A request in flight notices at
     its next check and ends (reason `hidden`), releasing its holds. Hiding a
-    hidden asset again is a no-op that deletes its objects again."""
+    hidden asset again is a no-op that deletes its objects again. True when
+    this call hid it (a rewind counts those)."""
     forget_versions()  # as in reanimate: start from Firestore's state
 
     def mutate(cur: Fields | None) -> tuple[Fields | None, Any]:
         if cur is None:
             return None, None
         if cur.get("hidden"):
-            return None, cur
+            return None, (False, cur)
         update = {"hidden": True, "hidden_at": now(), "updated_at": now()}
-        return update, {**cur, **update}
+        return update, (True, {**cur, **update})
 
-    doc = read_modify_write(assets.asset_ref(campaign_id, asset_id), mutate)
-    if doc is None:
+    outcome = read_modify_write(assets.asset_ref(campaign_id, asset_id), mutate)
+    if outcome is None:
         raise TakeRefused(404, "no such asset")
+    newly, fields = outcome
+    doc = Asset(fields)
     hiding.delete_objects(campaign_id, asset_id)
     events.publish_status(doc)  # players drop it (the event carries hidden: true)
     if idle_clip(doc):
@@ -210,3 +213,29 @@ def hide(campaign_id: str, asset_id: str) -> None:
         asset_id=asset_id,
         status=doc.get("status"),
     )
+    return bool(newly)
+
+
+def rewind(campaign_id: str, session_id: str, after_turn: int) -> int:
+    """The host rewound the session to `after_turn`: hide every asset of the
+    session with a later turn number, as `hide` does one (objects deleted,
+    in-flight ones end `hidden`, holds released), so a reused turn number
+    shows only what is asked for from now on. Returns how many this call hid.
+
+    Already hidden assets are hidden again (their objects deleted again), as
+    DELETE does: a rewind retried after a failure half way finishes the job."""
+    # The mark first, then the query: a request delivered after the query
+    # finds the mark and hides itself (shared/store/rewinds.py).
+    rewinds.record(campaign_id, session_id, after_turn)
+    hidden = 0
+    for doc in asset_queries.session_assets_after(campaign_id, session_id, after_turn):
+        hidden += hide(campaign_id, doc.asset_id)
+    log.info(
+        "session_rewound",
+        f"session {session_id} rewound to turn {after_turn}: {hidden} assets hidden",
+        campaign_id=campaign_id,
+        session_id=session_id,
+        after_turn=after_turn,
+        hidden=hidden,
+    )
+    return hidden

@@ -6,7 +6,7 @@ two-line text entry in the middle of the JSON logs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +29,51 @@ def turn_assets(campaign_id: str, turn: int, limit: int = 50) -> list[dict[str, 
     query = media(campaign_id).where(filter=FieldFilter("turn_number", "==", turn)).limit(limit)
     docs = [snap.to_dict() or {} for snap in query.stream()]
     return sorted(docs, key=lambda d: (str(d.get("created_at") or ""), d.get("asset_id") or ""))
+
+
+def turn_id_assets(
+    campaign_id: str, session_id: str, turn_id: str, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The assets of one session asked for under the host's turn id, oldest first.
+
+    Two equality filters: Firestore merges their single-field indexes, so
+    no composite index is needed (terraform firestore.tf says so too)."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    query = (
+        media(campaign_id)
+        .where(filter=FieldFilter("session_id", "==", session_id))
+        .where(filter=FieldFilter("turn_id", "==", turn_id))
+        .limit(limit)
+    )
+    docs = [snap.to_dict() or {} for snap in query.stream()]
+    return sorted(docs, key=lambda d: (str(d.get("created_at") or ""), d.get("asset_id") or ""))
+
+
+def session_assets_after(
+    campaign_id: str, session_id: str, turn: int, page: int = 200
+) -> Iterator[Asset]:
+    """Every asset of the session whose turn_number is above `turn`, hidden
+    ones too, page by page (index media_session_turns: an equality and a range
+    on two fields). Callers may change the assets between pages: the cursor is
+    the turn number and the document id, which nothing changes."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    query = (
+        media(campaign_id)
+        .where(filter=FieldFilter("session_id", "==", session_id))
+        .where(filter=FieldFilter("turn_number", ">", turn))
+        .order_by("turn_number")
+        .limit(page)
+    )
+    last = None
+    while True:
+        snaps = list((query.start_after(last) if last is not None else query).stream())
+        for snap in snaps:
+            yield Asset(snap.to_dict() or {})
+        if len(snaps) < page:
+            return
+        last = snaps[-1]
 
 
 def watch_updates(

@@ -64,7 +64,7 @@ def check(
 
 def test_every_route_answers_as_the_openapi_document_says(stack):
     configure_campaign("c1", enabled=True, budget_usd=5.0, members=["alice", "gm"], owners=["gm"])
-    message = cutscene(1, session_id="s1")
+    message = cutscene(1, session_id="s1", turn_id="t-1")
     publish(message)
     assert wait_terminal("c1", message["request_id"], timeout=120)["status"] == "complete"
     aid = asset_id_for(message["request_id"])
@@ -84,6 +84,12 @@ def test_every_route_answers_as_the_openapi_document_says(stack):
     turns = "/campaigns/{cid}/turns/{turn}/media"
     assert run(turns, "GET", "/campaigns/c1/turns/1/media", "alice") == 200
     assert run(turns, "GET", "/campaigns/c1/turns/1/media?progressive=1", "alice") == 200
+    by_id = "/campaigns/{cid}/sessions/{sid}/turn-ids/{turn_id}/media"
+    assert run(by_id, "GET", "/campaigns/c1/sessions/s1/turn-ids/t-1/media", "alice") == 200
+    assert (
+        run(by_id, "GET", "/campaigns/c1/sessions/s1/turn-ids/t-1/media?progressive=1", "alice")
+        == 200
+    )
     assert run("/campaigns/{cid}/gallery", "GET", "/campaigns/c1/gallery?limit=5", "alice") == 200
     cost = "/campaigns/{cid}/sessions/{sid}/cost"
     assert run(cost, "GET", "/campaigns/c1/sessions/s1/cost", "alice") == 200
@@ -113,6 +119,12 @@ def test_every_route_answers_as_the_openapi_document_says(stack):
     assert run(media, "DELETE", f"/campaigns/c1/media/{aid}", "alice") == 403
     assert run(media, "DELETE", f"/campaigns/c1/media/{aid}", "gm") == 204
     assert run(media, "GET", f"/campaigns/c1/media/{aid}", "alice") == 404  # hidden
+    assert run(by_id, "GET", "/campaigns/c1/sessions/s1/turn-ids/t.1/media", "alice") == 400
+    rewind = "/campaigns/{cid}/sessions/{sid}/rewind"
+    after_0 = json.dumps({"after_turn": 0}).encode()
+    assert run(rewind, "POST", "/campaigns/c1/sessions/s1/rewind", "alice", after_0) == 403
+    assert run(rewind, "POST", "/campaigns/c1/sessions/s1/rewind", "gm", b"{}") == 400
+    assert run(rewind, "POST", "/campaigns/c1/sessions/s1/rewind", "gm", after_0) == 200
 
     # Every operation of the document was called.
     operations = {(p, m.upper()) for p, item in DOC["paths"].items() for m in item}

@@ -83,6 +83,9 @@ class _Collection:
     def document(self, doc_id: str) -> _Ref:
         return _Ref(self.db, f"{self.path}/{doc_id}")
 
+    def where(self, *, filter: Any) -> _Query:  # noqa: A002 - the SDK's keyword
+        return _Query(self.db, self.path.split("/")[-1], parent=self.path).where(filter=filter)
+
     def stream(self) -> list[_Snap]:
         depth = self.path.count("/") + 1
         return [
@@ -104,15 +107,36 @@ _OPS = {
 
 class _Query:
     def __init__(
-        self, db: FakeFirestore, group: str, filters: tuple = (), limit_n: int | None = None
+        self,
+        db: FakeFirestore,
+        group: str,
+        filters: tuple = (),
+        limit_n: int | None = None,
+        parent: str | None = None,  # a collection's query: only its documents
+        after: str | None = None,  # start_after: the path of the last one seen
     ) -> None:
         self.db, self.group, self.filters, self.limit_n = db, group, filters, limit_n
+        self.parent, self.after = parent, after
+
+    def _with(self, **changes: Any) -> _Query:
+        now = dict(filters=self.filters, limit_n=self.limit_n, parent=self.parent, after=self.after)
+        return _Query(self.db, self.group, **{**now, **changes})
 
     def where(self, *, filter: Any) -> _Query:  # noqa: A002 - the SDK's keyword
-        return _Query(self.db, self.group, (*self.filters, filter), self.limit_n)
+        return self._with(filters=(*self.filters, filter))
 
     def limit(self, n: int) -> _Query:
-        return _Query(self.db, self.group, self.filters, n)
+        return self._with(limit_n=n)
+
+    def order_by(self, field: str) -> _Query:
+        # Results are ordered by the range filter's field, then the path,
+        # as Firestore orders them: only that order is supported.
+        ranges = [f.field_path for f in self.filters if f.op_string not in ("==", "in")]
+        assert ranges == [field], "the fake orders by the range filter's field only"
+        return self
+
+    def start_after(self, snap: _Snap) -> _Query:
+        return self._with(after=snap.reference.path)
 
     def _matches(self, doc: dict[str, Any]) -> bool:
         for f in self.filters:
@@ -130,10 +154,20 @@ class _Query:
             found = [
                 (p, d)
                 for p, (d, _) in self.db.docs.items()
-                if p.split("/")[-2] == self.group and self._matches(d)
+                if p.split("/")[-2] == self.group
+                and (self.parent is None or p.rsplit("/", 1)[0] == self.parent)
+                and self._matches(d)
             ]
         ranges = [f.field_path for f in self.filters if f.op_string not in ("==", "in")]
-        found.sort(key=lambda pd: ((pd[1][ranges[0]],) if ranges else ()) + (pd[0],))
+
+        def key(path: str, doc: dict[str, Any]) -> tuple:
+            return ((doc[ranges[0]],) if ranges else ()) + (path,)
+
+        found.sort(key=lambda pd: key(*pd))
+        if self.after is not None:
+            with self.db.lock:
+                last = key(self.after, self.db.docs[self.after][0])
+            found = [(p, d) for p, d in found if key(p, d) > last]
         return [_Ref(self.db, p).get() for p, _ in found[: self.limit_n]]
 
 

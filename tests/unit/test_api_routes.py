@@ -26,6 +26,17 @@ def test_each_route():
     assert route("/campaigns/c_1/events") == Route("events", "c_1")
     assert route("/campaigns/c1/events/") == Route("events", "c1")
     assert route("/campaigns/c1/spend?by=day") == Route("spend", "c1")
+    assert route("/campaigns/c1/sessions/s1/turn-ids/t-9_x/media?progressive=1") == Route(
+        "turn_id_media", "c1", session_id="s1", turn_id="t-9_x"
+    )
+    assert route("/campaigns/c1/sessions/s1/rewind") == Route("rewind", "c1", session_id="s1")
+
+
+@pytest.mark.parametrize("bad", ["__t__", "t.1", "..%2Ft", "t%20x", "t" * 129])
+def test_turn_ids_outside_the_charset_are_400(bad):
+    with pytest.raises(ApiError, match="turn id") as caught:
+        route(f"/campaigns/c1/sessions/s1/turn-ids/{bad}/media")
+    assert caught.value.code == 400
 
 
 def test_a_front_end_prefix_is_tolerated():

@@ -32,6 +32,8 @@ def test_a_queued_asset_has_every_field_of_the_request() -> None:
         "campaign_id": "c1",
         "session_id": "s1",
         "turn_number": 3,
+        "turn_id": None,
+        "player_id": None,
         "kind": "cutscene",
         "cutscene_type": "action_climax",
         "subject": request.subject,
@@ -59,6 +61,14 @@ def test_a_queued_asset_has_every_field_of_the_request() -> None:
     assert queued_asset(request, "a1", STAMP)["published_at"] == STAMP
 
 
+def test_the_turn_id_and_player_ride_on_the_asset_and_its_request() -> None:
+    request = parse_request({**MSG, "turn_id": "turn-9f2", "player_id": "user_2x"}, "bucket")
+    doc = queued_asset(request, "a1", STAMP)
+    assert (doc["turn_id"], doc["player_id"]) == ("turn-9f2", "user_2x")
+    # a regeneration's request is built from the stored one (pipeline/takes.py)
+    assert doc["request"]["turn_id"] == "turn-9f2" and doc["request"]["player_id"] == "user_2x"
+
+
 def test_a_rejected_asset_is_closed_at_once() -> None:
     doc = rejected_asset("a1", "req-0001", "c1", STAMP, "x" * 2000)
     assert doc == {
@@ -67,6 +77,8 @@ def test_a_rejected_asset_is_closed_at_once() -> None:
         "campaign_id": "c1",
         "session_id": None,
         "turn_number": None,
+        "turn_id": None,
+        "player_id": None,
         "kind": None,
         "cutscene_type": None,
         "subject": None,

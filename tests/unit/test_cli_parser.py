@@ -29,6 +29,7 @@ def test_every_option_of_every_subcommand_has_help_and_examples():
         "regenerate",
         "animate",
         "hide",
+        "rewind",
     } <= set(subs)
     for name, sub in subs.items():
         assert sub.epilog and "examples:" in sub.epilog and f"cutscenes {name}" in sub.epilog
@@ -140,6 +141,11 @@ def test_every_option_of_every_subcommand_has_help_and_examples():
         ["regenerate", "--campaign", "c1", "--asset", "a1", "--wait", "--timeout", "-1"],
         ["animate", "--campaign", "c1", "--asset", ""],
         ["hide", "--asset", "a1"],
+        ["rewind", "--campaign", "c1", "--session", "s1"],
+        ["rewind", "--campaign", "c1", "--session", "s1", "--after-turn", "-1"],
+        ["rewind", "--campaign", "c1", "--session", "s1", "--after-turn", "2.5"],
+        ["rewind", "--campaign", "c1", "--session", "__s__", "--after-turn", "2"],
+        ["rewind", "--campaign", "c1", "--after-turn", "2"],
         ["local", "sideways"],
         ["nonsense"],
         [],

@@ -89,6 +89,8 @@ _TRICKY = st.one_of(
             "a" * 128,
             "a" * 129,
             "c1\n",
+            " c1",
+            "a b",
             "1:1",
             "16:9",
             "cutscene",
@@ -120,6 +122,8 @@ _FIELDS = sorted(
         "regenerated_from",
         "aspect_ratio",
         "duration_seconds",
+        "turn_id",
+        "player_id",
     }
 )
 
@@ -185,6 +189,7 @@ SAMPLE_SEGMENTS = {
     "{asset_id}": "a1",
     "{sid}": "s1",
     "{turn}": "7",
+    "{turn_id}": "t-7",
     "{file}": "video.mp4",
 }
 

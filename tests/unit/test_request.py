@@ -320,3 +320,33 @@ def test_media_settings_errors_read_as_words():
     assert text.startswith("budget_per_session_usd: Input should be greater than or equal to 0; ")
     assert "video_duration_seconds: Input should be 4, 6 or 8" in text
     assert not any(word in text for word in PYDANTIC_WORDS), text
+
+
+@pytest.mark.parametrize("turn_id", ["t", "turn-12_a", "T" * 128, "_x_", "__x"])
+def test_a_turn_id_is_a_scope_id(turn_id):
+    assert parse_request(valid(turn_id=turn_id), BUCKET).turn_id == turn_id
+
+
+@pytest.mark.parametrize("bad", ["", "t" * 129, "t.1", "t/1", "t 1", "__t__", "____", 7, True])
+def test_a_bad_turn_id_is_invalid(bad):
+    with pytest.raises(InvalidRequest, match="turn_id"):
+        parse_request(valid(turn_id=bad), BUCKET)
+
+
+@pytest.mark.parametrize("player", ["u1", "user_2abc", "a b", "x|y@z.example", "p" * 128, "é"])
+def test_a_player_id_is_any_user_id(player):
+    assert parse_request(valid(player_id=player), BUCKET).player_id == player
+
+
+@pytest.mark.parametrize("bad", ["", " u1", "u1 ", "u1\n", "u1\u3000", "p" * 129, 1, ["u1"]])
+def test_a_bad_player_id_is_invalid(bad):
+    with pytest.raises(InvalidRequest, match="player_id"):
+        parse_request(valid(player_id=bad), BUCKET)
+
+
+def test_turn_id_and_player_id_are_optional_and_null_when_absent():
+    request = parse_request(valid(), BUCKET)
+    assert request.turn_id is None and request.player_id is None
+    assert "turn_id" not in request.to_message() and "player_id" not in request.to_message()
+    given = parse_request(valid(turn_id="t1", player_id="u1"), BUCKET).to_message()
+    assert given["turn_id"] == "t1" and given["player_id"] == "u1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.api.responses import ApiError
-from shared.api.takes import prompts
+from shared.api.takes import after_turn, prompts
 from shared.domain.status import hidden_end
 from shared.store.events import event_for
 from shared.store.spend import _key_and_day, clip_stage
@@ -72,3 +72,32 @@ def test_a_hidden_asset_ends_partial_only_if_its_still_was_made():
 def test_events_flag_hidden_assets_only():
     assert "hidden" not in event_for({"asset_id": "a1", "status": "complete", "hidden": False})
     assert event_for({"asset_id": "a1", "status": "complete", "hidden": True})["hidden"] is True
+
+
+@pytest.mark.parametrize("raw, want", [(b'{"after_turn": 0}', 0), (b'{"after_turn":12}', 12)])
+def test_rewind_bodies(raw, want):
+    assert after_turn(raw) == want
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"{}",
+        b"[]",
+        b"3",
+        b"not json",
+        b'{"after_turn": -1}',
+        b'{"after_turn": 1.5}',
+        b'{"after_turn": 3.0}',
+        b'{"after_turn": "3"}',
+        b'{"after_turn": true}',
+        b'{"after_turn": null}',
+        b'{"after_turn": 10000001}',
+        b'{"after_turn": 1, "session_id": "s2"}',
+    ],
+)
+def test_bad_rewind_bodies_are_400_saying_what_is_wanted(raw):
+    with pytest.raises(ApiError) as caught:
+        after_turn(raw)
+    assert caught.value.code == 400 and "after_turn" in caught.value.message

@@ -10,6 +10,15 @@ locals {
       scope      = "COLLECTION"
       fields     = [["turn_number", "ASCENDING"], ["created_at", "ASCENDING"]]
     }
+    # A rewind (POST .../sessions/{sid}/rewind): one session's assets past a
+    # turn, session_id == and turn_number > (asset_queries.session_assets_after).
+    # The turn-id route's session_id == and turn_id == needs no composite index:
+    # Firestore merges the single-field ones for equalities.
+    media_session_turns = {
+      collection = "media"
+      scope      = "COLLECTION"
+      fields     = [["session_id", "ASCENDING"], ["turn_number", "ASCENDING"]]
+    }
     # The web player's live listing (firestore.rules let members list only
     # `hidden == false`), newest first.
     media_visible_newest = {
