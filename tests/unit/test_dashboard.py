@@ -70,7 +70,9 @@ def test_the_dashboard_charts_each_metric() -> None:
     dashboard = (MODULE / "dashboard.tf").read_text(encoding="utf-8")
     assert 'resource "google_monitoring_dashboard"' in dashboard
     for name, _ in METRIC.findall(tf):
-        assert f"google_logging_metric.{name}" in tf.replace(f'"google_logging_metric" "{name}"', "")
+        assert f"google_logging_metric.{name}" in tf.replace(
+            f'"google_logging_metric" "{name}"', ""
+        )
     for wanted in (
         "by terminal status",
         "Veo starts",

@@ -22,7 +22,9 @@ def test_prices_table_prints_every_entry_with_its_quotes(capsys, monkeypatch):
     [lite_1080] = [line for line in lines if line.startswith("veo-3.1-lite") and "1080p" in line]
     assert "$0.08" in lite_1080
     [flash] = [
-        line for line in lines if line.startswith("gemini-3.1-flash-image-preview ") and " 1K " in line
+        line
+        for line in lines
+        if line.startswith("gemini-3.1-flash-image-preview ") and " 1K " in line
     ]
     assert "global" in flash
 

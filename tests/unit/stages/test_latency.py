@@ -11,9 +11,7 @@ from tests.unit.fakes import FakeImageModel, FakeVideoModel, World
 from tests.unit.stages.helpers import aid, deliver_animate, deliver_request, drain, request
 
 
-def test_request_to_still_counts_from_the_publish_time(
-    world: World, image: FakeImageModel
-) -> None:
+def test_request_to_still_counts_from_the_publish_time(world: World, image: FakeImageModel) -> None:
     published = datetime.now(UTC) - timedelta(seconds=3)
     deliver_request(request(), image, published_at=published)
     doc = world.asset("c1", aid())
