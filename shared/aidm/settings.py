@@ -42,14 +42,17 @@ def current_model_id(model: str, kind: str) -> str | None:
 
     Preview ids of current models become their GA ids
     (gemini-3-pro-image-preview -> gemini-3-pro-image, veo-3.1-generate-preview
-    -> veo-3.1-generate-001). Retired families (imagen-*, veo-2.0-*, veo-3.0-*,
-    gemini-2.x image models) have no equivalent: None.
+    -> veo-3.1-generate-001); a GA id Google does not list becomes the preview
+    id the catalog has (gemini-3.1-flash-image -> gemini-3.1-flash-image-preview).
+    Retired families (imagen-*, veo-2.0-*, veo-3.0-*, gemini-2.x image models)
+    have no equivalent: None.
     """
     priced = _priced_models(kind)
     candidates = [
         model,
         re.sub(r"-preview(-[0-9-]+)?$", "", model),
         re.sub(r"-preview(-[0-9-]+)?$", "-001", model),
+        re.sub(r"(-001)?$", "-preview", model, count=1),
     ]
     return next((c for c in candidates if c in priced), None)
 

@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     GOOGLE_CLOUD_PROJECT: str = "demo-cutscenes"
     # The preferred Vertex AI region. Each model is called where the pricing
     # catalog says Vertex serves it: here when that is one of its locations,
-    # else the catalog's first (gemini-3.1-flash-image is served only from
+    # else the catalog's first (gemini-3.1-flash-image-preview is served only from
     # `global`). Models the catalog does not list are called here.
     VERTEX_LOCATION: str = "us-central1"
     # Operator override, per model: "model=location,model=location".

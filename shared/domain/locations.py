@@ -1,6 +1,6 @@
 """Where each model is called: Vertex serves models per location, not per project.
 
-gemini-3.1-flash-image answers only on the `global` endpoint, Veo only on
+gemini-3.1-flash-image-preview answers only on the `global` endpoint, Veo only on
 regional ones; a model asked for elsewhere answers 404 NOT_FOUND. So the
 location is data (the catalog's `models`), with an operator override per model.
 """

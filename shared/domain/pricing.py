@@ -63,6 +63,16 @@ def charged(entry: dict[str, Any], field: str) -> Decimal:
 
 
 @dataclass(frozen=True)
+class ServedModel:
+    """Where Vertex serves a model, as the catalog's `models` says (each id and
+    location there carries the dated quote it rests on)."""
+
+    model: str
+    kind: str  # "image" | "video"
+    locations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Catalog:
     data: dict[str, Any]
 
@@ -85,6 +95,14 @@ class Catalog:
     def locations(self, model: str) -> list[str]:
         """Where Vertex serves `model` (empty: the catalog does not say)."""
         return list((self.data.get("models") or {}).get(model, {}).get("locations") or [])
+
+    def served(self) -> dict[str, ServedModel]:
+        """Every model the catalog lists and where Vertex serves it. The media
+        emulator serves exactly these, so it cannot disagree with the catalog."""
+        return {
+            model: ServedModel(model, str(entry["kind"]), tuple(entry.get("locations") or ()))
+            for model, entry in (self.data.get("models") or {}).items()
+        }
 
     def image_micros(self, model: str, size: str, references: int = 0) -> int:
         """A still's price: the image, plus each reference image billed as input tokens."""

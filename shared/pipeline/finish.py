@@ -278,6 +278,10 @@ def record(doc: Asset, result: ClipResult, output_at: float | None = None) -> st
         return "late"
     started = doc.get("video_started_at")
     done_ms = int((clock.time() - float(started)) * 1000) if started else None
+    # From the MP4 landing in the bucket to the asset complete: the pipeline's
+    # own share of a clip's wait (the dashboard charts it).
+    landed_ms = max(0, int((clock.time() - output_at) * 1000)) if output_at else None
+    timings = {"video_wait": done_ms, "landed_to_complete": landed_ms}
     transition(
         cid,
         aid,
@@ -288,7 +292,7 @@ def record(doc: Asset, result: ClipResult, output_at: float | None = None) -> st
             "duration_seconds": plan.duration_seconds,
         },
         cost_usd=micros_to_usd(plan.image_micros + plan.video_micros),
-        stage_ms={"video_wait": done_ms} if done_ms is not None else None,
+        stage_ms={k: v for k, v in timings.items() if v is not None} or None,
         video_checks=checks,
         video_output_at=output_at,
         attempt=Clip.from_doc(doc).attempt,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 
 from shared.core import clock, log
 from shared.core.errors import Busy, InvalidRequest, PermanentError, SafetyBlocked
@@ -314,6 +314,14 @@ def render(
         )
         return transition(cid, asset_id, Status.FAILED, reason, error=str(exc)[:1000])
     checkpoint("image_made")
+    published = doc.stamp("published_at")
+    if published is not None:
+        # What the player waits for the still, queueing included: the
+        # operator's dashboard charts it (terraform dashboard.tf).
+        if published.tzinfo is None:  # a naive stamp is UTC
+            published = published.replace(tzinfo=UTC)
+        elapsed = (clock.now() - published).total_seconds()
+        timing = {**timing, "request_to_still": max(0, int(elapsed * 1000))}
     log.info(
         "still_stored",
         "the still is stored",

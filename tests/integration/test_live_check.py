@@ -30,7 +30,7 @@ def test_dry_run_makes_a_still_and_a_clip_through_the_pipeline_code(stack):
     [still] = [line for line in lines if line.startswith("still:")]
     [clip] = [line for line in lines if line.startswith("clip: veo")]
     bucket = stack.env["MEDIA_BUCKET"]
-    assert f"gemini-3.1-flash-image at global -> gs://{bucket}/live-check/" in still
+    assert f"gemini-3.1-flash-image-preview at global -> gs://{bucket}/live-check/" in still
     assert still.endswith("$0.067")
     assert "veo-3.1-fast-generate-001 at us-central1 -> gs://" in clip
     assert "/sample_0.mp4" in clip and clip.endswith("$0.6")

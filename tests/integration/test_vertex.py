@@ -62,7 +62,7 @@ def test_every_quality_completes_a_cutscene_and_each_still(stack, quality):
 
 def test_a_wrong_image_location_fails_with_a_clear_reason_and_log(stack):
     stack.restart_function(
-        "render_still", {"MEDIA_MODEL_LOCATIONS": "gemini-3.1-flash-image=us-central1"}
+        "render_still", {"MEDIA_MODEL_LOCATIONS": "gemini-3.1-flash-image-preview=us-central1"}
     )
     try:
         enable()
@@ -70,7 +70,9 @@ def test_a_wrong_image_location_fails_with_a_clear_reason_and_log(stack):
         publish(msg)
         doc = wait_terminal("c1", msg["request_id"], timeout=60)
         assert (doc["status"], doc["status_reason"]) == ("failed", "model_unavailable"), doc
-        assert "gemini-3.1-flash-image is not served in location 'us-central1'" in doc["error"]
+        assert (
+            "gemini-3.1-flash-image-preview is not served in location 'us-central1'" in doc["error"]
+        )
         assert "MEDIA_MODEL_LOCATIONS" in doc["error"]
         events = [
             e for e in log_events(stack, "render_still") if e.get("event") == "model_unavailable"

@@ -23,7 +23,7 @@ def env(monkeypatch):
 
 def test_each_model_goes_where_vertex_serves_it(env):
     env(VERTEX_LOCATION="us-central1", MEDIA_MODEL_LOCATIONS="")
-    assert location_for("gemini-3.1-flash-image") == "global"  # served from global only
+    assert location_for("gemini-3.1-flash-image-preview") == "global"  # served from global only
     assert location_for("gemini-3-pro-image") == "us-central1"  # served there too
     assert location_for("veo-3.1-fast-generate-001") == "us-central1"
     assert location_for("some-model-the-catalog-lacks") == "us-central1"
@@ -36,7 +36,7 @@ def test_operator_override_wins(env):
     env(MEDIA_MODEL_LOCATIONS=" veo-3.1-generate-001 = europe-west4 ,gemini-3-pro-image=global")
     assert location_for("veo-3.1-generate-001") == "europe-west4"
     assert location_for("gemini-3-pro-image") == "global"
-    assert location_for("gemini-3.1-flash-image") == "global"
+    assert location_for("gemini-3.1-flash-image-preview") == "global"
 
 
 def test_a_malformed_override_is_refused(env):

@@ -22,7 +22,9 @@ def test_prices_table_prints_every_entry_with_its_quotes(capsys, monkeypatch):
     [lite_1080] = [line for line in lines if line.startswith("veo-3.1-lite") and "1080p" in line]
     assert "$0.08" in lite_1080
     [flash] = [
-        line for line in lines if line.startswith("gemini-3.1-flash-image ") and " 1K " in line
+        line
+        for line in lines
+        if line.startswith("gemini-3.1-flash-image-preview ") and " 1K " in line
     ]
     assert "global" in flash
 
@@ -41,7 +43,7 @@ def test_prices_json_and_called_location_follow_the_override(capsys, monkeypatch
     prices = json.loads(capsys.readouterr().out)["prices"]
     called = {p["model"]: p["called_at"] for p in prices}
     assert called["gemini-3-pro-image"] == "europe-west4"
-    assert called["gemini-3.1-flash-image"] == "global"
+    assert called["gemini-3.1-flash-image-preview"] == "global"
     assert called["veo-3.1-generate-001"] == "us-central1"
     assert all(q["source"] and q["as_of"] for p in prices for q in p["quotes"])
 

@@ -36,8 +36,9 @@ def test_every_entry_has_a_source_and_date():
                 assert "transcription" in quote["source"]
             else:
                 assert quote["source"].startswith("https://cloud.google.com/")
+    # The models' own sources (id and each location) are checked in test_catalog_sources.
     for model, where in data["models"].items():
-        assert where["locations"] and where["source"].startswith("https://"), model
+        assert where["locations"] and where["id_source"]["url"].startswith("https://"), model
     for quality in ("draft", "standard", "premium"):
         models = catalog().models_for(quality)
         assert models["image_model"] and models["video_model"]
@@ -106,7 +107,7 @@ def test_reference_images_are_part_of_a_stills_price():
     sheets = plan_for(
         request(kind="npc_portrait", subject="Rei", reference_images=refs), MediaSettings()
     )
-    # 1120 input tokens each at $0.50 per million tokens on gemini-3.1-flash-image.
+    # 1120 input tokens each at $0.50 per million tokens on gemini-3.1-flash-image-preview.
     assert sheets.image_micros - plain.image_micros == 3 * 560
     premium = plan_for(
         request(kind="npc_portrait", subject="Rei", reference_images=refs),

@@ -16,7 +16,7 @@ from shared.pipeline.render import make_still
 from shared.store.media_models import Still
 
 PLAN = Plan(
-    image_model="gemini-3.1-flash-image",
+    image_model="gemini-3.1-flash-image-preview",
     image_size="1K",
     image_micros=67_000,
     video_model=None,

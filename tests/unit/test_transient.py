@@ -45,7 +45,7 @@ def _client(port: int):
 def _raised_by_genai(port: int) -> Exception:
     client = _client(port)  # held: a collected client closes its HTTP pool
     try:
-        client.models.generate_content(model="gemini-3.1-flash-image", contents="x")
+        client.models.generate_content(model="gemini-3.1-flash-image-preview", contents="x")
     except Exception as exc:  # noqa: BLE001 - the point is to look at it
         return exc
     raise AssertionError("the call did not fail")

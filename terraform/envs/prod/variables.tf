@@ -160,6 +160,7 @@ variable "monitoring" {
     daily_spend_alert_usd = optional(number)
     failure_ratio         = optional(number, 0.2)
     failure_min_assets    = optional(number, 5)
+    veo_quota_per_min     = optional(number, 50)
   })
   default = {}
 }

@@ -316,6 +316,10 @@ variable "monitoring" {
     failure_ratio = optional(number, 0.2)
     # ...but only once at least this many assets finished in that hour.
     failure_min_assets = optional(number, 5)
+    # The project's Veo start quota per minute, drawn on the dashboard's Veo
+    # chart: Veo 3.1 -001 allows 50 requests a minute per project
+    # (https://docs.cloud.google.com/vertex-ai/generative-ai/docs/models/veo/3-1-generate).
+    veo_quota_per_min = optional(number, 50)
   })
   default = {}
   validation {
@@ -329,6 +333,10 @@ variable "monitoring" {
   validation {
     condition     = var.monitoring.failure_ratio > 0 && var.monitoring.failure_ratio <= 1 && var.monitoring.failure_min_assets >= 1
     error_message = "monitoring.failure_ratio must be in (0, 1] and failure_min_assets >= 1."
+  }
+  validation {
+    condition     = var.monitoring.veo_quota_per_min >= 1
+    error_message = "monitoring.veo_quota_per_min must be at least 1."
   }
 }
 

@@ -7,7 +7,7 @@ import pytest
 pytestmark = pytest.mark.integration
 
 GEN = (
-    "/v1beta1/projects/p/locations/global/publishers/google/models/gemini-3.1-flash-image"
+    "/v1beta1/projects/p/locations/global/publishers/google/models/gemini-3.1-flash-image-preview"
     ":generateContent"
 )
 PLR = (
@@ -163,7 +163,7 @@ def test_requests_are_recorded_with_their_reference_images(raw, control):
     (entry,) = control("GET", "requests")[1]["requests"]
     assert entry == {
         "method": "generateContent",
-        "model": "gemini-3.1-flash-image",
+        "model": "gemini-3.1-flash-image-preview",
         "prompt": "Rei on the bridge",
         "file_uris": ["https://example.invalid/rei.png"],
         "inline_images": 0,

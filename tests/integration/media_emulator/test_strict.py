@@ -15,7 +15,7 @@ from .test_videos import png, wait
 
 pytestmark = pytest.mark.integration
 
-FLASH_IMAGE = "gemini-3.1-flash-image"
+FLASH_IMAGE = "gemini-3.1-flash-image-preview"
 IMAGE_CONFIG = types.GenerateContentConfig(
     response_modalities=["IMAGE"],
     image_config=types.ImageConfig(aspect_ratio="16:9", image_size="1K"),
@@ -72,7 +72,7 @@ def test_unknown_image_models_are_404(client_at, model):
 
 
 @pytest.mark.parametrize(
-    "model", ["veo-3.0-generate-preview", "veo-2.0-generate-001", "gemini-3.1-flash-image"]
+    "model", ["veo-3.0-generate-preview", "veo-2.0-generate-001", "gemini-3.1-flash-image-preview"]
 )
 def test_unknown_video_models_are_404(client_at, model):
     with pytest.raises(errors.ClientError) as exc:
