@@ -201,8 +201,8 @@ def dispatch_held(model: VideoModel | None = None, hold_s: float | None = None) 
         # A floor: when other dispatchers hold the waiting clips the log has
         # room, and the next pass should not follow at once.
         frees = {
-            name: max(pacing.next_start_at(log, now) - now, 0.25 / log.starts_per_s())
-            for name, log in ((m, pacing.veo_log(m)) for m in left)
+            name: max(pacing.next_start_at(start_log, now) - now, 0.25 / start_log.starts_per_s())
+            for name, start_log in ((m, pacing.veo_log(m)) for m in left)
         }
         pause = min(frees.values())
         if clock.monotonic() + pause >= until:
@@ -226,12 +226,12 @@ def _pass(
     model = model or GenaiVideoModel()
     counts = {"started": 0, "busy": 0}
     left: dict[str, int] = {}
-    now = clock.time()
     for name, current in by_model(asset_queries.animating()).items():
         if models is not None and name not in models:
             continue
         start_log = pacing.veo_log(name)
-        queue = ordered(current, now, start_log)
+        # Now, not at the pass's start: earlier models' starts took time.
+        queue = ordered(current, clock.time(), start_log)
         n_started, n_busy = _pass_model(queue, model, start_log)
         counts["started"] += n_started
         counts["busy"] += n_busy
