@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .emulator import Emulator
 from .faults import METHODS, FaultSpecError, parse_fault
+from .models import METHOD_KIND, MODELS
 from .payload import ApiError, json_body, number
 
 
@@ -15,7 +16,7 @@ def control(emu: Emulator, verb: str, route: str, raw: bytes) -> tuple[int, dict
         return 200, emu.counters()
     if route == "quota":
         if verb == "GET":
-            return 200, {"quota": emu.quotas.limits()}
+            return 200, quotas(emu)
         if verb == "POST":
             return 200, set_quota(emu, json_body(raw))
     if route == "requests" and verb == "GET":
@@ -53,17 +54,44 @@ def control(emu: Emulator, verb: str, route: str, raw: bytes) -> tuple[int, dict
     raise ApiError(404, f"No control route {verb} /_emulator/{route}.")
 
 
+# The method a model's quota counts when none is named: the one that makes
+# its media (a Veo start, an image), as Vertex's per-model quotas do.
+GENERATING = {"video": "predictLongRunning", "image": "generateContent"}
+
+
+def quotas(emu: Emulator) -> dict:
+    return {"quota": emu.quotas.limits(), "by_model": emu.quotas.model_limits()}
+
+
 def set_quota(emu: Emulator, body: object) -> dict:
     if not isinstance(body, dict):
         raise ApiError(400, "body must be a JSON object")
-    unknown = set(body) - {"method", "per_minute", "window_s"}
+    unknown = set(body) - {"method", "per_minute", "window_s", "model", "location"}
     if unknown:
         raise ApiError(
-            400, f"unknown keys: {sorted(unknown)}; expected method, per_minute, window_s"
+            400,
+            f"unknown keys: {sorted(unknown)}; expected method, per_minute, window_s,"
+            " model, location",
         )
-    method, limit = body.get("method"), body.get("per_minute", 0)
+    model, location = body.get("model"), body.get("location")
+    if model is not None and model not in MODELS:
+        raise ApiError(400, f"model must be one the emulator serves, got {model!r}")
+    if location is not None:
+        if model is None:
+            raise ApiError(400, "location needs a model: quotas are per base model and region")
+        if location not in MODELS[model].locations:
+            raise ApiError(
+                400,
+                f"{model} is served only from {list(MODELS[model].locations)}, not {location!r}",
+            )
+    method = body.get("method")
+    if method is None and model is not None:
+        method = GENERATING[MODELS[model].kind]
+    limit = body.get("per_minute", 0)
     if method not in METHODS:
         raise ApiError(400, f"method must be one of {list(METHODS)}, got {method!r}")
+    if model is not None and METHOD_KIND[method] != MODELS[model].kind:
+        raise ApiError(400, f"{model} is not called with {method}")
     if limit is None:
         limit = 0
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
@@ -72,8 +100,8 @@ def set_quota(emu: Emulator, body: object) -> dict:
     number = isinstance(window, (int, float)) and not isinstance(window, bool)
     if not number or not 0 < window <= 3600:
         raise ApiError(400, f"window_s must be seconds in (0, 3600], got {window!r}")
-    emu.quotas.set(method, limit, float(window))
-    return {"quota": emu.quotas.limits()}
+    emu.quotas.set(method, limit, float(window), model, location)
+    return quotas(emu)
 
 
 def set_latency(emu: Emulator, body: object) -> dict:

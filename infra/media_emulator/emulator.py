@@ -51,6 +51,8 @@ class Emulator:
         # answer was lost or came late counts too, a refused start does not.
         self.jobs: dict[str, int] = {}
         self.quotas = QuotaBook()
+        # Calls per model named in the URL: {model: {method: n, "rejected": n}}.
+        self.by_model: dict[str, dict[str, int]] = {}
         # Blocks answered with no variant named: odd ones block the prompt.
         self.blocked_n = 0
         self.recorded = Recorder()
@@ -66,19 +68,33 @@ class Emulator:
             self.calls = dict.fromkeys(METHODS, 0)
             self.rejected = dict.fromkeys(METHODS, 0)
             self.jobs = {}
+            self.by_model = {}
             self.blocked_n = 0
 
-    def count(self, method: str) -> None:
+    def _model_counts(self, model: str) -> dict[str, int]:
+        """(lock held)"""
+        return self.by_model.setdefault(model, {**dict.fromkeys(METHODS, 0), "rejected": 0})
+
+    def count(self, method: str, model: str | None = None) -> None:
         with self.lock:
             self.calls[method] += 1
+            if model:
+                self._model_counts(model)[method] += 1
 
-    def count_rejected(self, method: str) -> None:
+    def count_rejected(self, method: str, model: str | None = None) -> None:
         with self.lock:
             self.rejected[method] += 1
+            if model:
+                self._model_counts(model)["rejected"] += 1
 
     def counters(self) -> dict:
         with self.lock:
-            return {**self.calls, "rejected": dict(self.rejected), "jobs": dict(self.jobs)}
+            return {
+                **self.calls,
+                "rejected": dict(self.rejected),
+                "jobs": dict(self.jobs),
+                "by_model": {m: dict(n) for m, n in self.by_model.items()},
+            }
 
     def prune_locked(self) -> None:
         """Forget operations over an hour old once there are many (lock held)."""

@@ -7,12 +7,20 @@ Routes (both /v1/ and /v1beta1/ prefixes):
   GET  /{v}/{operation name}                         (the same answer as fetchPredictOperation)
 Control routes:
   GET    /_emulator/calls        {"generateContent": n, "predictLongRunning": n,
-                                  "fetchPredictOperation": n, "rejected": {method: n}}
+                                  "fetchPredictOperation": n, "rejected": {method: n},
+                                  "jobs": {storageUri: n},
+                                  "by_model": {model: {method: n, "rejected": n}}}
                                  (rejected: answered 429, by a quota or a fault)
-  POST   /_emulator/quota        {"method", "per_minute", "window_s"?}: at most per_minute
-                                 served in any rolling 60 s (window_s: a shorter
-                                 "minute" for time-compressed benchmarks; 0: no limit)
-  GET    /_emulator/quota        the limits set
+  POST   /_emulator/quota        {"method", "per_minute", "window_s"?, "model"?, "location"?}:
+                                 at most per_minute served in any rolling 60 s
+                                 (window_s: a shorter "minute" for time-compressed
+                                 benchmarks; 0: no limit). With "model", the quota is
+                                 that base model's alone, in "location" or in each
+                                 region separately, as Vertex counts them; "method"
+                                 then defaults to the one making its media
+                                 (predictLongRunning, generateContent). Without, per method.
+  GET    /_emulator/quota        {"quota": {method: n}, "by_model": [{"model", "location",
+                                  "method", "per_minute", "window_s"}]}
   GET    /_emulator/requests     {"requests": [...]}: the last model requests, oldest
                                  first: method, model, prompt, file_uris (reference
                                  images), inline_images (recorder.py)
@@ -28,7 +36,8 @@ Control routes:
 Strictness (models.py says which real behaviour each rule copies and where
 it is documented): unknown models and models outside their locations answer
 404 NOT_FOUND; unsupported Veo durations, resolutions and aspect ratios 400
-INVALID_ARGUMENT; quotas 429 RESOURCE_EXHAUSTED (quota.py).
+INVALID_ARGUMENT; quotas (per method, or per base model and region)
+429 RESOURCE_EXHAUSTED (quota.py).
 
 This module is the HTTP plumbing and the routing; the answers come from
 images.py (generateContent), videos.py (Veo operations) and control.py
@@ -142,14 +151,14 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(404, f"Method {method} is not served by the media emulator.")
             if verb != "POST":
                 raise ApiError(405, f"{method} takes POST")
-            emu.count(method)
+            emu.count(method, model)
             body = json_body(raw)
             try:
                 spec = models.check_served(project, location, model, method)
             except models.NotServed as exc:
                 raise ApiError(404, str(exc)) from None
-            if not emu.quotas.admit(method):
-                emu.count_rejected(method)
+            if not emu.quotas.admit(method, model, location):
+                emu.count_rejected(method, model)
                 raise ApiError(
                     429,
                     f"Quota exceeded for aiplatform.googleapis.com/{method} per minute"
@@ -161,7 +170,7 @@ class Handler(BaseHTTPRequestHandler):
             if fault:
                 log(f"fault {fault.kind} ({fault.status}) on {method}")
                 if fault.kind == "http" and fault.status == 429:
-                    emu.count_rejected(method)
+                    emu.count_rejected(method, model)
             if method == "generateContent":
                 return 200, images.generate_content(emu, model, body, fault)
             if method == "predictLongRunning":

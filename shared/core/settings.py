@@ -7,6 +7,7 @@ same code runs against the emulators and against a real project.
 from __future__ import annotations
 
 import json
+import re
 from functools import cached_property, lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -79,6 +80,36 @@ def parse_oidc_issuers(raw: str) -> tuple[OidcIssuer, ...]:
     return tuple(issuers)
 
 
+# A model id as Vertex names it in a URL (veo-3.1-fast-generate-001).
+_MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9.-]{0,127}$")
+
+
+def parse_model_quotas(raw: str) -> dict[str, int]:
+    """MEDIA_MODEL_QUOTAS: empty, or a JSON object {model id: starts per minute}
+    (0: that model unpaced). Raises ValueError with a one-line message naming
+    what is wrong."""
+    if not raw.strip():
+        return {}
+    try:
+        items: Any = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"MEDIA_MODEL_QUOTAS is not JSON: {exc}") from None
+    if not isinstance(items, dict):
+        raise ValueError('MEDIA_MODEL_QUOTAS must be a JSON object {"model id": per_minute}')
+    quotas: dict[str, int] = {}
+    for model, per_minute in items.items():
+        if not _MODEL_ID.match(model):
+            raise ValueError(f"MEDIA_MODEL_QUOTAS: {model!r} is not a model id")
+        whole = isinstance(per_minute, int) and not isinstance(per_minute, bool)
+        if not whole or not 0 <= per_minute <= 10000:
+            raise ValueError(
+                f"MEDIA_MODEL_QUOTAS[{model!r}] must be a whole number of starts a minute"
+                f" in 0..10000, got {per_minute!r}"
+            )
+        quotas[model] = per_minute
+    return quotas
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=True, extra="ignore")
 
@@ -141,6 +172,12 @@ class Settings(BaseSettings):
     # minute); 0 means unpaced: animate_still starts its clip at once.
     # The window is shortened only by time-compressed benchmarks.
     MEDIA_VEO_STARTS_PER_MIN: int = Field(default=0, ge=0, le=10000)
+    # Vertex's quotas are per base model and region: a JSON object {model id:
+    # starts per minute} paces each Veo model named here on its own start
+    # log (0: that model unpaced); a model not named keeps
+    # MEDIA_VEO_STARTS_PER_MIN. See parse_model_quotas and
+    # docs/decisions/0020-pacing-per-model.md.
+    MEDIA_MODEL_QUOTAS: str = ""
     MEDIA_VEO_PACING_WINDOW_S: float = Field(default=60.0, gt=0, le=3600)
     # Which waiting clip starts next: "waiting" (the campaign whose mean wait
     # is highest), "first_come" (first come, first served, a campaign's burst
@@ -206,9 +243,29 @@ class Settings(BaseSettings):
         parse_oidc_issuers(value)  # refused at load, not on the first sign-in
         return value
 
+    @field_validator("MEDIA_MODEL_QUOTAS")
+    @classmethod
+    def _quotas_parse(cls, value: str) -> str:
+        parse_model_quotas(value)  # refused at load, not at the first start
+        return value
+
     @property
     def emulated(self) -> bool:
         return bool(self.FIRESTORE_EMULATOR_HOST)
+
+    @cached_property
+    def model_quotas(self) -> dict[str, int]:
+        return parse_model_quotas(self.MEDIA_MODEL_QUOTAS)
+
+    def veo_starts_per_min(self, model: str) -> int:
+        """The start budget of one Veo model: its MEDIA_MODEL_QUOTAS entry, else
+        MEDIA_VEO_STARTS_PER_MIN (0: unpaced)."""
+        return self.model_quotas.get(model, self.MEDIA_VEO_STARTS_PER_MIN)
+
+    @property
+    def veo_paced(self) -> bool:
+        """Whether any Veo model's starts are paced."""
+        return bool(self.MEDIA_VEO_STARTS_PER_MIN) or any(self.model_quotas.values())
 
     @cached_property
     def oidc_issuers(self) -> tuple[OidcIssuer, ...]:

@@ -108,6 +108,12 @@ class Asset(Mapping[str, Any]):
         return Plan(**raw)
 
     @property
+    def video_model(self) -> str | None:
+        """The Veo model its clip is planned with (None: no clip planned)."""
+        value = (self._fields.get("plan") or {}).get("video_model")
+        return str(value) if value else None
+
+    @property
     def video_planned(self) -> bool:
         return bool((self._fields.get("plan") or {}).get("video_planned"))
 

@@ -55,7 +55,7 @@ def handle_animate(
         return
     if guard.clip_called(doc):
         return  # an earlier delivery started it (or may have); the bucket event finishes it
-    if pacing.enabled():  # starts paced to Veo's quota, fair across campaigns
+    if pacing.clip_log(doc).enabled:  # paced to its model's quota, fair across campaigns
         dispatch.enqueue(doc)
         dispatch.dispatch(model)
         return

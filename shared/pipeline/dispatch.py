@@ -1,7 +1,11 @@
-"""Which waiting clip starts next, when starts are paced to Veo's quota.
+"""Which waiting clip starts next, when starts are paced to Veo's quotas.
 
-With MEDIA_VEO_STARTS_PER_MIN set, animate_still does not start its own clip:
-it marks the asset waiting and dispatches. A dispatch (animate_still after
+With its model's starts paced (MEDIA_MODEL_QUOTAS, else
+MEDIA_VEO_STARTS_PER_MIN), animate_still does not start its own clip: it
+marks the asset waiting and dispatches. Each Veo model has its own start log
+(shared/store/pacing.py) and its own queue: a dispatch orders and starts each
+model's waiting clips against that model's log, so clips waiting for a model
+whose budget is used up never hold back another model's. A dispatch (animate_still after
 enqueueing, finish_clip after a clip completes, the janitor's tick) starts
 the waiting clips of the campaign that has waited longest on average first
 (equalized), so one campaign's burst cannot hold the others back
@@ -9,7 +13,7 @@ the waiting clips of the campaign that has waited longest on average first
 spread at the quota's rate; round_robin: round-robin across campaigns). A
 clip that would miss its deadline behind the whole queue goes first
 whatever the order. Each start takes the asset's lease first and a pacing token
-second; when the tokens run out the dispatch stops (nothing waits), except
+second; when a model's tokens run out its queue stops (nothing waits), except
 the janitor's tick, which takes each start as the log frees it for a while
 (dispatch_held, MEDIA_VEO_DISPATCH_HOLD_S) so none sits unused. A clip
 whose expected start would come too late for its deadline degrades at once
@@ -169,85 +173,138 @@ def in_flight(docs: list[A]) -> dict[str, int]:
 
 
 def dispatch(model: VideoModel | None = None) -> dict[str, int]:
-    """Start as many waiting clips as the pacing budget allows right now; once
-    it is used up, degrade those whose turn would come too late."""
+    """Start as many waiting clips as each model's pacing budget allows right
+    now; once one is used up, degrade that model's clips whose turn would come
+    too late."""
     return _pass(model)[0]
 
 
 def dispatch_held(model: VideoModel | None = None, hold_s: float | None = None) -> dict[str, int]:
-    """dispatch(), then again each time the start log frees its next start,
-    for up to `hold_s` (MEDIA_VEO_DISPATCH_HOLD_S) while clips still wait.
+    """dispatch(), then again each time a model's start log frees its next
+    start, for up to `hold_s` (MEDIA_VEO_DISPATCH_HOLD_S) while clips still
+    wait.
 
     The janitor's tick calls this. Without it a freed start waits for the
     next arrival, finished clip or tick to take it; on a busy machine that was
     about 2 s a start (the scale benchmark's 88% of the quota, 0015). The
     hold costs one instance while a backlog lasts, whatever its size (45 s
     of each minute at 50 starts a minute: about 0.9 s a clip), and nothing when
-    no clip waits: the first pass finds none and returns."""
+    no clip waits: the first pass finds none and returns. With several
+    models it sleeps until the first of their logs frees a start and passes
+    over the models whose start is free by then, so a model with no free
+    start costs no lease or token try."""
     hold = get_settings().MEDIA_VEO_DISPATCH_HOLD_S if hold_s is None else hold_s
     until = clock.monotonic() + hold
     totals, left = _pass(model)
     while left and hold > 0:
+        now = clock.time()
         # A floor: when other dispatchers hold the waiting clips the log has
         # room, and the next pass should not follow at once.
-        pause = max(pacing.next_start_at() - clock.time(), 0.25 / pacing.starts_per_s())
+        frees = {
+            name: max(pacing.next_start_at(start_log, now) - now, 0.25 / start_log.starts_per_s())
+            for name, start_log in ((m, pacing.veo_log(m)) for m in left)
+        }
+        pause = min(frees.values())
         if clock.monotonic() + pause >= until:
             break
         clock.sleep(pause)
-        counts, left = _pass(model)
+        due = {name for name, free in frees.items() if free <= pause}
+        counts, left_due = _pass(model, due)
+        left = {**{m: n for m, n in left.items() if m not in due}, **left_due}
         for what, n in counts.items():
             totals[what] = totals.get(what, 0) + n
     return totals
 
 
-def _pass(model: VideoModel | None) -> tuple[dict[str, int], int]:
-    """One dispatch: its counts, and how many clips are still waiting."""
-    if not pacing.enabled():
-        return {}, 0
+def _pass(
+    model: VideoModel | None, models: set[str] | None = None
+) -> tuple[dict[str, int], dict[str, int]]:
+    """One dispatch over every model's queue (or only `models`'): its counts,
+    and how many clips still wait, per model."""
+    if not get_settings().veo_paced:
+        return {}, {}
     model = model or GenaiVideoModel()
     counts = {"started": 0, "busy": 0}
+    left: dict[str, int] = {}
+    for name, current in by_model(asset_queries.animating()).items():
+        if models is not None and name not in models:
+            continue
+        start_log = pacing.veo_log(name)
+        # Now, not at the pass's start: earlier models' starts took time.
+        queue = ordered(current, clock.time(), start_log)
+        n_started, n_busy = _pass_model(queue, model, start_log)
+        counts["started"] += n_started
+        counts["busy"] += n_busy
+        if len(queue) - n_started - n_busy:
+            left[name] = len(queue) - n_started - n_busy
+        if n_started or n_busy:
+            log.info(
+                "video_dispatch", "paced Veo starts", model=name, started=n_started, busy=n_busy
+            )
+    return counts, left
+
+
+def _pass_model(
+    queue: list[Asset], model: VideoModel, start_log: pacing.StartLog
+) -> tuple[int, int]:
+    """Start one model's waiting clips in order while its log admits them;
+    from the first refused token on, degrade those whose turn would come too
+    late. Returns (started, degraded)."""
+    n_started = n_busy = 0
     next_free: float | None = None  # when starts resume, once the tokens ran out
     ahead = 0  # clips that will start before this one from then on
-    queue = ordered(asset_queries.animating(), clock.time())
     for doc in queue:
         if next_free is not None:
-            start_at = next_free + ahead / pacing.starts_per_s()
+            start_at = next_free + ahead / start_log.starts_per_s()
             ahead += 1
             if too_late(doc, start_at):
-                counts["busy"] += _one(doc, model, start_at, may_start=False) is Outcome.DEGRADED
+                n_busy += _one(doc, model, start_log, start_at, may_start=False) is Outcome.DEGRADED
             continue
-        outcome = _one(doc, model, clock.time(), may_start=True)
+        outcome = _one(doc, model, start_log, clock.time(), may_start=True)
         if outcome is Outcome.NO_TOKEN:  # the budget is used up for now
-            next_free = pacing.next_start_at()
-            start_at = next_free
+            next_free = pacing.next_start_at(start_log)
             ahead = 1
-            if too_late(doc, start_at):
-                counts["busy"] += _one(doc, model, start_at, may_start=False) is Outcome.DEGRADED
+            if too_late(doc, next_free):
+                n_busy += (
+                    _one(doc, model, start_log, next_free, may_start=False) is Outcome.DEGRADED
+                )
         elif outcome is Outcome.STARTED:
-            counts["started"] += 1
+            n_started += 1
         elif outcome is Outcome.DEGRADED:
-            counts["busy"] += 1
-    if counts["started"] or counts["busy"]:
-        log.info("video_dispatch", "paced Veo starts", **counts)
-    return counts, len(queue) - counts["started"] - counts["busy"]
+            n_busy += 1
+    return n_started, n_busy
 
 
-def ordered(current: list[Asset], now: float) -> list[Asset]:
-    """The waiting clips among `current` (every animating asset), in the
-    order MEDIA_VEO_FAIRNESS gives, urgent ones first."""
+def by_model(current: list[Asset]) -> dict[str, list[Asset]]:
+    """The animating assets grouped by their clip's Veo model, for the models
+    that have a clip waiting (each model's queue is ordered on its own)."""
+    groups: dict[str, list[Asset]] = {}
+    for doc in current:
+        if doc.video_model is not None:
+            groups.setdefault(doc.video_model, []).append(doc)
+    return {name: docs for name, docs in groups.items() if waiting(docs)}
+
+
+def ordered(current: list[Asset], now: float, start_log: pacing.StartLog) -> list[Asset]:
+    """The waiting clips among `current` (the animating assets of the model
+    `start_log` paces), in the order MEDIA_VEO_FAIRNESS gives, urgent ones
+    first. The history and the rates are that model's own."""
     policy = get_settings().MEDIA_VEO_FAIRNESS
+    per_s = start_log.starts_per_s()
     docs = waiting(current)
     if policy == "waiting":
-        queue = equalized(docs, pacing.wait_history(now), now) if docs else []
+        queue = equalized(docs, pacing.wait_history(start_log, now), now) if docs else []
     elif policy == "first_come":
         rendering = [doc for doc in current if started(doc)]
-        queue = virtual_clock(docs, rendering, 1 / pacing.starts_per_s())
+        queue = virtual_clock(docs, rendering, 1 / per_s)
     else:
         queue = fair_order(docs, in_flight(current))
-    return urgent_first(queue, now, pacing.starts_per_s())
+    return urgent_first(queue, now, per_s)
 
 
-def _one(doc: Asset, model: VideoModel, start_at: float, may_start: bool) -> Outcome:
+def _one(
+    doc: Asset, model: VideoModel, start_log: pacing.StartLog, start_at: float, may_start: bool
+) -> Outcome:
     """Under the asset's lease (renewed for the whole Veo call, which can
     outlast MEDIA_VIDEO_LEASE_S): degrade it if `start_at` is too late, or
     start it, or nothing."""
@@ -255,13 +312,19 @@ def _one(doc: Asset, model: VideoModel, start_at: float, may_start: bool) -> Out
     owner = f"dispatch/{assets.new_owner()[:8]}"
     try:
         with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, Status.ANIMATING):
-            return _one_held(cid, aid, model, owner, start_at, may_start)
+            return _one_held(cid, aid, model, start_log, owner, start_at, may_start)
     except Busy:
         return Outcome.NOTHING  # another dispatcher has it
 
 
 def _one_held(
-    cid: str, aid: str, model: VideoModel, owner: str, start_at: float, may_start: bool
+    cid: str,
+    aid: str,
+    model: VideoModel,
+    start_log: pacing.StartLog,
+    owner: str,
+    start_at: float,
+    may_start: bool,
 ) -> Outcome:
     fresh = assets.load(cid, aid)
     if fresh is None or fresh.get("status") != Status.ANIMATING or started(fresh):
@@ -280,7 +343,9 @@ def _one_held(
 
     def gate() -> bool:
         token_at = pacing.take_start(
-            campaign_id=cid, queued_at=float(fresh.get("video_queued_at") or clock.time())
+            start_log,
+            campaign_id=cid,
+            queued_at=float(fresh.get("video_queued_at") or clock.time()),
         )
         if token_at is not None:
             taken.append(token_at)

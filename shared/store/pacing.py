@@ -1,40 +1,48 @@
-"""A project-wide budget of Veo starts: MEDIA_VEO_STARTS_PER_MIN per window.
+"""Budgets of Veo starts, one per model and region (MEDIA_MODEL_QUOTAS, else
+MEDIA_VEO_STARTS_PER_MIN per window).
 
-Vertex's Veo quota is per project and per minute (about 50 starts for 3.1
--001), counted over a rolling window. Starting faster only buys 429s and
-spent delivery attempts, so a start takes a token first.
+Vertex's Veo quotas are per base model and region and per minute (about 50
+starts for each 3.1 -001 model), counted over a rolling window. Starting
+faster only buys 429s and spent delivery attempts, so a start takes a token
+from its own model's log first; a mixed workload (draft, standard and
+premium campaigns, three Veo models) gets each model's whole quota, not one
+shared among them (docs/decisions/0020-pacing-per-model.md).
 
-The tokens are a rolling log: one Firestore document (`pacing/veo-log`)
-holds the times of the starts of the last `span` seconds, and a start is
-admitted while fewer than the budget are in it. `span` is the window plus
-one start interval (window / budget), a margin for the time between taking
-the token and the call reaching Veo, so Veo's own rolling window never sees
-more than the budget; under a backlog starts run at budget / (budget + 1) of
-the quota (97% at 30/min, 98% at 50).
+The tokens are a rolling log: one Firestore document per model and region
+(`pacing/veo-log:{location}:{model}`, see veo_log) holds the times of that
+model's starts of the last `span` seconds, and a start is admitted while
+fewer than the budget are in it. `span` is the window plus one start
+interval (window / budget), a margin for the time between taking the token
+and the call reaching Veo, so Veo's own rolling window never sees more than
+the budget; under a backlog starts run at budget / (budget + 1) of the quota
+(97% at 30/min, 98% at 50).
 
 Why a log and not fixed slots: the first design cut time into slots of one
 token each, and a slot's token was lost whenever no dispatch (an arrival, a
 finished clip, the janitor's tick) happened to run during it; the scale
 benchmark measured 83% of the quota. A log keeps every unused start until a
-later dispatch takes it. The document takes one write per start (0.83 a
+later dispatch takes it. A document takes one write per start (0.83 a
 second at 50/min), under Firestore's sustained one write per second per
-document; budgets above 60/min would need the log sharded.
+document; one model's budget above 60/min would need its log sharded.
 MEDIA_VEO_PACING_WINDOW_S shortens the window for time-compressed benchmarks.
 
-Image calls can take the same kind of token from their own log
-(`pacing/image-log`, MEDIA_IMAGE_CALLS_PER_MIN, off by default): see
+Image calls can take the same kind of token from their own, project-wide
+log (`pacing/image-log`, MEDIA_IMAGE_CALLS_PER_MIN, off by default): see
 wait_for_image_call.
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
 from shared.core import clock
 from shared.core.errors import RetriesSpent
 from shared.core.settings import get_settings
+from shared.domain.asset import Asset
 from shared.domain.asset_state import waiting
+from shared.domain.locations import location_for
 from shared.domain.paths import pacing_doc
 from shared.store import connections
 from shared.store.asset_queries import animating
@@ -44,27 +52,49 @@ LOG_DOC = "veo-log"
 IMAGE_LOG_DOC = "image-log"
 
 
-def _per_min(kind: str) -> int:
-    settings = get_settings()
-    return int(
-        (
-            settings.MEDIA_IMAGE_CALLS_PER_MIN
-            if kind == "image"
-            else settings.MEDIA_VEO_STARTS_PER_MIN
-        )
-        or 0
-    )
+@dataclass(frozen=True)
+class StartLog:
+    """One rolling log of starts: its document and its budget per window."""
+
+    doc_id: str
+    per_min: int  # 0: unpaced, every start admitted at once
+    model: str | None = None  # the Veo model it paces (None: image calls)
+
+    @property
+    def enabled(self) -> bool:
+        return self.per_min > 0
+
+    def budget_and_span(self) -> tuple[int, float]:
+        """(starts allowed, seconds they are counted over)."""
+        budget = max(1, self.per_min)
+        window = get_settings().MEDIA_VEO_PACING_WINDOW_S
+        return budget, window + window / budget
+
+    def starts_per_s(self) -> float:
+        budget, span = self.budget_and_span()
+        return budget / span
 
 
-def enabled(kind: str = "veo") -> bool:
-    return bool(_per_min(kind))
+def veo_log(model: str) -> StartLog:
+    """The start log of one Veo model where the pipeline calls it: Vertex
+    counts a quota per base model and region, so the document is named by
+    both (a model moved to another region by MEDIA_MODEL_LOCATIONS starts a
+    fresh log, as its quota there is fresh too)."""
+    per_min = get_settings().veo_starts_per_min(model)
+    return StartLog(f"{LOG_DOC}:{location_for(model)}:{model}", per_min, model)
 
 
-def budget_and_span(kind: str = "veo") -> tuple[int, float]:
-    """(starts allowed, seconds they are counted over)."""
-    budget = max(1, _per_min(kind))
-    window = get_settings().MEDIA_VEO_PACING_WINDOW_S
-    return budget, window + window / budget
+def image_log() -> StartLog:
+    return StartLog(IMAGE_LOG_DOC, get_settings().MEDIA_IMAGE_CALLS_PER_MIN or 0)
+
+
+def clip_log(doc: Asset) -> StartLog:
+    """The start log a waiting clip takes its token from: its planned model's."""
+    model = doc.video_model
+    if model is None:
+        # Only an asset whose plan includes a clip is ever sent to animate.
+        raise RuntimeError(f"asset {doc.asset_id} has no planned video model")
+    return veo_log(model)
 
 
 def _recent(starts: list[float], now: float, span: float) -> list[float]:
@@ -112,25 +142,23 @@ def free_at(starts: list[float], now: float, budget: int, span: float) -> float:
     return at
 
 
-def _log_ref(kind: str = "veo") -> Any:
-    return connections.firestore_client().document(
-        pacing_doc(IMAGE_LOG_DOC if kind == "image" else LOG_DOC)
-    )
+def _log_ref(log: StartLog) -> Any:
+    return connections.firestore_client().document(pacing_doc(log.doc_id))
 
 
 def take_start(
+    log: StartLog,
     now: float | None = None,
-    kind: str = "veo",
     campaign_id: str | None = None,
     queued_at: float | None = None,
 ) -> float | None:
-    """Take one start token: its time, or None when the budget is used up.
-    Unpaced: always the current time. With `campaign_id` and `queued_at`, the
-    start's wait joins the campaign's history in the same write (see
-    wait_history)."""
-    if not enabled(kind):
+    """Take one start token from `log`: its time, or None when the budget is
+    used up. Unpaced: always the current time. With `campaign_id` and
+    `queued_at`, the start's wait joins the campaign's history in the same
+    write (see wait_history)."""
+    if not log.enabled:
         return now if now is not None else clock.time()
-    budget, span = budget_and_span(kind)
+    budget, span = log.budget_and_span()
     taken: list[float] = []
 
     def mutate(doc: Fields | None) -> tuple[Fields | None, bool]:
@@ -145,7 +173,7 @@ def take_start(
             fields["waits"] = add_wait(_waits(doc), campaign_id, max(0.0, t - queued_at), t)
         return fields, True
 
-    return taken[0] if read_modify_write(_log_ref(kind), mutate) else None
+    return taken[0] if read_modify_write(_log_ref(log), mutate) else None
 
 
 # A campaign's wait history: [sum of waits, starts, last start], halved once
@@ -175,11 +203,11 @@ def add_wait(
     return kept
 
 
-def wait_history(now: float | None = None) -> dict[str, tuple[float, float]]:
-    """Each campaign's (sum of waits, starts) over its recent paced starts,
-    for the dispatcher's order (shared/pipeline/dispatch.equalized)."""
+def wait_history(log: StartLog, now: float | None = None) -> dict[str, tuple[float, float]]:
+    """Each campaign's (sum of waits, starts) over its recent paced starts of
+    this log's model, for the dispatcher's order (dispatch.equalized)."""
     t = now if now is not None else clock.time()
-    snap = _log_ref().get()
+    snap = _log_ref(log).get()
     return history(_waits(snap.to_dict() if snap.exists else None), t)
 
 
@@ -188,26 +216,30 @@ def history(waits: dict[str, list[float]], now: float) -> dict[str, tuple[float,
     return {c: (v[0], v[1]) for c, v in _live(waits, now).items()}
 
 
-def starts_per_s() -> float:
-    budget, span = budget_and_span()
-    return budget / span
-
-
-def next_start_at(now: float | None = None, kind: str = "veo") -> float:
-    """When the next start token is free."""
+def next_start_at(log: StartLog, now: float | None = None) -> float:
+    """When `log`'s next start token is free."""
     t = now if now is not None else clock.time()
-    budget, span = budget_and_span(kind)
-    snap = _log_ref(kind).get()
+    budget, span = log.budget_and_span()
+    snap = _log_ref(log).get()
     return free_at(_starts(snap.to_dict() if snap.exists else None), t, budget, span)
 
 
 def queue_minutes() -> float | None:
-    """How long a clip asked for now would wait for its start, in minutes
-    (None when starts are unpaced). One query."""
-
-    if not enabled():
+    """How long a clip asked for now would wait for its start, in minutes: the
+    longest of the paced models' queues, each its waiting clips over its own
+    rate (None when no start is paced). One query."""
+    if not get_settings().veo_paced:
         return None
-    return len(waiting(animating())) / starts_per_s() / 60.0
+    counts: dict[str, int] = {}
+    for doc in waiting(animating()):
+        if doc.video_model is not None:
+            counts[doc.video_model] = counts.get(doc.video_model, 0) + 1
+    longest = 0.0
+    for model, n in counts.items():
+        log = veo_log(model)
+        if log.enabled:
+            longest = max(longest, n / log.starts_per_s() / 60.0)
+    return longest
 
 
 def wait_for_image_call() -> None:
@@ -220,11 +252,12 @@ def wait_for_image_call() -> None:
     wait out a 429, but without spending the call. Past
     MEDIA_IMAGE_PACING_WAIT_S the delivery is handed back (RetriesSpent, not
     retried in-process) for the platform to redeliver later."""
-    if not enabled("image"):
+    log = image_log()
+    if not log.enabled:
         return
     give_up = clock.monotonic() + get_settings().MEDIA_IMAGE_PACING_WAIT_S
-    while take_start(kind="image") is None:
-        pause = max(0.05, next_start_at(kind="image") - clock.time())
+    while take_start(log) is None:
+        pause = max(0.05, next_start_at(log) - clock.time())
         if clock.monotonic() + pause > give_up:
             raise RetriesSpent("image-call budget (MEDIA_IMAGE_CALLS_PER_MIN) used up")
         # A little jitter: instances woken for the same token spread out.

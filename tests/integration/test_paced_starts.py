@@ -12,6 +12,13 @@ from shared.store.connections import firestore_client
 from tests.integration.helpers import calls, cutscene, emulator, enable, publish, wait_terminal
 
 PACED_FUNCTIONS = ("animate_still", "finish_clip", "janitor")
+# The default (standard) tier's Veo model: its start log is the one these
+# tests fill and read (each model has its own, shared/store/pacing.veo_log).
+FAST = "veo-3.1-fast-generate-001"
+
+
+def fast_log_ref():
+    return firestore_client().collection("pacing").document(pacing.veo_log(FAST).doc_id)
 
 
 def restart_paced(stack, env: dict[str, str]) -> None:
@@ -32,11 +39,11 @@ def hold_budget(budget: int, ahead_s: float) -> None:
     """Fill the start log with `budget` starts `ahead_s` from now: every start
     waits until then, or until release_budget()."""
     held = [time.time() + ahead_s] * budget
-    firestore_client().collection("pacing").document(pacing.LOG_DOC).set({"starts": held})
+    fast_log_ref().set({"starts": held})
 
 
 def release_budget() -> None:
-    firestore_client().collection("pacing").document(pacing.LOG_DOC).delete()
+    fast_log_ref().delete()
 
 
 def test_starts_keep_to_the_budget_and_a_burst_does_not_hold_others_back(stack):
@@ -93,10 +100,11 @@ def test_starts_nobody_dispatched_in_time_are_taken_later(stack, monkeypatch):
     get_settings.cache_clear()
     try:
         t0 = float(int(time.time()) + 1000)
-        assert pacing.take_start(now=t0) is not None
-        later = [pacing.take_start(now=t0 + 3.0) for _ in range(4)]
+        fast = pacing.veo_log(FAST)
+        assert pacing.take_start(fast, now=t0) is not None
+        later = [pacing.take_start(fast, now=t0 + 3.0) for _ in range(4)]
         assert [t is not None for t in later] == [True] * 3 + [False]
-        latest = [pacing.take_start(now=t0 + 5.41) for _ in range(3)]
+        latest = [pacing.take_start(fast, now=t0 + 5.41) for _ in range(3)]
         assert [t is not None for t in latest] == [True] * 2 + [False]
     finally:
         get_settings.cache_clear()
@@ -137,7 +145,7 @@ def test_the_default_order_starts_the_campaign_that_has_waited_longest(stack):
         enable("lucky", budget=20.0)
         enable("patient", budget=20.0)
         now = time.time()
-        log = firestore_client().collection("pacing").document(pacing.LOG_DOC)
+        log = fast_log_ref()
         log.set(
             {
                 "starts": [now + 120.0],  # held: both clips wait

@@ -188,6 +188,7 @@ class FakeVideoModel:
     def __init__(self, world: World, outcomes: list[str] | None = None) -> None:
         self.world, self.outcomes = world, list(outcomes or [])
         self.starts: list[str] = []  # output folders, one per paid start
+        self.models: list[str] = []  # the Veo model of each paid start
         self.polls = 0
         self.operations: dict[str, ClipResult] = {}
         self.outputs: dict[str, str] = {}  # operation -> where its MP4 lands
@@ -211,6 +212,7 @@ class FakeVideoModel:
         if outcome == "quota":
             raise QuotaExceeded("429 RESOURCE_EXHAUSTED")  # refused: nothing started
         self.starts.append(output_gcs_uri)
+        self.models.append(model)
         n = len(self.starts)
         operation = f"projects/p/locations/us-central1/operations/op-{n}"
         self.outputs[operation] = f"{output_gcs_uri.rstrip('/')}/{1000 + n}/sample_0.mp4"

@@ -99,8 +99,9 @@ def test_the_span_is_the_window_plus_one_start_interval(monkeypatch):
     monkeypatch.setenv("MEDIA_VEO_PACING_WINDOW_S", "60")
     get_settings.cache_clear()
     try:
-        assert pacing.budget_and_span() == (30, pytest.approx(62.0))
-        assert pacing.starts_per_s() * 60 == pytest.approx(30 * 30 / 31)
+        log = pacing.veo_log("veo-3.1-fast-generate-001")
+        assert log.budget_and_span() == (30, pytest.approx(62.0))
+        assert log.starts_per_s() * 60 == pytest.approx(30 * 30 / 31)
     finally:
         get_settings.cache_clear()
 
@@ -178,14 +179,14 @@ def test_an_image_call_waits_for_its_token_or_hands_the_delivery_back(monkeypatc
         tokens = iter([None, None, 1.0])
         asked: list[str] = []
         monkeypatch.setattr(
-            pacing, "take_start", lambda kind="veo": asked.append(kind) or next(tokens)
+            pacing, "take_start", lambda log: asked.append(log.doc_id) or next(tokens)
         )
-        monkeypatch.setattr(pacing, "next_start_at", lambda kind="veo": time.time() + 0.01)
+        monkeypatch.setattr(pacing, "next_start_at", lambda log: time.time() + 0.01)
         pacing.wait_for_image_call()
-        assert asked == ["image"] * 3
+        assert asked == [pacing.IMAGE_LOG_DOC] * 3
         # The next token is past the wait budget: no sleeping, straight back.
-        monkeypatch.setattr(pacing, "take_start", lambda kind="veo": None)
-        monkeypatch.setattr(pacing, "next_start_at", lambda kind="veo": time.time() + 100)
+        monkeypatch.setattr(pacing, "take_start", lambda log: None)
+        monkeypatch.setattr(pacing, "next_start_at", lambda log: time.time() + 100)
         with pytest.raises(RetriesSpent):
             pacing.wait_for_image_call()
     finally:

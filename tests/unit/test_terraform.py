@@ -703,6 +703,8 @@ def test_an_openid_issuer_passes(harness: Path) -> None:
         "media={daily_cap_usd=-1}",
         "media={image_block_retries=9}",
         "media={signed_url_ttl_s=3600}",
+        'media={model_quotas={"veo-3.1-lite-generate-001"=2.5}}',
+        'media={model_quotas={"Veo 3"=20}}',
         "delivery={max_delivery_attempts=3}",
         'delivery={minimum_backoff="10m"}',
         'delivery={minimum_backoff="300s",maximum_backoff="60s"}',

@@ -91,13 +91,15 @@ variable "oidc_issuers" {
 }
 
 variable "media" {
-  description = "Pipeline settings for the functions: deadline, daily cap, pricing file, retries, signed URL TTL."
+  description = "Pipeline settings for the functions: deadline, daily cap, pricing file, retries, signed URL TTL, Veo starts per minute (per model)."
   type = object({
     deadline_s          = optional(number, 900)
     daily_cap_usd       = optional(number)
     pricing_file        = optional(string)
     image_block_retries = optional(number, 1)
     signed_url_ttl_s    = optional(number, 900)
+    veo_starts_per_min  = optional(number, 45)
+    model_quotas        = optional(map(number), {})
   })
   default = {}
 }

@@ -141,9 +141,15 @@ locals {
     render_still = {
       MEDIA_IMAGE_BLOCK_RETRIES = tostring(var.media.image_block_retries)
     }
-    # Every dispatcher of paced Veo starts reads the same budget.
-    animate_still = { MEDIA_VEO_STARTS_PER_MIN = tostring(var.media.veo_starts_per_min) }
-    finish_clip   = { MEDIA_VEO_STARTS_PER_MIN = tostring(var.media.veo_starts_per_min) }
+    # Every dispatcher of paced Veo starts reads the same budgets.
+    animate_still = {
+      MEDIA_VEO_STARTS_PER_MIN = tostring(var.media.veo_starts_per_min)
+      MEDIA_MODEL_QUOTAS       = jsonencode(var.media.model_quotas)
+    }
+    finish_clip = {
+      MEDIA_VEO_STARTS_PER_MIN = tostring(var.media.veo_starts_per_min)
+      MEDIA_MODEL_QUOTAS       = jsonencode(var.media.model_quotas)
+    }
     media_api = {
       MEDIA_SIGNING_SA       = google_service_account.function["media_api"].email
       MEDIA_SIGNED_URL_TTL_S = tostring(var.media.signed_url_ttl_s)
@@ -156,6 +162,7 @@ locals {
     janitor = {
       MEDIA_SWEEP_EVERY_S      = tostring(var.janitor.sweep_every_s)
       MEDIA_VEO_STARTS_PER_MIN = tostring(var.media.veo_starts_per_min)
+      MEDIA_MODEL_QUOTAS       = jsonencode(var.media.model_quotas)
       # Each tick takes paced starts as the log frees them until shortly
       # before the next tick (within the function's timeout).
       MEDIA_VEO_DISPATCH_HOLD_S = tostring(max(0, min(var.janitor.sweep_every_s - 15, local.sizing["janitor"].timeout_seconds - 60)))

@@ -145,10 +145,14 @@ variable "media" {
     image_block_retries = optional(number, 1)
     # MEDIA_SIGNED_URL_TTL_S: lifetime of V4 signed URLs (docs/interface.md: at most 900 s).
     signed_url_ttl_s = optional(number, 900)
-    # MEDIA_VEO_STARTS_PER_MIN: project-wide Veo starts per minute, paced and
-    # fair across campaigns; 0 starts every clip at once. Veo 3.1 -001 allows
-    # about 50 a minute per project (preview ids 10).
+    # MEDIA_VEO_STARTS_PER_MIN: Veo starts per minute for each model (Vertex's
+    # quotas are per base model and region), paced and fair across campaigns;
+    # 0 starts every clip at once. Veo 3.1 -001 allows about 50 a minute per
+    # model (preview ids 10).
     veo_starts_per_min = optional(number, 45)
+    # MEDIA_MODEL_QUOTAS: a model's own starts per minute where its quota
+    # differs from veo_starts_per_min, e.g. { "veo-3.1-lite-generate-001" = 60 }.
+    model_quotas = optional(map(number), {})
   })
   default = {}
   validation {
@@ -166,6 +170,10 @@ variable "media" {
   validation {
     condition     = var.media.veo_starts_per_min >= 0 && floor(var.media.veo_starts_per_min) == var.media.veo_starts_per_min
     error_message = "media.veo_starts_per_min must be a whole number >= 0 (0: unpaced)."
+  }
+  validation {
+    condition     = alltrue([for k, n in var.media.model_quotas : can(regex("^[a-z0-9][a-z0-9.-]{0,127}$", k)) && n >= 0 && n <= 10000 && floor(n) == n])
+    error_message = "media.model_quotas maps model ids to whole numbers of starts a minute from 0 to 10000 (0: unpaced)."
   }
   validation {
     condition     = var.media.signed_url_ttl_s >= 60 && var.media.signed_url_ttl_s <= 900

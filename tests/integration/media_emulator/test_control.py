@@ -18,7 +18,10 @@ PLR = (
 
 def test_calls_start_at_zero_and_count(raw, control):
     zero = {"generateContent": 0, "predictLongRunning": 0, "fetchPredictOperation": 0}
-    assert control("GET", "calls") == (200, {**zero, "rejected": zero, "jobs": {}})
+    assert control("GET", "calls") == (
+        200,
+        {**zero, "rejected": zero, "jobs": {}, "by_model": {}},
+    )
     raw("POST", GEN, {"contents": [{"role": "user", "parts": [{"text": "a"}]}]})
     raw("POST", GEN, b"{not json")  # malformed, still a call
     raw(
@@ -32,6 +35,14 @@ def test_calls_start_at_zero_and_count(raw, control):
         "fetchPredictOperation": 1,
         "rejected": zero,
         "jobs": {},
+        "by_model": {
+            "gemini-3.1-flash-image": {
+                **zero,
+                "generateContent": 2,
+                "fetchPredictOperation": 1,
+                "rejected": 0,
+            }
+        },
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from shared.core import clock as pipeline_clock
 from shared.core.settings import get_settings
 from shared.domain.campaign import Plan
 from shared.domain.ids import asset_id_for
@@ -37,6 +39,9 @@ ENV = (
     "MEDIA_VEO_FAIRNESS",
     "MEDIA_VEO_PACING_WINDOW_S",
     "MEDIA_VEO_DISPATCH_HOLD_S",
+    "MEDIA_MODEL_QUOTAS",
+    "MEDIA_MODEL_LOCATIONS",
+    "MEDIA_IMAGE_CALLS_PER_MIN",
 )
 
 
@@ -147,3 +152,24 @@ def plan_of(doc: dict[str, Any]) -> Plan:
 
 def usd(micros: int) -> float:
     return round(micros / 1_000_000, 6)
+
+
+class Clock:
+    """The pipeline's clock (shared/core/clock.py), moved on by its own sleeps."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(pipeline_clock, "_current", self)

@@ -11,12 +11,19 @@ from typing import Any
 
 import pytest
 
-from shared.core import clock as pipeline_clock
 from shared.domain.paths import pacing_doc
 from shared.pipeline import dispatch
 from shared.store import pacing
 from tests.unit.fakes import FakeImageModel, FakeVideoModel, World
-from tests.unit.stages.helpers import aid, configure, deliver_request, drain, plan_of, request
+from tests.unit.stages.helpers import (
+    Clock,
+    aid,
+    configure,
+    deliver_request,
+    drain,
+    plan_of,
+    request,
+)
 
 
 @pytest.fixture
@@ -32,7 +39,7 @@ def test_a_clip_waits_for_a_token_holding_its_budget_and_starts_once_when_one_fr
     paced: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(pacing, "next_start_at", lambda now=None, kind="veo": time.time() + 60)
+    monkeypatch.setattr(pacing, "next_start_at", lambda log, now=None: time.time() + 60)
     Clock().install(monkeypatch)  # frozen: no start leaves the log meanwhile
     for request_id in ("req-first", "req-second"):
         deliver_request(request(request_id), image)
@@ -46,7 +53,7 @@ def test_a_clip_waits_for_a_token_holding_its_budget_and_starts_once_when_one_fr
     assert dispatch.dispatch(video) == {"started": 0, "busy": 0}  # the budget is used
     # Past the log's span (window + one start interval) its entries are gone:
     # the token is free. (Moving the clock that far would pass the deadline.)
-    world.db.docs.pop(pacing_doc(pacing.LOG_DOC))
+    world.db.docs.pop(pacing_doc(pacing.veo_log(plan_of(second).video_model or "").doc_id))
     assert dispatch.dispatch(video)["started"] == 1
     assert dispatch.dispatch(video)["started"] == 0  # started once
     drain(world, video)
@@ -61,7 +68,7 @@ def test_a_clip_whose_turn_comes_after_its_deadline_degrades_at_once(
     paced: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(pacing, "next_start_at", lambda now=None, kind="veo": time.time() + 600)
+    monkeypatch.setattr(pacing, "next_start_at", lambda log, now=None: time.time() + 600)
     deliver_request(request("req-first"), image)
     # Published 14 minutes ago: a start in 10 minutes ends past the 15-minute deadline.
     late = datetime.now(UTC) - timedelta(minutes=14)
@@ -72,27 +79,6 @@ def test_a_clip_whose_turn_comes_after_its_deadline_degrades_at_once(
     assert len(video.starts) == 1
     assert world.books("c1", "s1")[0] == {}
     assert f"{aid('req-late')}:image" in world.books("c1", "s1")[1]
-
-
-class Clock:
-    """The pipeline's clock (shared/core/clock.py), moved on by its own sleeps."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-        self.sleeps: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr(pipeline_clock, "_current", self)
 
 
 @pytest.fixture

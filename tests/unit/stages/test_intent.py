@@ -253,7 +253,7 @@ def test_pacing_is_untouched_by_a_refused_intent(
     configure(monkeypatch, MEDIA_VEO_STARTS_PER_MIN="60")
     taken: list[str] = []
     real = pacing.take_start
-    monkeypatch.setattr(pacing, "take_start", lambda **kw: taken.append("t") or real(**kw))
+    monkeypatch.setattr(pacing, "take_start", lambda *a, **kw: taken.append("t") or real(*a, **kw))
     deliver_request(request(), image)
     world.edit("c1", aid(), hidden=True)
     drain(world, FakeVideoModel(world))
