@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .emulator import Emulator
 from .faults import METHODS, FaultSpecError, parse_fault
-from .models import METHOD_KIND, MODELS
+from .models import METHOD_KIND, served_models
 from .payload import ApiError, json_body, number
 
 
@@ -74,23 +74,24 @@ def set_quota(emu: Emulator, body: object) -> dict:
             " model, location",
         )
     model, location = body.get("model"), body.get("location")
-    if model is not None and model not in MODELS:
+    served = served_models()  # the catalog's models and where they are served
+    if model is not None and model not in served:
         raise ApiError(400, f"model must be one the emulator serves, got {model!r}")
     if location is not None:
         if model is None:
             raise ApiError(400, "location needs a model: quotas are per base model and region")
-        if location not in MODELS[model].locations:
+        if location not in served[model].locations:
             raise ApiError(
                 400,
-                f"{model} is served only from {list(MODELS[model].locations)}, not {location!r}",
+                f"{model} is served only from {list(served[model].locations)}, not {location!r}",
             )
     method = body.get("method")
     if method is None and model is not None:
-        method = GENERATING[MODELS[model].kind]
+        method = GENERATING[served[model].kind]
     limit = body.get("per_minute", 0)
     if method not in METHODS:
         raise ApiError(400, f"method must be one of {list(METHODS)}, got {method!r}")
-    if model is not None and METHOD_KIND[method] != MODELS[model].kind:
+    if model is not None and METHOD_KIND[method] != served[model].kind:
         raise ApiError(400, f"{model} is not called with {method}")
     if limit is None:
         limit = 0
