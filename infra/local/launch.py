@@ -175,7 +175,9 @@ class Launcher:
             "--host", HOST,
             "--port", str(port),
         ]  # fmt: skip
-        env = {**env, "K_SERVICE": name, "FUNCTION_TARGET": name}
+        # Each function acts as its own service account: the runner checks its
+        # calls against what terraform/ grants it (infra/iam/enforce.py).
+        env = {**env, "K_SERVICE": name, "FUNCTION_TARGET": name, "MEDIA_LOCAL_IDENTITY": name}
         return procs.spawn(name, argv, env, self.log_dir, port=port, cwd=self.root)
 
 

@@ -1,0 +1,113 @@
+"""The local IAM check on the real client libraries, before any network call:
+a refused call raises PermissionDenied (a publish fails its future) and logs
+iam_denied; an allowed one reaches the library. Grants are those terraform/
+gives (infra/iam/grants.py), or hand-made ones where a case needs them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from google.api_core.exceptions import PermissionDenied
+
+from infra.iam import enforce
+from infra.iam.grants import Grant
+from infra.iam.policy import Policy, for_identity
+from shared.store import connections
+
+BUCKET = "demo-cutscenes-media"
+
+
+def grant(permission: str, resource: str) -> Grant:
+    return Grant("fn", "test", frozenset({permission}), True, resource, "test")
+
+
+def policy(*grants: Grant) -> Policy:
+    return Policy(
+        "fn", list(grants), BUCKET, {"media-requests": "requests", "media-events": "events"}
+    )
+
+
+@pytest.fixture
+def clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # Unreachable emulators: an allowed call would fail on the network, a
+    # refused one never gets that far.
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "demo-cutscenes")
+    monkeypatch.setenv("MEDIA_BUCKET", BUCKET)
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", "http://127.0.0.1:9")
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", "127.0.0.1:9")
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:9")
+    connections.reset_all()
+    yield
+    connections.set_client_wrapper(None)
+    connections.reset_all()
+
+
+def denied(capsys: pytest.CaptureFixture[str]) -> list[tuple[str, str, str]]:
+    out = capsys.readouterr()
+    rows = []
+    for line in (out.out + out.err).splitlines():
+        try:
+            record: Any = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("event") == "iam_denied":
+            rows.append((record["identity"], record["permission"], record["resource"]))
+    return rows
+
+
+def test_a_storage_call_outside_the_grant_is_refused_and_logged(clients, capsys) -> None:
+    connections.set_client_wrapper(
+        enforce.wrapper(policy(grant("storage.objects.get", "objects:media/")))
+    )
+    bucket = connections.storage_client().bucket(BUCKET)
+    with pytest.raises(PermissionDenied) as refused:
+        bucket.blob("refs/c1/x.png").download_as_bytes()
+    assert refused.value.code == 403
+    with pytest.raises(PermissionDenied):
+        bucket.blob("media/c1/x.png").delete()
+    with pytest.raises(PermissionDenied):
+        list(connections.storage_client().list_blobs(BUCKET, prefix="veo-out/"))
+    assert denied(capsys) == [
+        ("fn", "storage.objects.get", "objects:refs/c1/x.png"),
+        ("fn", "storage.objects.delete", "objects:media/c1/x.png"),
+        ("fn", "storage.objects.list", "bucket"),
+    ]
+
+
+def test_an_allowed_storage_call_reaches_the_library(clients) -> None:
+    connections.set_client_wrapper(
+        enforce.wrapper(policy(grant("storage.objects.get", "objects:media/")))
+    )
+    blob = connections.storage_client().bucket(BUCKET).blob("media/c1/x.png")
+    # Past the check: the library itself fails on the unreachable emulator.
+    with pytest.raises(Exception) as failed:
+        blob.download_as_bytes(timeout=(0.5, 0.5), retry=None)
+    assert not isinstance(failed.value, PermissionDenied)
+
+
+def test_a_publish_outside_the_grant_fails_its_future(clients, capsys) -> None:
+    connections.set_client_wrapper(
+        enforce.wrapper(policy(grant("pubsub.topics.publish", "topic:events")))
+    )
+    future = connections.publisher().publish(connections.topic_path("media-requests"), b"{}")
+    with pytest.raises(PermissionDenied):
+        future.result(timeout=5)
+    assert denied(capsys) == [("fn", "pubsub.topics.publish", "topic:requests")]
+
+
+def test_terraform_grants_decide(clients, capsys) -> None:
+    """The real tree: media_api publishes requests; render_still may not
+    write Veo's output, nor publish requests."""
+    media_api = for_identity("media_api")
+    assert media_api.allows("pubsub.topics.publish", "topic:requests")
+    assert media_api.allows("storage.objects.delete", "objects:media/c1/a.png")
+    assert not media_api.allows("storage.objects.create", "objects:media/c1/a.png")
+    render = for_identity("render_still")
+    assert render.allows("storage.objects.create", "objects:media/c1/a.png")
+    assert not render.allows("storage.objects.create", "objects:veo-out/c1/a.mp4")
+    assert not render.allows("pubsub.topics.publish", "topic:requests")
+    with pytest.raises(ValueError):
+        for_identity("nobody")
