@@ -1,4 +1,4 @@
-"""The local stack's IAM: every Storage and Pub/Sub call a
+"""The local stack's IAM: every Storage and Pub/Sub (and Firestore) call a
 function makes is checked against what terraform/ grants its service account.
 
 `install(identity)` puts a wrapper on shared.store.connections' clients; each
@@ -17,6 +17,12 @@ Permissions per call, from Google's pages:
   -> storage.objects.delete; objects.list -> storage.objects.list on the bucket.
 - Pub/Sub: https://cloud.google.com/pubsub/docs/access-control (Publish ->
   pubsub.topics.publish on the topic).
+- Firestore: https://cloud.google.com/firestore/docs/security/iam (required
+  permissions per method: GetDocument/BatchGetDocuments -> datastore.entities.get;
+  RunQuery/RunAggregationQuery/Listen -> datastore.entities.list (and .get
+  for the documents returned); Commit -> datastore.entities.create for a
+  create, .update for an update, both for a set without precondition,
+  .delete for a delete).
 """
 
 from __future__ import annotations
@@ -232,11 +238,73 @@ def publisher_rules() -> dict[type, dict[str, Rule]]:
     return {pubsub_v1.PublisherClient: {"publish": publish}}
 
 
+# ---- Firestore ---------------------------------------------------------------------
+
+READ = ("datastore.entities.get", "project")
+LIST = ("datastore.entities.list", "project")
+CREATE = ("datastore.entities.create", "project")
+UPDATE = ("datastore.entities.update", "project")
+DELETE = ("datastore.entities.delete", "project")
+
+
+def firestore_rules() -> dict[type, dict[str, Rule]]:
+    from google.cloud.firestore_v1 import (
+        Client,
+        CollectionReference,
+        DocumentReference,
+        DocumentSnapshot,
+        Query,
+        Transaction,
+        WriteBatch,
+    )
+    from google.cloud.firestore_v1.aggregation import AggregationQuery
+
+    def needing(*needs: tuple[str, str]) -> Rule:
+        return lambda guard, target, args, kwargs: list(needs)
+
+    def transaction_get(
+        guard: Guard, txn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Needs:
+        target = args[0] if args else kwargs["ref_or_query"]
+        return [READ] if isinstance(target, DocumentReference) else [LIST, READ]
+
+    # A write without a precondition (set, with or without merge) creates the
+    # document or replaces it: Commit checks both.
+    writes = {
+        "create": needing(CREATE),
+        "set": needing(CREATE, UPDATE),
+        "update": needing(UPDATE),
+        "delete": needing(DELETE),
+    }
+    query = {
+        "stream": needing(LIST, READ),
+        "get": needing(LIST, READ),
+        "on_snapshot": needing(LIST, READ),
+    }
+    return {
+        Client: {"get_all": needing(READ), "collections": needing(LIST)},
+        DocumentReference: {
+            "get": needing(READ),
+            "on_snapshot": needing(READ),
+            "collections": needing(LIST),
+            **writes,
+        },
+        CollectionReference: {"add": needing(CREATE), "list_documents": needing(LIST), **query},
+        Query: query,
+        AggregationQuery: {"get": needing(LIST), "stream": needing(LIST)},
+        # Its .reference is a DocumentReference like any other.
+        DocumentSnapshot: {},
+        WriteBatch: dict(writes),
+        Transaction: {"get": transaction_get, "get_all": needing(READ), **writes},
+    }
+
+
 # ---- installing it -----------------------------------------------------------------
 
 RULES: dict[str, Callable[[], dict[type, dict[str, Rule]]]] = {
     "storage": storage_rules,
     "publisher": publisher_rules,
+    "firestore": firestore_rules,
 }
 
 

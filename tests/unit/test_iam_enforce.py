@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from google.api_core.exceptions import PermissionDenied
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from infra.iam import enforce
 from infra.iam.grants import Grant
@@ -96,6 +97,26 @@ def test_a_publish_outside_the_grant_fails_its_future(clients, capsys) -> None:
     with pytest.raises(PermissionDenied):
         future.result(timeout=5)
     assert denied(capsys) == [("fn", "pubsub.topics.publish", "topic:requests")]
+
+
+def test_firestore_writes_need_their_own_permissions(clients, capsys) -> None:
+    connections.set_client_wrapper(
+        enforce.wrapper(policy(grant("datastore.entities.get", "project")))
+    )
+    db = connections.firestore_client()
+    ref = db.collection("campaigns").document("c1")
+    with pytest.raises(PermissionDenied):
+        ref.update({"x": 1})
+    with pytest.raises(PermissionDenied):
+        db.collection("campaigns").where(filter=FieldFilter("x", "==", 1)).limit(1).stream()
+    batch = db.batch()
+    with pytest.raises(PermissionDenied):
+        batch.set(ref, {"x": 1}, merge=True)
+    assert denied(capsys) == [
+        ("fn", "datastore.entities.update", "project"),
+        ("fn", "datastore.entities.list", "project"),
+        ("fn", "datastore.entities.create", "project"),
+    ]
 
 
 def test_terraform_grants_decide(clients, capsys) -> None:
