@@ -198,6 +198,19 @@ def storage_rules() -> dict[type, dict[str, Rule]]:
             bucket = _bucket_name(args[0] if args else kwargs["bucket_or_name"])
         return [("storage.objects.list", guard.policy.bucket_resource(bucket))]
 
+    def signing(guard: Guard, blob: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Needs:
+        """V4 signing: the cloud signs through IAM signBlob as
+        service_account_email (the emulators: a local key standing for
+        media_api's account, infra/iam/policy.local_accounts), and the URL
+        then acts with the signer's permissions: it must read the object."""
+        email = kwargs.get("service_account_email") or getattr(
+            kwargs.get("credentials"), "service_account_email", None
+        )
+        return [
+            ("iam.serviceAccounts.signBlob", guard.policy.account(str(email))),
+            ("storage.objects.get", _blob_object(guard, blob)),
+        ]
+
     get = on_blob("storage.objects.get")
     return {
         storage.Client: {"list_blobs": listing},
@@ -221,6 +234,7 @@ def storage_rules() -> dict[type, dict[str, Rule]]:
             "delete": on_blob("storage.objects.delete"),
             "patch": on_blob("storage.objects.update"),
             "update": on_blob("storage.objects.update"),
+            "generate_signed_url": signing,
         },
     }
 
@@ -299,6 +313,56 @@ def firestore_rules() -> dict[type, dict[str, Rule]]:
     }
 
 
+# ---- Firebase Auth ---------------------------------------------------------------
+
+
+class GuardedAuth:
+    """firebase_admin.auth, checked. A refusal is raised as firebase-admin
+    raises a 403 from Google: PermissionDeniedError for the user lookup,
+    TokenSignError for a custom token whose IAM signBlob is refused.
+
+    - verify_id_token(check_revoked=True) looks the user up (accounts:lookup):
+      firebaseauth.users.get
+      (https://cloud.google.com/iam/docs/roles-permissions/firebaseauth).
+    - create_custom_token without a key signs through IAM signBlob as the
+      app's serviceAccountId (MEDIA_SIGNING_SA: terraform's player_tokens
+      account, which its `environment` output gives AIDM):
+      iam.serviceAccounts.signBlob on that account
+      (https://firebase.google.com/docs/auth/admin/create-custom-tokens)."""
+
+    def __init__(self, module: Any, policy: Policy) -> None:
+        self._module = module
+        self._policy = policy
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+    def verify_id_token(self, id_token: Any, *args: Any, **kwargs: Any) -> Any:
+        check_revoked = kwargs.get("check_revoked", args[1] if len(args) > 1 else False)
+        if check_revoked:
+            self._refuse_unless("firebaseauth.users.get", "project", "verify_id_token")
+        return self._module.verify_id_token(id_token, *args, **kwargs)
+
+    def create_custom_token(self, uid: Any, *args: Any, **kwargs: Any) -> Any:
+        app = kwargs.get("app", args[1] if len(args) > 1 else None)
+        options = getattr(app, "options", None)
+        signer = options.get("serviceAccountId") if options is not None else None
+        account = self._policy.account(signer) if signer else "service_account:player_tokens"
+        self._refuse_unless("iam.serviceAccounts.signBlob", account, "create_custom_token")
+        return self._module.create_custom_token(uid, *args, **kwargs)
+
+    def _refuse_unless(self, permission: str, resource: str, call: str) -> None:
+        from firebase_admin import exceptions
+        from google.api_core.exceptions import PermissionDenied
+
+        try:
+            self._policy.check(permission, resource, call)
+        except PermissionDenied as exc:
+            if call == "create_custom_token":
+                raise self._module.TokenSignError(str(exc), exc) from exc
+            raise exceptions.PermissionDeniedError(str(exc), exc) from exc
+
+
 # ---- installing it -----------------------------------------------------------------
 
 RULES: dict[str, Callable[[], dict[type, dict[str, Rule]]]] = {
@@ -312,6 +376,8 @@ def wrapper(policy: Policy) -> Callable[[str, Any], Any]:
     guards: dict[str, Guard] = {}
 
     def wrap(kind: str, client: Any) -> Any:
+        if kind == "auth":
+            return GuardedAuth(client, policy)
         if kind not in RULES:
             return client
         guard = guards.get(kind)

@@ -27,10 +27,11 @@ T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 _build_lock = threading.Lock()
 
-# Wraps each Firestore, Storage and Pub/Sub client as it is built (kind is
-# "firestore", "storage" or "publisher"). None in the cloud; the local stack
-# installs its IAM check here (infra/iam/enforce.py), so the product never
-# imports infra/ and the clients it uses are the ones Google ships.
+# Wraps each Firestore, Storage and Pub/Sub client as it is built, and
+# firebase_admin.auth (kind is "firestore", "storage", "publisher" or
+# "auth"). None in the cloud; the local stack installs its IAM check here
+# (infra/iam/enforce.py), so the product never imports infra/ and the
+# clients it uses are the ones Google ships.
 ClientWrapper = Callable[[str, Any], Any]
 _client_wrapper: ClientWrapper | None = None
 
@@ -108,6 +109,14 @@ def publisher() -> pubsub_v1.PublisherClient:
     # batch to fill is latency the player sees.
     batch = pubsub_v1.types.BatchSettings(max_messages=100, max_latency=0.001)
     return _wrapped("publisher", pubsub_v1.PublisherClient(batch_settings=batch))
+
+
+def firebase_auth() -> Any:
+    """firebase_admin.auth, through the same wrapper as the clients: ID token
+    checks and custom tokens are Google API calls too."""
+    from firebase_admin import auth
+
+    return _wrapped("auth", auth)
 
 
 class _PerLocation:

@@ -132,3 +132,37 @@ def test_terraform_grants_decide(clients, capsys) -> None:
     assert not render.allows("pubsub.topics.publish", "topic:requests")
     with pytest.raises(ValueError):
         for_identity("nobody")
+
+
+def test_signed_urls_need_sign_blob_on_the_signer_and_read(clients, capsys) -> None:
+    from infra.iam.policy import local_accounts
+    from shared.store import signing
+
+    read = grant("storage.objects.get", "objects:media/")
+    sign = grant("iam.serviceAccounts.signBlob", "service_account:function/media_api")
+    accounts = local_accounts()
+    connections.set_client_wrapper(enforce.wrapper(Policy("fn", [read], BUCKET, {}, accounts)))
+    uri = f"gs://{BUCKET}/media/c1/a.png"
+    with pytest.raises(PermissionDenied):
+        signing.signed_url(uri, "c1")
+    assert denied(capsys) == [
+        ("fn", "iam.serviceAccounts.signBlob", "service_account:function/media_api")
+    ]
+    connections.set_client_wrapper(
+        enforce.wrapper(Policy("fn", [read, sign], BUCKET, {}, accounts))
+    )
+    assert "X-Goog-Signature=" in str(signing.signed_url(uri, "c1"))
+
+
+def test_firebase_auth_calls_are_checked(clients, capsys) -> None:
+    from firebase_admin import auth, exceptions
+
+    connections.set_client_wrapper(enforce.wrapper(policy()))
+    with pytest.raises(exceptions.PermissionDeniedError):
+        connections.firebase_auth().verify_id_token("a.b.", check_revoked=True)
+    with pytest.raises(auth.TokenSignError):
+        connections.firebase_auth().create_custom_token("alice")
+    assert denied(capsys) == [
+        ("fn", "firebaseauth.users.get", "project"),
+        ("fn", "iam.serviceAccounts.signBlob", "service_account:player_tokens"),
+    ]
