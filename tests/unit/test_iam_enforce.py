@@ -166,3 +166,17 @@ def test_firebase_auth_calls_are_checked(clients, capsys) -> None:
         ("fn", "firebaseauth.users.get", "project"),
         ("fn", "iam.serviceAccounts.signBlob", "service_account:player_tokens"),
     ]
+
+
+def test_the_demo_backend_acts_as_aidm(clients, capsys, monkeypatch) -> None:
+    """The stack starts the demo backend with MEDIA_LOCAL_IDENTITY=aidm: once it
+    takes the stack's env, AIDM's grants apply (refs/ yes, media/ no)."""
+    from infra.local import demo_trigger
+
+    monkeypatch.setenv(enforce.IDENTITY_ENV, "aidm")
+    monkeypatch.setattr(demo_trigger, "_checked", False)
+    demo_trigger.use_stack_env({"MEDIA_BUCKET": BUCKET})
+    bucket = connections.storage_client().bucket(BUCKET)
+    with pytest.raises(PermissionDenied):
+        bucket.blob("media/c1/a.png").upload_from_string(b"x", if_generation_match=0)
+    assert denied(capsys) == [("aidm", "storage.objects.create", "objects:media/c1/a.png")]
