@@ -30,12 +30,14 @@ FIELDS = (
     "duration_seconds",
 )
 _lock = threading.Lock()
+_checked = False
 
 
 def use_stack_env(env: dict[str, str] | None) -> None:
     """Point this process's clients at the stack (its env may differ from ours)."""
     if not env:
         return
+    global _checked
     with _lock:
         changed = {k: v for k, v in env.items() if isinstance(v, str) and os.environ.get(k) != v}
         if changed:
@@ -43,6 +45,14 @@ def use_stack_env(env: dict[str, str] | None) -> None:
 
             os.environ.update(changed)
             reset_all()
+        if changed or not _checked:
+            # The demo backend acts as AIDM (MEDIA_LOCAL_IDENTITY=aidm, set by
+            # the stack): its calls are checked against AIDM's grants, with
+            # the stack's bucket and topic names.
+            from infra.iam.enforce import install_from_env
+
+            install_from_env()
+            _checked = True
 
 
 def _error(code: int, message: str) -> tuple[int, dict[str, Any]]:

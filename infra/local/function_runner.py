@@ -31,8 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     from functions_framework import create_app
     from werkzeug.serving import make_server
 
+    from infra.iam.enforce import install_from_env
     from infra.local.access_log import JsonRequestHandler, write
 
+    # Before the function's module loads: every client it builds is checked
+    # against the grants terraform/ gives its service account (MEDIA_LOCAL_IDENTITY).
+    policy = install_from_env()
     app = create_app(args.target, args.source, args.signature_type)
     # One thread per connection, no pool: 50 simultaneous pushes all run at once,
     # like 50 concurrent requests on a scaled-out function.
@@ -46,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         f"serving {args.target} ({args.signature_type}) on http://{args.host}:{args.port}",
         event="server_start",
         function=args.target,
+        iam_identity=policy.identity if policy else None,
     )
     try:
         server.serve_forever()

@@ -135,7 +135,10 @@ class Launcher:
                 "--port", str(port),
                 "--config", str(config),
             ]  # fmt: skip
-            return procs.spawn(name, argv, {}, self.log_dir, port=port, cwd=root)
+            # The demo backend stands for AIDM's (configure, custom tokens,
+            # publish): it acts as AIDM's identity under the local IAM.
+            env = {"MEDIA_LOCAL_IDENTITY": "aidm"}
+            return procs.spawn(name, argv, env, self.log_dir, port=port, cwd=root)
         if name in FUNCTIONS:
             return self.spawn_function(name, port, self.function_env)
         raise KeyError(name)
@@ -175,7 +178,9 @@ class Launcher:
             "--host", HOST,
             "--port", str(port),
         ]  # fmt: skip
-        env = {**env, "K_SERVICE": name, "FUNCTION_TARGET": name}
+        # Each function acts as its own service account: the runner checks its
+        # calls against what terraform/ grants it (infra/iam/enforce.py).
+        env = {**env, "K_SERVICE": name, "FUNCTION_TARGET": name, "MEDIA_LOCAL_IDENTITY": name}
         return procs.spawn(name, argv, env, self.log_dir, port=port, cwd=self.root)
 
 

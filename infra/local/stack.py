@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from infra.iam import policy as iam_policy
 from infra.local import procs, readiness, wipe
 from infra.local.launch import Launcher, python
 from infra.local.plan import (
@@ -166,6 +167,10 @@ class LocalStack:
         config.write_text(json.dumps(plan.env, indent=2, sort_keys=True))
         try:
             for name in PARTS:
+                if name == next(iter(FUNCTIONS)):
+                    # While the emulators start: the grants each function checks
+                    # its calls against, read from terraform/ once (seconds).
+                    iam_policy.warm(plan.function_env)
                 stack.procs[name] = stack.launcher.spawn(name, plan.ports, config)
             if state_dir is not None:
                 # Recorded before waiting, so `down` can clean up after a start

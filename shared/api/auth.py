@@ -32,6 +32,7 @@ from shared.api.responses import ApiError
 from shared.core import log
 from shared.core.settings import get_settings
 from shared.domain.campaign import Campaign
+from shared.store import connections
 from shared.store.campaigns import load_campaign
 
 MAX_TOKEN_CHARS = 8192
@@ -119,7 +120,9 @@ def _verified_claims(token: str) -> dict[str, Any]:
     if os.environ.get("FIREBASE_AUTH_EMULATOR_HOST") and not _shaped_like_the_emulators(token):
         raise ApiError(401, "invalid token")
     try:
-        claims = auth.verify_id_token(token, app=_firebase_app(), check_revoked=True)
+        claims = connections.firebase_auth().verify_id_token(
+            token, app=_firebase_app(), check_revoked=True
+        )
     except (auth.RevokedIdTokenError, auth.UserDisabledError, auth.UserNotFoundError) as exc:
         raise ApiError(401, "token revoked or its user is gone") from exc
     except (

@@ -27,6 +27,27 @@ T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 _build_lock = threading.Lock()
 
+# Wraps each Firestore, Storage and Pub/Sub client as it is built, and
+# firebase_admin.auth (kind is "firestore", "storage", "publisher" or
+# "auth"). None in the cloud; the local stack installs its IAM check here
+# (infra/iam/enforce.py), so the product never imports infra/ and the
+# clients it uses are the ones Google ships.
+ClientWrapper = Callable[[str, Any], Any]
+_client_wrapper: ClientWrapper | None = None
+
+
+def set_client_wrapper(wrapper: ClientWrapper | None) -> None:
+    """Wrap every client built from now on (None: no wrapping); forgets the
+    clients already built, so none escapes it."""
+    global _client_wrapper
+    _client_wrapper = wrapper
+    for cached in (firestore_client, storage_client, publisher):
+        cached.cache_clear()
+
+
+def _wrapped(kind: str, client: T) -> T:
+    return cast(T, _client_wrapper(kind, client)) if _client_wrapper else client
+
 
 class Singleton(Protocol[T_co]):
     """What @singleton returns: call it for the instance; cache_clear forgets it."""
@@ -61,7 +82,7 @@ def singleton(build: Callable[[], T]) -> Singleton[T]:
 def firestore_client() -> firestore.Client:
     from google.cloud import firestore
 
-    return firestore.Client(project=get_settings().GOOGLE_CLOUD_PROJECT)
+    return _wrapped("firestore", firestore.Client(project=get_settings().GOOGLE_CLOUD_PROJECT))
 
 
 @singleton
@@ -72,10 +93,12 @@ def storage_client() -> storage.Client:
     if settings.STORAGE_EMULATOR_HOST:
         from google.auth.credentials import AnonymousCredentials
 
-        return storage.Client(
+        client = storage.Client(
             project=settings.GOOGLE_CLOUD_PROJECT, credentials=AnonymousCredentials()
         )
-    return storage.Client(project=settings.GOOGLE_CLOUD_PROJECT)
+    else:
+        client = storage.Client(project=settings.GOOGLE_CLOUD_PROJECT)
+    return _wrapped("storage", client)
 
 
 @singleton
@@ -85,7 +108,15 @@ def publisher() -> pubsub_v1.PublisherClient:
     # Publish promptly: a status event or an animate request waiting for a
     # batch to fill is latency the player sees.
     batch = pubsub_v1.types.BatchSettings(max_messages=100, max_latency=0.001)
-    return pubsub_v1.PublisherClient(batch_settings=batch)
+    return _wrapped("publisher", pubsub_v1.PublisherClient(batch_settings=batch))
+
+
+def firebase_auth() -> Any:
+    """firebase_admin.auth, through the same wrapper as the clients: ID token
+    checks and custom tokens are Google API calls too."""
+    from firebase_admin import auth
+
+    return _wrapped("auth", auth)
 
 
 class _PerLocation:

@@ -16,15 +16,14 @@ from functools import lru_cache
 from typing import Any
 
 from shared.core.settings import get_settings
+from shared.store import connections
 
 
 def custom_token(uid: str) -> str:
     """A custom token for uid (ValueError for a uid outside the id charset)."""
-    from firebase_admin import auth
-
     if not isinstance(uid, str) or not 0 < len(uid) <= 128:
         raise ValueError("a user id is 1-128 characters")
-    token = auth.create_custom_token(uid, app=_admin_app())
+    token = connections.firebase_auth().create_custom_token(uid, app=_admin_app())
     return token.decode() if isinstance(token, bytes) else str(token)
 
 

@@ -1,7 +1,7 @@
 """The grants in terraform/ against what the code's calls need (infra/iam/needs.py).
 
-The grants are read from terraform/ itself with the parser and evaluator of
-test_terraform.py: every *_iam_member resource, per for_each instance, with
+The grants are read from terraform/ itself by infra/iam/grants.py (the same
+reader the local stack enforces them with): every *_iam_member resource, per for_each instance, with
 its member (a function's service account, or one of AIDM's principals), its
 resource (the project, the media bucket or a prefix of it by IAM condition,
 a topic, a service account) and its role, expanded to permissions from
@@ -13,47 +13,17 @@ scratch copy of terraform/ with one grant removed or widened.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import subprocess
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from infra.iam import needs as needs_table
+from infra.iam.grants import Grant, covers, grants_of
 from infra.iam.roles import BASIC, PREDEFINED
-from tests.unit.test_terraform import (
-    MODULE,
-    PURE_LOCALS,
-    TERRAFORM,
-    Config,
-    Module,
-    Scope,
-    Unresolved,
-    first,
-    load_config,
-    local_definition,
-)
+from tests.unit.test_terraform import MODULE, TERRAFORM
 
-IAM_MEMBERS = (
-    "google_project_iam_member",
-    "google_storage_bucket_iam_member",
-    "google_pubsub_topic_iam_member",
-    "google_service_account_iam_member",
-    "google_pubsub_subscription_iam_member",
-    "google_cloud_run_service_iam_member",
-)
-# Principals from `var.aidm`, by field: the identities of infra/iam/needs.py.
-AIDM_FIELDS = {
-    "backends": "aidm",
-    "request_publishers": "aidm_publisher",
-    "event_subscribers": "aidm_subscriber",
-    "charge_subscribers": "aidm_charges",
-}
 # Vertex AI has no narrower predefined role for predictions on publisher
 # models; its expansion is partial (infra/iam/roles.py), so the "nothing
 # more" check cannot see past it. No other partial role may reach the
@@ -61,225 +31,7 @@ AIDM_FIELDS = {
 PARTIAL_ALLOWED = {"roles/aiplatform.user"}
 
 
-@dataclass(frozen=True)
-class Grant:
-    identity: str
-    role: str
-    permissions: frozenset[str]
-    complete: bool
-    resource: str
-    address: str
-
-
-# ---- reading grants from terraform ----------------------------------------------
-
-
-def evaluated_locals(root: Path) -> dict[str, Any]:
-    """The module's variable-free locals (test_terraform.PURE_LOCALS), as terraform
-    itself evaluates them: the grant maps are for-expressions the Python evaluator
-    does not follow. `terraform console` needs no provider."""
-    terraform = shutil.which("terraform")
-    if terraform is None:
-        pytest.fail("terraform is not installed: the static checks need it")
-    names = [name for group in PURE_LOCALS.values() for name in group]
-    definitions = [
-        local_definition((root / MODULE / file).read_text(), name)
-        for file, group in PURE_LOCALS.items()
-        for name in group
-    ]
-    with tempfile.TemporaryDirectory() as scratch:
-        work = Path(scratch)
-        shutil.copy(root / MODULE / "variables.tf", work / "variables.tf")
-        (work / "main.tf").write_text("locals {\n" + "\n".join(definitions) + "\n}\n")
-        (work / "bundle.zip").write_bytes(b"")
-        (work / "t.tfvars").write_text(
-            'project_id = "my-aidm-project"\nbundle_path = "bundle.zip"\n'
-        )
-        for args, stdin in (
-            (["init", "-input=false", "-no-color"], None),
-            (
-                ["console", "-var-file=t.tfvars"],
-                "jsonencode({" + ", ".join(f"{n} = local.{n}" for n in names) + "})\n",
-            ),
-        ):
-            result = subprocess.run(
-                [terraform, *args],
-                cwd=work,
-                input=stdin,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
-            assert result.returncode == 0, result.stdout + result.stderr
-    # console prints the JSON text as an HCL string literal.
-    return dict(json.loads(json.loads(result.stdout.strip())))
-
-
-def grants_of(root: Path) -> list[Grant]:
-    config = load_config(root)
-    config[MODULE].locals.update(evaluated_locals(root))
-    return grants(config)
-
-
-def _expr(raw: Any) -> str:
-    """The expression inside "${...}" (or the text itself)."""
-    text = str(raw)
-    whole = re.fullmatch(r"\$\{(.*)\}", text, re.S)
-    return whole.group(1).strip() if whole else text
-
-
-def _instances(module: Module, body: dict[str, Any]) -> list[tuple[Scope, set[str]]]:
-    """One scope per for_each instance, with the AIDM identities the instance's
-    `each.key` stands for when the for_each is a set of var.aidm principals."""
-    if "for_each" not in body:
-        return [(Scope(module), set())]
-    text = _expr(body["for_each"])
-    aidm = {AIDM_FIELDS[f] for f in re.findall(r"var\.aidm\.(\w+)", text) if f in AIDM_FIELDS}
-    if aidm:
-        return [(Scope(module, "each.key", None), aidm)]
-    inner = re.fullmatch(r"toset\((.*)\)", text, re.S)
-    keys: Any = Scope(module).expr(inner.group(1) if inner else text)
-    if isinstance(keys, Unresolved):
-        try:  # a literal list: toset(["a", "b"])
-            keys = json.loads(inner.group(1) if inner else text)
-        except ValueError:
-            pass
-    if isinstance(keys, dict):
-        return [(Scope(module, k, v), set()) for k, v in keys.items()]
-    if isinstance(keys, list):
-        return [(Scope(module, str(k), k), set()) for k in keys]
-    return [(Scope(module), set())]
-
-
-def _concrete(scope: Scope, raw: Any) -> str:
-    """The expression with `[each.key]` / `[each.value.x]` indexes made literal."""
-
-    def index(match: re.Match[str]) -> str:
-        value = scope.expr(match.group(1))
-        if isinstance(value, str) and not isinstance(value, Unresolved):
-            return f'["{value}"]'
-        return match.group(0)
-
-    text = _expr(raw)
-    if re.fullmatch(r"(each|local)\.[\w.]+", text):
-        value = scope.expr(text)
-        if isinstance(value, str) and not isinstance(value, Unresolved):
-            return value
-    return re.sub(r"\[\s*(each\.[\w.]+)\s*\]", index, text)
-
-
-def _custom_roles(module: Module) -> dict[str, frozenset[str]]:
-    """address ("google_project_iam_custom_role.this[\"key\"]") -> permissions."""
-    roles: dict[str, frozenset[str]] = {}
-    for name, body in module.each("google_project_iam_custom_role"):
-        for scope, _ in _instances(module, body):
-            address = f"google_project_iam_custom_role.{name}"
-            if scope.key is not None:
-                address += f'["{scope.key}"]'
-            permissions = scope.resolve(body.get("permissions"))
-            roles[address] = frozenset(permissions if isinstance(permissions, list) else [])
-    return roles
-
-
-def _role(scope: Scope, raw: Any, custom: dict[str, frozenset[str]]) -> tuple[str, Any, bool]:
-    """(role name, permissions or None if unknown, complete)."""
-    text = _concrete(scope, raw)
-    if text.startswith("roles/"):
-        known = PREDEFINED.get(text)
-        return text, (known.permissions if known else None), bool(known and known.complete)
-    ref = re.fullmatch(
-        r"(google_project_iam_custom_role\.\w+(?:\[\"[^\"]*\"\])?)\.(?:id|name)", text
-    )
-    if ref and ref.group(1) in custom:
-        return ref.group(1), custom[ref.group(1)], True
-    return text, None, False
-
-
-def _member(scope: Scope, raw: Any, aidm: set[str]) -> set[str]:
-    text = _concrete(scope, raw)
-    if aidm and text == "each.key":
-        return aidm
-    fn = re.fullmatch(r'google_service_account\.function\["([^"]+)"\]\.member', text)
-    return {fn.group(1) if fn else text}
-
-
-def _resource(rtype: str, scope: Scope, body: dict[str, Any]) -> str:
-    if rtype == "google_project_iam_member":
-        return needs_table.PROJECT
-    if rtype == "google_storage_bucket_iam_member":
-        bucket = _concrete(scope, body.get("bucket"))
-        if bucket != "google_storage_bucket.media.name":
-            return f"other bucket {bucket}"
-        condition = first(body.get("condition"))
-        if not condition:
-            return needs_table.BUCKET
-        expression = str(scope.template(str(condition.get("expression", ""))))
-        prefix = re.fullmatch(
-            r'resource\.name\.startsWith\("projects/_/buckets/[^/]+/objects/([^"]*)"\)', expression
-        )
-        return f"objects:{prefix.group(1)}" if prefix else f"condition {expression}"
-    if rtype == "google_pubsub_topic_iam_member":
-        topic = re.fullmatch(
-            r'google_pubsub_topic\.pipeline\["([^"]+)"\]\.(?:name|id)',
-            _concrete(scope, body.get("topic")),
-        )
-        return needs_table.topic(topic.group(1)) if topic else f"topic {body.get('topic')}"
-    if rtype == "google_service_account_iam_member":
-        text = _concrete(scope, body.get("service_account_id"))
-        account = re.fullmatch(
-            r'google_service_account\.(\w+)(?:\["([^"]+)"\])?\.(?:name|id)', text
-        )
-        if account:
-            key = f"/{account.group(2)}" if account.group(2) else ""
-            return needs_table.service_account(account.group(1) + key)
-        return f"service account {text}"
-    if rtype == "google_pubsub_subscription_iam_member":
-        text = _concrete(scope, body.get("subscription"))
-        sub = re.fullmatch(r"google_pubsub_subscription\.(\w+)\.(?:name|id)", text)
-        return needs_table.subscription(sub.group(1)) if sub else f"subscription {text}"
-    return f"{rtype} {_concrete(scope, body.get('subscription') or body.get('service'))}"
-
-
-def grants(config: Config) -> list[Grant]:
-    found = []
-    for module in config.values():
-        custom = _custom_roles(module)
-        for rtype in IAM_MEMBERS:
-            for name, body in module.each(rtype):
-                for scope, aidm in _instances(module, body):
-                    role, permissions, complete = _role(scope, body.get("role"), custom)
-                    resource = _resource(rtype, scope, body)
-                    address = f"{module.path}:{rtype}.{name}"
-                    if scope.key is not None and not aidm:
-                        address += f'["{scope.key}"]'
-                    for identity in _member(scope, body.get("member"), aidm):
-                        found.append(
-                            Grant(
-                                identity,
-                                role,
-                                frozenset(permissions or ()),
-                                complete and permissions is not None,
-                                resource,
-                                address,
-                            )
-                        )
-    return found
-
-
 # ---- the checks -------------------------------------------------------------------
-
-
-def covers(granted: str, needed: str) -> bool:
-    """Whether a grant on `granted` reaches `needed` (IAM inherits downwards)."""
-    if granted in (needed, needs_table.PROJECT):
-        return True
-    if granted == needs_table.BUCKET:
-        return needed.startswith("objects:")
-    return (
-        granted.startswith("objects:")
-        and needed.startswith("objects:")
-        and needed.startswith(granted)
-    )
 
 
 def missing(found: list[Grant]) -> list[str]:
