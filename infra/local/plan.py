@@ -108,6 +108,10 @@ def make_plan(log_dir: Path, extra_env: dict[str, str]) -> Plan:
         # sweep asks about an operation that wrote nothing after 5 s.
         "MEDIA_VIDEO_EXPECTED_S": "5",
         "MEDIA_VIDEO_EXPECTED_PER_S": "0",
+        # ... and a lost start's clip lands within seconds too: an uncertain
+        # start (a worker killed after its intent, a 5xx) is given up after
+        # 45 s here, not after Veo's 7 minutes.
+        "MEDIA_VEO_ADOPT_WAIT_S": "45",
         "MEDIA_VEO_DISPATCH_HOLD_S": f"{hold_s:g}",
         **{k: v for k, v in parent.items() if k.startswith("MEDIA_")},
         **env,

@@ -247,9 +247,10 @@ def write_intent(doc: Asset, clip: Clip) -> ClipState:
         video_intent_at=now,
         video_waiting=False,
         # When the sweep looks at an intent that got no further: its worker
-        # renews the lease while the call runs, so a lapsed lease by then
-        # means the worker died (a recovered intent is UNCERTAIN).
-        video_check_at=now + settings.MEDIA_VEO_START_TIMEOUT_S + 2 * settings.MEDIA_VIDEO_LEASE_S,
+        # renews the lease every third of it while the call runs, so a lease
+        # lapsed by then means the worker died (a recovered intent is
+        # UNCERTAIN); a live one is looked at again a lease later.
+        video_check_at=now + 2 * settings.MEDIA_VIDEO_LEASE_S,
         video_checks=0,
         video_check_failures=0,
     )

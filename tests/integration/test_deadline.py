@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from infra.local.scheduler import SweepTimer
+from shared.domain.ids import asset_id_for
 from shared.store import assets, ledger
 from tests.integration.helpers import (
     bucket_names,
@@ -78,12 +79,19 @@ def test_veo_output_landing_after_a_timeout_is_removed_by_the_sweep(stack):
         emulator(stack, "POST", "/_emulator/latency", {"video_s": 25.0})
         msg = cutscene(1)
         publish(msg)
+        # finish_clip deletes a late clip on its event at once (test_late_results.py,
+        # whether the asset was closed before the clip landed or by that event):
+        # with the event lost (finish_clip down before the clip lands), the
+        # sweep is what removes it.
+        aid = asset_id_for(msg["request_id"])
+        started = time.monotonic() + 60
+        while not (assets.load("c1", aid) or {}).get("video_operation"):
+            assert time.monotonic() < started, "Veo was never started"
+            time.sleep(0.1)
+        stack.stop_part("finish_clip")
         doc = wait_terminal("c1", msg["request_id"], timeout=60)
         assert (doc["status"], doc["status_reason"]) == ("partial", "timeout")
         # Veo finishes anyway and writes its clip, which nobody moves into place.
-        # finish_clip would delete it on its event (test_late_results.py): with
-        # the event lost (finish_clip down), the sweep is what removes it.
-        stack.stop_part("finish_clip")
         landed = time.monotonic() + 120
         while not bucket_names("veo-out/") and time.monotonic() < landed:
             time.sleep(0.2)
