@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.local import procs
+from infra.local import procs, sizing
 from infra.local.plan import FUNCTIONS, StackError
 from infra.local.procs import HOST, Proc
 
@@ -175,7 +175,10 @@ class Launcher:
             "--host", HOST,
             "--port", str(port),
         ]  # fmt: skip
-        env = {**env, "K_SERVICE": name, "FUNCTION_TARGET": name}
+        # THREADS (and media_api's concurrency) as Terraform deploys them;
+        # a caller's env (a test's THREADS=4) wins.
+        sized = sizing.read(self.root.resolve())[name].env(name)
+        env = {**sized, **env, "K_SERVICE": name, "FUNCTION_TARGET": name}
         return procs.spawn(name, argv, env, self.log_dir, port=port, cwd=self.root)
 
 
