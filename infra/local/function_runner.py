@@ -28,6 +28,7 @@ import argparse
 import errno
 import logging
 import os
+import signal
 import socket
 import sys
 from datetime import timedelta
@@ -101,6 +102,19 @@ def child_exit(arbiter: Any, worker: Any) -> None:
         raise HaltServer("worker died", CRASHED)
 
 
+def post_fork(arbiter: Any, worker: Any) -> None:
+    """In the worker: die with the arbiter. A kill -9 of the instance's process
+    (tests, bench.burst) must end all of it at once, in-flight requests too,
+    not leave an orphaned worker finishing them."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1  # <linux/prctl.h>
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != arbiter.pid:  # the arbiter died before the line above
+        os._exit(CRASHED)
+
+
 def port_free(host: str, port: int) -> bool:
     """Whether gunicorn can bind the port (it would retry for five seconds)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -140,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         logger_class=JsonLogger,
         accesslog="-",
         child_exit=child_exit,
+        post_fork=post_fork,
         graceful_timeout=GRACEFUL_S,
     )
     write(
