@@ -38,7 +38,9 @@ class Stream:
     def __init__(self, base: str, token: str, timeout: float) -> None:
         url = urlsplit(base)
         started = time.monotonic()
-        self.conn = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
+        self.conn = http.client.HTTPConnection(
+            url.hostname or "127.0.0.1", url.port, timeout=timeout
+        )
         self.conn.request(
             "GET", f"/campaigns/{CAMPAIGN}/events", headers={"Authorization": f"Bearer {token}"}
         )
@@ -56,10 +58,12 @@ class Stream:
 def me_ms(base: str, token: str, timeout: float) -> float | None:
     """One GET /me's latency in ms; None if it did not answer 200 in time."""
     url = urlsplit(base)
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
+    conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=timeout)
     started = time.monotonic()
     try:
-        conn.request("GET", f"/campaigns/{CAMPAIGN}/me", headers={"Authorization": f"Bearer {token}"})
+        conn.request(
+            "GET", f"/campaigns/{CAMPAIGN}/me", headers={"Authorization": f"Bearer {token}"}
+        )
         resp = conn.getresponse()
         resp.read()
         return (time.monotonic() - started) * 1000 if resp.status == 200 else None
@@ -124,7 +128,11 @@ def run(table: Table, stack, requests: int, timeout: float) -> None:
         f"<= {TARGET_P95_MS:g} ms",
         met,
     )
-    table.add(name, f"GET /me unanswered in {timeout:g} s (no streams / streams)", f"{quiet_missed} / {busy_missed}")
+    table.add(
+        name,
+        f"GET /me unanswered in {timeout:g} s (no streams / streams)",
+        f"{quiet_missed} / {busy_missed}",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
