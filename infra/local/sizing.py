@@ -9,6 +9,16 @@ needs the same two numbers. They are read from the module's own `locals`
 (terraform/modules/media-pipeline/main.tf, `local.functions[*].sizing`), never
 kept in a second list here: change Terraform and the local stack follows.
 
+One local process serves each function, where the cloud may run up to
+`max_instances` instances of it. A function that takes many requests per
+instance (media_api, concurrency 40) runs as one instance with its THREADS:
+that is where an instance's threads can run out, and what a test must see. A
+function that takes one request per instance (concurrency 1: the event
+functions, the janitor) never runs short of threads in the cloud, where each
+request has an instance; its local process stands for all of them and gets a
+thread per instance Terraform allows (max_instances, at least THREADS), or a
+few slow Veo starts would hold every thread, as no cloud instance would.
+
 Operator overrides (`var.functions` in a tfvars file) are not read: the local
 stack runs the module's defaults, which is what `terraform apply` deploys
 without a tfvars override.
@@ -32,14 +42,22 @@ class Sizing:
 
     cpu: float
     concurrency: int
+    max_instances: int
     # THREADS as Terraform sets it, else the cloud's default for `cpu`.
     threads: int
+
+    @property
+    def local_threads(self) -> int:
+        """The threads of the one local process serving the function."""
+        if self.concurrency == 1:
+            return max(self.threads, self.max_instances)
+        return self.threads
 
     def env(self, name: str) -> dict[str, str]:
         """The variables the function gets from its sizing, as Terraform sets
         them (functions.tf sets THREADS; main.tf gives media_api its
         concurrency, from which it caps its open event streams)."""
-        out = {"THREADS": str(self.threads)}
+        out = {"THREADS": str(self.local_threads)}
         if name == "media_api":
             out["MEDIA_API_CONCURRENCY"] = str(self.concurrency)
         return out
@@ -72,6 +90,7 @@ def parse(text: str) -> dict[str, Sizing]:
         out[name] = Sizing(
             cpu=cpu,
             concurrency=int(sizing["concurrency"]),
+            max_instances=int(sizing["max_instances"]),
             threads=int(threads) if threads is not None else default_threads(cpu),
         )
     return out

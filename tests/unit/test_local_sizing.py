@@ -24,7 +24,9 @@ def test_every_function_is_sized_as_terraform_deploys_it():
     # Functions Terraform gives no THREADS get the cloud's default, 4 per CPU.
     assert sized["render_still"].threads == 4 and sized["render_still"].concurrency == 1
     assert api.env("media_api") == {"THREADS": "40", "MEDIA_API_CONCURRENCY": "40"}
-    assert sized["janitor"].env("janitor") == {"THREADS": "4"}
+    # One request per instance: the local process stands for every instance.
+    assert sized["render_still"].env("render_still") == {"THREADS": "20"}
+    assert sized["janitor"].env("janitor") == {"THREADS": "4"}  # 2 instances, 4 threads
 
 
 def test_the_reading_follows_the_text_not_a_second_list():
