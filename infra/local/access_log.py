@@ -1,6 +1,6 @@
 """Access lines of the local web servers as JSON, the shape Cloud Run logs them.
 
-werkzeug's and http.server's own access lines are Apache-style text mixed
+gunicorn's and http.server's own access lines are Apache-style text mixed
 into the same file as the function's JSON lines; a log reader (Cloud
 Logging's agent, `cutscenes local logs`) would take them for messages. Here
 each request is one JSON line with Cloud Logging's `httpRequest` field, and
@@ -13,10 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from typing import Any
-
-from werkzeug.serving import WSGIRequestHandler
 
 from shared.core.log import SPAN_FIELD, TRACE_FIELD, rfc3339, trace_from_headers
 
@@ -51,38 +48,3 @@ def http_request(
     if span:
         fields[SPAN_FIELD] = span
     return fields
-
-
-class JsonRequestHandler(WSGIRequestHandler):
-    """werkzeug's handler with JSON access and error lines."""
-
-    _started = 0.0
-
-    def run_wsgi(self) -> None:
-        self._started = time.monotonic()
-        super().run_wsgi()
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        status = int(code) if isinstance(code, int) or str(code).isdigit() else 0
-        method = (self.requestline or "").partition(" ")[0]
-        severity = "ERROR" if status >= 500 else "WARNING" if status >= 400 else "INFO"
-        write(
-            severity,
-            f"{method} {self.path} {status}",
-            **http_request(
-                method,
-                self.path,
-                status,
-                size,
-                time.monotonic() - self._started if self._started else 0.0,
-                self.address_string(),
-                self.headers,
-            ),
-        )
-
-    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's name
-        write(
-            "ERROR" if type == "error" else "INFO",
-            message % args if args else message,
-            event="http_server",
-        )

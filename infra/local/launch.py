@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.local import procs
+from infra.local import procs, sizing
 from infra.local.plan import FUNCTIONS, StackError
 from infra.local.procs import HOST, Proc
 
@@ -178,9 +178,18 @@ class Launcher:
             "--host", HOST,
             "--port", str(port),
         ]  # fmt: skip
-        # Each function acts as its own service account: the runner checks its
-        # calls against what terraform/ grants it (infra/iam/enforce.py).
-        env = {**env, "K_SERVICE": name, "FUNCTION_TARGET": name, "MEDIA_LOCAL_IDENTITY": name}
+        # THREADS (and media_api's concurrency) as Terraform deploys them; a
+        # caller's env (a test's THREADS=4) wins. Each function acts as its own
+        # service account: the runner checks its calls against what
+        # terraform/ grants it (infra/iam/enforce.py).
+        sized = sizing.read(self.root.resolve())[name].env(name)
+        env = {
+            **sized,
+            **env,
+            "K_SERVICE": name,
+            "FUNCTION_TARGET": name,
+            "MEDIA_LOCAL_IDENTITY": name,
+        }
         return procs.spawn(name, argv, env, self.log_dir, port=port, cwd=self.root)
 
 

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.local import procs
+from infra.local import procs, sizing
 from infra.local.procs import HOST
 
 PROJECT = "demo-cutscenes"
@@ -137,6 +137,9 @@ def check_sources(root: Path) -> None:
         for name in FUNCTIONS
         if not (root / "functions" / name / "main.py").exists()
     ]
+    # Each function's THREADS and concurrency are Terraform's (sizing.py).
+    if not (root / sizing.MAIN_TF).exists():
+        missing.append(str(root / sizing.MAIN_TF))
     if not (root / "infra" / "media_emulator").is_dir():
         missing.append(str(root / "infra" / "media_emulator"))
     if missing:

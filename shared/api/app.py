@@ -208,6 +208,7 @@ def handle(request: Request) -> Response:
         response, info = _answer(request)
     except ApiError as exc:
         response = error_response(exc.code, exc.message)
+        response.headers.update(exc.headers)
         if isinstance(exc, MethodNotAllowed):
             response.headers["Allow"] = exc.allow
     except Exception as exc:  # noqa: BLE001 - a client gets a JSON 5xx, the log the cause

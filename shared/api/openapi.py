@@ -232,7 +232,10 @@ ROUTES: dict[str, Doc] = {
         None,
         media_type="text/event-stream",
         query=(Param("ticket", {"type": "string"}, "a ticket, for a browser's EventSource"),),
-        errors={429: "too many open streams for this user"},
+        errors={
+            429: "too many open streams for this user",
+            503: "this server holds its open streams: retry after Retry-After seconds",
+        },
     ),
     "events_ticket": Doc(
         "/campaigns/{cid}/events/ticket",

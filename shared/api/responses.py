@@ -11,10 +11,12 @@ from flask import Response
 class ApiError(Exception):
     """An answer with an HTTP error code: `{"error": {"code", "message"}}`."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        # Sent with the error, e.g. Retry-After on a 503.
+        self.headers = dict(headers or {})
 
 
 def json_response(body: Any, status: int = 200) -> Response:

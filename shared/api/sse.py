@@ -26,7 +26,7 @@ from typing import Any
 
 from flask import Response
 
-from shared.api import streams
+from shared.api import stream_slots, streams
 from shared.core import log
 from shared.core.settings import get_settings
 from shared.store.asset_queries import watch_updates
@@ -149,9 +149,36 @@ def stream(campaign_id: str, uid: str, stream_id: str) -> Iterator[str]:
         )
 
 
+class _Held:
+    """The stream's body, holding its place on this instance until the server
+    closes it: WSGI servers call close() when the response ends, also when the
+    client left before the generator started (its `finally` never runs then)."""
+
+    def __init__(self, body: Iterator[str], slot: stream_slots.Slot) -> None:
+        self._body = body
+        self._slot = slot
+
+    def __iter__(self) -> Iterator[str]:
+        return self._body
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._slot.release()
+
+
 def response(campaign_id: str, uid: str) -> Response:
-    stream_id = streams.open_stream(uid)  # 429 past the per-user limit
-    out = Response(stream(campaign_id, uid, stream_id), mimetype="text/event-stream")
+    slot = stream_slots.take()  # 503 at once when this instance is full
+    try:
+        stream_id = streams.open_stream(uid)  # 429 past the per-user limit
+    except BaseException:
+        slot.release()
+        raise
+    body = _Held(stream(campaign_id, uid, stream_id), slot)
+    out = Response(body, mimetype="text/event-stream")
     out.headers["Cache-Control"] = "no-cache, no-store"
     out.headers["X-Accel-Buffering"] = "no"  # proxies must not buffer the stream
     return out

@@ -7,6 +7,7 @@ same code runs against the emulators and against a real project.
 from __future__ import annotations
 
 import json
+import os
 import re
 from functools import cached_property, lru_cache
 from typing import Any
@@ -216,6 +217,16 @@ class Settings(BaseSettings):
     MEDIA_API_SSE_HEARTBEAT_S: float = Field(default=15.0, gt=0, le=300)
     # How many event streams one user may hold open at once (every instance).
     MEDIA_API_SSE_PER_USER: int = Field(default=4, ge=1, le=100)
+    # Open event streams on one instance: each holds one of gunicorn's THREADS
+    # for its whole life, so they are capped below the threads and below the
+    # requests Cloud Run sends an instance (MEDIA_API_CONCURRENCY, from
+    # Terraform), leaving room for every other request; past the cap a stream
+    # is answered 503 at once. Unset: four in five of the smaller of the two
+    # (docs/decisions/0021-threads-and-streams.md).
+    MEDIA_API_SSE_PER_INSTANCE: int | None = Field(default=None, ge=0, le=1000)
+    MEDIA_API_CONCURRENCY: int | None = Field(default=None, ge=1, le=1000)
+    # gunicorn's thread count, as Functions Framework reads it (unset: 4 per CPU).
+    THREADS: int | None = Field(default=None, ge=1, le=10000)
     # How often an open event stream checks that its user is still a member
     # (it also checks before sending anything); at most 30 s, so a removed
     # member's idle stream ends within that.
@@ -252,6 +263,16 @@ class Settings(BaseSettings):
     @property
     def emulated(self) -> bool:
         return bool(self.FIRESTORE_EMULATOR_HOST)
+
+    @property
+    def sse_per_instance(self) -> int:
+        """How many event streams this instance holds open at most."""
+        if self.MEDIA_API_SSE_PER_INSTANCE is not None:
+            return self.MEDIA_API_SSE_PER_INSTANCE
+        threads = self.THREADS or 4 * (os.cpu_count() or 1)  # Functions Framework's default
+        room = min(threads, self.MEDIA_API_CONCURRENCY or threads)
+        # One in five kept for other requests, at least one: 40 -> 32, 4 -> 3, 1 -> 0.
+        return room - max(1, room // 5)
 
     @cached_property
     def model_quotas(self) -> dict[str, int]:

@@ -311,7 +311,10 @@ def test_401_without_a_valid_token(stack):
     assert_error(call(stack, path, user=None, headers={"Authorization": "Bearer"}), 401)
     assert_error(call(stack, path, token="garbage"), 401)
     assert_error(call(stack, path, token="a.b.c"), 401)
-    assert_error(call(stack, path, token="x" * 9000), 401)
+    assert_error(call(stack, path, token="x" * 8100), 401)
+    # Past gunicorn's header limit (8190 bytes; the cloud runs the same server)
+    # the server refuses the request before media_api sees it.
+    assert call(stack, path, token="x" * 9000).status == 431
     # Hand-made tokens, the Auth emulator running: nobody signed in as "forger".
     assert_error(call(stack, path, token=forged(sub="forger", user_id="forger")), 401)
     assert_error(call(stack, path, token=forged()), 401)

@@ -62,9 +62,15 @@ EMULATOR_ONLY = {
 INFRA_BOUND = {"GOOGLE_CLOUD_PROJECT", "VERTEX_LOCATION", "MEDIA_BUCKET", "MEDIA_DEADLINE_S"}
 # Settings one function reads that must match its deployment: the signer is its
 # own service account, CORS follows the front end, and the polling budget and
-# event-stream length must end before the function's timeout does.
+# event-stream length must end before the function's timeout does; the
+# open streams are capped by the concurrency the instance is given.
 PER_FUNCTION = {
-    "media_api": {"MEDIA_SIGNING_SA", "MEDIA_API_CORS_ORIGINS", "MEDIA_API_SSE_MAX_S"},
+    "media_api": {
+        "MEDIA_SIGNING_SA",
+        "MEDIA_API_CORS_ORIGINS",
+        "MEDIA_API_SSE_MAX_S",
+        "MEDIA_API_CONCURRENCY",
+    },
 }
 
 

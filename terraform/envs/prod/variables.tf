@@ -125,6 +125,7 @@ variable "functions" {
     min_instances   = optional(number)
     max_instances   = optional(number)
     concurrency     = optional(number)
+    threads         = optional(number)
   }))
   default = {}
 }

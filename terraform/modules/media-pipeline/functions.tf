@@ -23,7 +23,7 @@ resource "google_cloudfunctions2_function" "this" {
 
   service_config {
     service_account_email            = google_service_account.function[each.key].email
-    environment_variables            = merge(local.common_env, local.optional_env, local.function_env[each.key])
+    environment_variables            = merge(local.common_env, local.optional_env, local.function_env[each.key], local.threads_env[each.key])
     available_memory                 = local.sizing[each.key].memory
     available_cpu                    = local.sizing[each.key].cpu
     timeout_seconds                  = local.sizing[each.key].timeout_seconds

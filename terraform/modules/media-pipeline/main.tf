@@ -60,6 +60,10 @@ locals {
         min_instances   = 0
         max_instances   = 10
         concurrency     = 40
+        # gunicorn threads (THREADS): one per request Cloud Run may send, not
+        # the default 4 per CPU, or four open streams stall the instance.
+        # Streams take at most four in five (docs/decisions/0021-threads-and-streams.md).
+        threads = 40
       }
     }
     janitor = {
@@ -87,6 +91,12 @@ locals {
       f.sizing,
       { for a, v in try(var.functions[k], {}) : a => v if v != null }
     )
+  }
+
+  # gunicorn's thread count, where one is set; unset, Functions Framework
+  # runs 4 per CPU. infra/local/sizing.py reads the same sizing for the local stack.
+  threads_env = {
+    for k, s in local.sizing : k => try(s.threads, null) == null ? {} : { THREADS = tostring(s.threads) }
   }
 
   event_functions = { for k, f in local.functions : k => f if f.trigger != null }
@@ -158,6 +168,9 @@ locals {
       MEDIA_API_OIDC_ISSUERS = jsonencode(var.oidc_issuers)
       # Close event streams before the platform cuts the request; browsers reconnect.
       MEDIA_API_SSE_MAX_S = tostring(max(10, min(300, local.sizing["media_api"].timeout_seconds - 30)))
+      # Open event streams per instance stay below this and THREADS, so other
+      # requests always find a thread (shared/api/stream_slots.py).
+      MEDIA_API_CONCURRENCY = tostring(local.sizing["media_api"].concurrency)
     }
     janitor = {
       MEDIA_SWEEP_EVERY_S      = tostring(var.janitor.sweep_every_s)

@@ -223,7 +223,7 @@ variable "delivery" {
 }
 
 variable "functions" {
-  description = "Per-function sizing overrides, keyed by entry point (render_still, animate_still, media_api, janitor). Unset attributes keep the defaults in main.tf."
+  description = "Per-function sizing overrides, keyed by entry point (render_still, animate_still, media_api, janitor). Unset attributes keep the defaults in main.tf. threads is gunicorn's THREADS (unset: 4 per CPU, Functions Framework's default)."
   type = map(object({
     memory          = optional(string)
     cpu             = optional(string)
@@ -231,6 +231,7 @@ variable "functions" {
     min_instances   = optional(number)
     max_instances   = optional(number)
     concurrency     = optional(number)
+    threads         = optional(number)
   }))
   default = {}
   validation {
@@ -256,9 +257,10 @@ variable "functions" {
       for v in values(var.functions) :
       (v.min_instances == null || try(v.min_instances >= 0, false)) &&
       (v.max_instances == null || try(v.max_instances >= 1, false)) &&
-      (v.concurrency == null || try(v.concurrency >= 1 && v.concurrency <= 1000, false))
+      (v.concurrency == null || try(v.concurrency >= 1 && v.concurrency <= 1000, false)) &&
+      (v.threads == null || try(v.threads >= 1 && v.threads <= 1000, false))
     ])
-    error_message = "min_instances >= 0, max_instances >= 1, concurrency 1-1000."
+    error_message = "min_instances >= 0, max_instances >= 1, concurrency 1-1000, threads 1-1000."
   }
 }
 
