@@ -54,9 +54,9 @@ def scratch_terraform(tmp_path: Path) -> Path:
     shutil.copytree(REPO / "terraform", copy, ignore=shutil.ignore_patterns(".terraform"))
     iam = copy / "modules" / "media-pipeline" / "iam.tf"
     text = iam.read_text()
-    old = 'media_api = ["requests", "animate", "events"]'
+    old = 'media_api = ["requests", "animate", "events", "charges"]'
     assert text.count(old) == 1
-    iam.write_text(text.replace(old, 'media_api = ["animate", "events"]'))
+    iam.write_text(text.replace(old, 'media_api = ["animate", "events", "charges"]'))
     return copy
 
 
