@@ -26,6 +26,7 @@ TOPIC_SETTINGS = {
     "animate": ("MEDIA_ANIMATE_TOPIC", "media-animate"),
     "events": ("MEDIA_EVENTS_TOPIC", "media-events"),
     "clips": ("MEDIA_FINISH_TOPIC", "media-clips"),
+    "charges": ("MEDIA_CHARGES_TOPIC", "media-charges"),
 }
 REPO = Path(__file__).resolve().parents[2]
 

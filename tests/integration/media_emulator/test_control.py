@@ -36,7 +36,7 @@ def test_calls_start_at_zero_and_count(raw, control):
         "rejected": zero,
         "jobs": {},
         "by_model": {
-            "gemini-3.1-flash-image": {
+            "gemini-3.1-flash-image-preview": {
                 **zero,
                 "generateContent": 2,
                 "fetchPredictOperation": 1,
