@@ -180,3 +180,14 @@ def test_the_demo_backend_acts_as_aidm(clients, capsys, monkeypatch) -> None:
     with pytest.raises(PermissionDenied):
         bucket.blob("media/c1/a.png").upload_from_string(b"x", if_generation_match=0)
     assert denied(capsys) == [("aidm", "storage.objects.create", "objects:media/c1/a.png")]
+
+
+def test_the_local_checker_knows_every_topic_terraform_provisions() -> None:
+    """A topic Terraform adds must be named in the checker's map, or every
+    local publish to it is refused (as media-charges' were, before it was)."""
+    from infra.iam.policy import REPO, TOPIC_SETTINGS
+    from infra.terraform import evaluated_locals
+
+    topics = evaluated_locals(REPO / "terraform")["topics"]
+    assert set(TOPIC_SETTINGS) == set(topics)
+    assert {key: default for key, (_, default) in TOPIC_SETTINGS.items()} == topics
