@@ -33,6 +33,14 @@ def emulator(stack, method: str, route: str, body: Any = None) -> Any:
     return http_json(method, stack.env["GENAI_EMULATOR_URL"] + route, body)
 
 
+def fault(stack, method: str, kind: str, count: int, status: int | None = None) -> None:
+    """The media emulator's next `count` calls of `method` fail that way."""
+    body: dict[str, Any] = {"method": method, "kind": kind, "count": count}
+    if status:
+        body["status"] = status
+    emulator(stack, "POST", "/_emulator/faults", body)
+
+
 def calls(stack) -> dict[str, Any]:
     return emulator(stack, "GET", "/_emulator/calls")
 

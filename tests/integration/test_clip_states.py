@@ -18,16 +18,10 @@ from tests.integration.helpers import (
     cutscene,
     emulator,
     enable,
+    fault,
     publish,
     wait_terminal,
 )
-
-
-def fault(stack, method: str, kind: str, count: int, status: int | None = None) -> None:
-    body = {"method": method, "kind": kind, "count": count}
-    if status:
-        body["status"] = status
-    emulator(stack, "POST", "/_emulator/faults", body)
 
 
 def still_only(stack) -> None:

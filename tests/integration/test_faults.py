@@ -14,19 +14,12 @@ from tests.integration.helpers import (
     calls,
     cutscene,
     delivery_attempts,
-    emulator,
     enable,
+    fault,
     http_json,
     publish,
     wait_terminal,
 )
-
-
-def fault(stack, method: str, kind: str, count: int, status: int | None = None) -> None:
-    body = {"method": method, "kind": kind, "count": count}
-    if status:
-        body["status"] = status
-    emulator(stack, "POST", "/_emulator/faults", body)
 
 
 def test_quota_and_server_errors_are_retried_until_they_pass(stack):
