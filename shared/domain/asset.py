@@ -2,8 +2,8 @@
 
 The store reads a document into an `Asset` and writes fields back
 (shared/store/assets.py); past that edge the stages see this record, never
-a raw dict: what they decide on is typed here (its ids, status, whether it
-is hidden, its plan, its clip: shared/domain/clip.py), and nothing can be
+a raw dict: what they decide on is typed here (its ids, status, its clip:
+shared/domain/clip.py, and its planned Veo model), and nothing can be
 changed in place, so a copy one stage read can never be mistaken for what
 another wrote. A changed copy is made with `with_fields`.
 
@@ -19,9 +19,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from shared.domain.campaign import Plan
 from shared.domain.clip import Clip
-from shared.domain.status import TERMINAL, Status
+from shared.domain.status import Status
 
 
 class Asset(Mapping[str, Any]):
@@ -29,10 +28,6 @@ class Asset(Mapping[str, Any]):
 
     def __init__(self, fields: Mapping[str, Any]) -> None:
         self._fields: Mapping[str, Any] = MappingProxyType(dict(fields))
-
-    @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> Asset:
-        return doc if isinstance(doc, Asset) else cls(doc)
 
     # the Mapping of the document's fields
 
@@ -76,46 +71,14 @@ class Asset(Mapping[str, Any]):
         return Status(self._fields["status"])
 
     @property
-    def terminal(self) -> bool:
-        return self.status in TERMINAL
-
-    @property
-    def hidden(self) -> bool:
-        return bool(self._fields.get("hidden"))
-
-    @property
-    def has_image(self) -> bool:
-        return bool(self._fields.get("image"))
-
-    @property
-    def image_uri(self) -> str:
-        return str(self._fields["image"]["uri"])
-
-    @property
     def clip(self) -> Clip:
         return Clip.from_doc(self._fields)
-
-    @property
-    def has_plan(self) -> bool:
-        return bool(self._fields.get("plan"))
-
-    @property
-    def plan(self) -> Plan:
-        """The stored plan: the models, costs and clip the request was admitted with."""
-        raw = dict(self._fields["plan"])
-        raw.pop("video_planned", None)
-        raw.pop("daily", None)
-        return Plan(**raw)
 
     @property
     def video_model(self) -> str | None:
         """The Veo model its clip is planned with (None: no clip planned)."""
         value = (self._fields.get("plan") or {}).get("video_model")
         return str(value) if value else None
-
-    @property
-    def video_planned(self) -> bool:
-        return bool((self._fields.get("plan") or {}).get("video_planned"))
 
     def stamp(self, key: str) -> datetime | None:
         value = self._fields.get(key)
