@@ -14,6 +14,15 @@ checks the claims against a real project.
   gemini-3.1-flash-image only the preview id exists).
 - A listed model outside its catalog locations -> 404 NOT_FOUND, the same
   answer (https://cloud.google.com/vertex-ai/generative-ai/docs/learn/locations).
+- A model lookup (GET {location}-aiplatform.googleapis.com/v1beta1/
+  publishers/google/models/{m}, what google-genai's models.get sends on
+  Vertex: the location is in the host alone) answers the publisher model's
+  resource where the catalog serves it and the same 404 NOT_FOUND elsewhere;
+  `cutscenes preflight` asks it instead of generating. The fields kept (name,
+  versionId) are those of Vertex's PublisherModel
+  (https://cloud.google.com/vertex-ai/docs/reference/rest/v1beta1/publishers.models#PublisherModel).
+  That the real lookup also 404s outside a model's serving locations is the
+  catalog's claim, as for generation; it is not verified here.
 - Veo 3.1 durationSeconds 4, 6 or 8; aspectRatio 16:9 or 9:16; resolution
   720p or 1080p for all, 4k for 3.1 and 3.1 Fast, not Lite -> else 400
   INVALID_ARGUMENT (https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/veo-video-generation).
@@ -76,3 +85,12 @@ def check_served(project: str, location: str, model: str, method: str) -> ModelS
             f" {model!r} is served from {list(spec.locations) if spec else 'nowhere'})"
         )
     return spec
+
+
+def lookup(location: str, model: str) -> dict[str, str]:
+    """models.get: the publisher model where it is served, else NotServed.
+    A model of either kind may be looked up; the request names no project."""
+    spec = served_models().get(model)
+    kind = spec.kind if spec else "image"
+    check_served("-", location, model, next(m for m, k in METHOD_KIND.items() if k == kind))
+    return {"name": f"publishers/google/models/{model}", "versionId": "default"}

@@ -5,6 +5,15 @@ Routes (both /v1/ and /v1beta1/ prefixes):
   POST /{v}/projects/{p}/locations/{l}/publishers/{pub}/models/{m}:predictLongRunning
   POST /{v}/projects/{p}/locations/{l}/publishers/{pub}/models/{m}:fetchPredictOperation
   GET  /{v}/{operation name}                         (the same answer as fetchPredictOperation)
+  GET  /locations/{l}/{v}/publishers/{pub}/models/{m}
+                                 a model lookup (models.get): the publisher model,
+                                 or 404 where the catalog does not serve it. The
+                                 SDK sends GET /{v}/publishers/google/models/{m},
+                                 the location only in the host
+                                 ({l}-aiplatform.googleapis.com, or
+                                 aiplatform.googleapis.com for global), so a
+                                 caller points base_url at /locations/{l}/ to
+                                 stand for that host
 Control routes:
   GET    /_emulator/calls        {"generateContent": n, "predictLongRunning": n,
                                   "fetchPredictOperation": n, "rejected": {method: n},
@@ -63,6 +72,7 @@ _MODEL_RE = re.compile(
     r"^/(v1|v1beta1)/projects/([^/]+)/locations/([^/]+)/publishers/([^/]+)/models/([^/:]+)"
     r":([A-Za-z]+)$"
 )
+_MODEL_GET_RE = re.compile(r"^/locations/([^/]+)/(v1|v1beta1)/publishers/([^/]+)/models/([^/:]+)$")
 _OPERATION_RE = re.compile(r"^/(v1|v1beta1)/(projects/[^:]+/operations/[^/:]+)$")
 
 
@@ -180,6 +190,14 @@ class Handler(BaseHTTPRequestHandler):
             return 200, videos.fetch_operation(
                 emu, pick(body, "operationName", "operation_name"), fault
             )
+        m = _MODEL_GET_RE.match(path)
+        if m and verb == "GET":
+            # A lookup, not a generation: counted nowhere, never refused by a quota.
+            location, _, _publisher, model = m.groups()
+            try:
+                return 200, models.lookup(location, model)
+            except models.NotServed as exc:
+                raise ApiError(404, str(exc)) from None
         m = _OPERATION_RE.match(path)
         if m and verb == "GET":
             return 200, videos.fetch_operation(emu, m.group(2), None)

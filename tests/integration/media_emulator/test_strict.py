@@ -8,7 +8,9 @@ import time
 import urllib.request
 
 import pytest
+from google import genai
 from google.genai import errors, types
+from google.oauth2.credentials import Credentials
 
 from .conftest import BUCKET
 from .test_videos import png, wait
@@ -220,3 +222,32 @@ def test_created_fault_loses_the_answer_but_the_clip_lands(client, control, gcs_
         assert time.monotonic() < deadline, "the lost operation never wrote its clip"
         time.sleep(0.2)
     assert items[0]["name"].endswith("/sample_0.mp4")
+
+
+def test_a_model_lookup_answers_where_the_catalog_serves_it(emulator_url, control):
+    # models.get, as `cutscenes preflight` asks: no generation is counted. The
+    # SDK puts the location in the host only, so base_url carries it here.
+    # (each client is kept in a name: genai closes a collected client's HTTP client)
+    at = {
+        location: genai.Client(
+            vertexai=True,
+            project="p",
+            location=location,
+            credentials=Credentials(token="x"),
+            http_options=types.HttpOptions(base_url=f"{emulator_url}/locations/{location}/"),
+        )
+        for location in ("global", "us-central1")
+    }
+    found = at["global"].models.get(model=FLASH_IMAGE)
+    assert found.name == f"publishers/google/models/{FLASH_IMAGE}"
+    assert at["us-central1"].models.get(model="veo-3.1-fast-generate-001").name
+    for location, model in (
+        ("us-central1", FLASH_IMAGE),  # served from global only
+        ("global", "veo-3.1-fast-generate-001"),  # Veo is regional
+        ("global", "imagen-2-no-such-model"),
+    ):
+        with pytest.raises(errors.ClientError) as exc:
+            at[location].models.get(model=model)
+        assert_not_found(exc)
+    _, calls = control("GET", "calls")
+    assert calls["generateContent"] == 0 and calls["predictLongRunning"] == 0
