@@ -13,7 +13,7 @@ from cutscenes.parser import parser
 __all__ = ["main", "parser", "_load_local_env"]
 
 # Commands that need Pub/Sub as well as Firestore.
-PUBLISHES = frozenset({"trigger", "regenerate", "animate", "hide", "rewind"})
+PUBLISHES = frozenset({"trigger", "regenerate", "animate", "hide", "rewind", "preflight"})
 
 
 def _error_line(exc: BaseException) -> str:

@@ -335,3 +335,13 @@ def cmd_player_token(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     print(token)
     return 0
+
+
+def cmd_preflight(args: argparse.Namespace) -> int:
+    from infra.preflight.rows import Unusable
+    from infra.preflight.run import run
+
+    try:
+        return run(args.format)
+    except Unusable as exc:
+        raise CliError(str(exc)) from None

@@ -34,6 +34,7 @@ from cutscenes.commands import (
     cmd_janitor,
     cmd_local,
     cmd_player_token,
+    cmd_preflight,
     cmd_regenerate,
     cmd_rewind,
     cmd_spend,
@@ -326,6 +327,34 @@ def parser() -> argparse.ArgumentParser:
         help="the member's user id (a Firebase uid, 1-128 characters)",
     )
     tok.set_defaults(func=cmd_player_token)
+
+    pre = _sub(
+        sub,
+        "preflight",
+        "check, without a paid call, what a deployment needs before traffic: each catalog "
+        "model answers where it is called, each function's account holds what its code "
+        "uses, the bucket's notification, topics, subscriptions, Firestore indexes and TTL "
+        "policies; exits 0 when every check passes, 1 otherwise",
+        "  cutscenes preflight                  # JSON: {ok, target, failed, rows}\n"
+        "  cutscenes preflight --format table   # one line per check, a fix under each failure\n"
+        "on the local stack when its emulators are set (`local up --detach`), else on\n"
+        "GOOGLE_CLOUD_PROJECT with Application Default Credentials",
+    )
+    pre.add_argument(
+        "--format",
+        choices=("json", "table"),
+        default="json",
+        help="json (default): {ok, target, failed, rows: [{area, check, ok, detail, fix}]}; "
+        "table: aligned columns for reading in a terminal",
+    )
+    pre.add_argument(
+        "--json",
+        dest="format",
+        action="store_const",
+        const="json",
+        help="the same as --format json (the default)",
+    )
+    pre.set_defaults(func=cmd_preflight)
 
     from shared.domain.prices_table import add_parser as add_prices
 

@@ -313,3 +313,16 @@ def evaluated_locals(root: Path) -> dict[str, Any]:
                 raise TerraformError(f"terraform {args[0]}: {result.stdout}{result.stderr}")
     # console prints the JSON text as an HCL string literal.
     return dict(json.loads(json.loads(result.stdout.strip())))
+
+
+def load_file(root: Path, name: str) -> Module:
+    """One file of the module (parsing the whole tree takes seconds; a
+    command that needs one file's locals or resources reads only it)."""
+    module = Module(MODULE)
+    parsed = copy.deepcopy(_parsed((root / MODULE / name).read_text()))
+    for block in parsed.get("resource", []):
+        for rtype, named in block.items():
+            module.resources.setdefault(rtype, {}).update(named)
+    for block in parsed.get("locals", []):
+        module.locals.update(block)
+    return module
