@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from infra.iam import needs as needs_table
 from infra.iam.needs import Need
@@ -124,7 +125,11 @@ def troubleshooter_holds(project: str, bucket: str, topics: dict[str, str], root
     def holds(identity: str, need: Need) -> str | None:
         principal = account_email(f"function/{identity}", project, names)
         target = full_resource(need.resource, project, bucket, topics, names)
-        access = {"principal": principal, "fullResourceName": target, "permission": need.permission}
+        access: dict[str, Any] = {
+            "principal": principal,
+            "fullResourceName": target,
+            "permission": need.permission,
+        }
         if target.startswith("//storage.googleapis.com/") and "/objects/" in target:
             name = target.removeprefix("//storage.googleapis.com/")
             access["conditionContext"] = {

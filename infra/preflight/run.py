@@ -47,7 +47,7 @@ def checks(local: bool) -> list[Row]:
     pubsub_host = os.environ.get("PUBSUB_EMULATOR_HOST", "") if local else ""
     rows: list[Row] = []
 
-    lookup = models.GenaiLookup(project, settings.GENAI_EMULATOR_URL if local else "")
+    lookup = models.GenaiLookup(project, (settings.GENAI_EMULATOR_URL or "") if local else "")
     rows += _guarded("models", "catalog models", lambda: models.rows(models.wanted(), lookup))
 
     if local:
