@@ -19,9 +19,13 @@ request has an instance; its local process stands for all of them and gets a
 thread per instance Terraform allows (max_instances, at least THREADS), or a
 few slow Veo starts would hold every thread, as no cloud instance would.
 
-Operator overrides (`var.functions` in a tfvars file) are not read: the local
-stack runs the module's defaults, which is what `terraform apply` deploys
-without a tfvars override.
+Operator overrides (`var.functions`, attribute by attribute as main.tf
+merges them) are read from the variable files terraform itself loads in the
+environment root, terraform/envs/prod: `terraform.tfvars` (what the README
+has operators copy from terraform.tfvars.example), then `*.auto.tfvars` in
+name order, a later file winning. A `-var-file` named only on terraform's
+command line cannot be seen from here; the example file is not read (it is
+an example, and sets no `functions`).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MAIN_TF = Path("terraform/modules/media-pipeline/main.tf")
+ENV_ROOT = Path("terraform/envs/prod")
 # Functions Framework's default when THREADS is unset: 4 per CPU.
 THREADS_PER_CPU = 4
 
@@ -68,23 +73,28 @@ def default_threads(cpu: float) -> int:
     return THREADS_PER_CPU * max(1, math.ceil(cpu))
 
 
-def parse(text: str) -> dict[str, Sizing]:
-    """Every function's sizing from main.tf's text."""
+def _hcl(text: str) -> dict:
     import hcl2
     from hcl2.utils import SerializationOptions
 
     options = SerializationOptions(
         with_comments=False, explicit_blocks=False, strip_string_quotes=True
     )
-    tree = hcl2.loads(text, serialization_options=options)
+    return dict(hcl2.loads(text, serialization_options=options))
+
+
+def parse(text: str, overrides: dict[str, dict] | None = None) -> dict[str, Sizing]:
+    """Every function's sizing from main.tf's text, with `var.functions`
+    overrides merged over it (null attributes keep the default, as main.tf does)."""
     functions: dict[str, dict] = {}
-    for block in tree.get("locals", []):
+    for block in _hcl(text).get("locals", []):
         functions.update(block.get("functions") or {})
     if not functions:
         raise ValueError(f"{MAIN_TF}: no local.functions")
     out = {}
     for name, body in functions.items():
-        sizing = body["sizing"]
+        changed = {k: v for k, v in ((overrides or {}).get(name) or {}).items() if v is not None}
+        sizing = {**body["sizing"], **changed}
         cpu = float(sizing["cpu"])
         threads = sizing.get("threads")
         out[name] = Sizing(
@@ -96,7 +106,22 @@ def parse(text: str) -> dict[str, Sizing]:
     return out
 
 
+def overrides(env_root: Path) -> dict[str, dict]:
+    """`functions` from the variable files terraform loads by itself in
+    `env_root`, in its order; a later file's value replaces the whole map, as
+    terraform's does for one variable."""
+    found: dict[str, dict] = {}
+    files = [env_root / "terraform.tfvars", *sorted(env_root.glob("*.auto.tfvars"))]
+    for path in files:
+        if path.is_file():
+            functions = _hcl(path.read_text()).get("functions")
+            if functions is not None:
+                found = dict(functions)
+    return found
+
+
 @functools.cache
 def read(root: Path) -> dict[str, Sizing]:
-    """The sizing of every function of the checkout at `root`."""
-    return parse((root / MAIN_TF).read_text())
+    """The sizing of every function of the checkout at `root`, as its
+    terraform.tfvars (if any) would deploy it."""
+    return parse((root / MAIN_TF).read_text(), overrides(root / ENV_ROOT))

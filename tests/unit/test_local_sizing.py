@@ -92,3 +92,33 @@ def test_access_lines_are_cloud_runs_json(capsys):
         "protocol": "HTTP/1.1",
     }
     assert line["logging.googleapis.com/trace"].endswith("/traces/4bf92f3577b34da6a3ce929d0e0e4736")
+
+
+def test_an_operators_tfvars_overrides_the_module_defaults(tmp_path):
+    (tmp_path / sizing.MAIN_TF).parent.mkdir(parents=True)
+    (tmp_path / sizing.MAIN_TF).write_text((MODULE / "main.tf").read_text())
+    env_root = tmp_path / sizing.ENV_ROOT
+    env_root.mkdir(parents=True)
+    # The example is not what terraform loads: it changes nothing.
+    (env_root / "terraform.tfvars.example").write_text(
+        "functions = { media_api = { threads = 3 } }\n"
+    )
+    assert sizing.parse((MODULE / "main.tf").read_text()) == sizing.read(tmp_path)
+    (env_root / "terraform.tfvars").write_text(
+        'project_id = "p"\n'
+        "functions = {\n"
+        "  media_api    = { threads = 16, concurrency = 20 }\n"
+        '  render_still = { cpu = "2", max_instances = 3 }\n'
+        "}\n"
+    )
+    sized = sizing.read.__wrapped__(tmp_path)
+    assert (sized["media_api"].threads, sized["media_api"].concurrency) == (16, 20)
+    assert sized["media_api"].env("media_api")["MEDIA_API_CONCURRENCY"] == "20"
+    # No threads set: the cloud's default for the new CPU count; one request
+    # per instance, so at least one thread per instance Terraform allows.
+    assert sized["render_still"].threads == 8 and sized["render_still"].local_threads == 8
+    assert sized["janitor"] == sizing.read.__wrapped__(REPO)["janitor"]  # untouched
+    # A later *.auto.tfvars replaces the whole map, as terraform does.
+    (env_root / "z.auto.tfvars").write_text("functions = { janitor = { threads = 6 } }\n")
+    sized = sizing.read.__wrapped__(tmp_path)
+    assert sized["janitor"].threads == 6 and sized["media_api"].threads == 40
