@@ -32,7 +32,7 @@ def _fix_for(exc: Exception) -> str:
         return "run it as someone who may read the project's configuration (docs/interface.md)"
     if name == "DefaultCredentialsError":
         return "`gcloud auth application-default login`"
-    return "see the error; CUTSCENES_DEBUG=1 shows nothing more, the error is all there is"
+    return "the detail says what failed: fix that and run preflight again"
 
 
 def checks(local: bool) -> list[Row]:
@@ -41,6 +41,8 @@ def checks(local: bool) -> list[Row]:
 
     settings = get_settings()
     project, bucket = settings.GOOGLE_CLOUD_PROJECT, settings.MEDIA_BUCKET
+    if not local and not os.environ.get("MEDIA_BUCKET"):
+        bucket = f"{project}-cutscenes-media"  # terraform's name unless var.bucket.name
     root = terraform_dir()
     names = topology.topic_names()
     where = "the local Pub/Sub emulator" if local else f"project {project}"

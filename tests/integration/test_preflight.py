@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -14,7 +15,12 @@ from pathlib import Path
 import pytest
 
 from infra.local.pubsub_setup import clients
-from tests.integration.test_cli import stack_env
+from tests.integration.test_cli import (
+    assert_one_line_error,
+    free_port,
+    no_stack_env,
+    stack_env,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -98,3 +104,12 @@ def test_a_broken_deployment_fails_exactly_its_rows(stack, tmp_path):
     assert all(row["fix"] for row in bad.values())
     # Restored: it passes again.
     assert preflight(stack_env(stack), "--json").returncode == 0
+
+
+def test_without_a_stack_or_credentials_it_says_what_to_do(tmp_path):
+    assert_one_line_error(preflight(no_stack_env(tmp_path)), 1, "cutscenes local up")
+    # Half a local stack would mix emulators and a real project: refused.
+    live = f"127.0.0.1:{free_port()}"
+    env = {**no_stack_env(tmp_path), "FIRESTORE_EMULATOR_HOST": live}
+    with socket.create_server(("127.0.0.1", int(live.rsplit(":", 1)[1]))):
+        assert_one_line_error(preflight(env), 1, "GENAI_EMULATOR_URL", "unset them")
