@@ -52,11 +52,12 @@ def checks(local: bool) -> list[Row]:
     lookup = models.GenaiLookup(project, (settings.GENAI_EMULATOR_URL or "") if local else "")
     rows += _guarded("models", "catalog models", lambda: models.rows(models.wanted(), lookup))
 
-    if local:
-        holds = iam.terraform_holds(root)
-    else:
-        holds = iam.troubleshooter_holds(project, bucket, names, root)
-    rows += _guarded("iam", "service accounts", lambda: iam.rows(holds))
+    def iam_rows() -> list[Row]:
+        if local:
+            return iam.rows(iam.terraform_holds(root))
+        return iam.rows(iam.troubleshooter_holds(project, bucket, names, root))
+
+    rows += _guarded("iam", "service accounts", iam_rows)
 
     def pubsub_rows() -> list[Row]:
         existing, subs = topology.observe(project, pubsub_host)

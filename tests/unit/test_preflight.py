@@ -290,3 +290,24 @@ def test_the_table_puts_the_fix_under_a_failure():
     text = table([passed("topics", "t1", "exists"), failed("topics", "t2", "missing", "create it")])
     lines = text.splitlines()
     assert lines[0].startswith("ok") and lines[1].startswith("FAIL") and "-> create it" in lines[2]
+
+
+def test_a_check_that_cannot_run_is_a_failing_row_not_a_traceback():
+    from infra.preflight.run import _guarded
+
+    def broken() -> list:
+        raise PermissionError("403 the caller may not list indexes")
+
+    [row] = _guarded("indexes", "composite indexes", broken)
+    assert not row.ok and "PermissionError: 403" in row.detail and row.fix
+
+
+def test_the_emulators_lookup_answers_where_the_catalog_serves_the_model():
+    from infra.media_emulator import models as emulated
+
+    found = emulated.lookup("global", "gemini-3.1-flash-image-preview")
+    assert found["name"] == "publishers/google/models/gemini-3.1-flash-image-preview"
+    assert emulated.lookup("us-central1", "veo-3.1-generate-001")["name"]
+    for location, model in (("us-central1", "gemini-3.1-flash-image-preview"), ("global", "nope")):
+        with pytest.raises(emulated.NotServed, match="not found"):
+            emulated.lookup(location, model)
