@@ -194,7 +194,7 @@ class Settings(BaseSettings):
     MEDIA_VEO_DISPATCH_HOLD_S: float = Field(default=0.0, ge=0, le=3000)
     # Project-wide budget of image-model calls per window (0: unpaced); a
     # render waits up to MEDIA_IMAGE_PACING_WAIT_S for a token, then hands its
-    # delivery back. See shared/store/pacing.py.
+    # delivery back. See shared/store/image_pacing.py.
     MEDIA_IMAGE_CALLS_PER_MIN: int = Field(default=0, ge=0, le=10000)
     MEDIA_IMAGE_PACING_WAIT_S: float = Field(default=60.0, gt=0, le=500)
     # How many overdue operations one sweep asks Veo about at most.

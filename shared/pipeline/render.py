@@ -30,7 +30,7 @@ from shared.pipeline.lifecycle import (
     transition,
     unbilled,
 )
-from shared.store import assets, model_sheets, pacing, rewinds, spend, storage
+from shared.store import assets, image_pacing, model_sheets, rewinds, spend, storage
 from shared.store.campaigns import load_campaign
 from shared.store.media_models import GenaiImageModel, ImageModel, Still
 from shared.store.optimistic import Fields
@@ -217,7 +217,7 @@ def make_still(
                 t_model = clock.monotonic()
 
                 def call() -> Still:
-                    pacing.wait_for_image_call()  # the image model's quota, if paced
+                    image_pacing.wait_for_image_call()  # the image model's quota, if paced
                     owns()
                     intent()
                     return model.generate(

@@ -171,6 +171,7 @@ def test_an_image_call_waits_for_its_token_or_hands_the_delivery_back(monkeypatc
     import time
 
     from shared.core.errors import RetriesSpent
+    from shared.store import image_pacing
 
     monkeypatch.setenv("MEDIA_IMAGE_CALLS_PER_MIN", "2")
     monkeypatch.setenv("MEDIA_IMAGE_PACING_WAIT_S", "5")
@@ -179,16 +180,16 @@ def test_an_image_call_waits_for_its_token_or_hands_the_delivery_back(monkeypatc
         tokens = iter([None, None, 1.0])
         asked: list[str] = []
         monkeypatch.setattr(
-            pacing, "take_start", lambda log: asked.append(log.doc_id) or next(tokens)
+            image_pacing, "take_start", lambda log: asked.append(log.doc_id) or next(tokens)
         )
-        monkeypatch.setattr(pacing, "next_start_at", lambda log: time.time() + 0.01)
-        pacing.wait_for_image_call()
-        assert asked == [pacing.IMAGE_LOG_DOC] * 3
+        monkeypatch.setattr(image_pacing, "next_start_at", lambda log: time.time() + 0.01)
+        image_pacing.wait_for_image_call()
+        assert asked == [image_pacing.IMAGE_LOG_DOC] * 3
         # The next token is past the wait budget: no sleeping, straight back.
-        monkeypatch.setattr(pacing, "take_start", lambda log: None)
-        monkeypatch.setattr(pacing, "next_start_at", lambda log: time.time() + 100)
+        monkeypatch.setattr(image_pacing, "take_start", lambda log: None)
+        monkeypatch.setattr(image_pacing, "next_start_at", lambda log: time.time() + 100)
         with pytest.raises(RetriesSpent):
-            pacing.wait_for_image_call()
+            image_pacing.wait_for_image_call()
     finally:
         get_settings.cache_clear()
 
