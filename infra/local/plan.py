@@ -112,6 +112,10 @@ def make_plan(log_dir: Path, extra_env: dict[str, str]) -> Plan:
         # start (a worker killed after its intent, a 5xx) is given up after
         # 45 s here, not after Veo's 7 minutes.
         "MEDIA_VEO_ADOPT_WAIT_S": "45",
+        # Image calls paced, as in the cloud, but the emulator answers at once
+        # and has no image quota unless a test sets one: 10 a second, not the
+        # cloud's 1, so a burst of stills is not held back for nothing.
+        "MEDIA_IMAGE_CALLS_PER_MIN": "600",
         "MEDIA_VEO_DISPATCH_HOLD_S": f"{hold_s:g}",
         **{k: v for k, v in parent.items() if k.startswith("MEDIA_")},
         **env,

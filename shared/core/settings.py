@@ -192,10 +192,16 @@ class Settings(BaseSettings):
     # then, instead of leaving it to the next arrival, finished clip or tick.
     # 0: one pass. Terraform sets it just under the schedule's period.
     MEDIA_VEO_DISPATCH_HOLD_S: float = Field(default=0.0, ge=0, le=3000)
-    # Project-wide budget of image-model calls per window (0: unpaced); a
-    # render waits up to MEDIA_IMAGE_PACING_WAIT_S for a token, then hands its
-    # delivery back. See shared/store/pacing.py.
-    MEDIA_IMAGE_CALLS_PER_MIN: int = Field(default=0, ge=0, le=10000)
+    # The most image-model calls per window, for each image model and
+    # location (0: unpaced, the SDK retries a 429 and the delivery is
+    # redelivered). Each model's rate starts here, halves on a 429 and climbs
+    # back a twentieth of this per clean window; a render waits up to
+    # MEDIA_IMAGE_PACING_WAIT_S for its turn, then hands its delivery back.
+    # 60: Gemini's image models have no fixed quota (a dynamic shared one),
+    # and one write a call to the model's log stays under Firestore's one a
+    # second per document. See shared/store/image_pacing.py and
+    # docs/decisions/0028-adaptive-image-pacing.md.
+    MEDIA_IMAGE_CALLS_PER_MIN: int = Field(default=60, ge=0, le=10000)
     MEDIA_IMAGE_PACING_WAIT_S: float = Field(default=60.0, gt=0, le=500)
     # How many overdue operations one sweep asks Veo about at most.
     MEDIA_VIDEO_SWEEP_LIMIT: int = Field(default=50, ge=1, le=1000)

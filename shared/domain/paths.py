@@ -92,8 +92,9 @@ def spend_shard_doc(day: str, shard: int) -> str:
 
 
 def pacing_doc(name: str) -> str:
-    """A start budget's rolling log: `veo-log`, `image-log`
-    (shared/store/pacing.py)."""
+    """A pacing log: a Veo model's rolling log of starts, `veo-log:...`
+    (shared/store/pacing.py), or an image model's adaptive rate,
+    `image-log:...` (shared/store/image_pacing.py)."""
     return _doc_path("pacing", name)
 
 

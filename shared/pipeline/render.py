@@ -30,7 +30,7 @@ from shared.pipeline.lifecycle import (
     transition,
     unbilled,
 )
-from shared.store import assets, model_sheets, pacing, rewinds, spend, storage
+from shared.store import assets, image_pacing, model_sheets, rewinds, spend, storage
 from shared.store.campaigns import load_campaign
 from shared.store.media_models import GenaiImageModel, ImageModel, Still
 from shared.store.optimistic import Fields
@@ -217,15 +217,20 @@ def make_still(
                 t_model = clock.monotonic()
 
                 def call() -> Still:
-                    pacing.wait_for_image_call()  # the image model's quota, if paced
-                    owns()
-                    intent()
-                    return model.generate(
+                    # In the image model's turn, and again in a later one after
+                    # a 429 (shared/store/image_pacing.py), with no second
+                    # intent: a call answered 429 was not paid for.
+                    return image_pacing.paced_call(
                         plan.image_model,
-                        styled_prompt(request),
-                        request.aspect_ratio,
-                        plan.image_size,
-                        references,
+                        lambda: model.generate(
+                            plan.image_model,
+                            styled_prompt(request),
+                            request.aspect_ratio,
+                            plan.image_size,
+                            references,
+                        ),
+                        before_each=owns,
+                        before_first=intent,
                     )
 
                 still = with_retries(call, what="image call")

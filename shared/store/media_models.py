@@ -96,12 +96,22 @@ def _ms(seconds: float) -> int:
     return int(seconds * 1000)  # HttpOptions.timeout is in milliseconds
 
 
-def _retry_options() -> genai_types.HttpRetryOptions:
+def _retry_options(codes: list[int] = SDK_RETRY_CODES) -> genai_types.HttpRetryOptions:
     from google.genai import types
 
     return types.HttpRetryOptions(
-        attempts=3, initial_delay=1.0, max_delay=8.0, http_status_codes=SDK_RETRY_CODES
+        attempts=3, initial_delay=1.0, max_delay=8.0, http_status_codes=codes
     )
+
+
+def _image_paced() -> bool:
+    return get_settings().MEDIA_IMAGE_CALLS_PER_MIN > 0
+
+
+def _image_retry_codes() -> list[int]:
+    """Paced image calls get no SDK retry on a 429: the retry would skip the
+    model's pacing, and the 429 is what slows it (image_pacing.paced_call)."""
+    return [c for c in SDK_RETRY_CODES if c != 429] if _image_paced() else SDK_RETRY_CODES
 
 
 def not_served(exc: Exception, model: str, location: str, reason: str) -> PermanentError | None:
@@ -216,7 +226,8 @@ class GenaiImageModel:
                 aspect_ratio=aspect_ratio, image_size=image_size, output_mime_type="image/png"
             ),
             http_options=types.HttpOptions(
-                timeout=_ms(get_settings().MEDIA_IMAGE_TIMEOUT_S), retry_options=_retry_options()
+                timeout=_ms(get_settings().MEDIA_IMAGE_TIMEOUT_S),
+                retry_options=_retry_options(_image_retry_codes()),
             ),
         )
         try:
@@ -224,6 +235,8 @@ class GenaiImageModel:
                 model=model, contents=[types.Content(role="user", parts=parts)], config=config
             )
         except Exception as exc:  # noqa: BLE001 - classified below
+            if _image_paced() and getattr(exc, "code", None) == 429:
+                raise QuotaExceeded(f"{model} quota at {location}: {str(exc)[:200]}") from exc
             raise (
                 not_served(exc, model, location, Reason.MODEL_UNAVAILABLE)
                 or _after_sdk_retries(exc, Reason.IMAGE_FAILED)

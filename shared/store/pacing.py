@@ -26,19 +26,15 @@ second at 50/min), under Firestore's sustained one write per second per
 document; one model's budget above 60/min would need its log sharded.
 MEDIA_VEO_PACING_WINDOW_S shortens the window for time-compressed benchmarks.
 
-Image calls can take the same kind of token from their own, project-wide
-log (`pacing/image-log`, MEDIA_IMAGE_CALLS_PER_MIN, off by default): see
-wait_for_image_call.
+Image calls are paced on their own logs: shared/store/image_pacing.py.
 """
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from typing import Any
 
 from shared.core import clock
-from shared.core.errors import RetriesSpent
 from shared.core.settings import get_settings
 from shared.domain.asset import Asset
 from shared.domain.asset_state import waiting
@@ -49,7 +45,6 @@ from shared.store.asset_queries import animating
 from shared.store.optimistic import Fields, read_modify_write, ttl_timestamp
 
 LOG_DOC = "veo-log"
-IMAGE_LOG_DOC = "image-log"
 
 
 @dataclass(frozen=True)
@@ -82,10 +77,6 @@ def veo_log(model: str) -> StartLog:
     fresh log, as its quota there is fresh too)."""
     per_min = get_settings().veo_starts_per_min(model)
     return StartLog(f"{LOG_DOC}:{location_for(model)}:{model}", per_min, model)
-
-
-def image_log() -> StartLog:
-    return StartLog(IMAGE_LOG_DOC, get_settings().MEDIA_IMAGE_CALLS_PER_MIN or 0)
 
 
 def clip_log(doc: Asset) -> StartLog:
@@ -240,25 +231,3 @@ def queue_minutes() -> float | None:
         if log.enabled:
             longest = max(longest, n / log.starts_per_s() / 60.0)
     return longest
-
-
-def wait_for_image_call() -> None:
-    """Take an image-call token, waiting in this invocation for one to free up
-    (MEDIA_IMAGE_CALLS_PER_MIN; nothing to do when it is 0).
-
-    Unlike Veo starts, a still is made inside its own delivery (the player
-    waits for it, and an image call takes seconds, not minutes), so there is
-    no queue to dispatch from: the render waits for its turn, as it would
-    wait out a 429, but without spending the call. Past
-    MEDIA_IMAGE_PACING_WAIT_S the delivery is handed back (RetriesSpent, not
-    retried in-process) for the platform to redeliver later."""
-    log = image_log()
-    if not log.enabled:
-        return
-    give_up = clock.monotonic() + get_settings().MEDIA_IMAGE_PACING_WAIT_S
-    while take_start(log) is None:
-        pause = max(0.05, next_start_at(log) - clock.time())
-        if clock.monotonic() + pause > give_up:
-            raise RetriesSpent("image-call budget (MEDIA_IMAGE_CALLS_PER_MIN) used up")
-        # A little jitter: instances woken for the same token spread out.
-        clock.sleep(pause + random.uniform(0, 0.05))

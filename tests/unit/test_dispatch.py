@@ -167,32 +167,6 @@ def test_clips_already_rendering_keep_a_burst_spread_across_dispatch_calls():
     assert order == ["big-4", "big-5", "quiet-0", "big-6", "big-7", "big-8", "big-9"]
 
 
-def test_an_image_call_waits_for_its_token_or_hands_the_delivery_back(monkeypatch):
-    import time
-
-    from shared.core.errors import RetriesSpent
-
-    monkeypatch.setenv("MEDIA_IMAGE_CALLS_PER_MIN", "2")
-    monkeypatch.setenv("MEDIA_IMAGE_PACING_WAIT_S", "5")
-    get_settings.cache_clear()
-    try:
-        tokens = iter([None, None, 1.0])
-        asked: list[str] = []
-        monkeypatch.setattr(
-            pacing, "take_start", lambda log: asked.append(log.doc_id) or next(tokens)
-        )
-        monkeypatch.setattr(pacing, "next_start_at", lambda log: time.time() + 0.01)
-        pacing.wait_for_image_call()
-        assert asked == [pacing.IMAGE_LOG_DOC] * 3
-        # The next token is past the wait budget: no sleeping, straight back.
-        monkeypatch.setattr(pacing, "take_start", lambda log: None)
-        monkeypatch.setattr(pacing, "next_start_at", lambda log: time.time() + 100)
-        with pytest.raises(RetriesSpent):
-            pacing.wait_for_image_call()
-    finally:
-        get_settings.cache_clear()
-
-
 @pytest.mark.parametrize(("budget", "window"), [(50, 60.0), (30, 20.0), (5, 4.0), (1, 60.0)])
 def test_under_a_backlog_the_half_span_limit_keeps_the_whole_rate(budget, window):
     # Always a clip waiting, a dispatch every 1/200 of a window, for ten

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import pytest
 
+from shared.core import clock
 from shared.core.errors import Busy, TransientError
 from shared.domain.campaign import Plan
 from shared.domain.request import parse_request
 from shared.pipeline.render import make_still
+from shared.store import image_pacing
 from shared.store.media_models import Still
 
 PLAN = Plan(
@@ -38,6 +40,14 @@ REQUEST = parse_request(
     },
     "bucket",
 )
+
+
+@pytest.fixture(autouse=True)
+def free_turns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Image calls are paced by default: every turn free at once, no Firestore."""
+    monkeypatch.setattr(
+        image_pacing, "take_slot", lambda model, lim, wait_s: image_pacing.Slot(clock.time(), 0)
+    )
 
 
 class Model:
