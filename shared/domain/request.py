@@ -62,7 +62,7 @@ _NOT_RESERVED: JsonDict = {"not": {"pattern": RESERVED_ID_RE.pattern}}
 # end of the text in both languages, where Python's `$` also matches before a
 # final newline), and a document id: no '/', not '.' or '..', not __...__.
 _SPACE = "[" + NOT_BLANK_PATTERN[2:]
-_PLAYER_ID: JsonDict = {
+PLAYER_ID_SCHEMA: JsonDict = {
     "not": {
         "anyOf": [
             {"pattern": f"^{_SPACE}"},
@@ -167,7 +167,7 @@ class MediaRequest(BaseModel):
     player_id: (
         Annotated[
             str,
-            Field(min_length=1, max_length=MAX_UID_CHARS, json_schema_extra=_PLAYER_ID),
+            Field(min_length=1, max_length=MAX_UID_CHARS, json_schema_extra=PLAYER_ID_SCHEMA),
         ]
         | None
     ) = None

@@ -14,13 +14,30 @@ shared/store/spend.py keeps this book and the session's in step
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shared.domain.paths import player_doc
-from shared.domain.pricing import micros_to_usd
+from shared.domain.pricing import micros_to_usd, usd_to_micros
 from shared.store import connections
 from shared.store.ledger import Charged, first_fit_in, held_maps, release_in, settle_in
 from shared.store.optimistic import Fields, now, read_modify_write
+
+# A lifetime cap: far above a session's (MediaSettings allows 10,000 USD), still a bound.
+MAX_PLAYER_CAP_USD = 100_000
+
+
+def player_cap_micros(cap_usd: float | str | Decimal | None) -> int | None:
+    """A cap in USD as micro-dollars (None stays None: no cap), or ValueError."""
+    if cap_usd is None:
+        return None
+    try:
+        value = Decimal(str(cap_usd)) if not isinstance(cap_usd, bool) else None
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or not 0 <= value <= MAX_PLAYER_CAP_USD:
+        raise ValueError(f"cap must be a number of USD from 0 to {MAX_PLAYER_CAP_USD}")
+    return usd_to_micros(value)
 
 
 @dataclass(frozen=True)
