@@ -35,6 +35,7 @@ SUBCOMMANDS = [
     "regenerate",
     "animate",
     "hide",
+    "player-budget",
 ]
 
 
