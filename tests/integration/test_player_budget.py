@@ -17,8 +17,8 @@ from shared.core.settings import get_settings
 from shared.domain.ids import asset_id_for
 from shared.store import ledger, players
 from shared.store.connections import publisher, topic_path
-from tests.integration.helpers import calls, cutscene, enable, publish, wait_terminal
-from tests.integration.test_cli import run, stack_env
+from tests.integration.helpers import calls, cutscene, enable, fault, publish, wait_terminal
+from tests.integration.test_cli import run, run_all, stack_env
 
 pytestmark = pytest.mark.integration
 
@@ -117,25 +117,39 @@ def test_a_burst_of_50_from_five_campaigns_charges_exactly_the_players_cap(stack
     print(f"\nplayer burst of 50 over 5 campaigns: drained in {drained:.2f} s, {watch.reads} reads")
 
 
-def test_duplicates_of_a_players_request_are_charged_once(stack):
+def test_duplicates_are_charged_once_and_a_failed_clip_released_in_both_books(stack):
     enable(budget=5.0)
     MediaClient().set_player_budget("p1", 3.0)
     msg = cutscene(7, player_id="p1")
     for _ in range(4):
         publish(msg)
     doc = wait_terminal("c1", msg["request_id"])
-    time.sleep(1.0)  # the stragglers land, and must change nothing
     assert doc["status"] == "complete"
-    aid = asset_id_for(msg["request_id"])
+    # Then a request whose clip Veo fails, delivered twice: its still is
+    # charged once, its clip's hold released from the session and the player.
+    fault(stack, "predictLongRunning", "op_error", 1)
+    failing = cutscene(8, player_id="p1", session_id="s2")
+    publish(failing)
+    publish(failing)
+    end = wait_terminal("c1", failing["request_id"])
+    assert (end["status"], end["status_reason"]) == ("partial", "video_failed")
+    time.sleep(1.0)  # the stragglers land, and must change nothing
+    aid, failed = asset_id_for(msg["request_id"]), asset_id_for(failing["request_id"])
     holds, charges = ledger.held_maps(players.player_ref("p1").get().to_dict())
-    assert (holds, charges) == ({}, {f"{aid}:image": STILL, f"{aid}:video": CUTSCENE - STILL})
+    assert (holds, charges) == (
+        {},
+        {f"{aid}:image": STILL, f"{aid}:video": CUTSCENE - STILL, f"{failed}:image": STILL},
+    )
     assert ledger.read_balance("c1", "s1").spent_micros == CUTSCENE
-    assert calls(stack)["predictLongRunning"] == 1
+    assert ledger.read_balance("c1", "s2").spent_micros == STILL
+    assert calls(stack)["predictLongRunning"] >= 2
 
 
 def test_the_hosts_cli_sets_and_reads_a_players_budget(stack):
     env = stack_env(stack)
-    unknown = run(["cost", "--player", "nobody"], env)
+    unknown, done = run_all(
+        [["cost", "--player", "nobody"], ["player-budget", "--user", "alice", "--cap", "2.5"]], env
+    )
     assert unknown.returncode == 0, unknown.stderr
     assert json.loads(unknown.stdout) == {
         "cap_usd": None,
@@ -143,7 +157,6 @@ def test_the_hosts_cli_sets_and_reads_a_players_budget(stack):
         "reserved_usd": 0.0,
         "remaining_usd": None,
     }
-    done = run(["player-budget", "--user", "alice", "--cap", "2.5"], env)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["cap_usd"] == 2.5
     read = run(["cost", "--player", "alice"], env)

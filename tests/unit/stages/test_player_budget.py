@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from shared.pipeline import takes
 from shared.pipeline.janitor import sweep
 from shared.store import ledger, players
 from tests.unit.fakes import Crash, FakeImageModel, FakeVideoModel, World
@@ -150,3 +151,26 @@ def test_a_cap_lowered_to_what_is_committed_stops_new_holds_and_keeps_the_charge
     refused = run(world, image, video, request("req-0002", player_id="p1"))
     assert (refused["status"], refused["status_reason"]) == ("rejected", "budget")
     assert players.read_balance("p1") == balance
+
+
+def test_an_owners_retried_clip_must_fit_the_player_too(
+    world: World, image: FakeImageModel, video: FakeVideoModel
+) -> None:
+    still, clip = _prices(world, image, video)
+    players.set_cap("p1", still + clip - 1)
+    assert run(world, image, video, request(player_id="p1"))["status_reason"] == "budget"
+    takes.reanimate("c1", aid())  # the player still cannot afford the clip
+    drain(world, video)
+    doc = world.asset("c1", aid())
+    assert (doc["status"], doc["status_reason"], len(video.starts)) == ("partial", "budget", 1)
+    players.set_cap("p1", still + clip)  # the host raises the cap: the retry fits
+    takes.reanimate("c1", aid())
+    drain(world, video)
+    doc = world.asset("c1", aid())
+    assert (doc["status"], len(video.starts)) == ("complete", 2)
+    key = ledger.hold_key(aid(), "video.3")
+    assert ledger.held_maps(world.player("p1")) == (
+        {},
+        {ledger.hold_key(aid(), "image"): still, key: clip},
+    )
+    assert players.read_balance("p1").remaining_micros == 0
