@@ -118,6 +118,25 @@ def reserve_first_fit(
     return first_fit_in(ref, options, lambda _doc: cap_micros, fields_for, record_cap=True)
 
 
+def fitting_option(
+    doc: Fields | None, options: list[dict[str, int]], cap: int | None
+) -> tuple[int, dict[str, int]] | None:
+    """Which option a book takes: the first one it records already (nothing
+    new to hold: a redelivery), else the first that fits under `cap` (None:
+    no cap). Returns (its index, the amounts to hold now), or None."""
+    holds, charges = held_maps(doc)
+    recorded = holds.keys() | charges.keys()
+    for index, option in enumerate(options):
+        if option and option.keys() <= recorded:
+            return index, {}
+    committed = sum(holds.values()) + sum(charges.values())
+    for index, option in enumerate(options):
+        new = {k: v for k, v in option.items() if k not in recorded}
+        if cap is None or committed + sum(new.values()) <= cap:
+            return index, new
+    return None
+
+
 def first_fit_in(
     ref: Any,
     options: list[dict[str, int]],
@@ -130,21 +149,17 @@ def first_fit_in(
     nothing fits, so it shows its cap."""
 
     def mutate(doc: Fields | None) -> tuple[Fields | None, int | None]:
+        found = fitting_option(doc, options, cap_for(doc))
         holds, charges = held_maps(doc)
-        recorded = holds.keys() | charges.keys()
-        for index, option in enumerate(options):
-            if option and option.keys() <= recorded:
-                return None, index
-        committed = sum(holds.values()) + sum(charges.values())
-        cap = cap_for(doc)
-        for index, option in enumerate(options):
-            new = {k: v for k, v in option.items() if k not in recorded}
-            if cap is None or committed + sum(new.values()) <= cap:
-                holds.update(new)
-                return fields_for(doc, holds, charges), index
-        if doc is None and record_cap:
-            return fields_for(doc, holds, charges), None
-        return None, None
+        if found is None:
+            if doc is None and record_cap:
+                return fields_for(doc, holds, charges), None
+            return None, None
+        index, new = found
+        if not new:
+            return None, index
+        holds.update(new)
+        return fields_for(doc, holds, charges), index
 
     return read_modify_write(ref, mutate)
 

@@ -20,7 +20,14 @@ from typing import Any
 from shared.domain.paths import player_doc
 from shared.domain.pricing import micros_to_usd, usd_to_micros
 from shared.store import connections
-from shared.store.ledger import Charged, first_fit_in, held_maps, release_in, settle_in
+from shared.store.ledger import (
+    Charged,
+    first_fit_in,
+    fitting_option,
+    held_maps,
+    release_in,
+    settle_in,
+)
 from shared.store.optimistic import Fields, now, read_modify_write
 
 # A lifetime cap: far above a session's (MediaSettings allows 10,000 USD), still a bound.
@@ -96,6 +103,15 @@ def reserve_first_fit(player_id: str, options: list[dict[str, int]]) -> int | No
     now held (or held before: a redelivery gets the same answer); None when
     none fits. Without a cap every option fits, and is recorded all the same."""
     return first_fit_in(player_ref(player_id), options, cap_of, _player_fields)
+
+
+def could_fit(player_id: str, options: list[dict[str, int]]) -> int | None:
+    """The first option the player's book would take now (one read, no
+    write), or None: so a player out of money costs no session a write."""
+    snap = player_ref(player_id).get()
+    doc = snap.to_dict() if snap.exists else None
+    found = fitting_option(doc, options, cap_of(doc))
+    return None if found is None else found[0]
 
 
 def settle(player_id: str, key: str, micros: int) -> Charged | None:

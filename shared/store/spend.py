@@ -45,7 +45,15 @@ def reserve(
     MEDIA_DAILY_CAP_USD is set, the day's cap. Returns the option's index
     (None: refused) and where the daily hold lives (kept on the asset)."""
     keyed = [{ledger.hold_key(asset_id, s): m for s, m in o.items()} for o in options]
-    choice = ledger.reserve_first_fit(campaign_id, session_id, cap_micros, keyed)
+    # A look at the player's book first (a read): what it cannot afford now
+    # is not held in the session only to be given back (as with the session's
+    # own refusals, a spent player's requests write nothing). The hold on the
+    # player's book below is what counts.
+    first = players.could_fit(player_id, keyed) if player_id else 0
+    if first is None:
+        return None, None
+    choice = ledger.reserve_first_fit(campaign_id, session_id, cap_micros, keyed[first:])
+    choice = None if choice is None else choice + first
     if choice is not None and player_id:
         choice = _reserve_player(campaign_id, session_id, player_id, keyed, choice)
     daily_cap = get_settings().MEDIA_DAILY_CAP_USD
