@@ -44,7 +44,7 @@ def test_a_player_short_of_the_still_is_refused_and_the_session_keeps_nothing(
     players.set_cap("p1", still - 1)
     doc = run(world, image, video, request(player_id="p1"))
     assert (doc["status"], doc["status_reason"]) == ("rejected", "budget")
-    assert world.books("c1", "s1") == ({}, {})
+    assert "campaigns/c1/sessions/s1" not in world.ledgers()  # not even written
     assert ledger.held_maps(world.player("p1")) == ({}, {})
 
 
