@@ -54,6 +54,11 @@ def reserve(
         return None, None
     choice = ledger.reserve_first_fit(campaign_id, session_id, cap_micros, keyed[first:])
     choice = None if choice is None else choice + first
+    if choice is not None and first:
+        # A delivery that died after the player refused the clip but before the
+        # session gave its hold back left it held: give it back now.
+        stale = {k for option in keyed[:first] for k in option} - keyed[choice].keys()
+        ledger.release(campaign_id, session_id, sorted(stale))
     if choice is not None and player_id:
         choice = _reserve_player(campaign_id, session_id, player_id, keyed, choice)
     daily_cap = get_settings().MEDIA_DAILY_CAP_USD

@@ -174,3 +174,34 @@ def test_an_owners_retried_clip_must_fit_the_player_too(
         {ledger.hold_key(aid(), "image"): still, key: clip},
     )
     assert players.read_balance("p1").remaining_micros == 0
+
+
+def test_a_crash_before_the_session_gives_back_the_clip_is_repaired_by_the_redelivery(
+    world: World, image: FakeImageModel, video: FakeVideoModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    still, clip = _prices(world, image, video)
+    players.set_cap("p1", still + clip - 1)
+    # The first delivery's look at the player's book saw room for the clip
+    # (another request's hold was released meanwhile, say); the player's
+    # hold then took the still only, and the delivery died before the
+    # session gave the clip's hold back.
+    real_look, real_release = players.could_fit, ledger.release
+    monkeypatch.setattr(players, "could_fit", lambda player_id, options: 0)
+
+    def dies(campaign_id: str, session_id: str, keys: list[str]) -> dict[str, int]:
+        raise Crash("before the session gave the clip back")
+
+    monkeypatch.setattr(ledger, "release", dies)
+    data = request(player_id="p1")
+    with pytest.raises(Crash):
+        deliver_request(data, image, "ev-1")
+    assert len(world.books("c1", "s1")[0]) == 2
+    monkeypatch.setattr(players, "could_fit", real_look)
+    monkeypatch.setattr(ledger, "release", real_release)
+    deliver_request(data, image, "ev-2")
+    drain(world, video)
+    doc = world.asset("c1", aid())
+    assert (doc["status"], doc["status_reason"]) == ("partial", "budget")
+    key = ledger.hold_key(aid(), "image")
+    assert world.books("c1", "s1") == ({}, {key: still})
+    assert ledger.held_maps(world.player("p1")) == ({}, {key: still})
