@@ -58,7 +58,7 @@ class Watch:
             self.reads += 1
             if b.cap_micros is not None and b.spent_micros + b.reserved_micros > b.cap_micros:
                 self.over.append(b)
-            time.sleep(0.02)
+            time.sleep(0.1)
 
     def __enter__(self) -> Watch:
         self.thread.start()
@@ -102,15 +102,19 @@ def test_a_burst_of_50_from_five_campaigns_charges_exactly_the_players_cap(stack
     player = players.read_balance("p1")
     assert (player.spent_micros, player.reserved_micros) == (3 * CUTSCENE + STILL, 0)
     # Each session exact, and the player's charges are the sessions' charges.
+    # Only this burst's keys count: a straggling delivery of an earlier test
+    # may land in a session of the same name after the wipe.
+    ours = {d["asset_id"] for d in docs}
     session_charges: dict[str, int] = {}
     for c in campaigns:
         for s in ("s0", "s1"):
             holds, charges = ledger.held_maps(ledger.ledger_ref(c, s).get().to_dict())
-            assert holds == {}, (c, s)
-            assert sum(charges.values()) <= 5_000_000
+            assert sum(holds.values()) + sum(charges.values()) <= 5_000_000, (c, s)
+            assert not {k for k in holds if k.split(":")[0] in ours}, (c, s)
+            mine = {k: v for k, v in charges.items() if k.split(":")[0] in ours}
             spent_on = [d for d in docs if (d["campaign_id"], d["session_id"]) == (c, s)]
-            assert sum(charges.values()) == round(sum(d["cost_usd"] for d in spent_on) * 1e6)
-            session_charges.update(charges)
+            assert sum(mine.values()) == round(sum(d["cost_usd"] for d in spent_on) * 1e6)
+            session_charges.update(mine)
     assert ledger.held_maps(players.player_ref("p1").get().to_dict()) == ({}, session_charges)
     counted = calls(stack)
     assert (counted["generateContent"], counted["predictLongRunning"]) == (4, 3)
