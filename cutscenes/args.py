@@ -49,6 +49,20 @@ class Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         super().__init__(*args, **kwargs)
 
+    def parse_known_args(  # type: ignore[override]
+        self, args: Any = None, namespace: Any = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """Also refuse arguments that argparse cannot relate (`cost` takes
+        --campaign with --session, or --player): a subcommand declares
+        `conflicts(args) -> message or None` with set_defaults."""
+        parsed, extra = super().parse_known_args(args, namespace)
+        conflicts = self._defaults.get("conflicts")
+        if conflicts is not None:
+            message = conflicts(parsed)
+            if message:
+                self.error(message)
+        return parsed, extra
+
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
         sys.exit(USAGE)

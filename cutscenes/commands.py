@@ -283,8 +283,20 @@ def cmd_rewind(args: argparse.Namespace) -> int:
 def cmd_cost(args: argparse.Namespace) -> int:
     from shared.client import remaining_budget
 
+    if args.player is not None:  # a player's lifetime budget (cutscenes/players.py)
+        from shared.store.players import read_balance
+
+        _print(read_balance(args.player).as_usd())
+        return 0
     require_campaign(args.campaign)
     _print(remaining_budget(args.campaign, args.session).as_usd())
+    return 0
+
+
+def cmd_player_budget(args: argparse.Namespace) -> int:
+    from shared.client import MediaClient
+
+    _print(MediaClient().set_player_budget(args.user, args.cap))
     return 0
 
 

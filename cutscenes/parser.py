@@ -41,6 +41,8 @@ from cutscenes.commands import (
     cmd_trigger,
     no_check,
 )
+from cutscenes.players import add_parser as add_player_budget
+from cutscenes.players import cost_conflicts, player_id
 from shared.domain.request import CUTSCENE_TYPES, KINDS
 
 CAMPAIGN_HELP = "campaign id: 1-128 characters of A-Z a-z 0-9 _ -"
@@ -244,18 +246,19 @@ def parser() -> argparse.ArgumentParser:
     cost = _sub(
         sub,
         "cost",
-        "a game session's budget: cap, spent, reserved, remaining (USD)",
-        "  cutscenes cost --campaign c1 --session s1",
+        "a game session's budget, or a player's lifetime one: cap, spent, "
+        "reserved, remaining (USD; cap and remaining null for a player without a cap)",
+        "  cutscenes cost --campaign c1 --session s1\n  cutscenes cost --player alice",
     )
-    _campaign(cost)
+    cost.add_argument("--campaign", type=scope_id("campaign id"), metavar="C", help=CAMPAIGN_HELP)
+    cost.add_argument("--player", type=player_id, metavar="UID", help="a player's user id")
     cost.add_argument(
         "--session",
-        required=True,
         type=scope_id("session id"),
         metavar="S",
         help="game session id: 1-128 of A-Z a-z 0-9 _ -",
     )
-    cost.set_defaults(func=cmd_cost)
+    cost.set_defaults(func=cmd_cost, conflicts=cost_conflicts)
 
     gal = _sub(
         sub,
@@ -327,6 +330,7 @@ def parser() -> argparse.ArgumentParser:
         help="the member's user id (a Firebase uid, 1-128 characters)",
     )
     tok.set_defaults(func=cmd_player_token)
+    add_player_budget(sub)  # `player-budget`
 
     pre = _sub(
         sub,

@@ -128,7 +128,7 @@ def _operation(name: str, schemas: dict[str, Any]) -> dict[str, Any]:
         ok["content"] = {doc.media_type: {"schema": {"type": "string"}}}
     if doc.status == 302:
         ok["headers"] = {"Location": {"schema": {"type": "string"}, "description": "signed URL"}}
-    errors = {code: text for code, text in COMMON_ERRORS.items()}
+    errors = {code: text for code, text in COMMON_ERRORS.items()} | doc.reworded
     if name in OWNER_ROUTES:
         errors[403] = OWNER_ERROR
     for code, text in doc.errors.items():

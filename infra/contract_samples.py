@@ -159,6 +159,12 @@ SAMPLES: list[tuple[str, Any]] = [
     ("player trailing newline", cutscene(player_id="p1\n")),
     ("player ideographic space", cutscene(player_id="p1\u3000")),
     ("player number", cutscene(player_id=1)),
+    ("player slash", cutscene(player_id="team/p1")),
+    ("player reserved", cutscene(player_id="__p1__")),
+    ("player dot", cutscene(player_id=".")),
+    ("player dotdot", cutscene(player_id="..")),
+    ("player dots inside", cutscene(player_id="p.1..x")),
+    ("player underscores", cutscene(player_id="__p1_")),
     ("not an object", ["schema"]),
     ("a string", "media.request.v1"),
 ]

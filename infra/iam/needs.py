@@ -98,7 +98,8 @@ class Need:
 READ_DOCS = Need(
     "datastore.entities.get",
     PROJECT,
-    "DocumentReference.get, Client.get_all (assets, campaigns, ledgers, daily shards, pacing)",
+    "DocumentReference.get, Client.get_all (assets, campaigns, ledgers, players, daily shards, "
+    "pacing)",
 )
 WRITE_DOCS = (
     Need(
@@ -255,11 +256,15 @@ NEEDS: dict[str, tuple[Need, ...]] = {
             PROJECT,
             "remaining_budget (get_all), create_custom_token (campaign), trigger --wait",
         ),
-        Need("datastore.entities.create", PROJECT, "configure on a new campaign"),
+        Need(
+            "datastore.entities.create",
+            PROJECT,
+            "configure on a new campaign, set_player_budget on a new player",
+        ),
         Need(
             "datastore.entities.update",
             PROJECT,
-            "configure: campaign, and ledger.set_cap's ledgers",
+            "configure: campaign, and ledger.set_cap's ledgers; set_player_budget (players/)",
         ),
         Need(
             "datastore.entities.list",

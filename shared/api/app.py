@@ -3,7 +3,8 @@
 Order of checks: a path outside the id charsets is 400 before anything else
 is looked at; then 401 (no or bad token), 404 (no such campaign), 403 (not a
 member, or not an owner on a route marked *owner*), and only members learn
-whether an asset exists (404).
+whether an asset exists (404). `/players/{uid}/cost` belongs to no campaign:
+400, 401, then 403 unless the caller is that user.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from flask import Request, Response
 from shared.api import auth, cors, routes, sse, streams, takes
 from shared.api.me import me
 from shared.api.owners import OWNER_ROUTES, require_owner
+from shared.api.players import player_cost
 from shared.api.responses import ApiError, error_response, json_response
 from shared.api.spend import spend
 from shared.api.turn_rows import turn_rows
@@ -141,6 +143,8 @@ HANDLERS = {
 }
 # Routes that need to know who asks, beyond whether they may.
 USER_HANDLERS = {"events": events, "events_ticket": events_ticket, "me": me}
+# Routes of no campaign: the handler decides who may (403) once the caller is known.
+SELF_HANDLERS = {"player_cost": player_cost}
 
 
 def _caller(route: routes.Route, request: Request) -> str:
@@ -181,7 +185,11 @@ def _answer(request: Request) -> tuple[Response, dict[str, Any]]:
     if request.method not in ("GET", "POST", "DELETE"):
         raise MethodNotAllowed("GET, POST, DELETE, OPTIONS")
     route = _route_for(request)
-    info.update(route=route.name, campaign_id=route.campaign_id)
+    info.update(route=route.name, campaign_id=route.campaign_id or None)
+    if route.name in SELF_HANDLERS:
+        uid = auth.user_id(request.headers.get("Authorization"))
+        info["uid"] = uid
+        return SELF_HANDLERS[route.name](route, request, uid), info
     if route.asset_id:  # so `cutscenes local logs --request-id` finds who fetched it
         info["asset_id"] = route.asset_id
     uid = _caller(route, request)

@@ -1,6 +1,6 @@
 """What each media_api route answers, for docs/openapi.yaml (`python -m infra.contract`).
 
-One entry per route name of the router (app.HANDLERS and app.USER_HANDLERS;
+One entry per route name of the router (app.HANDLERS, USER_HANDLERS and SELF_HANDLERS;
 `hide` is DELETE on the asset): a route added there without an entry here
 fails tests/unit/test_contract.py, as does an entry whose path, method or
 owner mark disagrees with routes.parse, app.METHODS or owners.OWNER_ROUTES.
@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.domain.request import CutsceneType, Kind
+from shared.domain.ids import MAX_UID_CHARS
+from shared.domain.request import PLAYER_ID_SCHEMA, CutsceneType, Kind
 
 
 class _Open(BaseModel):
@@ -74,6 +75,15 @@ class Cost(_Open):
     spent_usd: float
     reserved_usd: float
     remaining_usd: float
+
+
+class PlayerCost(_Open):
+    """The session cost's shape, cap_usd and remaining_usd null when uncapped."""
+
+    cap_usd: float | None
+    spent_usd: float
+    reserved_usd: float
+    remaining_usd: float | None
 
 
 class Me(_Open):
@@ -134,7 +144,7 @@ class Param:
 
 @dataclass(frozen=True)
 class Doc:
-    path: str  # OpenAPI template: {cid}, {asset_id}, {turn}, {sid}, {turn_id}
+    path: str  # OpenAPI template: {cid}, {asset_id}, {turn}, {sid}, {turn_id}, {uid}
     summary: str
     answer: type[BaseModel] | None  # None: no JSON body (a redirect, a stream, 204)
     status: int = 200
@@ -144,6 +154,8 @@ class Doc:
     media_type: str = "application/json"
     # Errors particular to the route, beyond those every route gives.
     errors: dict[int, str] = field(default_factory=dict)
+    # Those every route gives, in other words for this route (a route of no campaign).
+    reworded: dict[int, str] = field(default_factory=dict)
 
 
 _PROGRESSIVE = Param(
@@ -242,6 +254,16 @@ ROUTES: dict[str, Doc] = {
         "A ticket for one event stream of this campaign, good once and for a minute",
         Ticket,
     ),
+    "player_cost": Doc(
+        "/players/{uid}/cost",
+        "The caller's own lifetime budget across campaigns (null cap: none set)",
+        PlayerCost,
+        reworded={
+            400: "a user id that cannot be a player's (docs/interface.md section 1)",
+            403: "another user's budget",
+            404: "no such route",
+        },
+    ),
     "me": Doc("/campaigns/{cid}/me", "Whether the caller is one of the owners", Me),
     "spend": Doc(
         "/campaigns/{cid}/spend",
@@ -258,6 +280,10 @@ PATH_PARAMS: dict[str, tuple[dict[str, Any], str]] = {
     "sid": ({"$ref": "#/components/schemas/ScopeId"}, "session id"),
     "turn": ({"type": "integer", "minimum": 0, "maximum": 10_000_000}, "turn number"),
     "turn_id": ({"$ref": "#/components/schemas/ScopeId"}, "the host's turn id"),
+    "uid": (
+        {"type": "string", "minLength": 1, "maxLength": MAX_UID_CHARS, **PLAYER_ID_SCHEMA},
+        "the caller's user id (a request's player_id)",
+    ),
     "file": (
         {"type": "string", "enum": ["image", "image.png", "video", "video.mp4"]},
         "which file",

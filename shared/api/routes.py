@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from shared.api.responses import ApiError
-from shared.domain.ids import SCOPE_ID_RULE, is_scope_id
+from shared.domain.ids import PLAYER_ID_RULE, SCOPE_ID_RULE, is_player_id, is_scope_id
 
 MAX_TURN = 10_000_000  # the request message's bound on turn_number
 # A stable address's last segment; the suffixed names let AIDM's viewer tell a
@@ -26,7 +26,7 @@ FILE_SEGMENTS = {"image": "image", "image.png": "image", "video": "video", "vide
 class Route:
     # asset | asset_file | turn_media | gallery | cost | events | events_ticket |
     # spend | me | regenerate | animate | hide (DELETE on the asset) |
-    # turn_id_media | rewind
+    # turn_id_media | rewind | player_cost (campaign_id "": a user's own route)
     name: str
     campaign_id: str
     asset_id: str | None = None
@@ -34,6 +34,7 @@ class Route:
     session_id: str | None = None
     turn: int | None = None
     turn_id: str | None = None  # turn_id_media: the host's id of the turn
+    player_id: str | None = None  # player_cost: whose budget
 
 
 def _raw_path(environ: dict[str, Any], fallback: str) -> str:
@@ -86,6 +87,10 @@ def base_url(environ: dict[str, Any], host_url: str) -> str:
 
 def parse(environ: dict[str, Any], path: str) -> Route:
     seg = segments(environ, path)
+    if len(seg) == 3 and seg[0] == "players" and seg[2] == "cost":
+        if not is_player_id(seg[1]):
+            raise ApiError(400, f"user id must be {PLAYER_ID_RULE}")
+        return Route("player_cost", "", player_id=seg[1])
     if len(seg) < 3 or seg[0] != "campaigns":
         raise ApiError(404, "no such route")
     shape = tuple(s if i % 2 == 0 else "*" for i, s in enumerate(seg))

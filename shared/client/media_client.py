@@ -6,8 +6,8 @@ the message to Pub/Sub and returns in milliseconds. Nothing the turn loop calls
 raises: `MediaClient.request_*` and `publish` answer a `PublishResult`
 (`accepted=False` with a reason), `remaining_budget` a `BudgetStatus`
 (`ok=False` with a reason), each within a bounded time (`publish_timeout_s`,
-`read_timeout_s`). Setting-up calls (`configure`, `upload_reference`,
-`create_custom_token`) raise on bad input, like any admin API.
+`read_timeout_s`). Setting-up calls (`configure`, `set_player_budget`,
+`upload_reference`, `create_custom_token`) raise on bad input, like any admin API.
 """
 
 from __future__ import annotations
@@ -22,15 +22,16 @@ from pydantic import ValidationError
 from shared.core.errors import validation_message
 from shared.core.settings import get_settings
 from shared.domain.campaign import MediaSettings
-from shared.domain.ids import SCOPE_ID_RULE, is_scope_id
+from shared.domain.ids import PLAYER_ID_RULE, SCOPE_ID_RULE, is_player_id, is_scope_id
 from shared.domain.messages import cutscene_message, still_message
 from shared.domain.paths import gs_uri
 from shared.domain.pricing import micros_to_usd
 from shared.domain.references import MAX_REFERENCE_BYTES, looks_like, reference_object
 from shared.domain.request import MAX_TURN
-from shared.store import ledger, storage
+from shared.store import ledger, players, storage
 from shared.store.budget import effective_balance, read_budget_docs
 from shared.store.campaigns import configure_campaign, load_campaign
+from shared.store.players import player_cap_micros
 from shared.store.publish import PUBLISH_TIMEOUT_S, PublishResult, publish_request, warm_clients
 
 READ_TIMEOUT_S = 2.0
@@ -305,6 +306,17 @@ class MediaClient:
             )
         except ValidationError as exc:
             raise ValueError(f"invalid media settings: {validation_message(exc)}") from None
+
+    def set_player_budget(self, player_id: str, cap_usd: float | str | None) -> dict[str, Any]:
+        """Set a player's lifetime cap across every campaign (None: no cap),
+        for requests whose `player_id` is theirs; what the player already
+        spent and holds is kept. Returns the player's budget as
+        `GET /players/{uid}/cost` shows it. Raises ValueError on a player id
+        that cannot be one (docs/interface.md section 1) or a cap outside
+        0-MAX_PLAYER_CAP_USD."""
+        if not is_player_id(player_id):
+            raise ValueError(f"player id {str(player_id)[:60]!r} must be {PLAYER_ID_RULE}")
+        return players.set_cap(player_id, player_cap_micros(cap_usd)).as_usd()
 
     def upload_reference(self, campaign_id: str, name: str, data: bytes, content_type: str) -> str:
         """Store a character model sheet under refs/{campaign_id}/ and return its

@@ -18,6 +18,9 @@ SCOPE_ID_RULE = "1-128 characters of [A-Za-z0-9_-], not of the form __...__"
 # and surrounding spaces are refused as the typo they always are.
 MAX_UID_CHARS = 128
 USER_ID_RULE = f"a user id of 1-{MAX_UID_CHARS} characters without surrounding spaces"
+# A request's player_id is also a document id (players/{player_id}, the
+# player's lifetime budget): a user id that Firestore can name as one.
+PLAYER_ID_RULE = f"{USER_ID_RULE}, without '/', not '.' or '..', not of the form __...__"
 
 
 def is_request_id(value: object) -> bool:
@@ -38,6 +41,15 @@ def is_scope_id(value: object) -> TypeGuard[str]:
 
 def is_user_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and 0 < len(value) <= MAX_UID_CHARS and value == value.strip()
+
+
+def is_player_id(value: object) -> TypeGuard[str]:
+    return (
+        is_user_id(value)
+        and "/" not in value
+        and value not in (".", "..")
+        and not is_reserved_id(value)
+    )
 
 
 def asset_id_for(request_id: str) -> str:

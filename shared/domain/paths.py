@@ -81,6 +81,11 @@ def ledger_doc(campaign_id: str, session_id: str) -> str:
     return _doc_path("campaigns", campaign_id, "sessions", session_id)
 
 
+def player_doc(player_id: str) -> str:
+    """A player's lifetime budget across campaigns (shared/store/players.py)."""
+    return _doc_path("players", player_id)
+
+
 def rewinds_doc(campaign_id: str, session_id: str) -> str:
     """A session's recent rewinds (shared/store/rewinds.py)."""
     return _doc_path("campaigns", campaign_id, "rewinds", session_id)

@@ -13,15 +13,15 @@ from pydantic.json_schema import JsonDict
 from shared.core.errors import InvalidRequest, validation_message
 from shared.domain.ids import (
     MAX_UID_CHARS,
+    PLAYER_ID_RULE,
     REQUEST_ID_RE,
     RESERVED_ID_RE,
     SCOPE_ID_RE,
     SCOPE_ID_RULE,
-    USER_ID_RULE,
+    is_player_id,
     is_request_id,
     is_reserved_id,
     is_scope_id,
-    is_user_id,
 )
 from shared.domain.paths import gs_uri, refs_prefix
 from shared.domain.references import reference_name
@@ -57,12 +57,21 @@ NOT_BLANK_PATTERN = (
 )
 _NOT_BLANK: JsonDict = {"pattern": NOT_BLANK_PATTERN}
 _NOT_RESERVED: JsonDict = {"not": {"pattern": RESERVED_ID_RE.pattern}}
-# A user id (is_user_id): no space at either end. The space class is the
-# complement of NOT_BLANK_PATTERN's; "(?![\\s\\S])" is the end of the text
-# in both languages (Python's `$` also matches before a final newline).
+# A player id (is_player_id): a user id, so no space at either end (the
+# space class is the complement of NOT_BLANK_PATTERN's; "(?![\\s\\S])" is the
+# end of the text in both languages, where Python's `$` also matches before a
+# final newline), and a document id: no '/', not '.' or '..', not __...__.
 _SPACE = "[" + NOT_BLANK_PATTERN[2:]
-_NO_SURROUNDING_SPACE: JsonDict = {
-    "not": {"anyOf": [{"pattern": f"^{_SPACE}"}, {"pattern": f"{_SPACE}(?![\\s\\S])"}]}
+PLAYER_ID_SCHEMA: JsonDict = {
+    "not": {
+        "anyOf": [
+            {"pattern": f"^{_SPACE}"},
+            {"pattern": f"{_SPACE}(?![\\s\\S])"},
+            {"pattern": "/"},
+            {"pattern": "^\\.\\.?(?![\\s\\S])"},
+            {"pattern": RESERVED_ID_RE.pattern},
+        ]
+    }
 }
 # check_references: the bucket and campaign are the deployment's and the
 # request's own, which a schema cannot compare; it checks the URI's shape.
@@ -153,11 +162,12 @@ class MediaRequest(BaseModel):
         Annotated[str, Field(pattern=SCOPE_ID_RE.pattern, json_schema_extra=_NOT_RESERVED)] | None
     ) = None
     # Who the media is for: a user id, as campaign members are (1-128
-    # characters, no surrounding spaces).
+    # characters, no surrounding spaces), and the id of the player's budget
+    # document (players/{player_id}), so none Firestore would refuse.
     player_id: (
         Annotated[
             str,
-            Field(min_length=1, max_length=MAX_UID_CHARS, json_schema_extra=_NO_SURROUNDING_SPACE),
+            Field(min_length=1, max_length=MAX_UID_CHARS, json_schema_extra=PLAYER_ID_SCHEMA),
         ]
         | None
     ) = None
@@ -177,8 +187,8 @@ class MediaRequest(BaseModel):
     @field_validator("player_id")
     @classmethod
     def _user_id(cls, value: str | None) -> str | None:
-        if value is not None and not is_user_id(value):
-            raise ValueError(f"must be {USER_ID_RULE}")
+        if value is not None and not is_player_id(value):
+            raise ValueError(f"must be {PLAYER_ID_RULE}")
         return value
 
     @model_validator(mode="after")

@@ -33,7 +33,7 @@ def reserve_retry(doc: Asset) -> Asset | None:
     micros = int((doc.get("plan") or {}).get("video_micros") or 0)
     cap = usd_to_micros(campaign.media.budget_per_session_usd)
     choice, daily = spend.reserve(
-        cid, doc["session_id"], aid, cap, [{spend.clip_stage(doc): micros}]
+        cid, doc["session_id"], aid, cap, [{spend.clip_stage(doc): micros}], spend.player_of(doc)
     )
     if choice is None:
         log.info("retry_refused", "the retried clip does not fit the budget")

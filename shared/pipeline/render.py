@@ -151,7 +151,9 @@ def admit(
         if campaign.media.degrade_to_still:
             options.append(still_only)
     t0 = clock.monotonic()
-    choice, daily = spend.reserve(cid, sid, asset_id, cap_micros(campaign.media), options)
+    choice, daily = spend.reserve(
+        cid, sid, asset_id, cap_micros(campaign.media), options, request.player_id
+    )
     reserve_ms = ms_since(t0)
     if choice is None:
         return transition(

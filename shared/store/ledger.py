@@ -97,6 +97,11 @@ def read_balance(campaign_id: str, session_id: str, default_cap_micros: int = 0)
     return balance_of(snap.to_dict() if snap.exists else None, default_cap_micros)
 
 
+# How a book (a session ledger, a daily shard, a player) writes its totals back:
+# fields_for(doc, holds, charges) -> the fields to store.
+FieldsFor = Callable[[Fields | None, dict[str, int], dict[str, int]], Fields]
+
+
 def reserve_first_fit(
     campaign_id: str, session_id: str, cap_micros: int, options: list[dict[str, int]]
 ) -> int | None:
@@ -106,28 +111,57 @@ def reserve_first_fit(
     the same answer), or None when none fits.
     """
 
+    def fields_for(_doc: Fields | None, holds: dict[str, int], charges: dict[str, int]) -> Fields:
+        return _fields(cap_micros, holds, charges)
+
+    ref = ledger_ref(campaign_id, session_id)
+    return first_fit_in(ref, options, lambda _doc: cap_micros, fields_for, record_cap=True)
+
+
+def fitting_option(
+    doc: Fields | None, options: list[dict[str, int]], cap: int | None
+) -> tuple[int, dict[str, int]] | None:
+    """Which option a book takes: the first one it records already (nothing
+    new to hold: a redelivery), else the first that fits under `cap` (None:
+    no cap). Returns (its index, the amounts to hold now), or None."""
+    holds, charges = held_maps(doc)
+    recorded = holds.keys() | charges.keys()
+    for index, option in enumerate(options):
+        if option and option.keys() <= recorded:
+            return index, {}
+    committed = sum(holds.values()) + sum(charges.values())
+    for index, option in enumerate(options):
+        new = {k: v for k, v in option.items() if k not in recorded}
+        if cap is None or committed + sum(new.values()) <= cap:
+            return index, new
+    return None
+
+
+def first_fit_in(
+    ref: Any,
+    options: list[dict[str, int]],
+    cap_for: Callable[[Fields | None], int | None],
+    fields_for: FieldsFor,
+    record_cap: bool = False,
+) -> int | None:
+    """reserve_first_fit on any book: `cap_for(doc)` is its cap (None: no
+    cap, every option fits). `record_cap`: a new book is written even when
+    nothing fits, so it shows its cap."""
+
     def mutate(doc: Fields | None) -> tuple[Fields | None, int | None]:
+        found = fitting_option(doc, options, cap_for(doc))
         holds, charges = held_maps(doc)
-        recorded = holds.keys() | charges.keys()
-        for index, option in enumerate(options):
-            if option and option.keys() <= recorded:
-                return None, index
-        committed = sum(holds.values()) + sum(charges.values())
-        for index, option in enumerate(options):
-            new = {k: v for k, v in option.items() if k not in recorded}
-            if committed + sum(new.values()) <= cap_micros:
-                holds.update(new)
-                return _fields(cap_micros, holds, charges), index
-        if doc is None:
-            return _fields(cap_micros, holds, charges), None  # record the cap anyway
-        return None, None
+        if found is None:
+            if doc is None and record_cap:
+                return fields_for(doc, holds, charges), None
+            return None, None
+        index, new = found
+        if not new:
+            return None, index
+        holds.update(new)
+        return fields_for(doc, holds, charges), index
 
-    return read_modify_write(ledger_ref(campaign_id, session_id), mutate)
-
-
-# How a book (a session ledger or a daily shard) writes its totals back:
-# fields_for(doc, holds, charges) -> the fields to store.
-FieldsFor = Callable[[Fields | None, dict[str, int], dict[str, int]], Fields]
+    return read_modify_write(ref, mutate)
 
 
 def settle_in(

@@ -36,6 +36,7 @@ SUBCOMMANDS = [
     "animate",
     "hide",
     "preflight",
+    "player-budget",
 ]
 
 

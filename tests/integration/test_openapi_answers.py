@@ -94,6 +94,8 @@ def test_every_route_answers_as_the_openapi_document_says(stack):
     cost = "/campaigns/{cid}/sessions/{sid}/cost"
     assert run(cost, "GET", "/campaigns/c1/sessions/s1/cost", "alice") == 200
     assert run("/campaigns/{cid}/me", "GET", "/campaigns/c1/me", "gm") == 200
+    player_cost = "/players/{uid}/cost"
+    assert run(player_cost, "GET", "/players/alice/cost", "alice") == 200  # no cap: nulls
     ticket = "/campaigns/{cid}/events/ticket"
     assert run(ticket, "GET", "/campaigns/c1/events/ticket", "alice") == 200
     assert run("/campaigns/{cid}/events", "GET", "/campaigns/c1/events", "alice") == 200
@@ -109,6 +111,9 @@ def test_every_route_answers_as_the_openapi_document_says(stack):
     assert run(media, "GET", f"/campaigns/c1/media/{aid}", None) == 401
     assert run(cost, "GET", "/campaigns/c1/sessions/s1/cost", "mallory") == 403
     assert run(spend, "GET", "/campaigns/c1/spend", "alice") == 403  # not an owner
+    assert run(player_cost, "GET", "/players/alice/cost", "mallory") == 403  # not hers
+    assert run(player_cost, "GET", "/players/alice/cost", None) == 401
+    assert run(player_cost, "GET", "/players/__alice__/cost", "alice") == 400
     assert run(spend, "GET", "/campaigns/c1/spend?by=week", "gm") == 400
     assert run(media, "GET", "/campaigns/nope/media/a1", "alice") == 404
     assert run(media, "GET", "/campaigns/c1/media/__a__", "alice") == 400

@@ -7,7 +7,8 @@ and FailedPrecondition when a `last_update_time` option no longer matches
 copies; `get_all`; collection-group queries with ==, <, >, <=, >= and `in`,
 where a document without the field (or with a value of another type) matches
 nothing, ordered by the inequality field. Every committed write to a session
-ledger is checked against spent + reserved <= cap (`violations`).
+ledger, and to a player's book (players/, when it has a cap), is checked
+against spent + reserved <= cap (`violations`).
 """
 
 from __future__ import annotations
@@ -205,12 +206,15 @@ class FakeFirestore:
         self.docs[path] = (data, version)
         if path.startswith("campaigns/") and path.split("/")[2:3] == ["sessions"]:
             self._check_ledger(path, data)
+        if path.startswith("players/"):
+            self._check_ledger(path, data)
         return _Written(version)
 
     def _check_ledger(self, path: str, doc: dict[str, Any]) -> None:
         holds, charges = ledger.held_maps(doc)
         spent, reserved = sum(charges.values()), sum(holds.values())
-        if spent + reserved > int(doc["cap_micros"]):
+        # A player's book may have no cap (null).
+        if doc["cap_micros"] is not None and spent + reserved > int(doc["cap_micros"]):
             self.violations.append(
                 f"{path}: spent {spent} + reserved {reserved} > cap {doc['cap_micros']}"
             )

@@ -356,9 +356,11 @@ class World:
 
     # the money checks
 
-    def _held(self, campaign_id: str, session_id: str, key: str) -> bool:
+    def _held(self, campaign_id: str, session_id: str, key: str, player: str | None) -> bool:
+        """Held in the session and, for a player's asset, in the player's book."""
         holds, _ = self.books(campaign_id, session_id)
-        return key in holds
+        held_by_player = player is None or key in ledger.held_maps(self.player(player))[0]
+        return key in holds and held_by_player
 
     def check_image_call(self, prompt: str) -> None:
         for path, (doc, _) in list(self.db.docs.items()):
@@ -369,7 +371,7 @@ class World:
                 and doc.get("status") == "rendering_image"
             ):
                 key = ledger.hold_key(doc["asset_id"], "image")
-                if self._held(doc["campaign_id"], doc["session_id"], key):
+                if self._held(doc["campaign_id"], doc["session_id"], key, doc.get("player_id")):
                     return
         self.unreserved.append(f"image call with nothing held: {prompt[:60]}")
 
@@ -380,7 +382,7 @@ class World:
         _, cid, aid = name.rstrip("/").split("/")[:3]
         doc = self.asset(cid, aid)
         key = ledger.hold_key(aid, clip_stage(doc))
-        if not self._held(cid, doc["session_id"], key):
+        if not self._held(cid, doc["session_id"], key, doc.get("player_id")):
             self.unreserved.append(f"Veo start for {aid} with {key} not held")
 
     def check_money(self) -> None:
@@ -391,6 +393,30 @@ class World:
             holds, charges = ledger.held_maps(doc)
             assert sum(holds.values()) + sum(charges.values()) <= doc["cap_micros"], path
         self.check_exported()
+        self.check_players()
+
+    def player(self, player_id: str) -> dict[str, Any] | None:
+        return self.db.read(f"players/{player_id}")
+
+    def check_players(self) -> None:
+        """Each player's charges are exactly the session ledgers' charges of
+        that player's assets; no more than its cap is committed."""
+        owed: dict[str, dict[str, int]] = {}
+        for doc in self.ledgers().values():
+            for key, micros in ledger.held_maps(doc)[1].items():
+                asset_id = key.split(":", 1)[0]
+                for path, (asset, _) in self.db.docs.items():
+                    if path.endswith(f"/media/{asset_id}") and asset.get("player_id"):
+                        owed.setdefault(asset["player_id"], {})[key] = micros
+        players = {
+            p.split("/")[1]: d for p, (d, _) in self.db.docs.items() if p.startswith("players/")
+        }
+        for player_id, doc in players.items():
+            holds, charges = ledger.held_maps(doc)
+            assert charges == owed.get(player_id, {}), player_id
+            cap = doc.get("cap_micros")
+            assert cap is None or sum(holds.values()) + sum(charges.values()) <= cap, player_id
+        assert set(owed) <= set(players)
 
     def check_exported(self) -> None:
         """Every session's charge messages, de-duplicated, are its ledger's

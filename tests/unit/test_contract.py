@@ -191,6 +191,7 @@ SAMPLE_SEGMENTS = {
     "{turn}": "7",
     "{turn_id}": "t-7",
     "{file}": "video.mp4",
+    "{uid}": "user_2abc|x y",
 }
 
 
@@ -208,7 +209,7 @@ def test_each_documented_route_is_the_routers(name):
 
 
 def test_every_route_of_the_router_is_documented():
-    assert set(ROUTES) == set(app.HANDLERS) | set(app.USER_HANDLERS)
+    assert set(ROUTES) == set(app.HANDLERS) | set(app.USER_HANDLERS) | set(app.SELF_HANDLERS)
 
 
 def test_yaml_writer_quotes_what_yaml_would_misread():
