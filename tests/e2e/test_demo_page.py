@@ -1,6 +1,7 @@
 """The demo page's own controls: its status line follows the triggered asset to
 the end, its turn counter goes on after a reload, and a disabled Trigger button
-looks disabled."""
+looks disabled. And the player's Spend tab, which the demo's game master (an
+owner) sees: bar charts of the campaign's spend per day and per session."""
 
 from __future__ import annotations
 
@@ -69,7 +70,33 @@ def test_status_follows_the_asset_and_the_turn_goes_on_after_a_reload(
     page.reload()
     page.wait_for_function("window.cutsceneReady === true", timeout=60_000)
     assert page.inner_text("#turn") == "turn 2"  # asked of the server, not 1 again
+
+    check_spend_chart(page, campaign, artifacts)
     assert not errors, errors
+
+
+def check_spend_chart(page, campaign: str, artifacts) -> None:
+    """One bar per row of the report media_api gives, by day and by session."""
+    from shared.store.spend_report import report
+
+    deadline = time.monotonic() + 30
+    while not report(campaign, "day")["rows"] and time.monotonic() < deadline:
+        time.sleep(0.5)  # the charge settles just after the asset completes
+    expected = {by: report(campaign, by)["rows"] for by in ("day", "session")}
+    assert expected["day"] and [r["key"] for r in expected["session"]] == ["s1"]
+    page.wait_for_selector(".cs-tab-spend", state="visible", timeout=30_000)  # owner
+    page.click(".cs-tab-spend")
+    page.wait_for_selector('.cs-spend[data-state="shown"]', timeout=30_000)
+    page.locator(".cs-spend").screenshot(path=str(artifacts / "demo-spend-chart.png"))
+    for by, rows in expected.items():
+        bars = page.eval_on_selector_all(
+            f'.cs-spend-by[data-by="{by}"] .cs-spend-bar',
+            "bars => bars.map(b => [b.dataset.key, Number(b.dataset.usd),"
+            " b.getBoundingClientRect().height])",
+        )
+        assert [b[0] for b in bars] == [r["key"] for r in rows], (by, bars, rows)
+        assert [b[1] for b in bars] == [r["spent_usd"] for r in rows]
+        assert all(b[2] > 0 for b in bars)  # drawn, not just in the markup
 
 
 def test_a_disabled_trigger_button_looks_disabled(e2e_stack, context, artifacts):
@@ -84,3 +111,5 @@ def test_a_disabled_trigger_button_looks_disabled(e2e_stack, context, artifacts)
     assert disabled["background"] != enabled["background"], (enabled, disabled)
     assert disabled["cursor"] == "not-allowed" and enabled["cursor"] == "pointer"
     assert disabled["color"] != enabled["color"]
+    # Nor does a visitor who owns nothing get the owner's Spend tab.
+    assert other.locator(".cs-tab-spend").is_hidden()
