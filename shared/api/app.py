@@ -182,7 +182,11 @@ def _answer(request: Request) -> tuple[Response, dict[str, Any]]:
         raise MethodNotAllowed("GET, POST, DELETE, OPTIONS")
     route = _route_for(request)
     info.update(route=route.name, campaign_id=route.campaign_id)
-    if route.asset_id:  # so `cutscenes local logs --request-id` finds who fetched it
+    # Bound, not only logged: every later line of this request, the access
+    # line included, then names them, so `cutscenes local logs --request-id`
+    # finds who fetched an asset.
+    log.bind(campaign_id=route.campaign_id, asset_id=route.asset_id)
+    if route.asset_id:
         info["asset_id"] = route.asset_id
     uid = _caller(route, request)
     info["uid"] = uid

@@ -56,6 +56,7 @@ def test_media_api_lines_carry_the_requests_trace_and_json_access_lines(stack):
     assert access["httpRequest"]["status"] == 200
     assert access["httpRequest"]["requestMethod"] == "GET"
     assert access["httpRequest"]["requestUrl"] == "/campaigns/c1/spend"
+    assert access["campaign_id"] == "c1"  # the ids the route bound, on its access line
     for name in ("render_still", "animate_still", "janitor", "media_api"):
         for record in records(Path(stack.log_dir) / f"{name}.log"):
             assert RFC3339.match(record.get("timestamp", "")), (name, record)
