@@ -26,7 +26,7 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import psutil
+from infra.local.pids import group_members, identity, is_alive, same_start
 
 HOST = "127.0.0.1"
 
@@ -134,44 +134,6 @@ class Proc:
         return cls(**data)
 
 
-_GONE = (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
-# Start times are whole clock ticks (1/100 s): equal within half of one.
-_SAME_START_S = 0.005
-
-
-def _read_cmdline(pid: int) -> list[str] | None:
-    try:
-        return psutil.Process(pid).cmdline()
-    except psutil.ZombieProcess:
-        return []  # exited, not yet reaped: no command line any more
-    except (psutil.Error, ValueError):
-        return None
-
-
-def _read_stat(pid: int) -> tuple[str, int, float] | None:
-    """(status, pgid, start time) of a live process, or None."""
-    try:
-        process = psutil.Process(pid)
-        with process.oneshot():
-            return process.status(), os.getpgid(pid), process.create_time()
-    except (psutil.Error, OSError, ValueError):
-        return None
-
-
-def identity(pid: int) -> tuple[list[str] | None, float | None]:
-    stat = _read_stat(pid)
-    return _read_cmdline(pid), (stat[2] if stat else None)
-
-
-def same_start(a: float | None, b: float | None) -> bool:
-    return a is not None and b is not None and abs(a - b) < _SAME_START_S
-
-
-def is_alive(pid: int) -> bool:
-    stat = _read_stat(pid)
-    return stat is not None and stat[0] not in _GONE
-
-
 def is_ours(proc: Proc) -> bool:
     """True while proc.pid is alive and is still the process we spawned.
 
@@ -190,20 +152,6 @@ def is_ours(proc: Proc) -> bool:
         # before its sockets close); same PID and start time: still ours.
         return not cmdline and proc.started_at is not None
     return True
-
-
-def group_members(pgid: int) -> list[int]:
-    """Live PIDs whose process group is pgid."""
-    out = []
-    for pid in psutil.pids():
-        try:
-            if os.getpgid(pid) != pgid:
-                continue
-        except OSError:
-            continue
-        if is_alive(pid):
-            out.append(pid)
-    return out
 
 
 def spawn(
