@@ -1,7 +1,7 @@
 """`python -m bench.scale --plot`'s pictures, drawn from a saved result (no
-stack): tests/unit/data/scale-plot-quick.json has the shape `--plot` saves,
-two runs (unpaced, paced) of 40 clips over 8 campaigns; its times are made
-up (a seeded generator), not measured."""
+stack): tests/unit/data/scale-plot-quick.json is what `python -m bench.scale
+unpaced paced --quick --plot` saved (40 clips over 8 campaigns each; a run on
+the shared machine at a load average of 40-60, so its waits are long)."""
 
 from __future__ import annotations
 
