@@ -87,14 +87,24 @@ STAGES = {"render_still", "animate_still", "finish_clip"}
 
 
 def cutscenes(*argv: str, env: dict[str, str], timeout: float = 240):
-    return subprocess.run(
+    """One CLI run. Past `timeout` it gets SIGTERM, not subprocess.run's
+    SIGKILL: a `local up --detach` cut short then stops the parts it had
+    started instead of leaving them running with no state file to find them."""
+    child = subprocess.Popen(
         [sys.executable, "-m", "cutscenes.cli", *argv],
         cwd=Path(__file__).resolve().parents[2],
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
     )
+    try:
+        out, err = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.terminate()
+        child.communicate(timeout=60)
+        raise
+    return subprocess.CompletedProcess(child.args, child.returncode, out, err)
 
 
 def one_requests_lines(request_id: str, env: dict[str, str]) -> tuple[list[dict], str]:
@@ -120,7 +130,7 @@ def test_one_cutscene_through_every_stage_before_and_after_local_down(tmp_path):
     access lines included, while the stack runs and after `local down`."""
     state = tmp_path / "state"
     env = {**os.environ, "CUTSCENES_STATE_DIR": str(state)}
-    up = cutscenes("local", "up", "--detach", env=env)
+    up = cutscenes("local", "up", "--detach", env=env, timeout=360)  # a busy machine: slow
     assert up.returncode == 0, up.stderr
     env.update(json.loads(up.stdout))  # the session stack's variables must not win
     request_id = "req-logs-1"
