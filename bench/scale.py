@@ -24,8 +24,13 @@ double charges, reserved == 0. Each run's per-clip times are written to
 `starts.json` in its log folder.
 
     python -m bench.scale [unpaced] [paced] [paced-first-come] [paced-round-robin]
-                          [--quick]
+                          [--quick] [--plot]
                           [--cutscenes N] [--campaigns M]
+
+`--plot` also saves every run's per-clip times with the quota and window
+(bench/results/scale-plot-<time>.json) and draws them (the same name, .png):
+starts per quota window against the quota, and waits per campaign
+(bench/plot.py; `python -m bench.plot` draws a saved one again).
 """
 
 from __future__ import annotations
@@ -379,10 +384,24 @@ if __name__ == "__main__":
     t = Table()
     quick = "--quick" in sys.argv
     chosen = tuple(a for a in sys.argv[1:] if a in RUNS) or ("unpaced", "paced")
+    quota = 30
     run(
         t,
         cutscenes=option(sys.argv, "--cutscenes", 40 if quick else 200),
         campaigns=option(sys.argv, "--campaigns", 8 if quick else 40),
+        quota_per_min=quota,
         labels=chosen,
     )
     t.write("scale-quick" if quick else "scale")
+    if "--plot" in sys.argv:
+        from bench.common import RESULTS
+        from bench.plot import save
+
+        logs = ROOT / ".local" / "logs"  # one_run's log folders, named by label and pid
+        runs = {
+            label: json.loads((logs / f"scale-{label}-{os.getpid()}" / "starts.json").read_text())
+            for label in chosen
+        }
+        result = {"quota_per_window": quota, "window_s": 60.0 / COMPRESS, "runs": runs}
+        for path in save(result, RESULTS / f"scale-plot-{time.strftime('%Y%m%d-%H%M%S')}"):
+            print(path)

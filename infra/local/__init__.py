@@ -3,6 +3,6 @@
 See stack.py (LocalStack) and the modules it is made of: plan.py (parts, ports,
 env), launch.py (each part's command line), readiness.py (waiting for the parts,
 the bucket and topics), state.py (the state file), wipe.py and cli.py (the CLI
-modes); procs.py (spawning and stopping by PID) and pubsub_setup.py (topics and
-subscriptions on the emulator).
+modes); procs.py (spawning and stopping by PID), pids.py (what a PID is now,
+through psutil) and pubsub_setup.py (topics and subscriptions on the emulator).
 """

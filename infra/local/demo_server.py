@@ -75,12 +75,14 @@ class DemoHandler(SimpleHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         """The demo page's backend (see demo_trigger.py): POST /api/setup makes
         the demo campaign, POST /api/trigger publishes a request, POST
+        /api/session tells the session's last turn number, POST
         /api/player-token mints a member's sign-in token."""
         from infra.local import demo_trigger
 
         routes = {
             "/api/trigger": demo_trigger.handle_trigger,
             "/api/setup": demo_trigger.handle_setup,
+            "/api/session": demo_trigger.handle_session,
             "/api/player-token": demo_trigger.handle_player_token,
         }
         handler = routes.get(self.path.split("?", 1)[0])

@@ -96,6 +96,33 @@ def handle_setup(body: Any, env: dict[str, str] | None = None) -> tuple[int, dic
     return 200, {"campaign_id": campaign_id, "members": DEMO_MEMBERS}
 
 
+def last_turn(campaign_id: str, session_id: str) -> int:
+    """The highest turn number asked for in the session so far (0: none).
+
+    Every asset of the session, hidden and rejected ones too (their turn was
+    played all the same): the demo's sessions are short, and the query is
+    one that media_api's rewind already has an index for."""
+    from shared.store.asset_queries import session_assets_after
+
+    assets = session_assets_after(campaign_id, session_id, 0)
+    turns = (int(asset.get("turn_number") or 0) for asset in assets)
+    return max(turns, default=0)
+
+
+def handle_session(body: Any, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    """Where the session stands, so a reloaded page goes on from the next turn
+    instead of asking for turn 1 again."""
+    refused = _refusal(body, env)
+    if refused:
+        return refused
+    campaign_id = body.get("campaign_id", "demo")
+    session_id = body.get("session_id", "s1")
+    if not is_scope_id(session_id):
+        return _error(400, f"session_id must be {SCOPE_ID_RULE}")
+    turn = last_turn(campaign_id, session_id)
+    return 200, {"campaign_id": campaign_id, "session_id": session_id, "last_turn": turn}
+
+
 def handle_player_token(body: Any, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
     """What a hosted AIDM's backend does for its page: a custom token for a
     member of the campaign (the page signs in with it), none for anyone else."""

@@ -38,6 +38,7 @@ from gunicorn.errors import HaltServer
 from gunicorn.glogging import Logger
 
 from infra.local.access_log import http_request, write
+from shared.core import log
 
 # The exit status of an instance whose worker died (the worker's own status is
 # the arbiter's to reap; the supervisor only needs to see the process gone).
@@ -88,6 +89,19 @@ class JsonLogger(Logger):
                 EnvironHeaders(environ),
             ),
         )
+
+
+def fresh_ids(wsgi_app: Any) -> Any:
+    """A WSGI wrapper that unbinds the log ids before each request: a gthread
+    worker's thread keeps what the last request bound, and the access line
+    (logged on the same thread once the response is sent) must carry only the
+    ids of the request it describes."""
+
+    def serve(environ: dict, start_response: Any) -> Any:
+        log.clear()
+        return wsgi_app(environ, start_response)
+
+    return serve
 
 
 def child_exit(arbiter: Any, worker: Any) -> None:
@@ -148,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     # connection means ready (readiness.py), as the module has loaded.
     policy = install_from_env()
     app = create_app(args.target, args.source, args.signature_type)
+    app.wsgi_app = fresh_ids(app.wsgi_app)  # type: ignore[method-assign]
     if not port_free(args.host, args.port):
         write("ERROR", f"port {args.port}: address already in use", event="server_start")
         return 1

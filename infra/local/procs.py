@@ -5,9 +5,9 @@ terminal reaches only the supervisor, which then stops the children in order, an
 stopping one child signals its whole group (gunicorn workers, the JVM that a
 launcher script exec'd) without touching anything else on the machine.
 
-A PID is only ever signalled after checking, through /proc, that it is still the
-process we started (same command line and start time), so a PID the kernel has
-since reused for something else is never hit.
+A PID is only ever signalled after checking, through psutil, that it is still
+the process we started (same command line and start time), so a PID the kernel
+has since reused for something else is never hit.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from infra.local.pids import group_members, identity, is_alive, same_start
+
 HOST = "127.0.0.1"
 
 
@@ -41,7 +43,10 @@ _FALLBACK_EPHEMERAL = (32768, 60999)  # Linux's default ip_local_port_range
 
 
 def ephemeral_range() -> tuple[int, int]:
-    """The kernel's range for automatic ports: bind(0) and outgoing connections."""
+    """The kernel's range for automatic ports: bind(0) and outgoing connections.
+
+    A sysctl psutil has no call for: read where Linux keeps it, else Linux's
+    default (the local stack runs on Linux only; README "Platform")."""
     try:
         low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
         return int(low), int(high)
@@ -109,10 +114,11 @@ class Proc:
     port: int | None
     log: str
     argv: list[str] = field(default_factory=list)
-    # What /proc/PID/cmdline and the start time said right after spawning: the
-    # identity checked before any later signal (see `is_ours`).
+    # The command line and start time (seconds since the epoch, psutil's
+    # create_time) right after spawning: the identity checked before any later
+    # signal (see `is_ours`).
     cmdline: list[str] = field(default_factory=list)
-    start_ticks: int | None = None
+    started_at: float | None = None
     # Extra environment given on top of the inherited one (needed to respawn).
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None
@@ -122,36 +128,10 @@ class Proc:
 
     @classmethod
     def from_json(cls, data: dict) -> Proc:
+        # A stack.json written before psutil kept the start in clock ticks: it
+        # cannot be compared, so such a process is known by its command line.
+        data = {k: v for k, v in data.items() if k != "start_ticks"}
         return cls(**data)
-
-
-def _read_cmdline(pid: int) -> list[str] | None:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return None
-    return [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
-
-
-def _read_stat(pid: int) -> tuple[str, int, int] | None:
-    """(state, pgid, start time in clock ticks) of a live process, or None."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name may hold spaces and parentheses: split after the last ')'.
-    rest = raw[raw.rindex(")") + 2 :].split()
-    return rest[0], int(rest[2]), int(rest[19])
-
-
-def identity(pid: int) -> tuple[list[str] | None, int | None]:
-    stat = _read_stat(pid)
-    return _read_cmdline(pid), (stat[2] if stat else None)
-
-
-def is_alive(pid: int) -> bool:
-    stat = _read_stat(pid)
-    return stat is not None and stat[0] not in ("Z", "X")
 
 
 def is_ours(proc: Proc) -> bool:
@@ -160,30 +140,18 @@ def is_ours(proc: Proc) -> bool:
     Identity is the PID plus its start time (unique while the machine is up) and,
     once recorded, its command line as well.
     """
-    if not is_alive(proc.pid) or (proc.start_ticks is None and not proc.cmdline):
+    if not is_alive(proc.pid) or (proc.started_at is None and not proc.cmdline):
         return False
-    cmdline, ticks = identity(proc.pid)
-    if proc.start_ticks is not None and ticks != proc.start_ticks:
+    cmdline, started_at = identity(proc.pid)
+    if proc.started_at is not None and not same_start(started_at, proc.started_at):
         return False
     # Recorded again once the part answered, after any launcher script has
     # exec'd its real program (the Pub/Sub emulator's script execs java).
     if proc.cmdline and cmdline != proc.cmdline:
         # An exiting process has no command line any more (its memory is freed
         # before its sockets close); same PID and start time: still ours.
-        return not cmdline and proc.start_ticks is not None
+        return not cmdline and proc.started_at is not None
     return True
-
-
-def group_members(pgid: int) -> list[int]:
-    """Live PIDs whose process group is pgid."""
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        stat = _read_stat(int(entry.name))
-        if stat and stat[1] == pgid and stat[0] not in ("Z", "X"):
-            out.append(int(entry.name))
-    return out
 
 
 def spawn(
@@ -216,7 +184,7 @@ def spawn(
         )
     # Only the start time now: the command line may still be ours (before exec)
     # or a launcher's; `refresh_identity` records it once the part answers.
-    _, ticks = identity(popen.pid)
+    _, started_at = identity(popen.pid)
     proc = Proc(
         name=name,
         pid=popen.pid,
@@ -224,7 +192,7 @@ def spawn(
         log=str(log_path),
         argv=list(argv),
         cmdline=[],
-        start_ticks=ticks,
+        started_at=started_at,
         env=dict(env or {}),
         cwd=str(cwd) if cwd else None,
     )
@@ -245,11 +213,11 @@ def _reap(pid: int) -> None:
 
 def refresh_identity(proc: Proc) -> None:
     """Record what proc.pid runs now (call once it answers, after any exec)."""
-    cmdline, ticks = identity(proc.pid)
+    cmdline, started_at = identity(proc.pid)
     if cmdline:
         proc.cmdline = cmdline
-    if ticks is not None:
-        proc.start_ticks = ticks
+    if started_at is not None:
+        proc.started_at = started_at
 
 
 def exited(proc: Proc) -> int | None:

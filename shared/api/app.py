@@ -186,11 +186,15 @@ def _answer(request: Request) -> tuple[Response, dict[str, Any]]:
         raise MethodNotAllowed("GET, POST, DELETE, OPTIONS")
     route = _route_for(request)
     info.update(route=route.name, campaign_id=route.campaign_id or None)
+    # Bound, not only logged: every later line of this request, the access
+    # line included, then names them, so `cutscenes local logs --request-id`
+    # finds who fetched an asset.
+    log.bind(campaign_id=route.campaign_id or None, asset_id=route.asset_id)
     if route.name in SELF_HANDLERS:
         uid = auth.user_id(request.headers.get("Authorization"))
         info["uid"] = uid
         return SELF_HANDLERS[route.name](route, request, uid), info
-    if route.asset_id:  # so `cutscenes local logs --request-id` finds who fetched it
+    if route.asset_id:
         info["asset_id"] = route.asset_id
     uid = _caller(route, request)
     info["uid"] = uid

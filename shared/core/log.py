@@ -7,8 +7,12 @@ and `logging.googleapis.com/trace` (+ `spanId`) so one request's lines group
 under its trace. The ids let an operator follow one request through every
 function (`cutscenes local logs --request-id R` does that locally).
 
-Lines go to stdout, where the functions' runtime collects them; the CLI sends
-them to stderr (`to_stderr`) so its stdout carries only its JSON answer.
+Every line goes through the standard logging module: the project's own
+events through the "cutscenes" logger (`emit` and its helpers), libraries'
+records through the root logger once `capture_std_logging` ran; one
+`CloudLoggingFormatter` shapes both. Lines go to stdout, where the functions'
+runtime collects them; the CLI sends them to stderr (`to_stderr`) so its
+stdout carries only its JSON answer.
 """
 
 from __future__ import annotations
@@ -68,24 +72,77 @@ def trace_from_headers(headers: Any, project: str) -> tuple[str | None, str | No
     return None, None
 
 
+# Cloud Logging's severities that the logging module has no level for.
+_LEVELS = {"DEBUG": 10, "INFO": 20, "NOTICE": 25, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+
+
+class CloudLoggingFormatter(logging.Formatter):
+    """A `logging.LogRecord` as one Cloud Logging structured line (see above).
+
+    Records from `emit` carry their event, severity and fields in `extra`;
+    any other logger's record (the Google SDKs', urllib3's, gunicorn's) is an
+    event "library" with the logger's name. Both take the ids bound to the
+    request that is being served (`bind`)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "severity": getattr(record, "cl_severity", None) or record.levelname,
+            "message": record.getMessage(),
+            "event": getattr(record, "cl_event", None) or "library",
+            "timestamp": rfc3339(record.created),
+        }
+        ctx = dict(_context.get() or {})
+        trace, span = ctx.pop("trace", None), ctx.pop("span", None)
+        line.update(ctx)
+        if trace:
+            line[TRACE_FIELD] = trace
+        if span:
+            line[SPAN_FIELD] = span
+        if record.name != _LOGGER_NAME:
+            line["logger"] = record.name
+        if record.exc_info:
+            line["stack_trace"] = self.formatException(record.exc_info)
+        line.update(getattr(record, "cl_fields", None) or {})
+        return json.dumps(line, default=str, ensure_ascii=False)
+
+
+class _JsonLines(logging.Handler):
+    """Writes formatted records to the `sys` stream chosen by `to_stderr`,
+    looked up at each record (see `_target`)."""
+
+    def __init__(self, level: int = logging.NOTSET) -> None:
+        super().__init__(level)
+        self.setFormatter(CloudLoggingFormatter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+            stream = sys.stderr if _target[0] == "stderr" else sys.stdout
+            stream.write(text + "\n")
+            stream.flush()
+        except Exception:  # noqa: BLE001 - logging must never fail its caller
+            self.handleError(record)
+
+
+_LOGGER_NAME = "cutscenes"
+
+
+def _logger() -> logging.Logger:
+    """The project's own logger: every level, its own handler, not propagated
+    (the root handler of `capture_std_logging` would write each line twice)."""
+    logger = logging.getLogger(_LOGGER_NAME)
+    if not any(isinstance(h, _JsonLines) for h in logger.handlers):
+        logger.addHandler(_JsonLines())
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+    return logger
+
+
 def emit(severity: str, event: str, message: str, **fields: Any) -> None:
-    record: dict[str, Any] = {
-        "severity": severity,
-        "message": message,
-        "event": event,
-        "timestamp": rfc3339(),
-    }
-    ctx = dict(_context.get() or {})
-    trace, span = ctx.pop("trace", None), ctx.pop("span", None)
-    record.update(ctx)
-    if trace:
-        record[TRACE_FIELD] = trace
-    if span:
-        record[SPAN_FIELD] = span
-    record.update(fields)
-    stream = sys.stderr if _target[0] == "stderr" else sys.stdout
-    stream.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
-    stream.flush()
+    """One line through the logging module (`info`, `warning`, `error` are the
+    usual ways in); `fields` are added to the line as they are."""
+    extra = {"cl_severity": severity, "cl_event": event, "cl_fields": fields}
+    _logger().log(_LEVELS.get(severity, logging.INFO), message, extra=extra)
 
 
 def info(event: str, message: str, **fields: Any) -> None:
@@ -96,22 +153,6 @@ def warning(event: str, message: str, **fields: Any) -> None:
     emit("WARNING", event, message, **fields)
 
 
-class _JsonLines(logging.Handler):
-    """The standard `logging` module's records (the Google SDKs', urllib3's,
-    gunicorn's) as the same JSON lines, with the ids bound to the request."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            fields: dict[str, Any] = {"logger": record.name}
-            if record.exc_info:
-                import traceback
-
-                fields["stack_trace"] = "".join(traceback.format_exception(*record.exc_info))
-            emit(record.levelname, "library", record.getMessage(), **fields)
-        except Exception:  # noqa: BLE001 - logging must never fail its caller
-            self.handleError(record)
-
-
 def capture_std_logging(level: int = logging.WARNING) -> None:
     """Route the standard logging module's records at `level` and above into
     these JSON lines, once per process (the functions' entry points call it):
@@ -120,8 +161,7 @@ def capture_std_logging(level: int = logging.WARNING) -> None:
     root = logging.getLogger()
     if any(isinstance(h, _JsonLines) for h in root.handlers):
         return
-    handler = _JsonLines(level)
-    root.addHandler(handler)
+    root.addHandler(_JsonLines(level))
     if root.level > level or root.level == logging.NOTSET:
         root.setLevel(level)
 

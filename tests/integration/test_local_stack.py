@@ -404,14 +404,14 @@ def test_down_never_signals_a_reused_pid(tmp_path):
     try:
         # (Between fork and exec the command line is ours, then briefly empty.)
         eventually(lambda: procs.identity(bystander.pid)[0] == ["sleep", "60"], timeout=5)
-        cmdline, ticks = procs.identity(bystander.pid)
+        cmdline, started_at = procs.identity(bystander.pid)
         impostor = Proc(
             name="firestore",
             pid=bystander.pid,
             port=1,
             log=str(tmp_path / "x.log"),
             cmdline=["java", "-cp", "something-else.jar"],
-            start_ticks=ticks,
+            started_at=started_at,
         )
         assert not procs.is_ours(impostor)
         older = Proc(
@@ -420,7 +420,7 @@ def test_down_never_signals_a_reused_pid(tmp_path):
             port=2,
             log="",
             cmdline=cmdline,
-            start_ticks=(ticks or 0) - 100,
+            started_at=(started_at or 0.0) - 1.0,
         )
         assert not procs.is_ours(older)
         state = {

@@ -1,11 +1,15 @@
 """The stack's logs as Cloud Logging would read them: JSON lines with an RFC 3339
 `timestamp`, the trace of the HTTP request, and no Apache-style access lines
-mixed into the functions' logs."""
+mixed into the functions' logs; and one cutscene followed through every stage
+with `cutscenes local logs --request-id`, on a running and on a stopped stack."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -52,6 +56,7 @@ def test_media_api_lines_carry_the_requests_trace_and_json_access_lines(stack):
     assert access["httpRequest"]["status"] == 200
     assert access["httpRequest"]["requestMethod"] == "GET"
     assert access["httpRequest"]["requestUrl"] == "/campaigns/c1/spend"
+    assert access["campaign_id"] == "c1"  # the ids the route bound, on its access line
     for name in ("render_still", "animate_still", "janitor", "media_api"):
         for record in records(Path(stack.log_dir) / f"{name}.log"):
             assert RFC3339.match(record.get("timestamp", "")), (name, record)
@@ -76,3 +81,89 @@ def test_the_demo_pages_access_lines_are_json(stack):
         time.sleep(0.1)
     assert access and access[-1]["httpRequest"]["status"] == 200
     assert RFC3339.match(access[-1]["timestamp"])
+
+
+STAGES = {"render_still", "animate_still", "finish_clip"}
+
+
+def cutscenes(*argv: str, env: dict[str, str], timeout: float = 240):
+    """One CLI run. Past `timeout` it gets SIGTERM, not subprocess.run's
+    SIGKILL: a `local up --detach` cut short then stops the parts it had
+    started instead of leaving them running with no state file to find them."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "cutscenes.cli", *argv],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        out, err = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.terminate()
+        child.communicate(timeout=60)
+        raise
+    return subprocess.CompletedProcess(child.args, child.returncode, out, err)
+
+
+def one_requests_lines(request_id: str, env: dict[str, str]) -> tuple[list[dict], str]:
+    done = cutscenes("local", "logs", "--json", "--request-id", request_id, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return [json.loads(x) for x in done.stdout.splitlines()], done.stderr
+
+
+def assert_every_stage(records: list[dict], request_id: str) -> None:
+    by_stage = {s: [r for r in records if r["source"] == s] for s in STAGES}
+    for stage, lines in by_stage.items():
+        # The stage's own lines, and the access line of the push that ran it.
+        assert any(r.get("event") != "http_access" for r in lines), (stage, records)
+        access = [r for r in lines if r.get("event") == "http_access"]
+        assert access and all(r["request_id"] == request_id for r in access), (stage, lines)
+        assert all(r["httpRequest"]["requestMethod"] == "POST" for r in access)
+
+
+def test_one_cutscene_through_every_stage_before_and_after_local_down(tmp_path):
+    """The done-when of logs that follow a request: a stack of its own (the
+    session's cannot be stopped), a complete cutscene, and `local logs
+    --request-id` showing render_still, animate_still and finish_clip lines,
+    access lines included, while the stack runs and after `local down`."""
+    state = tmp_path / "state"
+    env = {**os.environ, "CUTSCENES_STATE_DIR": str(state)}
+    up = cutscenes("local", "up", "--detach", env=env, timeout=360)  # a busy machine: slow
+    assert up.returncode == 0, up.stderr
+    env.update(json.loads(up.stdout))  # the session stack's variables must not win
+    request_id = "req-logs-1"
+    try:
+        configured = cutscenes(
+            "configure", "--campaign", "c1", "--enable", "--budget", "5", env=env
+        )
+        assert configured.returncode == 0, configured.stderr
+        done = cutscenes(
+            "trigger", "--campaign", "c1", "--session", "s1", "--turn", "1",
+            "--kind", "cutscene", "--type", "action_climax",
+            "--image-prompt", "a duel at dawn", "--motion-prompt", "slow orbit",
+            "--duration", "4", "--request-id", request_id, "--wait",
+            env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["status"] == "complete"
+        # finish_clip's access line is written once its answer is sent.
+        deadline = time.monotonic() + 20
+        while True:
+            running, _ = one_requests_lines(request_id, env)
+            try:
+                assert_every_stage(running, request_id)
+                break
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+    finally:
+        down = cutscenes("local", "down", env=env, timeout=90)
+    assert down.returncode == 0, down.stderr
+    assert not (state / "stack.json").exists()
+    stopped, note = one_requests_lines(request_id, env)
+    assert "no local stack is running: its last logs" in note
+    assert_every_stage(stopped, request_id)
+    assert stopped[: len(running)] == running  # the same lines, read from the files left

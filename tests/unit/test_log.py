@@ -74,3 +74,47 @@ def test_the_cli_hands_stdout_back_to_the_logs(capsys, monkeypatch):
     capsys.readouterr()
     log.info("z", "after the cli")
     assert json.loads(capsys.readouterr().out)["message"] == "after the cli"
+
+
+def test_lines_go_through_the_logging_module_with_the_cloud_formatter(capsys):
+    import logging
+
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    keep = Keep()
+    logging.getLogger("cutscenes").addHandler(keep)
+    try:
+        log.clear()
+        log.bind(request_id="req-2")
+        log.info("rendered", "a still", asset_id="a1")
+    finally:
+        logging.getLogger("cutscenes").removeHandler(keep)
+    assert len(seen) == 1 and seen[0].levelno == logging.INFO
+    line = json.loads(log.CloudLoggingFormatter().format(seen[0]))
+    assert line == {**one_line(capsys), "timestamp": line["timestamp"]}
+    assert (line["event"], line["request_id"], line["asset_id"]) == ("rendered", "req-2", "a1")
+
+
+def test_a_librarys_record_takes_the_requests_ids_and_its_loggers_name(capsys):
+    import logging
+
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    log.capture_std_logging()
+    try:
+        log.clear()
+        log.bind(request_id="req-3")
+        logging.getLogger("urllib3.connectionpool").warning("retrying %s", "GET /x")
+        line = one_line(capsys)
+    finally:  # leave the test process's root logger as it was
+        log.clear()
+        for handler in set(root.handlers) - set(before):
+            root.removeHandler(handler)
+        root.setLevel(level)
+    assert line["severity"] == "WARNING" and line["event"] == "library"
+    assert line["logger"] == "urllib3.connectionpool" and line["message"] == "retrying GET /x"
+    assert line["request_id"] == "req-3" and RFC3339.match(line["timestamp"])

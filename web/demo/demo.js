@@ -23,6 +23,24 @@ const $ = (id) => document.getElementById(id);
 // For tests and the curious: what happened when, in this browser.
 window.cutsceneTimeline = [];
 
+// The next turn this table asks for: the session's last one plus one, asked of
+// the server once the page loads (a reload goes on, it does not start again).
+let turn = 1;
+const showTurn = () => { $("turn").textContent = `turn ${turn}`; };
+
+// The status line follows the asset last triggered from this page through the
+// player's cutscene:status events (the player listens to the session anyway).
+// A status may arrive before the trigger's answer does: remember all of them.
+const seenStatus = new Map();
+let followed = null;
+const STATUS_WORDS = { rendering_image: "rendering the still", animating: "animating the clip" };
+function showStatus() {
+  if (!followed) return;
+  const status = seenStatus.get(followed) || "requested";
+  $("status").textContent = `${STATUS_WORDS[status] || status} (${followed.slice(0, 8)}…)`;
+  $("status").dataset.assetStatus = status;
+}
+
 async function postJson(path, body) {
   const response = await fetch(path, {
     method: "POST", headers: { "Content-Type": "application/json" },
@@ -50,6 +68,11 @@ async function main() {
   // The campaign must exist before anyone listens (rules deny reads of one
   // that does not); in a real game AIDM's backend creates it.
   await postJson("/api/setup", { campaign_id: campaignId });
+  const session = await postJson("/api/session", { campaign_id: campaignId, session_id: sessionId });
+  if (session.ok) {
+    turn = session.body.last_turn + 1;
+    showTurn();
+  }
 
   const app = initializeApp({ projectId: config.GOOGLE_CLOUD_PROJECT, apiKey: "demo-key",
     authDomain: "localhost", appId: "demo" }, `demo-${user}`);
@@ -72,6 +95,10 @@ async function main() {
       window.cutsceneTimeline.push({ event: name, t: Date.now(), ...event.detail });
     });
   }
+  element.addEventListener("cutscene:status", (event) => {
+    seenStatus.set(event.detail.assetId, event.detail.status);
+    if (event.detail.assetId === followed) showStatus();
+  });
   window.cutscenePlayer = mountCutscenePlayer(element, {
     firebaseApp: app, campaignId, sessionId, apiUrl: config.MEDIA_API_URL,
   });
@@ -89,7 +116,6 @@ async function main() {
 }
 
 function setUpForm() {
-  let turn = 1;
   const kind = $("kind");
   const syncKind = () => {
     const cutscene = kind.value === "cutscene";
@@ -122,9 +148,10 @@ function setUpForm() {
       const answer = await response.json();
       if (!response.ok) throw new Error(answer?.error?.message || `HTTP ${response.status}`);
       window.cutsceneTimeline.push({ event: "triggered", t: Date.now(), ...answer });
-      $("status").textContent = `requested (${answer.asset_id.slice(0, 8)}…)`;
-      turn += 1;
-      $("turn").textContent = `turn ${turn}`;
+      followed = answer.asset_id;
+      showStatus();
+      turn = answer.turn_number + 1;
+      showTurn();
     } catch (error) {
       $("status").textContent = `not sent: ${error.message}`;
     } finally {

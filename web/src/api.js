@@ -1,5 +1,6 @@
 // media_api client: signed URLs, gallery pages, session cost, who the caller
-// is, and an owner's actions on an asset (regenerate, retry the clip, hide).
+// is, an owner's actions on an asset (regenerate, retry the clip, hide) and
+// the owner's spend report.
 
 export class MediaApi {
   constructor(baseUrl, getIdToken) {
@@ -40,6 +41,12 @@ export class MediaApi {
 
   cost(campaignId, sessionId) {
     return this.get(`/campaigns/${enc(campaignId)}/sessions/${enc(sessionId)}/cost`);
+  }
+
+  // The owner's spend report: {rows: [{key, spent_usd, assets}], total_usd},
+  // `by` "day" or "session".
+  spend(campaignId, by) {
+    return this.get(`/campaigns/${enc(campaignId)}/spend?by=${enc(by)}`);
   }
 
   // {uid, member, owner}: whether to show the owner's buttons.

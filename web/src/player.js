@@ -16,11 +16,12 @@
 // still the moment it exists, then the clip. Signing out stops the listeners.
 // A regeneration joins its moment as a new take (see moment.js); the
 // campaign's owners get Regenerate, Retry clip and Hide (media_api's `/me`
-// says who is one).
+// says who is one), and a Spend tab: the campaign's spend per day and per
+// game session as bar charts (spend.js).
 // Events are dispatched on `element`: cutscene:status, cutscene:still,
 // cutscene:playing (with timings), cutscene:denied, cutscene:signed-out,
 // cutscene:error, cutscene:role, cutscene:take, cutscene:regenerated,
-// cutscene:retrying-clip, cutscene:hidden.
+// cutscene:retrying-clip, cutscene:hidden, cutscene:spend.
 import { getAuth, onAuthStateChanged } from "firebase/auth";
 import { getFirestore } from "firebase/firestore";
 import { MediaApi, UrlCache } from "./api.js";
@@ -28,6 +29,7 @@ import { CostMeter } from "./cost.js";
 import { listenToMedia, millis } from "./firestore.js";
 import { Gallery } from "./gallery.js";
 import { Moment, groupTakes } from "./moment.js";
+import { SpendReport } from "./spend.js";
 import { openViewer } from "./viewer.js";
 
 const DEFAULT_LIVE = 12;
@@ -61,8 +63,10 @@ export function mountCutscenePlayer(element, options) {
   const tabs = el("div", "cs-tabs");
   const nowTab = el("button", "cs-tab cs-tab-on", "Now");
   const galleryTab = el("button", "cs-tab", "Gallery");
-  for (const tab of [nowTab, galleryTab]) tab.type = "button";
-  tabs.append(nowTab, galleryTab);
+  const spendTab = el("button", "cs-tab cs-tab-spend", "Spend");
+  spendTab.hidden = true; // owners only: the report is theirs (media_api says so too)
+  for (const tab of [nowTab, galleryTab, spendTab]) tab.type = "button";
+  tabs.append(nowTab, galleryTab, spendTab);
   const stage = el("div", "cs-stage");
   const recent = el("div", "cs-recent");
   const quiet = el("p", "cs-quiet-line");
@@ -71,20 +75,28 @@ export function mountCutscenePlayer(element, options) {
   const view = (item) => openViewer({ ...item, emit });
   const gallery = new Gallery({ api, campaignId, openViewer: view, emit });
   gallery.root.hidden = true;
-  root.append(tabs, stage, recent, gallery.root, quiet, meter.root);
+  const spend = new SpendReport({ api, campaignId, emit });
+  spend.root.hidden = true;
+  root.append(tabs, stage, recent, gallery.root, spend.root, quiet, meter.root);
   element.append(root);
 
   function showTab(which) {
     const onGallery = which === "gallery";
-    nowTab.classList.toggle("cs-tab-on", !onGallery);
+    const onSpend = which === "spend" && owner;
+    const onNow = !onGallery && !onSpend;
+    nowTab.classList.toggle("cs-tab-on", onNow);
     galleryTab.classList.toggle("cs-tab-on", onGallery);
-    stage.hidden = onGallery;
-    recent.hidden = onGallery;
+    spendTab.classList.toggle("cs-tab-on", onSpend);
+    stage.hidden = !onNow;
+    recent.hidden = !onNow;
     gallery.root.hidden = !onGallery;
+    spend.root.hidden = !onSpend;
     if (onGallery) gallery.load();
+    if (onSpend) spend.load();
   }
   nowTab.addEventListener("click", () => showTab("now"));
   galleryTab.addEventListener("click", () => showTab("gallery"));
+  spendTab.addEventListener("click", () => showTab("spend"));
 
   // A listener that fails is over; listen again later, since membership can
   // be granted while the page is open (slowly: each try is a denied read).
@@ -108,6 +120,8 @@ export function mountCutscenePlayer(element, options) {
     }
     root.dataset.state = "denied";
     clearMoments();
+    showTab("now");
+    spend.root.replaceChildren();
     tabs.hidden = true;
     meter.hide();
     quiet.textContent = "Cutscenes for this table aren't shared with you.";
@@ -131,6 +145,7 @@ export function mountCutscenePlayer(element, options) {
       if (auth.currentUser?.uid !== uid || root.dataset.state === "denied") return;
       owner = Boolean(me.owner);
       root.dataset.owner = String(owner);
+      spendTab.hidden = !owner;
       for (const moment of moments.values()) moment.setOwner(owner);
       emit("cutscene:role", { owner });
     }).catch((error) => {
@@ -237,6 +252,7 @@ export function mountCutscenePlayer(element, options) {
     roleAsked = false;
     owner = false;
     delete root.dataset.owner;
+    spendTab.hidden = true;
     listen();
   }
   function stop() {
@@ -249,6 +265,9 @@ export function mountCutscenePlayer(element, options) {
     clearMoments();
     parents.clear();
     meter.hide();
+    showTab("now"); // a report shown to the last user is not left on screen
+    spendTab.hidden = true;
+    spend.root.replaceChildren();
   }
   let currentUid = null;
   const stopAuth = onAuthStateChanged(auth, (user) => {
@@ -272,6 +291,7 @@ export function mountCutscenePlayer(element, options) {
   return {
     element: root,
     showGallery: (on = true) => showTab(on ? "gallery" : "now"),
+    showSpend: () => showTab("spend"),
     async destroy() {
       for (const stop of unsubscribe) stop();
       clearMoments();

@@ -1,0 +1,59 @@
+"""A child's identity (command line, start time, process group) through psutil:
+what every signal of the local stack is checked against."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+from infra.local import procs
+from infra.local.procs import Proc
+
+
+def started(argv: list[str]) -> subprocess.Popen:
+    child = subprocess.Popen(argv, start_new_session=True, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 5
+    # Between fork and exec the command line is still ours.
+    while procs.identity(child.pid)[0] != argv and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return child
+
+
+def test_a_child_is_ours_only_with_its_own_start_time_and_command_line(tmp_path):
+    child = started(["sleep", "30"])
+    try:
+        cmdline, started_at = procs.identity(child.pid)
+        assert cmdline == ["sleep", "30"] and started_at is not None
+        assert abs(started_at - time.time()) < 60
+        mine = Proc("x", child.pid, None, str(tmp_path / "x.log"), cmdline=cmdline)
+        mine.started_at = started_at
+        assert procs.is_alive(child.pid) and procs.is_ours(mine)
+        assert not procs.is_ours(Proc("x", child.pid, None, "", ["sleep", "31"], started_at))
+        assert not procs.is_ours(Proc("x", child.pid, None, "", cmdline, started_at - 1))
+        # Its own session, so its own group, led by it.
+        assert procs.group_members(child.pid) == [child.pid]
+        assert procs.stop(mine, timeout=5)
+        child.wait(timeout=5)
+    finally:
+        child.kill()
+        child.wait()
+    assert not procs.is_alive(child.pid) and procs.identity(child.pid) == (None, None)
+    assert procs.group_members(child.pid) == []
+
+
+def test_a_zombie_is_not_alive_and_has_no_command_line():
+    child = started(["true"])
+    deadline = time.monotonic() + 5
+    while procs.is_alive(child.pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        assert not procs.is_alive(child.pid)  # exited, not yet reaped
+        assert procs.identity(child.pid)[0] in ([], None)
+    finally:
+        child.wait()
+
+
+def test_a_stack_file_from_before_psutil_still_loads():
+    old = {"name": "gcs", "pid": 1, "port": 2, "log": "", "cmdline": ["x"], "start_ticks": 123}
+    proc = Proc.from_json(old)
+    assert proc.started_at is None and proc.cmdline == ["x"]
