@@ -104,9 +104,14 @@ def veo_log(model: str) -> StartLog:
     """The start log of one Veo model where the pipeline calls it: Vertex
     counts a quota per base model and region, so the document is named by
     both (a model moved to another region by MEDIA_MODEL_LOCATIONS starts a
-    fresh log, as its quota there is fresh too)."""
-    per_min = get_settings().veo_starts_per_min(model)
-    doc_id = f"{LOG_DOC}:{location_for(model)}:{model}"
+    fresh log, as its quota there is fresh too). MEDIA_VEO_PACING_SCOPE=project:
+    one log, `veo-log`, for every model (the design before 0020)."""
+    settings = get_settings()
+    if settings.MEDIA_VEO_PACING_SCOPE == "project":  # one log for every model
+        per_min, doc_id = settings.MEDIA_VEO_STARTS_PER_MIN, LOG_DOC
+    else:
+        per_min = settings.veo_starts_per_min(model)
+        doc_id = f"{LOG_DOC}:{location_for(model)}:{model}"
     shards = start_shards.shard_count(per_min)
     return StartLog(doc_id, per_min, model, shards, start_shards.spaced(per_min))
 

@@ -133,3 +133,13 @@ def test_never_over_the_quota_and_no_shard_over_a_write_a_second(sim, monkeypatc
     for times in db.writes.values():
         assert max(sum(1 for u in times if t <= u < t + second) for t in times) == 1
     assert len(db.writes) == start_shards.shard_count(per_min)
+
+
+def test_project_scope_paces_every_model_on_one_log(sim, monkeypatch):
+    # MEDIA_VEO_PACING_SCOPE=project: the design before 0020, one log for all.
+    monkeypatch.setenv("MEDIA_VEO_PACING_SCOPE", "project")
+    monkeypatch.setenv("MEDIA_VEO_STARTS_PER_MIN", "20")
+    monkeypatch.setenv("MEDIA_MODEL_QUOTAS", f'{{"{FAST}": 50}}')
+    get_settings.cache_clear()
+    logs = [pacing.veo_log(m) for m in (FAST, "veo-3.1-lite-generate-001")]
+    assert {(log.doc_id, log.per_min, log.shards) for log in logs} == {("veo-log", 20, 1)}
