@@ -1,6 +1,7 @@
 """Scale across Veo models: three quality tiers (draft, standard, premium:
 three Veo models, each with its own quota of 20 starts a minute), 72
-cutscenes over 9 campaigns, published at twice the summed quota's rate.
+cutscenes over 9 campaigns (a third of each on each tier, tiered_plan),
+published at twice the summed quota's rate.
 
 Two runs in one command, side by side, on the real local stack, time
 compressed as bench/scale.py (COMPRESS): "project", one start log for every
@@ -73,9 +74,7 @@ def one_run(table: Table, label: str, cutscenes: int, campaigns: int) -> None:
         for model in TIERS.values():  # Veo's quotas: per base model and region
             quota = {"model": model, "location": "us-central1", "per_minute": PER_MODEL}
             emulator(stack, "POST", "/_emulator/quota", {**quota, "window_s": window})
-        names, plan = arrival_plan(rng, cutscenes, campaigns)
-        tiers = list(TIERS)
-        tier_of = {name: tiers[i % len(tiers)] for i, name in enumerate(names)}
+        names, plan, tier_of = tiered_plan(rng, cutscenes, campaigns)
         for name in names:
             configure_campaign(
                 name, enabled=True, budget_usd=1000, members=["alice"], quality=tier_of[name]
@@ -110,6 +109,25 @@ def one_run(table: Table, label: str, cutscenes: int, campaigns: int) -> None:
         per_model(table, f"scale models {label}", stack, docs, window)
     finally:
         stack.stop()
+
+
+def tiered_plan(
+    rng: random.Random, cutscenes: int, campaigns: int
+) -> tuple[list[str], list[str], dict[str, str]]:
+    """An equal share of the cutscenes and campaigns on each tier (so each
+    model has a backlog of its own), each tier's arrivals drawn as
+    bench/scale.arrival_plan draws them, the tiers' turns interleaved."""
+    names: list[str] = []
+    plans: list[list[str]] = []
+    tier_of: dict[str, str] = {}
+    for t, tier in enumerate(TIERS):
+        mine, plan = arrival_plan(rng, cutscenes // len(TIERS), campaigns // len(TIERS))
+        renamed = {m: f"scale{t}{m[-2:]}" for m in mine}
+        names += renamed.values()
+        plans.append([renamed[c] for c in plan])
+        tier_of.update({n: tier for n in renamed.values()})
+    interleaved = [c for turn in zip(*plans, strict=True) for c in turn]
+    return names, interleaved, tier_of
 
 
 def most_in(times: list[float], width: float) -> int:
