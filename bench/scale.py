@@ -26,6 +26,8 @@ double charges, reserved == 0. Each run's per-clip times are written to
     python -m bench.scale [unpaced] [paced] [paced-first-come] [paced-round-robin]
                           [--quick] [--plot]
                           [--cutscenes N] [--campaigns M]
+    python -m bench.scale models [project] [per-model]   (bench/scale_models.py:
+                          three Veo models, one log for all vs one each)
 
 `--plot` also saves every run's per-clip times with the quota and window
 (bench/results/scale-plot-<time>.json) and draws them (the same name, .png):
@@ -381,6 +383,11 @@ def option(argv: list[str], name: str, default: int) -> int:
 if __name__ == "__main__":
     import sys
 
+    if sys.argv[1:2] == ["models"]:
+        from bench import scale_models
+
+        scale_models.main(sys.argv[2:])
+        raise SystemExit(0)
     t = Table()
     quick = "--quick" in sys.argv
     chosen = tuple(a for a in sys.argv[1:] if a in RUNS) or ("unpaced", "paced")

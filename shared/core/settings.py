@@ -179,6 +179,11 @@ class Settings(BaseSettings):
     # MEDIA_VEO_STARTS_PER_MIN. See parse_model_quotas and
     # docs/decisions/0020-pacing-per-model.md.
     MEDIA_MODEL_QUOTAS: str = ""
+    # "project": every Veo model shares one start log at
+    # MEDIA_VEO_STARTS_PER_MIN (MEDIA_MODEL_QUOTAS not used for Veo), the
+    # design before 0020, for a project whose Veo quota is one for all models
+    # and for the scale benchmark's side-by-side (bench/scale.py models).
+    MEDIA_VEO_PACING_SCOPE: str = Field(default="model", pattern=r"^(model|project)$")
     MEDIA_VEO_PACING_WINDOW_S: float = Field(default=60.0, gt=0, le=3600)
     # Which waiting clip starts next: "waiting" (the campaign whose mean wait
     # is highest), "first_come" (first come, first served, a campaign's burst
@@ -292,6 +297,8 @@ class Settings(BaseSettings):
     @property
     def veo_paced(self) -> bool:
         """Whether any Veo model's starts are paced."""
+        if self.MEDIA_VEO_PACING_SCOPE == "project":
+            return bool(self.MEDIA_VEO_STARTS_PER_MIN)
         return bool(self.MEDIA_VEO_STARTS_PER_MIN) or any(self.model_quotas.values())
 
     @cached_property

@@ -23,7 +23,8 @@ finished clip, the janitor's tick) happened to run during it; the scale
 benchmark measured 83% of the quota. A log keeps every unused start until a
 later dispatch takes it. A document takes one write per start (0.83 a
 second at 50/min), under Firestore's sustained one write per second per
-document; one model's budget above 60/min would need its log sharded.
+document; a model's budget past 40/min is split over shards of the log
+(shared/store/start_shards.py, docs/decisions/0027-sharded-start-log.md).
 MEDIA_VEO_PACING_WINDOW_S shortens the window for time-compressed benchmarks.
 
 Image calls are paced on their own logs: shared/store/image_pacing.py.
@@ -40,11 +41,21 @@ from shared.domain.asset import Asset
 from shared.domain.asset_state import waiting
 from shared.domain.locations import location_for
 from shared.domain.paths import pacing_doc
-from shared.store import connections
+from shared.store import connections, start_shards
 from shared.store.asset_queries import animating
 from shared.store.optimistic import Fields, read_modify_write, ttl_timestamp
 
 LOG_DOC = "veo-log"
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One document of a start log, with its share of the budget."""
+
+    doc_id: str
+    budget: int  # starts allowed over `span`
+    span: float  # seconds they are counted over
+    gap: float = 0.0  # least seconds between two of its starts (0: none)
 
 
 @dataclass(frozen=True)
@@ -53,7 +64,9 @@ class StartLog:
 
     doc_id: str
     per_min: int  # 0: unpaced, every start admitted at once
-    model: str | None = None  # the Veo model it paces (None: image calls)
+    model: str | None = None  # the Veo model it paces (None: the project-wide log)
+    shards: int = 1  # documents the budget is split over (start_shards.py)
+    spaced: bool = False  # its starts one start_shards.gap_s apart on each document
 
     @property
     def enabled(self) -> bool:
@@ -66,17 +79,36 @@ class StartLog:
         return budget, window + window / budget
 
     def starts_per_s(self) -> float:
-        budget, span = self.budget_and_span()
-        return budget / span
+        return sum(s.budget / s.span for s in self.parts())
+
+    def parts(self) -> list[Shard]:
+        """The log's documents, each with its budget: the log's own document
+        alone when it is not sharded. Each shard's span is the window plus one
+        of its own start intervals, the same margin over Veo's window."""
+        window = get_settings().MEDIA_VEO_PACING_WINDOW_S
+        gap = start_shards.gap_s(window) if self.spaced else 0.0
+        if self.shards == 1:
+            budget, span = self.budget_and_span()
+            return [Shard(self.doc_id, budget, span, gap)]
+        budgets = start_shards.split(max(1, self.per_min), self.shards)
+        ids = start_shards.shard_doc_ids(self.doc_id, self.shards)
+        return [Shard(d, b, window + window / b, gap) for d, b in zip(ids, budgets, strict=True)]
 
 
 def veo_log(model: str) -> StartLog:
     """The start log of one Veo model where the pipeline calls it: Vertex
     counts a quota per base model and region, so the document is named by
     both (a model moved to another region by MEDIA_MODEL_LOCATIONS starts a
-    fresh log, as its quota there is fresh too)."""
-    per_min = get_settings().veo_starts_per_min(model)
-    return StartLog(f"{LOG_DOC}:{location_for(model)}:{model}", per_min, model)
+    fresh log, as its quota there is fresh too). MEDIA_VEO_PACING_SCOPE=project:
+    one log, `veo-log`, for every model (the design before 0020)."""
+    settings = get_settings()
+    if settings.MEDIA_VEO_PACING_SCOPE == "project":  # one log for every model
+        per_min, doc_id = settings.MEDIA_VEO_STARTS_PER_MIN, LOG_DOC
+    else:
+        per_min = settings.veo_starts_per_min(model)
+        doc_id = f"{LOG_DOC}:{location_for(model)}:{model}"
+    shards = start_shards.shard_count(per_min)
+    return StartLog(doc_id, per_min, model, shards, start_shards.spaced(per_min))
 
 
 def clip_log(doc: Asset) -> StartLog:
@@ -103,7 +135,9 @@ def half_budget(budget: int) -> int:
     return -(-budget // 2)
 
 
-def admit(starts: list[float], now: float, budget: int, span: float) -> list[float] | None:
+def admit(
+    starts: list[float], now: float, budget: int, span: float, gap: float = 0.0
+) -> list[float] | None:
     """The log after one more start at `now`, or None when the last `span`
     seconds already hold `budget` starts, or the last span / 2 hold
     half_budget. Entries later than `now` (another instance's clock, or a
@@ -114,18 +148,25 @@ def admit(starts: list[float], now: float, budget: int, span: float) -> list[flo
     benchmark's first 29 clips started with no wait, then every later one
     waited half a minute), which no order could even out afterwards. Replays
     of the benchmark's arrivals: the same starts per window, Jain's index of
-    campaign mean wait 0.89 -> 0.92 on its seed (docs/decisions/0016)."""
+    campaign mean wait 0.89 -> 0.92 on its seed (docs/decisions/0016).
+
+    `gap` (a shard's, start_shards.gap_s): None too while the latest start
+    is less than `gap` before `now`."""
     kept = _recent(starts, now, span)
     if len(kept) >= budget or len(_recent(kept, now, span / 2)) >= half_budget(budget):
+        return None
+    if gap and kept and kept[-1] > now - gap:
         return None
     return [*kept, now]
 
 
-def free_at(starts: list[float], now: float, budget: int, span: float) -> float:
+def free_at(starts: list[float], now: float, budget: int, span: float, gap: float = 0.0) -> float:
     """When the log admits its next start (now if it has room)."""
     kept = _recent(starts, now, span)
     half = _recent(kept, now, span / 2)
     at = now
+    if gap and kept:
+        at = max(at, kept[-1] + gap)
     if len(kept) >= budget:
         at = max(at, kept[len(kept) - budget] + span)
     if len(half) >= half_budget(budget):
@@ -133,8 +174,8 @@ def free_at(starts: list[float], now: float, budget: int, span: float) -> float:
     return at
 
 
-def _log_ref(log: StartLog) -> Any:
-    return connections.firestore_client().document(pacing_doc(log.doc_id))
+def _doc_ref(doc_id: str) -> Any:
+    return connections.firestore_client().document(pacing_doc(doc_id))
 
 
 def take_start(
@@ -146,16 +187,28 @@ def take_start(
     """Take one start token from `log`: its time, or None when the budget is
     used up. Unpaced: always the current time. With `campaign_id` and
     `queued_at`, the start's wait joins the campaign's history in the same
-    write (see wait_history)."""
+    write (see wait_history). A sharded log's shards are tried from a random
+    one round the ring; the start takes the first with room."""
     if not log.enabled:
         return now if now is not None else clock.time()
-    budget, span = log.budget_and_span()
+    parts = log.parts()
+    for i in start_shards.try_order(len(parts)):
+        taken = _take_from(parts[i], now, campaign_id, queued_at)
+        if taken is not None:
+            return taken
+    return None
+
+
+def _take_from(
+    shard: Shard, now: float | None, campaign_id: str | None, queued_at: float | None
+) -> float | None:
+    budget, span = shard.budget, shard.span
     taken: list[float] = []
 
     def mutate(doc: Fields | None) -> tuple[Fields | None, bool]:
         # The clock is read on each try: a retry after contention starts later.
         t = now if now is not None else clock.time()
-        starts = admit(_starts(doc), t, budget, span)
+        starts = admit(_starts(doc), t, budget, span, shard.gap)
         if starts is None:
             return None, False
         taken[:] = [t]
@@ -164,7 +217,7 @@ def take_start(
             fields["waits"] = add_wait(_waits(doc), campaign_id, max(0.0, t - queued_at), t)
         return fields, True
 
-    return taken[0] if read_modify_write(_log_ref(log), mutate) else None
+    return taken[0] if read_modify_write(_doc_ref(shard.doc_id), mutate) else None
 
 
 # A campaign's wait history: [sum of waits, starts, last start], halved once
@@ -196,10 +249,14 @@ def add_wait(
 
 def wait_history(log: StartLog, now: float | None = None) -> dict[str, tuple[float, float]]:
     """Each campaign's (sum of waits, starts) over its recent paced starts of
-    this log's model, for the dispatcher's order (dispatch.equalized)."""
+    this log's model, for the dispatcher's order (dispatch.equalized); a
+    sharded log's shards' histories added up."""
     t = now if now is not None else clock.time()
-    snap = _log_ref(log).get()
-    return history(_waits(snap.to_dict() if snap.exists else None), t)
+    histories = []
+    for shard in log.parts():
+        snap = _doc_ref(shard.doc_id).get()
+        histories.append(history(_waits(snap.to_dict() if snap.exists else None), t))
+    return histories[0] if len(histories) == 1 else start_shards.merge(histories)
 
 
 def history(waits: dict[str, list[float]], now: float) -> dict[str, tuple[float, float]]:
@@ -208,11 +265,15 @@ def history(waits: dict[str, list[float]], now: float) -> dict[str, tuple[float,
 
 
 def next_start_at(log: StartLog, now: float | None = None) -> float:
-    """When `log`'s next start token is free."""
+    """When `log`'s next start token is free (on its first free shard)."""
     t = now if now is not None else clock.time()
-    budget, span = log.budget_and_span()
-    snap = _log_ref(log).get()
-    return free_at(_starts(snap.to_dict() if snap.exists else None), t, budget, span)
+    at: list[float] = []
+    for s in log.parts():
+        snap = _doc_ref(s.doc_id).get()
+        at.append(
+            free_at(_starts(snap.to_dict() if snap.exists else None), t, s.budget, s.span, s.gap)
+        )
+    return min(at)
 
 
 def queue_minutes() -> float | None:
