@@ -64,7 +64,7 @@ class StartLog:
 
     doc_id: str
     per_min: int  # 0: unpaced, every start admitted at once
-    model: str | None = None  # the Veo model it paces (None: the project-wide log)
+    model: str | None = None  # the Veo model it was asked for
     shards: int = 1  # documents the budget is split over (start_shards.py)
     spaced: bool = False  # its starts one start_shards.gap_s apart on each document
 
