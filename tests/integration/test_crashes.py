@@ -61,5 +61,4 @@ def test_killed_after_step_then_redelivered_finishes_once(stack, step):
         assert (balance.spent_micros, balance.reserved_micros) == (667_000, 0)
         assert len(bucket_names("media/")) == 2 and bucket_names("veo-out/") == []
     finally:
-        stack.restart_function(name)
-        stack.restart_function(other)
+        stack.restart_functions((name, other))

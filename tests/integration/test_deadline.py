@@ -105,5 +105,4 @@ def test_veo_output_landing_after_a_timeout_is_removed_by_the_sweep(stack):
     finally:
         if "finish_clip" in stack.outages:
             stack.start_part("finish_clip")
-        stack.restart_function("animate_still")
-        stack.restart_function("janitor")
+        stack.restart_functions(("animate_still", "janitor"))

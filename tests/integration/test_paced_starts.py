@@ -22,8 +22,7 @@ def fast_log_ref():
 
 
 def restart_paced(stack, env: dict[str, str]) -> None:
-    for name in PACED_FUNCTIONS:
-        stack.restart_function(name, env)
+    stack.restart_functions(PACED_FUNCTIONS, env)
 
 
 def wait_waiting(messages: list[dict], timeout: float = 120.0) -> None:
