@@ -194,12 +194,16 @@ class LocalStack:
         return self.restart_functions([name], extra_env)[name]
 
     def restart_functions(
-        self, names: list[str] | tuple[str, ...], extra_env: dict[str, str] | None = None
+        self,
+        names: list[str] | tuple[str, ...],
+        extra_env: dict[str, str] | None = None,
+        only: dict[str, dict[str, str]] | None = None,
     ) -> dict[str, Proc]:
-        """restart_function for several functions with the same extra env, side
-        by side: stopped together (their graceful shutdowns overlap), started
-        together and waited for in parallel. Three paced functions took three
-        restarts' time one after another; most of a restart is waiting
+        """restart_function for several functions side by side: stopped
+        together (their graceful shutdowns overlap), started together and
+        waited for in parallel. Each gets `extra_env`, plus `only[name]` when
+        given (e.g. a crash point for one of them). Three paced functions took
+        three restarts' time one after another; most of a restart is waiting
         (for open requests to end, for the new process to import its
         module), so together they take little more than the slowest."""
         for name in names:
@@ -210,11 +214,12 @@ class LocalStack:
             for name in names:
                 self.outages.discard(name)
             procs.stop_many(list(old.values()))
-            env = {**self.function_env, **(extra_env or {})}
+            extra = {name: {**(extra_env or {}), **(only or {}).get(name, {})} for name in names}
             for name in names:
                 port = old[name].port
                 assert port is not None
-                self.function_extra_env[name] = dict(extra_env or {})
+                self.function_extra_env[name] = extra[name]
+                env = {**self.function_env, **extra[name]}
                 self.procs[name] = self.launcher.spawn_function(name, port, env)
             if self.state_dir is not None:
                 self._write_state()  # at once: a supervisor elsewhere must see it
@@ -222,7 +227,7 @@ class LocalStack:
 
             def wait(name: str) -> None:
                 try:
-                    self._wait_restarted(name, env)
+                    self._wait_restarted(name, {**self.function_env, **extra[name]})
                 except BaseException as exc:  # noqa: BLE001 (re-raised below)
                     errors.append(exc)
 
