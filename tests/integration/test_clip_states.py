@@ -34,8 +34,7 @@ def test_a_paced_start_slower_than_the_lease_is_started_once(stack):
     # The dispatcher's lease is renewed for the whole call; before, the next
     # tick took the lapsed lease and started a second job.
     paced = {"MEDIA_VEO_STARTS_PER_MIN": "60", "MEDIA_VIDEO_LEASE_S": "2"}
-    for name in ("animate_still", "finish_clip", "janitor"):
-        stack.restart_function(name, paced)
+    stack.restart_functions(("animate_still", "finish_clip", "janitor"), paced)
     try:
         enable()
         emulator(
@@ -53,8 +52,7 @@ def test_a_paced_start_slower_than_the_lease_is_started_once(stack):
         balance = ledger.read_balance("c1", "s1")
         assert (balance.spent_micros, balance.reserved_micros) == (667_000, 0)
     finally:
-        for name in ("animate_still", "finish_clip", "janitor"):
-            stack.restart_function(name)
+        stack.restart_functions(("animate_still", "finish_clip", "janitor"))
 
 
 def test_a_check_veo_answers_404_ends_the_clip_at_once(stack):
@@ -87,8 +85,7 @@ def test_checks_that_keep_failing_back_off_and_end_the_clip(stack):
 
 def test_an_uncertain_start_never_adopts_bytes_that_are_no_clip(stack):
     wait = {"MEDIA_VEO_ADOPT_WAIT_S": "6"}
-    for name in ("animate_still", "finish_clip", "janitor"):
-        stack.restart_function(name, wait)
+    stack.restart_functions(("animate_still", "finish_clip", "janitor"), wait)
     try:
         enable()
         # A 503 on the start: Veo may have made the job (here it did not).
@@ -110,8 +107,7 @@ def test_an_uncertain_start_never_adopts_bytes_that_are_no_clip(stack):
         assert bucket_names(f"media/c1/{aid}.mp4") == [] and bucket_names("veo-out/") == []
         still_only(stack)
     finally:
-        for name in ("animate_still", "finish_clip", "janitor"):
-            stack.restart_function(name)
+        stack.restart_functions(("animate_still", "finish_clip", "janitor"))
 
 
 def test_a_stale_check_of_attempt_one_leaves_the_owners_retry_alone(stack):

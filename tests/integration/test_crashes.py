@@ -44,8 +44,7 @@ def wait_replaced(stack, name: str, before: int, timeout: float = 60.0) -> None:
 def test_killed_after_step_then_redelivered_finishes_once(stack, step):
     name = FUNCTION_OF[step]
     other = "animate_still" if name == "render_still" else "render_still"
-    stack.restart_function(other, FAST_LEASES)
-    stack.restart_function(name, {**FAST_LEASES, "MEDIA_CRASH_AFTER": step})
+    stack.restart_functions((name, other), FAST_LEASES, only={name: {"MEDIA_CRASH_AFTER": step}})
     try:
         enable()
         before = stack.restarts(name)
@@ -61,5 +60,4 @@ def test_killed_after_step_then_redelivered_finishes_once(stack, step):
         assert (balance.spent_micros, balance.reserved_micros) == (667_000, 0)
         assert len(bucket_names("media/")) == 2 and bucket_names("veo-out/") == []
     finally:
-        stack.restart_function(name)
-        stack.restart_function(other)
+        stack.restart_functions((name, other))

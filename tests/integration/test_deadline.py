@@ -71,8 +71,9 @@ def test_the_local_stack_runs_the_sweep_on_its_own(stack):
 def test_veo_output_landing_after_a_timeout_is_removed_by_the_sweep(stack):
     short = {"MEDIA_DEADLINE_S": "5"}
     # No runway asked of a start: this clip must start, then outlive its deadline.
-    stack.restart_function("animate_still", {**short, "MEDIA_VIDEO_EXPECTED_S": "0"})
-    stack.restart_function("janitor", short)
+    stack.restart_functions(
+        ("animate_still", "janitor"), short, only={"animate_still": {"MEDIA_VIDEO_EXPECTED_S": "0"}}
+    )
     try:
         enable()
         # The clip takes far longer than the 5 s deadline, even on a busy machine.
@@ -105,5 +106,4 @@ def test_veo_output_landing_after_a_timeout_is_removed_by_the_sweep(stack):
     finally:
         if "finish_clip" in stack.outages:
             stack.start_part("finish_clip")
-        stack.restart_function("animate_still")
-        stack.restart_function("janitor")
+        stack.restart_functions(("animate_still", "janitor"))

@@ -266,6 +266,29 @@ def test_restart_function_keeps_the_port(stack):
     assert plain.port == old.port
 
 
+def test_restart_functions_restarts_several_side_by_side_on_their_ports(stack):
+    names = ("render_still", "janitor")
+    old = {name: stack.procs[name] for name in names}
+    new = stack.restart_functions(names, {"MEDIA_DEADLINE_S": "123"})
+    assert set(new) == set(names)
+    assert gone([p.pid for p in old.values()])
+    for name in names:
+        assert new[name].port == old[name].port and new[name].pid != old[name].pid
+        assert stack.procs[name] is new[name]
+        assert stack.function_alive(name) and tcp_open(new[name].port)
+        assert new[name].env["MEDIA_DEADLINE_S"] == "123"
+        assert stack.function_extra_env[name] == {"MEDIA_DEADLINE_S": "123"}
+    one = stack.restart_functions(names, only={"janitor": {"MEDIA_DEADLINE_S": "77"}})
+    assert one["janitor"].env["MEDIA_DEADLINE_S"] == "77"
+    assert one["render_still"].env.get("MEDIA_DEADLINE_S") == stack.function_env.get(
+        "MEDIA_DEADLINE_S"
+    )
+    plain = stack.restart_functions(names)
+    for name in names:
+        assert plain[name].env.get("MEDIA_DEADLINE_S") == stack.function_env.get("MEDIA_DEADLINE_S")
+        assert stack.function_extra_env[name] == {}
+
+
 def test_a_crashed_function_is_replaced_by_the_stack_on_the_same_port(stack):
     """Like Cloud Run: a function process killed outright (kill -9, or what
     MEDIA_CRASH_AFTER does) is started again by the stack itself."""

@@ -22,8 +22,7 @@ def fast_log_ref():
 
 
 def restart_paced(stack, env: dict[str, str]) -> None:
-    for name in PACED_FUNCTIONS:
-        stack.restart_function(name, env)
+    stack.restart_functions(PACED_FUNCTIONS, env)
 
 
 def wait_waiting(messages: list[dict], timeout: float = 120.0) -> None:
@@ -46,17 +45,44 @@ def release_budget() -> None:
     fast_log_ref().delete()
 
 
+# The functions that dispatch while clips only wait: animate_still after each
+# enqueue, the janitor on each operations tick (finish_clip only after a clip
+# finishes).
+WAITING_DISPATCHERS = ("animate_still", "janitor")
+
+
+def fence_dispatchers(stack, env: dict[str, str], messages: list[dict]) -> None:
+    """From here on, every dispatch pass began with all of `messages` waiting.
+
+    A pass orders the clips waiting when it queries them and takes each start
+    token a second or more later (the lease, two reads and the still's
+    download come first: shared/pipeline/starts.start_job). A pass that began
+    while only the first clip waited (the janitor's operations tick, every
+    2 s, or that clip's own animate_still) can still be on its way to the
+    token when a test frees the budget, and give that clip the first start
+    whatever the order says. Restarting the functions that dispatch ends
+    every such pass: SIGTERM gives an open one GRACEFUL_S to finish, and with
+    the budget held it can only find no token. A pass killed holding a clip's
+    lease leaves the lease to run out (MEDIA_VIDEO_LEASE_S): waited for, so
+    no clip is held back when the budget is freed."""
+    stack.restart_functions(WAITING_DISPATCHERS, env)
+    deadline = time.monotonic() + get_settings().MEDIA_VIDEO_LEASE_S + 30
+    for msg in messages:
+        aid = asset_id_for(msg["request_id"])
+        while assets.lease_live(assets.load(msg["campaign_id"], aid) or {}):
+            assert time.monotonic() < deadline, f"{aid}'s lease never ran out"
+            time.sleep(0.1)
+
+
 def test_starts_keep_to_the_budget_and_a_burst_does_not_hold_others_back(stack):
     # At most 5 starts in any 4 s window (counted over 4.8 s), round-robin
     # (the default order's turns are unit-tested: tests/unit/test_dispatch.py).
-    restart_paced(
-        stack,
-        {
-            "MEDIA_VEO_STARTS_PER_MIN": "5",
-            "MEDIA_VEO_PACING_WINDOW_S": "4",
-            "MEDIA_VEO_FAIRNESS": "round_robin",
-        },
-    )
+    five_per_window = {
+        "MEDIA_VEO_STARTS_PER_MIN": "5",
+        "MEDIA_VEO_PACING_WINDOW_S": "4",
+        "MEDIA_VEO_FAIRNESS": "round_robin",
+    }
+    restart_paced(stack, five_per_window)
     try:
         enable("big", budget=20.0)
         enable("small", budget=20.0)
@@ -64,13 +90,18 @@ def test_starts_keep_to_the_budget_and_a_burst_does_not_hold_others_back(stack):
         emulator(stack, "POST", "/_emulator/latency", {"video_s": 20.0})
         # Hold every start until both campaigns' clips wait for Veo: the burst
         # first, the small campaign's two after it.
-        hold_budget(5, 120.0)  # well within the deadline: they wait
+        # Held until released (600 s: a slow machine's waits and the fence fit
+        # in it), well within the 900 s deadline: they wait, none is degraded.
+        hold_budget(5, 600.0)
         big = [cutscene(n, campaign_id="big") for n in range(1, 13)]
         small = [cutscene(n, campaign_id="small") for n in range(1, 3)]
         for batch in (big, small):
             for msg in batch:
                 publish(msg)
             wait_waiting(batch)
+        # A pass begun before the small campaign's clips waited would give
+        # the burst's clips the freed starts (see fence_dispatchers).
+        fence_dispatchers(stack, five_per_window, big + small)
         release_budget()
         docs = {
             m["request_id"]: wait_terminal(m["campaign_id"], m["request_id"], timeout=180)
@@ -140,7 +171,12 @@ def test_the_default_order_starts_the_campaign_that_has_waited_longest(stack):
     # default order. The start log remembers that "lucky" had five starts
     # with no wait and "patient" two of 50 s each: their clips, waiting
     # together, start patient's first although lucky's was queued first.
-    restart_paced(stack, {"MEDIA_VEO_STARTS_PER_MIN": "1", "MEDIA_VEO_PACING_WINDOW_S": "4"})
+    #
+    # Both clips must wait together before the start is freed: in the full
+    # suite, or alone on a loaded machine, a dispatch pass begun while only
+    # lucky's clip waited took the freed start for it (see fence_dispatchers).
+    one_per_window = {"MEDIA_VEO_STARTS_PER_MIN": "1", "MEDIA_VEO_PACING_WINDOW_S": "4"}
+    restart_paced(stack, one_per_window)
     try:
         enable("lucky", budget=20.0)
         enable("patient", budget=20.0)
@@ -148,7 +184,8 @@ def test_the_default_order_starts_the_campaign_that_has_waited_longest(stack):
         log = fast_log_ref()
         log.set(
             {
-                "starts": [now + 120.0],  # held: both clips wait
+                # Held until released (as above, 600 s): both clips wait.
+                "starts": [now + 600.0],
                 "waits": {"lucky": [0.0, 5.0, now], "patient": [100.0, 2.0, now]},
             }
         )
@@ -156,6 +193,7 @@ def test_the_default_order_starts_the_campaign_that_has_waited_longest(stack):
         for msg in (lucky, patient):
             publish(msg)
             wait_waiting([msg])
+        fence_dispatchers(stack, one_per_window, [lucky, patient])
         log.update({"starts": []})  # released, the history kept
         docs = [
             wait_terminal(m["campaign_id"], m["request_id"], timeout=120) for m in (lucky, patient)

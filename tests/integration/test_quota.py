@@ -37,9 +37,11 @@ def late_results(stack, asset_ids: set[str]) -> list[dict]:
 
 def test_thirty_cutscenes_under_a_ten_per_minute_quota(stack):
     short = {"MEDIA_DEADLINE_S": str(DEADLINE_S)}
-    stack.restart_function("render_still", short)
-    stack.restart_function("janitor", short)
-    stack.restart_function("animate_still", {**short, "MEDIA_VIDEO_EXPECTED_S": str(EXPECTED_S)})
+    stack.restart_functions(
+        ("render_still", "janitor", "animate_still"),
+        short,
+        only={"animate_still": {"MEDIA_VIDEO_EXPECTED_S": str(EXPECTED_S)}},
+    )
     try:
         emulator(
             stack, "POST", "/_emulator/quota", {"method": "predictLongRunning", "per_minute": 10}
@@ -86,8 +88,7 @@ def test_thirty_cutscenes_under_a_ten_per_minute_quota(stack):
             f" {len(late)} clips landed after their deadline (unbilled)"
         )
     finally:
-        for name in ("render_still", "animate_still", "janitor"):
-            stack.restart_function(name)
+        stack.restart_functions(("render_still", "animate_still", "janitor"))
 
 
 def test_a_clip_that_cannot_finish_before_its_deadline_is_not_started(stack):
