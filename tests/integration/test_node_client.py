@@ -10,8 +10,10 @@ import shutil
 import subprocess
 import uuid
 
+from shared.client.media_client import MediaClient
 from shared.core.settings import get_settings
 from shared.domain.ids import asset_id_for
+from shared.store import players
 from tests.integration.helpers import enable, wait_terminal
 from tests.stack_session import ROOT
 
@@ -29,12 +31,15 @@ def test_the_node_clients_tests_pass_and_the_pipeline_takes_its_request(stack):
     assert len(files) >= 3, files
     enable("c1")
     request_id = f"req-node-{uuid.uuid4().hex[:12]}"
+    player_id = f"node-player-{uuid.uuid4().hex[:8]}"
+    MediaClient().set_player_budget(player_id, "5.00")
     env = {
         **os.environ,
         **stack.env,
         "MEDIA_REQUESTS_TOPIC": get_settings().MEDIA_REQUESTS_TOPIC,
         "NODE_CLIENT_REQUEST_ID": request_id,
         "NODE_CLIENT_CAMPAIGN": "c1",
+        "NODE_CLIENT_PLAYER": player_id,
     }
     run = subprocess.run(
         [node, "--test", "--test-reporter=tap", *files],
@@ -55,3 +60,9 @@ def test_the_node_clients_tests_pass_and_the_pipeline_takes_its_request(stack):
     doc = wait_terminal("c1", request_id, timeout=120)
     assert doc["asset_id"] == asset_id_for(request_id)
     assert (doc["status"], doc["kind"], doc["subject"]) == ("complete", "npc_portrait", "Mira")
+    # ...and paid for it from the player's budget as well as the session's.
+    assert doc["player_id"] == player_id
+    book = players.read_balance(player_id)
+    assert book.cap_micros == 5_000_000
+    assert (book.spent_micros, book.reserved_micros) == (round(doc["cost_usd"] * 1e6), 0)
+    assert book.spent_micros > 0

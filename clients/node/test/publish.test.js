@@ -143,7 +143,12 @@ test("a request for the pipeline is queued on the stack's topic", async () => {
     topic: process.env.MEDIA_REQUESTS_TOPIC ?? "media-requests",
   });
   const result = await client.publishRequest(
-    portrait({ request_id: requestId, campaign_id: process.env.NODE_CLIENT_CAMPAIGN ?? "c1" }),
+    portrait({
+      request_id: requestId,
+      campaign_id: process.env.NODE_CLIENT_CAMPAIGN ?? "c1",
+      // A player with a budget (set by the Python side): the still is paid from it too.
+      ...(process.env.NODE_CLIENT_PLAYER ? { player_id: process.env.NODE_CLIENT_PLAYER } : {}),
+    }),
   );
   assert.deepEqual(result, { status: "queued", asset_id: assetIdFor(requestId), request_id: requestId });
   await client.close();
