@@ -185,7 +185,7 @@ class Settings(BaseSettings):
     # spread out at the quota's rate) or "round_robin" across campaigns; see
     # shared/pipeline/dispatch.py.
     MEDIA_VEO_FAIRNESS: str = Field(
-        default="waiting", pattern=r"^(round_robin|first_come|waiting)$"
+        default="published", pattern=r"^(round_robin|first_come|waiting|published)$"
     )
     # How long the janitor's tick keeps dispatching paced starts while clips
     # wait: it sleeps until the start log frees its next start and takes it

@@ -216,6 +216,29 @@ def history(waits: dict[str, list[float]], now: float) -> dict[str, tuple[float,
     return {c: (v[0], v[1]) for c, v in _live(waits, now).items()}
 
 
+def free_starts(starts: list[float], now: float, budget: int, span: float) -> int:
+    """How many starts the log admits at `now`, one after another."""
+    n = 0
+    while n < budget:
+        after = admit(starts, now, budget, span)
+        if after is None:
+            break
+        starts, n = after, n + 1
+    return n
+
+
+def log_state(
+    log: StartLog, now: float | None = None
+) -> tuple[dict[str, tuple[float, float]], int]:
+    """wait_history and the starts free now, from one read of the log (for
+    dispatch.published_order)."""
+    t = now if now is not None else clock.time()
+    budget, span = log.budget_and_span()
+    snap = _log_ref(log).get()
+    fields = snap.to_dict() if snap.exists else None
+    return history(_waits(fields), t), free_starts(_starts(fields), t, budget, span)
+
+
 def next_start_at(log: StartLog, now: float | None = None) -> float:
     """When `log`'s next start token is free."""
     t = now if now is not None else clock.time()
