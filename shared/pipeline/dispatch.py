@@ -333,7 +333,11 @@ def planned(
     if not start_log.enabled:
         free = len(docs)
     rendering = in_flight(current)
-    counts = fair_share.counts(coming)
+    # Stills made but clips not queued yet (animate_still on its way) are
+    # on their way too.
+    queued = {id(d) for d in docs}
+    ready = [d for d in current if id(d) not in queued and not started(d)]
+    counts = fair_share.counts([*coming, *ready])
     return published_order(docs, counts, rendering, history, now, free, start_log.starts_per_s())
 
 

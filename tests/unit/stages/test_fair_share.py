@@ -34,7 +34,7 @@ def video(world: World) -> FakeVideoModel:
     return FakeVideoModel(world, ["pending"] * 20)  # started clips stay at Veo
 
 
-def still_rendering(campaign: str, n: int) -> list[Asset]:
+def still_rendering(campaign: str, n: int, at: float) -> list[Asset]:
     """Requests of `campaign` whose stills are being made, as the query reads them."""
     return [
         Asset(
@@ -42,7 +42,7 @@ def still_rendering(campaign: str, n: int) -> list[Asset]:
                 "campaign_id": campaign,
                 "asset_id": f"{campaign}-coming-{i}",
                 "status": "rendering_image",
-                "published_at": datetime.now(UTC),
+                "published_at": datetime.fromtimestamp(at, UTC),
                 "plan": {"video_model": FAST, "video_planned": True},
             }
         )
@@ -54,11 +54,17 @@ def coming(monkeypatch: pytest.MonkeyPatch, docs: list[Asset]) -> None:
     monkeypatch.setattr(asset_queries, "in_image_stage", lambda within_s, limit=2000: docs)
 
 
-def publish_burst(world: World, image: FakeImageModel, video: Any, campaign: str, n: int) -> None:
+def publish_burst(
+    world: World, image: FakeImageModel, video: Any, campaign: str, n: int, at: float
+) -> None:
+    """`n` requests of `campaign`, published at `at`, their stills made now."""
     world.campaign(campaign, budget_per_session_usd=50.0)
     for i in range(n):
         deliver_request(
-            request(f"req-{campaign}-{i}", campaign=campaign), image, event_id=f"{campaign}{i}"
+            request(f"req-{campaign}-{i}", campaign=campaign),
+            image,
+            event_id=f"{campaign}{i}",
+            published_at=datetime.fromtimestamp(at, UTC),
         )
     drain(world, video)
 
@@ -78,13 +84,19 @@ def test_a_burst_leaves_the_share_of_stills_on_their_way_and_they_take_it_when_t
     eight_a_window: Clock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    coming(monkeypatch, still_rendering("quiet", 2))
-    publish_burst(world, image, video, "loud", 4)
+    t0 = eight_a_window.now
+    # Both publish at once; the loud campaign's stills are made first.
+    coming(monkeypatch, still_rendering("quiet", 2, t0))
+    eight_a_window.now += 2
+    publish_burst(world, image, video, "loud", 4, t0)
     # 4 free starts, 6 clips in hand: the quiet campaign's 2 are owed theirs.
     assert started(world, "loud", 4) == 2
     assert dispatch.dispatch(video)["started"] == 0  # held, not given away
+    # The quiet campaign's stills land: its clips, waiting longest on
+    # average since publishing, take the two starts kept for them.
     coming(monkeypatch, [])
-    publish_burst(world, image, video, "quiet", 2)
+    eight_a_window.now += 3
+    publish_burst(world, image, video, "quiet", 2, t0)
     assert started(world, "quiet", 2) == 2
     assert started(world, "loud", 4) == 2  # the half window is used up now
 
@@ -96,8 +108,10 @@ def test_with_nobody_else_on_the_way_a_burst_takes_every_free_start(
     eight_a_window: Clock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    coming(monkeypatch, still_rendering("loud", 3))  # its own stills hold nothing back
-    publish_burst(world, image, video, "loud", 4)
+    t0 = eight_a_window.now
+    coming(monkeypatch, still_rendering("loud", 3, t0))  # its own stills hold nothing back
+    eight_a_window.now += 2
+    publish_burst(world, image, video, "loud", 4, t0)
     assert started(world, "loud", 4) == 4
 
 
@@ -109,6 +123,8 @@ def test_the_queue_order_does_not_hold_back_for_work_on_the_way(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     configure(monkeypatch, MEDIA_VEO_FAIRNESS="waiting")  # the order before 0026
-    coming(monkeypatch, still_rendering("quiet", 2))
-    publish_burst(world, image, video, "loud", 4)
+    t0 = eight_a_window.now
+    coming(monkeypatch, still_rendering("quiet", 2, t0))
+    eight_a_window.now += 2
+    publish_burst(world, image, video, "loud", 4, t0)
     assert started(world, "loud", 4) == 4
