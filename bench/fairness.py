@@ -11,6 +11,7 @@ figures are each order's best case, not the stack's.
     python -m bench.fairness [--seeds N] [--cutscenes N] [--campaigns M]
     python -m bench.fairness --patterns even,burst-first,trickle-late-burst
                              [--seeds N] [--cutscenes N] [--campaigns M]
+                             [--image-slots K]
 
 With --patterns it replays bench/arrivals.py's patterns instead, with the
 image stage modelled (each still takes 2-8 s after its publish before its
@@ -19,6 +20,8 @@ order (`waiting`, which sees only clips whose stills are ready, waits from
 queueing) and `published` (0026: waits from publishing, starts held for
 stills on their way), side by side, Jain per pattern and seed and the worst
 over the seeds (default 8 seeds; 120 cutscenes over 12 campaigns).
+--image-slots K makes at most K stills at once, first published first, a
+request unseen until its still is begun (a busy stack's image stage).
 """
 
 from __future__ import annotations
@@ -134,6 +137,7 @@ if __name__ == "__main__":
             seeds=option(sys.argv, "--seeds", 8),
             cutscenes=option(sys.argv, "--cutscenes", 120),
             campaigns=option(sys.argv, "--campaigns", 12),
+            slots=option(sys.argv, "--image-slots", 0),
         )
         t.write("fairness-patterns")
     else:

@@ -180,8 +180,10 @@ class Settings(BaseSettings):
     # docs/decisions/0020-pacing-per-model.md.
     MEDIA_MODEL_QUOTAS: str = ""
     MEDIA_VEO_PACING_WINDOW_S: float = Field(default=60.0, gt=0, le=3600)
-    # Which waiting clip starts next: "waiting" (the campaign whose mean wait
-    # is highest), "first_come" (first come, first served, a campaign's burst
+    # Which waiting clip starts next: "published" (the campaign whose mean
+    # wait since publishing is highest, with starts kept for requests still in
+    # the image stage), "waiting" (the same from queueing, nothing kept),
+    # "first_come" (first come, first served, a campaign's burst
     # spread out at the quota's rate) or "round_robin" across campaigns; see
     # shared/pipeline/dispatch.py.
     MEDIA_VEO_FAIRNESS: str = Field(

@@ -7,9 +7,12 @@ marks the asset waiting and dispatches. Each Veo model has its own start log
 model's waiting clips against that model's log, so clips waiting for a model
 whose budget is used up never hold back another model's. A dispatch (animate_still after
 enqueueing, finish_clip after a clip completes, the janitor's tick) starts
-the waiting clips of the campaign that has waited longest on average first
-(equalized), so one campaign's burst cannot hold the others back
-(MEDIA_VEO_FAIRNESS=first_come: first come, first served with each burst
+the waiting clips of the campaign that has waited longest on average since
+publishing first, and keeps part of the free starts for campaigns whose
+requests are still in the image stage (published_order, fair_share.py), so
+one campaign's burst cannot hold the others back, even when its stills are
+ready first (MEDIA_VEO_FAIRNESS=waiting: the same order from queueing, with
+nothing kept; first_come: first come, first served with each burst
 spread at the quota's rate; round_robin: round-robin across campaigns). A
 clip that would miss its deadline behind the whole queue goes first
 whatever the order. Each start takes the asset's lease first and a pacing token
