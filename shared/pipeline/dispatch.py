@@ -257,8 +257,10 @@ def _pass(
     model = model or GenaiVideoModel()
     counts = {"started": 0, "busy": 0}
     left: dict[str, int] = {}
-    coming = fair_share.on_the_way()
-    for name, current in by_model(asset_queries.animating()).items():
+    queues = by_model(asset_queries.animating())
+    # The extra query only when some clip waits: most passes find none.
+    coming = fair_share.on_the_way() if queues else {}
+    for name, current in queues.items():
         if models is not None and name not in models:
             continue
         start_log = pacing.veo_log(name)
