@@ -82,7 +82,7 @@ def _order(
     now: float,
     started: Docs,
     log: list[float],
-) -> tuple[Docs, int]:
+) -> tuple[Docs, int | None]:
     history = pacing.history(waits, now)
     if order == "waiting":
         return dispatch.equalized(waiting, history, now), len(waiting)

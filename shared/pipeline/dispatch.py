@@ -174,12 +174,15 @@ def published_order(
     now: float,
     free: int,
     per_s: float,
-) -> tuple[list[A], int]:
+) -> tuple[list[A], int | None]:
     """Fair from publishing (MEDIA_VEO_FAIRNESS=published, the default):
     equalized on the waits since publishing (`history` measured the same
-    way), urgent clips first, and how many may start now (fair_share.limit)."""
+    way), urgent clips first, and how many may start now (fair_share.limit;
+    None when nothing is held: as many as the log admits, and past them the
+    usual check of who would start too late)."""
     queue = urgent_first(equalized(docs, history, now, since=fair_share.published_at), now, per_s)
-    return queue, fair_share.limit(queue, coming, rendering, free, now + len(queue) / per_s)
+    limit = fair_share.limit(queue, coming, rendering, free, now + len(queue) / per_s)
+    return queue, limit if limit < free else None
 
 
 def urgent_first(queue: list[A], now: float, per_s: float) -> list[A]:
@@ -189,6 +192,11 @@ def urgent_first(queue: list[A], now: float, per_s: float) -> list[A]:
     urgent = sorted((d for d in queue if too_late(d, horizon)), key=_queued)
     picked = {id(d) for d in urgent}
     return urgent + [d for d in queue if id(d) not in picked]
+
+
+def _updated(doc: Asset) -> float:
+    stamp = doc.stamp("updated_at")
+    return stamp.timestamp() if stamp else 0.0
 
 
 def _queued(doc: A) -> float:
@@ -339,9 +347,10 @@ def planned(
         free = len(docs)
     rendering = in_flight(current)
     # Stills made but clips not queued yet (animate_still on its way) are
-    # on their way too.
+    # on their way too, for one window as the image stage's are.
     queued = {id(d) for d in docs}
-    ready = [d for d in current if id(d) not in queued and not started(d)]
+    recent = now - get_settings().MEDIA_VEO_PACING_WINDOW_S
+    ready = [d for d in current if id(d) not in queued and not started(d) and _updated(d) > recent]
     counts = fair_share.counts([*coming, *ready])
     return published_order(docs, counts, rendering, history, now, free, start_log.starts_per_s())
 
