@@ -18,6 +18,7 @@ held. See docs/decisions/0026-fair-from-publishing.md.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -86,7 +87,9 @@ def held_back(
     for campaign, n in coming.items():
         rest = shares[campaign] - rendering.get(campaign, 0) - waiting.get(campaign, 0)
         kept += min(float(n), max(0.0, rest))
-    return min(free, int(kept))
+    # Rounded up: a campaign with a request on its way and any share keeps a
+    # start, even when the shares split one free start between two.
+    return min(free, math.ceil(kept - 1e-9))
 
 
 def limit(
