@@ -24,10 +24,14 @@ double charges, reserved == 0. Each run's per-clip times are written to
 `starts.json` in its log folder.
 
     python -m bench.scale [unpaced] [paced] [paced-first-come] [paced-round-robin]
-                          [--quick] [--plot]
+                          [paced-waiting] [--quick] [--plot] [--pattern P]
                           [--cutscenes N] [--campaigns M]
     python -m bench.scale models [project] [per-model]   (bench/scale_models.py:
                           three Veo models, one log for all vs one each)
+
+`paced` runs the default order (`published`, 0026), `paced-waiting` the one
+before it. --pattern publishes one of bench/arrivals.py's patterns (even,
+burst-first, trickle-late-burst) instead of the unequal bursts.
 
 `--plot` also saves every run's per-clip times with the quota and window
 (bench/results/scale-plot-<time>.json) and draws them (the same name, .png):
@@ -45,6 +49,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
+from bench.arrivals import pattern_plan
 from bench.common import ROOT, Table, start_stack, summary
 from bench.pipeline import Listener, _publish
 from shared.client import build_message, configure_campaign
@@ -86,6 +91,7 @@ def one_run(
     quota_per_min: int,
     clip_s: tuple[float, float],
     fairness: str = "waiting",
+    pattern: str | None = None,
 ) -> dict[str, float]:
     window = 60.0 / COMPRESS
     env = {
@@ -114,11 +120,17 @@ def one_run(
             {"method": "predictLongRunning", "per_minute": quota_per_min, "window_s": window},
         )
         names, plan = arrival_plan(rng, cutscenes, campaigns)
+        gap = window / (2 * quota_per_min)  # twice the quota's rate
+        times = [n * gap for n in range(len(plan))]
+        if pattern:
+            names, arrivals = pattern_plan(
+                pattern, rng, cutscenes, campaigns, window, quota_per_min
+            )
+            times, plan = [t for t, _ in arrivals], [c for _, c in arrivals]
         for name in names:
             configure_campaign(name, enabled=True, budget_usd=1000, members=["alice"])
         listener = Listener(stack.env, *names)  # one watch per campaign, as its players
         published: dict[str, tuple[str, float]] = {}
-        gap = window / (2 * quota_per_min)  # twice the quota's rate
         try:
             t0 = time.time()
             for n, campaign in enumerate(plan):
@@ -134,7 +146,8 @@ def one_run(
                 )
                 published[asset_id_for(msg["request_id"])] = (campaign, time.time())
                 _publish(msg)
-                time.sleep(max(0.0, t0 + (n + 1) * gap - time.time()))
+                if n + 1 < len(times):
+                    time.sleep(max(0.0, t0 + times[n + 1] - time.time()))
             docs = wait_all(published, 900 / COMPRESS * 2 + 60)
             seen = {aid: dict(listener.seen.get(aid, {})) for aid in published}
         finally:
@@ -334,7 +347,8 @@ def dump_starts(
 
 RUNS = {
     "unpaced": (False, "waiting"),
-    "paced": (True, "waiting"),
+    "paced": (True, "published"),
+    "paced-waiting": (True, "waiting"),
     "paced-first-come": (True, "first_come"),
     "paced-round-robin": (True, "round_robin"),
 }
@@ -347,17 +361,18 @@ def run(
     quota_per_min: int = 30,
     clip_s: tuple[float, float] = (20.0, 60.0),
     labels: tuple[str, ...] = ("unpaced", "paced"),
+    pattern: str | None = None,
 ) -> None:
     results: dict[str, dict[str, float]] = {}
     for label in labels:
         paced, fairness = RUNS[label]
         print(
             f"== scale {label}: {cutscenes} cutscenes, {campaigns} campaigns, "
-            f"quota {quota_per_min}/min, time / {COMPRESS:g}",
+            f"quota {quota_per_min}/min, time / {COMPRESS:g}, arrivals {pattern or 'bursts'}",
             flush=True,
         )
         results[label] = one_run(
-            table, label, paced, cutscenes, campaigns, quota_per_min, clip_s, fairness
+            table, label, paced, cutscenes, campaigns, quota_per_min, clip_s, fairness, pattern
         )
     compare(table, results)
 
@@ -398,6 +413,7 @@ if __name__ == "__main__":
         campaigns=option(sys.argv, "--campaigns", 8 if quick else 40),
         quota_per_min=quota,
         labels=chosen,
+        pattern=sys.argv[sys.argv.index("--pattern") + 1] if "--pattern" in sys.argv else None,
     )
     t.write("scale-quick" if quick else "scale")
     if "--plot" in sys.argv:

@@ -185,12 +185,14 @@ class Settings(BaseSettings):
     # and for the scale benchmark's side-by-side (bench/scale.py models).
     MEDIA_VEO_PACING_SCOPE: str = Field(default="model", pattern=r"^(model|project)$")
     MEDIA_VEO_PACING_WINDOW_S: float = Field(default=60.0, gt=0, le=3600)
-    # Which waiting clip starts next: "waiting" (the campaign whose mean wait
-    # is highest), "first_come" (first come, first served, a campaign's burst
+    # Which waiting clip starts next: "published" (the campaign whose mean
+    # wait since publishing is highest, with starts kept for requests still in
+    # the image stage), "waiting" (the same from queueing, nothing kept),
+    # "first_come" (first come, first served, a campaign's burst
     # spread out at the quota's rate) or "round_robin" across campaigns; see
     # shared/pipeline/dispatch.py.
     MEDIA_VEO_FAIRNESS: str = Field(
-        default="waiting", pattern=r"^(round_robin|first_come|waiting)$"
+        default="published", pattern=r"^(round_robin|first_come|waiting|published)$"
     )
     # How long the janitor's tick keeps dispatching paced starts while clips
     # wait: it sleeps until the start log frees its next start and takes it

@@ -7,9 +7,12 @@ marks the asset waiting and dispatches. Each Veo model has its own start log
 model's waiting clips against that model's log, so clips waiting for a model
 whose budget is used up never hold back another model's. A dispatch (animate_still after
 enqueueing, finish_clip after a clip completes, the janitor's tick) starts
-the waiting clips of the campaign that has waited longest on average first
-(equalized), so one campaign's burst cannot hold the others back
-(MEDIA_VEO_FAIRNESS=first_come: first come, first served with each burst
+the waiting clips of the campaign that has waited longest on average since
+publishing first, and keeps part of the free starts for campaigns whose
+requests are still in the image stage (published_order, fair_share.py), so
+one campaign's burst cannot hold the others back, even when its stills are
+ready first (MEDIA_VEO_FAIRNESS=waiting: the same order from queueing, with
+nothing kept; first_come: first come, first served with each burst
 spread at the quota's rate; round_robin: round-robin across campaigns). A
 clip that would miss its deadline behind the whole queue goes first
 whatever the order. Each start takes the asset's lease first and a pacing token
@@ -23,6 +26,7 @@ to its still: `partial`, reason `busy`.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from enum import Enum
 
 from shared.core import clock, log
@@ -32,6 +36,7 @@ from shared.domain.asset import Asset
 from shared.domain.asset_state import A, started, waiting
 from shared.domain.clip import Clip, ClipState
 from shared.domain.status import Reason, Status
+from shared.pipeline import fair_share
 from shared.pipeline.checks import too_late
 from shared.pipeline.lifecycle import fail_video
 from shared.pipeline.starts import NoStartToken, start_clip
@@ -112,8 +117,14 @@ def virtual_clock(docs: list[A], rendering: list[A], interval_s: float) -> list[
     return [doc for _, _, doc in ranked]
 
 
-def equalized(docs: list[A], history: dict[str, tuple[float, float]], now: float) -> list[A]:
-    """Weighted by waiting time (MEDIA_VEO_FAIRNESS=waiting, the default):
+def equalized(
+    docs: list[A],
+    history: dict[str, tuple[float, float]],
+    now: float,
+    since: Callable[[A], float] | None = None,
+) -> list[A]:
+    """Weighted by waiting time (MEDIA_VEO_FAIRNESS=waiting; from publishing,
+    published_order, the default):
     the next start goes to the campaign whose mean wait is highest, counting
     its recent starts' waits (`history`, pacing.wait_history) and each of its
     waiting clips as waiting as long as its oldest; within a campaign, oldest
@@ -125,17 +136,21 @@ def equalized(docs: list[A], history: dict[str, tuple[float, float]], now: float
     first-come order (0.80-0.90 on its arrivals, 0015); replays of the same
     arrivals over eight seeds (`python -m bench.fairness`) give this order
     0.89-0.97. Counting every waiting clip at its oldest's wait matters: at
-    its own wait the replays gave 0.85-0.92 (docs/decisions/0016)."""
+    its own wait the replays gave 0.85-0.92 (docs/decisions/0016).
+
+    `since` is when a clip's wait began: its queueing by default, its
+    publishing for published_order."""
+    began = since or _queued
     queues: dict[str, list[A]] = {}
-    for doc in sorted(docs, key=_queued):
+    for doc in sorted(docs, key=began):
         queues.setdefault(str(doc["campaign_id"]), []).append(doc)
     totals = {c: list(history.get(c, (0.0, 0.0))) for c in queues}
 
     def entry(campaign: str) -> tuple[float, float, str]:
         queue = queues[campaign]
         total, count = totals[campaign]
-        mean = (total + (now - _queued(queue[0])) * len(queue)) / (count + len(queue))
-        return (-mean, _queued(queue[0]), campaign)  # heapq pops the smallest
+        mean = (total + (now - began(queue[0])) * len(queue)) / (count + len(queue))
+        return (-mean, began(queue[0]), campaign)  # heapq pops the smallest
 
     heap = [entry(c) for c in queues]
     heapq.heapify(heap)
@@ -144,11 +159,30 @@ def equalized(docs: list[A], history: dict[str, tuple[float, float]], now: float
         campaign = heapq.heappop(heap)[2]
         doc = queues[campaign].pop(0)
         order.append(doc)
-        totals[campaign][0] += max(0.0, now - _queued(doc))
+        totals[campaign][0] += max(0.0, now - began(doc))
         totals[campaign][1] += 1
         if queues[campaign]:
             heapq.heappush(heap, entry(campaign))
     return order
+
+
+def published_order(
+    docs: list[A],
+    coming: dict[str, int],
+    rendering: dict[str, int],
+    history: dict[str, tuple[float, float]],
+    now: float,
+    free: int,
+    per_s: float,
+) -> tuple[list[A], int | None]:
+    """Fair from publishing (MEDIA_VEO_FAIRNESS=published, the default):
+    equalized on the waits since publishing (`history` measured the same
+    way), urgent clips first, and how many may start now (fair_share.limit;
+    None when nothing is held: as many as the log admits, and past them the
+    usual check of who would start too late)."""
+    queue = urgent_first(equalized(docs, history, now, since=fair_share.published_at), now, per_s)
+    limit = fair_share.limit(queue, coming, rendering, free, now + len(queue) / per_s)
+    return queue, limit if limit < free else None
 
 
 def urgent_first(queue: list[A], now: float, per_s: float) -> list[A]:
@@ -158,6 +192,11 @@ def urgent_first(queue: list[A], now: float, per_s: float) -> list[A]:
     urgent = sorted((d for d in queue if too_late(d, horizon)), key=_queued)
     picked = {id(d) for d in urgent}
     return urgent + [d for d in queue if id(d) not in picked]
+
+
+def _updated(doc: Asset) -> float:
+    stamp = doc.stamp("updated_at")
+    return stamp.timestamp() if stamp else 0.0
 
 
 def _queued(doc: A) -> float:
@@ -226,13 +265,16 @@ def _pass(
     model = model or GenaiVideoModel()
     counts = {"started": 0, "busy": 0}
     left: dict[str, int] = {}
-    for name, current in by_model(asset_queries.animating()).items():
+    queues = by_model(asset_queries.animating())
+    # The extra query only when some clip waits: most passes find none.
+    coming = fair_share.on_the_way() if queues else {}
+    for name, current in queues.items():
         if models is not None and name not in models:
             continue
         start_log = pacing.veo_log(name)
         # Now, not at the pass's start: earlier models' starts took time.
-        queue = ordered(current, clock.time(), start_log)
-        n_started, n_busy = _pass_model(queue, model, start_log)
+        queue, limit = planned(current, coming.get(name, []), clock.time(), start_log)
+        n_started, n_busy = _pass_model(queue, model, start_log, limit)
         counts["started"] += n_started
         counts["busy"] += n_busy
         if len(queue) - n_started - n_busy:
@@ -245,15 +287,19 @@ def _pass(
 
 
 def _pass_model(
-    queue: list[Asset], model: VideoModel, start_log: pacing.StartLog
+    queue: list[Asset], model: VideoModel, start_log: pacing.StartLog, limit: int | None = None
 ) -> tuple[int, int]:
-    """Start one model's waiting clips in order while its log admits them;
-    from the first refused token on, degrade those whose turn would come too
-    late. Returns (started, degraded)."""
+    """Start one model's waiting clips in order while its log admits them,
+    the first `limit` of them at most (the rest wait for a later pass: their
+    starts are held for requests still in the image stage); from the first
+    refused token on, degrade those whose turn would come too late. Returns
+    (started, degraded)."""
     n_started = n_busy = 0
     next_free: float | None = None  # when starts resume, once the tokens ran out
     ahead = 0  # clips that will start before this one from then on
-    for doc in queue:
+    for position, doc in enumerate(queue):
+        if limit is not None and position >= limit and next_free is None:
+            break
         if next_free is not None:
             start_at = next_free + ahead / start_log.starts_per_s()
             ahead += 1
@@ -285,6 +331,30 @@ def by_model(current: list[Asset]) -> dict[str, list[Asset]]:
     return {name: docs for name, docs in groups.items() if waiting(docs)}
 
 
+def planned(
+    current: list[Asset], coming: list[Asset], now: float, start_log: pacing.StartLog
+) -> tuple[list[Asset], int | None]:
+    """ordered(), and how many of the queue may start now (None: as many as
+    the log admits). With MEDIA_VEO_FAIRNESS=published the history and the
+    free starts come from one read of the model's log."""
+    if get_settings().MEDIA_VEO_FAIRNESS != "published":
+        return ordered(current, now, start_log), None
+    docs = waiting(current)
+    if not docs:
+        return [], None
+    history, free = pacing.log_state(start_log, now)
+    if not start_log.enabled:
+        free = len(docs)
+    rendering = in_flight(current)
+    # Stills made but clips not queued yet (animate_still on its way) are
+    # on their way too, for one window as the image stage's are.
+    queued = {id(d) for d in docs}
+    recent = now - get_settings().MEDIA_VEO_PACING_WINDOW_S
+    ready = [d for d in current if id(d) not in queued and not started(d) and _updated(d) > recent]
+    counts = fair_share.counts([*coming, *ready])
+    return published_order(docs, counts, rendering, history, now, free, start_log.starts_per_s())
+
+
 def ordered(current: list[Asset], now: float, start_log: pacing.StartLog) -> list[Asset]:
     """The waiting clips among `current` (the animating assets of the model
     `start_log` paces), in the order MEDIA_VEO_FAIRNESS gives, urgent ones
@@ -292,6 +362,8 @@ def ordered(current: list[Asset], now: float, start_log: pacing.StartLog) -> lis
     policy = get_settings().MEDIA_VEO_FAIRNESS
     per_s = start_log.starts_per_s()
     docs = waiting(current)
+    if policy == "published":
+        return planned(current, [], now, start_log)[0]
     if policy == "waiting":
         queue = equalized(docs, pacing.wait_history(start_log, now), now) if docs else []
     elif policy == "first_come":
@@ -341,12 +413,14 @@ def _one_held(
         return Outcome.NOTHING
     taken: list[float] = []
 
+    # The history the order reads measures waits from where its order does.
+    if get_settings().MEDIA_VEO_FAIRNESS == "published":
+        began = fair_share.published_at(fresh)
+    else:
+        began = float(fresh.get("video_queued_at") or clock.time())
+
     def gate() -> bool:
-        token_at = pacing.take_start(
-            start_log,
-            campaign_id=cid,
-            queued_at=float(fresh.get("video_queued_at") or clock.time()),
-        )
+        token_at = pacing.take_start(start_log, campaign_id=cid, queued_at=began)
         if token_at is not None:
             taken.append(token_at)
         return token_at is not None

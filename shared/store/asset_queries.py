@@ -132,3 +132,12 @@ def animating(limit: int = 2000) -> list[Asset]:
     is closed (index stuck_by_updated)."""
     since = datetime.fromtimestamp(clock.time() - 2 * get_settings().MEDIA_DEADLINE_S, UTC)
     return _across_campaigns(("==", Status.ANIMATING), "updated_at", ">", since, limit)
+
+
+def in_image_stage(within_s: float, limit: int = 2000) -> list[Asset]:
+    """Assets whose still is being made, any campaign, updated in the last
+    `within_s` seconds: the requests on their way to the start queue that a
+    fair dispatch counts (dispatch.published_order). The same index as
+    animating()'s: status and updated_at."""
+    since = datetime.fromtimestamp(clock.time() - within_s, UTC)
+    return _across_campaigns(("==", Status.RENDERING_IMAGE), "updated_at", ">", since, limit)

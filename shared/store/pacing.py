@@ -264,6 +264,32 @@ def history(waits: dict[str, list[float]], now: float) -> dict[str, tuple[float,
     return {c: (v[0], v[1]) for c, v in _live(waits, now).items()}
 
 
+def free_starts(starts: list[float], now: float, budget: int, span: float) -> int:
+    """How many starts the log admits at `now`, one after another."""
+    n = 0
+    while n < budget:
+        after = admit(starts, now, budget, span)
+        if after is None:
+            break
+        starts, n = after, n + 1
+    return n
+
+
+def log_state(
+    log: StartLog, now: float | None = None
+) -> tuple[dict[str, tuple[float, float]], int]:
+    """wait_history and the starts free now, from one read of each of the
+    log's documents (for dispatch.published_order)."""
+    t = now if now is not None else clock.time()
+    histories, free = [], 0
+    for shard in log.parts():  # one read a shard; a sharded log's parts added up
+        snap = _doc_ref(shard.doc_id).get()
+        fields = snap.to_dict() if snap.exists else None
+        histories.append(history(_waits(fields), t))
+        free += free_starts(_starts(fields), t, shard.budget, shard.span)
+    return (histories[0] if len(histories) == 1 else start_shards.merge(histories)), free
+
+
 def next_start_at(log: StartLog, now: float | None = None) -> float:
     """When `log`'s next start token is free (on its first free shard)."""
     t = now if now is not None else clock.time()

@@ -47,7 +47,8 @@ locals {
       fields     = [["status", "ASCENDING"], ["video_check_at", "ASCENDING"]]
     }
     # The same sweep keyed on the last transition, for a janitor that measures
-    # staleness by updated_at.
+    # staleness by updated_at; also the dispatcher's animating and
+    # rendering_image scans (asset_queries.animating, in_image_stage).
     stuck_by_updated = {
       collection = "media"
       scope      = "COLLECTION_GROUP"
