@@ -112,6 +112,20 @@ def test_the_wait_histories_of_the_shards_add_up(sim, monkeypatch):
     assert history["only0"] == (5.0, 1.0)
 
 
+def test_the_fair_orders_one_look_at_a_sharded_log_counts_every_shard(sim, monkeypatch):
+    db, now = sim
+    log = quota(monkeypatch, 120)  # three shards of 40
+    parts = log.parts()
+    db.write(f"pacing/{parts[0].doc_id}", {"starts": [now.now - 1.0] * 40, "waits": {}})
+    # 30 of its 40 in the window, none in the last half span (admit's half rule)
+    db.write(f"pacing/{parts[1].doc_id}", {"starts": [now.now - 40.0] * 30, "waits": {}})
+    waits = {"c1": [4.0, 2.0, now.now]}
+    db.write(f"pacing/{parts[2].doc_id}", {"starts": [], "waits": waits})
+    history, free = pacing.log_state(log)
+    assert free == 0 + 10 + 20  # full; ten left; an empty shard's first half span
+    assert history == pacing.wait_history(log) == {"c1": (4.0, 2.0)}
+
+
 @pytest.mark.parametrize(("per_min", "window"), [(120, 60.0), (200, 60.0), (90, 20.0)])
 def test_never_over_the_quota_and_no_shard_over_a_write_a_second(sim, monkeypatch, per_min, window):
     # A backlog for three windows, a dispatch every tenth of a second of the
