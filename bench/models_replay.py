@@ -26,7 +26,7 @@ import random
 from bench.common import Table
 from bench.scale import per_window
 from bench.scale_models import PER_MODEL, TIERS, pacing_env, tiered_plan
-from bench.shards import CountingFirestore, SimClock
+from bench.shards import CountingFirestore
 from shared.core import clock
 from shared.core.settings import get_settings
 from shared.store import connections, pacing
@@ -46,7 +46,7 @@ def replay(label: str, cutscenes: int, campaigns: int) -> dict[str, list[float]]
     get_settings.cache_clear()
     _, plan, tier_of = tiered_plan(random.Random(16), cutscenes, campaigns)
     gap = WINDOW_S / (2 * PER_MODEL * len(TIERS))
-    db, sim = CountingFirestore(), SimClock()
+    db, sim = CountingFirestore(), clock.StepClock()
     previous_client, previous_clock = connections.firestore_client, clock.use(sim)
     connections.firestore_client = lambda: db  # type: ignore[assignment]
     try:

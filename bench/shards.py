@@ -45,20 +45,6 @@ MIXES = {
 }
 
 
-class SimClock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def time(self) -> float:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 class CountingFirestore(FakeFirestore):
     """The stage tests' Firestore, each committed write's time kept per document."""
 
@@ -97,7 +83,7 @@ def simulate(
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Each log's start times, and each document's write times."""
     db = CountingFirestore()
-    sim = SimClock()
+    sim = clock.StepClock()
     previous_client = connections.firestore_client
     previous_clock = clock.use(sim)
     connections.firestore_client = lambda: db  # type: ignore[assignment]

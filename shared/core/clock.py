@@ -33,6 +33,26 @@ class SystemClock:
         _time.sleep(seconds)
 
 
+class StepClock:
+    """A clock that moves only when it is slept on (or `now` is set): for the
+    stage tests and the benchmarks' replays, which run the pipeline's own
+    pacing on simulated time."""
+
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 _current: Clock = SystemClock()
 
 

@@ -88,29 +88,13 @@ def test_a_lowered_ceiling_applies_at_once():
     assert found is not None and found[0]["rate"] == 6.0
 
 
-class StepClock:
-    """The pipeline's clock, moved on only by its own sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def time(self) -> float:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def paced(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """paced_call over an in-memory log, on a clock of its own."""
     monkeypatch.setenv("MEDIA_IMAGE_CALLS_PER_MIN", "60")
     monkeypatch.setenv("MEDIA_IMAGE_PACING_WAIT_S", "30")
     get_settings.cache_clear()
-    fake = StepClock()
+    fake = clock.StepClock(1000.0)
     monkeypatch.setattr(clock, "_current", fake)
     log: dict[str, Any] = {"doc": None}
 

@@ -18,20 +18,6 @@ from tests.unit.fake_firestore import FakeFirestore
 FAST = "veo-3.1-fast-generate-001"
 
 
-class SimClock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def time(self) -> float:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 class Counting(FakeFirestore):
     def __init__(self) -> None:
         super().__init__()
@@ -44,7 +30,7 @@ class Counting(FakeFirestore):
 
 @pytest.fixture
 def sim(monkeypatch):
-    db, now = Counting(), SimClock()
+    db, now = Counting(), clock.StepClock()
     monkeypatch.setattr(connections, "firestore_client", lambda: db)
     monkeypatch.setattr(clock, "_current", now)
     get_settings.cache_clear()

@@ -154,22 +154,12 @@ def usd(micros: int) -> float:
     return round(micros / 1_000_000, 6)
 
 
-class Clock:
-    """The pipeline's clock (shared/core/clock.py), moved on by its own sleeps."""
+class Clock(pipeline_clock.StepClock):
+    """The pipeline's clock (shared/core/clock.py), moved on by its own sleeps,
+    from now."""
 
     def __init__(self) -> None:
-        self.now = time.time()
-        self.sleeps: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+        super().__init__(time.time())
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(pipeline_clock, "_current", self)
