@@ -147,3 +147,22 @@ def delivery_attempts(stack, attempts: int, subscription: str = "render-still"):
     finally:
         set_limit(before)
         subscriber.close()
+
+
+def run_terminating(
+    argv: list[str], cwd: Any, env: dict[str, str] | None = None, timeout: float = 240
+) -> subprocess.CompletedProcess:
+    """Run a command to its end. Past `timeout` it gets SIGTERM, not
+    subprocess.run's SIGKILL: a `local up --detach` cut short then stops the
+    parts it had started instead of leaving them running with no state file
+    to find them."""
+    child = subprocess.Popen(
+        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        out, err = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.terminate()
+        child.communicate(timeout=60)
+        raise
+    return subprocess.CompletedProcess(child.args, child.returncode, out, err)

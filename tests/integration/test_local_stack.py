@@ -26,8 +26,10 @@ from infra.local import procs
 from infra.local.plan import FUNCTIONS, PARTS
 from infra.local.procs import Proc
 from infra.local.pubsub_setup import clients
+from infra.local.readiness import READY_TIMEOUT_S
 from infra.local.stack import LocalStack
 from infra.local.state import STATE_FILE
+from tests.integration.helpers import run_terminating
 
 pytestmark = pytest.mark.integration
 
@@ -355,12 +357,16 @@ def test_stop_leaves_no_process_behind(stack):
 # ---------------------------------------------------------------- CLI modes
 
 
-def run_cli(*args: str, state_dir: Path, timeout: float = 90) -> subprocess.CompletedProcess:
-    return subprocess.run(
+def run_cli(
+    *args: str, state_dir: Path, timeout: float = READY_TIMEOUT_S + 60
+) -> subprocess.CompletedProcess:
+    """One `infra.local.stack` run. It may take as long as the stack's own
+    readiness limit and a little more (on a busy 2-core machine the Auth
+    emulator alone has taken 170-185 s); past that it gets SIGTERM, so an `up
+    --detach` cut short stops what it started (helpers.run_terminating)."""
+    return run_terminating(
         [sys.executable, "-m", "infra.local.stack", "--state-dir", str(state_dir), *args],
         cwd=ROOT,
-        capture_output=True,
-        text=True,
         timeout=timeout,
     )
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from shared.client import configure_campaign
+from tests.integration.helpers import run_terminating
 from tests.integration.test_media_api import call
 
 pytestmark = pytest.mark.integration
@@ -87,24 +87,13 @@ STAGES = {"render_still", "animate_still", "finish_clip"}
 
 
 def cutscenes(*argv: str, env: dict[str, str], timeout: float = 240):
-    """One CLI run. Past `timeout` it gets SIGTERM, not subprocess.run's
-    SIGKILL: a `local up --detach` cut short then stops the parts it had
-    started instead of leaving them running with no state file to find them."""
-    child = subprocess.Popen(
+    """One CLI run, stopped by SIGTERM if it overruns (helpers.run_terminating)."""
+    return run_terminating(
         [sys.executable, "-m", "cutscenes.cli", *argv],
         cwd=Path(__file__).resolve().parents[2],
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        timeout=timeout,
     )
-    try:
-        out, err = child.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        child.terminate()
-        child.communicate(timeout=60)
-        raise
-    return subprocess.CompletedProcess(child.args, child.returncode, out, err)
 
 
 def one_requests_lines(request_id: str, env: dict[str, str]) -> tuple[list[dict], str]:
