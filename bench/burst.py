@@ -140,7 +140,10 @@ def run(
         )
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=len(KILLED) + 1) as pool:
-        kills = [pool.submit(_kill_when_busy, stack, name) for name in WORKERS]
+        # finish_clip has work only once clips land, which on a busy machine
+        # can take past a minute: each worker is watched for half the deadline.
+        watch_s = max(60.0, deadline_s / 2)
+        kills = [pool.submit(_kill_when_busy, stack, name, watch_s) for name in WORKERS]
         half = len(bodies) // 2
         _publish_all(bodies[:half])
         kills += [pool.submit(_kill, stack, name) for name in KILLED if name not in WORKERS]
