@@ -130,24 +130,8 @@ def one_run(
         for name in names:
             configure_campaign(name, enabled=True, budget_usd=1000, members=["alice"])
         listener = Listener(stack.env, *names)  # one watch per campaign, as its players
-        published: dict[str, tuple[str, float]] = {}
         try:
-            t0 = time.time()
-            for n, campaign in enumerate(plan):
-                msg = build_message(
-                    campaign_id=campaign,
-                    session_id="s1",
-                    turn_number=n + 1,
-                    kind="cutscene",
-                    cutscene_type="action_climax",
-                    image_prompt=f"scale still {n}",
-                    motion_prompt="push in",
-                    duration_seconds=4,
-                )
-                published[asset_id_for(msg["request_id"])] = (campaign, time.time())
-                _publish(msg)
-                if n + 1 < len(times):
-                    time.sleep(max(0.0, t0 + times[n + 1] - time.time()))
+            published = publish_at(plan, times)
             docs = wait_all(published, 900 / COMPRESS * 2 + 60)
             seen = {aid: dict(listener.seen.get(aid, {})) for aid in published}
         finally:
@@ -389,6 +373,29 @@ def compare(table: Table, results: dict[str, dict[str, float]]) -> None:
         for name, value in figures.items():
             if base.get(name):
                 table.add(f"{label}/unpaced", name, value / base[name])
+
+
+def publish_at(plan: list[str], times: list[float]) -> dict[str, tuple[str, float]]:
+    """Publish one cutscene for each campaign of `plan`, the n-th `times[n]`
+    seconds after the first. Returns asset id -> (campaign, published at)."""
+    published: dict[str, tuple[str, float]] = {}
+    t0 = time.time()
+    for n, campaign in enumerate(plan):
+        msg = build_message(
+            campaign_id=campaign,
+            session_id="s1",
+            turn_number=n + 1,
+            kind="cutscene",
+            cutscene_type="action_climax",
+            image_prompt=f"scale still {n}",
+            motion_prompt="push in",
+            duration_seconds=4,
+        )
+        published[asset_id_for(msg["request_id"])] = (campaign, time.time())
+        _publish(msg)
+        if n + 1 < len(times):
+            time.sleep(max(0.0, t0 + times[n + 1] - time.time()))
+    return published
 
 
 def option(argv: list[str], name: str, default: int) -> int:

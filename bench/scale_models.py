@@ -32,13 +32,11 @@ import bisect
 import json
 import os
 import random
-import time
 
 from bench.common import ROOT, Table, start_stack
-from bench.pipeline import Listener, _publish
-from bench.scale import COMPRESS, arrival_plan, option, report, wait_all
-from shared.client import build_message, configure_campaign
-from shared.domain.ids import asset_id_for
+from bench.pipeline import Listener
+from bench.scale import COMPRESS, arrival_plan, option, publish_at, report, wait_all
+from shared.client import configure_campaign
 from tests.integration.helpers import emulator
 
 PER_MODEL = 20  # each model's quota, starts a minute
@@ -88,25 +86,10 @@ def one_run(
                 name, enabled=True, budget_usd=1000, members=["alice"], quality=tier_of[name]
             )
         listener = Listener(stack.env, *names)
-        published: dict[str, tuple[str, float]] = {}
         total = PER_MODEL * len(TIERS)
         gap = window / (2 * total)  # twice the summed quotas' rate
         try:
-            t0 = time.time()
-            for n, campaign in enumerate(plan):
-                msg = build_message(
-                    campaign_id=campaign,
-                    session_id="s1",
-                    turn_number=n + 1,
-                    kind="cutscene",
-                    cutscene_type="action_climax",
-                    image_prompt=f"scale still {n}",
-                    motion_prompt="push in",
-                    duration_seconds=4,
-                )
-                published[asset_id_for(msg["request_id"])] = (campaign, time.time())
-                _publish(msg)
-                time.sleep(max(0.0, t0 + (n + 1) * gap - time.time()))
+            published = publish_at(plan, [n * gap for n in range(len(plan))])
             docs = wait_all(published, 900 / compress * 2 + 60)
             seen = {aid: dict(listener.seen.get(aid, {})) for aid in published}
         finally:
