@@ -54,6 +54,16 @@ def _campaign(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _session(p: argparse.ArgumentParser, required: bool = True, what: str = "") -> None:
+    p.add_argument(
+        "--session",
+        required=required,
+        type=scope_id("session id"),
+        metavar="S",
+        help=f"game session id{what}: 1-128 of A-Z a-z 0-9 _ -",
+    )
+
+
 def _sub(sub: Any, name: str, help: str, examples: str) -> argparse.ArgumentParser:  # noqa: A002
     return sub.add_parser(name, help=help, description=help, epilog="examples:\n" + examples)
 
@@ -167,13 +177,7 @@ def parser() -> argparse.ArgumentParser:
         "--wait exits 0 complete, 3 partial, 4 failed or rejected, 1 gave up waiting",
     )
     _campaign(trig)
-    trig.add_argument(
-        "--session",
-        required=True,
-        type=scope_id("session id"),
-        metavar="S",
-        help="game session id (the budget scope): 1-128 of A-Z a-z 0-9 _ -",
-    )
+    _session(trig, what=" (the budget scope)")
     trig.add_argument(
         "--turn",
         type=int_range(0, 10_000_000, "--turn"),
@@ -252,12 +256,7 @@ def parser() -> argparse.ArgumentParser:
     )
     cost.add_argument("--campaign", type=scope_id("campaign id"), metavar="C", help=CAMPAIGN_HELP)
     cost.add_argument("--player", type=player_id, metavar="UID", help="a player's user id")
-    cost.add_argument(
-        "--session",
-        type=scope_id("session id"),
-        metavar="S",
-        help="game session id: 1-128 of A-Z a-z 0-9 _ -",
-    )
+    _session(cost, required=False)
     cost.set_defaults(func=cmd_cost, conflicts=cost_conflicts)
 
     gal = _sub(
@@ -452,13 +451,7 @@ def _take_commands(sub: Any) -> None:
         "prints {hidden}: how many assets it hid",
     )
     _campaign(rewind)
-    rewind.add_argument(
-        "--session",
-        required=True,
-        type=scope_id("session id"),
-        metavar="S",
-        help="game session id: 1-128 of A-Z a-z 0-9 _ -",
-    )
+    _session(rewind)
     rewind.add_argument(
         "--after-turn",
         type=int_range(0, 10_000_000, "--after-turn"),
