@@ -22,7 +22,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
-from bench.common import Table, start_stack
+from bench.common import Table, session_cost_micros, start_stack, statuses
 
 # Session budget before -> after the mid-burst change, per 50 requests: c1's is
 # raised (the cap binds early, then not), c2's lowered below what is committed.
@@ -162,19 +162,12 @@ def run(
         time.sleep(1.0)
     elapsed = time.monotonic() - t0
     docs = [load(m["campaign_id"], asset_id_for(m["request_id"])) or {} for m in originals]
-    statuses: dict[str, int] = {}
-    for d in docs:
-        label = f"{d.get('status', 'none')}/{d.get('status_reason') or '-'}"
-        statuses[label] = statuses.get(label, 0) + 1
+    ended = statuses(docs)
     sessions: list[dict[str, Any]] = []
     for cid in CAMPAIGNS:
         for sid in SESSIONS:
             bal = ledger.read_balance(cid, sid)
-            cost = sum(
-                round((d.get("cost_usd") or 0) * 1_000_000)
-                for d in docs
-                if d.get("campaign_id") == cid and d.get("session_id") == sid
-            )
+            cost = session_cost_micros(docs, cid, sid)
             sessions.append(
                 {
                     "campaign": cid,
@@ -200,7 +193,7 @@ def run(
         "faults": faults * 2,
         "restarts": {name: stack.restarts(name) for name in KILLED},
         "open": len(open_ids),
-        "statuses": statuses,
+        "statuses": ended,
         "elapsed_s": round(elapsed, 1),
         "slowest_terminal_s": round(max(last_change.values(), default=0.0), 1),
         "sessions": sessions,

@@ -41,6 +41,24 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
+def statuses(docs: list[dict[str, Any]]) -> dict[str, int]:
+    """How many assets ended in each `status/reason`."""
+    counts: dict[str, int] = {}
+    for d in docs:
+        label = f"{d.get('status', 'none')}/{d.get('status_reason') or '-'}"
+        counts[label] = counts.get(label, 0) + 1
+    return counts
+
+
+def session_cost_micros(docs: list[dict[str, Any]], campaign_id: str, session_id: str) -> int:
+    """What a session's assets record as their cost, to hold against its ledger."""
+    return sum(
+        round((d.get("cost_usd") or 0) * 1_000_000)
+        for d in docs
+        if d.get("campaign_id") == campaign_id and d.get("session_id") == session_id
+    )
+
+
 class Table:
     """Rows of (benchmark, figure, value, target, met)."""
 

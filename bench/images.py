@@ -21,7 +21,7 @@ import json
 import time
 from typing import Any
 
-from bench.common import Table, start_stack
+from bench.common import Table, session_cost_micros, start_stack, statuses
 
 SESSIONS = ("s1", "s2")
 
@@ -97,20 +97,13 @@ def run_mode(
                 last = time.monotonic() - t0
         time.sleep(0.5)
     docs = [load(*key) or {} for key in keys]
-    statuses: dict[str, int] = {}
-    for d in docs:
-        label = f"{d.get('status', 'none')}/{d.get('status_reason') or '-'}"
-        statuses[label] = statuses.get(label, 0) + 1
+    ended = statuses(docs)
     books = True
     for c in range(campaigns):
         cid = f"img-{mode}-{c}"
         for sid in SESSIONS:
             bal = ledger.read_balance(cid, sid)
-            cost = sum(
-                round((d.get("cost_usd") or 0) * 1_000_000)
-                for d in docs
-                if d.get("campaign_id") == cid and d.get("session_id") == sid
-            )
+            cost = session_cost_micros(docs, cid, sid)
             books = books and bal.spent_micros == cost and bal.reserved_micros == 0
     counted = (calls(stack).get("by_model") or {}).get(model, {})
     intents = [int((d.get("calls") or {}).get("rendering_image") or 0) for d in docs]
@@ -120,7 +113,7 @@ def run_mode(
         "complete": sum(1 for d in docs if d.get("status") == "complete"),
         "failed": sum(1 for d in docs if d.get("status") == "failed"),
         "open": len(open_keys),
-        "statuses": statuses,
+        "statuses": ended,
         "rejected_429": counted.get("rejected", 0),
         "image_calls": counted.get("generateContent", 0),
         "last_still_s": round(last, 1),
