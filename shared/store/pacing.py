@@ -251,12 +251,7 @@ def wait_history(log: StartLog, now: float | None = None) -> dict[str, tuple[flo
     """Each campaign's (sum of waits, starts) over its recent paced starts of
     this log's model, for the dispatcher's order (dispatch.equalized); a
     sharded log's shards' histories added up."""
-    t = now if now is not None else clock.time()
-    histories = []
-    for shard in log.parts():
-        snap = _doc_ref(shard.doc_id).get()
-        histories.append(history(_waits(snap.to_dict() if snap.exists else None), t))
-    return histories[0] if len(histories) == 1 else start_shards.merge(histories)
+    return log_state(log, now)[0]
 
 
 def history(waits: dict[str, list[float]], now: float) -> dict[str, tuple[float, float]]:
