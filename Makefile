@@ -1,4 +1,8 @@
 # The two front doors. Each does its own set-up first (infra/bootstrap.sh).
+# Test files run on parallel workers, a local stack each (tests/conftest.py says
+# how they share the files); `make test TEST_WORKERS=0` runs them in one process.
+TEST_WORKERS ?= 3
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
 .PHONY: demo test test-fast bench lint down lock format contract
 
 demo:  ## run the whole pipeline locally, in the foreground (Ctrl-C stops it)
@@ -10,7 +14,7 @@ test:  ## run every test: lint, unit, integration (emulators, the Node client), 
 	@.venv/bin/ruff format --check -q shared cutscenes functions infra tests bench examples
 	@.venv/bin/ruff check shared cutscenes functions infra tests bench examples
 	@.venv/bin/mypy shared cutscenes functions infra bench
-	@.venv/bin/pytest -q -p no:cacheprovider --durations=15 $(PYTEST_ARGS)
+	@.venv/bin/pytest -q -p no:cacheprovider --durations=15 $(XDIST) $(PYTEST_ARGS)
 
 test-fast:  ## the unit and stage tests only (tests/unit): no emulators, under a minute
 	@bash infra/bootstrap.sh
