@@ -2,7 +2,7 @@
 # Test files run on parallel workers, a local stack each (tests/conftest.py says
 # how they share the files); `make test TEST_WORKERS=0` runs them in one process.
 TEST_WORKERS ?= 3
-XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --no-loadscope-reorder)
 .PHONY: demo test test-fast bench lint down lock format contract
 
 demo:  ## run the whole pipeline locally, in the foreground (Ctrl-C stops it)

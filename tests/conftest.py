@@ -6,8 +6,8 @@ the browser files one more. So the unit of work is a file (a module fixture
 such as test_bundle's clean venv is built once), except that every browser
 file goes to one worker: a stack with Chromium costs half a minute to start.
 
-Work is handed out in the order below (`--dist loadgroup
---no-loadscope-reorder`), longest first, so the last file to finish is a
+Work is handed out in the order below (`--no-loadscope-reorder`), longest
+first, so the last file to finish is a
 short one: the files that wait out real pacing windows and deadlines, then the
 rest of the integration and browser files, then the unit files, which fill the
 gaps. Without xdist (`pytest -p no:xdist`, or one file) none of this matters.
@@ -46,9 +46,19 @@ def rank(group: str) -> tuple[int, int]:
     return (1 if group.startswith(("tests/integration", "tests/e2e")) else 2, 0)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks
+@pytest.hookimpl(optionalhook=True)  # a hook of xdist's; `-p no:xdist` runs without it
+def pytest_xdist_make_scheduler(config, log):
+    # xdist's own `--dist loadgroup` cannot be used: xdist 3.8 names a group
+    # by setting item._nodeid, which pytest 9 no longer reads (nodeid is _id).
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByGroup(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid)
+
+    return ByGroup(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(group_of(item.nodeid)))
     # A stable sort: within a file, tests keep the order they are written in.
     items.sort(key=lambda item: rank(group_of(item.nodeid)))
