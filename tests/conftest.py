@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.stack_session import running_stack
+
 # The files whose tests wait longest (`make test` prints --durations=15),
 # longest first. A file not listed here still runs; it is only handed out later.
 LONGEST_FIRST = (
@@ -62,3 +64,16 @@ def pytest_xdist_make_scheduler(config, log):
 def pytest_collection_modifyitems(config, items):
     # A stable sort: within a file, tests keep the order they are written in.
     items.sort(key=lambda item: rank(group_of(item.nodeid)))
+
+
+@pytest.fixture(scope="session")
+def local_stack():
+    """One stack a worker, for its integration and its browser tests.
+
+    Short leases and deadlines would make tests flaky; the defaults stay.
+    The sweep of overdue Veo operations is fast here (stack_session.FAST_SWEEP).
+    The stack's own full-sweep timer waits an hour: tests that count what one
+    sweep closes must not race it (test_deadline.py tests the timer itself).
+    Started on first use, so a run of unit tests alone starts none."""
+    with running_stack({"MEDIA_SWEEP_EVERY_S": "3600"}) as stack:
+        yield stack

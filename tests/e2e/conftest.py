@@ -17,8 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.stack_session import running_stack
-
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -53,12 +51,14 @@ def artifacts() -> Path:
 
 
 @pytest.fixture(scope="package")
-def e2e_stack():
+def e2e_stack(local_stack):
+    """The worker's stack (tests/conftest.py), wiped once: the browser tests
+    each use campaigns of their own, so they share it as players would."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} not installed (WANT_BROWSER=1 bash infra/bootstrap.sh)")
     _build_player()
-    with running_stack() as stack:
-        yield stack
+    local_stack.wipe()
+    return local_stack
 
 
 def _control(stack, route: str, body: dict) -> None:
