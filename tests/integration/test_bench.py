@@ -8,9 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# The benchmark judges its own timings; here only that it ends. Beside other
+# test files and a CPU-bound process it took 130 s on three workers and past
+# 300 s on four (docs/decisions/0029): the limit is generous on purpose.
+@pytest.mark.timeout(900)
 def test_bench_quick_runs_and_reports_every_figure():
     before = set((ROOT / "bench" / "results").glob("bench-quick-*.json"))
     done = subprocess.run(
@@ -18,7 +24,7 @@ def test_bench_quick_runs_and_reports_every_figure():
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=840,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     written = set((ROOT / "bench" / "results").glob("bench-quick-*.json")) - before
