@@ -128,6 +128,7 @@ def most_in(times: list[float], width: float) -> int:
 
 
 def per_model(table: Table, bench: str, stack, docs: dict[str, dict], window: float) -> None:
+    total = PER_MODEL * len(TIERS)  # the summed quotas, starts a window
     calls = emulator(stack, "GET", "/_emulator/calls")
     by_model = calls.get("by_model", {})
     started = sorted(
@@ -136,13 +137,12 @@ def per_model(table: Table, bench: str, stack, docs: dict[str, dict], window: fl
     if len(started) > 1:
         # Starts over the time they took, one start interval added: a figure
         # for a backlog shorter than a window, where per_window has none.
-        span = started[-1] - started[0] + window / (PER_MODEL * len(TIERS))
+        span = started[-1] - started[0] + window / total
         table.add(bench, "starts per window, first to last", len(started) / span * window)
     # The summed quotas served at once: the most starts of every model in any
     # rolling window. A backlog of 72 is little more than one window's worth
     # (24 a model against 20), so a mean over the backlog is mostly its ramp
     # (docs/decisions/0027); `--cutscenes 216` measures the sustained rate.
-    total = PER_MODEL * len(TIERS)
     busiest = most_in(started, window)
     table.add(
         bench,

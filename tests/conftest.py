@@ -1,16 +1,17 @@
-"""How `make test` shares the suite among pytest-xdist workers.
+"""How `make test` shares the suite among pytest-xdist workers, and the
+stack each worker starts.
 
-Each worker is a process of its own with its own session: the integration
-files it runs share one local stack it starts (tests/integration/conftest.py),
-the browser files one more. So the unit of work is a file (a module fixture
-such as test_bundle's clean venv is built once), except that every browser
-file goes to one worker: a stack with Chromium costs half a minute to start.
+Each worker is a process of its own with its own session, so each starts one
+local stack (`local_stack` below) for the integration and browser files it
+runs. The unit of work is a file (a module fixture such as test_bundle's
+clean venv is built once), except that every browser file goes to the same
+worker: Chromium and the player bundle are set up once.
 
 Work is handed out in the order below (`--no-loadscope-reorder`), longest
-first, so the last file to finish is a
-short one: the files that wait out real pacing windows and deadlines, then the
-rest of the integration and browser files, then the unit files, which fill the
-gaps. Without xdist (`pytest -p no:xdist`, or one file) none of this matters.
+first, so the last file to finish is a short one: the files that wait out
+real pacing windows and deadlines, then the rest of the integration and
+browser files, then the unit files, which fill the gaps. Without xdist
+(`pytest -p no:xdist`, or one file) only the order and the stack remain.
 """
 
 from __future__ import annotations

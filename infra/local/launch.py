@@ -105,7 +105,9 @@ class Launcher:
         if name == "pubsub":
             script = sdk_root() / "platform/pubsub-emulator/bin/cloud-pubsub-emulator"
             argv = [str(script), f"--host={HOST}", f"--port={port}"]
-            env = {"JAVA_OPTS": " ".join(EMULATOR_JVM_FLAGS)}  # the script passes it to java
+            # The script's own variable (it passes JAVA_OPTS, then this, to java),
+            # so a JAVA_OPTS of the user's still reaches the JVM.
+            env = {"CLOUD_PUBSUB_EMULATOR_OPTS": " ".join(EMULATOR_JVM_FLAGS)}
             return procs.spawn(name, argv, env, self.log_dir, port=port, cwd=root)
         if name == "gcs":
             url = f"http://{HOST}:{port}"
