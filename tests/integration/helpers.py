@@ -8,7 +8,9 @@ import subprocess
 import time
 import urllib.request
 import uuid
+from collections import Counter
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from shared.client import build_message, configure_campaign
@@ -70,6 +72,25 @@ def cutscene(n: int = 1, **over: Any) -> dict[str, Any]:
 def publish_raw(data: bytes, **attrs: str) -> str:
     topic = topic_path(get_settings().MEDIA_REQUESTS_TOPIC)
     return publisher().publish(topic, data, **attrs).result(timeout=10)
+
+
+def invalid_deliveries(stack, message_ids: set[str]) -> Counter[str]:
+    """How often render_still logged each of `message_ids` (Pub/Sub message
+    ids, bound to its lines as delivery_id) as an invalid request. Only the
+    named messages count: a delivery an earlier test left in flight on the
+    same stack is not one of them."""
+    seen: Counter[str] = Counter()
+    text = Path(stack.procs["render_still"].log).read_text(errors="replace")
+    for line in text.splitlines():
+        if '"request_invalid"' not in line:
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("event") == "request_invalid" and entry.get("delivery_id") in message_ids:
+            seen[entry["delivery_id"]] += 1
+    return seen
 
 
 def publish(message: dict[str, Any]) -> str:

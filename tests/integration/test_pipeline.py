@@ -16,6 +16,7 @@ from tests.integration.helpers import (
     cutscene,
     emulator,
     enable,
+    invalid_deliveries,
     object_bytes,
     probe_video,
     publish,
@@ -144,11 +145,15 @@ def test_invalid_message_with_readable_ids_leaves_a_rejected_asset(stack):
     asset = wait_terminal("c1", bad["request_id"])
     assert (asset["status"], asset["status_reason"]) == ("rejected", "invalid")
     assert "cutscene_type" in asset["error"]
-    publish_raw(b"\x00not json")  # unreadable: logged and dropped, never retried
+    unreadable = publish_raw(b"\x00not json")  # logged and dropped, never retried
     good = cutscene(2, kind="location_visual", cutscene_type=None, motion_prompt=None, subject="x")
     publish(good)
     wait_terminal("c1", good["request_id"])
     assert calls(stack)["generateContent"] == 1
+    deadline = time.monotonic() + 30  # so no delivery of it outlives this test
+    while not invalid_deliveries(stack, {unreadable}) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert invalid_deliveries(stack, {unreadable}) == {unreadable: 1}
 
 
 def test_still_fits_but_clip_does_not_degrades_to_partial(stack):
