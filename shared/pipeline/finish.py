@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from shared.core import clock, log
-from shared.core.errors import PermanentError, TransientError
+from shared.core.errors import Busy, PermanentError, TransientError
 from shared.core.retry import with_retries
 from shared.core.settings import get_settings
 from shared.domain.asset import Asset
@@ -144,17 +144,32 @@ class Held:
 
 
 @contextmanager
-def animating(doc: Asset) -> Iterator[Held]:
+def animating(doc: Asset, operation: str | None = None) -> Iterator[Held]:
     """How both ways of recording a clip begin: past the deadline the asset is
     closed instead; otherwise hold its "animating" lease (Busy if another
-    delivery has it) and read it again, for it may have moved on meanwhile."""
+    delivery has it) and read it again, for it may have moved on meanwhile.
+
+    A check of `operation` that finds the lease held and the clip already
+    past that operation is stale whoever holds it (a clip never goes back
+    to an earlier operation): "stale" at once, not a Busy redelivery."""
     cid, aid = doc["campaign_id"], doc["asset_id"]
     if expired(doc):
         close_expired(doc)
         yield Held(None, "timeout")
         return
     owner = f"finish/{assets.new_owner()[:8]}"
-    with assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, Status.ANIMATING):
+    with ExitStack() as lease:
+        try:
+            lease.enter_context(
+                assets.leased(cid, aid, owner, get_settings().MEDIA_VIDEO_LEASE_S, Status.ANIMATING)
+            )
+        except Busy:
+            now = assets.load(cid, aid) if operation else None
+            if now is None or Clip.from_doc(now).operation == operation:
+                raise
+            log.warning("check_stale", "the asset's clip moved on; stale check ignored")
+            yield Held(None, "stale")
+            return
         fresh = assets.load(cid, aid)
         if fresh is None or fresh.get("status") != Status.ANIMATING:
             yield Held(None, "closed")
@@ -205,7 +220,7 @@ def finish_operation(
     happened ("pending", "complete", "video_failed", ...). Shared by the
     bucket event and the sweep."""
     cid, aid = doc["campaign_id"], doc["asset_id"]
-    with animating(doc) as held:
+    with animating(doc, operation) as held:
         if held.doc is None:
             return held.outcome
         fresh = held.doc

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from shared.core.errors import Busy
 from shared.pipeline import finish
 from shared.store import assets
 
@@ -65,3 +66,29 @@ def test_the_fresh_document_is_recorded_under_the_lease(
     assert finish.adopt_output(DOC, "gs://b/o.mp4", 1.0) == "complete"
     assert recorded == [(now, "gs://b/o.mp4", [("c1", "a1", "animating", "held")])]
     assert seen["leases"] == [("c1", "a1", "animating", "released")]
+
+
+@pytest.fixture
+def busy(seen: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Another delivery holds the lease (a sweep's check of the current clip)."""
+
+    @contextmanager
+    def leased(cid: str, aid: str, owner: str, lease_s: float, stage: str) -> Iterator[None]:
+        raise Busy("another delivery is working on this asset")
+        yield  # pragma: no cover - a generator, as the real one
+
+    monkeypatch.setattr(assets, "leased", leased)
+    return seen
+
+
+def test_a_stale_check_meeting_a_held_lease_is_stale_not_busy(busy: dict[str, Any]) -> None:
+    busy["now"] = {**DOC, "video_operation": "op-2"}  # the owner's retry moved on
+    assert finish.finish_operation(DOC, "op-1", model=None) == "stale"  # type: ignore[arg-type]
+
+
+def test_a_current_check_meeting_a_held_lease_is_retried(busy: dict[str, Any]) -> None:
+    busy["now"] = {**DOC, "video_operation": "op-1"}
+    with pytest.raises(Busy):
+        finish.finish_operation(DOC, "op-1", model=None)  # type: ignore[arg-type]
+    with pytest.raises(Busy):  # an adoption names no operation: always retried
+        finish.adopt_output(DOC, "gs://b/veo-out/c1/a1/x/sample_0.mp4", None)
