@@ -79,6 +79,8 @@ class Launcher:
     env: dict[str, str]
     function_env: dict[str, str]
     log_dir: Path
+    # The fork server's name and process (forkserver.py); None: none runs.
+    forkserver: tuple[str, Proc] | None = None
 
     def spawn(self, name: str, ports: dict[str, int], config: Path) -> Proc:
         port = ports[name]
@@ -204,7 +206,22 @@ class Launcher:
             "FUNCTION_TARGET": name,
             "MEDIA_LOCAL_IDENTITY": name,
         }
+        if self.forkserver:
+            try:
+                server, server_proc = self.forkserver
+                return procs.spawn_forked(
+                    server, server_proc, name, argv, env, self.log_dir, port=port, cwd=self.root
+                )
+            except (OSError, ValueError, KeyError) as exc:
+                with open(self.log_dir / f"{name}.log", "a") as log:
+                    log.write(f"fork server unavailable ({exc}): a fresh interpreter\n")
         return procs.spawn(name, argv, env, self.log_dir, port=port, cwd=self.root)
+
+    def spawn_forkserver(self, name: str) -> Proc:
+        """The fork server the functions start from (forkserver.py), with the
+        functions' env: the libraries it imports see what a function's would."""
+        argv = [python(), "-m", "infra.local.forkserver", name]
+        return procs.spawn("forkserver", argv, self.function_env, self.log_dir, cwd=self.root)
 
 
 def firebase_json(ports: dict[str, int]) -> dict:

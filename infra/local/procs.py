@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
 import random
 import signal
@@ -198,6 +199,70 @@ def spawn(
     )
     _POPENS[popen.pid] = popen
     return proc
+
+
+def spawn_forked(
+    server: str,
+    server_proc: Proc,
+    name: str,
+    argv: list[str],
+    env: dict[str, str],
+    log_dir: Path,
+    *,
+    port: int | None = None,
+    cwd: Path,
+    timeout: float = 60.0,
+) -> Proc:
+    """`spawn` for a function, forked by the stack's fork server (named
+    `server`, running as `server_proc`; forkserver.py says what a forked
+    start keeps): argv[3:] are function_runner's arguments (argv is `python -m
+    infra.local.function_runner ...`). Raises OSError if the server does not
+    answer."""
+    from infra.local import forkserver
+
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}.log"
+    full_env = {**os.environ, **env}
+    with open(log_path, "ab") as log:
+        log.write(f"\n=== {time.strftime('%H:%M:%S')} start (forked) {' '.join(argv)}\n".encode())
+    request = {"argv": argv[3:], "env": full_env, "cwd": str(cwd), "log": str(log_path)}
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(timeout)  # the server imports first: seconds on a busy machine
+        _connect(conn, forkserver.address(server), server_proc, timeout)
+        conn.sendall(json.dumps(request).encode() + b"\n")
+        answer = b""
+        while not answer.endswith(b"\n"):
+            chunk = conn.recv(4096)
+            if not chunk:
+                raise OSError(f"fork server {server} closed the connection")
+            answer += chunk
+    pid = int(json.loads(answer)["pid"])
+    _, started_at = identity(pid)
+    return Proc(
+        name=name,
+        pid=pid,
+        port=port,
+        log=str(log_path),
+        argv=list(argv),
+        cmdline=[],
+        started_at=started_at,
+        env=dict(env),
+        cwd=str(cwd),
+    )
+
+
+def _connect(conn: socket.socket, address: str, server: Proc, timeout: float) -> None:
+    """Connect to a fork server that may not have bound its socket yet (it was
+    spawned a moment ago), while it runs."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.connect(address)
+            return
+        except (ConnectionRefusedError, FileNotFoundError):
+            if time.monotonic() > deadline or not is_ours(server):
+                raise
+            time.sleep(0.05)
 
 
 # Popen objects of children spawned by this process, so their exit status is

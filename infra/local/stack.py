@@ -30,6 +30,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -95,6 +96,9 @@ class LocalStack:
         self.sweeps: SweepTimer | None = None
         # The process that supervises a detached stack (supervisor.keep).
         self.keeper: Proc | None = None
+        # The process functions are forked from (forkserver.py), and its name.
+        self.forkserver: Proc | None = None
+        self.forkserver_name: str | None = None
 
     # ------------------------------------------------------------------ start
 
@@ -166,6 +170,7 @@ class LocalStack:
         config = log_dir / "demo-config.json"
         config.write_text(json.dumps(plan.env, indent=2, sort_keys=True))
         try:
+            stack.start_forkserver()  # first: it imports while the emulators start
             for name in PARTS:
                 if name == next(iter(FUNCTIONS)):
                     # While the emulators start: the grants each function checks
@@ -257,6 +262,16 @@ class LocalStack:
             readiness.wait_ready(name, proc)
         procs.refresh_identity(proc)
 
+    def start_forkserver(self) -> Proc:
+        """A fork server for this stack's function starts (forkserver.py);
+        without one running, functions start as fresh interpreters."""
+        with self._lock:
+            self.forkserver_name = f"cutscenes-forkserver-{uuid.uuid4().hex}"
+            self.forkserver = self.launcher.spawn_forkserver(self.forkserver_name)
+            if self.state_dir is not None:
+                self._write_state()
+            return self.forkserver
+
     def stop_part(self, name: str) -> None:
         """Stop one part by PID (an outage, for tests); `start_part` brings it
         back on the same port with the same command line. The supervisor leaves
@@ -332,7 +347,10 @@ class LocalStack:
 
     @property
     def launcher(self) -> Launcher:
-        return Launcher(self.root, self.env, self.function_env, self.log_dir)
+        server = None
+        if self.forkserver is not None and self.forkserver_name:
+            server = (self.forkserver_name, self.forkserver)
+        return Launcher(self.root, self.env, self.function_env, self.log_dir, server)
 
     # ----------------------------------------------------------------- wipe
 
@@ -357,6 +375,8 @@ class LocalStack:
             self.sync_from_state()
             targets = [self.procs[n] for n in reversed(PARTS) if n in self.procs]
             procs.stop_many(targets + self._replaced)
+            if self.forkserver is not None:
+                procs.stop(self.forkserver)  # last: nothing is forked any more
             with contextlib.suppress(Exception):
                 atexit.unregister(self.stop)
             if self.state_dir is not None:
@@ -420,6 +440,9 @@ class LocalStack:
         stack.owner_pid = state.get("owner_pid")
         if state.get("keeper"):
             stack.keeper = Proc.from_json(state["keeper"])
+        if state.get("forkserver"):
+            stack.forkserver = Proc.from_json(state["forkserver"]["proc"])
+            stack.forkserver_name = state["forkserver"]["name"]
         stack.ready = state.get("ready", True)
         return stack
 

@@ -36,6 +36,11 @@ def write_state(stack: LocalStack, ready: bool = True) -> None:
         "timings": stack.timings,
         "procs": {name: p.to_json() for name, p in stack.procs.items()},
         "keeper": stack.keeper.to_json() if stack.keeper else None,
+        "forkserver": (
+            {"name": stack.forkserver_name, "proc": stack.forkserver.to_json()}
+            if stack.forkserver
+            else None
+        ),
     }
     path = stack.state_dir / STATE_FILE
     tmp = path.with_suffix(".tmp")

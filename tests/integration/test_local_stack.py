@@ -304,6 +304,31 @@ def test_a_crashed_function_is_replaced_by_the_stack_on_the_same_port(stack):
         assert stack.function_alive(name) and tcp_open(proc.port)
 
 
+def forked(proc: Proc) -> bool:
+    header = [line for line in Path(proc.log).read_text().splitlines() if line.startswith("=== ")]
+    return "start (forked)" in header[-1]
+
+
+def test_functions_are_forked_in_their_own_session_and_start_without_the_server(stack):
+    """Functions start from the stack's fork server (forkserver.py), each in a
+    session of its own; with the server gone they start as fresh interpreters."""
+    server = stack.forkserver
+    assert server is not None and procs.is_ours(server)
+    for name in FUNCTIONS:
+        proc = stack.procs[name]
+        assert forked(proc) and os.getsid(proc.pid) == proc.pid, name
+    procs.stop(server)
+    assert gone([server.pid])
+    fresh = stack.restart_function("janitor")
+    assert not forked(fresh) and os.getsid(fresh.pid) == fresh.pid
+    assert "fork server unavailable" in Path(fresh.log).read_text()
+    assert http("POST", stack.env["JANITOR_URL"], {})[0] == 200
+    again = stack.start_forkserver()
+    assert again.pid != server.pid
+    back = stack.restart_function("janitor")
+    assert forked(back) and http("POST", stack.env["JANITOR_URL"], {})[0] == 200
+
+
 def test_wipe_empties_firestore_bucket_and_emulator(stack):
     env = stack.env
     project = env["GOOGLE_CLOUD_PROJECT"]
@@ -345,7 +370,7 @@ def test_wipe_empties_firestore_bucket_and_emulator(stack):
 
 
 def test_stop_leaves_no_process_behind(stack):
-    pids = list(stack.pids().values())
+    pids = list(stack.pids().values()) + [stack.forkserver.pid]
     assert not gone(pids)
     stack.stop()
     assert gone(pids)
@@ -381,6 +406,7 @@ def test_detached_up_and_down(tmp_path):
     assert env["MEDIA_CHARGES_TOPIC"] == "media-charges"  # where a host drains charges
     recorded = json.loads((state / STATE_FILE).read_text())
     pids = [p["pid"] for p in recorded["procs"].values()]
+    pids.append(recorded["forkserver"]["proc"]["pid"])
     try:
         assert http("GET", f"http://{env['FIRESTORE_EMULATOR_HOST']}/")[0] == 200
         assert http("GET", env["DEMO_URL"])[0] == 200
