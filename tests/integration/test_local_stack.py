@@ -1,8 +1,9 @@
 """The local stack itself: every part up, wired together, restartable, stoppable.
 
-One stack for the module (about 3 s to start); the last in-process test stops it
-and checks no process is left. The CLI modes (`up --detach` / `down`, foreground
-`up` with Ctrl-C) run afterwards as subprocesses with their own state dirs.
+The in-process tests use the worker's stack (tests/conftest.py). The CLI modes
+(`up --detach` / `down`, foreground `up` with Ctrl-C) run as subprocesses with
+their own state dirs; the foreground one checks that stopping leaves no process
+and no open port behind.
 """
 
 from __future__ import annotations
@@ -81,17 +82,6 @@ def eventually(check, timeout: float = 15.0, interval: float = 0.1):
 
 def gone(pids) -> bool:
     return all(not procs.is_alive(pid) and not procs.group_members(pid) for pid in pids)
-
-
-@pytest.fixture(scope="module")
-def stack():
-    started = time.monotonic()
-    s = LocalStack.start(ROOT)
-    print(f"stack up in {time.monotonic() - started:.2f} s: {s.timings}", file=sys.stderr)
-    try:
-        yield s
-    finally:
-        s.stop()
 
 
 def test_env_has_what_the_contract_promises(stack):
@@ -369,16 +359,6 @@ def test_wipe_empties_firestore_bucket_and_emulator(stack):
         subscriber.close()
 
 
-def test_stop_leaves_no_process_behind(stack):
-    pids = list(stack.pids().values()) + [stack.forkserver.pid]
-    assert not gone(pids)
-    stack.stop()
-    assert gone(pids)
-    for proc in stack.procs.values():
-        assert not tcp_open(proc.port), proc.name
-    stack.stop()  # idempotent
-
-
 # ---------------------------------------------------------------- CLI modes
 
 
@@ -508,6 +488,8 @@ def test_foreground_up_stops_everything_on_ctrl_c(tmp_path):
         recorded = json.loads((state / STATE_FILE).read_text())
         assert recorded["mode"] == "foreground"
         pids = [p["pid"] for p in recorded["procs"].values()]
+        pids.append(recorded["forkserver"]["proc"]["pid"])
+        ports = [p["port"] for p in recorded["procs"].values()]
         assert http("GET", f"{env['STORAGE_EMULATOR_HOST']}/storage/v1/b")[0] == 200
 
         # A second foreground `up` on the same state dir refuses.
@@ -520,7 +502,8 @@ def test_foreground_up_stops_everything_on_ctrl_c(tmp_path):
 
         child.send_signal(signal.SIGINT)
         assert child.wait(timeout=30) == 0
-        assert gone(pids)
+        assert gone(pids)  # LocalStack.stop: every part, the fork server, the restarted one
+        assert not any(tcp_open(port) for port in ports)
         assert not (state / STATE_FILE).exists()
     finally:
         if child.poll() is None:
