@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     table = Table()
     print("== cold start", flush=True)
-    coldstart.run(table)
+    coldstart.run(table, runs=2 if args.quick else 5)
     stack = start_stack()
     try:
         print("== still overhead", flush=True)

@@ -49,13 +49,13 @@ def measure(body: str, runs: int = 5) -> tuple[float, float]:
     return statistics.median(times), statistics.median(rss)
 
 
-def run(table: Table) -> None:
+def run(table: Table, runs: int = 5) -> None:
     for main in sorted((ROOT / "functions").glob("*/main.py")):
-        ms, rss = measure(ENTRY.format(path=str(main)))
+        ms, rss = measure(ENTRY.format(path=str(main)), runs)
         name = main.parent.name
         table.add("cold start", f"{name} import ms", ms, "<= 300 ms", ms <= 300)
         table.add("cold start", f"{name} peak MB", rss)
-    ms, rss = measure(EAGER)
+    ms, rss = measure(EAGER, runs)
     table.add("cold start", "eager SDK imports ms", ms)
     table.add("cold start", "eager SDK imports peak MB", rss)
 
