@@ -117,8 +117,7 @@ def clean_python(built: dict[str, object], tmp_path_factory: pytest.TempPathFact
     venv = tmp_path_factory.mktemp("venv") / "runtime"
     started = time.monotonic()
     # No pip of its own (ensurepip's install took 20 s beside a CPU-bound
-    # process): this venv's pip installs into it (`--python`), uncompiled, as
-    # only what an entry point imports is compiled.
+    # process): this venv's pip installs into it (`--python`).
     subprocess.run(
         [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
     )
@@ -128,7 +127,7 @@ def clean_python(built: dict[str, object], tmp_path_factory: pytest.TempPathFact
     pip = [sys.executable, "-m", "pip", "--python", str(python), "--disable-pip-version-check"]
     requirements = Path(str(built["source"])) / "requirements.txt"
     install = subprocess.run(
-        [*pip, "install", "--quiet", "--no-compile", "--no-deps", "-r", str(requirements)],
+        [*pip, "install", "--quiet", "--no-deps", "-r", str(requirements)],
         capture_output=True,
         text=True,
         timeout=600,
