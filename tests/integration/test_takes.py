@@ -19,6 +19,7 @@ from shared.store import ledger
 from shared.store.assets import load
 from shared.store.publish import publish_animate
 from tests.integration.helpers import (
+    backoff,
     bucket_names,
     calls,
     cutscene,
@@ -65,11 +66,12 @@ def post(
 
 def wait_until(check, timeout: float = 60.0, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
+    pauses = backoff()
     while time.monotonic() < deadline:
         value = check()
         if value:
             return value
-        time.sleep(0.05)
+        time.sleep(next(pauses))
     raise AssertionError(f"{what} not reached within {timeout} s")
 
 
