@@ -25,11 +25,26 @@ def _read_cmdline(pid: int) -> list[str] | None:
 
 
 def _read_stat(pid: int) -> tuple[str, int, float] | None:
-    """(status, pgid, start time) of a live process, or None."""
+    """(status, pgid, start time) of a live process, or None.
+
+    The start time is in seconds since boot, not since the epoch: psutil's
+    `create_time` adds the boot time the kernel reports now, which moves
+    whenever the wall clock is stepped. These machines are virtual machines
+    that get paused and resumed (the kernel logs "crng reseeded due to
+    virtual machine fork"); after one such resume mid-run every process's
+    epoch start time had moved, none was recognised as the stack's own any
+    more, and none was stopped (84 processes left running). psutil keys a
+    process's own identity on the same monotonic start (`Process._get_ident`)."""
     try:
         process = psutil.Process(pid)
         with process.oneshot():
-            return process.status(), os.getpgid(pid), process.create_time()
+            status, pgid = process.status(), os.getpgid(pid)
+            for _ in range(3):
+                boot = psutil.boot_time()
+                created = process.create_time() - boot
+                if psutil.boot_time() == boot:  # no step between the two reads
+                    break
+            return status, pgid, created
     except (psutil.Error, OSError, ValueError):
         return None
 

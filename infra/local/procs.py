@@ -106,6 +106,10 @@ def _kernel_ports(n: int) -> list[int]:
             s.close()
 
 
+# Any start time past this (2001) is from the epoch, not from boot.
+EPOCH_STARTS = 1e9
+
+
 @dataclass
 class Proc:
     """One child process as recorded in stack.json."""
@@ -115,9 +119,9 @@ class Proc:
     port: int | None
     log: str
     argv: list[str] = field(default_factory=list)
-    # The command line and start time (seconds since the epoch, psutil's
-    # create_time) right after spawning: the identity checked before any later
-    # signal (see `is_ours`).
+    # The command line and start time (seconds since boot: pids.py says why
+    # not since the epoch) right after spawning: the identity checked before
+    # any later signal (see `is_ours`).
     cmdline: list[str] = field(default_factory=list)
     started_at: float | None = None
     # Extra environment given on top of the inherited one (needed to respawn).
@@ -129,9 +133,12 @@ class Proc:
 
     @classmethod
     def from_json(cls, data: dict) -> Proc:
-        # A stack.json written before psutil kept the start in clock ticks: it
-        # cannot be compared, so such a process is known by its command line.
+        # A stack.json written before kept the start in clock ticks, or in
+        # seconds since the epoch: neither compares with seconds since boot,
+        # so such a process is known by its command line.
         data = {k: v for k, v in data.items() if k != "start_ticks"}
+        if (data.get("started_at") or 0) > EPOCH_STARTS:
+            data["started_at"] = None
         return cls(**data)
 
 

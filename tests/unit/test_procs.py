@@ -6,6 +6,9 @@ from __future__ import annotations
 import subprocess
 import time
 
+import psutil
+import pytest
+
 from infra.local import procs
 from infra.local.procs import Proc
 
@@ -24,12 +27,17 @@ def test_a_child_is_ours_only_with_its_own_start_time_and_command_line(tmp_path)
     try:
         cmdline, started_at = procs.identity(child.pid)
         assert cmdline == ["sleep", "30"] and started_at is not None
-        assert abs(started_at - time.time()) < 60
+        assert abs(started_at - (time.time() - psutil.boot_time())) < 60  # since boot
         mine = Proc("x", child.pid, None, str(tmp_path / "x.log"), cmdline=cmdline)
         mine.started_at = started_at
         assert procs.is_alive(child.pid) and procs.is_ours(mine)
-        assert not procs.is_ours(Proc("x", child.pid, None, "", ["sleep", "31"], started_at))
-        assert not procs.is_ours(Proc("x", child.pid, None, "", cmdline, started_at - 1))
+        other = ["sleep", "31"]
+        assert not procs.is_ours(
+            Proc("x", child.pid, None, "", cmdline=other, started_at=started_at)
+        )
+        assert not procs.is_ours(
+            Proc("x", child.pid, None, "", cmdline=cmdline, started_at=started_at - 1)
+        )
         # Its own session, so its own group, led by it.
         assert procs.group_members(child.pid) == [child.pid]
         assert procs.stop(mine, timeout=5)
@@ -55,5 +63,28 @@ def test_a_zombie_is_not_alive_and_has_no_command_line():
 
 def test_a_stack_file_from_before_psutil_still_loads():
     old = {"name": "gcs", "pid": 1, "port": 2, "log": "", "cmdline": ["x"], "start_ticks": 123}
+    proc = Proc.from_json(old)
+    assert proc.started_at is None and proc.cmdline == ["x"]
+
+
+def test_a_child_stays_ours_when_the_wall_clock_is_stepped(monkeypatch: pytest.MonkeyPatch):
+    """A paused and resumed virtual machine steps its wall clock: the boot
+    time the kernel reports moves with it, a process's start since boot
+    does not (pids.py)."""
+    child = started(["sleep", "30"])
+    try:
+        cmdline, started_at = procs.identity(child.pid)
+        mine = Proc("x", child.pid, None, "", cmdline=cmdline, started_at=started_at)
+        assert procs.is_ours(mine)
+        boot = psutil._psplatform.boot_time
+        monkeypatch.setattr(psutil._psplatform, "boot_time", lambda: boot() + 97.0)
+        assert procs.identity(child.pid)[1] == started_at and procs.is_ours(mine)
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_stack_file_with_epoch_start_times_still_loads():
+    old = {"name": "gcs", "pid": 1, "port": 2, "log": "", "cmdline": ["x"], "started_at": 1.8e9}
     proc = Proc.from_json(old)
     assert proc.started_at is None and proc.cmdline == ["x"]
