@@ -385,6 +385,23 @@ def wait_tcp(
         time.sleep(0.05)
 
 
+def wait_closed(host: str, port: int, timeout: float) -> bool:
+    """Until nothing accepts connections on host:port; False if something
+    still does after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                pass
+        except ConnectionRefusedError:
+            return True
+        except OSError:
+            pass  # a timeout: something listens, too busy to accept
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
 def wait_http(
     url: str,
     timeout: float,

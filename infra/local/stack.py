@@ -40,6 +40,7 @@ from infra.local.launch import Launcher, python
 from infra.local.plan import (
     FUNCTIONS,
     PARTS,
+    StackError,
     check_sources,
     default_state_dir,
     make_plan,
@@ -51,6 +52,11 @@ from infra.local.state import STATE_FILE, read_state, write_state
 from infra.local.supervisor import Supervisor
 
 Log = Callable[[str], None]
+
+
+# How long a restarted function's old port may stay taken after its process
+# was stopped (gunicorn closes it as it exits).
+PORT_FREE_TIMEOUT_S = 10.0
 
 
 def _stderr(line: str) -> None:
@@ -216,9 +222,17 @@ class LocalStack:
                 raise KeyError(f"{name} is not a function ({', '.join(FUNCTIONS)})")
         with self._lock:
             old = {name: self.procs[name] for name in names}
+            procs.stop_many(list(old.values()))
+            for name, proc in old.items():
+                # Else the new process cannot bind, and the old one would go
+                # on answering with the old settings as if restarted.
+                if proc.port and not procs.wait_closed(HOST, proc.port, PORT_FREE_TIMEOUT_S):
+                    raise StackError(
+                        f"{name}: port {proc.port} still answers after pid {proc.pid} was "
+                        "stopped: a process this stack does not know holds it"
+                    )
             for name in names:
                 self.outages.discard(name)
-            procs.stop_many(list(old.values()))
             extra = {name: {**(extra_env or {}), **(only or {}).get(name, {})} for name in names}
             for name in names:
                 port = old[name].port

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from infra.local import procs
-from infra.local.plan import FUNCTIONS, PARTS
+from infra.local.plan import FUNCTIONS, PARTS, StackError
 from infra.local.procs import Proc
 from infra.local.pubsub_setup import clients
 from infra.local.readiness import READY_TIMEOUT_S
@@ -317,6 +317,26 @@ def test_functions_are_forked_in_their_own_session_and_start_without_the_server(
     assert again.pid != server.pid
     back = stack.restart_function("janitor")
     assert forked(back) and http("POST", stack.env["JANITOR_URL"], {})[0] == 200
+
+
+def test_a_restart_refuses_when_something_else_holds_the_port(stack, monkeypatch):
+    """A process the stack does not know (never signalled) holding a
+    function's port: the restart says so, instead of leaving that process to
+    answer as if it were the restarted function."""
+    port = stack.procs["janitor"].port
+    stack.stop_part("janitor")  # an outage: the supervisor leaves it down
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # its TIME_WAITs
+    try:
+        holder.bind(("127.0.0.1", port))
+        holder.listen(8)
+        monkeypatch.setattr("infra.local.stack.PORT_FREE_TIMEOUT_S", 1.0)
+        with pytest.raises(StackError, match=f"port {port} still answers"):
+            stack.restart_function("janitor")
+    finally:
+        holder.close()
+    assert stack.restart_function("janitor").port == port
+    assert http("POST", stack.env["JANITOR_URL"], {})[0] == 200
 
 
 def test_wipe_empties_firestore_bucket_and_emulator(stack):
