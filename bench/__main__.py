@@ -6,19 +6,26 @@ benchmark, print a table with each figure's target, and write JSON.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from bench import aidm_loop, budget, coldstart, pipeline
-from bench.common import Table, start_stack
+from bench.common import Table, running_stack, start_stack
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small runs, a smoke test")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        help="use the running stack recorded there (`cutscenes local up --detach`'s, "
+        "CUTSCENES_STATE_DIR) instead of starting one; it is wiped, not stopped",
+    )
     args = parser.parse_args(argv)
     table = Table()
     print("== cold start", flush=True)
     coldstart.run(table, runs=2 if args.quick else 5)
-    stack = start_stack()
+    stack = running_stack(args.state_dir) if args.state_dir else start_stack()
     try:
         print("== still overhead", flush=True)
         if args.quick:
@@ -36,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         print("== AIDM's event loop during media tool calls", flush=True)
         aidm_loop.run(table, stack, turns=3 if args.quick else 20)
     finally:
-        stack.stop()
+        if not args.state_dir:
+            stack.stop()
     path = table.write("bench-quick" if args.quick else "bench")
     missed = [r for r in table.rows if r["met"] is False]
     print(f"wrote {path}; {len(missed)} targets not met", flush=True)

@@ -23,6 +23,19 @@ def start_stack(extra_env: dict[str, str] | None = None, log_dir: Path | None = 
     return stack
 
 
+def running_stack(state_dir: Path):
+    """A stack already running (`cutscenes local up --detach`, or a test's),
+    found through its state dir: benchmarks that only need its env and wipe
+    it between runs, without starting (or stopping) one of their own."""
+    from infra.local.stack import LocalStack
+    from shared.store.connections import reset_all
+
+    stack = LocalStack.load(state_dir)
+    os.environ.update(stack.env)
+    reset_all()
+    return stack
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")

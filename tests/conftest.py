@@ -26,14 +26,13 @@ LONGEST_FIRST = (
     "tests/integration/test_burst.py",
     "tests/integration/test_quota.py",
     "tests/integration/test_bench.py",
+    "tests/integration/test_local_stack.py",
     "tests/e2e",
     "tests/integration/test_paced_starts.py",
     "tests/integration/test_paced_models.py",
     "tests/integration/test_clip_states.py",
-    "tests/integration/test_local_stack.py",
     "tests/integration/test_faults.py",
     "tests/integration/test_deadline.py",
-    "tests/integration/test_logs.py",
     "tests/integration/test_bundle.py",
 )
 

@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from infra.iam import policy as iam_policy
@@ -285,6 +285,21 @@ class LocalStack:
             if self.state_dir is not None:
                 self._write_state()
             return self.forkserver
+
+    @contextlib.contextmanager
+    def recorded_in(self, state_dir: Path) -> Iterator[Path]:
+        """For the block, this stack recorded in state_dir/stack.json as a
+        detached one is, so another process can use it (`LocalStack.load`,
+        `python -m bench --state-dir`); the record is removed afterwards."""
+        before = self.state_dir
+        self.state_dir = Path(state_dir).resolve()
+        self._write_state()
+        try:
+            yield self.state_dir
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                (self.state_dir / STATE_FILE).unlink()
+            self.state_dir = before
 
     def stop_part(self, name: str) -> None:
         """Stop one part by PID (an outage, for tests); `start_part` brings it

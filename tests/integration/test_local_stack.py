@@ -31,6 +31,7 @@ from infra.local.readiness import READY_TIMEOUT_S
 from infra.local.stack import LocalStack
 from infra.local.state import STATE_FILE
 from tests.integration.helpers import run_terminating
+from tests.integration.test_logs import assert_every_stage, cutscenes, one_requests_lines
 
 pytestmark = pytest.mark.integration
 
@@ -445,12 +446,52 @@ def test_detached_up_and_down(tmp_path):
         )
         assert replaced.port == crashed.port
         pids.append(replaced.pid)
+
+        # Logs that follow a request: a complete cutscene, and `cutscenes
+        # local logs --request-id` showing every stage's lines while the
+        # stack runs (and, below, after `down`).
+        cli_env = {**os.environ, **env, "CUTSCENES_STATE_DIR": str(state)}
+        running = one_cutscene_followed(cli_env)
     finally:
         down = run_cli("down", state_dir=state)
     assert down.returncode == 0, down.stderr
     eventually(lambda: gone(pids), timeout=10)
     assert not (state / STATE_FILE).exists()
+    stopped, note = one_requests_lines(LOGGED_REQUEST, cli_env)
+    assert "no local stack is running: its last logs" in note
+    assert_every_stage(stopped, LOGGED_REQUEST)
+    assert stopped[: len(running)] == running  # the same lines, read from the files left
     assert run_cli("down", state_dir=state).returncode == 0  # nothing to stop: fine
+
+
+LOGGED_REQUEST = "req-logs-1"
+
+
+def one_cutscene_followed(env: dict[str, str]) -> list[dict]:
+    """The done-when of logs that follow a request (issue 5/5): configure,
+    trigger --wait, then every stage's lines by request id."""
+    configured = cutscenes("configure", "--campaign", "c1", "--enable", "--budget", "5", env=env)
+    assert configured.returncode == 0, configured.stderr
+    done = cutscenes(
+        "trigger", "--campaign", "c1", "--session", "s1", "--turn", "1",
+        "--kind", "cutscene", "--type", "action_climax",
+        "--image-prompt", "a duel at dawn", "--motion-prompt", "slow orbit",
+        "--duration", "4", "--request-id", LOGGED_REQUEST, "--wait",
+        env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "complete"
+    # finish_clip's access line is written once its answer is sent.
+    deadline = time.monotonic() + 20
+    while True:
+        running, _ = one_requests_lines(LOGGED_REQUEST, env)
+        try:
+            assert_every_stage(running, LOGGED_REQUEST)
+            return running
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def test_down_never_signals_a_reused_pid(tmp_path):

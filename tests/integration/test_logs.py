@@ -1,12 +1,12 @@
 """The stack's logs as Cloud Logging would read them: JSON lines with an RFC 3339
 `timestamp`, the trace of the HTTP request, and no Apache-style access lines
-mixed into the functions' logs; and one cutscene followed through every stage
-with `cutscenes local logs --request-id`, on a running and on a stopped stack."""
+mixed into the functions' logs. One cutscene followed through every stage
+with `cutscenes local logs --request-id`, on a running and on a stopped
+stack, is checked on the detached stack of test_local_stack.py (helpers here)."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import time
@@ -110,49 +110,3 @@ def assert_every_stage(records: list[dict], request_id: str) -> None:
         access = [r for r in lines if r.get("event") == "http_access"]
         assert access and all(r["request_id"] == request_id for r in access), (stage, lines)
         assert all(r["httpRequest"]["requestMethod"] == "POST" for r in access)
-
-
-def test_one_cutscene_through_every_stage_before_and_after_local_down(tmp_path):
-    """The done-when of logs that follow a request: a stack of its own (the
-    session's cannot be stopped), a complete cutscene, and `local logs
-    --request-id` showing render_still, animate_still and finish_clip lines,
-    access lines included, while the stack runs and after `local down`."""
-    state = tmp_path / "state"
-    env = {**os.environ, "CUTSCENES_STATE_DIR": str(state)}
-    up = cutscenes("local", "up", "--detach", env=env, timeout=360)  # a busy machine: slow
-    assert up.returncode == 0, up.stderr
-    env.update(json.loads(up.stdout))  # the session stack's variables must not win
-    request_id = "req-logs-1"
-    try:
-        configured = cutscenes(
-            "configure", "--campaign", "c1", "--enable", "--budget", "5", env=env
-        )
-        assert configured.returncode == 0, configured.stderr
-        done = cutscenes(
-            "trigger", "--campaign", "c1", "--session", "s1", "--turn", "1",
-            "--kind", "cutscene", "--type", "action_climax",
-            "--image-prompt", "a duel at dawn", "--motion-prompt", "slow orbit",
-            "--duration", "4", "--request-id", request_id, "--wait",
-            env=env,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        assert json.loads(done.stdout)["status"] == "complete"
-        # finish_clip's access line is written once its answer is sent.
-        deadline = time.monotonic() + 20
-        while True:
-            running, _ = one_requests_lines(request_id, env)
-            try:
-                assert_every_stage(running, request_id)
-                break
-            except AssertionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
-    finally:
-        down = cutscenes("local", "down", env=env, timeout=90)
-    assert down.returncode == 0, down.stderr
-    assert not (state / "stack.json").exists()
-    stopped, note = one_requests_lines(request_id, env)
-    assert "no local stack is running: its last logs" in note
-    assert_every_stage(stopped, request_id)
-    assert stopped[: len(running)] == running  # the same lines, read from the files left
