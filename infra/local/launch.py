@@ -141,7 +141,12 @@ class Launcher:
                 "--port", str(port),
                 "--storage-url", self.env["STORAGE_EMULATOR_HOST"],
             ]  # fmt: skip
-            env = {"PYTHONUNBUFFERED": "1", **storage_env(self.env)}
+            env = {
+                "PYTHONUNBUFFERED": "1",
+                **storage_env(self.env),
+                # Clips kept across the machine's stacks (video.py says why).
+                "MEDIA_EMULATOR_CLIP_CACHE": str(root / ".local" / "cache" / "clips"),
+            }
             return procs.spawn(name, argv, env, self.log_dir, port=port, cwd=root)
         if name == "demo":
             argv = [

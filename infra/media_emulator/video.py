@@ -6,6 +6,7 @@ ffmpeg comes from the imageio-ffmpeg wheel. Output: libx264, yuv420p,
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -101,6 +102,11 @@ def encode_clip(
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
+    stored = _from_disk(key)
+    if stored is not None:
+        with _CACHE_LOCK:
+            _CACHE[key] = stored
+        return stored
     seed = int(key[:8], 16)
     with _ENCODE_SLOTS, tempfile.TemporaryDirectory(prefix="media-emu-") as tmp:
         with _CACHE_LOCK:  # another thread may have made it while we queued
@@ -166,7 +172,52 @@ def encode_clip(
         _CACHE[key] = data
         while len(_CACHE) > _CACHE_MAX:
             _CACHE.popitem(last=False)
+    _to_disk(key, data)
     return data
+
+
+# Clips kept on disk across emulator processes (the stack sets the folder):
+# the test suite's stacks encode the same few stills again and again, and an
+# encode is most of a clip's CPU. The same inputs give the same bytes.
+CLIP_CACHE_ENV = "MEDIA_EMULATOR_CLIP_CACHE"
+_DISK_MAX = 200
+
+
+def _disk_dir() -> str | None:
+    return os.environ.get(CLIP_CACHE_ENV) or None
+
+
+def _from_disk(key: str) -> bytes | None:
+    folder = _disk_dir()
+    if not folder:
+        return None
+    try:
+        with open(os.path.join(folder, f"{key}.mp4"), "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _to_disk(key: str, data: bytes) -> None:
+    folder = _disk_dir()
+    if not folder:
+        return
+    try:
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, f"{key}.mp4")
+        tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)  # whole or absent for a reader in another process
+        clips = sorted(
+            (e for e in os.scandir(folder) if e.name.endswith(".mp4")),
+            key=lambda e: e.stat().st_mtime,
+        )
+        for old in clips[:-_DISK_MAX]:
+            with contextlib.suppress(OSError):
+                os.remove(old.path)
+    except OSError:
+        pass  # a cache: the clip was made anyway
 
 
 def stop_encoders() -> None:
