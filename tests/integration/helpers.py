@@ -75,23 +75,44 @@ def publish_raw(data: bytes, **attrs: str) -> str:
     return publisher().publish(topic, data, **attrs).result(timeout=10)
 
 
-def invalid_deliveries(stack, message_ids: set[str]) -> Counter[str]:
-    """How often render_still logged each of `message_ids` (Pub/Sub message
-    ids, bound to its lines as delivery_id) as an invalid request. Only the
-    named messages count: a delivery an earlier test left in flight on the
-    same stack is not one of them."""
-    seen: Counter[str] = Counter()
+def delivery_lines(stack, message_ids: set[str]) -> dict[str, list[dict[str, Any]]]:
+    """render_still's log lines for each of `message_ids` (Pub/Sub message
+    ids, bound to its lines as delivery_id): what it made of each delivery
+    and the access line with its answer. Only the named messages count: a
+    delivery an earlier test left in flight on the same stack is not one."""
+    seen: dict[str, list[dict[str, Any]]] = {}
     text = Path(stack.procs["render_still"].log).read_text(errors="replace")
     for line in text.splitlines():
-        if '"request_invalid"' not in line:
+        if '"delivery_id"' not in line:
             continue
         try:
             entry = json.loads(line)
         except ValueError:
             continue
-        if entry.get("event") == "request_invalid" and entry.get("delivery_id") in message_ids:
-            seen[entry["delivery_id"]] += 1
+        if entry.get("delivery_id") in message_ids:
+            seen.setdefault(entry["delivery_id"], []).append(entry)
     return seen
+
+
+def invalid_deliveries(stack, message_ids: set[str]) -> Counter[str]:
+    """How often render_still handled each of `message_ids` as invalid."""
+    return Counter(
+        {
+            i: n
+            for i, lines in delivery_lines(stack, message_ids).items()
+            if (n := sum(e.get("event") == "request_invalid" for e in lines))
+        }
+    )
+
+
+def answers(lines: dict[str, list[dict[str, Any]]]) -> Counter[int]:
+    """The HTTP statuses render_still answered those deliveries with."""
+    return Counter(
+        e["httpRequest"]["status"]
+        for entries in lines.values()
+        for e in entries
+        if e.get("event") == "http_access"
+    )
 
 
 def publish(message: dict[str, Any]) -> str:

@@ -16,9 +16,19 @@ from shared.domain.ids import asset_id_for, is_request_id, is_scope_id
 from shared.domain.request import parse_request
 from shared.store.assets import load
 from shared.store.connections import firestore_client
-from tests.integration.helpers import calls, enable, invalid_deliveries, publish_raw
+from tests.integration.helpers import (
+    answers,
+    calls,
+    delivery_lines,
+    enable,
+    invalid_deliveries,
+    publish_raw,
+)
 
 COUNT = 1000
+# What render_still logs when a delivery raises, i.e. asks for a redelivery
+# (shared/pipeline/entry.py).
+RETRY_EVENTS = ("busy", "transient", "unexpected")
 HOSTILE_IDS = [
     "../../etc/passwd",
     "c1/../c2",
@@ -170,10 +180,20 @@ def test_a_thousand_malformed_messages(stack):
         time.sleep(0.5)
     elapsed = time.monotonic() - started
     time.sleep(2.0)  # a retry loop, if any, would show up as more deliveries
+    lines = delivery_lines(stack, published)
     handled = invalid_deliveries(stack, published)
-    missing = len(published - set(handled))
+    assert set(handled) == published, f"{len(published - set(handled))} never handled"
+    # Every delivery was acked (2xx) and none raised: nothing asked Pub/Sub
+    # to deliver again, so no retry loop.
+    statuses = answers(lines)
+    assert statuses and set(statuses) <= {200, 204}, statuses
+    retried = [e for es in lines.values() for e in es if e.get("event") in RETRY_EVENTS]
+    assert not retried, retried[:3]
+    # Pub/Sub delivers at least once: under load the emulator has sent one
+    # message of the thousand again after render_still had acked it (CI,
+    # 2026-12-07). Handled again, acked again; a handful at most.
     again = {i: n for i, n in handled.items() if n > 1}
-    assert missing == 0 and not again, f"{missing} never handled; handled again: {again}"
+    assert sum(handled.values()) - len(published) <= len(published) // 100, again
     assert stack.function_alive("render_still") and stack.restarts("render_still") == crashes
     assert calls(stack)["generateContent"] == 0
     outcomes = Counter()

@@ -11,9 +11,11 @@ import time
 from shared.domain.ids import asset_id_for
 from shared.store import ledger
 from tests.integration.helpers import (
+    answers,
     bucket_names,
     calls,
     cutscene,
+    delivery_lines,
     emulator,
     enable,
     invalid_deliveries,
@@ -153,7 +155,8 @@ def test_invalid_message_with_readable_ids_leaves_a_rejected_asset(stack):
     deadline = time.monotonic() + 30  # so no delivery of it outlives this test
     while not invalid_deliveries(stack, {unreadable}) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert invalid_deliveries(stack, {unreadable}) == {unreadable: 1}
+    assert invalid_deliveries(stack, {unreadable})[unreadable] >= 1  # at least once
+    assert set(answers(delivery_lines(stack, {unreadable}))) <= {200, 204}  # acked
 
 
 def test_still_fits_but_clip_does_not_degrades_to_partial(stack):
