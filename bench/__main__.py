@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 
 from bench import aidm_loop, budget, coldstart, pipeline
-from bench.common import Table, running_stack, start_stack
+from bench.common import Table, running_stack, start_stack, wait_settled
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +43,10 @@ def main(argv: list[str] | None = None) -> int:
         print("== AIDM's event loop during media tool calls", flush=True)
         aidm_loop.run(table, stack, turns=3 if args.quick else 20)
     finally:
-        if not args.state_dir:
+        if args.state_dir:
+            busy = wait_settled()  # a stack it does not own is left quiet
+            print(f"stack left with {busy} assets still open", flush=True)
+        else:
             stack.stop()
     path = table.write("bench-quick" if args.quick else "bench")
     missed = [r for r in table.rows if r["met"] is False]

@@ -36,6 +36,24 @@ def running_stack(state_dir: Path):
     return stack
 
 
+def wait_settled(timeout: float = 180.0) -> int:
+    """Until no asset on the stack is still being worked on (or `timeout`);
+    returns how many still are. A benchmark on a stack it does not own
+    (`--state-dir`) leaves it quiet: a clip still rendering would otherwise
+    reach the stack's next user after its wipe (the suite counts Veo calls)."""
+    from shared.domain.paths import MEDIA
+    from shared.domain.status import TERMINAL
+    from shared.store.connections import firestore_client
+
+    deadline = time.monotonic() + timeout
+    while True:
+        docs = firestore_client().collection_group(MEDIA).stream()
+        busy = sum(1 for d in docs if (d.to_dict() or {}).get("status") not in TERMINAL)
+        if not busy or time.monotonic() > deadline:
+            return busy
+        time.sleep(0.5)
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")

@@ -30,6 +30,8 @@ def test_bench_quick_runs_and_reports_every_figure(stack, tmp_path):
             timeout=840,
         )
     assert done.returncode == 0, done.stderr[-2000:]
+    # Nothing left rendering on the worker's stack for the next test to count.
+    assert "stack left with 0 assets still open" in done.stdout
     written = set((ROOT / "bench" / "results").glob("bench-quick-*.json")) - before
     assert len(written) == 1
     rows = json.loads(written.pop().read_text())
