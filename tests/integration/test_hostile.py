@@ -28,7 +28,7 @@ from tests.integration.helpers import (
 COUNT = 1000
 # What render_still logs when a delivery raises, i.e. asks for a redelivery
 # (shared/pipeline/entry.py).
-RETRY_EVENTS = ("busy", "transient", "unexpected")
+RETRY_EVENTS = ("busy", "transient")
 HOSTILE_IDS = [
     "../../etc/passwd",
     "c1/../c2",
@@ -183,12 +183,18 @@ def test_a_thousand_malformed_messages(stack):
     lines = delivery_lines(stack, published)
     handled = invalid_deliveries(stack, published)
     assert set(handled) == published, f"{len(published - set(handled))} never handled"
-    # Every delivery was acked (2xx) and none raised: nothing asked Pub/Sub
-    # to deliver again, so no retry loop.
+    # Bad input is never a reason to retry: no delivery failed as a bug, and
+    # every message's last answer was a 2xx. A delivery may still ask for a
+    # retry on an outage (a Firestore write timing out beside a CPU-bound
+    # process answered 500 once, logged `transient`); it is then handled
+    # again and acked.
+    bugs = [e for es in lines.values() for e in es if e.get("event") == "unexpected"]
+    assert not bugs, bugs[:3]
     statuses = answers(lines)
-    assert statuses and set(statuses) <= {200, 204}, statuses
-    retried = [e for es in lines.values() for e in es if e.get("event") in RETRY_EVENTS]
-    assert not retried, retried[:3]
+    failed = {i for i, es in lines.items() if any(e.get("event") in RETRY_EVENTS for e in es)}
+    assert sum(n for code, n in statuses.items() if code >= 300) <= len(failed), statuses
+    last = {i: [e for e in es if e.get("event") == "http_access"][-1:] for i, es in lines.items()}
+    assert all(a and a[0]["httpRequest"]["status"] in (200, 204) for a in last.values())
     # Pub/Sub delivers at least once: under load the emulator has sent one
     # message of the thousand again after render_still had acked it (CI,
     # 2026-12-07). Handled again, acked again; a handful at most.
