@@ -73,7 +73,7 @@ def serve(name: str) -> None:
         conn, _ = server.accept()
         with conn:
             try:
-                request = json.loads(_read_line(conn))
+                request = json.loads(read_line(conn))
             except (OSError, ValueError):
                 continue
             sys.stdout.flush()
@@ -86,7 +86,8 @@ def serve(name: str) -> None:
             conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
 
 
-def _read_line(conn: socket.socket) -> bytes:
+def read_line(conn: socket.socket) -> bytes:
+    """One JSON line, both ways (without its newline only if the peer closed)."""
     data = b""
     while not data.endswith(b"\n"):
         chunk = conn.recv(65536)

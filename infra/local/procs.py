@@ -190,12 +190,26 @@ def spawn(
             start_new_session=True,
             close_fds=True,
         )
-    # Only the start time now: the command line may still be ours (before exec)
-    # or a launcher's; `refresh_identity` records it once the part answers.
-    _, started_at = identity(popen.pid)
-    proc = Proc(
+    _POPENS[popen.pid] = popen
+    return _started(name, popen.pid, port, log_path, argv, env, cwd)
+
+
+def _started(
+    name: str,
+    pid: int,
+    port: int | None,
+    log_path: Path,
+    argv: list[str],
+    env: dict[str, str] | None,
+    cwd: Path | None,
+) -> Proc:
+    """The record of a process just started, spawned or forked. Only its
+    start time now: the command line may still be ours (before exec) or a
+    launcher's; `refresh_identity` records it once the part answers."""
+    _, started_at = identity(pid)
+    return Proc(
         name=name,
-        pid=popen.pid,
+        pid=pid,
         port=port,
         log=str(log_path),
         argv=list(argv),
@@ -204,8 +218,6 @@ def spawn(
         env=dict(env or {}),
         cwd=str(cwd) if cwd else None,
     )
-    _POPENS[popen.pid] = popen
-    return proc
 
 
 def spawn_forked(
@@ -237,25 +249,10 @@ def spawn_forked(
         conn.settimeout(timeout)  # the server imports first: seconds on a busy machine
         _connect(conn, forkserver.address(server), server_proc, timeout)
         conn.sendall(json.dumps(request).encode() + b"\n")
-        answer = b""
-        while not answer.endswith(b"\n"):
-            chunk = conn.recv(4096)
-            if not chunk:
-                raise OSError(f"fork server {server} closed the connection")
-            answer += chunk
-    pid = int(json.loads(answer)["pid"])
-    _, started_at = identity(pid)
-    return Proc(
-        name=name,
-        pid=pid,
-        port=port,
-        log=str(log_path),
-        argv=list(argv),
-        cmdline=[],
-        started_at=started_at,
-        env=dict(env),
-        cwd=str(cwd),
-    )
+        answer = forkserver.read_line(conn)
+    if not answer.endswith(b"\n"):
+        raise OSError(f"fork server {server} closed the connection")
+    return _started(name, int(json.loads(answer)["pid"]), port, log_path, argv, env, cwd)
 
 
 def _connect(conn: socket.socket, address: str, server: Proc, timeout: float) -> None:
