@@ -15,6 +15,7 @@ from shared.store import spend
 from shared.store.media_models import ClipResult
 from tests.unit.fakes import FakeImageModel, FakeVideoModel, World
 from tests.unit.stages.helpers import (
+    Clock,
     aid,
     configure,
     deliver_animate,
@@ -207,3 +208,58 @@ def test_a_start_veo_refuses_for_quota_keeps_its_hold_and_starts_once_redelivere
     assert world.books("c1", "s1")[0] == {f"{aid()}:video": plan.video_micros}
     drain(world, video)  # Pub/Sub redelivers; the quota has room again
     assert (world.asset("c1", aid())["status"], len(video.starts)) == ("complete", 1)
+
+
+def test_a_start_waits_out_429s_in_its_delivery_then_starts_once(
+    world: World, image: FakeImageModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What tests/integration/test_quota.py shows on the stack in a compressed
+    # minute, here on the pipeline's own clock and Veo's own 60 s.
+    configure(
+        monkeypatch,
+        MEDIA_DEADLINE_S="90",
+        MEDIA_VIDEO_EXPECTED_S="10",
+        MEDIA_VIDEO_EXPECTED_PER_S="0",
+    )
+    clock = Clock()
+    clock.install(monkeypatch)
+    began = clock.time()
+    video = FakeVideoModel(world, ["quota"] * 4)
+    deliver_request(request(), image)
+    deliver_animate(*world.animate_messages.pop(0), video)  # acked: no redelivery needed
+    assert len(video.starts) == 1
+    waited = clock.time() - began
+    assert 2.0 <= waited <= 2 + 4 + 8 + 15, waited  # four backed-off pauses
+    drain(world, video)
+    doc = world.asset("c1", aid())
+    assert doc["status"] == "complete"
+    assert world.books("c1", "s1")[1] == {
+        f"{aid()}:image": plan_of(doc).image_micros,
+        f"{aid()}:video": plan_of(doc).video_micros,
+    }
+
+
+def test_a_start_still_refused_for_quota_when_too_late_ends_partial_unstarted(
+    world: World, image: FakeImageModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The rest of a burst under the quota: once the clip could no longer
+    # finish before the deadline, it is not started and the clip's hold goes.
+    configure(
+        monkeypatch,
+        MEDIA_DEADLINE_S="90",
+        MEDIA_VIDEO_EXPECTED_S="10",
+        MEDIA_VIDEO_EXPECTED_PER_S="0",
+    )
+    clock = Clock()
+    clock.install(monkeypatch)
+    began = clock.time()
+    video = FakeVideoModel(world, ["quota"] * 1000)
+    deliver_request(request(), image)
+    deliver_animate(*world.animate_messages.pop(0), video)
+    assert video.starts == []
+    # Refused at its first look past the deadline less the expected 10 s,
+    # which the last pause (at most 15 s) reached.
+    assert 80 < clock.time() - began <= 80 + 15, clock.time() - began
+    doc, _ = still_only(world)
+    assert (doc["status"], doc["status_reason"]) == ("partial", "timeout")
+    assert "to start the clip" in doc["error"]
