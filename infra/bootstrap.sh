@@ -64,8 +64,13 @@ npm_install() {  # npm_install DIR WHAT NPM_ARGS...: in the background when stal
   [ "$(cat $dir/node_modules/.stamp 2>/dev/null)" = "$stamp" ] && return 0
   (
     step "installing $what ($dir, npm)"
-    # --loglevel=error, not --silent: a failed install says why
-    (cd $dir && npm "$@" --no-audit --no-fund --loglevel=error >&2)
+    # --loglevel=error, not --silent: a failed install says why.
+    # --prefer-offline: the lock files pin every version, so a package npm
+    # has cached is not asked about again (this machine's npm config keeps
+    # no registry URLs in locks, so npm asked for each of firebase-tools' 607
+    # packages: 19-25 s against 13-17 s with a warm cache). Anything not
+    # cached is still fetched, so an empty cache works as before.
+    (cd $dir && npm "$@" --prefer-offline --no-audit --no-fund --loglevel=error >&2)
     echo "$stamp" > $dir/node_modules/.stamp
     done_step
   ) &
@@ -107,9 +112,16 @@ fi
 py_stamp=$(stamp_of pyproject.toml $LOCK)
 if [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$py_stamp" ]; then
   step "installing Python packages from $LOCK (about a minute the first time)"
-  "$VENV/bin/pip" install -q -c $LOCK -e '.[dev]' 2>&1 | grep -v "is ignored" >&2 || true
-  "$VENV/bin/python" -m infra.lock --check \
-    || { say "the venv does not match $LOCK (pip install failed?)"; exit 1; }
+  # The lock is the whole closure, so pip installs it as it stands, with no
+  # resolving (15 s of 38 on a quiet machine); the check below says whether
+  # it still covers pyproject.toml. When it does not (a dependency added
+  # without `make lock`), pip resolves as before, within the lock's pins.
+  "$VENV/bin/pip" install -q --no-deps -r $LOCK -e . 2>&1 | grep -v "is ignored" >&2 || true
+  if ! "$VENV/bin/python" -m infra.lock --check 2>/dev/null; then
+    "$VENV/bin/pip" install -q -c $LOCK -e '.[dev]' 2>&1 | grep -v "is ignored" >&2 || true
+    "$VENV/bin/python" -m infra.lock --check \
+      || { say "the venv does not match $LOCK (pip install failed, or run make lock)"; exit 1; }
+  fi
   echo "$py_stamp" > "$VENV/.stamp"
   done_step
 fi

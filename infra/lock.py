@@ -1,7 +1,8 @@
 """The lock: every package of the dev + functions + local closure, pinned.
 
     python -m infra.lock           # resolve afresh in a scratch venv, rewrite the lock
-    python -m infra.lock --check   # does this venv hold exactly the locked versions?
+    python -m infra.lock --check   # does this venv hold exactly the locked versions,
+                                   # and do they meet pyproject.toml's dev closure?
 
 `requirements/constraints.txt` is what CI tests (infra/bootstrap.sh and
 cloudbuild.yaml install with `-c` it) and what the deploy bundle ships
@@ -21,6 +22,8 @@ from importlib import metadata
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
+
+from infra import closure
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LOCK = REPO_ROOT / "requirements" / "constraints.txt"
@@ -108,6 +111,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.check:
         wrong = differences(read_lock(), installed())
+        # bootstrap installs the lock with --no-deps (no resolving: 15 s of
+        # a set-up), so nothing else says that pyproject.toml wants no more
+        # than the lock holds, at versions its specifiers accept.
+        try:
+            closure.closure(closure.roots(REPO_ROOT, ["dev"]))
+        except closure.ClosureError as exc:
+            wrong.append(f"{exc} (if pyproject.toml changed: make lock)")
         for line in wrong:
             print(line, file=sys.stderr)
         print(f"{len(wrong)} packages differ from {LOCK.relative_to(REPO_ROOT)}", file=sys.stderr)
