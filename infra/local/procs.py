@@ -27,6 +27,8 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import psutil
+
 from infra.local.pids import group_members, identity, is_alive, same_start
 
 HOST = "127.0.0.1"
@@ -431,6 +433,28 @@ def wait_http(
         if time.monotonic() > deadline:
             raise TimeoutError(f"{url} not ready after {timeout:.0f} s ({last})")
         time.sleep(0.05)
+
+
+def listens(proc: Proc, port: int) -> bool:
+    """Whether proc, or a process it started, holds a listening TCP socket on
+    `port`. A probe that is answered proves only that something listens:
+    once, on a busy machine, three stacks starting side by side chose the
+    same port, the other stack's function answered this one's probe, and
+    this stack's function died unable to bind while it counted as ready
+    (its supervisor saw the port answered and replaced nothing)."""
+    try:
+        root = psutil.Process(proc.pid)
+        family = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return False
+    for member in family:
+        try:
+            found = member.net_connections(kind="tcp")
+        except psutil.Error:
+            continue
+        if any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr[1] == port for c in found):
+            return True
+    return False
 
 
 class ProcessDied(RuntimeError):

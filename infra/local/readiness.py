@@ -138,6 +138,10 @@ def wait_ready(
         # would run the function: GET / on janitor is a sweep.)
         assert proc.port is not None
         procs.wait_tcp(HOST, proc.port, timeout, proc, cancel=cancel)
+    if proc.port is not None and not procs.listens(proc, proc.port):
+        # Another process answered (another stack chose the same port): the
+        # start retries on new ports, a restart once more on the same one.
+        raise procs.PortTaken(f"{name}: port {proc.port} answers, but not from pid {proc.pid}")
 
 
 def create_bucket(env: dict[str, str]) -> None:

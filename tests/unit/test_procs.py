@@ -3,7 +3,11 @@ what every signal of the local stack is checked against."""
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import subprocess
+import sys
 import time
 
 import psutil
@@ -88,3 +92,67 @@ def test_a_stack_file_with_epoch_start_times_still_loads():
     old = {"name": "gcs", "pid": 1, "port": 2, "log": "", "cmdline": ["x"], "started_at": 1.8e9}
     proc = Proc.from_json(old)
     assert proc.started_at is None and proc.cmdline == ["x"]
+
+
+def test_a_port_answered_by_another_process_is_not_listened_on_by_ours(tmp_path) -> None:
+    """What readiness checks after a probe: the listener must be the part's
+    own process or one it started, not another stack's on the same port."""
+    with socket.socket() as theirs:
+        theirs.bind((procs.HOST, 0))
+        theirs.listen()
+        port = theirs.getsockname()[1]
+        child = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True
+        )
+        try:
+            ours = Proc("x", child.pid, port, str(tmp_path / "x.log"))
+            assert not procs.listens(ours, port)  # answered, by this test process
+            assert procs.listens(Proc("me", os.getpid(), port, ""), port)
+        finally:
+            child.kill()
+            child.wait()
+    grandchild = subprocess.Popen(  # a launcher whose child holds the port, like the JVMs'
+        [
+            sys.executable,
+            "-c",
+            "import socket, subprocess, sys, time\n"
+            "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n"
+            "port = s.getsockname()[1]\n"
+            "child = subprocess.Popen(\n"
+            "    [sys.executable, '-c', 'import time; time.sleep(30)'], pass_fds=[s.fileno()]\n"
+            ")\n"
+            "s.close()  # only the child holds it now\n"
+            "print(port, flush=True)\n"
+            "child.wait()\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert grandchild.stdout is not None
+        port = int(grandchild.stdout.readline())
+        assert procs.listens(Proc("launcher", grandchild.pid, port, ""), port)
+        assert not procs.listens(Proc("launcher", grandchild.pid, port + 1, ""), port + 1)
+    finally:
+        os.killpg(grandchild.pid, signal.SIGKILL)
+        grandchild.wait()
+
+
+def test_a_function_whose_port_another_process_answers_is_not_ready(tmp_path) -> None:
+    from infra.local import readiness
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True
+    )
+    try:
+        with socket.socket() as theirs:
+            theirs.bind((procs.HOST, 0))
+            theirs.listen()
+            port = theirs.getsockname()[1]
+            proc = Proc("janitor", child.pid, port, str(tmp_path / "janitor.log"))
+            with pytest.raises(procs.PortTaken, match=f"port {port} answers, but not from"):
+                readiness.wait_ready("janitor", proc, timeout=5)
+    finally:
+        child.kill()
+        child.wait()
