@@ -19,6 +19,7 @@ from infra.local.procs import HOST, Proc
 # Veo's output prefix: fake-gcs-server publishes its finalize events to Pub/Sub.
 VEO_OUTPUT_PREFIX = "veo-out/"
 FIREBASE_CLI = Path("infra/local/firebase/node_modules/.bin/firebase")
+AUTH_PRELOAD = Path("infra/local/firebase/lazy_schemas.cjs")
 
 # Headers browsers may send to the Cloud Storage emulator (signed URLs, video
 # range requests, resumable uploads).
@@ -29,11 +30,20 @@ _SDK_ROOT: str | None = None
 
 
 def sdk_root() -> Path:
-    """The Cloud SDK's install root (asked of gcloud once, cached)."""
+    """The Cloud SDK's install root (cached): CLOUDSDK_ROOT_DIR, else the
+    directory above the `bin/gcloud` that `gcloud` on PATH resolves to (the
+    SDK's own layout, in Debian's package and Google's archive alike), else
+    asked of `gcloud info`, a Python program that took 0.6 s alone and 8 s
+    beside three stacks starting, in the way of every part after it."""
     global _SDK_ROOT
     if _SDK_ROOT is None:
         found = os.environ.get("CLOUDSDK_ROOT_DIR", "")
-        if not found and shutil.which("gcloud"):
+        on_path = shutil.which("gcloud")
+        if not found and on_path:
+            root = Path(on_path).resolve().parent.parent
+            if (root / "bin" / "gcloud").is_file() and (root / "platform").is_dir():
+                found = str(root)
+        if not found and on_path:
             with contextlib.suppress(OSError, subprocess.SubprocessError):
                 found = subprocess.run(
                     ["gcloud", "info", "--format=value(installation.sdk_root)"],
@@ -187,7 +197,13 @@ class Launcher:
             "--config", str(config),
         ]  # fmt: skip
         # CI=1: no "message of the day" fetch (there is no network to fetch it from).
-        env = {"CI": "1", "FIREBASE_CLI_GA": "false"}
+        # The preload compiles the emulator's request schemas when first used,
+        # not all at its start (lazy_schemas.cjs says why): 9.4 CPU-s -> 2.4.
+        preload = self.root / AUTH_PRELOAD
+        node_options = os.environ.get("NODE_OPTIONS", "")
+        if preload.exists():
+            node_options = f'{node_options} --require "{preload}"'.strip()
+        env = {"CI": "1", "FIREBASE_CLI_GA": "false", "NODE_OPTIONS": node_options}
         return procs.spawn("auth", argv, env, self.log_dir, port=ports["auth"], cwd=self.log_dir)
 
     def spawn_function(self, name: str, port: int, env: dict[str, str]) -> Proc:
