@@ -21,8 +21,10 @@ FUNCTIONS: dict[str, str] = {
     "janitor": "http",
     "finish_clip": "cloudevent",
 }
-# Start order; stop runs it backwards. "auth" (the Firebase Auth emulator, about
-# 10-15 s of Node module loading) is spawned first so its start overlaps the rest.
+# Start order; stop runs it backwards. "auth" (the Firebase Auth emulator, still
+# the slowest part: about 2 s alone, 14 s beside two other stacks and a
+# CPU-bound process; launch.AUTH_PRELOAD) is spawned first so its start
+# overlaps the rest.
 PARTS = ("auth", "firestore", "pubsub", "gcs", "media_emulator", *FUNCTIONS, "demo", "scheduler")
 # Ports the Auth emulator's CLI opens besides its own (hub, logging): named in a
 # firebase.json per stack, or every stack would want the fixed 4400 and 4500.
