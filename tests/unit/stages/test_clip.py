@@ -210,11 +210,15 @@ def test_a_start_veo_refuses_for_quota_keeps_its_hold_and_starts_once_redelivere
     assert (world.asset("c1", aid())["status"], len(video.starts)) == ("complete", 1)
 
 
-def test_a_start_waits_out_429s_in_its_delivery_then_starts_once(
-    world: World, image: FakeImageModel, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # What tests/integration/test_quota.py shows on the stack in a compressed
-    # minute, here on the pipeline's own clock and Veo's own 60 s.
+def refused_for_quota(
+    world: World, image: FakeImageModel, monkeypatch: pytest.MonkeyPatch, refusals: int
+) -> tuple[FakeVideoModel, float]:
+    """One cutscene whose first `refusals` Veo starts answer 429, delivered
+    once to animate_still on the pipeline's clock (a 90 s deadline, a clip
+    expected to take 10 s): Veo's model and the seconds the delivery took.
+
+    What tests/integration/test_quota.py shows on the stack in a compressed
+    minute, here with Veo's own 60 s."""
     configure(
         monkeypatch,
         MEDIA_DEADLINE_S="90",
@@ -224,11 +228,17 @@ def test_a_start_waits_out_429s_in_its_delivery_then_starts_once(
     clock = Clock()
     clock.install(monkeypatch)
     began = clock.time()
-    video = FakeVideoModel(world, ["quota"] * 4)
+    video = FakeVideoModel(world, ["quota"] * refusals)
     deliver_request(request(), image)
-    deliver_animate(*world.animate_messages.pop(0), video)  # acked: no redelivery needed
+    deliver_animate(*world.animate_messages.pop(0), video)  # returns: acked
+    return video, clock.time() - began
+
+
+def test_a_start_waits_out_429s_in_its_delivery_then_starts_once(
+    world: World, image: FakeImageModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video, waited = refused_for_quota(world, image, monkeypatch, refusals=4)
     assert len(video.starts) == 1
-    waited = clock.time() - began
     assert 2.0 <= waited <= 2 + 4 + 8 + 15, waited  # four backed-off pauses
     drain(world, video)
     doc = world.asset("c1", aid())
@@ -244,22 +254,11 @@ def test_a_start_still_refused_for_quota_when_too_late_ends_partial_unstarted(
 ) -> None:
     # The rest of a burst under the quota: once the clip could no longer
     # finish before the deadline, it is not started and the clip's hold goes.
-    configure(
-        monkeypatch,
-        MEDIA_DEADLINE_S="90",
-        MEDIA_VIDEO_EXPECTED_S="10",
-        MEDIA_VIDEO_EXPECTED_PER_S="0",
-    )
-    clock = Clock()
-    clock.install(monkeypatch)
-    began = clock.time()
-    video = FakeVideoModel(world, ["quota"] * 1000)
-    deliver_request(request(), image)
-    deliver_animate(*world.animate_messages.pop(0), video)
+    video, waited = refused_for_quota(world, image, monkeypatch, refusals=1000)
     assert video.starts == []
     # Refused at its first look past the deadline less the expected 10 s,
     # which the last pause (at most 15 s) reached.
-    assert 80 < clock.time() - began <= 80 + 15, clock.time() - began
+    assert 80 < waited <= 80 + 15, waited
     doc, _ = still_only(world)
     assert (doc["status"], doc["status_reason"]) == ("partial", "timeout")
     assert "to start the clip" in doc["error"]
