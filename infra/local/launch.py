@@ -43,14 +43,14 @@ def sdk_root() -> Path:
             root = Path(on_path).resolve().parent.parent
             if (root / "bin" / "gcloud").is_file() and (root / "platform").is_dir():
                 found = str(root)
-        if not found and on_path:
-            with contextlib.suppress(OSError, subprocess.SubprocessError):
-                found = subprocess.run(
-                    ["gcloud", "info", "--format=value(installation.sdk_root)"],
-                    capture_output=True,
-                    text=True,
-                    timeout=30,
-                ).stdout.strip()
+            else:
+                with contextlib.suppress(OSError, subprocess.SubprocessError):
+                    found = subprocess.run(
+                        ["gcloud", "info", "--format=value(installation.sdk_root)"],
+                        capture_output=True,
+                        text=True,
+                        timeout=30,
+                    ).stdout.strip()
         _SDK_ROOT = found or "/usr/lib/google-cloud-sdk"
     return Path(_SDK_ROOT)
 

@@ -6,7 +6,7 @@ The quota's minute is compressed to WINDOW_S on the media emulator, and the
 deadline with it: the pipeline waits out a 429 the same way whatever the
 window (shared/pipeline/starts.within_quota), and the stage tests check
 that decision on the clock seam (tests/unit/stages/test_clip.py). At 60 s
-of Veo's minute and a 90 s deadline the test waited 90 s; now about 50."""
+of Veo's minute and a 90 s deadline the test waited 90 s; now about 60."""
 
 from __future__ import annotations
 

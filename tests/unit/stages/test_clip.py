@@ -215,7 +215,7 @@ def refused_for_quota(
 ) -> tuple[FakeVideoModel, float]:
     """One cutscene whose first `refusals` Veo starts answer 429, delivered
     once to animate_still on the pipeline's clock (a 90 s deadline, a clip
-    expected to take 10 s): Veo's model and the seconds the delivery took.
+    expected to take 10 s): the fake Veo and the seconds the delivery took.
 
     What tests/integration/test_quota.py shows on the stack in a compressed
     minute, here with Veo's own 60 s."""
