@@ -39,6 +39,11 @@ _TRANSPORT_CLASSES = {
     ("google.api_core", "TooManyRequests"),
     ("google.api_core", "ResourceExhausted"),
     ("google.api_core", "Aborted"),
+    # A call the server gave up on as cancelled: the Firestore emulator
+    # answered a create so, beside a CPU-bound process, once its client's
+    # deadline had passed ("call already cancelled"). Every write of ours is
+    # conditional, so trying the delivery again is safe.
+    ("google.api_core", "Cancelled"),
     ("google.api_core", "RetryError"),
 }
 _MAX_DEPTH = 8
